@@ -1,0 +1,61 @@
+// The node's HTTP API as an express app, built from its dependencies (no listen: testable).
+import express, { type Express } from 'express';
+import type { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Authenticator } from './auth.js';
+import { healthRouter } from './health.js';
+import { parseJson } from './json-body.js';
+import { errorHandler, notFound, routeOf } from './problem.js';
+import { requestsRouter } from './requests.js';
+
+export interface AppDeps {
+  partyId: string;
+  pool: pg.Pool;
+  temporal: { client: Client; connection: Connection; namespace: string; taskQueue: string };
+  auth: Authenticator;
+  log: Logger;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      deps.log.debug(
+        {
+          method: req.method,
+          route: routeOf(req),
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'http',
+      );
+    });
+    next();
+  });
+  app.use(
+    healthRouter({
+      partyId: deps.partyId,
+      pool: deps.pool,
+      temporal: deps.temporal.connection,
+      namespace: deps.temporal.namespace,
+    }),
+  );
+  app.use(parseJson);
+  app.use(
+    '/v1/requests',
+    requestsRouter({
+      partyId: deps.partyId,
+      pool: deps.pool,
+      client: deps.temporal.client,
+      taskQueue: deps.temporal.taskQueue,
+      auth: deps.auth,
+    }),
+  );
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

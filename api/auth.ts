@@ -1,0 +1,101 @@
+// Authentication of human callers: bearer JWTs from the configured issuer, verified by jose
+// against its key set; roles come from a claim. Every route names the roles it admits.
+import fs from 'node:fs/promises';
+import type { RequestHandler } from 'express';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { AuthConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import { Role } from '../schemas/common.js';
+
+/** Who is calling, as proven by their token. */
+export interface Principal {
+  sub: string;
+  roles: Role[];
+}
+
+export interface Authenticator {
+  authenticate(authorization: string | undefined): Promise<Principal>;
+}
+
+/** Algorithms accepted for user tokens: asymmetric only, so a leaked key set signs nothing. */
+const USER_TOKEN_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'];
+
+export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticator> {
+  let keys: JWTVerifyGetKey;
+  if (cfg.jwks === 'url') {
+    keys = createRemoteJWKSet(new URL(cfg.url));
+  } else {
+    let text: string;
+    try {
+      text = await fs.readFile(cfg.file, 'utf8');
+    } catch {
+      throw new Error(`the token issuer key set ${cfg.file} cannot be read (AUTH_JWKS_FILE)`);
+    }
+    keys = createLocalJWKSet(JSON.parse(text) as Parameters<typeof createLocalJWKSet>[0]);
+  }
+
+  return {
+    async authenticate(authorization) {
+      const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization ?? '');
+      if (!match?.[1])
+        throw new AppError(
+          'token_missing',
+          'a bearer token is required (Authorization: Bearer <jwt>)',
+        );
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(match[1], keys, {
+          issuer: cfg.issuer,
+          audience: cfg.audience,
+          algorithms: USER_TOKEN_ALGORITHMS,
+          requiredClaims: ['sub', 'exp'],
+        }));
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired)
+          throw new AppError('token_expired', 'the bearer token has expired');
+        throw new AppError('token_invalid', 'the bearer token is not valid for this node');
+      }
+      const claim = payload[cfg.rolesClaim];
+      const listed = Array.isArray(claim)
+        ? claim
+        : typeof claim === 'string'
+          ? claim.split(' ')
+          : [];
+      const roles = listed.flatMap((r) => {
+        const parsed = Role.safeParse(r);
+        return parsed.success ? [parsed.data] : [];
+      });
+      return { sub: payload.sub!, roles };
+    },
+  };
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+/** Admits callers holding at least one of the roles; 401 without a valid token, 403 otherwise. */
+export function requireRole(auth: Authenticator, ...allowed: Role[]): RequestHandler {
+  return async (req, _res, next) => {
+    const principal = await auth.authenticate(req.get('authorization'));
+    if (!principal.roles.some((r) => allowed.includes(r))) {
+      throw new AppError('forbidden', `this route needs one of the roles: ${allowed.join(', ')}`);
+    }
+    req.principal = principal;
+    next();
+  };
+}
+
+/** The authenticated caller of a route guarded by requireRole. */
+export function principalOf(req: { principal?: Principal }): Principal {
+  if (!req.principal) throw new TypeError('principalOf used on a route without requireRole');
+  return req.principal;
+}

@@ -1,0 +1,108 @@
+// Every error leaves the API as an RFC 9457 problem document with a stable `code`.
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
+
+/** The body of every 4xx and 5xx answer. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  errors?: readonly ErrorDetail[];
+}
+
+export function sendProblem(res: Response, err: AppError): void {
+  const problem: Problem = {
+    type: `urn:parley:error:${err.code}`,
+    title: err.code.replaceAll('_', ' '),
+    status: err.status,
+    code: err.code,
+    detail: err.message,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+  res.status(err.status).type('application/problem+json').json(problem);
+}
+
+/** Zod issues as `{path, message}` pairs: the JSON path to the bad value and what was expected. */
+export function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((i) => ({
+    path: i.path.length ? '/' + i.path.map(String).join('/') : '/',
+    message: i.message,
+  }));
+}
+
+/** Parses untrusted input with a schema, or throws `schema_invalid` naming each bad path. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success)
+    throw new AppError(
+      'schema_invalid',
+      `${what} does not match the schema`,
+      zodDetails(parsed.error),
+    );
+  return parsed.data;
+}
+
+/** The route pattern that matched (`/:id`), or the path when none did: never query values. */
+export function routeOf(req: Request): string {
+  return (req.route as { path?: string } | undefined)?.path ?? req.path;
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', `no route for ${req.method} ${req.path}`));
+};
+
+function bodyParserError(err: unknown): AppError | undefined {
+  const type = (err as { type?: unknown }).type;
+  if (type === 'entity.parse.failed')
+    return new AppError('malformed_json', 'the request body is not valid JSON');
+  if (type === 'entity.too.large')
+    return new AppError('too_large', 'the request body is larger than allowed');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new AppError('unsupported_media_type', 'the request body must be UTF-8 JSON');
+  }
+  return undefined;
+}
+
+/** Whether an error says the Temporal service or the database could not be reached. */
+function unavailable(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown };
+  return (
+    e.name === 'ServiceError' ||
+    e.code === 'ECONNREFUSED' ||
+    e.code === '57P01' || // admin_shutdown
+    e.code === '08006' // connection_failure
+  );
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const appError =
+      err instanceof AppError
+        ? err
+        : (bodyParserError(err) ??
+          (unavailable(err)
+            ? new AppError('unavailable', 'a backing service is unavailable; try again shortly')
+            : new AppError('internal', 'internal error')));
+    // Log the code and route only: messages of unexpected errors may quote request data.
+    const fields = { code: appError.code, method: req.method, route: routeOf(req) };
+    if (appError.status >= 500) {
+      // The stack's frames say where without the message, which may carry personal data.
+      const frames =
+        err instanceof Error ? err.stack?.split('\n').slice(1, 8).join('\n') : undefined;
+      log.error(
+        { ...fields, errName: err instanceof Error ? err.name : typeof err, frames },
+        'request failed',
+      );
+    } else log.info(fields, 'request refused');
+    if (res.headersSent) return;
+    sendProblem(res, appError);
+  };
+}

@@ -1,0 +1,96 @@
+// Officers' request routes: create and submit a request, list requests, read one with its timeline.
+import { Router } from 'express';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type pg from 'pg';
+import { ulid } from 'ulid';
+import { getRequest, getTimeline, listRequests, type RequestRecord } from '../db/requests.js';
+import { AppError } from '../errors.js';
+import { Ulid } from '../schemas/common.js';
+import {
+  CreateRequestBody,
+  ListRequestsQuery,
+  type RequestDetailView,
+} from '../schemas/requests-api.js';
+import { awaitRecorded, requestWorkflowId } from '../workflows/messages.js';
+import type { outgoingRequest } from '../workflows/outgoing-request.js';
+import {
+  ParleyDirection,
+  ParleyPartner,
+  ParleyPriority,
+  ParleyRequestType,
+  ParleyStatus,
+} from '../workflows/search-attributes.js';
+import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { parseOrThrow } from './problem.js';
+import { requireJson } from './json-body.js';
+
+export interface RequestsDeps {
+  partyId: string;
+  pool: pg.Pool;
+  client: Client;
+  taskQueue: string;
+  auth: Authenticator;
+}
+
+export function requestsRouter(deps: RequestsDeps): Router {
+  const router = Router();
+  const readers = requireRole(deps.auth, 'officer', 'supervisor');
+
+  router.post('/', requireRole(deps.auth, 'officer'), requireJson, async (req, res) => {
+    const body = parseOrThrow(CreateRequestBody, req.body, 'the request');
+    if (body.counterparty === deps.partyId) {
+      throw new AppError('schema_invalid', 'a request goes to another party', [
+        { path: '/counterparty', message: 'must differ from this node’s own party id' },
+      ]);
+    }
+    const reqId = ulid();
+    const record: RequestRecord = {
+      reqId,
+      workflowId: requestWorkflowId(reqId),
+      direction: 'outgoing',
+      type: body.type,
+      requester: deps.partyId,
+      responder: body.counterparty,
+      priority: body.priority,
+      subject: body.subject,
+      createdBy: principalOf(req).sub,
+      createdAt: new Date().toISOString(),
+    };
+    await deps.client.workflow.executeUpdateWithStart(awaitRecorded, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof outgoingRequest>(
+        'outgoingRequest',
+        {
+          workflowId: record.workflowId,
+          taskQueue: deps.taskQueue,
+          args: [record],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [
+            { key: ParleyStatus, value: 'submitted' },
+            { key: ParleyRequestType, value: record.type },
+            { key: ParleyDirection, value: record.direction },
+            { key: ParleyPartner, value: record.responder },
+            { key: ParleyPriority, value: record.priority },
+          ],
+        },
+      ),
+    });
+    const view = await getRequest(deps.pool, reqId);
+    if (!view) throw new Error('request recorded by its workflow but missing from the read model');
+    res.status(201).location(`/v1/requests/${reqId}`).json(view);
+  });
+
+  router.get('/', readers, async (req, res) => {
+    const query = parseOrThrow(ListRequestsQuery, req.query, 'the query');
+    res.json({ items: await listRequests(deps.pool, query) });
+  });
+
+  router.get('/:id', readers, async (req, res) => {
+    const id = Ulid.safeParse(req.params.id);
+    const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
+    if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
+    const detail: RequestDetailView = { ...view, timeline: await getTimeline(deps.pool, view.id) };
+    res.json(detail);
+  });
+
+  return router;
+}

@@ -1,0 +1,72 @@
+// `parley start`: runs a whole node in the foreground until Ctrl-C or SIGTERM.
+import { pino } from 'pino';
+import { loadConfig } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import { startNode, type RunningNode } from '../../node/start-node.js';
+
+const STOP_DEADLINE_MS = 10_000;
+
+function banner(node: RunningNode): string {
+  const c = node.config;
+  const rows: [string, string][] = [
+    ['party', c.partyId],
+    ['API', node.url],
+    ['health', `${node.url}/healthz  ${node.url}/readyz`],
+    [
+      'Temporal',
+      `${node.temporal.address} (namespace ${c.temporal.namespace}, task queue ${c.temporal.taskQueue})`,
+    ],
+    ['Temporal UI', node.temporal.uiUrl ?? '(not configured)'],
+    ['database', node.database.describe],
+    ['data folder', c.dataDir],
+    ['token', 'npm run token -- --role officer --sub alice'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  return [
+    '',
+    `Parley node is up (${c.temporal.kind === 'embedded' ? 'embedded Temporal dev server' : 'external Temporal'})`,
+    ...lines,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n');
+}
+
+export async function startCommand(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee the configuration table in README.md.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, base: { party: config.partyId } });
+  const node = await startNode(config, { log });
+  process.stdout.write(banner(node));
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      // Ctrl-C reaches both this process and any wrapper (npm, tsx) that relays it again:
+      // repeated signals are expected and must not cut a clean stop short.
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      setTimeout(() => {
+        log.error('stop took longer than 10 s; exiting');
+        resolve(1);
+      }, STOP_DEADLINE_MS).unref();
+      void node.stop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void node.stopped.then(() => {
+      log.info('stopped');
+      resolve(stopping ? 0 : 1);
+    });
+  });
+}

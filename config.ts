@@ -1,0 +1,231 @@
+// Node configuration: the environment, parsed once by one zod schema into a frozen object.
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { PartyId } from './schemas/common.js';
+
+const blankIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(blankIsUnset, z.string().optional());
+const port = (fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
+const bool = (fallback: boolean) =>
+  z.preprocess(
+    blankIsUnset,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+const postgresUrl = z.preprocess(
+  blankIsUnset,
+  z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection URL')
+    .optional(),
+);
+
+/** Every environment variable a node reads. README.md documents each one. */
+export const Env = z.object({
+  PARTY_ID: z
+    .preprocess(blankIsUnset, PartyId.optional())
+    .pipe(z.string({ message: 'required: the party id of this node, e.g. party-a' })),
+  PORT: port(3000),
+  HOST: z.preprocess(blankIsUnset, z.string().default('127.0.0.1')),
+  PUBLIC_URL: z.preprocess(blankIsUnset, z.url({ message: 'expected an absolute URL' }).optional()),
+  PARLEY_DATA_DIR: z.preprocess(blankIsUnset, z.string().default('.data')),
+  DATABASE_URL: postgresUrl,
+  DATABASE_POOL_SIZE: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(1).max(100).default(10),
+  ),
+  TEMPORAL_ADDRESS: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. temporal.example.org:7233')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: optionalString,
+  TEMPORAL_TASK_QUEUE: z.preprocess(blankIsUnset, z.string().default('parley')),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: z.preprocess(blankIsUnset, z.enum(['true', 'false']).optional()),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_UI_URL: z.preprocess(
+    blankIsUnset,
+    z.url({ message: 'expected an absolute URL' }).optional(),
+  ),
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_DEV_UI_PORT: port(8233),
+  TEMPORAL_CLI_PATH: optionalString,
+  AUTH_JWKS_FILE: optionalString,
+  AUTH_JWKS_URL: z.preprocess(
+    blankIsUnset,
+    z.url({ message: 'expected an absolute URL' }).optional(),
+  ),
+  AUTH_ISSUER: z.preprocess(blankIsUnset, z.string().default('parley-dev-issuer')),
+  AUTH_AUDIENCE: z.preprocess(blankIsUnset, z.string().default('parley')),
+  AUTH_ROLES_CLAIM: z.preprocess(blankIsUnset, z.string().default('roles')),
+  AUTH_DEV_ISSUER: bool(true),
+  LOG_LEVEL: z.preprocess(
+    blankIsUnset,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+export type Env = z.infer<typeof Env>;
+
+export type DatabaseConfig =
+  { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dir: string };
+
+export interface TlsConfig {
+  certPath: string | undefined;
+  keyPath: string | undefined;
+  caPath: string | undefined;
+  serverName: string | undefined;
+}
+
+export type TemporalConfig = {
+  namespace: string;
+  taskQueue: string;
+} & (
+  | { kind: 'embedded'; port: number; uiPort: number; cliPath: string | undefined; dbFile: string }
+  | {
+      kind: 'external';
+      address: string;
+      apiKey: string | undefined;
+      tls: TlsConfig | undefined;
+      uiUrl: string | undefined;
+    }
+);
+
+export type AuthConfig = {
+  issuer: string;
+  audience: string;
+  rolesClaim: string;
+} & ({ jwks: 'file'; file: string; createDevIssuer: boolean } | { jwks: 'url'; url: string });
+
+export interface Config {
+  partyId: string;
+  http: { host: string; port: number; publicUrl: string | undefined };
+  dataDir: string;
+  database: DatabaseConfig;
+  temporal: TemporalConfig;
+  auth: AuthConfig;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Where the development token issuer keeps its keys, inside the data folder. */
+export function devIssuerPaths(dataDir: string): { privateJwk: string; jwks: string } {
+  return {
+    privateJwk: path.join(dataDir, 'auth', 'dev-issuer.private.jwk.json'),
+    jwks: path.join(dataDir, 'auth', 'dev-issuer.jwks.json'),
+  };
+}
+
+/**
+ * Parses the environment into a frozen Config. Throws ConfigError naming every bad variable
+ * and what it expects; never echoes a value, since some variables are secrets.
+ */
+export function loadConfig(source: Record<string, string | undefined>): Config {
+  const parsed = Env.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        path: i.path.join('.') || '(environment)',
+        message: i.message,
+      })),
+    );
+  }
+  const env = parsed.data;
+  const problems: { path: string; message: string }[] = [];
+  if (env.AUTH_JWKS_FILE && env.AUTH_JWKS_URL) {
+    problems.push({
+      path: 'AUTH_JWKS_URL',
+      message: 'set either AUTH_JWKS_FILE or AUTH_JWKS_URL, not both',
+    });
+  }
+  if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
+    problems.push({
+      path: 'TEMPORAL_TLS_KEY_PATH',
+      message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together (mutual TLS)',
+    });
+  }
+  if (!env.TEMPORAL_ADDRESS && (env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_CERT_PATH)) {
+    problems.push({
+      path: 'TEMPORAL_ADDRESS',
+      message:
+        'required when TLS or an API key is configured (they only apply to an external Temporal service)',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(env.PARLEY_DATA_DIR);
+  const namespace = env.TEMPORAL_NAMESPACE ?? `parley-${env.PARTY_ID}`;
+  const tlsWanted =
+    env.TEMPORAL_TLS === 'true' ||
+    (env.TEMPORAL_TLS !== 'false' && Boolean(env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_CERT_PATH));
+
+  const temporal: TemporalConfig = env.TEMPORAL_ADDRESS
+    ? {
+        kind: 'external',
+        namespace,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        address: env.TEMPORAL_ADDRESS,
+        apiKey: env.TEMPORAL_API_KEY,
+        tls: tlsWanted
+          ? {
+              certPath: env.TEMPORAL_TLS_CERT_PATH,
+              keyPath: env.TEMPORAL_TLS_KEY_PATH,
+              caPath: env.TEMPORAL_TLS_CA_PATH,
+              serverName: env.TEMPORAL_TLS_SERVER_NAME,
+            }
+          : undefined,
+        uiUrl: env.TEMPORAL_UI_URL,
+      }
+    : {
+        kind: 'embedded',
+        namespace,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        port: env.TEMPORAL_DEV_PORT,
+        uiPort: env.TEMPORAL_DEV_UI_PORT,
+        cliPath: env.TEMPORAL_CLI_PATH,
+        dbFile: path.join(dataDir, 'temporal.sqlite'),
+      };
+
+  const authBase = {
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    rolesClaim: env.AUTH_ROLES_CLAIM,
+  };
+  const auth: AuthConfig = env.AUTH_JWKS_URL
+    ? { ...authBase, jwks: 'url', url: env.AUTH_JWKS_URL }
+    : env.AUTH_JWKS_FILE
+      ? {
+          ...authBase,
+          jwks: 'file',
+          file: path.resolve(env.AUTH_JWKS_FILE),
+          createDevIssuer: false,
+        }
+      : {
+          ...authBase,
+          jwks: 'file',
+          file: devIssuerPaths(dataDir).jwks,
+          createDevIssuer: env.AUTH_DEV_ISSUER,
+        };
+
+  const database: DatabaseConfig = env.DATABASE_URL
+    ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+    : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
+
+  return Object.freeze({
+    partyId: env.PARTY_ID,
+    http: { host: env.HOST, port: env.PORT, publicUrl: env.PUBLIC_URL },
+    dataDir,
+    database,
+    temporal,
+    auth,
+    logLevel: env.LOG_LEVEL,
+  });
+}

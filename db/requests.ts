@@ -1,0 +1,178 @@
+// Queries on the request read model: the projection writes (called by activities) and the reads
+// the API serves. One function per query; values only as $n parameters.
+import type pg from 'pg';
+import type { Direction, Priority, RequestStatus, RequestType } from '../schemas/common.js';
+import type {
+  ListRequestsQuery,
+  RequestSubject,
+  RequestView,
+  TimelineEvent,
+} from '../schemas/requests-api.js';
+
+/** The facts of a request that do not change after creation. */
+export interface RequestRecord {
+  reqId: string;
+  workflowId: string;
+  direction: Direction;
+  type: RequestType;
+  requester: string;
+  responder: string;
+  priority: Priority;
+  subject: RequestSubject;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+/** One timeline event, numbered by the workflow so a retried projection is a no-op. */
+export interface ProjectedEvent {
+  seq: number;
+  at: string;
+  type: string;
+  actor: string | null;
+  /** Status after this event, when the event changes it. */
+  status: RequestStatus | null;
+  overdue?: boolean;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Writes a request's row and one timeline event in a transaction. Idempotent: replaying the same
+ * event changes nothing, and an older event never overwrites a newer status.
+ */
+export async function projectRequestEvent(
+  pool: pg.Pool,
+  record: RequestRecord,
+  event: ProjectedEvent,
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const counterparty = record.direction === 'outgoing' ? record.responder : record.requester;
+    await client.query(
+      `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
+         counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (req_id) DO UPDATE SET
+         status = COALESCE($16, requests.status),
+         overdue = COALESCE($17, requests.overdue),
+         updated_at = EXCLUDED.updated_at,
+         last_seq = EXCLUDED.last_seq
+       WHERE requests.last_seq < EXCLUDED.last_seq`,
+      [
+        record.reqId,
+        record.workflowId,
+        record.direction,
+        record.type,
+        record.requester,
+        record.responder,
+        counterparty,
+        record.priority,
+        event.status ?? 'submitted',
+        event.overdue ?? false,
+        JSON.stringify(record.subject),
+        record.createdBy,
+        record.createdAt,
+        event.at,
+        event.seq,
+        event.status,
+        event.overdue ?? null,
+      ],
+    );
+    await client.query(
+      `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (req_id, seq) DO NOTHING`,
+      [
+        record.reqId,
+        event.seq,
+        event.at,
+        event.type,
+        event.actor,
+        event.status,
+        JSON.stringify(event.detail),
+      ],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+interface RequestRow {
+  req_id: string;
+  workflow_id: string;
+  direction: Direction;
+  request_type: RequestType;
+  requester: string;
+  responder: string;
+  counterparty: string;
+  priority: Priority;
+  status: RequestStatus;
+  overdue: boolean;
+  subject: RequestSubject;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const REQUEST_COLUMNS = `req_id, workflow_id, direction, request_type, requester, responder, counterparty,
+  priority, status, overdue, subject, created_by, created_at, updated_at`;
+
+function toView(row: RequestRow): RequestView {
+  return {
+    id: row.req_id,
+    workflowId: row.workflow_id,
+    direction: row.direction,
+    type: row.request_type,
+    requester: row.requester,
+    responder: row.responder,
+    counterparty: row.counterparty,
+    priority: row.priority,
+    status: row.status,
+    overdue: row.overdue,
+    subject: row.subject,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export async function getRequest(pool: pg.Pool, reqId: string): Promise<RequestView | undefined> {
+  const { rows } = await pool.query<RequestRow>(
+    `SELECT ${REQUEST_COLUMNS} FROM requests WHERE req_id = $1`,
+    [reqId],
+  );
+  return rows[0] ? toView(rows[0]) : undefined;
+}
+
+export async function getTimeline(pool: pg.Pool, reqId: string): Promise<TimelineEvent[]> {
+  const { rows } = await pool.query<{
+    seq: number;
+    at: Date;
+    type: string;
+    actor: string | null;
+    status: RequestStatus | null;
+    detail: Record<string, unknown>;
+  }>(
+    'SELECT seq, at, type, actor, status, detail FROM request_events WHERE req_id = $1 ORDER BY seq',
+    [reqId],
+  );
+  return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
+}
+
+export async function listRequests(pool: pg.Pool, q: ListRequestsQuery): Promise<RequestView[]> {
+  const { rows } = await pool.query<RequestRow>(
+    `SELECT ${REQUEST_COLUMNS} FROM requests
+     WHERE ($1::text IS NULL OR status = $1)
+       AND ($2::text IS NULL OR request_type = $2)
+       AND ($3::text IS NULL OR direction = $3)
+       AND ($4::text IS NULL OR counterparty = $4)
+     ORDER BY created_at DESC, req_id DESC
+     LIMIT $5`,
+    [q.status ?? null, q.type ?? null, q.direction ?? null, q.counterparty ?? null, q.limit],
+  );
+  return rows.map(toView);
+}

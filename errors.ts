@@ -1,0 +1,58 @@
+// The error vocabulary: every failure a caller can see has a stable code from this closed list.
+// The same code appears in the HTTP problem document, the log line and the test assertion.
+
+/** HTTP status for each stable error code. */
+export const ERROR_STATUS = {
+  malformed_json: 400,
+  schema_invalid: 400,
+  token_missing: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  forbidden: 403,
+  not_found: 404,
+  request_not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A path into a JSON value and what was wrong there, as reported to callers. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** An error a caller is meant to see: a stable code, a status and a message without personal data. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: readonly ErrorDetail[] | undefined;
+
+  constructor(code: ErrorCode, message: string, errors?: readonly ErrorDetail[]) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.errors = errors;
+  }
+}
+
+/** Thrown at start-up when the environment does not describe a usable node. */
+export class ConfigError extends Error {
+  readonly problems: readonly ErrorDetail[];
+
+  constructor(problems: readonly ErrorDetail[]) {
+    super('Invalid configuration:\n' + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,173 @@
+// Starts a whole Parley node in this process: database (migrated), Temporal (embedded dev server
+// or an existing service), worker, and the HTTP API. `stop()` takes it all down in reverse order.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client, Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createApp } from '../api/app.js';
+import { createAuthenticator } from '../api/auth.js';
+import type { Config } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { openDatabase, type Database } from '../db/pool.js';
+import { ensureTemporalCli } from '../temporal/cli-locator.js';
+import { connectClient, connectWorker, temporalAddress } from '../temporal/connection.js';
+import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { ensureNamespace } from '../temporal/namespace.js';
+import { createWorker } from '../temporal/worker.js';
+import { ensureDevIssuer } from './dev-issuer.js';
+
+export interface NodeOptions {
+  log: Logger;
+  /** A prebuilt workflow bundle (tests build one per run); otherwise the worker bundles at start. */
+  workflowBundlePath?: string;
+}
+
+export interface RunningNode {
+  config: Config;
+  /** Base URL of the HTTP API. */
+  url: string;
+  database: Database;
+  temporal: { client: Client; connection: Connection; address: string; uiUrl: string | undefined };
+  devServer: DevServer | undefined;
+  worker: Worker;
+  /** Settles when the node has stopped, whether by stop() or because the worker failed. */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: Config, opts: NodeOptions): Promise<RunningNode> {
+  const { log } = opts;
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+  const runCleanups = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c.run();
+      } catch (err) {
+        log.warn(
+          { step: c.name, errName: (err as Error).name, msg: (err as Error).message },
+          'error while stopping',
+        );
+      }
+    }
+  };
+
+  try {
+    if (
+      config.auth.jwks === 'file' &&
+      config.auth.createDevIssuer &&
+      (await ensureDevIssuer(config.dataDir))
+    ) {
+      log.warn(
+        { jwks: config.auth.file },
+        'created a development token issuer; set AUTH_JWKS_FILE or AUTH_JWKS_URL in production',
+      );
+    }
+    const auth = await createAuthenticator(config.auth);
+
+    const database = await openDatabase(config.database);
+    cleanups.push({ name: 'database', run: () => database.close() });
+    const applied = await migrate(database.pool);
+    if (applied.length) log.info({ applied }, 'database migrated');
+
+    let devServer: DevServer | undefined;
+    if (config.temporal.kind === 'embedded') {
+      const cli = await ensureTemporalCli((line) => log.info(line));
+      devServer = await startDevServer({
+        cliPath: cli.path,
+        port: config.temporal.port,
+        uiPort: config.temporal.uiPort,
+        dbFile: config.temporal.dbFile,
+        namespaces: [config.temporal.namespace],
+      });
+      const server = devServer;
+      cleanups.push({ name: 'temporal dev server', run: () => server.stop() });
+    }
+
+    const { client, connection } = await connectClient(config.temporal);
+    cleanups.push({ name: 'temporal client', run: () => connection.close() });
+    const ns = await ensureNamespace(connection, config.temporal.namespace);
+    for (const warning of ns.warnings) log.warn(warning);
+
+    const nativeConnection: NativeConnection = await connectWorker(config.temporal);
+    cleanups.push({ name: 'worker connection', run: () => nativeConnection.close() });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: { pool: database.pool },
+      ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
+    });
+    const workerRun = worker.run();
+    cleanups.push({
+      name: 'worker',
+      run: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await workerRun;
+      },
+    });
+
+    const app = createApp({
+      partyId: config.partyId,
+      pool: database.pool,
+      temporal: {
+        client,
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+      },
+      auth,
+      log,
+    });
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+      s.once('error', reject);
+    });
+    cleanups.push({
+      name: 'http server',
+      run: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          // Requests still running after 3 s are cut, so the whole stop stays within 10 s.
+          setTimeout(() => server.closeAllConnections(), 3000).unref();
+        }),
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= runCleanups());
+    const stopped = workerRun.then(
+      () => stop(),
+      async (err: unknown) => {
+        log.fatal(
+          { errName: (err as Error).name, msg: (err as Error).message },
+          'worker failed; stopping the node',
+        );
+        await stop();
+      },
+    );
+
+    return {
+      config,
+      url: `http://${host}:${port}`,
+      database,
+      temporal: {
+        client,
+        connection,
+        address: temporalAddress(config.temporal),
+        uiUrl:
+          devServer?.uiUrl ??
+          (config.temporal.kind === 'external' ? config.temporal.uiUrl : undefined),
+      },
+      devServer,
+      worker,
+      stopped,
+      stop,
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}

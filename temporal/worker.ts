@@ -1,0 +1,31 @@
+// The node's Temporal worker: request workflows plus the activities bound to this node's
+// dependencies. Loads a prebuilt workflow bundle when given one (tests, production).
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Path of a bundle made by `bundleWorkflowCode`; without it the worker bundles at start. */
+  workflowBundlePath?: string;
+  /** How long running activities get to finish when the worker shuts down. */
+  shutdownGraceTime?: string;
+}
+
+export function createWorker(opts: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createActivities(opts.deps),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: WORKFLOWS_PATH }),
+    shutdownGraceTime: opts.shutdownGraceTime ?? '5 seconds',
+  });
+}
