@@ -14,6 +14,7 @@ import { ensureTemporalCli } from '../temporal/cli-locator.js';
 import { connectClient, connectWorker, temporalAddress } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { ensureNamespace } from '../temporal/namespace.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 
@@ -52,6 +53,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     }
   };
 
+  installTemporalRuntime(log);
   try {
     if (
       config.auth.jwks === 'file' &&

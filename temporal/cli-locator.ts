@@ -74,7 +74,7 @@ export async function ensureTemporalCli(
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);

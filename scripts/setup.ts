@@ -1,0 +1,16 @@
+// `npm run setup`: installs what a node needs beyond npm packages: the Temporal CLI (found, or
+// built from source into .tools/bin) and, for local use, the development token issuer.
+import path from 'node:path';
+import { Env } from '../config.js';
+import { ensureDevIssuer } from '../node/dev-issuer.js';
+import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../temporal/cli-locator.js';
+
+const started = Date.now();
+const cli = await ensureTemporalCli();
+console.log(`Temporal CLI (${TEMPORAL_CLI_VERSION} pinned): ${cli.path} [${cli.source}]`);
+const dataDir = path.resolve(
+  Env.pick({ PARLEY_DATA_DIR: true }).parse(process.env).PARLEY_DATA_DIR,
+);
+if (await ensureDevIssuer(dataDir))
+  console.log(`development token issuer created in ${dataDir}/auth`);
+console.log(`setup done in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+
+const run = promisify(execFile);
+
+const validBody = {
+  type: 'grave_information',
+  counterparty: 'party-b',
+  priority: 'urgent',
+  subject: {
+    title: 'Burial sites reported near the old quarry',
+    description: 'Area between the two villages.',
+  },
+};
+
+let node: TestNode;
+let officer: string;
+
+async function requestCount(): Promise<number> {
+  const { rows } = await node.database.pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM requests',
+  );
+  return Number(rows[0]!.n);
+}
+
+async function workflowCount(): Promise<number> {
+  const { count } = await node.temporal.client.workflow.count('WorkflowType = "outgoingRequest"');
+  return count;
+}
+
+beforeAll(async () => {
+  node = await startTestNode({ partyId: 'party-a' });
+  officer = await node.token('officer', 'officer-alice');
+});
+afterAll(() => node?.destroy());
+
+describe('POST /v1/requests', () => {
+  it('creates the request in Postgres and starts workflow request-<id> that the Temporal CLI lists', async () => {
+    const res = await call(node.url, 'POST', '/v1/requests', { token: officer, json: validBody });
+    expect(res.status).toBe(201);
+    const created = RequestView.parse(res.body);
+    expect(created).toMatchObject({
+      direction: 'outgoing',
+      type: 'grave_information',
+      requester: 'party-a',
+      responder: 'party-b',
+      priority: 'urgent',
+      status: 'submitted',
+      createdBy: 'officer-alice',
+      subject: validBody.subject,
+    });
+    expect(created.workflowId).toBe(`request-${created.id}`);
+    expect(res.headers.get('location')).toBe(`/v1/requests/${created.id}`);
+
+    const { rows } = await node.database.pool.query(
+      'SELECT status, counterparty FROM requests WHERE req_id = $1',
+      [created.id],
+    );
+    expect(rows).toEqual([{ status: 'submitted', counterparty: 'party-b' }]);
+
+    const described = await node.temporal.client.workflow.getHandle(created.workflowId).describe();
+    expect(described.status.name).toBe('RUNNING');
+    expect(described.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
+      expect.arrayContaining([
+        ['ParleyStatus', 'submitted'],
+        ['ParleyRequestType', 'grave_information'],
+        ['ParleyPartner', 'party-b'],
+        ['ParleyPriority', 'urgent'],
+      ]),
+    );
+
+    // The official CLI, on the dev server's address, sees the same workflow by search attribute.
+    const { stdout } = await run(inject('temporalCliPath'), [
+      'workflow',
+      'list',
+      '--address',
+      node.temporal.address,
+      '--namespace',
+      node.namespace,
+      '--query',
+      `ParleyStatus='submitted' AND ParleyPartner='party-b'`,
+      '--output',
+      'json',
+    ]);
+    const listed = (JSON.parse(stdout) as { execution: { workflowId: string } }[]).map(
+      (w) => w.execution.workflowId,
+    );
+    expect(listed).toContain(created.workflowId);
+  });
+
+  it('shows the request with its status and timeline to officers and supervisors', async () => {
+    const created = RequestView.parse(
+      (await call(node.url, 'POST', '/v1/requests', { token: officer, json: validBody })).body,
+    );
+    for (const role of ['officer', 'supervisor'] as const) {
+      const res = await call(node.url, 'GET', `/v1/requests/${created.id}`, {
+        token: await node.token(role),
+      });
+      expect(res.status).toBe(200);
+      const detail = RequestDetailView.parse(res.body);
+      expect(detail.status).toBe('submitted');
+      expect(detail.timeline).toEqual([
+        expect.objectContaining({
+          seq: 1,
+          type: 'created',
+          actor: 'officer-alice',
+          status: 'submitted',
+        }),
+      ]);
+    }
+    const list = await call<{ items: RequestView[] }>(
+      node.url,
+      'GET',
+      '/v1/requests?status=submitted&type=grave_information',
+      { token: officer },
+    );
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((r) => r.id)).toContain(created.id);
+  });
+
+  it('refuses a body that breaks the schema with schema_invalid, naming each bad path, and creates nothing', async () => {
+    const before = [await requestCount(), await workflowCount()];
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: {
+        type: 'mine_maps',
+        counterparty: 'Party B',
+        priority: 7,
+        subject: { title: '' },
+        extra: true,
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body.code).toBe('schema_invalid');
+    const paths = (res.body.errors as { path: string }[]).map((e) => e.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['/type', '/counterparty', '/priority', '/subject/title', '/']),
+    );
+    expect([await requestCount(), await workflowCount()]).toEqual(before);
+  });
+
+  it.each([
+    [
+      'malformed JSON',
+      { raw: '{"type": "mine_map",', headers: { 'content-type': 'application/json' } },
+      400,
+      'malformed_json',
+    ],
+    [
+      'a body over 256 kB',
+      { json: { ...validBody, subject: { title: 'x'.repeat(300_000) } } },
+      413,
+      'too_large',
+    ],
+    [
+      'a body that is not JSON',
+      { raw: 'type=mine_map', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'a request to its own party',
+      { json: { ...validBody, counterparty: 'party-a' } },
+      400,
+      'schema_invalid',
+    ],
+  ])('refuses %s with %i %s and creates nothing', async (_what, opts, status, code) => {
+    const before = [await requestCount(), await workflowCount()];
+    const res = await call(node.url, 'POST', '/v1/requests', { token: officer, ...opts });
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+    expect([await requestCount(), await workflowCount()]).toEqual(before);
+  });
+});
+
+describe('GET /v1/requests/:id', () => {
+  it.each(['01ARZ3NDEKTSV4RRFFQ69G5FAV', 'not-a-ulid', "1' OR '1'='1"])(
+    'answers 404 request_not_found for %s',
+    async (id) => {
+      const res = await call(node.url, 'GET', `/v1/requests/${encodeURIComponent(id)}`, {
+        token: officer,
+      });
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('request_not_found');
+    },
+  );
+
+  it('refuses a list query with an unknown filter value', async () => {
+    const res = await call(node.url, 'GET', '/v1/requests?status=lost', { token: officer });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('schema_invalid');
+    expect(res.body.errors[0].path).toBe('/status');
+  });
+});
