@@ -5,6 +5,25 @@
 export const ERROR_STATUS = {
   malformed_json: 400,
   schema_invalid: 400,
+  // Wire protocol: the envelope is not what the profile allows.
+  malformed_envelope: 400,
+  bad_header: 400,
+  not_canonical: 400,
+  too_deep: 400,
+  stale: 400,
+  // Wire protocol: the envelope is well formed but not from whom it claims, or not for us.
+  unknown_key: 401,
+  key_not_valid: 401,
+  alg_mismatch: 401,
+  signature_invalid: 401,
+  issuer_mismatch: 403,
+  wrong_audience: 403,
+  key_role_mismatch: 403,
+  // Wire protocol: the envelope verifies but conflicts with what is stored.
+  replay: 409,
+  reply_mismatch: 409,
+  unknown_party: 404,
+  unknown_message: 404,
   token_missing: 401,
   token_invalid: 401,
   token_expired: 401,

@@ -1,0 +1,98 @@
+// Signing: a payload becomes a compact JWS whose payload bytes are RFC 8785 canonical JSON and
+// whose header is exactly {alg, kid, typ}. Identity is the digest of the signing input.
+import { CompactSign } from 'jose';
+import { ulid } from 'ulid';
+import { AppError } from '../errors.js';
+import {
+  ENVELOPE_TYP,
+  Payload,
+  PROTOCOL_VERSION,
+  roleForKind,
+  type InReplyTo,
+  type MessageKind,
+  type PayloadOf,
+  type ProtectedHeader,
+} from '../schemas/envelope.js';
+import { canonicalBytes } from './canonical-json.js';
+import { messageDigest } from './digest.js';
+import type { SigningKey } from './keys.js';
+
+/** Default lifetime of an envelope: well inside the 15 minutes receivers accept. */
+export const DEFAULT_LIFETIME_SECONDS = 600;
+
+export interface SignedEnvelope {
+  token: string;
+  digest: string;
+  header: ProtectedHeader;
+  payload: Payload;
+}
+
+/** What a sender decides; the protocol members (v, msg_id, iat, exp) are filled in here. */
+export interface Draft<K extends MessageKind = MessageKind> {
+  kind: K;
+  iss: string;
+  aud: string;
+  req_id?: string;
+  in_reply_to?: InReplyTo;
+  body: PayloadOf<K>['body'];
+  attachments?: PayloadOf<K>['attachments'];
+  /** Keep the id when re-signing a message that was already sent. */
+  msg_id?: string;
+}
+
+export function buildPayload(
+  draft: Draft,
+  now: Date,
+  lifetimeSeconds = DEFAULT_LIFETIME_SECONDS,
+): Payload {
+  const iat = Math.floor(now.getTime() / 1000);
+  const candidate = {
+    v: PROTOCOL_VERSION,
+    msg_id: draft.msg_id ?? ulid(now.getTime()),
+    iss: draft.iss,
+    aud: draft.aud,
+    iat,
+    exp: iat + lifetimeSeconds,
+    kind: draft.kind,
+    ...(draft.req_id !== undefined ? { req_id: draft.req_id } : {}),
+    ...(draft.in_reply_to !== undefined ? { in_reply_to: draft.in_reply_to } : {}),
+    body: draft.body,
+    attachments: draft.attachments ?? [],
+  };
+  const parsed = Payload.safeParse(candidate);
+  if (!parsed.success) {
+    throw new AppError(
+      'schema_invalid',
+      `the ${draft.kind} message does not match the protocol schema`,
+      parsed.error.issues.map((i) => ({
+        path: '/' + i.path.map(String).join('/'),
+        message: i.message,
+      })),
+    );
+  }
+  return parsed.data;
+}
+
+/** Signs a payload with one of this node's keys. */
+export async function signPayload(payload: Payload, key: SigningKey): Promise<SignedEnvelope> {
+  if (!key.roles.includes(roleForKind(payload.kind))) {
+    throw new TypeError(
+      `key ${key.kid} has no ${roleForKind(payload.kind)} role to sign a ${payload.kind}`,
+    );
+  }
+  // Member order alg, kid, typ is the canonical order; kid and typ need no escaping.
+  const header: ProtectedHeader = { alg: key.alg, kid: key.kid, typ: ENVELOPE_TYP };
+  const token = await new CompactSign(canonicalBytes(payload))
+    .setProtectedHeader(header)
+    .sign(key.privateKey);
+  const [header64 = '', payload64 = ''] = token.split('.');
+  return { token, digest: messageDigest(header64, payload64), header, payload };
+}
+
+export async function signDraft(
+  draft: Draft,
+  key: SigningKey,
+  now = new Date(),
+): Promise<SignedEnvelope> {
+  return signPayload(buildPayload(draft, now), key);
+}

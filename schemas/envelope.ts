@@ -1,0 +1,151 @@
+// Wire protocol v1: the protected header and the payload of every message kind (strict: unknown
+// members are rejected). The single source of the envelope types and of their OpenAPI schemas.
+import { z } from 'zod';
+import { PartyId, Priority, RequestType, Ulid } from './common.js';
+import { RequestSubject } from './requests-api.js';
+
+/** Media type of an envelope on the wire, and the JWS `typ` of its header. */
+export const ENVELOPE_MEDIA_TYPE = 'application/jose';
+export const ENVELOPE_TYP = 'parley-msg+jws';
+export const PROTOCOL_VERSION = 1;
+
+/** Signature algorithms of the profile; a key is registered with exactly one. */
+export const SignatureAlg = z.enum(['Ed25519', 'EdDSA', 'ES256']);
+export type SignatureAlg = z.infer<typeof SignatureAlg>;
+
+/** An RFC 7638 SHA-256 JWK thumbprint: 43 base64url characters. */
+export const Kid = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'an RFC 7638 SHA-256 JWK thumbprint (43 base64url characters)');
+
+/** A SHA-256 digest as 64 lowercase hex characters. */
+export const Sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest as 64 lowercase hex characters');
+
+/** The protected header: exactly alg, kid and typ. Anything else (crit, jwk, jku, x5c, b64…) is refused. */
+export const ProtectedHeader = z.strictObject({
+  alg: SignatureAlg,
+  kid: Kid,
+  typ: z.literal(ENVELOPE_TYP),
+});
+export type ProtectedHeader = z.infer<typeof ProtectedHeader>;
+
+/** The closed list of message kinds. */
+export const MessageKind = z.enum([
+  'request',
+  'acknowledgement',
+  'response',
+  'clarification_request',
+  'clarification',
+  'extension_request',
+  'extension_decision',
+  'decline',
+  'withdrawal',
+  'reminder',
+  'closure',
+  'receipt',
+]);
+export type MessageKind = z.infer<typeof MessageKind>;
+
+/** Names the message answered by its id and digest, so a reply cannot be re-pointed. */
+export const InReplyTo = z.strictObject({ msg_id: Ulid, digest: Sha256Hex });
+export type InReplyTo = z.infer<typeof InReplyTo>;
+
+/** An attachment by content: its bytes travel separately and are found by digest. */
+export const Attachment = z.strictObject({
+  sha256: Sha256Hex,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  media_type: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'a media type such as application/pdf'),
+  name: z.string().min(1).max(255),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
+const Text = (max: number) => z.string().trim().min(1).max(max);
+/** Calendar instants inside bodies: RFC 3339 in UTC. */
+const Instant = z.iso.datetime({
+  message: 'an RFC 3339 UTC date-time such as 2026-11-28T10:00:00Z',
+});
+
+/** Body of each kind. Domain records (issue: mine maps, graves, identifications) refine `response`. */
+export const MessageBodies = {
+  request: z.strictObject({
+    request_type: RequestType,
+    priority: Priority,
+    subject: RequestSubject,
+  }),
+  acknowledgement: z.strictObject({ expected_by: Instant.optional(), note: Text(2000).optional() }),
+  response: z.strictObject({
+    final: z.boolean(),
+    records: z.array(z.record(z.string(), z.unknown())).max(10_000),
+    note: Text(10_000).optional(),
+  }),
+  clarification_request: z.strictObject({ questions: z.array(Text(2000)).min(1).max(50) }),
+  clarification: z.strictObject({ answers: z.array(Text(10_000)).min(1).max(50) }),
+  extension_request: z.strictObject({ reason: Text(2000), proposed_deadline: Instant }),
+  extension_decision: z.strictObject({
+    granted: z.boolean(),
+    new_deadline: Instant.optional(),
+    reason: Text(2000).optional(),
+  }),
+  decline: z.strictObject({ reason: Text(2000) }),
+  withdrawal: z.strictObject({ reason: Text(2000).optional() }),
+  reminder: z.strictObject({ deadline: z.enum(['acknowledgement', 'response']), due_at: Instant }),
+  closure: z.strictObject({
+    outcome: z.enum(['accepted', 'incomplete']),
+    reason: Text(2000).optional(),
+  }),
+  /** The receiver's signed word that it stored the message with this digest at this time. */
+  receipt: z.strictObject({ digest: Sha256Hex, received_at: Instant }),
+} satisfies Record<MessageKind, z.ZodType>;
+
+const Seconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Members every payload carries; `kind` selects the body schema. */
+const payloadOf = <K extends MessageKind>(
+  kind: K,
+  extra: { req_id: z.ZodType; in_reply_to: z.ZodType },
+) =>
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    msg_id: Ulid,
+    iss: PartyId,
+    aud: PartyId,
+    iat: Seconds,
+    exp: Seconds,
+    kind: z.literal(kind),
+    req_id: extra.req_id,
+    in_reply_to: extra.in_reply_to,
+    body: MessageBodies[kind],
+    attachments: z.array(Attachment).max(100),
+  });
+
+const replyOptional = { req_id: Ulid, in_reply_to: InReplyTo.optional() };
+const replyRequired = { req_id: Ulid, in_reply_to: InReplyTo };
+
+/** The payload of an envelope, discriminated by kind. */
+export const Payload = z.discriminatedUnion('kind', [
+  payloadOf('request', { req_id: Ulid, in_reply_to: z.undefined().optional() }),
+  payloadOf('acknowledgement', replyOptional),
+  payloadOf('response', replyOptional),
+  payloadOf('clarification_request', replyOptional),
+  payloadOf('clarification', replyRequired),
+  payloadOf('extension_request', replyOptional),
+  payloadOf('extension_decision', replyRequired),
+  payloadOf('decline', replyOptional),
+  payloadOf('withdrawal', replyOptional),
+  payloadOf('reminder', replyOptional),
+  payloadOf('closure', replyOptional),
+  payloadOf('receipt', { req_id: Ulid.optional(), in_reply_to: InReplyTo }),
+]);
+export type Payload = z.infer<typeof Payload>;
+export type PayloadOf<K extends MessageKind> = Extract<Payload, { kind: K }>;
+
+/** Key roles: which kinds a key may sign. A node's default key holds both. */
+export const KeyRole = z.enum(['message', 'receipt']);
+export type KeyRole = z.infer<typeof KeyRole>;
+
+/** The role a key needs to sign a message of this kind. */
+export function roleForKind(kind: MessageKind): KeyRole {
+  return kind === 'receipt' ? 'receipt' : 'message';
+}
