@@ -33,6 +33,7 @@ export const Env = z.object({
   HOST: z.preprocess(blankIsUnset, z.string().default('127.0.0.1')),
   PUBLIC_URL: z.preprocess(blankIsUnset, z.url({ message: 'expected an absolute URL' }).optional()),
   PARLEY_DATA_DIR: z.preprocess(blankIsUnset, z.string().default('.data')),
+  PARLEY_KEYS_DIR: optionalString,
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: z.preprocess(
     blankIsUnset,
@@ -69,6 +70,10 @@ export const Env = z.object({
   AUTH_AUDIENCE: z.preprocess(blankIsUnset, z.string().default('parley')),
   AUTH_ROLES_CLAIM: z.preprocess(blankIsUnset, z.string().default('roles')),
   AUTH_DEV_ISSUER: bool(true),
+  DELIVERY_MAX_BACKOFF_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(1).max(86_400).default(300),
+  ),
   LOG_LEVEL: z.preprocess(
     blankIsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -110,9 +115,13 @@ export interface Config {
   partyId: string;
   http: { host: string; port: number; publicUrl: string | undefined };
   dataDir: string;
+  /** This node's own signing keys (private JWK files, mode 0600). */
+  keysDir: string;
   database: DatabaseConfig;
   temporal: TemporalConfig;
   auth: AuthConfig;
+  /** Longest wait between two delivery attempts to an unreachable partner. */
+  deliveryMaxBackoffSeconds: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -223,9 +232,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     partyId: env.PARTY_ID,
     http: { host: env.HOST, port: env.PORT, publicUrl: env.PUBLIC_URL },
     dataDir,
+    keysDir: env.PARLEY_KEYS_DIR ? path.resolve(env.PARLEY_KEYS_DIR) : path.join(dataDir, 'keys'),
     database,
     temporal,
     auth,
+    deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     logLevel: env.LOG_LEVEL,
   });
 }

@@ -51,13 +51,21 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly errors: readonly ErrorDetail[] | undefined;
+  /** Extra members of the problem document (for example the original receipt of a replay). */
+  readonly extra: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message: string, errors?: readonly ErrorDetail[]) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    errors?: readonly ErrorDetail[],
+    extra?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.errors = errors;
+    this.extra = extra;
   }
 }
 

@@ -3,7 +3,12 @@ import express, { type Express } from 'express';
 import type { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { InboxDeps } from '../exchange/inbox.js';
+import type { OutboxDeps } from '../exchange/outbox.js';
 import type { Authenticator } from './auth.js';
+import { inboxRouter } from './inbox.js';
+import { outboxRouter } from './outbox.js';
+import { partnersRouter } from './partners.js';
 import { healthRouter } from './health.js';
 import { parseJson } from './json-body.js';
 import { errorHandler, notFound, routeOf } from './problem.js';
@@ -14,6 +19,7 @@ export interface AppDeps {
   pool: pg.Pool;
   temporal: { client: Client; connection: Connection; namespace: string; taskQueue: string };
   auth: Authenticator;
+  exchange: { inbox: InboxDeps; outbox: OutboxDeps };
   log: Logger;
 }
 
@@ -44,7 +50,14 @@ export function createApp(deps: AppDeps): Express {
       namespace: deps.temporal.namespace,
     }),
   );
+  // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
+  app.use(inboxRouter(deps.exchange.inbox));
+  app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
   app.use(parseJson);
+  app.use(
+    '/v1/admin/partners',
+    partnersRouter({ pool: deps.pool, auth: deps.auth, partyId: deps.partyId }),
+  );
   app.use(
     '/v1/requests',
     requestsRouter({

@@ -22,6 +22,7 @@ export function sendProblem(res: Response, err: AppError): void {
     code: err.code,
     detail: err.message,
     ...(err.errors ? { errors: err.errors } : {}),
+    ...err.extra,
   };
   res.status(err.status).type('application/problem+json').json(problem);
 }

@@ -16,12 +16,20 @@ import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { ensureNamespace } from '../temporal/namespace.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
+import { findKey } from '../db/registry.js';
+import type { InboundSink, InboxDeps } from '../exchange/inbox.js';
+import type { OutboxDeps } from '../exchange/outbox.js';
+import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
+import { ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
+import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 
 export interface NodeOptions {
   log: Logger;
   /** A prebuilt workflow bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
+  /** Where verified inbound messages go; until the request workflows take them, nowhere. */
+  sink?: InboundSink;
 }
 
 export interface RunningNode {
@@ -32,6 +40,8 @@ export interface RunningNode {
   temporal: { client: Client; connection: Connection; address: string; uiUrl: string | undefined };
   devServer: DevServer | undefined;
   worker: Worker;
+  /** Sending, receiving and the registry, for in-process callers (CLI, tests). */
+  exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
   /** Settles when the node has stopped, whether by stop() or because the worker failed. */
   stopped: Promise<void>;
   stop(): Promise<void>;
@@ -66,6 +76,13 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       );
     }
     const auth = await createAuthenticator(config.auth);
+    const newKid = await ensureOwnKey(config.keysDir);
+    if (newKid)
+      log.warn(
+        { kid: newKid, dir: config.keysDir },
+        'created this node’s first signing key (Ed25519)',
+      );
+    const keyring = await loadKeyring(config.keysDir);
 
     const database = await openDatabase(config.database);
     cleanups.push({ name: 'database', run: () => database.close() });
@@ -91,13 +108,30 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     const ns = await ensureNamespace(connection, config.temporal.namespace);
     for (const warning of ns.warnings) log.warn(warning);
 
+    const registry: KeyRegistry = { findKey: (kid) => findKey(database.pool, kid) };
+    const outbox: OutboxDeps = { pool: database.pool, partyId: config.partyId, keyring, registry };
+    const inbox: InboxDeps = {
+      pool: database.pool,
+      partyId: config.partyId,
+      registry,
+      keyring,
+      sink: opts.sink ?? { accept: async () => {} },
+      log,
+    };
+    const send: SendDeps = {
+      ...outbox,
+      client,
+      taskQueue: config.temporal.taskQueue,
+      maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
+    };
+
     const nativeConnection: NativeConnection = await connectWorker(config.temporal);
     cleanups.push({ name: 'worker connection', run: () => nativeConnection.close() });
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { pool: database.pool },
+      deps: { pool: database.pool, outbox },
       ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
     });
     const workerRun = worker.run();
@@ -119,6 +153,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         taskQueue: config.temporal.taskQueue,
       },
       auth,
+      exchange: { inbox, outbox },
       log,
     });
     const server: Server = await new Promise((resolve, reject) => {
@@ -136,6 +171,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         }),
     });
     const { port } = server.address() as AddressInfo;
+    const resumed = await resumePendingDeliveries(send);
+    if (resumed) log.info({ resumed }, 'deliveries of pending messages resumed');
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
 
     let stopping: Promise<void> | undefined;
@@ -165,6 +202,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
       devServer,
       worker,
+      exchange: { inbox, outbox, send },
       stopped,
       stop,
     };

@@ -102,9 +102,9 @@ export const MessageBodies = {
 const Seconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** Members every payload carries; `kind` selects the body schema. */
-const payloadOf = <K extends MessageKind>(
+const payloadOf = <K extends MessageKind, R extends z.ZodType, I extends z.ZodType>(
   kind: K,
-  extra: { req_id: z.ZodType; in_reply_to: z.ZodType },
+  extra: { req_id: R; in_reply_to: I },
 ) =>
   z.strictObject({
     v: z.literal(PROTOCOL_VERSION),

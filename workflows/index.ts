@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the worker runs.
+export { deliverMessage } from './deliver-message.js';
 export { outgoingRequest } from './outgoing-request.js';

@@ -26,6 +26,7 @@ async function serveWith(overrides: { pool?: pg.Pool; connection?: Connection })
       taskQueue: 'parley',
     },
     auth: { authenticate: () => Promise.reject(new Error('not used')) },
+    exchange: { inbox: node.exchange.inbox, outbox: node.exchange.outbox },
     log: testLogger,
   });
   const server = app.listen(0, '127.0.0.1');

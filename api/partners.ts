@@ -1,0 +1,133 @@
+// Admin routes of the partner registry: add a partner with its keys, rotate (add) keys, revoke a
+// key, change name or inbox. Every change is recorded with who made it.
+import { Router } from 'express';
+import type pg from 'pg';
+import {
+  addKeys,
+  addParty,
+  getParty,
+  listParties,
+  listRegistryChanges,
+  revokeKey,
+  updateParty,
+  type NewKey,
+} from '../db/registry.js';
+import { AppError } from '../errors.js';
+import { algFitsKey, publicPart, thumbprint } from '../protocol/keys.js';
+import {
+  AddPartnerBody,
+  KeysInput,
+  RevokeKeyBody,
+  UpdatePartnerBody,
+} from '../schemas/partners-api.js';
+import { PartyId } from '../schemas/common.js';
+import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { requireJson } from './json-body.js';
+import { parseOrThrow } from './problem.js';
+
+/** Turns a JWKS with roles and validity into keys to register, checking each kid and algorithm. */
+export async function keysFromInput(input: KeysInput, now = new Date()): Promise<NewKey[]> {
+  return Promise.all(
+    input.jwks.keys.map(async (jwk, i) => {
+      const kid = await thumbprint(jwk);
+      const path = `/jwks/keys/${i}`;
+      if (jwk.kid !== undefined && jwk.kid !== kid) {
+        throw new AppError(
+          'schema_invalid',
+          'a key’s kid must be its RFC 7638 SHA-256 thumbprint',
+          [{ path: `${path}/kid`, message: `expected ${kid}` }],
+        );
+      }
+      const alg = jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'Ed25519');
+      if (!algFitsKey(alg, jwk)) {
+        throw new AppError('schema_invalid', 'the algorithm does not fit the key', [
+          { path: `${path}/alg`, message: `${alg} does not fit a ${jwk.kty} key` },
+        ]);
+      }
+      const validUntil = input.validUntil !== undefined ? input.validUntil : jwk.parley_valid_until;
+      return {
+        kid,
+        alg,
+        publicJwk: publicPart(jwk),
+        roles: input.roles ?? jwk.parley_roles ?? ['message', 'receipt'],
+        validFrom: new Date(input.validFrom ?? jwk.parley_valid_from ?? now.toISOString()),
+        validUntil: validUntil ? new Date(validUntil) : null,
+      };
+    }),
+  );
+}
+
+function partyParam(id: string | string[] | undefined): string {
+  const parsed = PartyId.safeParse(id);
+  if (!parsed.success) throw new AppError('unknown_party', 'no registered party with that id');
+  return parsed.data;
+}
+
+export function partnersRouter(deps: {
+  pool: pg.Pool;
+  auth: Authenticator;
+  partyId: string;
+}): Router {
+  const router = Router();
+  const admin = requireRole(deps.auth, 'admin');
+  const readers = requireRole(deps.auth, 'admin', 'supervisor');
+
+  router.get('/', readers, async (_req, res) => {
+    res.json({ items: await listParties(deps.pool) });
+  });
+
+  router.post('/', admin, requireJson, async (req, res) => {
+    const body = parseOrThrow(AddPartnerBody, req.body, 'the partner');
+    if (body.partyId === deps.partyId) {
+      throw new AppError('schema_invalid', 'a partner is another party', [
+        { path: '/partyId', message: 'must differ from this node’s party id' },
+      ]);
+    }
+    const keys = await keysFromInput(body);
+    await addParty(
+      deps.pool,
+      { partyId: body.partyId, name: body.name, inboxUrl: body.inboxUrl, keys },
+      principalOf(req).sub,
+    );
+    res
+      .status(201)
+      .location(`/v1/admin/partners/${body.partyId}`)
+      .json(await getParty(deps.pool, body.partyId));
+  });
+
+  router.get('/:partyId', readers, async (req, res) => {
+    const party = await getParty(deps.pool, partyParam(req.params.partyId));
+    if (!party) throw new AppError('unknown_party', 'no registered party with that id');
+    res.json({ ...party, changes: await listRegistryChanges(deps.pool, party.partyId) });
+  });
+
+  router.patch('/:partyId', admin, requireJson, async (req, res) => {
+    const partyId = partyParam(req.params.partyId);
+    const body = parseOrThrow(UpdatePartnerBody, req.body, 'the change');
+    await updateParty(deps.pool, partyId, body, principalOf(req).sub);
+    res.json(await getParty(deps.pool, partyId));
+  });
+
+  router.post('/:partyId/keys', admin, requireJson, async (req, res) => {
+    const partyId = partyParam(req.params.partyId);
+    const body = parseOrThrow(KeysInput, req.body, 'the keys');
+    await addKeys(deps.pool, partyId, await keysFromInput(body), principalOf(req).sub);
+    res.status(201).json(await getParty(deps.pool, partyId));
+  });
+
+  router.post('/:partyId/keys/:kid/revoke', admin, requireJson, async (req, res) => {
+    const partyId = partyParam(req.params.partyId);
+    const body = parseOrThrow(RevokeKeyBody, req.body, 'the revocation');
+    const revokedAt = body.revokedAt ? new Date(body.revokedAt) : new Date();
+    await revokeKey(
+      deps.pool,
+      partyId,
+      String(req.params.kid),
+      { revokedAt, reason: body.reason },
+      principalOf(req).sub,
+    );
+    res.json(await getParty(deps.pool, partyId));
+  });
+
+  return router;
+}

@@ -1,0 +1,275 @@
+// Queries on the partner registry: parties, their keys, and the record of every change.
+import type pg from 'pg';
+import type { JWK } from 'jose';
+import { AppError } from '../errors.js';
+import type { KeyRecord } from '../protocol/keys.js';
+import type { KeyRole, SignatureAlg } from '../schemas/envelope.js';
+import type { PartnerKeyView, PartnerView, RegistryChangeView } from '../schemas/partners-api.js';
+
+/** A key ready to be registered: thumbprint computed, roles and validity decided. */
+export interface NewKey {
+  kid: string;
+  alg: SignatureAlg;
+  publicJwk: JWK;
+  roles: KeyRole[];
+  validFrom: Date;
+  validUntil: Date | null;
+}
+
+interface KeyRow {
+  kid: string;
+  party_id: string;
+  alg: SignatureAlg;
+  public_jwk: JWK;
+  roles: KeyRole[];
+  valid_from: Date;
+  valid_until: Date | null;
+  revoked_at: Date | null;
+  revocation_reason: string | null;
+  added_at: Date;
+  added_by: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export async function findKey(pool: pg.Pool, kid: string): Promise<KeyRecord | undefined> {
+  const { rows } = await pool.query<KeyRow>('SELECT * FROM party_keys WHERE kid = $1', [kid]);
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    kid: r.kid,
+    partyId: r.party_id,
+    alg: r.alg,
+    publicJwk: r.public_jwk,
+    roles: r.roles,
+    validFrom: r.valid_from,
+    validUntil: r.valid_until,
+    revokedAt: r.revoked_at,
+  };
+}
+
+async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function recordChange(
+  c: pg.PoolClient,
+  change: {
+    actor: string;
+    action: string;
+    partyId: string;
+    kid?: string;
+    detail?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await c.query(
+    'INSERT INTO registry_changes (actor, action, party_id, kid, detail) VALUES ($1, $2, $3, $4, $5)',
+    [
+      change.actor,
+      change.action,
+      change.partyId,
+      change.kid ?? null,
+      JSON.stringify(change.detail ?? {}),
+    ],
+  );
+}
+
+async function insertKeys(
+  c: pg.PoolClient,
+  partyId: string,
+  keys: NewKey[],
+  actor: string,
+): Promise<void> {
+  for (const k of keys) {
+    const { rowCount } = await c.query(
+      `INSERT INTO party_keys (kid, party_id, alg, public_jwk, roles, valid_from, valid_until, added_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kid) DO NOTHING`,
+      [
+        k.kid,
+        partyId,
+        k.alg,
+        JSON.stringify(k.publicJwk),
+        k.roles,
+        k.validFrom,
+        k.validUntil,
+        actor,
+      ],
+    );
+    if (rowCount === 0) throw new AppError('conflict', `key ${k.kid} is already registered`);
+    await recordChange(c, {
+      actor,
+      action: 'key_added',
+      partyId,
+      kid: k.kid,
+      detail: {
+        alg: k.alg,
+        roles: k.roles,
+        validFrom: k.validFrom.toISOString(),
+        validUntil: iso(k.validUntil),
+      },
+    });
+  }
+}
+
+export async function addParty(
+  pool: pg.Pool,
+  party: { partyId: string; name: string; inboxUrl: string; keys: NewKey[] },
+  actor: string,
+): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    const { rowCount } = await c.query(
+      `INSERT INTO parties (party_id, name, inbox_url, created_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (party_id) DO NOTHING`,
+      [party.partyId, party.name, party.inboxUrl, actor],
+    );
+    if (rowCount === 0)
+      throw new AppError('conflict', `party ${party.partyId} is already registered`);
+    await recordChange(c, {
+      actor,
+      action: 'party_added',
+      partyId: party.partyId,
+      detail: { name: party.name, inboxUrl: party.inboxUrl },
+    });
+    await insertKeys(c, party.partyId, party.keys, actor);
+  });
+}
+
+export async function updateParty(
+  pool: pg.Pool,
+  partyId: string,
+  changes: { name?: string | undefined; inboxUrl?: string | undefined },
+  actor: string,
+): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    const { rowCount } = await c.query(
+      `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url), updated_at = now()
+       WHERE party_id = $1`,
+      [partyId, changes.name ?? null, changes.inboxUrl ?? null],
+    );
+    if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
+    await recordChange(c, { actor, action: 'party_updated', partyId, detail: { ...changes } });
+  });
+}
+
+export async function addKeys(
+  pool: pg.Pool,
+  partyId: string,
+  keys: NewKey[],
+  actor: string,
+): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    const { rowCount } = await c.query('SELECT 1 FROM parties WHERE party_id = $1 FOR UPDATE', [
+      partyId,
+    ]);
+    if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
+    await insertKeys(c, partyId, keys, actor);
+  });
+}
+
+export async function revokeKey(
+  pool: pg.Pool,
+  partyId: string,
+  kid: string,
+  revocation: { revokedAt: Date; reason: string },
+  actor: string,
+): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    const { rows } = await c.query<{ revoked_at: Date | null }>(
+      'SELECT revoked_at FROM party_keys WHERE party_id = $1 AND kid = $2 FOR UPDATE',
+      [partyId, kid],
+    );
+    if (!rows[0]) throw new AppError('unknown_key', `party ${partyId} has no key ${kid}`);
+    if (rows[0].revoked_at) throw new AppError('conflict', `key ${kid} was already revoked`);
+    await c.query(
+      'UPDATE party_keys SET revoked_at = $3, revocation_reason = $4 WHERE party_id = $1 AND kid = $2',
+      [partyId, kid, revocation.revokedAt, revocation.reason],
+    );
+    await recordChange(c, {
+      actor,
+      action: 'key_revoked',
+      partyId,
+      kid,
+      detail: { revokedAt: revocation.revokedAt.toISOString(), reason: revocation.reason },
+    });
+  });
+}
+
+function keyView(r: KeyRow): PartnerKeyView {
+  return {
+    kid: r.kid,
+    alg: r.alg,
+    publicJwk: r.public_jwk,
+    roles: r.roles,
+    validFrom: r.valid_from.toISOString(),
+    validUntil: iso(r.valid_until),
+    revokedAt: iso(r.revoked_at),
+    revocationReason: r.revocation_reason,
+    addedAt: r.added_at.toISOString(),
+    addedBy: r.added_by,
+  };
+}
+
+export async function listParties(pool: pg.Pool, partyId?: string): Promise<PartnerView[]> {
+  const { rows: parties } = await pool.query<{
+    party_id: string;
+    name: string;
+    inbox_url: string;
+    created_at: Date;
+    created_by: string;
+  }>(
+    'SELECT party_id, name, inbox_url, created_at, created_by FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
+    [partyId ?? null],
+  );
+  const { rows: keys } = await pool.query<KeyRow>(
+    'SELECT * FROM party_keys WHERE ($1::text IS NULL OR party_id = $1) ORDER BY valid_from, kid',
+    [partyId ?? null],
+  );
+  return parties.map((p) => ({
+    partyId: p.party_id,
+    name: p.name,
+    inboxUrl: p.inbox_url,
+    createdAt: p.created_at.toISOString(),
+    createdBy: p.created_by,
+    keys: keys.filter((k) => k.party_id === p.party_id).map(keyView),
+  }));
+}
+
+export async function getParty(pool: pg.Pool, partyId: string): Promise<PartnerView | undefined> {
+  return (await listParties(pool, partyId))[0];
+}
+
+export async function listRegistryChanges(
+  pool: pg.Pool,
+  partyId: string,
+): Promise<RegistryChangeView[]> {
+  const { rows } = await pool.query<{
+    at: Date;
+    actor: string;
+    action: string;
+    party_id: string;
+    kid: string | null;
+    detail: Record<string, unknown>;
+  }>(
+    'SELECT at, actor, action, party_id, kid, detail FROM registry_changes WHERE party_id = $1 ORDER BY id',
+    [partyId],
+  );
+  return rows.map((r) => ({
+    at: r.at.toISOString(),
+    actor: r.actor,
+    action: r.action,
+    partyId: r.party_id,
+    kid: r.kid,
+    detail: r.detail,
+  }));
+}

@@ -1,0 +1,83 @@
+// Store and forward: export what waits for a partner (pending envelopes, receipts owed) to one
+// file, and import such a file with the same verification as online delivery.
+import { importedReceiptsFrom, listOutbox } from '../db/messages.js';
+import { AppError } from '../errors.js';
+import { decodeBase64url } from '../protocol/base64url.js';
+import { sha256Hex } from '../protocol/digest.js';
+import { BUNDLE_FORMAT, type Bundle, type ImportResult } from '../schemas/bundle.js';
+import { receiveEnvelope, type InboxDeps } from './inbox.js';
+import { applyReceipt, type OutboxDeps } from './outbox.js';
+
+export async function exportBundle(deps: OutboxDeps, partner: string): Promise<Bundle> {
+  const pending = await listOutbox(deps.pool, { status: 'pending', aud: partner, limit: 100_000 });
+  return {
+    format: BUNDLE_FORMAT,
+    v: 1,
+    from: deps.partyId,
+    to: partner,
+    created_at: new Date().toISOString(),
+    messages: pending.map((m) => m.token),
+    receipts: await importedReceiptsFrom(deps.pool, partner),
+  };
+}
+
+/** The msg_id a receipt answers, read without trust: applyReceipt verifies everything after. */
+function answeredMsgId(token: string): string {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
+    ) as {
+      in_reply_to?: { msg_id?: unknown };
+    };
+    if (typeof payload.in_reply_to?.msg_id === 'string') return payload.in_reply_to.msg_id;
+  } catch {
+    // fall through
+  }
+  throw new AppError('malformed_envelope', 'not a receipt naming a message');
+}
+
+export async function importBundle(
+  deps: { inbox: InboxDeps; outbox: OutboxDeps },
+  bundle: Bundle,
+): Promise<{ results: ImportResult[]; reply: Bundle }> {
+  if (bundle.to !== deps.inbox.partyId)
+    throw new AppError('wrong_audience', `the bundle is addressed to ${bundle.to}`);
+  const results: ImportResult[] = [];
+  const receipts: string[] = [];
+  for (const token of bundle.messages) {
+    try {
+      const r = await receiveEnvelope(deps.inbox, token, 'import');
+      receipts.push(r.receipt);
+      results.push({ kind: 'message', digest: r.digest, outcome: 'accepted' });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      const owed =
+        err.code === 'replay' && typeof err.extra?.receipt === 'string'
+          ? err.extra.receipt
+          : undefined;
+      if (owed) receipts.push(owed);
+      results.push({ kind: 'message', digest: sha256Hex(token), outcome: err.code });
+    }
+  }
+  for (const token of bundle.receipts) {
+    try {
+      const r = await applyReceipt(deps.outbox, answeredMsgId(token), token, 'import');
+      results.push({ kind: 'receipt', digest: r.receiptDigest, outcome: 'applied' });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      results.push({ kind: 'receipt', digest: sha256Hex(token), outcome: err.code });
+    }
+  }
+  return {
+    results,
+    reply: {
+      format: BUNDLE_FORMAT,
+      v: 1,
+      from: deps.inbox.partyId,
+      to: bundle.from,
+      created_at: new Date().toISOString(),
+      messages: [],
+      receipts,
+    },
+  };
+}

@@ -1,0 +1,139 @@
+// Receiving an envelope, online or from a file: verify it, store it with a signed receipt before
+// answering, refuse replays, and hand it on. Anything refused leaves only a line in the rejection log.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import {
+  digestsOfMessage,
+  findInboxConflict,
+  insertInboxMessage,
+  logRejection,
+  markDispatched,
+} from '../db/messages.js';
+import { AppError } from '../errors.js';
+import { sha256Hex } from '../protocol/digest.js';
+import type { KeyRegistry } from '../protocol/keys.js';
+import type { Keyring } from '../protocol/keyring.js';
+import { signDraft } from '../protocol/sign.js';
+import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
+
+/** A message that verified and is stored, as handed to the request workflows. */
+export interface AcceptedMessage extends VerifiedEnvelope {
+  receivedAt: Date;
+  via: 'online' | 'import';
+  receipt: string;
+}
+
+/** Where accepted messages go next (the request workflows). Must be idempotent by digest. */
+export interface InboundSink {
+  accept(message: AcceptedMessage): Promise<void>;
+}
+
+export interface InboxDeps {
+  pool: pg.Pool;
+  partyId: string;
+  registry: KeyRegistry;
+  keyring: Keyring;
+  sink: InboundSink;
+  log: Logger;
+}
+
+export interface Receipted {
+  digest: string;
+  receipt: string;
+  receivedAt: Date;
+}
+
+export async function receiveEnvelope(
+  deps: InboxDeps,
+  token: string,
+  via: 'online' | 'import',
+): Promise<Receipted> {
+  const now = new Date();
+  let verified: VerifiedEnvelope;
+  try {
+    verified = await verifyEnvelope(token, {
+      registry: deps.registry,
+      self: deps.partyId,
+      now,
+      mode: via,
+    });
+    await checkInReplyTo(deps.pool, verified);
+  } catch (err) {
+    if (err instanceof AppError) await reject(deps, sha256Hex(token), err, via);
+    throw err;
+  }
+
+  const { payload, digest } = verified;
+  const receipt = await signDraft(
+    {
+      kind: 'receipt',
+      iss: deps.partyId,
+      aud: payload.iss,
+      ...(payload.req_id ? { req_id: payload.req_id } : {}),
+      in_reply_to: { msg_id: payload.msg_id, digest },
+      body: { digest, received_at: now.toISOString() },
+    },
+    deps.keyring.signerFor('receipt', now),
+    now,
+  );
+  const stored = await insertInboxMessage(deps.pool, {
+    digest,
+    iss: payload.iss,
+    msgId: payload.msg_id,
+    kind: payload.kind,
+    reqId: payload.req_id ?? null,
+    kid: verified.key.kid,
+    token,
+    payload,
+    receivedAt: now,
+    via,
+    receiptToken: receipt.token,
+    receiptDigest: receipt.digest,
+  });
+  if (!stored) {
+    const original = await findInboxConflict(deps.pool, digest, payload.iss, payload.msg_id);
+    const err = new AppError(
+      'replay',
+      'this message (same digest, or same sender and msg_id) was already received',
+      undefined,
+      {
+        // The sender may have lost our first answer: give it the receipt it is owed for the original.
+        ...(original ? { receipt: original.receipt_token, original_digest: original.digest } : {}),
+      },
+    );
+    await reject(deps, digest, err, via);
+    throw err;
+  }
+
+  const accepted: AcceptedMessage = { ...verified, receivedAt: now, via, receipt: receipt.token };
+  try {
+    await deps.sink.accept(accepted);
+    await markDispatched(deps.pool, digest);
+  } catch (err) {
+    // Stored is stored: the message is not lost, and undispatched rows are handed on again later.
+    deps.log.warn(
+      { digest, errName: (err as Error).name },
+      'accepted message not yet handed to its workflow',
+    );
+  }
+  deps.log.info({ digest, kind: payload.kind, iss: payload.iss, via }, 'message accepted');
+  return { digest, receipt: receipt.token, receivedAt: now };
+}
+
+/** A reply must name a message this node knows, by its id and exact digest. */
+async function checkInReplyTo(pool: pg.Pool, verified: VerifiedEnvelope): Promise<void> {
+  const ref = verified.payload.in_reply_to;
+  if (!ref) return;
+  const digests = await digestsOfMessage(pool, ref.msg_id);
+  if (!digests.includes(ref.digest)) {
+    throw new AppError(
+      'reply_mismatch',
+      'in_reply_to does not name a stored message with that digest',
+    );
+  }
+}
+
+async function reject(deps: InboxDeps, digest: string, err: AppError, via: string): Promise<void> {
+  deps.log.info({ digest, code: err.code, via }, 'message refused');
+  await logRejection(deps.pool, { digest, code: err.code, via }).catch(() => undefined);
+}

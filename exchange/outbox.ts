@@ -1,0 +1,188 @@
+// Sending: every outgoing message is signed and stored before any attempt; delivery posts it to
+// the partner's inbox and keeps the partner's signed receipt as proof. Idempotent by msg_id.
+import type pg from 'pg';
+import {
+  addOutboxVersion,
+  getOutboxMessage,
+  insertOutboxMessage,
+  markDelivered,
+  markRejected,
+  outboxVersionDigests,
+  recordAttempt,
+} from '../db/messages.js';
+import { getParty } from '../db/registry.js';
+import { AppError } from '../errors.js';
+import type { KeyRegistry } from '../protocol/keys.js';
+import type { Keyring } from '../protocol/keyring.js';
+import { buildPayload, signPayload, type Draft, type SignedEnvelope } from '../protocol/sign.js';
+import { verifyEnvelope } from '../protocol/verify.js';
+import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
+
+export interface OutboxDeps {
+  pool: pg.Pool;
+  partyId: string;
+  keyring: Keyring;
+  registry: KeyRegistry;
+  /** Per-attempt HTTP timeout. */
+  timeoutMs?: number;
+}
+
+/** Signs a message from this node and stores it as pending. The caller then starts its delivery. */
+export async function enqueueMessage(
+  deps: OutboxDeps,
+  draft: Omit<Draft, 'iss'>,
+): Promise<SignedEnvelope> {
+  if (!(await getParty(deps.pool, draft.aud)))
+    throw new AppError('unknown_party', `no registered party ${draft.aud}`);
+  const now = new Date();
+  const payload = buildPayload({ ...draft, iss: deps.partyId }, now);
+  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
+  await insertOutboxMessage(deps.pool, {
+    msgId: payload.msg_id,
+    aud: payload.aud,
+    kind: payload.kind,
+    reqId: payload.req_id ?? null,
+    payload,
+    digest: signed.digest,
+    token: signed.token,
+  });
+  return signed;
+}
+
+export type DeliveryOutcome =
+  | { status: 'delivered'; receiptDigest: string; receivedAt: string }
+  | { status: 'rejected'; code: string };
+
+/** Thrown when an attempt should be retried later (partner unreachable or failing). */
+export class DeliveryRetry extends Error {
+  override name = 'DeliveryRetry';
+}
+
+/**
+ * Checks a partner's receipt for one of our messages and records delivery. The receipt must verify
+ * as an envelope from that partner to us and name one of the digests this node signed for msg_id.
+ */
+export async function applyReceipt(
+  deps: OutboxDeps,
+  msgId: string,
+  receiptToken: string,
+  via: 'online' | 'import',
+): Promise<{ receiptDigest: string; receivedAt: Date }> {
+  const message = await getOutboxMessage(deps.pool, msgId);
+  if (!message) throw new AppError('unknown_message', `no outgoing message ${msgId}`);
+  const receipt = await verifyEnvelope(receiptToken, {
+    registry: deps.registry,
+    self: deps.partyId,
+    now: new Date(),
+    mode: via,
+  });
+  const p = receipt.payload;
+  if (p.kind !== 'receipt' || p.iss !== message.aud)
+    throw new AppError('reply_mismatch', 'not a receipt from the addressee');
+  const ours = await outboxVersionDigests(deps.pool, msgId);
+  if (
+    p.in_reply_to.msg_id !== msgId ||
+    !ours.includes(p.in_reply_to.digest) ||
+    p.body.digest !== p.in_reply_to.digest
+  ) {
+    throw new AppError(
+      'reply_mismatch',
+      'the receipt does not name a digest this node signed for the message',
+    );
+  }
+  const receivedAt = new Date(p.body.received_at);
+  await markDelivered(deps.pool, msgId, {
+    receiptToken,
+    receiptDigest: receipt.digest,
+    receivedAt,
+    via,
+  });
+  return { receiptDigest: receipt.digest, receivedAt };
+}
+
+/** Re-signs a pending message whose lifetime is nearly over, keeping its msg_id. */
+async function freshToken(deps: OutboxDeps, msgId: string): Promise<string> {
+  const m = (await getOutboxMessage(deps.pool, msgId))!;
+  const now = new Date();
+  if (m.payload.exp - 60 > Math.floor(now.getTime() / 1000)) return m.token;
+  const { v: _v, iat: _iat, exp: _exp, iss: _iss, ...rest } = m.payload;
+  const payload = buildPayload({ ...rest, iss: deps.partyId }, now);
+  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
+  await addOutboxVersion(deps.pool, msgId, { digest: signed.digest, token: signed.token, payload });
+  return signed.token;
+}
+
+/** One delivery attempt. Throws DeliveryRetry when the partner should be tried again later. */
+export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<DeliveryOutcome> {
+  const message = await getOutboxMessage(deps.pool, msgId);
+  if (!message) throw new AppError('unknown_message', `no outgoing message ${msgId}`);
+  if (message.status === 'delivered') {
+    return {
+      status: 'delivered',
+      receiptDigest: message.receipt_digest!,
+      receivedAt: message.receipt_received_at!.toISOString(),
+    };
+  }
+  if (message.status === 'rejected')
+    return { status: 'rejected', code: message.last_error ?? 'rejected' };
+  const partner = await getParty(deps.pool, message.aud);
+  if (!partner) throw new AppError('unknown_party', `no registered party ${message.aud}`);
+
+  const token = await freshToken(deps, msgId);
+  let res: Response;
+  try {
+    res = await fetch(partner.inboxUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': ENVELOPE_MEDIA_TYPE,
+        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
+      },
+      body: token,
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+    });
+  } catch (err) {
+    const reason = `unreachable: ${(err as Error).name}`;
+    await recordAttempt(deps.pool, msgId, reason);
+    throw new DeliveryRetry(reason);
+  }
+  const text = await res.text();
+  if (res.status === 202) {
+    await recordAttempt(deps.pool, msgId, null);
+    const r = await applyReceipt(deps, msgId, text.trim(), 'online');
+    return {
+      status: 'delivered',
+      receiptDigest: r.receiptDigest,
+      receivedAt: r.receivedAt.toISOString(),
+    };
+  }
+  let problem: { code?: unknown; receipt?: unknown } = {};
+  try {
+    problem = JSON.parse(text) as typeof problem;
+  } catch {
+    problem = {};
+  }
+  if (res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string') {
+    // Delivered before, but its answer was lost: the partner returns the receipt it owes.
+    await recordAttempt(deps.pool, msgId, null);
+    const r = await applyReceipt(deps, msgId, problem.receipt, 'online');
+    return {
+      status: 'delivered',
+      receiptDigest: r.receiptDigest,
+      receivedAt: r.receivedAt.toISOString(),
+    };
+  }
+  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
+  await recordAttempt(deps.pool, msgId, code);
+  // Server trouble, or a partner whose registry does not know our (new) key yet: try again later.
+  if (
+    res.status >= 500 ||
+    res.status === 429 ||
+    res.status === 408 ||
+    code === 'unknown_key' ||
+    code === 'key_not_valid'
+  ) {
+    throw new DeliveryRetry(code);
+  }
+  await markRejected(deps.pool, msgId, code);
+  return { status: 'rejected', code };
+}

@@ -1,0 +1,93 @@
+// This node's own signing keys, kept as files in the keys folder (never in git). Several may be
+// active at once during a rotation; the newest usable key with the needed role signs.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { KeyRole, SignatureAlg, type MessageKind } from '../schemas/envelope.js';
+import { roleForKind } from '../schemas/envelope.js';
+import {
+  generateSigningKey,
+  keyUnusableReason,
+  loadSigningKey,
+  type SigningKey,
+  type StoredSigningKey,
+} from './keys.js';
+
+const StoredKeyFile = z.object({
+  kid: z.string(),
+  alg: SignatureAlg,
+  roles: z.array(KeyRole).min(1),
+  valid_from: z.iso.datetime(),
+  valid_until: z.iso.datetime().nullable(),
+  private_jwk: z.record(z.string(), z.unknown()),
+});
+
+export interface Keyring {
+  keys: readonly SigningKey[];
+  /** The key that signs a message of this kind now; throws when none is usable. */
+  signerFor(kind: MessageKind, at?: Date): SigningKey;
+  /** Public keys for `/.well-known/jwks.json`, with their roles and validity. */
+  jwks(): { keys: Record<string, unknown>[] };
+}
+
+export async function writeKeyFile(dir: string, key: StoredSigningKey): Promise<string> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${key.kid}.json`);
+  await fs.writeFile(file, JSON.stringify(key, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  return file;
+}
+
+export async function loadKeyring(dir: string): Promise<Keyring> {
+  const files = (await fs.readdir(dir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  const keys: SigningKey[] = [];
+  for (const f of files) {
+    const parsed = StoredKeyFile.safeParse(
+      JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')),
+    );
+    if (!parsed.success)
+      throw new Error(
+        `signing key file ${f} is not valid: ${parsed.error.issues[0]?.message ?? ''}`,
+      );
+    keys.push(await loadSigningKey(parsed.data));
+  }
+  // Newest first, so a freshly rotated key takes over as soon as it is valid.
+  keys.sort((a, b) => b.validFrom.getTime() - a.validFrom.getTime());
+  return {
+    keys,
+    signerFor(kind, at = new Date()) {
+      const role = roleForKind(kind);
+      const key = keys.find(
+        (k) => k.roles.includes(role) && !keyUnusableReason({ ...k, revokedAt: null }, at),
+      );
+      if (!key)
+        throw new Error(
+          `no usable signing key with role ${role} in ${dir}; run \`parley keys generate\``,
+        );
+      return key;
+    },
+    jwks() {
+      return {
+        keys: keys.map((k) => ({
+          ...k.publicJwk,
+          kid: k.kid,
+          alg: k.alg,
+          use: 'sig',
+          parley_roles: k.roles,
+          parley_valid_from: k.validFrom.toISOString(),
+          parley_valid_until: k.validUntil ? k.validUntil.toISOString() : null,
+        })),
+      };
+    },
+  };
+}
+
+/** Creates a default Ed25519 key with both roles when the folder holds none; returns its kid if so. */
+export async function ensureOwnKey(dir: string): Promise<string | undefined> {
+  const existing = await fs.readdir(dir).catch(() => [] as string[]);
+  if (existing.some((f) => f.endsWith('.json'))) return undefined;
+  const key = await generateSigningKey({ alg: 'Ed25519', roles: ['message', 'receipt'] });
+  await writeKeyFile(dir, key);
+  return key.kid;
+}

@@ -1,0 +1,98 @@
+// Bodies and views of the admin partner-registry API (`/v1/admin/partners`). No I/O.
+import { z } from 'zod';
+import { PartyId } from './common.js';
+import { KeyRole, SignatureAlg } from './envelope.js';
+
+const B64u = (len: number) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${len}}$`), `${len} base64url characters`);
+
+/** Optional Parley members a JWKS entry may carry to describe the key. */
+const KeyMetadata = {
+  kid: z.string().optional(),
+  alg: SignatureAlg.optional(),
+  use: z.literal('sig').optional(),
+  parley_roles: z.array(KeyRole).min(1).optional(),
+  parley_valid_from: z.iso.datetime().optional(),
+  parley_valid_until: z.iso.datetime().nullable().optional(),
+};
+
+/** A public signing key as a JWK: Ed25519 (OKP) or P-256 (EC). Private members are refused. */
+export const PublicJwk = z.discriminatedUnion('kty', [
+  z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: B64u(43), ...KeyMetadata }),
+  z.strictObject({
+    kty: z.literal('EC'),
+    crv: z.literal('P-256'),
+    x: B64u(43),
+    y: B64u(43),
+    ...KeyMetadata,
+  }),
+]);
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
+export const Jwks = z.strictObject({ keys: z.array(PublicJwk).min(1).max(20) });
+export type Jwks = z.infer<typeof Jwks>;
+
+/** Keys to register: a JWKS, with roles and validity for all of them unless each key says. */
+export const KeysInput = z.strictObject({
+  jwks: Jwks,
+  roles: z.array(KeyRole).min(1).optional(),
+  validFrom: z.iso.datetime().optional(),
+  validUntil: z.iso.datetime().nullable().optional(),
+});
+export type KeysInput = z.infer<typeof KeysInput>;
+
+export const AddPartnerBody = KeysInput.extend({
+  partyId: PartyId,
+  name: z.string().trim().min(1).max(200),
+  inboxUrl: z.url({
+    protocol: /^https?$/,
+    message: 'an http(s) URL of the partner’s POST /v1/messages',
+  }),
+}).strict();
+export type AddPartnerBody = z.infer<typeof AddPartnerBody>;
+
+export const UpdatePartnerBody = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  inboxUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type UpdatePartnerBody = z.infer<typeof UpdatePartnerBody>;
+
+export const RevokeKeyBody = z.strictObject({
+  reason: z.string().trim().min(1).max(500),
+  revokedAt: z.iso.datetime().optional(),
+});
+export type RevokeKeyBody = z.infer<typeof RevokeKeyBody>;
+
+export const PartnerKeyView = z.object({
+  kid: z.string(),
+  alg: SignatureAlg,
+  publicJwk: z.record(z.string(), z.unknown()),
+  roles: z.array(KeyRole),
+  validFrom: z.iso.datetime(),
+  validUntil: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+  revocationReason: z.string().nullable(),
+  addedAt: z.iso.datetime(),
+  addedBy: z.string(),
+});
+export type PartnerKeyView = z.infer<typeof PartnerKeyView>;
+
+export const PartnerView = z.object({
+  partyId: PartyId,
+  name: z.string(),
+  inboxUrl: z.string(),
+  createdAt: z.iso.datetime(),
+  createdBy: z.string(),
+  keys: z.array(PartnerKeyView),
+});
+export type PartnerView = z.infer<typeof PartnerView>;
+
+export const RegistryChangeView = z.object({
+  at: z.iso.datetime(),
+  actor: z.string(),
+  action: z.string(),
+  partyId: z.string(),
+  kid: z.string().nullable(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type RegistryChangeView = z.infer<typeof RegistryChangeView>;

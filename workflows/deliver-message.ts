@@ -1,0 +1,30 @@
+// Delivers one stored outgoing message until the partner's signed receipt is in (or the partner
+// refuses it for good). Retries with backoff for as long as it takes: days offline are normal.
+// Deterministic orchestration only: no I/O, no Node modules; the attempt itself is an activity.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { DeliveryOutcome } from '../exchange/outbox.js';
+
+export interface DeliverMessageInput {
+  msgId: string;
+  /** Longest wait between attempts, e.g. '5 minutes' (seconds in tests). */
+  maxRetryInterval: string;
+}
+
+export function deliveryWorkflowId(msgId: string): string {
+  return `deliver-${msgId}`;
+}
+
+export async function deliverMessage(input: DeliverMessageInput): Promise<DeliveryOutcome> {
+  const { deliverMessage: attempt } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: input.maxRetryInterval,
+      // No attempt limit: the message waits for the partner, however long it is away.
+      nonRetryableErrorTypes: ['unknown_message', 'unknown_party', 'reply_mismatch'],
+    },
+  });
+  return attempt(input.msgId);
+}
