@@ -3,7 +3,7 @@
 import { importedReceiptsFrom, listOutbox } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import { decodeBase64url } from '../protocol/base64url.js';
-import { sha256Hex } from '../protocol/digest.js';
+import { digestOfInput } from '../protocol/digest.js';
 import { BUNDLE_FORMAT, type Bundle, type ImportResult } from '../schemas/bundle.js';
 import { receiveEnvelope, type InboxDeps } from './inbox.js';
 import { applyReceipt, type OutboxDeps } from './outbox.js';
@@ -56,7 +56,7 @@ export async function importBundle(
           ? err.extra.receipt
           : undefined;
       if (owed) receipts.push(owed);
-      results.push({ kind: 'message', digest: sha256Hex(token), outcome: err.code });
+      results.push({ kind: 'message', digest: digestOfInput(token), outcome: err.code });
     }
   }
   for (const token of bundle.receipts) {
@@ -65,7 +65,7 @@ export async function importBundle(
       results.push({ kind: 'receipt', digest: r.receiptDigest, outcome: 'applied' });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      results.push({ kind: 'receipt', digest: sha256Hex(token), outcome: err.code });
+      results.push({ kind: 'receipt', digest: digestOfInput(token), outcome: err.code });
     }
   }
   return {

@@ -10,7 +10,7 @@ import {
   markDispatched,
 } from '../db/messages.js';
 import { AppError } from '../errors.js';
-import { sha256Hex } from '../protocol/digest.js';
+import { digestOfInput } from '../protocol/digest.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
 import { signDraft } from '../protocol/sign.js';
@@ -59,7 +59,7 @@ export async function receiveEnvelope(
     });
     await checkInReplyTo(deps.pool, verified);
   } catch (err) {
-    if (err instanceof AppError) await reject(deps, sha256Hex(token), err, via);
+    if (err instanceof AppError) await reject(deps, digestOfInput(token), err, via);
     throw err;
   }
 

@@ -10,3 +10,12 @@ export function sha256Hex(data: string | Uint8Array): string {
 export function messageDigest(header64: string, payload64: string): string {
   return sha256Hex(`${header64}.${payload64}`);
 }
+
+/**
+ * The digest to log for untrusted input: the message digest when the token has the compact shape,
+ * so a refusal can be matched with the sender's record; otherwise the digest of the bytes.
+ */
+export function digestOfInput(token: string): string {
+  const parts = token.split('.');
+  return parts.length === 3 ? messageDigest(parts[0]!, parts[1]!) : sha256Hex(token);
+}

@@ -1,0 +1,39 @@
+// Registers nodes as each other's partners through the real admin API, as operators would.
+import { expect } from 'vitest';
+import { call } from './http.js';
+import type { TestNode } from './node.js';
+
+/** Adds `partner` to `node`'s registry with the keys it publishes at /.well-known/jwks.json. */
+export async function registerPartner(
+  node: TestNode,
+  partner: TestNode,
+  inboxUrl = `${partner.url}/v1/messages`,
+): Promise<void> {
+  const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
+  expect(jwks.status).toBe(200);
+  const res = await call(node.url, 'POST', '/v1/admin/partners', {
+    token: await node.token('admin', 'admin-ops'),
+    json: {
+      partyId: partner.config.partyId,
+      name: `Node of ${partner.config.partyId}`,
+      inboxUrl,
+      jwks: jwks.body,
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
