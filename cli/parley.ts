@@ -1,5 +1,8 @@
 // The `parley` command: one subcommand per file under cli/commands/.
 import { authCommand } from './commands/auth.js';
+import { sendCommand, signCommand, verifyCommand } from './commands/envelope.js';
+import { keysCommand } from './commands/keys.js';
+import { registryCommand } from './commands/registry.js';
 import { startCommand } from './commands/start.js';
 import { tokenCommand } from './commands/token.js';
 import { loadDotEnv } from './env.js';
@@ -10,6 +13,13 @@ commands:
   start                      run a whole node (Temporal, Postgres, worker, API) in the foreground
   token --role R --sub ID    mint a development bearer token (R: officer, supervisor, admin)
   auth init-dev              create the development token issuer key in the data folder
+  keys generate|list|jwks    this node's own signing keys (files in the keys folder)
+  sign                       sign a message body into an envelope with a key file
+  verify                     verify an envelope against a partner's JWKS file
+  send                       post an envelope to an inbox URL
+  partner list|add|rotate|revoke   the partner registry of a running node
+  exchange export|import     store and forward: carry envelopes and receipts by file
+  message show ID            a stored message exactly as exchanged
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +32,18 @@ async function main(argv: string[]): Promise<number> {
       return tokenCommand(rest);
     case 'auth':
       return authCommand(rest);
+    case 'keys':
+      return keysCommand(rest);
+    case 'sign':
+      return signCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
+    case 'send':
+      return sendCommand(rest);
+    case 'partner':
+    case 'exchange':
+    case 'message':
+      return registryCommand([command, ...rest]);
     case undefined:
     case 'help':
     case '--help':

@@ -14,7 +14,7 @@ import { getParty } from '../db/registry.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
-import { buildPayload, signPayload, type Draft, type SignedEnvelope } from '../protocol/sign.js';
+import { buildPayload, signPayload, type OwnDraft, type SignedEnvelope } from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 
@@ -28,10 +28,7 @@ export interface OutboxDeps {
 }
 
 /** Signs a message from this node and stores it as pending. The caller then starts its delivery. */
-export async function enqueueMessage(
-  deps: OutboxDeps,
-  draft: Omit<Draft, 'iss'>,
-): Promise<SignedEnvelope> {
+export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise<SignedEnvelope> {
   if (!(await getParty(deps.pool, draft.aud)))
     throw new AppError('unknown_party', `no registered party ${draft.aud}`);
   const now = new Date();

@@ -2,7 +2,7 @@
 // Also resumes deliveries of messages still pending after a restart.
 import type { Client } from '@temporalio/client';
 import { listOutbox } from '../db/messages.js';
-import type { Draft, SignedEnvelope } from '../protocol/sign.js';
+import type { OwnDraft, SignedEnvelope } from '../protocol/sign.js';
 import { deliveryWorkflowId, type deliverMessage } from '../workflows/deliver-message.js';
 import { enqueueMessage, type OutboxDeps } from './outbox.js';
 
@@ -22,10 +22,7 @@ export async function startDelivery(deps: SendDeps, msgId: string): Promise<void
   });
 }
 
-export async function sendMessage(
-  deps: SendDeps,
-  draft: Omit<Draft, 'iss'>,
-): Promise<SignedEnvelope> {
+export async function sendMessage(deps: SendDeps, draft: OwnDraft): Promise<SignedEnvelope> {
   const signed = await enqueueMessage(deps, draft);
   await startDelivery(deps, signed.payload.msg_id);
   return signed;

@@ -27,8 +27,7 @@ export interface SignedEnvelope {
   payload: Payload;
 }
 
-/** What a sender decides; the protocol members (v, msg_id, iat, exp) are filled in here. */
-export interface Draft<K extends MessageKind = MessageKind> {
+interface DraftOf<K extends MessageKind> {
   kind: K;
   iss: string;
   aud: string;
@@ -39,6 +38,17 @@ export interface Draft<K extends MessageKind = MessageKind> {
   /** Keep the id when re-signing a message that was already sent. */
   msg_id?: string;
 }
+
+/**
+ * What a sender decides, one shape per kind (a discriminated union); the protocol members
+ * (v, iat, exp, and msg_id unless given) are filled in here.
+ */
+export type Draft<K extends MessageKind = MessageKind> = { [P in K]: DraftOf<P> }[K];
+
+/** A draft from this node: `iss` is always the node's own party id. */
+export type OwnDraft<K extends MessageKind = MessageKind> = {
+  [P in K]: Omit<DraftOf<P>, 'iss'>;
+}[K];
 
 export function buildPayload(
   draft: Draft,

@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { verifyEnvelope } from '../../protocol/verify.js';
 import { exportBundle } from '../../exchange/bundle.js';
 import { sendMessage } from '../../exchange/send.js';
-import type { Draft } from '../../protocol/sign.js';
+import type { OwnDraft } from '../../protocol/sign.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
@@ -13,7 +13,7 @@ let a: TestNode;
 let b: TestNode;
 let bPort: number;
 
-const declineDraft = (aud: string): Omit<Draft, 'iss'> => ({
+const declineDraft = (aud: string): OwnDraft => ({
   kind: 'decline',
   aud,
   req_id: ulid(),

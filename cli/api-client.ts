@@ -1,0 +1,63 @@
+// How CLI commands reach a running node: its HTTP API, with PARLEY_TOKEN or, on a development
+// node, an admin token minted with the local development issuer.
+import path from 'node:path';
+import { Env } from '../config.js';
+import { mintDevToken } from '../node/dev-issuer.js';
+
+export interface ApiAnswer {
+  status: number;
+  body: unknown;
+}
+
+async function bearer(): Promise<string> {
+  if (process.env.PARLEY_TOKEN) return process.env.PARLEY_TOKEN;
+  const env = Env.pick({
+    PARLEY_DATA_DIR: true,
+    AUTH_ISSUER: true,
+    AUTH_AUDIENCE: true,
+    AUTH_ROLES_CLAIM: true,
+  }).parse(process.env);
+  return mintDevToken({
+    dataDir: path.resolve(env.PARLEY_DATA_DIR),
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    rolesClaim: env.AUTH_ROLES_CLAIM,
+    sub: `cli:${process.env.USER ?? 'operator'}`,
+    roles: ['admin'],
+    ttlSeconds: 300,
+  });
+}
+
+export function nodeUrl(): string {
+  return process.env.PARLEY_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+}
+
+export async function callNode(method: string, route: string, json?: unknown): Promise<ApiAnswer> {
+  const res = await fetch(nodeUrl() + route, {
+    method,
+    headers: {
+      authorization: `Bearer ${await bearer()}`,
+      ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
+/** Prints an answer; returns the exit code (0 for 2xx, 1 otherwise). */
+export function report(answer: ApiAnswer): number {
+  const out = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2);
+  if (answer.status >= 200 && answer.status < 300) {
+    process.stdout.write(out + '\n');
+    return 0;
+  }
+  process.stderr.write(`HTTP ${answer.status}\n${out}\n`);
+  return 1;
+}

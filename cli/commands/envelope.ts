@@ -1,0 +1,146 @@
+// `parley sign|verify|send`: the protocol from the command line, for partner systems and
+// operators. Works without a running node: keys and key sets come from files.
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { keysFromInput } from '../../api/partners.js';
+import { AppError } from '../../errors.js';
+import { loadSigningKey, type KeyRecord, type StoredSigningKey } from '../../protocol/keys.js';
+import { signDraft, type Draft } from '../../protocol/sign.js';
+import { verifyEnvelope } from '../../protocol/verify.js';
+import { ENVELOPE_MEDIA_TYPE, MessageKind } from '../../schemas/envelope.js';
+import { Jwks } from '../../schemas/partners-api.js';
+
+async function readInput(arg: string | undefined): Promise<string> {
+  if (!arg || arg === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8').trim();
+  }
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(arg)) return arg;
+  return (await fs.readFile(arg, 'utf8')).trim();
+}
+
+const SignArgs = z.object({
+  key: z.string().min(1),
+  kind: MessageKind,
+  iss: z.string().min(1),
+  aud: z.string().min(1),
+  'req-id': z.string().optional(),
+  'in-reply-to': z
+    .string()
+    .regex(/^[0-9A-Z]{26}:[0-9a-f]{64}$/, 'msg_id:digest')
+    .optional(),
+  body: z.string().min(1),
+});
+
+export async function signCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      key: { type: 'string' },
+      kind: { type: 'string' },
+      iss: { type: 'string' },
+      aud: { type: 'string' },
+      'req-id': { type: 'string' },
+      'in-reply-to': { type: 'string' },
+      body: { type: 'string' },
+    },
+  });
+  const args = SignArgs.safeParse(values);
+  if (!args.success) {
+    process.stderr.write(
+      args.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n') + '\n',
+    );
+    process.stderr.write(
+      'usage: parley sign --key key.json --kind decline --iss party-x --aud party-a --req-id ULID [--in-reply-to MSGID:DIGEST] --body body.json\n',
+    );
+    return 2;
+  }
+  const a = args.data;
+  const key = await loadSigningKey(
+    JSON.parse(await fs.readFile(a.key, 'utf8')) as StoredSigningKey,
+  );
+  const body: unknown = JSON.parse(
+    a.body === '-' ? await readInput('-') : await fs.readFile(a.body, 'utf8'),
+  );
+  const [msgId, digest] = a['in-reply-to']?.split(':') ?? [];
+  const draft = {
+    kind: a.kind,
+    iss: a.iss,
+    aud: a.aud,
+    ...(a['req-id'] ? { req_id: a['req-id'] } : {}),
+    ...(msgId && digest ? { in_reply_to: { msg_id: msgId, digest } } : {}),
+    body,
+  } as Draft;
+  const signed = await signDraft(draft, key);
+  process.stdout.write(signed.token + '\n');
+  process.stderr.write(`digest ${signed.digest}  msg_id ${signed.payload.msg_id}\n`);
+  return 0;
+}
+
+export async function verifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      jwks: { type: 'string' },
+      issuer: { type: 'string' },
+      self: { type: 'string' },
+      import: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.jwks || !values.issuer || !values.self) {
+    process.stderr.write(
+      'usage: parley verify --jwks partner.jwks.json --issuer party-x --self party-a [--import] <token|file|->\n',
+    );
+    return 2;
+  }
+  const jwks = Jwks.parse(JSON.parse(await fs.readFile(values.jwks, 'utf8')));
+  const keys = await keysFromInput({ jwks, validFrom: new Date(0).toISOString() });
+  const records = new Map<string, KeyRecord>(
+    keys.map((k) => [
+      k.kid,
+      { ...k, publicJwk: k.publicJwk, partyId: values.issuer!, revokedAt: null },
+    ]),
+  );
+  const token = await readInput(positionals[0]);
+  try {
+    const v = await verifyEnvelope(token, {
+      registry: { findKey: (kid) => Promise.resolve(records.get(kid)) },
+      self: values.self,
+      now: new Date(),
+      mode: values.import ? 'import' : 'online',
+    });
+    process.stdout.write(
+      `valid ${v.payload.kind} from ${v.payload.iss}, digest ${v.digest}\n${JSON.stringify(v.payload, null, 2)}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    process.stdout.write(`invalid: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+export async function sendCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { to: { type: 'string' } },
+  });
+  if (!values.to) {
+    process.stderr.write(
+      'usage: parley send --to https://partner.example/v1/messages <token|file|->\n',
+    );
+    return 2;
+  }
+  const res = await fetch(values.to, {
+    method: 'POST',
+    headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+    body: await readInput(positionals[0]),
+  });
+  const text = await res.text();
+  process.stdout.write(`HTTP ${res.status}\n${text}\n`);
+  return res.status === 202 ? 0 : 1;
+}

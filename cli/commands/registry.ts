@@ -1,0 +1,163 @@
+// `parley partner …`, `parley exchange …`, `parley message show`: operator commands that go
+// through a running node's admin API.
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { callNode, report } from '../api-client.js';
+
+const USAGE = `usage:
+  parley partner list
+  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley partner rotate --party-id ID --jwks FILE [--roles …] [--valid-from ISO] [--valid-until ISO]
+  parley partner revoke --party-id ID --kid KID --reason TEXT [--at ISO]
+  parley exchange export --partner ID --out FILE
+  parley exchange import FILE [--out REPLY_FILE]
+  parley message show MSG_ID|DIGEST
+(the node is PARLEY_URL, default http://127.0.0.1:$PORT; the token PARLEY_TOKEN, else a development admin token)
+`;
+
+const keyOptions = {
+  jwks: { type: 'string' },
+  roles: { type: 'string' },
+  'valid-from': { type: 'string' },
+  'valid-until': { type: 'string' },
+} as const;
+
+async function keysBody(v: {
+  jwks?: string | undefined;
+  roles?: string | undefined;
+  'valid-from'?: string | undefined;
+  'valid-until'?: string | undefined;
+}) {
+  if (!v.jwks) throw new UsageError('--jwks FILE is required');
+  return {
+    jwks: JSON.parse(await fs.readFile(v.jwks, 'utf8')) as unknown,
+    ...(v.roles ? { roles: v.roles.split(',') } : {}),
+    ...(v['valid-from'] ? { validFrom: v['valid-from'] } : {}),
+    ...(v['valid-until'] ? { validUntil: v['valid-until'] } : {}),
+  };
+}
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<number> {
+  const [group, sub, ...rest] = argv;
+  const key = `${group} ${sub}`;
+  if (key === 'partner list') return report(await callNode('GET', '/v1/admin/partners'));
+  if (key === 'partner add') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        'party-id': { type: 'string' },
+        name: { type: 'string' },
+        'inbox-url': { type: 'string' },
+        ...keyOptions,
+      },
+    });
+    return report(
+      await callNode('POST', '/v1/admin/partners', {
+        partyId: values['party-id'],
+        name: values.name,
+        inboxUrl: values['inbox-url'],
+        ...(await keysBody(values)),
+      }),
+    );
+  }
+  if (key === 'partner rotate') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { 'party-id': { type: 'string' }, ...keyOptions },
+    });
+    if (!values['party-id']) throw new UsageError('--party-id is required');
+    return report(
+      await callNode(
+        'POST',
+        `/v1/admin/partners/${encodeURIComponent(values['party-id'])}/keys`,
+        await keysBody(values),
+      ),
+    );
+  }
+  if (key === 'partner revoke') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        'party-id': { type: 'string' },
+        kid: { type: 'string' },
+        reason: { type: 'string' },
+        at: { type: 'string' },
+      },
+    });
+    if (!values['party-id'] || !values.kid)
+      throw new UsageError('--party-id and --kid are required');
+    return report(
+      await callNode(
+        'POST',
+        `/v1/admin/partners/${encodeURIComponent(values['party-id'])}/keys/${encodeURIComponent(values.kid)}/revoke`,
+        {
+          reason: values.reason,
+          ...(values.at ? { revokedAt: values.at } : {}),
+        },
+      ),
+    );
+  }
+  if (key === 'exchange export') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { partner: { type: 'string' }, out: { type: 'string' } },
+    });
+    if (!values.partner || !values.out) throw new UsageError('--partner and --out are required');
+    const answer = await callNode(
+      'GET',
+      `/v1/admin/exchange/export?partner=${encodeURIComponent(values.partner)}`,
+    );
+    if (answer.status !== 200) return report(answer);
+    const bundle = answer.body as { messages: unknown[]; receipts: unknown[] };
+    await fs.writeFile(values.out, JSON.stringify(bundle) + '\n', { flag: 'wx' });
+    process.stdout.write(
+      `${bundle.messages.length} messages and ${bundle.receipts.length} receipts written to ${values.out}\n`,
+    );
+    return 0;
+  }
+  if (key === 'exchange import') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { out: { type: 'string' } },
+    });
+    if (!positionals[0]) throw new UsageError('the bundle FILE is required');
+    const answer = await callNode(
+      'POST',
+      '/v1/admin/exchange/import',
+      JSON.parse(await fs.readFile(positionals[0], 'utf8')),
+    );
+    if (answer.status !== 200) return report(answer);
+    const { results, reply } = answer.body as {
+      results: { kind: string; digest: string; outcome: string }[];
+      reply: { receipts: unknown[] };
+    };
+    for (const r of results)
+      process.stdout.write(`${r.kind.padEnd(8)} ${r.digest}  ${r.outcome}\n`);
+    if (values.out) {
+      await fs.writeFile(values.out, JSON.stringify(reply) + '\n', { flag: 'wx' });
+      process.stdout.write(
+        `${reply.receipts.length} receipts to carry back written to ${values.out}\n`,
+      );
+    }
+    return results.every((r) => r.outcome === 'accepted' || r.outcome === 'applied') ? 0 : 1;
+  }
+  if (key.startsWith('message show') && rest[0] === undefined && sub === 'show') {
+    throw new UsageError('MSG_ID or DIGEST is required');
+  }
+  if (group === 'message' && sub === 'show')
+    return report(await callNode('GET', `/v1/messages/${encodeURIComponent(rest[0]!)}`));
+  throw new UsageError('');
+}
+
+export async function registryCommand(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write((err.message ? err.message + '\n' : '') + USAGE);
+    return 2;
+  }
+}
