@@ -83,3 +83,27 @@ export class ConfigError extends Error {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** An RFC 6901 JSON Pointer ("" is the whole document). */
+export function jsonPointer(path: readonly PropertyKey[]): string {
+  return path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+}
+
+interface SchemaIssue {
+  path: PropertyKey[];
+  message: string;
+  code?: string;
+  keys?: string[];
+}
+
+/** Schema issues (zod's) as details: one per bad value, unknown members each at their own path. */
+export function issueDetails(issues: readonly SchemaIssue[]): ErrorDetail[] {
+  return issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' && i.keys?.length
+      ? i.keys.map((k) => ({
+          path: jsonPointer([...i.path, k]),
+          message: 'unknown member: not allowed here',
+        }))
+      : [{ path: jsonPointer(i.path), message: i.message }],
+  );
+}

@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { AppError, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { AppError, issueDetails, type ErrorCode, type ErrorDetail } from '../errors.js';
 
 /** The body of every 4xx and 5xx answer. */
 export interface Problem {
@@ -29,10 +29,7 @@ export function sendProblem(res: Response, err: AppError): void {
 
 /** Zod issues as `{path, message}` pairs: the JSON path to the bad value and what was expected. */
 export function zodDetails(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((i) => ({
-    path: i.path.length ? '/' + i.path.map(String).join('/') : '/',
-    message: i.message,
-  }));
+  return issueDetails(error.issues);
 }
 
 /** Parses untrusted input with a schema, or throws `schema_invalid` naming each bad path. */

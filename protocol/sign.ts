@@ -2,7 +2,7 @@
 // whose header is exactly {alg, kid, typ}. Identity is the digest of the signing input.
 import { CompactSign } from 'jose';
 import { ulid } from 'ulid';
-import { AppError } from '../errors.js';
+import { AppError, issueDetails } from '../errors.js';
 import {
   ENVELOPE_TYP,
   Payload,
@@ -74,10 +74,7 @@ export function buildPayload(
     throw new AppError(
       'schema_invalid',
       `the ${draft.kind} message does not match the protocol schema`,
-      parsed.error.issues.map((i) => ({
-        path: '/' + i.path.map(String).join('/'),
-        message: i.message,
-      })),
+      issueDetails(parsed.error.issues),
     );
   }
   return parsed.data;

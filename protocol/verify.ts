@@ -2,7 +2,7 @@
 // failure with its stable code. The message never chooses its key: `kid` is only a lookup into the
 // local registry, and the registered algorithm is the only one allowed.
 import { compactVerify, importJWK, type CryptoKey, type JWK } from 'jose';
-import { AppError } from '../errors.js';
+import { AppError, issueDetails } from '../errors.js';
 import { Payload, ProtectedHeader, roleForKind, type SignatureAlg } from '../schemas/envelope.js';
 import { decodeBase64url } from './base64url.js';
 import { parseCanonical } from './canonical-json.js';
@@ -94,7 +94,14 @@ export async function verifyEnvelope(token: string, ctx: VerifyContext): Promise
     (await ctx.registry.findKey(header.kid)) ??
     fail('unknown_key', 'no registered key has this kid');
   if (header.alg !== key.alg) fail('alg_mismatch', `the key is registered for ${key.alg}`);
-  const unusable = keyUnusableReason(key, ctx.now);
+  // Online, the key must be usable now. A file may arrive long after it was signed: then the key
+  // must have been within its window when it signed (checked at iat below), and never revoked.
+  const unusable =
+    ctx.mode === 'online'
+      ? keyUnusableReason(key, ctx.now)
+      : key.revokedAt && key.revokedAt <= ctx.now
+        ? 'the key was revoked'
+        : undefined;
   if (unusable) fail('key_not_valid', unusable);
 
   // 4. Signature, with the registered algorithm as the only one allowed.
@@ -117,10 +124,7 @@ export async function verifyEnvelope(token: string, ctx: VerifyContext): Promise
     throw new AppError(
       'schema_invalid',
       'the payload does not match the protocol schema',
-      parsed.error.issues.map((i) => ({
-        path: '/' + i.path.map(String).join('/'),
-        message: i.message,
-      })),
+      issueDetails(parsed.error.issues),
     );
   }
   const payload = parsed.data;

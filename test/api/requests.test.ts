@@ -140,7 +140,7 @@ describe('POST /v1/requests', () => {
     expect(res.body.code).toBe('schema_invalid');
     const paths = (res.body.errors as { path: string }[]).map((e) => e.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['/type', '/counterparty', '/priority', '/subject/title', '/']),
+      expect.arrayContaining(['/type', '/counterparty', '/priority', '/subject/title', '/extra']),
     );
     expect([await requestCount(), await workflowCount()]).toEqual(before);
   });
