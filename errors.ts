@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   replay: 409,
   reply_mismatch: 409,
   unknown_party: 404,
+  unknown_request: 404,
+  // Request lifecycle: the action is not allowed in the request's current state.
+  invalid_state: 409,
+  policy_mismatch: 409,
   unknown_message: 404,
   token_missing: 401,
   token_invalid: 401,
