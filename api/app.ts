@@ -7,6 +7,7 @@ import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import type { Authenticator } from './auth.js';
 import { inboxRouter } from './inbox.js';
+import { openapiRouter } from './openapi.js';
 import { outboxRouter } from './outbox.js';
 import { partnersRouter } from './partners.js';
 import { healthRouter } from './health.js';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
       namespace: deps.temporal.namespace,
     }),
   );
+  app.use(openapiRouter({ partyId: deps.partyId }));
   // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));

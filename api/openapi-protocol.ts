@@ -1,0 +1,246 @@
+// The prose of the OpenAPI document: the wire profile of `POST /v1/messages`, the error codes and
+// what they mean. Numbers and statuses come from the code (limits, ERROR_STATUS), never retyped.
+import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { MAX_DEPTH } from '../protocol/canonical-json.js';
+import { DEFAULT_LIFETIME_SECONDS } from '../protocol/sign.js';
+import { MAX_ENVELOPE_BYTES, MAX_LIFETIME_SECONDS, MAX_SKEW_SECONDS } from '../protocol/verify.js';
+import {
+  ENVELOPE_MEDIA_TYPE,
+  ENVELOPE_TYP,
+  MessageKind,
+  PROTOCOL_VERSION,
+  SignatureAlg,
+} from '../schemas/envelope.js';
+import { JSON_BODY_LIMIT } from './json-body.js';
+
+/** What each error code means, for every code of ERROR_STATUS (the compiler checks the list). */
+export const ERROR_MEANINGS = {
+  malformed_json: 'the body is not valid JSON',
+  schema_invalid:
+    'the body, query or envelope payload breaks its schema; `errors[]` names each JSON Pointer path and what was expected',
+  malformed_envelope:
+    'not one JWS compact serialization of three non-empty, canonical, unpadded base64url segments',
+  bad_header:
+    'the protected header is not RFC 8785 canonical JSON holding exactly `alg`, `kid`, `typ` with allowed values',
+  not_canonical:
+    'the payload bytes are not RFC 8785 canonical JSON (BOM, invalid UTF-8, whitespace, member order, duplicate members, `1.0`, non-integers, integers beyond ±(2^53−1))',
+  too_deep: `JSON nested deeper than ${MAX_DEPTH} levels`,
+  stale: `\`iat\`/\`exp\` out of bounds: \`exp\` ≤ \`iat\`, or (online) clock skew over ${MAX_SKEW_SECONDS} s or lifetime over ${MAX_LIFETIME_SECONDS} s`,
+  unknown_key: 'no registered key has this `kid` (or, when revoking, the party has no such key)',
+  key_not_valid: 'the key is revoked, expired or not yet valid',
+  alg_mismatch: '`alg` is not the algorithm registered for the key',
+  signature_invalid: 'the signature does not verify with the registered key and algorithm',
+  issuer_mismatch: '`iss` is not the party that owns the signing key',
+  wrong_audience: '`aud` (or a bundle’s `to`) is not this node’s party id',
+  key_role_mismatch: 'the key’s roles do not allow signing this kind of message',
+  replay:
+    'the message was received before (same digest, or same `iss` and `msg_id`); the problem carries `receipt` and `original_digest`',
+  reply_mismatch:
+    '`in_reply_to` does not name a stored message by its `msg_id` and exact digest (or a receipt does not answer the message it should)',
+  unknown_party: 'no registered party with that id',
+  unknown_request: 'the message’s `req_id` names no request this node knows',
+  invalid_state:
+    'the action is not allowed in the request’s current state, or not to this side of the request',
+  policy_mismatch:
+    'the request’s deadline policy (by digest) is not the one agreed between the parties',
+  unknown_message: 'no stored message with that `msg_id` or digest',
+  token_missing: 'no `Authorization: Bearer` token',
+  token_invalid: 'bad signature, unknown signer, wrong issuer or audience, disallowed algorithm',
+  token_expired: 'the bearer token’s `exp` has passed',
+  forbidden: 'the token’s roles include none of those the route admits',
+  not_found: 'no such route',
+  request_not_found: 'no request with that id on this node',
+  method_not_allowed: 'the route does not support this HTTP method',
+  conflict: 'the change conflicts with stored state (already registered, already revoked)',
+  too_large: `the body is over the route’s limit (JSON bodies ${JSON_BODY_LIMIT}, envelopes ${MAX_ENVELOPE_BYTES} bytes)`,
+  unsupported_media_type: 'the body’s Content-Type is not the one the route takes',
+  internal: 'a bug on this node; retry later',
+  unavailable: 'Postgres or Temporal is unreachable; retry later',
+} satisfies Record<ErrorCode, string>;
+
+/** Refusals of `POST /v1/messages`, in the order the node checks them (first failure answers). */
+export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
+  [
+    'unsupported_media_type',
+    `Content-Type is not \`${ENVELOPE_MEDIA_TYPE}\` (checked before the body is read)`,
+  ],
+  ['too_large', `body over ${MAX_ENVELOPE_BYTES} bytes`],
+  [
+    'malformed_envelope',
+    'empty body; JSON serialization; not exactly 3 segments; an empty segment (detached payload); a segment that is not canonical unpadded base64url (padding, other characters, non-zero trailing bits)',
+  ],
+  [
+    'bad_header',
+    'header not canonical JSON, or not exactly `{alg, kid, typ}` with allowed values (`crit`, `jwk`, `jku`, `x5c`, `b64`… are refused)',
+  ],
+  ['unknown_key', 'no key with this `kid` in the receiver’s registry'],
+  ['alg_mismatch', '`alg` differs from the key’s registered algorithm'],
+  ['key_not_valid', 'key revoked, expired or not yet valid now'],
+  ['signature_invalid', 'signature does not verify (ES256 must be raw `R‖S`, 64 bytes, not DER)'],
+  ['not_canonical', 'payload bytes not canonical JSON'],
+  [
+    'too_deep',
+    `payload nested deeper than ${MAX_DEPTH} (same step as \`not_canonical\`; also for a header that deep)`,
+  ],
+  ['schema_invalid', 'payload is not a JSON object'],
+  ['issuer_mismatch', '`iss` is not the owner of the key'],
+  ['wrong_audience', '`aud` is not this node'],
+  [
+    'schema_invalid',
+    'payload breaks the schema of its `kind` (`errors[]` lists JSON Pointer paths)',
+  ],
+  [
+    'stale',
+    `\`exp\` ≤ \`iat\`; \`iat\` > now + ${MAX_SKEW_SECONDS}; \`exp\` < now − ${MAX_SKEW_SECONDS}; \`exp − iat\` > ${MAX_LIFETIME_SECONDS}`,
+  ],
+  [
+    'key_role_mismatch',
+    'key lacks the role for this kind (`receipt` for receipts, `message` for all others)',
+  ],
+  [
+    'reply_mismatch',
+    '`in_reply_to` names no message this node sent or received with that `msg_id` and digest',
+  ],
+  ['replay', 'same digest, or same `iss` and `msg_id`, already stored'],
+  ['unavailable', 'storage unreachable: nothing was stored, send again later'],
+  ['internal', 'a bug: nothing was stored, send again later'],
+];
+
+const table = (rows: readonly (readonly [ErrorCode, string])[]): string =>
+  [
+    '| # | code | status | when |',
+    '| - | ---- | ------ | ---- |',
+    ...rows.map(
+      ([code, when], i) => `| ${i + 1} | \`${code}\` | ${ERROR_STATUS[code]} | ${when} |`,
+    ),
+  ].join('\n');
+
+const codeTable = (): string =>
+  [
+    '| code | status | meaning |',
+    '| ---- | ------ | ------- |',
+    ...(Object.keys(ERROR_STATUS) as ErrorCode[]).map(
+      (c) => `| \`${c}\` | ${ERROR_STATUS[c]} | ${ERROR_MEANINGS[c]} |`,
+    ),
+  ].join('\n');
+
+const list = (values: readonly string[]): string => values.map((v) => `\`${v}\``).join(', ');
+
+/** `info.description`: what the node is, how callers authenticate, and the error vocabulary. */
+export function apiDescription(partyId: string): string {
+  return `A Parley node: one per party, exchanging signed messages about mine maps, graves and
+identification results. This node's party id is \`${partyId}\`: the \`aud\` of every envelope sent to it.
+
+**Two kinds of caller.**
+- *Partner systems* use only \`POST /v1/messages\` and \`GET /.well-known/jwks.json\`. They carry no
+  bearer token: the JWS signature is the credential. The wire profile is in the description of
+  \`POST /v1/messages\`; the payload of every kind is in \`components.schemas\` (\`Payload\`,
+  \`Payload.<kind>\`, \`ProtectedHeader\`).
+- *People* (officers, supervisors, admins) use the other routes with a bearer JWT from the
+  node's configured issuer (\`AUTH_JWKS_FILE\` or \`AUTH_JWKS_URL\`), checked for issuer, audience and
+  expiry, signed with an asymmetric algorithm. Roles (\`officer\`, \`supervisor\`, \`admin\`) come from
+  the claim named by \`AUTH_ROLES_CLAIM\` (default \`roles\`; an array or a space-separated string).
+  Each operation names the roles it admits.
+
+**Errors.** Every 4xx and 5xx answer is an RFC 9457 \`application/problem+json\` document
+(\`Problem\`) with a stable \`code\` from this closed list; \`type\` is \`urn:parley:error:<code>\`.
+Each operation lists the codes it can produce. Unknown query parameters and unknown body members
+are refused (\`schema_invalid\`).
+
+${codeTable()}`;
+}
+
+/** The description of `POST /v1/messages`: the wire profile, exactly. */
+export function messagesDescription(partyId: string): string {
+  return `Receives one signed message (an *envelope*) from a partner system. No bearer token: the
+signature is the credential, checked against this node's partner registry.
+
+### Transport
+\`Content-Type: ${ENVELOPE_MEDIA_TYPE}\`; the body is **one JWS in compact serialization** (RFC 7515,
+\`header64.payload64.signature64\`), at most ${MAX_ENVELOPE_BYTES} bytes (1 MiB). No JSON
+serialization, no detached or unencoded payload, no unprotected header. Surrounding whitespace is
+ignored. Segments are unpadded base64url (RFC 4648 §5) in their one canonical spelling (no
+padding, no non-zero trailing bits).
+
+### Protected header
+Exactly the three members \`{"alg","kid","typ"}\` (schema \`ProtectedHeader\`), encoded as RFC 8785
+(JCS) canonical JSON, e.g. \`{"alg":"Ed25519","kid":"<43 base64url>","typ":"${ENVELOPE_TYP}"}\`.
+- \`alg\`: one of ${list(SignatureAlg.options)} (\`Ed25519\`/\`EdDSA\`: Ed25519 keys; \`ES256\`: P-256
+  with the signature as raw \`R‖S\`, 64 bytes). It must **equal the algorithm registered for the
+  kid**: a key registered as \`Ed25519\` refuses \`EdDSA\` and the reverse. The registered algorithm is
+  the \`alg\` of the key in the sender's JWKS, or \`Ed25519\`/\`ES256\` by key type when absent.
+- \`kid\`: the key's RFC 7638 JWK thumbprint with SHA-256 (43 base64url characters), computed over the
+  required members only (\`crv\`, \`kty\`, \`x\` for OKP; \`crv\`, \`kty\`, \`x\`, \`y\` for EC).
+- \`typ\`: \`${ENVELOPE_TYP}\`.
+- Any other member (\`crit\`, \`jwk\`, \`jku\`, \`x5c\`, \`x5u\`, \`b64\`, \`cty\`…) is refused.
+
+### Payload
+The payload bytes must **already be RFC 8785 canonical** UTF-8 JSON: no BOM, no insignificant
+whitespace, members sorted by UTF-16 code units, no duplicate members, JCS string escaping, numbers
+only as integers within ±(2^53−1) (send decimals as strings; coordinates and measures as integers
+such as micro-degrees and metres), nesting at most ${MAX_DEPTH} levels. The receiver compares the
+bytes with its own canonicalization and refuses any difference (\`not_canonical\`).
+
+Members (schemas \`Payload\` and \`Payload.<kind>\`; unknown members are refused):
+- \`v\`: ${PROTOCOL_VERSION}.
+- \`msg_id\`: the sender's ULID for the message; unique per sender forever.
+- \`iss\`: the sender's party id; must be the party that owns the signing key.
+- \`aud\`: the receiver's party id (here \`${partyId}\`).
+- \`iat\`, \`exp\`: integer seconds since the epoch; \`exp\` > \`iat\`. Online, \`iat\` may be at most
+  ${MAX_SKEW_SECONDS} s in the receiver's future, \`exp\` at most ${MAX_SKEW_SECONDS} s in its past, and
+  \`exp − iat\` at most ${MAX_LIFETIME_SECONDS} s (this node signs with ${DEFAULT_LIFETIME_SECONDS} s and
+  re-signs an undelivered message under the same \`msg_id\` when it nears \`exp\`). A bundle import
+  relaxes freshness, never uniqueness.
+- \`kind\`: one of ${list(MessageKind.options)}; it selects the schema of \`body\`.
+- \`req_id\`: the ULID of the request the message belongs to (optional only on \`receipt\`).
+- \`in_reply_to\`: \`{msg_id, digest}\` of the message answered; required on \`clarification\`,
+  \`extension_decision\` and \`receipt\`, absent on \`request\`. It must name a message the receiver
+  stored (sent or received) with exactly that digest (\`reply_mismatch\`).
+- \`body\`: the kind's body.
+- \`attachments\`: \`[{sha256, size, media_type, name}]\` (may be empty); bytes travel separately, by digest.
+
+### Message identity and replay
+A message's **digest** is the lowercase hex SHA-256 of the ASCII signing input
+\`header64.payload64\` (never of the whole token or the signature: an ECDSA signature has a valid
+twin). The receiver keeps \`UNIQUE(iss, msg_id)\` and \`UNIQUE(digest)\` **forever**: a second message
+with either is refused with \`409 replay\`.
+
+### Keys
+Each registered key belongs to one party, has one algorithm, a validity window and roles:
+\`message\` signs every kind except \`receipt\`; \`receipt\` signs receipts. The receiver looks the
+\`kid\` up in its own registry and never takes a key from the message. Nodes publish their keys at
+\`GET /.well-known/jwks.json\` with \`parley_roles\`, \`parley_valid_from\` and \`parley_valid_until\`;
+an admin registers a partner's keys from that JWKS.
+
+### Answer
+A message that verifies is stored (exact token and digest) **before** the answer, which is
+\`202\` with the receiver's signed \`receipt\` envelope as the \`${ENVELOPE_MEDIA_TYPE}\` body. The
+receipt's payload (\`Payload.receipt\`) has \`iss\` = receiver, \`aud\` = sender, \`req_id\` of the message
+(when it has one), \`in_reply_to\` = \`{msg_id, digest}\` of the message, and \`body\` =
+\`{digest, received_at}\` (the receiver's RFC 3339 UTC time; deadlines count from it). It is signed
+with a receiver key holding the \`receipt\` role and verifies like any envelope.
+
+\`409 replay\` carries \`receipt\` (the receipt owed for the original message, so a sender that lost
+the first answer still gets it) and \`original_digest\`. A sender treats it as delivered when that
+receipt names one of its digests for the \`msg_id\`.
+
+Anything else is a 4xx/5xx \`application/problem+json\` with a stable \`code\`, checked in this order
+(the first failure answers). Refusals change no state and are logged by digest and code only.
+
+${table(INBOX_CHECKS)}
+
+### What this node expects of a partner's inbox
+This node posts its messages to the partner's registered inbox URL the same way and expects the
+same profile back: \`202\` with a receipt from the partner (\`iss\` = the partner, \`in_reply_to.digest\`
+= \`body.digest\` = one of the digests this node signed for that \`msg_id\`), or \`409\` \`replay\` with
+\`receipt\`. It retries with backoff on network errors, 408, 429, 5xx, \`unknown_key\` and
+\`key_not_valid\` (a partner that has not registered a new key yet); any other refusal is final.`;
+}
+
+export const JWKS_DESCRIPTION = `This node's public signing keys (RFC 7517 JWK Set), for partners to
+register. Each key has \`kid\` (its RFC 7638 SHA-256 thumbprint), \`alg\` (the one algorithm it signs
+with), \`use\` = \`sig\`, and the Parley members \`parley_roles\` (\`message\` signs every kind except
+\`receipt\`; \`receipt\` signs receipts), \`parley_valid_from\` and \`parley_valid_until\` (RFC 3339 UTC;
+\`null\`: no end). During a rotation several keys are listed; the newest usable one signs. The set can
+be sent as is as the \`jwks\` of \`POST /v1/admin/partners\` or \`POST /v1/admin/partners/{partyId}/keys\`
+on the partner's node.`;

@@ -1,0 +1,384 @@
+// The OpenAPI document and the docs page: structure, completeness against the real routers,
+// the wire profile of POST /v1/messages, every error code, and JSON Schemas that agree with zod.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import express, { type Router } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { healthRouter } from '../../api/health.js';
+import { inboxRouter } from '../../api/inbox.js';
+import { openapiRouter } from '../../api/openapi.js';
+import { outboxRouter } from '../../api/outbox.js';
+import { partnersRouter } from '../../api/partners.js';
+import { requestsRouter } from '../../api/requests.js';
+import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
+import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
+import { signDraft } from '../../protocol/sign.js';
+import { MessageKind, Payload, ProtectedHeader } from '../../schemas/envelope.js';
+import { CreateRequestBody } from '../../schemas/requests-api.js';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+let server: Server;
+let base: string;
+let doc: any;
+
+beforeAll(async () => {
+  const app = express();
+  app.use(openapiRouter({ partyId: 'party-a' }));
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const res = await fetch(`${base}/openapi.json`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  doc = await res.json();
+});
+afterAll(() => new Promise((r) => server?.close(r)));
+
+/** Resolves a local JSON Pointer reference (`#/a/b`) within the document. */
+function resolve(ref: string): any {
+  expect(ref.startsWith('#/'), ref).toBe(true);
+  return ref
+    .slice(2)
+    .split('/')
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((node: any, token): unknown => (node === undefined ? undefined : node[token]), doc);
+}
+
+const deref = (schema: any): any => (schema?.$ref ? deref(resolve(schema.$ref)) : schema);
+
+function* walk(node: unknown): Generator<Record<string, unknown>> {
+  if (Array.isArray(node)) for (const n of node) yield* walk(n);
+  else if (node && typeof node === 'object') {
+    yield node as Record<string, unknown>;
+    for (const v of Object.values(node)) yield* walk(v);
+  }
+}
+
+function operations(): { method: string; path: string; op: any }[] {
+  return Object.entries(doc.paths as Record<string, any>).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]) => ({ method, path, op })),
+  );
+}
+
+/** The error codes a problem schema admits (narrowed enums, or ReplayProblem's const). */
+function problemCodes(schema: any): string[] {
+  const s = deref(schema);
+  if (s.oneOf) return (s.oneOf as unknown[]).flatMap(problemCodes);
+  if (s.allOf)
+    // The narrowing member only: the referenced base Problem admits every code.
+    return (s.allOf as any[])
+      .filter((p) => !p.$ref)
+      .flatMap((p) => (p.properties?.code?.enum ?? []) as string[]);
+  return (s.properties.code.const ? [s.properties.code.const] : s.properties.code.enum) as string[];
+}
+
+function ajv() {
+  const a = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  a.addSchema({ ...doc, $id: 'https://parley.test/openapi.json' });
+  return a;
+}
+const component = (name: string) =>
+  ajv().getSchema(`https://parley.test/openapi.json#/components/schemas/${name}`)!;
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document whose operations all have responses and whose refs resolve', () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(doc.info.title).toContain('party-a');
+    expect(typeof doc.info.version).toBe('string');
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(10);
+    for (const [path, item] of Object.entries(doc.paths as Record<string, any>)) {
+      const ops = Object.keys(item).filter((k) => METHODS.includes(k));
+      expect(ops.length, path).toBeGreaterThan(0);
+      for (const m of ops) {
+        const op = item[m];
+        expect(Object.keys(op.responses).length, `${m} ${path}`).toBeGreaterThan(0);
+        for (const r of Object.values(op.responses))
+          expect(typeof (r as any).description).toBe('string');
+        // Every path template variable is a required path parameter.
+        for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
+          const p = op.parameters?.find((x: any) => x.in === 'path' && x.name === name);
+          expect(p?.required, `${m} ${path} {${name}}`).toBe(true);
+        }
+        for (const req of op.security ?? [])
+          for (const scheme of Object.keys(req))
+            expect(doc.components.securitySchemes[scheme]).toBeDefined();
+      }
+    }
+    const ids = operations().map((o) => String(o.op.operationId));
+    expect(new Set(ids).size).toBe(ids.length);
+    let refs = 0;
+    for (const node of walk(doc)) {
+      if (typeof node.$ref !== 'string') continue;
+      refs++;
+      expect(resolve(node.$ref), node.$ref).toBeDefined();
+    }
+    expect(refs).toBeGreaterThan(20);
+    expect(JSON.stringify(doc)).not.toContain('"$schema"');
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+  });
+
+  it('documents every route of the routers app.ts mounts, and nothing else', () => {
+    const deps = {} as any;
+    const mounted: [string, Router][] = [
+      ['', healthRouter(deps)],
+      ['', inboxRouter(deps)],
+      ['', outboxRouter(deps)],
+      ['/v1/admin/partners', partnersRouter(deps)],
+      ['/v1/requests', requestsRouter(deps)],
+    ];
+    const routes = mounted.flatMap(([prefix, router]) =>
+      (router.stack as any[])
+        .filter((layer) => layer.route)
+        .flatMap((layer) =>
+          Object.keys(layer.route.methods).map((m) => {
+            const path = (prefix + layer.route.path).replace(/\/$/, '').replace(/:(\w+)/g, '{$1}');
+            return `${m} ${path}`;
+          }),
+        ),
+    );
+    expect(routes.length).toBeGreaterThan(15);
+    const documented = operations().map((o) => `${o.method} ${o.path}`);
+    expect(documented.sort()).toEqual([...routes, 'get /openapi.json', 'get /docs'].sort());
+
+    for (const { method, path, op } of operations()) {
+      const open =
+        ['/healthz', '/readyz', '/.well-known/jwks.json', '/openapi.json', '/docs'].includes(
+          path,
+        ) ||
+        (method === 'post' && path === '/v1/messages');
+      expect(op.security, `${method} ${path}`).toEqual(open ? [] : [{ bearerAuth: [] }]);
+      if (!open) {
+        expect(op.description).toMatch(/Roles:\*\* (officer|supervisor|admin)/);
+        expect(op.responses['401']).toBeDefined();
+        expect(op.responses['403']).toBeDefined();
+      }
+    }
+    expect(doc.paths['/v1/requests'].post.description).toContain('officer');
+    expect(doc.paths['/v1/admin/partners'].post.description).toContain('admin');
+  });
+
+  it('takes query parameters from the zod query schemas', () => {
+    const params = doc.paths['/v1/requests'].get.parameters;
+    expect(params.map((p: any) => String(p.name)).sort()).toEqual(
+      ['counterparty', 'direction', 'limit', 'status', 'type'].sort(),
+    );
+    const limit = params.find((p: any) => p.name === 'limit');
+    expect(limit).toMatchObject({ in: 'query', required: false });
+    expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200, default: 50 });
+    const partner = doc.paths['/v1/admin/exchange/export'].get.parameters[0];
+    expect(partner).toMatchObject({ name: 'partner', in: 'query', required: true });
+  });
+
+  it('documents POST /v1/messages as application/jose with the exact wire profile', () => {
+    const op = doc.paths['/v1/messages'].post;
+    const body = deref(op.requestBody.content['application/jose'].schema);
+    expect(body.type).toBe('string');
+    expect(body.maxLength).toBe(1024 * 1024);
+    expect(new RegExp(body.pattern).test('eyJh.eyJ2.c2ln')).toBe(true);
+    expect(new RegExp(body.pattern).test('{"payload":"x"}')).toBe(false);
+    expect(op.requestBody.content['application/json']).toBeUndefined();
+    expect(op.responses['202'].content['application/jose']).toBeDefined();
+    for (const fact of [
+      'compact serialization',
+      'parley-msg+jws',
+      'RFC 8785',
+      'RFC 7638',
+      'Ed25519',
+      'EdDSA',
+      'ES256',
+      '1048576',
+      '300',
+      '900',
+      '2^53',
+      'header64.payload64',
+      'UNIQUE(iss, msg_id)',
+      'UNIQUE(digest)',
+      '`message`',
+      '`receipt`',
+      'original_digest',
+    ]) {
+      expect(op.description, fact).toContain(fact);
+    }
+    // The refusal table is in verification order.
+    const order = ['malformed_envelope', 'bad_header', 'unknown_key', 'alg_mismatch']
+      .concat(['key_not_valid', 'signature_invalid', 'not_canonical', 'issuer_mismatch'])
+      .concat(['wrong_audience', 'stale', 'key_role_mismatch', 'reply_mismatch', 'replay'])
+      .map((c) => (op.description as string).indexOf(`| \`${c}\` |`));
+    expect(order.every((i: number) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+
+    const replay = deref(op.responses['409'].content['application/problem+json'].schema.oneOf[0]);
+    expect(replay.properties.code.const).toBe('replay');
+    expect(replay.properties).toHaveProperty('receipt');
+    expect(replay.properties).toHaveProperty('original_digest');
+
+    const payload = doc.components.schemas.Payload;
+    expect(payload.discriminator.propertyName).toBe('kind');
+    expect(Object.keys(payload.discriminator.mapping).sort()).toEqual(
+      [...MessageKind.options].sort(),
+    );
+    expect(doc.components.schemas.ProtectedHeader.required.sort()).toEqual(['alg', 'kid', 'typ']);
+    const jwk = deref(
+      doc.paths['/.well-known/jwks.json'].get.responses['200'].content['application/json'].schema,
+    ).properties.keys.items.anyOf[0];
+    expect(jwk.required).toEqual(
+      expect.arrayContaining([
+        'kid',
+        'alg',
+        'parley_roles',
+        'parley_valid_from',
+        'parley_valid_until',
+      ]),
+    );
+  });
+
+  it('names every error code, and each problem answer lists only codes of its status', () => {
+    const text = JSON.stringify(doc);
+    for (const code of CODES) expect(text, code).toMatch(new RegExp(`[\`"]${code}[\`"]`));
+    expect([...doc.components.schemas.Problem.properties.code.enum].sort()).toEqual(
+      [...CODES].sort(),
+    );
+    for (const code of CODES)
+      expect(doc.info.description).toContain(`| \`${code}\` | ${ERROR_STATUS[code]} |`);
+    for (const { method, path, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+        const schema = response.content?.['application/problem+json']?.schema;
+        if (!schema) continue;
+        const codes = problemCodes(schema);
+        expect(codes.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+        for (const c of codes)
+          expect(ERROR_STATUS[c as ErrorCode], `${method} ${path} ${status} ${c}`).toBe(
+            Number(status),
+          );
+      }
+    }
+  });
+
+  it('gives CreateRequestBody a JSON Schema that accepts and refuses what zod does', () => {
+    const ref = doc.paths['/v1/requests'].post.requestBody.content['application/json'].schema.$ref;
+    expect(ref).toBe('#/components/schemas/CreateRequestBody');
+    const validate = component('CreateRequestBody');
+    const subject = { title: 'Mine map of sector 7' };
+    const cases: [unknown, boolean][] = [
+      [{ type: 'mine_map', counterparty: 'party-b', subject }, true],
+      [{ type: 'grave_information', counterparty: 'party-b', priority: 'urgent', subject }, true],
+      [
+        {
+          type: 'identification_result',
+          counterparty: 'b2',
+          priority: 'critical',
+          subject: { title: 'Case 42', description: 'Remains found near the river crossing.' },
+        },
+        true,
+      ],
+      [{ type: 'mine_map', counterparty: 'party-b', subject, extra: 1 }, false],
+      [{ type: 'mine_map', counterparty: 'party-b', priority: 'asap', subject }, false],
+      [{ type: 'mine_map', counterparty: 'Party B', subject }, false],
+      [{ type: 'mine_map', counterparty: 'party-b', subject: { title: 'ab' } }, false],
+      [{ type: 'mine_map', counterparty: 'party-b' }, false],
+    ];
+    for (const [example, valid] of cases) {
+      expect(CreateRequestBody.safeParse(example).success, JSON.stringify(example)).toBe(valid);
+      expect(validate(example), JSON.stringify(example)).toBe(valid);
+    }
+  });
+
+  it('gives envelope header and payloads JSON Schemas that agree with zod on real envelopes', async () => {
+    const key = await loadSigningKey(
+      await generateSigningKey({ alg: 'Ed25519', roles: ['message', 'receipt'] }),
+    );
+    const request = await signDraft(
+      {
+        kind: 'request',
+        iss: 'party-b',
+        aud: 'party-a',
+        req_id: '01JD0000000000000000000000',
+        body: {
+          request_type: 'mine_map',
+          priority: 'routine',
+          subject: { title: 'Sector 7' },
+          policy_digest: 'a'.repeat(64),
+        },
+      },
+      key,
+    );
+    const receipt = await signDraft(
+      {
+        kind: 'receipt',
+        iss: 'party-a',
+        aud: 'party-b',
+        in_reply_to: { msg_id: request.payload.msg_id, digest: request.digest },
+        body: { digest: request.digest, received_at: new Date().toISOString() },
+      },
+      key,
+    );
+    const envelope = component('Envelope');
+    const header = component('ProtectedHeader');
+    const payload = component('Payload');
+    for (const signed of [request, receipt]) {
+      expect(envelope(signed.token)).toBe(true);
+      const [h64 = '', p64 = ''] = signed.token.split('.');
+      const h = JSON.parse(Buffer.from(h64, 'base64url').toString('utf8'));
+      const p = JSON.parse(Buffer.from(p64, 'base64url').toString('utf8'));
+      expect(ProtectedHeader.safeParse(h).success && header(h)).toBe(true);
+      expect(Payload.safeParse(p).success && payload(p)).toBe(true);
+    }
+    const wrong = [
+      {
+        ...request.payload,
+        in_reply_to: { msg_id: request.payload.msg_id, digest: request.digest },
+      },
+      { ...receipt.payload, in_reply_to: undefined },
+      { ...request.payload, kind: 'gossip' },
+      { ...request.payload, body: { ...request.payload.body, extra: true } },
+    ].map((p) => JSON.parse(JSON.stringify(p)) as unknown);
+    for (const p of wrong) {
+      expect(Payload.safeParse(p).success, JSON.stringify(p)).toBe(false);
+      expect(payload(p), JSON.stringify(p)).toBe(false);
+    }
+    expect(header({ alg: 'HS256', kid: key.kid, typ: 'parley-msg+jws' })).toBe(false);
+    expect(header({ alg: 'Ed25519', kid: key.kid, typ: 'parley-msg+jws', crit: [] })).toBe(false);
+  });
+});
+
+describe('GET /docs', () => {
+  it('serves a same-origin Swagger UI page that loads /openapi.json', async () => {
+    const res = await fetch(`${base}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('/openapi.json');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const urls = [...html.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(urls).toContain('/docs/assets/swagger-ui-bundle.js');
+    for (const url of urls) {
+      const asset = await fetch(base + url);
+      expect(asset.status, url).toBe(200);
+      await asset.arrayBuffer();
+    }
+    const bundle = await fetch(`${base}/docs/assets/swagger-ui-bundle.js`);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
+  });
+
+  it('serves only the assets the page needs', async () => {
+    for (const path of [
+      '/docs/assets/index.html',
+      '/docs/assets/swagger-initializer.js',
+      '/docs/assets/../package.json',
+    ]) {
+      const res = await fetch(base + path);
+      expect(res.status, path).toBe(404);
+      await res.arrayBuffer();
+    }
+  });
+});
