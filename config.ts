@@ -1,5 +1,6 @@
 // Node configuration: the environment, parsed once by one zod schema into a frozen object.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { PartyId } from './schemas/common.js';
@@ -34,6 +35,7 @@ export const Env = z.object({
   PUBLIC_URL: z.preprocess(blankIsUnset, z.url({ message: 'expected an absolute URL' }).optional()),
   PARLEY_DATA_DIR: z.preprocess(blankIsUnset, z.string().default('.data')),
   PARLEY_KEYS_DIR: optionalString,
+  PARLEY_POLICY_FILE: optionalString,
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: z.preprocess(
     blankIsUnset,
@@ -117,6 +119,8 @@ export interface Config {
   dataDir: string;
   /** This node's own signing keys (private JWK files, mode 0600). */
   keysDir: string;
+  /** The deadline policy both parties agreed (JSON). */
+  policyFile: string;
   database: DatabaseConfig;
   temporal: TemporalConfig;
   auth: AuthConfig;
@@ -233,6 +237,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     http: { host: env.HOST, port: env.PORT, publicUrl: env.PUBLIC_URL },
     dataDir,
     keysDir: env.PARLEY_KEYS_DIR ? path.resolve(env.PARLEY_KEYS_DIR) : path.join(dataDir, 'keys'),
+    policyFile: env.PARLEY_POLICY_FILE
+      ? path.resolve(env.PARLEY_POLICY_FILE)
+      : fileURLToPath(new URL('./policy/default-policy.json', import.meta.url)),
     database,
     temporal,
     auth,

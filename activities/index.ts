@@ -7,9 +7,11 @@ import { AppError } from '../errors.js';
 import {
   deliverOnce,
   DeliveryRetry,
+  enqueueMessage,
   type DeliveryOutcome,
   type OutboxDeps,
 } from '../exchange/outbox.js';
+import type { OwnDraft } from '../protocol/sign.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;
@@ -26,6 +28,17 @@ export function createActivities(deps: ActivityDeps) {
     /** Writes the request's read-model row and one timeline event. */
     async projectRequest(input: ProjectRequestInput): Promise<void> {
       await projectRequestEvent(deps.pool, input.record, input.event);
+    },
+
+    /** Signs and stores a message of this node (idempotent by msg_id); delivery comes after. */
+    async enqueueMessage(draft: OwnDraft): Promise<{ msgId: string; digest: string }> {
+      try {
+        const signed = await enqueueMessage(deps.outbox, draft);
+        return { msgId: signed.payload.msg_id, digest: signed.digest };
+      } catch (err) {
+        if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+        throw err;
+      }
     },
 
     /**

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
+import type { LoadedPolicy } from '../node/policy.js';
 import type { Authenticator } from './auth.js';
 import { inboxRouter } from './inbox.js';
 import { openapiRouter } from './openapi.js';
@@ -21,6 +22,10 @@ export interface AppDeps {
   temporal: { client: Client; connection: Connection; namespace: string; taskQueue: string };
   auth: Authenticator;
   exchange: { inbox: InboxDeps; outbox: OutboxDeps };
+  /** The deadline policy both parties agreed, and its digest. */
+  policy: LoadedPolicy;
+  /** Longest wait between delivery attempts, e.g. '5 minutes'. */
+  maxRetryInterval: string;
   log: Logger;
 }
 
@@ -52,6 +57,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(openapiRouter({ partyId: deps.partyId }));
+  // Public: partners compare digests before they exchange requests.
+  app.get('/v1/policy', (_req, res) => {
+    res.json({ digest: deps.policy.digest, policy: deps.policy.policy });
+  });
   // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
@@ -68,6 +77,8 @@ export function createApp(deps: AppDeps): Express {
       client: deps.temporal.client,
       taskQueue: deps.temporal.taskQueue,
       auth: deps.auth,
+      policy: deps.policy,
+      maxRetryInterval: deps.maxRetryInterval,
     }),
   );
   app.use(notFound);

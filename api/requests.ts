@@ -3,7 +3,16 @@ import { Router } from 'express';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
-import { getRequest, getTimeline, listRequests, type RequestRecord } from '../db/requests.js';
+import { z } from 'zod';
+import {
+  claimIdempotencyKey,
+  getRequest,
+  getTimeline,
+  listRequests,
+  type RequestRecord,
+} from '../db/requests.js';
+import { getParty } from '../db/registry.js';
+import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
 import { Ulid } from '../schemas/common.js';
 import {
@@ -30,7 +39,14 @@ export interface RequestsDeps {
   client: Client;
   taskQueue: string;
   auth: Authenticator;
+  policy: LoadedPolicy;
+  /** Longest wait between delivery attempts, e.g. '5 minutes'. */
+  maxRetryInterval: string;
 }
+
+const IdempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters: letters, digits, _ . : -');
 
 export function requestsRouter(deps: RequestsDeps): Router {
   const router = Router();
@@ -43,7 +59,28 @@ export function requestsRouter(deps: RequestsDeps): Router {
         { path: '/counterparty', message: 'must differ from this node’s own party id' },
       ]);
     }
-    const reqId = ulid();
+    if (!(await getParty(deps.pool, body.counterparty))) {
+      throw new AppError(
+        'unknown_party',
+        `${body.counterparty} is not a registered partner of this node`,
+      );
+    }
+    const principal = principalOf(req);
+    const key = req.get('idempotency-key');
+    let reqId = ulid();
+    if (key !== undefined) {
+      const parsedKey = IdempotencyKey.safeParse(key);
+      if (!parsedKey.success) {
+        throw new AppError('schema_invalid', 'the Idempotency-Key header is not valid', [
+          {
+            path: 'header:Idempotency-Key',
+            message: parsedKey.error.issues[0]?.message ?? 'invalid',
+          },
+        ]);
+      }
+      // The same key from the same officer names the same request; starting it again is a no-op.
+      reqId = await claimIdempotencyKey(deps.pool, principal.sub, parsedKey.data, reqId);
+    }
     const record: RequestRecord = {
       reqId,
       workflowId: requestWorkflowId(reqId),
@@ -53,7 +90,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
       responder: body.counterparty,
       priority: body.priority,
       subject: body.subject,
-      createdBy: principalOf(req).sub,
+      createdBy: principal.sub,
       createdAt: new Date().toISOString(),
     };
     await deps.client.workflow.executeUpdateWithStart(awaitRecorded, {
@@ -62,7 +99,14 @@ export function requestsRouter(deps: RequestsDeps): Router {
         {
           workflowId: record.workflowId,
           taskQueue: deps.taskQueue,
-          args: [record],
+          args: [
+            {
+              record,
+              policy: deps.policy.policy,
+              policyDigest: deps.policy.digest,
+              maxRetryInterval: deps.maxRetryInterval,
+            },
+          ],
           workflowIdConflictPolicy: 'USE_EXISTING',
           typedSearchAttributes: [
             { key: ParleyStatus, value: 'submitted' },

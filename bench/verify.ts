@@ -10,10 +10,7 @@ import { verifyEnvelope } from '../protocol/verify.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const TOKENS = 2000;
 
-async function measure(
-  label: string,
-  fn: (i: number) => unknown,
-): Promise<number> {
+async function measure(label: string, fn: (i: number) => unknown): Promise<number> {
   for (let i = 0; i < 200; i++) await fn(i); // warm-up
   let n = 0;
   const started = performance.now();

@@ -33,6 +33,21 @@ export interface ProjectedEvent {
   status: RequestStatus | null;
   overdue?: boolean;
   detail: Record<string, unknown>;
+  /** Deadline state after this event, when it changed. */
+  deadlines?: DeadlineSnapshot;
+  /** A notification for supervisors raised by this event (escalation, near deadline). */
+  notification?: { kind: string; level: number; detail: Record<string, unknown> };
+}
+
+/** What the read model shows of a request's deadlines. */
+export interface DeadlineSnapshot {
+  receiptAt: string | null;
+  ackDueAt: string | null;
+  responseDueAt: string | null;
+  escalationLevel: number;
+  policyDigest: string | null;
+  /** How each deadline was computed. */
+  explanations: Record<string, unknown>;
 }
 
 /**
@@ -78,6 +93,38 @@ export async function projectRequestEvent(
         event.overdue ?? null,
       ],
     );
+    if (event.deadlines) {
+      const d = event.deadlines;
+      await client.query(
+        `UPDATE requests SET receipt_at = $2, ack_due_at = $3, response_due_at = $4, escalation_level = $5,
+           policy_digest = $6, deadlines = $7
+         WHERE req_id = $1 AND last_seq = $8`,
+        [
+          record.reqId,
+          d.receiptAt,
+          d.ackDueAt,
+          d.responseDueAt,
+          d.escalationLevel,
+          d.policyDigest,
+          JSON.stringify(d.explanations),
+          event.seq,
+        ],
+      );
+    }
+    if (event.notification) {
+      await client.query(
+        `INSERT INTO notifications (req_id, seq, at, kind, level, detail) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (req_id, seq) DO NOTHING`,
+        [
+          record.reqId,
+          event.seq,
+          event.at,
+          event.notification.kind,
+          event.notification.level,
+          JSON.stringify(event.notification.detail),
+        ],
+      );
+    }
     await client.query(
       `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -116,10 +163,17 @@ interface RequestRow {
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
+  receipt_at: Date | null;
+  ack_due_at: Date | null;
+  response_due_at: Date | null;
+  escalation_level: number;
+  policy_digest: string | null;
+  deadlines: Record<string, unknown>;
 }
 
 const REQUEST_COLUMNS = `req_id, workflow_id, direction, request_type, requester, responder, counterparty,
-  priority, status, overdue, subject, created_by, created_at, updated_at`;
+  priority, status, overdue, subject, created_by, created_at, updated_at, receipt_at, ack_due_at,
+  response_due_at, escalation_level, policy_digest, deadlines`;
 
 function toView(row: RequestRow): RequestView {
   return {
@@ -137,6 +191,12 @@ function toView(row: RequestRow): RequestView {
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    receiptAt: row.receipt_at?.toISOString() ?? null,
+    ackDueAt: row.ack_due_at?.toISOString() ?? null,
+    responseDueAt: row.response_due_at?.toISOString() ?? null,
+    escalationLevel: row.escalation_level,
+    policyDigest: row.policy_digest,
+    deadlines: row.deadlines,
   };
 }
 
@@ -175,4 +235,23 @@ export async function listRequests(pool: pg.Pool, q: ListRequestsQuery): Promise
     [q.status ?? null, q.type ?? null, q.direction ?? null, q.counterparty ?? null, q.limit],
   );
   return rows.map(toView);
+}
+
+/**
+ * Binds an Idempotency-Key of a caller to a request id: the first call stores `candidate`, later
+ * calls with the same key get the id stored then.
+ */
+export async function claimIdempotencyKey(
+  pool: pg.Pool,
+  principal: string,
+  key: string,
+  candidate: string,
+): Promise<string> {
+  const { rows } = await pool.query<{ req_id: string }>(
+    `INSERT INTO idempotency_keys (principal, key, req_id) VALUES ($1, $2, $3)
+     ON CONFLICT (principal, key) DO UPDATE SET principal = EXCLUDED.principal
+     RETURNING req_id`,
+    [principal, key, candidate],
+  );
+  return rows[0]!.req_id;
 }

@@ -29,6 +29,21 @@ export interface OutboxDeps {
 
 /** Signs a message from this node and stores it as pending. The caller then starts its delivery. */
 export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise<SignedEnvelope> {
+  if (draft.msg_id) {
+    // Idempotent by msg_id: a retried activity finds the message it already signed and stored.
+    const existing = await getOutboxMessage(deps.pool, draft.msg_id);
+    if (existing) {
+      const [header64 = ''] = existing.token.split('.');
+      return {
+        token: existing.token,
+        digest: existing.digest,
+        header: JSON.parse(
+          Buffer.from(header64, 'base64url').toString('utf8'),
+        ) as SignedEnvelope['header'],
+        payload: existing.payload,
+      };
+    }
+  }
   if (!(await getParty(deps.pool, draft.aud)))
     throw new AppError('unknown_party', `no registered party ${draft.aud}`);
   const now = new Date();

@@ -23,6 +23,7 @@ import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
 import { ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
+import { loadPolicy, type LoadedPolicy } from './policy.js';
 
 export interface NodeOptions {
   log: Logger;
@@ -40,6 +41,7 @@ export interface RunningNode {
   temporal: { client: Client; connection: Connection; address: string; uiUrl: string | undefined };
   devServer: DevServer | undefined;
   worker: Worker;
+  policy: LoadedPolicy;
   /** Sending, receiving and the registry, for in-process callers (CLI, tests). */
   exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
   /** Settles when the node has stopped, whether by stop() or because the worker failed. */
@@ -83,6 +85,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         'created this node’s first signing key (Ed25519)',
       );
     const keyring = await loadKeyring(config.keysDir);
+    const policy = await loadPolicy(config.policyFile);
 
     const database = await openDatabase(config.database);
     cleanups.push({ name: 'database', run: () => database.close() });
@@ -154,6 +157,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
       auth,
       exchange: { inbox, outbox },
+      policy,
+      maxRetryInterval: send.maxRetryInterval,
       log,
     });
     const server: Server = await new Promise((resolve, reject) => {
@@ -202,6 +207,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
       devServer,
       worker,
+      policy,
       exchange: { inbox, outbox, send },
       stopped,
       stop,

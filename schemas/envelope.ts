@@ -73,6 +73,8 @@ export const MessageBodies = {
     request_type: RequestType,
     priority: Priority,
     subject: RequestSubject,
+    /** SHA-256 of the deadline policy file both parties agreed; the responder refuses another. */
+    policy_digest: Sha256Hex,
   }),
   acknowledgement: z.strictObject({ expected_by: Instant.optional(), note: Text(2000).optional() }),
   response: z.strictObject({

@@ -49,6 +49,14 @@ export const RequestView = z.object({
   createdBy: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
+  /** The responder's signed receipt time of the request: every deadline counts from it. */
+  receiptAt: z.iso.datetime().nullable(),
+  ackDueAt: z.iso.datetime().nullable(),
+  responseDueAt: z.iso.datetime().nullable(),
+  escalationLevel: z.number().int().nonnegative(),
+  policyDigest: z.string().nullable(),
+  /** How each deadline was computed: rule, receipt time, calendar, pauses, extension. */
+  deadlines: z.record(z.string(), z.unknown()),
 });
 export type RequestView = z.infer<typeof RequestView>;
 

@@ -1,7 +1,10 @@
-// Workflow ids, queries and updates of request workflows: the one place callers and workflows
-// agree on names. Definitions only; no I/O.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+// Workflow ids, queries, signals and updates of request workflows: the one place callers and
+// workflows agree on names and shapes. Definitions only; no I/O.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RequestStatus } from '../schemas/common.js';
+import type { MessageKind } from '../schemas/envelope.js';
+import type { Action, LifecycleState } from './actions.js';
+import type { DeadlineExplanation } from './deadlines.js';
 
 /** The business id is the workflow id: one workflow per request and side. */
 export function requestWorkflowId(reqId: string): string {
@@ -13,10 +16,16 @@ export interface RequestWorkflowState {
   reqId: string;
   status: RequestStatus;
   overdue: boolean;
+  escalationLevel: number;
   /** True once the request row and its first timeline event are in the read model. */
   recorded: boolean;
   /** Number of timeline events the workflow has decided so far. */
   seq: number;
+  lifecycle: LifecycleState;
+  receiptAt: string | null;
+  deadlines: { acknowledgement: DeadlineExplanation | null; response: DeadlineExplanation | null };
+  /** Our messages signed but not yet receipted by the partner, in sending order. */
+  undelivered: string[];
 }
 
 export const getRequestState = defineQuery<RequestWorkflowState>('getRequestState');
@@ -26,3 +35,31 @@ export const getRequestState = defineQuery<RequestWorkflowState>('getRequestStat
  * by the API, so a 2xx to the officer means the request is both in Temporal and in Postgres.
  */
 export const awaitRecorded = defineUpdate<RequestWorkflowState>('awaitRecorded');
+
+/** A verified message from the partner, as the inbox hands it to the request's workflow. */
+export interface InboundMessage {
+  msgId: string;
+  digest: string;
+  kind: MessageKind;
+  /** This node's signed receipt time. */
+  receivedAt: string;
+  body: Record<string, unknown>;
+}
+
+export const messageReceived = defineSignal<[InboundMessage]>('messageReceived');
+
+/** An officer's action on the request; the body is the message body of the action's kind. */
+export interface ActInput {
+  action: Action;
+  actor: string;
+  body: Record<string, unknown>;
+}
+
+export interface ActResult {
+  status: RequestStatus;
+  msgId: string;
+  digest: string;
+}
+
+/** Takes an action; the validator refuses it (invalid_state) before anything enters history. */
+export const act = defineUpdate<ActResult, [ActInput]>('act');

@@ -2,6 +2,7 @@ import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { registerOfflinePartner } from '../helpers/partners.js';
 
 let node: TestNode;
 const body = {
@@ -42,6 +43,7 @@ async function issuerToken(claims: { aud?: string; iss?: string; exp?: number })
 
 beforeAll(async () => {
   node = await startTestNode();
+  await registerOfflinePartner(node);
 });
 afterAll(() => node?.destroy());
 

@@ -27,6 +27,8 @@ async function serveWith(overrides: { pool?: pg.Pool; connection?: Connection })
     },
     auth: { authenticate: () => Promise.reject(new Error('not used')) },
     exchange: { inbox: node.exchange.inbox, outbox: node.exchange.outbox },
+    policy: node.policy,
+    maxRetryInterval: '1 second',
     log: testLogger,
   });
   const server = app.listen(0, '127.0.0.1');

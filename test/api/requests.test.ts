@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { registerOfflinePartner } from '../helpers/partners.js';
 
 const run = promisify(execFile);
 
@@ -35,6 +36,7 @@ async function workflowCount(): Promise<number> {
 
 beforeAll(async () => {
   node = await startTestNode({ partyId: 'party-a' });
+  await registerOfflinePartner(node);
   officer = await node.token('officer', 'officer-alice');
 });
 afterAll(() => node?.destroy());

@@ -73,10 +73,13 @@ describe('a partner system using only the CLI', () => {
       keys: [{ alg: 'ES256', addedBy: expect.stringMatching(/^cli:/) }],
     });
 
+    // Both parties agree on the deadline policy: the request names the node's by its digest.
+    const policy = await call(node.url, 'GET', '/v1/policy');
     const body = {
       request_type: 'grave_information',
       priority: 'routine',
       subject: { title: 'Sites along the river road' },
+      policy_digest: policy.body.digest,
     };
     await fs.writeFile(path.join(dir, 'body.json'), JSON.stringify(body));
     const signed = await parley(

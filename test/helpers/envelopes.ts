@@ -136,6 +136,7 @@ const VALID_BODIES: Bodies = {
     request_type: 'mine_map',
     priority: 'routine',
     subject: { title: 'Mine map of sector 7' },
+    policy_digest: SOME_DIGEST,
   },
   acknowledgement: { note: 'Received, working on it' },
   response: { final: true, records: [{ area: 'sector-7', depth_m: 12 }] },

@@ -37,3 +37,27 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Registers a partner that is never reachable (its inbox is a closed port), so requests to it are
+ * created, signed and stored, and wait in the outbox.
+ */
+export async function registerOfflinePartner(
+  node: { url: string; token: TestNode['token'] },
+  partyId = 'party-b',
+): Promise<void> {
+  const { generateSigningKey, loadSigningKey } = await import('../../protocol/keys.js');
+  const key = await loadSigningKey(
+    await generateSigningKey({ alg: 'Ed25519', roles: ['message', 'receipt'] }),
+  );
+  const res = await call(node.url, 'POST', '/v1/admin/partners', {
+    token: await node.token('admin', 'admin-ops'),
+    json: {
+      partyId,
+      name: `Offline ${partyId}`,
+      inboxUrl: 'http://127.0.0.1:9/v1/messages',
+      jwks: { keys: [{ ...key.publicJwk, alg: key.alg }] },
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}

@@ -10,6 +10,7 @@ import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { getRequestState } from '../../workflows/messages.js';
 import { call } from '../helpers/http.js';
 import { startTestNode } from '../helpers/node.js';
+import { registerOfflinePartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 
 const body = {
@@ -23,6 +24,7 @@ describe.each(['pglite', 'postgres'] as const)(
   (database) => {
     it('still shows its requests, and their workflows still answer', async () => {
       const first = await startTestNode({ partyId: 'party-a', database });
+      await registerOfflinePartner(first);
       const token = await first.token('officer', 'alice');
       const created = RequestView.parse(
         (await call(first.url, 'POST', '/v1/requests', { token, json: body })).body,
@@ -128,7 +130,7 @@ describe('parley start (the README command)', () => {
     expect(first.output()).toContain(`127.0.0.1:${ports.TEMPORAL_DEV_PORT}`);
     expect(first.output()).toContain(`http://127.0.0.1:${ports.TEMPORAL_DEV_UI_PORT}`);
     expect((await call(url, 'GET', '/readyz')).status).toBe(200);
-    const mint = (roles: ('officer' | 'supervisor')[]) =>
+    const mint = (roles: ('officer' | 'supervisor' | 'admin')[]) =>
       mintDevToken({
         dataDir,
         issuer: 'parley-dev-issuer',
@@ -138,6 +140,7 @@ describe('parley start (the README command)', () => {
         roles,
         ttlSeconds: 300,
       });
+    await registerOfflinePartner({ url, token: (role) => mint([role as 'admin']) });
     const created = await call(url, 'POST', '/v1/requests', {
       token: await mint(['officer']),
       json: body,
