@@ -14,6 +14,7 @@ import { partnersRouter } from './partners.js';
 import { healthRouter } from './health.js';
 import { parseJson } from './json-body.js';
 import { errorHandler, notFound, routeOf } from './problem.js';
+import { requestActionsRouter } from './request-actions.js';
 import { requestsRouter } from './requests.js';
 
 export interface AppDeps {
@@ -65,6 +66,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
   app.use(parseJson);
+  app.use(
+    '/v1/requests',
+    requestActionsRouter({ pool: deps.pool, client: deps.temporal.client, auth: deps.auth }),
+  );
   app.use(
     '/v1/admin/partners',
     partnersRouter({ pool: deps.pool, auth: deps.auth, partyId: deps.partyId }),

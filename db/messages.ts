@@ -261,3 +261,39 @@ export async function digestsOfMessage(pool: pg.Pool, msgId: string): Promise<st
   );
   return rows.map((r) => r.digest);
 }
+
+/**
+ * Whether a request with this id exists between this node and `party`: one we sent them (read
+ * model), or one they sent us (its request message is stored before its workflow records it).
+ */
+export async function requestKnownWith(
+  pool: pg.Pool,
+  reqId: string,
+  party: string,
+): Promise<boolean> {
+  const { rows } = await pool.query<{ known: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM requests WHERE req_id = $1 AND counterparty = $2)
+         OR EXISTS (SELECT 1 FROM inbox_messages WHERE kind = 'request' AND req_id = $1 AND iss = $2) AS known`,
+    [reqId, party],
+  );
+  return rows[0]?.known ?? false;
+}
+
+/** Whether this node already holds a request with this id, in either direction. */
+export async function requestIdTaken(pool: pg.Pool, reqId: string): Promise<boolean> {
+  const { rows } = await pool.query<{ taken: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM requests WHERE req_id = $1)
+         OR EXISTS (SELECT 1 FROM inbox_messages WHERE kind = 'request' AND req_id = $1) AS taken`,
+    [reqId],
+  );
+  return rows[0]?.taken ?? false;
+}
+
+/** Stored messages not yet handed to their workflow, oldest first. */
+export async function undispatchedMessages(pool: pg.Pool, limit = 1000): Promise<InboxRow[]> {
+  const { rows } = await pool.query<InboxRow>(
+    'SELECT * FROM inbox_messages WHERE dispatched_at IS NULL ORDER BY received_at, digest LIMIT $1',
+    [limit],
+  );
+  return rows;
+}

@@ -16,16 +16,22 @@ import type { Keyring } from '../protocol/keyring.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
 
-/** A message that verified and is stored, as handed to the request workflows. */
+/** What the request workflows need of a stored message. */
+export type StoredMessage = Pick<AcceptedMessage, 'digest' | 'payload' | 'receivedAt'>;
+
+/** A message that verified and is stored, with the receipt this node signed for it. */
 export interface AcceptedMessage extends VerifiedEnvelope {
   receivedAt: Date;
   via: 'online' | 'import';
   receipt: string;
 }
 
-/** Where accepted messages go next (the request workflows). Must be idempotent by digest. */
+/** Where accepted messages go next (the request workflows). */
 export interface InboundSink {
-  accept(message: AcceptedMessage): Promise<void>;
+  /** Refuses (throws AppError) a message that verifies but has no place here; runs before storing. */
+  check(message: VerifiedEnvelope): Promise<void>;
+  /** Hands a stored message on. Must be idempotent by digest: it may run again after a restart. */
+  accept(message: StoredMessage): Promise<void>;
 }
 
 export interface InboxDeps {
@@ -57,7 +63,9 @@ export async function receiveEnvelope(
       now,
       mode: via,
     });
+    await refuseReplay(deps.pool, verified);
     await checkInReplyTo(deps.pool, verified);
+    await deps.sink.check(verified);
   } catch (err) {
     if (err instanceof AppError) await reject(deps, digestOfInput(token), err, via);
     throw err;
@@ -91,16 +99,10 @@ export async function receiveEnvelope(
     receiptDigest: receipt.digest,
   });
   if (!stored) {
-    const original = await findInboxConflict(deps.pool, digest, payload.iss, payload.msg_id);
-    const err = new AppError(
-      'replay',
-      'this message (same digest, or same sender and msg_id) was already received',
-      undefined,
-      {
-        // The sender may have lost our first answer: give it the receipt it is owed for the original.
-        ...(original ? { receipt: original.receipt_token, original_digest: original.digest } : {}),
-      },
-    );
+    // Lost a race with the same message arriving at the same moment.
+    const err =
+      (await replayError(deps.pool, verified)) ??
+      new AppError('replay', 'this message was already received');
     await reject(deps, digest, err, via);
     throw err;
   }
@@ -118,6 +120,27 @@ export async function receiveEnvelope(
   }
   deps.log.info({ digest, kind: payload.kind, iss: payload.iss, via }, 'message accepted');
   return { digest, receipt: receipt.token, receivedAt: now };
+}
+
+/** The replay error for a message already stored (same digest, or same sender and msg_id). */
+async function replayError(pool: pg.Pool, v: VerifiedEnvelope): Promise<AppError | undefined> {
+  const original = await findInboxConflict(pool, v.digest, v.payload.iss, v.payload.msg_id);
+  if (!original) return undefined;
+  // The sender may have lost our first answer: give it the receipt it is owed for the original.
+  return new AppError(
+    'replay',
+    'this message (same digest, or same sender and msg_id) was already received',
+    undefined,
+    {
+      receipt: original.receipt_token,
+      original_digest: original.digest,
+    },
+  );
+}
+
+async function refuseReplay(pool: pg.Pool, v: VerifiedEnvelope): Promise<void> {
+  const err = await replayError(pool, v);
+  if (err) throw err;
 }
 
 /** A reply must name a message this node knows, by its id and exact digest. */

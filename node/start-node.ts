@@ -23,13 +23,14 @@ import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
 import { ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
+import { createInboundRouter, redispatch } from './inbound-router.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 
 export interface NodeOptions {
   log: Logger;
   /** A prebuilt workflow bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
-  /** Where verified inbound messages go; until the request workflows take them, nowhere. */
+  /** Where verified inbound messages go; by default, the request workflows. */
   sink?: InboundSink;
 }
 
@@ -118,7 +119,16 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       partyId: config.partyId,
       registry,
       keyring,
-      sink: opts.sink ?? { accept: async () => {} },
+      sink:
+        opts.sink ??
+        createInboundRouter({
+          pool: database.pool,
+          client,
+          taskQueue: config.temporal.taskQueue,
+          partyId: config.partyId,
+          policy,
+          maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
+        }),
       log,
     };
     const send: SendDeps = {
@@ -176,6 +186,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         }),
     });
     const { port } = server.address() as AddressInfo;
+    const redispatched = await redispatch(database.pool, inbox.sink);
+    if (redispatched) log.info({ redispatched }, 'stored messages handed to their workflows');
     const resumed = await resumePendingDeliveries(send);
     if (resumed) log.info({ resumed }, 'deliveries of pending messages resumed');
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;

@@ -8,7 +8,7 @@ import {
 } from '../../protocol/keys.js';
 import { signDraft } from '../../protocol/sign.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { PROTOCOL_ONLY, startTestNode, type TestNode } from '../helpers/node.js';
 
 let node: TestNode;
 let admin: string;
@@ -47,7 +47,7 @@ async function counts() {
 }
 
 beforeAll(async () => {
-  node = await startTestNode({ partyId: 'party-a' });
+  node = await startTestNode({ partyId: 'party-a', sink: PROTOCOL_ONLY });
   admin = await node.token('admin', 'admin-ana');
 });
 afterAll(() => node?.destroy());

@@ -27,7 +27,7 @@ import {
   type TestParty,
 } from '../helpers/envelopes.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { PROTOCOL_ONLY, startTestNode, type TestNode } from '../helpers/node.js';
 
 /** Order of the P-256 group. */
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -70,7 +70,7 @@ async function addKeys(party: TestParty, extra: Record<string, unknown> = {}): P
 }
 
 beforeAll(async () => {
-  node = await startTestNode({ partyId: RECEIVER });
+  node = await startTestNode({ partyId: RECEIVER, sink: PROTOCOL_ONLY });
   admin = await node.token('admin', 'admin-ops');
   [ed, es, revoked, expired, receiptOnly, messageOnly, mallory] = await Promise.all([
     createParty(SENDER, { alg: 'Ed25519' }),

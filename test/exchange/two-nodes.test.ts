@@ -5,7 +5,7 @@ import { exportBundle } from '../../exchange/bundle.js';
 import { sendMessage } from '../../exchange/send.js';
 import type { OwnDraft } from '../../protocol/sign.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { PROTOCOL_ONLY, startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -40,8 +40,12 @@ beforeAll(async () => {
   bPort = await freePort();
   const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1' };
   [a, b] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-b', env: { ...env, PORT: String(bPort) } }),
+    startTestNode({ partyId: 'party-a', sink: PROTOCOL_ONLY, env }),
+    startTestNode({
+      partyId: 'party-b',
+      sink: PROTOCOL_ONLY,
+      env: { ...env, PORT: String(bPort) },
+    }),
   ]);
   await registerPartner(a, b);
   await registerPartner(b, a);
@@ -104,6 +108,7 @@ describe('two nodes exchanging signed messages', () => {
 
     b = await startTestNode({
       partyId: 'party-b',
+      sink: PROTOCOL_ONLY,
       reuse: bData,
       env: { DELIVERY_MAX_BACKOFF_SECONDS: '1', PORT: String(bPort) },
     });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../config.js';
+import type { InboundSink } from '../../exchange/inbox.js';
 import { mintDevToken } from '../../node/dev-issuer.js';
 import { startNode, type RunningNode } from '../../node/start-node.js';
 import type { Role } from '../../schemas/common.js';
@@ -19,7 +20,18 @@ export interface TestNodeOptions {
   /** Reuse a database, data folder and namespace, as a restarted node would. */
   reuse?: { databaseUrl?: string; dataDir: string; namespace: string };
   env?: Record<string, string>;
+  /**
+   * Where verified messages go. Protocol-level tests pass `PROTOCOL_ONLY` so any well-formed
+   * message is accepted without a request behind it; by default the request workflows take them.
+   */
+  sink?: InboundSink;
 }
+
+/** A sink that accepts every verified message and routes nothing: the protocol layer alone. */
+export const PROTOCOL_ONLY: InboundSink = {
+  check: () => Promise.resolve(),
+  accept: () => Promise.resolve(),
+};
 
 export interface TestNode extends RunningNode {
   namespace: string;
@@ -57,6 +69,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
   const node = await startNode(config, {
     log: testLogger,
     workflowBundlePath: inject('workflowBundlePath'),
+    ...(opts.sink ? { sink: opts.sink } : {}),
   });
 
   return Object.assign(node, {
