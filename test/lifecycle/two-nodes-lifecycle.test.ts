@@ -6,6 +6,7 @@ import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
+import { recordHistory } from '../helpers/histories.js';
 import { createParty, signDraftAs, validDraft } from '../helpers/envelopes.js';
 import { ulid } from 'ulid';
 
@@ -156,6 +157,11 @@ describe('a request between two live nodes', () => {
 
     const again = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
     expect(again).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
+
+    await a.temporal.client.workflow.getHandle(`request-${id}`).result();
+    await b.temporal.client.workflow.getHandle(`request-${id}`).result();
+    await recordHistory(a.temporal.client, `request-${id}`, 'outgoing-mine-map-closed');
+    await recordHistory(b.temporal.client, `request-${id}`, 'incoming-mine-map-closed');
   });
 
   it('reminds before a missed deadline, then marks the request overdue and escalates on both sides', async () => {

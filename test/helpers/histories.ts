@@ -1,0 +1,21 @@
+// Workflow histories as test fixtures: recorded from real lifecycles (RECORD_HISTORIES=1), then
+// replayed on every run so a non-deterministic change to workflow code fails the tests.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+
+export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+
+/** Saves a finished workflow's history as `<name>.json`, when RECORD_HISTORIES is set. */
+export async function recordHistory(
+  client: Client,
+  workflowId: string,
+  name: string,
+): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.mkdir(HISTORIES_DIR, { recursive: true });
+  await fs.writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history) + '\n');
+}
