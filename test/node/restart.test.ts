@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +10,7 @@ import { call } from '../helpers/http.js';
 import { startTestNode } from '../helpers/node.js';
 import { registerOfflinePartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
+import { accepts, exited, startCli } from '../helpers/cli-process.js';
 
 const body = {
   type: 'identification_result',
@@ -63,42 +62,6 @@ describe.each(['pglite', 'postgres'] as const)(
     });
   },
 );
-
-/** Runs `parley start` as a user would, and collects its output. */
-function startCli(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  up: Promise<void>;
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/parley.ts', 'start'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const up = new Promise<void>((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      output += c.toString();
-      if (output.includes('Parley node is up')) resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`parley start exited with ${code}:\n${output}`)));
-  });
-  return { child, output: () => output, up };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('parley start (the README command)', () => {
   const dirs: string[] = [];
