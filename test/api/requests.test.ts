@@ -181,6 +181,59 @@ describe('POST /v1/requests', () => {
   });
 });
 
+describe('POST /v1/requests with Idempotency-Key', () => {
+  it('returns the same request for the same key and starts nothing twice', async () => {
+    const headers = { 'idempotency-key': 'officer-alice:2026-11-28:001' };
+    const first = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers,
+    });
+    const second = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers,
+    });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body.id).toBe(first.body.id);
+    const { rows } = await node.database.pool.query(
+      'SELECT count(*)::int AS n FROM outbox_messages WHERE req_id = $1',
+      [first.body.id],
+    );
+    expect(rows[0].n).toBe(1);
+    const other = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers: { 'idempotency-key': 'officer-alice:2026-11-28:002' },
+    });
+    expect(other.body.id).not.toBe(first.body.id);
+  });
+
+  it('refuses a malformed key with schema_invalid and creates nothing', async () => {
+    const before = await requestCount();
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers: { 'idempotency-key': 'short' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('schema_invalid');
+    expect(await requestCount()).toBe(before);
+  });
+
+  it('refuses a counterparty that is not a registered partner with unknown_party', async () => {
+    const before = await requestCount();
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, counterparty: 'party-z' },
+    });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('unknown_party');
+    expect(await requestCount()).toBe(before);
+  });
+});
+
 describe('GET /v1/requests/:id', () => {
   it.each(['01ARZ3NDEKTSV4RRFFQ69G5FAV', 'not-a-ulid', "1' OR '1'='1"])(
     'answers 404 request_not_found for %s',

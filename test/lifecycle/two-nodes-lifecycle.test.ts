@@ -192,6 +192,19 @@ describe('a request between two live nodes', () => {
     );
     expect(atB.timeline.some((e) => e.type === 'escalated')).toBe(true);
 
+    // The Temporal UI and CLI see the same picture: the overdue flag is a search attribute.
+    const listed = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const w of a.temporal.client.workflow.list({ query: 'ParleyOverdue = true' }))
+          ids.push(w.workflowId);
+        return ids.includes(`request-${id}`) ? ids : undefined;
+      },
+      10_000,
+      'overdue in Temporal visibility',
+    );
+    expect(listed).toContain(`request-${id}`);
+
     const { rows } = await a.database.pool.query(
       "SELECT kind, level FROM notifications WHERE req_id = $1 AND kind = 'escalation' ORDER BY seq",
       [id],
