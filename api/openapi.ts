@@ -6,12 +6,13 @@ import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
 import { Bundle, ImportResult } from '../schemas/bundle.js';
-import { PartyId, Ulid, type Role } from '../schemas/common.js';
+import { PartyId, RequestStatus, Ulid, type Role } from '../schemas/common.js';
 import {
   ENVELOPE_MEDIA_TYPE,
   InReplyTo,
   Kid,
   KeyRole,
+  MessageBodies,
   MessageKind,
   Payload,
   ProtectedHeader,
@@ -27,6 +28,7 @@ import {
   RevokeKeyBody,
   UpdatePartnerBody,
 } from '../schemas/partners-api.js';
+import { DeadlinePolicy } from '../schemas/policy.js';
 import {
   CreateRequestBody,
   ListRequestsQuery,
@@ -40,6 +42,7 @@ import {
   apiDescription,
   messagesDescription,
 } from './openapi-protocol.js';
+import { ACTION_ROUTES } from './request-actions.js';
 
 type Json = Record<string, unknown>;
 
@@ -85,6 +88,7 @@ const PublishedKey = {
 
 /** Component schemas rendered as request bodies (zod input) and as answers (zod output). */
 const INPUTS: Record<string, z.ZodType> = {
+  ...Object.fromEntries(ACTION_ROUTES.map((r) => [`Action.${r.kind}`, MessageBodies[r.kind]])),
   CreateRequestBody,
   AddPartnerBody,
   KeysInput,
@@ -114,6 +118,18 @@ const OUTPUTS: Record<string, z.ZodType> = {
   }),
   RequestView,
   RequestDetailView,
+  ActionResult: z.object({
+    status: RequestStatus,
+    msgId: Ulid.describe('the message that carries the action to the partner'),
+    digest: Sha256Hex,
+    request: RequestView,
+  }),
+  PolicyAnswer: z.object({
+    digest: Sha256Hex.describe(
+      'SHA-256 of the RFC 8785 form of the policy file; carried in every request',
+    ),
+    policy: DeadlinePolicy,
+  }),
   PartnerView,
   PartnerDetailView: PartnerView.extend({ changes: z.array(RegistryChangeView) }),
   OutboxItem: z.object({
@@ -365,6 +381,40 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         params: queryParams(ListRequestsQuery),
         ok: { '200': answer('The requests', items('RequestView')) },
         errors: ['schema_invalid'],
+      },
+    },
+    ...Object.fromEntries(
+      ACTION_ROUTES.map((r) => [
+        `/v1/requests/{id}/${r.path}`,
+        {
+          post: {
+            id: `requestAction_${r.path.replace(/-/g, '_')}`,
+            tag: 'Requests',
+            summary: r.summary,
+            description: `The ${r.side}'s action; it travels to the partner as a signed \`${r.kind}\` message. A Temporal update whose validator refuses what the request's state does not allow (\`invalid_state\`) before anything is signed.`,
+            roles: ['officer'] as Role[],
+            params: [pathParam('id', Ulid, 'the request id (ULID)')],
+            body: `Action.${r.kind}`,
+            ok: {
+              '200': answer(
+                'What happened: the new status and the message sent',
+                ref('ActionResult'),
+              ),
+            },
+            errors: [...JSON_BODY, 'request_not_found', 'invalid_state'] as ErrorCode[],
+          },
+        },
+      ]),
+    ),
+    '/v1/policy': {
+      get: {
+        id: 'getPolicy',
+        tag: 'Protocol',
+        summary: 'The deadline policy this node applies, and its digest',
+        description:
+          'Partners compare the digest with their own before exchanging requests; a request naming another digest is refused with `policy_mismatch`.',
+        stateful: false,
+        ok: { '200': answer('The policy', ref('PolicyAnswer')) },
       },
     },
     '/v1/requests/{id}': {

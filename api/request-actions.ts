@@ -4,54 +4,88 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
-import type { z } from 'zod';
 import { getRequest } from '../db/requests.js';
 import { AppError } from '../errors.js';
 import { Ulid } from '../schemas/common.js';
-import { MessageBodies } from '../schemas/envelope.js';
+import { MessageBodies, type MessageKind } from '../schemas/envelope.js';
 import type { Action } from '../workflows/actions.js';
 import { act, requestWorkflowId } from '../workflows/messages.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { requireJson } from './json-body.js';
 import { parseOrThrow } from './problem.js';
 
-/** Route, body schema (the message body of the action's kind) and action. */
-const ROUTES: readonly {
+/** One officer action: its route, who may take it, the message kind that carries it, its effect. */
+export interface ActionRoute {
   path: string;
-  body: z.ZodType<Record<string, unknown>>;
+  kind: MessageKind;
+  side: 'requester' | 'responder';
+  summary: string;
   action: (body: Record<string, unknown>) => Action;
-}[] = [
-  { path: 'acknowledge', body: MessageBodies.acknowledgement, action: () => 'acknowledge' },
+}
+
+/** The action routes under /v1/requests/:id/; the body is the message body of `kind`. */
+export const ACTION_ROUTES: readonly ActionRoute[] = [
+  {
+    path: 'acknowledge',
+    kind: 'acknowledgement',
+    side: 'responder',
+    summary: 'Acknowledge an incoming request',
+    action: () => 'acknowledge',
+  },
   {
     path: 'clarification-requests',
-    body: MessageBodies.clarification_request,
+    kind: 'clarification_request',
+    side: 'responder',
+    summary: 'Ask the requester for clarification',
     action: () => 'ask_clarification',
   },
   {
     path: 'clarifications',
-    body: MessageBodies.clarification,
+    kind: 'clarification',
+    side: 'requester',
+    summary: 'Answer the open clarification question',
     action: () => 'answer_clarification',
   },
   {
     path: 'extension-requests',
-    body: MessageBodies.extension_request,
+    kind: 'extension_request',
+    side: 'responder',
+    summary: 'Ask for more time, with a reason and a proposed deadline',
     action: () => 'request_extension',
   },
   {
     path: 'extension-decision',
-    body: MessageBodies.extension_decision,
+    kind: 'extension_decision',
+    side: 'requester',
+    summary: 'Grant or refuse the pending extension request',
     action: () => 'decide_extension',
   },
   {
     path: 'responses',
-    body: MessageBodies.response,
+    kind: 'response',
+    side: 'responder',
+    summary: 'Send a partial (final: false) or final response',
     action: (b) => (b.final === true ? 'respond_final' : 'respond_partial'),
   },
-  { path: 'decline', body: MessageBodies.decline, action: () => 'decline' },
-  { path: 'withdraw', body: MessageBodies.withdrawal, action: () => 'withdraw' },
+  {
+    path: 'decline',
+    kind: 'decline',
+    side: 'responder',
+    summary: 'Decline the request, with a reason',
+    action: () => 'decline',
+  },
+  {
+    path: 'withdraw',
+    kind: 'withdrawal',
+    side: 'requester',
+    summary: 'Withdraw the request',
+    action: () => 'withdraw',
+  },
   {
     path: 'close',
-    body: MessageBodies.closure,
+    kind: 'closure',
+    side: 'requester',
+    summary: 'Close an answered request: accept it, or mark it incomplete (reopens it)',
     action: (b) => (b.outcome === 'accepted' ? 'close_accepted' : 'close_incomplete'),
   },
 ];
@@ -63,13 +97,16 @@ export function requestActionsRouter(deps: {
 }): Router {
   const router = Router();
   const officer = requireRole(deps.auth, 'officer');
-  for (const route of ROUTES) {
+  for (const route of ACTION_ROUTES) {
     router.post(`/:id/${route.path}`, officer, requireJson, async (req, res) => {
       const id = Ulid.safeParse(req.params.id);
       const existing = id.success ? await getRequest(deps.pool, id.data) : undefined;
       if (!existing)
         throw new AppError('request_not_found', 'no request with that id on this node');
-      const body = parseOrThrow(route.body, req.body, 'the action');
+      const body = parseOrThrow(MessageBodies[route.kind], req.body, 'the action') as Record<
+        string,
+        unknown
+      >;
       let result;
       try {
         result = await deps.client.workflow

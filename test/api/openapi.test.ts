@@ -10,6 +10,7 @@ import { inboxRouter } from '../../api/inbox.js';
 import { openapiRouter } from '../../api/openapi.js';
 import { outboxRouter } from '../../api/outbox.js';
 import { partnersRouter } from '../../api/partners.js';
+import { requestActionsRouter } from '../../api/request-actions.js';
 import { requestsRouter } from '../../api/requests.js';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
@@ -134,6 +135,7 @@ describe('GET /openapi.json', () => {
       ['', outboxRouter(deps)],
       ['/v1/admin/partners', partnersRouter(deps)],
       ['/v1/requests', requestsRouter(deps)],
+      ['/v1/requests', requestActionsRouter(deps)],
     ];
     const routes = mounted.flatMap(([prefix, router]) =>
       (router.stack as any[])
@@ -147,13 +149,20 @@ describe('GET /openapi.json', () => {
     );
     expect(routes.length).toBeGreaterThan(15);
     const documented = operations().map((o) => `${o.method} ${o.path}`);
-    expect(documented.sort()).toEqual([...routes, 'get /openapi.json', 'get /docs'].sort());
+    expect(documented.sort()).toEqual(
+      [...routes, 'get /openapi.json', 'get /docs', 'get /v1/policy'].sort(),
+    );
 
     for (const { method, path, op } of operations()) {
       const open =
-        ['/healthz', '/readyz', '/.well-known/jwks.json', '/openapi.json', '/docs'].includes(
-          path,
-        ) ||
+        [
+          '/healthz',
+          '/readyz',
+          '/.well-known/jwks.json',
+          '/openapi.json',
+          '/docs',
+          '/v1/policy',
+        ].includes(path) ||
         (method === 'post' && path === '/v1/messages');
       expect(op.security, `${method} ${path}`).toEqual(open ? [] : [{ bearerAuth: [] }]);
       if (!open) {
