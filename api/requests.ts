@@ -22,13 +22,7 @@ import {
 } from '../schemas/requests-api.js';
 import { awaitRecorded, requestWorkflowId } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
-import {
-  ParleyDirection,
-  ParleyPartner,
-  ParleyPriority,
-  ParleyRequestType,
-  ParleyStatus,
-} from '../workflows/search-attributes.js';
+import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 import { requireJson } from './json-body.js';
@@ -108,13 +102,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
             },
           ],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [
-            { key: ParleyStatus, value: 'submitted' },
-            { key: ParleyRequestType, value: record.type },
-            { key: ParleyDirection, value: record.direction },
-            { key: ParleyPartner, value: record.responder },
-            { key: ParleyPriority, value: record.priority },
-          ],
+          typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
         },
       ),
     });

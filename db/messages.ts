@@ -2,6 +2,7 @@
 // signed, with its delivery state and the partner's receipt), and the rejection log.
 import type pg from 'pg';
 import type { MessageKind, Payload } from '../schemas/envelope.js';
+import { withTransaction } from './transaction.js';
 
 export interface InboxRow {
   digest: string;
@@ -142,12 +143,10 @@ export async function insertOutboxMessage(
     token: string;
   },
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO outbox_messages (msg_id, aud, kind, req_id, payload, digest, token)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [m.msgId, m.aud, m.kind, m.reqId, JSON.stringify(m.payload), m.digest, m.token],
     );
     await client.query('INSERT INTO outbox_versions (digest, msg_id, token) VALUES ($1, $2, $3)', [
@@ -155,13 +154,7 @@ export async function insertOutboxMessage(
       m.msgId,
       m.token,
     ]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Replaces the current token of a pending message by a re-signed version (same msg_id). */
@@ -170,9 +163,7 @@ export async function addOutboxVersion(
   msgId: string,
   v: { digest: string; token: string; payload: Payload },
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query('INSERT INTO outbox_versions (digest, msg_id, token) VALUES ($1, $2, $3)', [
       v.digest,
       msgId,
@@ -182,13 +173,7 @@ export async function addOutboxVersion(
       "UPDATE outbox_messages SET digest = $2, token = $3, payload = $4 WHERE msg_id = $1 AND status = 'pending'",
       [msgId, v.digest, v.token, JSON.stringify(v.payload)],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function getOutboxMessage(

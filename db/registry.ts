@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { JWK } from 'jose';
 import { AppError } from '../errors.js';
+import { withTransaction } from './transaction.js';
 import type { KeyRecord } from '../protocol/keys.js';
 import type { KeyRole, SignatureAlg } from '../schemas/envelope.js';
 import type { PartnerKeyView, PartnerView, RegistryChangeView } from '../schemas/partners-api.js';
@@ -46,21 +47,6 @@ export async function findKey(pool: pg.Pool, kid: string): Promise<KeyRecord | u
     validUntil: r.valid_until,
     revokedAt: r.revoked_at,
   };
-}
-
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 async function recordChange(
@@ -127,7 +113,7 @@ export async function addParty(
   party: { partyId: string; name: string; inboxUrl: string; keys: NewKey[] },
   actor: string,
 ): Promise<void> {
-  await inTransaction(pool, async (c) => {
+  await withTransaction(pool, async (c) => {
     const { rowCount } = await c.query(
       `INSERT INTO parties (party_id, name, inbox_url, created_by) VALUES ($1, $2, $3, $4)
        ON CONFLICT (party_id) DO NOTHING`,
@@ -151,7 +137,7 @@ export async function updateParty(
   changes: { name?: string | undefined; inboxUrl?: string | undefined },
   actor: string,
 ): Promise<void> {
-  await inTransaction(pool, async (c) => {
+  await withTransaction(pool, async (c) => {
     const { rowCount } = await c.query(
       `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url), updated_at = now()
        WHERE party_id = $1`,
@@ -168,7 +154,7 @@ export async function addKeys(
   keys: NewKey[],
   actor: string,
 ): Promise<void> {
-  await inTransaction(pool, async (c) => {
+  await withTransaction(pool, async (c) => {
     const { rowCount } = await c.query('SELECT 1 FROM parties WHERE party_id = $1 FOR UPDATE', [
       partyId,
     ]);
@@ -184,7 +170,7 @@ export async function revokeKey(
   revocation: { revokedAt: Date; reason: string },
   actor: string,
 ): Promise<void> {
-  await inTransaction(pool, async (c) => {
+  await withTransaction(pool, async (c) => {
     const { rows } = await c.query<{ revoked_at: Date | null }>(
       'SELECT revoked_at FROM party_keys WHERE party_id = $1 AND kid = $2 FOR UPDATE',
       [partyId, kid],

@@ -2,6 +2,7 @@
 // the API serves. One function per query; values only as $n parameters.
 import type pg from 'pg';
 import type { Direction, Priority, RequestStatus, RequestType } from '../schemas/common.js';
+import { withTransaction } from './transaction.js';
 import type {
   ListRequestsQuery,
   RequestSubject,
@@ -59,9 +60,7 @@ export async function projectRequestEvent(
   record: RequestRecord,
   event: ProjectedEvent,
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     const counterparty = record.direction === 'outgoing' ? record.responder : record.requester;
     await client.query(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
@@ -139,13 +138,7 @@ export async function projectRequestEvent(
         JSON.stringify(event.detail),
       ],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 interface RequestRow {

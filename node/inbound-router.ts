@@ -15,13 +15,7 @@ import type { InboundSink, StoredMessage } from '../exchange/inbox.js';
 import type { VerifiedEnvelope } from '../protocol/verify.js';
 import type { incomingRequest } from '../workflows/incoming-request.js';
 import { messageReceived, requestWorkflowId } from '../workflows/messages.js';
-import {
-  ParleyDirection,
-  ParleyPartner,
-  ParleyPriority,
-  ParleyRequestType,
-  ParleyStatus,
-} from '../workflows/search-attributes.js';
+import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import type { LoadedPolicy } from './policy.js';
 
 export interface InboundRouterDeps {
@@ -91,13 +85,7 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
             },
           ],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: [
-            { key: ParleyStatus, value: 'delivered' },
-            { key: ParleyRequestType, value: record.type },
-            { key: ParleyDirection, value: 'incoming' },
-            { key: ParleyPartner, value: record.requester },
-            { key: ParleyPriority, value: record.priority },
-          ],
+          typedSearchAttributes: startingSearchAttributes(record, 'delivered'),
         });
         return;
       }

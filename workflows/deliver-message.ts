@@ -15,16 +15,20 @@ export function deliveryWorkflowId(msgId: string): string {
   return `deliver-${msgId}`;
 }
 
-export async function deliverMessage(input: DeliverMessageInput): Promise<DeliveryOutcome> {
-  const { deliverMessage: attempt } = proxyActivities<Activities>({
+/** The delivery activity, retried with backoff up to `maxRetryInterval` and without an attempt limit. */
+export function deliveryActivity(maxRetryInterval: string): Activities['deliverMessage'] {
+  return proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
-      maximumInterval: input.maxRetryInterval,
+      maximumInterval: maxRetryInterval,
       // No attempt limit: the message waits for the partner, however long it is away.
       nonRetryableErrorTypes: ['unknown_message', 'unknown_party', 'reply_mismatch'],
     },
-  });
-  return attempt(input.msgId);
+  }).deliverMessage;
+}
+
+export async function deliverMessage(input: DeliverMessageInput): Promise<DeliveryOutcome> {
+  return deliveryActivity(input.maxRetryInterval)(input.msgId);
 }

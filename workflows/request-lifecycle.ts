@@ -26,6 +26,7 @@ import {
   type GrantedExtension,
   type Pause,
 } from './deadlines.js';
+import { deliveryActivity } from './deliver-message.js';
 import { workflowUlid } from './ids.js';
 import { isTerminal } from './lifecycle.js';
 import {
@@ -91,15 +92,7 @@ export async function runRequest(
   const partner = side === 'requester' ? record.responder : record.requester;
   const partnerSide: Side = side === 'requester' ? 'responder' : 'requester';
   const rule = findRule(policy, record.type, record.priority);
-  const { deliverMessage } = proxyActivities<Activities>({
-    startToCloseTimeout: '1 minute',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: input.maxRetryInterval,
-      nonRetryableErrorTypes: ['unknown_message', 'unknown_party', 'reply_mismatch'],
-    },
-  });
+  const deliverMessage = deliveryActivity(input.maxRetryInterval);
 
   let lifecycle: LifecycleState = {
     status: side === 'requester' ? 'submitted' : 'delivered',

@@ -1,6 +1,12 @@
 // Search attributes of request workflows, so the Temporal UI and `temporal workflow list --query`
 // show the same picture as the API. Never personal data: only ids, enums, flags and times.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type SearchAttributePair,
+} from '@temporalio/common';
+import type { RequestStatus } from '../schemas/common.js';
+import type { RequestRecord } from '../db/requests.js';
 
 export const ParleyStatus = defineSearchAttributeKey('ParleyStatus', SearchAttributeType.KEYWORD);
 export const ParleyRequestType = defineSearchAttributeKey(
@@ -32,3 +38,21 @@ export const PARLEY_SEARCH_ATTRIBUTES = [
   ParleyOverdue,
   ParleyResponseDue,
 ] as const;
+
+/** The search attributes a request workflow starts with. */
+export function startingSearchAttributes(
+  record: RequestRecord,
+  status: RequestStatus,
+): SearchAttributePair[] {
+  return [
+    { key: ParleyStatus, value: status },
+    { key: ParleyRequestType, value: record.type },
+    { key: ParleyDirection, value: record.direction },
+    {
+      key: ParleyPartner,
+      value: record.direction === 'outgoing' ? record.responder : record.requester,
+    },
+    { key: ParleyPriority, value: record.priority },
+    { key: ParleyOverdue, value: false },
+  ];
+}
