@@ -191,7 +191,7 @@ export async function runRequest(
   });
 
   /** Records one timeline event (and the state it leaves) in the read model. */
-  async function record_(
+  async function recordEvent(
     event: Omit<ProjectedEvent, 'seq' | 'at' | 'overdue' | 'deadlines' | 'status'> & {
       changesStatus?: boolean;
     },
@@ -287,7 +287,7 @@ export async function runRequest(
             ? { proposedDeadline: inputAct.body.proposed_deadline }
             : {}),
         });
-        await record_({
+        await recordEvent({
           type: inputAct.action,
           actor: inputAct.actor,
           detail: { kind, msgId: stored.msgId, digest: stored.digest },
@@ -306,7 +306,7 @@ export async function runRequest(
   // The beginning: the requester records and sends the request; the responder records its arrival.
   await exclusive(async () => {
     if (side === 'requester') {
-      await record_({
+      await recordEvent({
         type: 'created',
         actor: record.createdBy,
         detail: { policyDigest: input.policyDigest },
@@ -320,7 +320,7 @@ export async function runRequest(
       });
       requestMsgId = stored.msgId;
     } else {
-      await record_({
+      await recordEvent({
         type: 'received',
         actor: partner,
         detail: { msgId: input.received?.msgId, digest: input.received?.digest },
@@ -340,7 +340,7 @@ export async function runRequest(
       await exclusive(async () => {
         outgoing.shift();
         if (outcome.status === 'rejected') {
-          await record_({
+          await recordEvent({
             type: 'message_refused_by_partner',
             actor: partner,
             detail: { msgId, code: outcome.code },
@@ -351,13 +351,13 @@ export async function runRequest(
         if (msgId === requestMsgId) {
           receiptAt = outcome.receivedAt;
           if (lifecycle.status === 'submitted') lifecycle = { ...lifecycle, status: 'delivered' };
-          await record_({
+          await recordEvent({
             type: 'delivered',
             actor: partner,
             detail: { msgId, receiptDigest: outcome.receiptDigest, receivedAt: outcome.receivedAt },
           });
         } else {
-          await record_({
+          await recordEvent({
             type: 'message_delivered',
             actor: partner,
             detail: { msgId, receivedAt: outcome.receivedAt },
@@ -372,7 +372,7 @@ export async function runRequest(
   async function applyInbound(msg: InboundMessage): Promise<void> {
     const action = actionOf(msg);
     if (!action) {
-      await record_({
+      await recordEvent({
         type: `${msg.kind}_received`,
         actor: partner,
         detail: {
@@ -387,7 +387,7 @@ export async function runRequest(
     const refused = refusal(lifecycle, partnerSide, action);
     if (refused) {
       // Stored and receipted already; shown, not applied.
-      await record_({
+      await recordEvent({
         type: 'message_out_of_turn',
         actor: partner,
         detail: { kind: msg.kind, msgId: msg.msgId, digest: msg.digest, reason: refused.message },
@@ -404,7 +404,7 @@ export async function runRequest(
         ? { proposedDeadline: msg.body.proposed_deadline }
         : {}),
     });
-    await record_({
+    await recordEvent({
       type: action,
       actor: partner,
       detail: { kind: msg.kind, msgId: msg.msgId, digest: msg.digest },
@@ -432,7 +432,7 @@ export async function runRequest(
         const body = { deadline: kind, due_at: d.dueAt };
         if (side === 'requester') {
           const stored = await send('reminder', body);
-          await record_({
+          await recordEvent({
             type: 'reminder_sent',
             actor: null,
             detail: { ...body, msgId: stored.msgId },
@@ -440,7 +440,7 @@ export async function runRequest(
             notification: { kind: 'deadline_near', level: 0, detail: body },
           });
         } else {
-          await record_({
+          await recordEvent({
             type: 'reminder',
             actor: null,
             detail: body,
@@ -453,7 +453,7 @@ export async function runRequest(
       if (lvl > escalated[kind]) {
         escalated[kind] = lvl;
         const detail = { deadline: kind, level: lvl, due_at: d.dueAt };
-        await record_({
+        await recordEvent({
           type: 'escalated',
           actor: null,
           detail,
