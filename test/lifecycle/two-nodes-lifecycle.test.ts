@@ -64,105 +64,113 @@ afterAll(async () => {
 });
 
 describe('a request between two live nodes', () => {
-  it('goes submitted → delivered → acknowledged → answered → closed on both sides', async () => {
-    const created = await call(a.url, 'POST', '/v1/requests', {
-      token: tokens.a,
-      json: {
-        type: 'mine_map',
-        counterparty: 'party-b',
-        priority: 'routine',
-        subject: { title: 'Minefield records, northern bridge approach' },
-      },
-    });
-    expect(created.status).toBe(201);
-    const id = created.body.id as string;
+  it.each([
+    ['mine_map', 'Minefield records, northern bridge approach'],
+    ['grave_information', 'Burial sites reported near the old mill'],
+    ['identification_result', 'Identification results for remains from site 9'],
+  ] as const)(
+    'a %s request goes submitted → delivered → acknowledged → answered → closed on both sides',
+    async (type, title) => {
+      const created = await call(a.url, 'POST', '/v1/requests', {
+        token: tokens.a,
+        json: {
+          type,
+          counterparty: 'party-b',
+          priority: 'routine',
+          subject: { title },
+        },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
 
-    const atA = await until(a, id, (r) => r.status === 'delivered', 'delivered');
-    expect(atA.receiptAt).not.toBeNull();
-    expect(atA.ackDueAt).toBe(new Date(Date.parse(atA.receiptAt!) + 3600_000).toISOString());
-    const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
-    expect(atB).toMatchObject({
-      direction: 'incoming',
-      requester: 'party-a',
-      responder: 'party-b',
-      type: 'mine_map',
-    });
-    // Both sides count from the same signed receipt time.
-    expect(atB.receiptAt).toBe(atA.receiptAt);
-    expect(atB.responseDueAt).toBe(atA.responseDueAt);
+      const atA = await until(a, id, (r) => r.status === 'delivered', 'delivered');
+      expect(atA.receiptAt).not.toBeNull();
+      expect(atA.ackDueAt).toBe(new Date(Date.parse(atA.receiptAt!) + 3600_000).toISOString());
+      const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+      expect(atB).toMatchObject({
+        direction: 'incoming',
+        requester: 'party-a',
+        responder: 'party-b',
+        type,
+      });
+      // Both sides count from the same signed receipt time.
+      expect(atB.receiptAt).toBe(atA.receiptAt);
+      expect(atB.responseDueAt).toBe(atA.responseDueAt);
 
-    const ack = await actOn(b, tokens.b, id, 'acknowledge', { note: 'Archive search started' });
-    expect(ack.status, JSON.stringify(ack.body)).toBe(200);
-    expect(ack.body.status).toBe('acknowledged');
-    await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
+      const ack = await actOn(b, tokens.b, id, 'acknowledge', { note: 'Archive search started' });
+      expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+      expect(ack.body.status).toBe('acknowledged');
+      await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
 
-    // An action the state does not allow is refused and changes nothing.
-    const twice = await actOn(b, tokens.b, id, 'acknowledge', {});
-    expect(twice).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
-    const early = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
-    expect(early).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
-    const wrongSide = await actOn(a, tokens.a, id, 'responses', { final: true, records: [] });
-    expect(wrongSide).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
+      // An action the state does not allow is refused and changes nothing.
+      const twice = await actOn(b, tokens.b, id, 'acknowledge', {});
+      expect(twice).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
+      const early = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
+      expect(early).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
+      const wrongSide = await actOn(a, tokens.a, id, 'responses', { final: true, records: [] });
+      expect(wrongSide).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
 
-    const partial = await actOn(b, tokens.b, id, 'responses', {
-      final: false,
-      records: [{ record_id: 'MF-101' }],
-    });
-    expect(partial.body.status).toBe('partially_answered');
-    const final = await actOn(b, tokens.b, id, 'responses', {
-      final: true,
-      records: [{ record_id: 'MF-102' }],
-    });
-    expect(final.body.status).toBe('answered');
-    await until(a, id, (r) => r.status === 'answered', 'answered');
+      const partial = await actOn(b, tokens.b, id, 'responses', {
+        final: false,
+        records: [{ record_id: 'MF-101' }],
+      });
+      expect(partial.body.status).toBe('partially_answered');
+      const final = await actOn(b, tokens.b, id, 'responses', {
+        final: true,
+        records: [{ record_id: 'MF-102' }],
+      });
+      expect(final.body.status).toBe('answered');
+      await until(a, id, (r) => r.status === 'answered', 'answered');
 
-    const closed = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
-    expect(closed.body.status).toBe('closed');
-    const endB = await until(b, id, (r) => r.status === 'closed', 'closed');
-    const endA = (await detail(a, id))!;
+      const closed = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
+      expect(closed.body.status).toBe('closed');
+      const endB = await until(b, id, (r) => r.status === 'closed', 'closed');
+      const endA = (await detail(a, id))!;
 
-    expect(endA.timeline.map((e) => e.type)).toEqual(
-      expect.arrayContaining([
-        'created',
-        'delivered',
-        'acknowledge',
-        'respond_partial',
-        'respond_final',
-        'close_accepted',
-      ]),
-    );
-    expect(endB.timeline.map((e) => e.type)).toEqual(
-      expect.arrayContaining([
-        'received',
-        'acknowledge',
-        'respond_partial',
-        'respond_final',
-        'close_accepted',
-      ]),
-    );
-    expect(endB.timeline.find((e) => e.type === 'acknowledge')?.actor).toBe('officer-bogdan');
-    expect(endA.timeline.find((e) => e.type === 'acknowledge')?.actor).toBe('party-b');
+      expect(endA.timeline.map((e) => e.type)).toEqual(
+        expect.arrayContaining([
+          'created',
+          'delivered',
+          'acknowledge',
+          'respond_partial',
+          'respond_final',
+          'close_accepted',
+        ]),
+      );
+      expect(endB.timeline.map((e) => e.type)).toEqual(
+        expect.arrayContaining([
+          'received',
+          'acknowledge',
+          'respond_partial',
+          'respond_final',
+          'close_accepted',
+        ]),
+      );
+      expect(endB.timeline.find((e) => e.type === 'acknowledge')?.actor).toBe('officer-bogdan');
+      expect(endA.timeline.find((e) => e.type === 'acknowledge')?.actor).toBe('party-b');
 
-    // Every transition crossed as a signed message, stored on both sides.
-    const { rows: sentByB } = await b.database.pool.query(
-      'SELECT kind, status FROM outbox_messages WHERE req_id = $1 ORDER BY created_at',
-      [id],
-    );
-    expect(sentByB.map((r) => r.kind)).toEqual(['acknowledgement', 'response', 'response']);
-    const { rows: atAInbox } = await a.database.pool.query(
-      'SELECT kind FROM inbox_messages WHERE req_id = $1 ORDER BY received_at',
-      [id],
-    );
-    expect(atAInbox.map((r) => r.kind)).toEqual(['acknowledgement', 'response', 'response']);
+      // Every transition crossed as a signed message, stored on both sides.
+      const { rows: sentByB } = await b.database.pool.query(
+        'SELECT kind, status FROM outbox_messages WHERE req_id = $1 ORDER BY created_at',
+        [id],
+      );
+      expect(sentByB.map((r) => r.kind)).toEqual(['acknowledgement', 'response', 'response']);
+      const { rows: atAInbox } = await a.database.pool.query(
+        'SELECT kind FROM inbox_messages WHERE req_id = $1 ORDER BY received_at',
+        [id],
+      );
+      expect(atAInbox.map((r) => r.kind)).toEqual(['acknowledgement', 'response', 'response']);
 
-    const again = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
-    expect(again).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
+      const again = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
+      expect(again).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
 
-    await a.temporal.client.workflow.getHandle(`request-${id}`).result();
-    await b.temporal.client.workflow.getHandle(`request-${id}`).result();
-    await recordHistory(a.temporal.client, `request-${id}`, 'outgoing-mine-map-closed');
-    await recordHistory(b.temporal.client, `request-${id}`, 'incoming-mine-map-closed');
-  });
+      await a.temporal.client.workflow.getHandle(`request-${id}`).result();
+      await b.temporal.client.workflow.getHandle(`request-${id}`).result();
+      const name = type.replaceAll('_', '-');
+      await recordHistory(a.temporal.client, `request-${id}`, `outgoing-${name}-closed`);
+      await recordHistory(b.temporal.client, `request-${id}`, `incoming-${name}-closed`);
+    },
+  );
 
   it('reminds before a missed deadline, then marks the request overdue and escalates on both sides', async () => {
     const created = await call(a.url, 'POST', '/v1/requests', {
