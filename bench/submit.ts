@@ -1,0 +1,298 @@
+// Benchmark: request submissions per second through our whole path (POST /v1/requests on node A:
+// validation, storage, update-with-start of the workflow, signing; then delivery to node B, done
+// when A's read model says `delivered`) against bare Temporal calls on the same dev server in the
+// same run: `workflow.start` with no worker, and `workflow.execute` of a no-op workflow. Closed
+// loop: C operations in flight, N timed after a short warm-up. Prints both and their ratios.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { mintDevToken } from '../node/dev-issuer.js';
+import { startNode } from '../node/start-node.js';
+import type { Role } from '../schemas/common.js';
+import { ensureTemporalCli } from '../temporal/cli-locator.js';
+import { startDevServer } from '../temporal/dev-server.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
+import { WORKFLOWS_PATH } from '../temporal/worker.js';
+import { requestWorkflowId } from '../workflows/messages.js';
+
+const N = Number(process.env.BENCH_N ?? 200);
+const C = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const WARMUP = Math.min(10, N);
+const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 240);
+const POLL_MS = 5;
+const ADMIN_URL = 'postgres://root@127.0.0.1:5432/test';
+const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
+
+const log = pino({ level: 'silent' });
+const noop = () => undefined;
+const silent = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const runId = crypto.randomBytes(4).toString('hex');
+
+// Everything started is undone in reverse order, on success, error, timeout or Ctrl-C.
+const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+let closing = false;
+function onCleanup(name: string, run: () => Promise<unknown>) {
+  if (closing)
+    void run().catch(noop); // started while cleaning up (after a timeout): undo now
+  else cleanups.push({ name, run });
+}
+async function cleanup() {
+  closing = true;
+  for (const c of cleanups.splice(0).reverse()) {
+    await c.run().catch((err: Error) => console.error(`cleanup ${c.name}: ${err.message}`));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+}
+
+async function startBenchNode(partyId: string, root: string, temporalAddress: string) {
+  const name = `bench_${crypto.randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  onCleanup(`database ${name}`, () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+  const dataDir = path.join(root, partyId);
+  const config = loadConfig({
+    PARTY_ID: partyId,
+    PORT: '0',
+    PARLEY_DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: `bench-${partyId}-${runId}`,
+    LOG_LEVEL: 'silent',
+    DELIVERY_MAX_BACKOFF_SECONDS: '1',
+  });
+  const node = await startNode(config, {
+    log,
+    workflowBundlePath: path.join(root, 'workflow-bundle.js'),
+  });
+  onCleanup(`node ${partyId}`, () => node.stop());
+  const { issuer, audience, rolesClaim } = config.auth;
+  const token = (roles: Role[], sub: string) =>
+    mintDevToken({ dataDir, issuer, audience, rolesClaim, sub, roles, ttlSeconds: 3600 });
+  return { ...node, databaseUrl, token };
+}
+type BenchNode = Awaited<ReturnType<typeof startBenchNode>>;
+
+/** GET, or POST of `json` with a bearer token; throws unless the answer is a success. */
+async function http(url: string, token?: string, json?: unknown) {
+  const res = await fetch(url, {
+    method: json === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: json === undefined ? null : JSON.stringify(json),
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function registerPartner(self: BenchNode, partner: BenchNode) {
+  await http(`${self.url}/v1/admin/partners`, await self.token(['admin'], 'bench-admin'), {
+    partyId: partner.config.partyId,
+    name: `Node of ${partner.config.partyId}`,
+    inboxUrl: `${partner.url}/v1/messages`,
+    jwks: await http(`${partner.url}/.well-known/jwks.json`),
+  });
+}
+
+/** One query every POLL_MS, on its own connection, for all requests not yet `delivered` on A. */
+function deliveryWatcher(databaseUrl: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  const waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+  let stopped = false;
+  const loop = (async () => {
+    for (; !stopped; await sleep(POLL_MS)) {
+      if (waiting.size === 0) continue;
+      const { rows } = await pool.query<{ req_id: string }>(
+        "SELECT req_id FROM requests WHERE req_id = ANY($1) AND status = 'delivered'",
+        [[...waiting.keys()]],
+      );
+      for (const { req_id } of rows) waiting.get(req_id)?.resolve();
+      for (const { req_id } of rows) waiting.delete(req_id);
+    }
+  })().catch((err: Error) => waiting.forEach((w) => w.reject(err)));
+  onCleanup('delivery watcher', async () => {
+    stopped = true;
+    await loop;
+    await pool.end();
+  });
+  return (id: string) =>
+    new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
+}
+
+/** WARMUP untimed operations (negative i), then N timed ones, C at a time. */
+async function measure(op: (i: number) => Promise<unknown>) {
+  const run = async (ids: number[]) => {
+    const latencies: number[] = [];
+    const started = performance.now();
+    const lane = async () => {
+      for (let i = ids.shift(); i !== undefined; i = ids.shift()) {
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    };
+    await Promise.all(Array.from({ length: C }, lane));
+    const seconds = (performance.now() - started) / 1000;
+    return { rate: latencies.length / seconds, latencies };
+  };
+  await run(Array.from({ length: WARMUP }, (_, i) => -1 - i));
+  return run(Array.from({ length: N }, (_, i) => i));
+}
+
+const pct = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(q * xs.length) - 1)] ?? NaN;
+
+function row(label: string, rate: number | undefined, ms: number[]) {
+  const cols = [rate?.toFixed(1) ?? '-', pct(ms, 0.5).toFixed(1), pct(ms, 0.95).toFixed(1)];
+  console.log(`${label.padEnd(44)} ${cols.map((c) => c.padStart(10)).join(' ')}`);
+}
+
+/** Workflow tasks and activities scheduled in one workflow's history so far. */
+async function temporalWork(client: Client, workflowId: string) {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const tasks = events.filter((e) => e.workflowTaskScheduledEventAttributes).length;
+  const activities = events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+  return `${tasks} workflow tasks, ${activities} activities`;
+}
+
+/** A client on the `default` namespace, and a worker there running `noop` (from a temp file). */
+async function startBaseline(address: string, root: string, taskQueue: string) {
+  const connection = await Connection.connect({ address });
+  onCleanup('baseline client', () => connection.close());
+  const workflowsPath = path.join(root, 'noop-workflow.js');
+  await fs.writeFile(workflowsPath, 'export async function noop() { return 1; }\n');
+  const workerConnection = await NativeConnection.connect({ address });
+  onCleanup('baseline worker connection', () => workerConnection.close());
+  const worker = await Worker.create({
+    connection: workerConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowsPath,
+    // The file is outside the project: let the bundler find @temporalio/workflow in ours.
+    bundlerOptions: {
+      webpackConfigHook: (config) => ({
+        ...config,
+        resolve: { ...config.resolve, modules: [NODE_MODULES, 'node_modules'] },
+      }),
+    },
+  });
+  const running = worker.run();
+  onCleanup('baseline worker', () => (worker.shutdown(), running));
+  return new Client({ connection, namespace: 'default' });
+}
+
+async function main() {
+  installTemporalRuntime(log);
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-bench-'));
+  onCleanup('temp dir', () => fs.rm(root, { recursive: true, force: true }));
+  const server = await startDevServer({
+    cliPath: (await ensureTemporalCli()).path,
+    port: await freePort(),
+    dbFile: path.join(root, 'temporal.sqlite'),
+    fastSqlite: true,
+    namespaces: ['party-a', 'party-b'].map((p) => `bench-${p}-${runId}`),
+  });
+  onCleanup('temporal dev server', () => server.stop());
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
+  await fs.writeFile(path.join(root, 'workflow-bundle.js'), code);
+  const [a, b] = await Promise.all([
+    startBenchNode('party-a', root, server.address),
+    startBenchNode('party-b', root, server.address),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  const officer = await a.token(['officer'], 'bench-officer');
+  const client = await startBaseline(server.address, root, `bench-noop-${runId}`);
+
+  console.log(
+    `N=${N}, concurrency ${C}, ${WARMUP} warm-up operations per path, ${os.cpus().length} CPUs`,
+  );
+  const bareStart = await measure((i) =>
+    client.workflow.start('noop', {
+      taskQueue: `bench-no-worker-${runId}`,
+      workflowId: `start-${runId}-${i}`,
+    }),
+  );
+  const bareExecute = await measure((i) =>
+    client.workflow.execute('noop', {
+      taskQueue: `bench-noop-${runId}`,
+      workflowId: `execute-${runId}-${i}`,
+    }),
+  );
+  const delivered = deliveryWatcher(a.databaseUrl);
+  const created: number[] = [];
+  let lastId = '';
+  const ours = await measure(async (i) => {
+    const t = performance.now();
+    const request = await http(`${a.url}/v1/requests`, officer, {
+      type: 'mine_map',
+      counterparty: 'party-b',
+      subject: { title: `Benchmark request ${i}` },
+    });
+    if (i >= 0) created.push(performance.now() - t);
+    lastId = request.id as string;
+    await delivered(lastId);
+  });
+
+  const sent = await a.database.pool.query<{ n: number; attempts: number }>(
+    "SELECT count(*)::int AS n, avg(attempts)::float AS attempts FROM outbox_messages WHERE kind = 'request'",
+  );
+  const atB = await b.database.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM requests WHERE direction = 'incoming' AND status = 'delivered'",
+  );
+  const workA = await temporalWork(a.temporal.client, requestWorkflowId(lastId));
+  const workB = await temporalWork(b.temporal.client, requestWorkflowId(lastId));
+
+  console.log(
+    `\n${'path'.padEnd(44)} ${['subm/s', 'p50 ms', 'p95 ms'].map((h) => h.padStart(10)).join(' ')}`,
+  );
+  row('bare workflow.start (no worker)', bareStart.rate, bareStart.latencies);
+  row('bare workflow.execute (no-op worker)', bareExecute.rate, bareExecute.latencies);
+  row('ours: POST /v1/requests until 201', undefined, created);
+  row('ours end-to-end: POST until delivered at A', ours.rate, ours.latencies);
+  console.log(
+    `\n(sent by A: ${sent.rows[0]?.n}, ${sent.rows[0]?.attempts.toFixed(2)} delivery attempts each; ` +
+      `delivered at B: ${atB.rows[0]?.n}; delivery polled every ${POLL_MS} ms)\n` +
+      `one request's history: A ${workA}; B ${workB} (bare execute: 1 workflow task)\n` +
+      `ratio ours end-to-end / bare start:   ${(ours.rate / bareStart.rate).toFixed(3)}\n` +
+      `ratio ours end-to-end / bare execute: ${(ours.rate / bareExecute.rate).toFixed(3)}`,
+  );
+}
+
+let abort: (err: Error) => void = noop;
+const aborted = new Promise<never>((_, reject) => (abort = reject));
+setTimeout(() => abort(new Error(`timed out after ${TIMEOUT_S} s`)), TIMEOUT_S * 1000).unref();
+process.once('SIGINT', () => abort(new Error('interrupted')));
+let exitCode = 0;
+try {
+  await Promise.race([main(), aborted]);
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
+} finally {
+  await Promise.race([cleanup(), sleep(30_000)]);
+}
+process.exit(exitCode);
