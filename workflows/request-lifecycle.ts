@@ -110,6 +110,7 @@ export async function runRequest(
   const inbound: InboundMessage[] = [];
   const seen = new Set<string>();
   const outgoing: string[] = [];
+  const outgoingKinds = new Map<string, MessageKind>();
   const remindersDone = new Set<string>();
   const escalated: Record<DeadlineKind, number> = { acknowledgement: 0, response: 0 };
   let poke = false;
@@ -218,16 +219,22 @@ export async function runRequest(
     });
   }
 
-  /** Effects of an action on the clocks, beyond the status. */
-  function clockEffects(action: Action, at: string, body: Record<string, unknown>): void {
-    if (!rule.clarification_stops_clock) return void applyExtension(action, at, body);
-    if (action === 'ask_clarification') pauses.push({ from: at, to: null });
-    if (action === 'answer_clarification') {
+  /**
+   * A clarification stops the response clock from the moment the requester received the question
+   * until the moment the responder received the answer: both signed receipt times, so both sides
+   * compute the same pause. Inbound messages carry our receipt time; our own messages get theirs
+   * when delivered.
+   */
+  function pauseEffects(kind: MessageKind, receivedAt: string): void {
+    if (!rule.clarification_stops_clock) return;
+    if (kind === 'clarification_request') pauses.push({ from: receivedAt, to: null });
+    if (kind === 'clarification') {
       const open = pauses.find((p) => p.to === null);
-      if (open) open.to = at;
+      if (open) open.to = receivedAt;
     }
-    applyExtension(action, at, body);
   }
+
+  /** A granted extension moves the response deadline to the date granted (or the one proposed). */
   function applyExtension(action: Action, at: string, body: Record<string, unknown>): void {
     if (action !== 'decide_extension' || body.granted !== true) return;
     const proposed = lifecycle.pendingExtension?.proposedDeadline;
@@ -251,6 +258,7 @@ export async function runRequest(
       body,
     } as Parameters<typeof enqueueMessage>[0]);
     outgoing.push(msgId);
+    outgoingKinds.set(msgId, kind);
     return stored;
   }
 
@@ -279,7 +287,7 @@ export async function runRequest(
               : null;
         const at = nowIso();
         const stored = await send(kind, inputAct.body, replyTo ?? undefined);
-        clockEffects(inputAct.action, at, inputAct.body);
+        applyExtension(inputAct.action, at, inputAct.body);
         lifecycle = apply(lifecycle, inputAct.action, {
           ...stored,
           at,
@@ -340,6 +348,7 @@ export async function runRequest(
       await exclusive(async () => {
         outgoing.shift();
         if (outcome.status === 'rejected') {
+          outgoingKinds.delete(msgId);
           await recordEvent({
             type: 'message_refused_by_partner',
             actor: partner,
@@ -357,6 +366,8 @@ export async function runRequest(
             detail: { msgId, receiptDigest: outcome.receiptDigest, receivedAt: outcome.receivedAt },
           });
         } else {
+          pauseEffects(outgoingKinds.get(msgId) ?? 'reminder', outcome.receivedAt);
+          outgoingKinds.delete(msgId);
           await recordEvent({
             type: 'message_delivered',
             actor: partner,
@@ -395,7 +406,8 @@ export async function runRequest(
       });
       return;
     }
-    clockEffects(action, msg.receivedAt, msg.body);
+    pauseEffects(msg.kind, msg.receivedAt);
+    applyExtension(action, msg.receivedAt, msg.body);
     lifecycle = apply(lifecycle, action, {
       msgId: msg.msgId,
       digest: msg.digest,

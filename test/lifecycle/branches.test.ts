@@ -293,25 +293,28 @@ describe('the clarification loop', () => {
 
     const pausedMs = answeredAt - askedAt;
     expect(answeredAt).toBeGreaterThan(originalDueMs); // the question was open past the due time
+    // Each side's pause closes once the answer has reached the responder (its signed receipt time).
+    const pauseClosed = (r: RequestDetailView) => {
+      const d = responseDeadline(r);
+      return !!d && d.pauses.length === 1 && d.pauses[0]!.to !== null;
+    };
     const [afterA, afterB] = await Promise.all([
-      until(a, id, (r) => hasEvent(r, 'answer_clarification'), 'answer recorded'),
-      until(b, id, (r) => hasEvent(r, 'answer_clarification'), 'answer arrived'),
+      until(a, id, pauseClosed, 'pause closed at A'),
+      until(b, id, pauseClosed, 'pause closed at B'),
     ]);
     for (const r of [afterA, afterB]) {
       const d = responseDeadline(r)!;
       expect(d.clockStopped).toBe(false);
-      expect(d.pauses).toHaveLength(1);
-      expect(d.pauses[0]!.to).not.toBeNull();
       expect(d.baseDueAt).toBe(iso(originalDueMs));
-      // Moved later by the time the question was open (each side by its own clock: ±1.5 s).
+      // Moved later by the time the question was open (measured here from outside: ±5 s).
       const moved = Date.parse(r.responseDueAt!) - originalDueMs;
-      expect(Math.abs(moved - pausedMs)).toBeLessThan(1.5 * SECOND);
+      expect(Math.abs(moved - pausedMs)).toBeLessThan(5 * SECOND);
       expect(Math.abs(d.pausedSeconds * SECOND - moved)).toBeLessThanOrEqual(500);
       expect(r.overdue).toBe(false);
     }
-    expect(
-      Math.abs(Date.parse(afterA.responseDueAt!) - Date.parse(afterB.responseDueAt!)),
-    ).toBeLessThan(1.5 * SECOND);
+    // Both sides count the pause between the same signed receipt times: they agree exactly.
+    expect(responseDeadline(afterA)!.pauses).toEqual(responseDeadline(afterB)!.pauses);
+    expect(afterA.responseDueAt).toBe(afterB.responseDueAt);
 
     // The answer names the question it answers, by id and digest, on both sides.
     const question = (await sentBy(b, id)).find((m) => m.kind === 'clarification_request')!;
