@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { registerOfflinePartner } from '../helpers/partners.js';
+import { eventually, registerOfflinePartner } from '../helpers/partners.js';
 
 const run = promisify(execFile);
 
@@ -197,11 +197,18 @@ describe('POST /v1/requests with Idempotency-Key', () => {
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.body.id).toBe(first.body.id);
-    const { rows } = await node.database.pool.query(
-      'SELECT count(*)::int AS n FROM outbox_messages WHERE req_id = $1',
-      [first.body.id],
-    );
-    expect(rows[0].n).toBe(1);
+    // The workflow signs and queues the request message just after the 201: wait for it, then make
+    // sure the second call did not queue another one.
+    const queued = async () => {
+      const { rows } = await node.database.pool.query(
+        'SELECT count(*)::int AS n FROM outbox_messages WHERE req_id = $1',
+        [first.body.id],
+      );
+      return rows[0].n as number;
+    };
+    await eventually(async () => ((await queued()) > 0 ? true : undefined), 20_000, 'queued');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await queued()).toBe(1);
     const other = await call(node.url, 'POST', '/v1/requests', {
       token: officer,
       json: validBody,

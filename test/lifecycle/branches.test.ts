@@ -244,15 +244,19 @@ describe('the clarification loop', () => {
       await actOn(b, tokens.b, id, 'clarification-requests', { questions: ['And the year?'] }),
     );
 
+    // A stops the clock when the question arrives; B when A's signed receipt for it comes back
+    // (the pause counts from that receipt time on both sides), so B may show the question first.
+    const stopped = (r: RequestDetailView) =>
+      hasEvent(r, 'ask_clarification') && responseDeadline(r)?.clockStopped === true;
     const [openA, openB] = await Promise.all([
-      until(a, id, (r) => hasEvent(r, 'ask_clarification'), 'question arrived'),
-      until(b, id, (r) => hasEvent(r, 'ask_clarification'), 'question recorded'),
+      until(a, id, stopped, 'question arrived, clock stopped'),
+      until(b, id, stopped, 'question delivered, clock stopped'),
     ]);
     for (const r of [openA, openB]) {
-      expect(responseDeadline(r)).toMatchObject({ clockStopped: true });
       expect(responseDeadline(r)!.pauses).toHaveLength(1);
       expect(responseDeadline(r)!.pauses[0]!.to).toBeNull();
     }
+    expect(responseDeadline(openB)!.pauses[0]!.from).toBe(responseDeadline(openA)!.pauses[0]!.from);
 
     // The question stays open past the original due time: nothing turns overdue or escalates.
     await holdsUntil(originalDueMs + 2 * SECOND, async () => {
