@@ -1,0 +1,185 @@
+// Mine-map records as one GeoJSON FeatureCollection that QGIS (or any GIS) opens as it is: RFC
+// 7946 (WGS 84 [longitude, latitude], no `crs` member, exterior rings counter-clockwise and holes
+// clockwise) with flat scalar properties, so every attribute shows as a column. Each perimeter,
+// row, device, reference point, turning point and located accident is a feature of its own,
+// told apart by `feature_type`.
+import {
+  destination,
+  isCounterClockwise,
+  type GeoArea,
+  type GeoLineString,
+  type GeoPoint,
+  type Position,
+} from '../schemas/domain/geo.js';
+import type { MineMapRecord } from '../schemas/domain/mine-map.js';
+
+/** The media type of the export (RFC 7946 section 12); save it with a `.geojson` extension. */
+export const GEOJSON_MEDIA_TYPE = 'application/geo+json';
+
+export type FeatureType =
+  'perimeter' | 'mine_row' | 'device' | 'reference_point' | 'turning_point' | 'accident';
+
+/** Property values a GIS attribute table holds without conversion. */
+export type Scalar = string | number | boolean | null;
+
+export interface Feature {
+  type: 'Feature';
+  id: string;
+  geometry: GeoPoint | GeoLineString | GeoArea;
+  properties: { feature_type: FeatureType; record_id: string } & Record<string, Scalar>;
+}
+
+export interface FeatureCollection {
+  type: 'FeatureCollection';
+  features: Feature[];
+}
+
+/** A position as plain numbers: an absent altitude is left out rather than written as null. */
+const pos = (p: Position): Position => (p[2] === undefined ? [p[0], p[1]] : [p[0], p[1], p[2]]);
+
+/** A ring turned, if needed, to run counter-clockwise (exterior) or clockwise (hole). */
+function orient(ring: readonly Position[], counterClockwise: boolean): Position[] {
+  const out = ring.map(pos);
+  return isCounterClockwise(out) === counterClockwise ? out : out.reverse();
+}
+
+const rewindRings = (rings: readonly (readonly Position[])[]) =>
+  rings.map((ring, i) => orient(ring, i === 0));
+
+/**
+ * An area with RFC 7946's right-hand rule applied: exterior rings counter-clockwise, holes
+ * clockwise. Parsers must accept either winding, but some consumers (and strict checkers) rely on
+ * it; field records are drawn in whatever direction the surveyor walked.
+ */
+export function rewindArea(area: GeoArea): GeoArea {
+  return area.type === 'Polygon'
+    ? { type: 'Polygon', coordinates: rewindRings(area.coordinates) }
+    : { type: 'MultiPolygon', coordinates: area.coordinates.map(rewindRings) };
+}
+
+const point = (p: Position): GeoPoint => ({ type: 'Point', coordinates: pos(p) });
+const orNull = <T extends Scalar>(v: T | undefined): T | null => (v === undefined ? null : v);
+
+/** Attributes every feature of a record carries, so any one feature says what it belongs to. */
+function recordProperties(r: MineMapRecord) {
+  return {
+    record_id: r.record_id,
+    hazard_type: r.hazard_type,
+    confidence: r.confidence,
+    source_document: r.source_document.reference,
+    original_datum: orNull(r.datum),
+    accuracy_m: orNull(r.accuracy_m),
+  };
+}
+
+/** The whole record in one row, on the perimeter feature. */
+function perimeterProperties(r: MineMapRecord): Record<string, Scalar> {
+  const devices = r.devices ?? [];
+  const period = r.laying?.period;
+  return {
+    covers: r.covers.join(', '),
+    devices: devices
+      .map(
+        (d) =>
+          `${d.model} ×${d.quantity}${d.quantity_basis === 'estimated' ? ' (est.)' : ''}` +
+          (d.fuze_type ? ` ${d.fuze_type}` : '') +
+          (d.anti_handling === 'yes' ? ' AHD' : ''),
+      )
+      .join('; '),
+    devices_total: devices.reduce((n, d) => n + d.quantity, 0),
+    devices_estimated: devices.some((d) => d.quantity_basis === 'estimated'),
+    anti_handling: devices.some((d) => d.anti_handling === 'yes')
+      ? 'yes'
+      : devices.some((d) => d.anti_handling === 'unknown')
+        ? 'unknown'
+        : devices.length
+          ? 'no'
+          : null,
+    laid_from: orNull(period?.date ?? period?.from),
+    laid_to: orNull(period?.date ?? period?.to),
+    laying_method: orNull(r.laying?.method),
+    pattern: orNull(r.laying?.pattern),
+    depth: orNull(r.laying?.depth?.placement),
+    depth_min_cm: orNull(r.laying?.depth?.min_cm),
+    depth_max_cm: orNull(r.laying?.depth?.max_cm),
+    marking: orNull(r.marking?.marking),
+    fencing: orNull(r.marking?.fencing),
+    accidents: r.known_accidents?.length ?? 0,
+    remarks: orNull(r.remarks),
+    attachments: (r.attachments ?? []).map((a) => `${a.ref} ${a.file_name}`).join('; '),
+  };
+}
+
+/** The features of one record, perimeter first so it lies under the points in a map. */
+export function mineMapFeatures(r: MineMapRecord): Feature[] {
+  const base = recordProperties(r);
+  const features: Feature[] = [];
+  const add = (
+    kind: FeatureType,
+    key: string,
+    geometry: Feature['geometry'],
+    props: Record<string, Scalar>,
+  ) =>
+    features.push({
+      type: 'Feature',
+      id: `${r.record_id}/${kind}/${key}`,
+      geometry,
+      properties: { feature_type: kind, ...base, ...props },
+    });
+
+  if (r.perimeter) add('perimeter', '0', rewindArea(r.perimeter), perimeterProperties(r));
+  for (const row of r.rows ?? [])
+    add(
+      'mine_row',
+      row.row_id,
+      { type: 'LineString', coordinates: row.line.coordinates.map(pos) },
+      {
+        row_id: row.row_id,
+        device_count: orNull(row.device_count),
+        spacing_m: orNull(row.spacing_m),
+      },
+    );
+  (r.device_points ?? []).forEach((d, i) =>
+    add('device', String(i), point(d.point.coordinates), {
+      model: orNull(d.model),
+      note: orNull(d.note),
+    }),
+  );
+  const refs = new Map<string, Position>();
+  for (const rp of r.reference_points ?? []) {
+    refs.set(rp.ref_id, rp.point.coordinates);
+    add('reference_point', rp.ref_id, point(rp.point.coordinates), {
+      ref_id: rp.ref_id,
+      landmark: rp.landmark,
+    });
+  }
+  for (const t of r.turning_points ?? []) {
+    const from = refs.get(t.from_ref);
+    if (!from) continue;
+    // Plotted as if the bearing were true north: a magnetic or grid bearing puts the point off
+    // by the declination or convergence, which the record does not give; the attributes say so.
+    add('turning_point', t.label, point(destination(from, t.bearing_deg, t.distance_m)), {
+      label: t.label,
+      from_ref: t.from_ref,
+      bearing_deg: t.bearing_deg,
+      bearing_reference: t.bearing_reference,
+      distance_m: t.distance_m,
+      plotted_as_true_bearing: t.bearing_reference !== 'true',
+    });
+  }
+  (r.known_accidents ?? []).forEach((a, i) => {
+    if (!a.point) return;
+    add('accident', String(i), point(a.point.coordinates), {
+      date: orNull(a.date),
+      killed: orNull(a.killed),
+      injured: orNull(a.injured),
+      description: a.description,
+    });
+  });
+  return features;
+}
+
+/** Mine-map records (one response's, or a whole request's) as one FeatureCollection. */
+export function mineMapFeatureCollection(records: readonly MineMapRecord[]): FeatureCollection {
+  return { type: 'FeatureCollection', features: records.flatMap(mineMapFeatures) };
+}
