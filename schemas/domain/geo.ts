@@ -31,7 +31,7 @@ export const Altitude = z
   .min(-12_000, 'an altitude in metres between -12000 and 9000')
   .max(9_000, 'an altitude in metres between -12000 and 9000');
 
-/** An RFC 7946 position: [longitude, latitude] or [longitude, latitude, altitude], in that order. */
+/** An RFC 7946 position: [longitude, latitude] or [longitude, latitude, altitude], that order. */
 export const Position = z
   .tuple([Longitude, Latitude, Altitude.optional()])
   .describe('[longitude, latitude] or [longitude, latitude, altitude], WGS 84 degrees and metres');
@@ -173,7 +173,7 @@ function isSpike(first: Edge, second: Edge): boolean {
   return dot < 0;
 }
 
-/** A ring without repeated consecutive positions (allowed by RFC 7946, harmless, but noise here). */
+/** A ring without repeated consecutive positions (RFC 7946 allows them; here they are noise). */
 function distinctRing(ring: readonly Position[]): Position[] {
   const out: Position[] = [];
   for (const p of ring) if (!out.length || !samePosition(out[out.length - 1]!, p)) out.push(p);
@@ -315,7 +315,7 @@ const ringPolygon = (ring: readonly Position[]) => ({
 const plain = (ring: readonly Position[]): number[][] =>
   distinctRing(ring).map((p) => [p[0], p[1]]);
 
-/** Holes strictly inside their shell and outside each other (no edges meet, so one vertex tells). */
+/** Holes inside their shell and outside each other (no edges meet, so one vertex tells). */
 function holesIssues(rings: Rings): RingIssue[] {
   const issues: RingIssue[] = [];
   const shell = ringPolygon(rings[0]!);

@@ -41,7 +41,10 @@ export const OtherMethodName = z.enum([
   'personal_effects',
   'other',
 ]);
-/** A reference donor's relationship to the missing person; `direct_reference` is the person's own sample (a toothbrush, a stored biopsy). */
+/**
+ * A reference donor's relationship to the missing person; `direct_reference` is the person's own
+ * sample (a toothbrush, a stored biopsy), which matches directly rather than by kinship.
+ */
 export const Relationship = z.enum([
   'mother',
   'father',
@@ -287,7 +290,7 @@ export function checkResponseAgainstRequest(
 
 const CONCLUSIVE = new Set(['identified', 'excluded']);
 
-/** Gaps against what a family liaison and a court need from a conclusion (paths into the record). */
+/** What a family liaison and a court need to rely on a conclusion; paths into the record. */
 export function identificationGaps(r: IdentificationRecord): Gap[] {
   const gaps: Gap[] = [];
   const conclusive = CONCLUSIVE.has(r.conclusion);
