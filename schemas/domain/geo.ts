@@ -16,6 +16,8 @@ const EARTH_RADIUS_M = 6_371_008.8;
 export const MAX_RING_POSITIONS = 5_000;
 export const MAX_RINGS = 100;
 export const MAX_POLYGONS = 100;
+/** Positions in one area, all rings together: the edge checks are quadratic at worst. */
+export const MAX_AREA_POSITIONS = 10_000;
 
 export const Longitude = z
   .number()
@@ -335,7 +337,15 @@ function holesIssues(rings: Rings): RingIssue[] {
   return issues;
 }
 
+const TOO_LARGE: RingIssue = {
+  path: [],
+  message: `an area of at most ${MAX_AREA_POSITIONS} positions in all`,
+};
+const positionCount = (polygons: readonly Rings[]) =>
+  polygons.reduce((n, rings) => n + rings.reduce((m, ring) => m + ring.length, 0), 0);
+
 function polygonIssues(rings: Rings): RingIssue[] {
+  if (positionCount([rings]) > MAX_AREA_POSITIONS) return [TOO_LARGE];
   if (!rings.length || !rings.every(wellFormed)) return [];
   const issues = ringsIssues([rings], false);
   if (issues.length) return issues;
@@ -347,6 +357,7 @@ function polygonIssues(rings: Rings): RingIssue[] {
 }
 
 function multiPolygonIssues(polygons: readonly Rings[]): RingIssue[] {
+  if (positionCount(polygons) > MAX_AREA_POSITIONS) return [TOO_LARGE];
   if (!polygons.length || !polygons.every((p) => p.length && p.every(wellFormed))) return [];
   const issues = ringsIssues(polygons, true);
   if (issues.length) return issues;

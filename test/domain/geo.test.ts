@@ -12,6 +12,7 @@ import {
   GeoLineString,
   GeoPoint,
   isCounterClockwise,
+  MAX_AREA_POSITIONS,
   type Position,
 } from '../../schemas/domain/geo.js';
 
@@ -395,5 +396,24 @@ describe('properties of generated polygons', () => {
         expect(found[0]!.message).toMatch(/self-intersection/);
       }),
     );
+  });
+});
+
+describe('size limits', () => {
+  it('refuses an area of more than MAX_AREA_POSITIONS positions before checking its edges', () => {
+    const ring = (dx: number): Position[] => {
+      const corners: Position[] = Array.from({ length: 4_000 }, (_, i) => {
+        const t = (2 * Math.PI * i) / 4_000;
+        return [dx + Math.cos(t), Math.sin(t)];
+      });
+      return [...corners, corners[0]!];
+    };
+    const area = { type: 'MultiPolygon', coordinates: [[ring(0)], [ring(3)], [ring(6)]] };
+    expect(details(GeoArea, area)).toEqual([
+      {
+        path: '/coordinates',
+        message: `an area of at most ${MAX_AREA_POSITIONS} positions in all`,
+      },
+    ]);
   });
 });
