@@ -76,6 +76,14 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
   ),
+  AUDIT_CHECKPOINT_ENTRIES: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  ),
+  AUDIT_CHECKPOINT_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().min(0.2).max(86_400).default(60),
+  ),
   LOG_LEVEL: z.preprocess(
     blankIsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -126,6 +134,8 @@ export interface Config {
   auth: AuthConfig;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
+  /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
+  audit: { checkpointEntries: number; checkpointSeconds: number };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -244,6 +254,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     temporal,
     auth,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
+    audit: {
+      checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,
+      checkpointSeconds: env.AUDIT_CHECKPOINT_SECONDS,
+    },
     logLevel: env.LOG_LEVEL,
   });
 }

@@ -36,6 +36,13 @@ export const ERROR_STATUS = {
   request_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // Audit log: a partner's checkpoint contradicts what it showed before, or a proof base differs.
+  fork_detected: 409,
+  witness_base_mismatch: 409,
+  unknown_checkpoint: 404,
+  unknown_entry: 404,
+  // Our own log no longer matches a checkpoint we signed: it was altered behind the node's back.
+  log_tampered: 500,
   too_large: 413,
   unsupported_media_type: 415,
   internal: 500,

@@ -7,6 +7,8 @@ import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import type { Authenticator } from './auth.js';
+import type { AuditLog } from '../audit/service.js';
+import { auditRouter } from './audit.js';
 import { inboxRouter } from './inbox.js';
 import { openapiRouter } from './openapi.js';
 import { outboxRouter } from './outbox.js';
@@ -27,6 +29,8 @@ export interface AppDeps {
   policy: LoadedPolicy;
   /** Longest wait between delivery attempts, e.g. '5 minutes'. */
   maxRetryInterval: string;
+  /** The audit log, and how to have partners countersign a checkpoint of it. */
+  audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
 }
 
@@ -66,6 +70,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
   app.use(parseJson);
+  app.use(
+    auditRouter({
+      pool: deps.pool,
+      partyId: deps.partyId,
+      keyring: deps.exchange.outbox.keyring,
+      log: deps.log,
+      auth: deps.auth,
+      audit: deps.audit.log,
+      witness: deps.audit.witness,
+    }),
+  );
   app.use(
     '/v1/requests',
     requestActionsRouter({ pool: deps.pool, client: deps.temporal.client, auth: deps.auth }),

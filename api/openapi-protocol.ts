@@ -52,6 +52,13 @@ export const ERROR_MEANINGS = {
   request_not_found: 'no request with that id on this node',
   method_not_allowed: 'the route does not support this HTTP method',
   conflict: 'the change conflicts with stored state (already registered, already revoked)',
+  fork_detected:
+    'the partner’s checkpoint contradicts one it showed before (two histories): raised to supervisors',
+  witness_base_mismatch:
+    'the consistency proof starts from another size than the last checkpoint this node countersigned (`last_size` says which)',
+  unknown_checkpoint: 'no checkpoint of this size',
+  unknown_entry: 'no audit log entry with this index (or not inside the named tree size)',
+  log_tampered: 'this node’s own audit log no longer matches a checkpoint it signed; supervisors are alerted',
   too_large: `the body is over the route’s limit (JSON bodies ${JSON_BODY_LIMIT}, envelopes ${MAX_ENVELOPE_BYTES} bytes)`,
   unsupported_media_type: 'the body’s Content-Type is not the one the route takes',
   internal: 'a bug on this node; retry later',

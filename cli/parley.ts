@@ -1,5 +1,6 @@
 // The `parley` command: one subcommand per file under cli/commands/.
 import { authCommand } from './commands/auth.js';
+import { evidenceCommand } from './commands/evidence.js';
 import { sendCommand, signCommand, verifyCommand } from './commands/envelope.js';
 import { keysCommand } from './commands/keys.js';
 import { registryCommand } from './commands/registry.js';
@@ -20,6 +21,7 @@ commands:
   partner list|add|rotate|revoke   the partner registry of a running node
   exchange export|import     store and forward: carry envelopes and receipts by file
   message show ID            a stored message exactly as exchanged
+  evidence export|verify     a request's evidence bundle, and its offline check
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return verifyCommand(rest);
     case 'send':
       return sendCommand(rest);
+    case 'evidence':
+      return evidenceCommand(rest);
     case 'partner':
     case 'exchange':
     case 'message':

@@ -2,6 +2,7 @@
 // signed, with its delivery state and the partner's receipt), and the rejection log.
 import type pg from 'pg';
 import type { MessageKind, Payload } from '../schemas/envelope.js';
+import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 
 export interface InboxRow {
@@ -35,29 +36,48 @@ export interface NewInboxMessage {
   receiptDigest: string;
 }
 
-/** Stores a verified message; false when its digest or (iss, msg_id) is already stored. */
+/**
+ * Stores a verified message and logs it, with the receipt signed for it, in the audit log; false
+ * when its digest or (iss, msg_id) is already stored.
+ */
 export async function insertInboxMessage(pool: pg.Pool, m: NewInboxMessage): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
-       receipt_token, receipt_digest)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-     ON CONFLICT DO NOTHING`,
-    [
-      m.digest,
-      m.iss,
-      m.msgId,
-      m.kind,
-      m.reqId,
-      m.kid,
-      m.token,
-      JSON.stringify(m.payload),
-      m.receivedAt,
-      m.via,
-      m.receiptToken,
-      m.receiptDigest,
-    ],
-  );
-  return rowCount === 1;
+  return withTransaction(pool, async (client) => {
+    const { rowCount } = await client.query(
+      `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
+         receipt_token, receipt_digest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT DO NOTHING`,
+      [
+        m.digest,
+        m.iss,
+        m.msgId,
+        m.kind,
+        m.reqId,
+        m.kid,
+        m.token,
+        JSON.stringify(m.payload),
+        m.receivedAt,
+        m.via,
+        m.receiptToken,
+        m.receiptDigest,
+      ],
+    );
+    if (rowCount !== 1) return false;
+    await appendAudit(client, [
+      {
+        type: 'message_received',
+        digest: m.digest,
+        msg_id: m.msgId,
+        kind: m.kind,
+        req_id: m.reqId,
+        iss: m.iss,
+        kid: m.kid,
+        via: m.via,
+      },
+      { type: 'receipt_signed', digest: m.receiptDigest, for_digest: m.digest },
+    ]);
+    return true;
+  });
 }
 
 /** The stored message a replay collides with: same digest, or same sender and msg_id. */
@@ -104,11 +124,14 @@ export async function logRejection(
   pool: pg.Pool,
   r: { digest: string; code: string; via: string },
 ): Promise<void> {
-  await pool.query('INSERT INTO inbox_rejections (digest, code, via) VALUES ($1, $2, $3)', [
-    r.digest,
-    r.code,
-    r.via,
-  ]);
+  await withTransaction(pool, async (client) => {
+    await client.query('INSERT INTO inbox_rejections (digest, code, via) VALUES ($1, $2, $3)', [
+      r.digest,
+      r.code,
+      r.via,
+    ]);
+    await appendAudit(client, [{ type: 'rejected', digest: r.digest, code: r.code, via: r.via }]);
+  });
 }
 
 export interface OutboxRow {
@@ -154,6 +177,16 @@ export async function insertOutboxMessage(
       m.msgId,
       m.token,
     ]);
+    await appendAudit(client, [
+      {
+        type: 'message_sent',
+        digest: m.digest,
+        msg_id: m.msgId,
+        kind: m.kind,
+        req_id: m.reqId,
+        aud: m.aud,
+      },
+    ]);
   });
 }
 
@@ -173,6 +206,7 @@ export async function addOutboxVersion(
       "UPDATE outbox_messages SET digest = $2, token = $3, payload = $4 WHERE msg_id = $1 AND status = 'pending'",
       [msgId, v.digest, v.token, JSON.stringify(v.payload)],
     );
+    await appendAudit(client, [{ type: 'message_resigned', digest: v.digest, msg_id: msgId }]);
   });
 }
 
@@ -217,18 +251,41 @@ export async function recordAttempt(
   );
 }
 
-/** Marks a message delivered with the partner's receipt; idempotent (first receipt wins). */
+/**
+ * Marks a message delivered with the partner's receipt and logs the receipt; idempotent (first
+ * receipt wins, and only it is logged).
+ */
 export async function markDelivered(
   pool: pg.Pool,
   msgId: string,
-  r: { receiptToken: string; receiptDigest: string; receivedAt: Date; via: 'online' | 'import' },
+  r: {
+    receiptToken: string;
+    receiptDigest: string;
+    /** The digest of our message the receipt names. */
+    forDigest: string;
+    receivedAt: Date;
+    via: 'online' | 'import';
+  },
 ): Promise<void> {
-  await pool.query(
-    `UPDATE outbox_messages SET status = 'delivered', delivered_at = now(), delivered_via = $5,
-       receipt_token = $2, receipt_digest = $3, receipt_received_at = $4
-     WHERE msg_id = $1 AND status = 'pending'`,
-    [msgId, r.receiptToken, r.receiptDigest, r.receivedAt, r.via],
-  );
+  await withTransaction(pool, async (client) => {
+    const { rowCount } = await client.query(
+      `UPDATE outbox_messages SET status = 'delivered', delivered_at = now(), delivered_via = $5,
+         receipt_token = $2, receipt_digest = $3, receipt_received_at = $4
+       WHERE msg_id = $1 AND status = 'pending'`,
+      [msgId, r.receiptToken, r.receiptDigest, r.receivedAt, r.via],
+    );
+    if (rowCount !== 1) return;
+    await appendAudit(client, [
+      {
+        type: 'receipt_received',
+        digest: r.receiptDigest,
+        msg_id: msgId,
+        for_digest: r.forDigest,
+        received_at: r.receivedAt.toISOString(),
+        via: r.via,
+      },
+    ]);
+  });
 }
 
 export async function markRejected(pool: pg.Pool, msgId: string, code: string): Promise<void> {

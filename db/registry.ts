@@ -2,6 +2,9 @@
 import type pg from 'pg';
 import type { JWK } from 'jose';
 import { AppError } from '../errors.js';
+import { canonicalJson } from '../protocol/canonical-json.js';
+import { sha256Hex } from '../protocol/digest.js';
+import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 import type { KeyRecord } from '../protocol/keys.js';
 import type { KeyRole, SignatureAlg } from '../schemas/envelope.js';
@@ -59,8 +62,8 @@ async function recordChange(
     detail?: Record<string, unknown>;
   },
 ): Promise<void> {
-  await c.query(
-    'INSERT INTO registry_changes (actor, action, party_id, kid, detail) VALUES ($1, $2, $3, $4, $5)',
+  const { rows } = await c.query<{ id: string; at: Date }>(
+    'INSERT INTO registry_changes (actor, action, party_id, kid, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id, at',
     [
       change.actor,
       change.action,
@@ -69,6 +72,29 @@ async function recordChange(
       JSON.stringify(change.detail ?? {}),
     ],
   );
+  const id = Number(rows[0]!.id);
+  // The log names the change by digest: who made it stays in the registry, provably unchanged.
+  const changeDigest = sha256Hex(
+    canonicalJson({
+      id,
+      at: rows[0]!.at.toISOString(),
+      actor: change.actor,
+      action: change.action,
+      party_id: change.partyId,
+      kid: change.kid ?? null,
+      detail: change.detail ?? {},
+    }),
+  );
+  await appendAudit(c, [
+    {
+      type: 'registry_change',
+      change_id: id,
+      action: change.action,
+      party_id: change.partyId,
+      kid: change.kid ?? null,
+      change_digest: changeDigest,
+    },
+  ]);
 }
 
 async function insertKeys(

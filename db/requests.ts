@@ -2,6 +2,8 @@
 // the API serves. One function per query; values only as $n parameters.
 import type pg from 'pg';
 import type { Direction, Priority, RequestStatus, RequestType } from '../schemas/common.js';
+import { timelineEventDigestOf } from '../audit/timeline-digest.js';
+import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 import type {
   ListRequestsQuery,
@@ -49,6 +51,14 @@ export interface DeadlineSnapshot {
   policyDigest: string | null;
   /** How each deadline was computed. */
   explanations: Record<string, unknown>;
+}
+
+/** What the audit log holds of a timeline event (see audit/timeline-digest.ts). */
+export function timelineEventDigest(
+  reqId: string,
+  e: Pick<ProjectedEvent, 'seq' | 'at' | 'type' | 'actor' | 'status' | 'detail'>,
+): string {
+  return timelineEventDigestOf(reqId, e);
 }
 
 /**
@@ -124,7 +134,7 @@ export async function projectRequestEvent(
         ],
       );
     }
-    await client.query(
+    const { rowCount } = await client.query(
       `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (req_id, seq) DO NOTHING`,
@@ -138,6 +148,19 @@ export async function projectRequestEvent(
         JSON.stringify(event.detail),
       ],
     );
+    // Logged once, when first projected: a retried activity finds the event and logs nothing.
+    if (rowCount === 1) {
+      await appendAudit(client, [
+        {
+          type: 'request_event',
+          req_id: record.reqId,
+          seq: event.seq,
+          event: event.type,
+          status: event.status,
+          event_digest: timelineEventDigest(record.reqId, event),
+        },
+      ]);
+    }
   });
 }
 

@@ -106,6 +106,7 @@ export async function applyReceipt(
   await markDelivered(deps.pool, msgId, {
     receiptToken,
     receiptDigest: receipt.digest,
+    forDigest: p.in_reply_to.digest,
     receivedAt,
     via,
   });

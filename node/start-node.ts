@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type pg from 'pg';
 import { createApp } from '../api/app.js';
 import { createAuthenticator } from '../api/auth.js';
 import type { Config } from '../config.js';
@@ -20,7 +21,10 @@ import { findKey } from '../db/registry.js';
 import type { InboundSink, InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
-import { ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
+import { ensureLogKey, ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
+import { AuditLog } from '../audit/service.js';
+import { requestCosignatures } from '../audit/witness.js';
+import { latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 import { createInboundRouter, redispatch } from './inbound-router.js';
@@ -45,6 +49,8 @@ export interface RunningNode {
   policy: LoadedPolicy;
   /** Sending, receiving and the registry, for in-process callers (CLI, tests). */
   exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
+  /** The audit log, and asking partners to countersign its newest checkpoint. */
+  audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   /** Settles when the node has stopped, whether by stop() or because the worker failed. */
   stopped: Promise<void>;
   stop(): Promise<void>;
@@ -85,6 +91,9 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         { kid: newKid, dir: config.keysDir },
         'created this node’s first signing key (Ed25519)',
       );
+    const logKid = await ensureLogKey(config.keysDir);
+    if (logKid)
+      log.warn({ kid: logKid, dir: config.keysDir }, 'created this node’s audit log key (Ed25519)');
     const keyring = await loadKeyring(config.keysDir);
     const policy = await loadPolicy(config.policyFile);
 
@@ -156,6 +165,24 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
     });
 
+    const audit = new AuditLog({ pool: database.pool, partyId: config.partyId, keyring, log });
+    const witnessDeps = { pool: database.pool, partyId: config.partyId, keyring, log, audit };
+    const witness = async (size: number) => {
+      const latest = await latestCheckpoint(database.pool);
+      if (!latest || latest.size < size) return;
+      const outcome = await requestCosignatures(witnessDeps, latest);
+      log.debug({ size: latest.size, outcome }, 'checkpoint shown to partners');
+    };
+    const checkpointer = startCheckpointing({
+      audit,
+      pool: database.pool,
+      witness,
+      entries: config.audit.checkpointEntries,
+      seconds: config.audit.checkpointSeconds,
+      log,
+    });
+    cleanups.push({ name: 'audit checkpoints', run: () => checkpointer.stop() });
+
     const app = createApp({
       partyId: config.partyId,
       pool: database.pool,
@@ -169,6 +196,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       exchange: { inbox, outbox },
       policy,
       maxRetryInterval: send.maxRetryInterval,
+      audit: { log: audit, witness },
       log,
     });
     const server: Server = await new Promise((resolve, reject) => {
@@ -221,6 +249,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       worker,
       policy,
       exchange: { inbox, outbox, send },
+      audit: { log: audit, witness },
       stopped,
       stop,
     };
@@ -228,4 +257,60 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     await runCleanups();
     throw err;
   }
+}
+
+/**
+ * Signs a checkpoint when `entries` new entries are logged or `seconds` have passed with new ones,
+ * and shows the newest to partners until each has countersigned it. Checks the whole log once at
+ * start: a row changed while the node was down shows before anything new is signed.
+ */
+function startCheckpointing(o: {
+  audit: AuditLog;
+  pool: pg.Pool;
+  witness: (size: number) => Promise<void>;
+  entries: number;
+  seconds: number;
+  log: Logger;
+}): { stop: () => Promise<void> } {
+  let stopped = false;
+  let running: Promise<void> = o.audit.verifyIntegrity().then(
+    (problems) => {
+      if (problems.length)
+        o.log.error({ alert: 'log_tampered', problems: problems.length }, 'audit log altered');
+    },
+    (err: unknown) => o.log.warn({ msg: (err as Error).message }, 'audit log check failed'),
+  );
+  let lastWitnessAt = 0;
+  const tick = async () => {
+    const size = await o.audit.sync();
+    const last = await latestCheckpoint(o.pool);
+    const lastSize = last?.size ?? 0;
+    const age = last ? (Date.now() - last.at.getTime()) / 1000 : Infinity;
+    let made = false;
+    if (size > lastSize && (size - lastSize >= o.entries || age >= o.seconds)) {
+      await o.audit.checkpoint();
+      made = true;
+    }
+    if (made || Date.now() - lastWitnessAt >= o.seconds * 1000) {
+      lastWitnessAt = Date.now();
+      await o.witness(0);
+    }
+  };
+  const interval = Math.max(200, Math.min(1000, o.seconds * 1000));
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running
+      .then(tick)
+      .catch((err: unknown) =>
+        o.log.warn({ msg: (err as Error).message }, 'audit checkpoint failed; trying again'),
+      );
+  }, interval);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running.catch(() => undefined);
+    },
+  };
 }

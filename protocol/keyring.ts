@@ -26,6 +26,8 @@ export interface Keyring {
   keys: readonly SigningKey[];
   /** The key that signs a message of this kind now; throws when none is usable. */
   signerFor(kind: MessageKind, at?: Date): SigningKey;
+  /** The key that signs audit log checkpoints and cosignatures now; throws when none is usable. */
+  logSigner(at?: Date): SigningKey;
   /** Public keys for `/.well-known/jwks.json`, with their roles and validity. */
   jwks(): { keys: Record<string, unknown>[] };
 }
@@ -67,6 +69,14 @@ export async function loadKeyring(dir: string): Promise<Keyring> {
         );
       return key;
     },
+    logSigner(at = new Date()) {
+      const key = keys.find(
+        (k) => k.roles.includes('log') && !keyUnusableReason({ ...k, revokedAt: null }, at),
+      );
+      if (!key)
+        throw new Error(`no usable log key in ${dir}; run \`parley keys generate --roles log\``);
+      return key;
+    },
     jwks() {
       return {
         keys: keys.map((k) => ({
@@ -81,6 +91,18 @@ export async function loadKeyring(dir: string): Promise<Keyring> {
       };
     },
   };
+}
+
+/**
+ * Creates the node's audit log key (Ed25519, role `log` only) when the folder holds none: a key
+ * kept apart, so checkpoints can never be confused with messages.
+ */
+export async function ensureLogKey(dir: string): Promise<string | undefined> {
+  const ring = await loadKeyring(dir);
+  if (ring.keys.some((k) => k.roles.includes('log'))) return undefined;
+  const key = await generateSigningKey({ alg: 'Ed25519', roles: ['log'] });
+  await writeKeyFile(dir, key);
+  return key.kid;
 }
 
 /** Creates a default Ed25519 key with both roles when the folder holds none; returns its kid if so. */

@@ -143,8 +143,11 @@ export const Payload = z.discriminatedUnion('kind', [
 export type Payload = z.infer<typeof Payload>;
 export type PayloadOf<K extends MessageKind> = Extract<Payload, { kind: K }>;
 
-/** Key roles: which kinds a key may sign. A node's default key holds both. */
-export const KeyRole = z.enum(['message', 'receipt']);
+/**
+ * Key roles: which kinds a key may sign. A node's default key holds message and receipt; its audit
+ * log is signed by a key of its own with the `log` role (checkpoints and cosignatures only).
+ */
+export const KeyRole = z.enum(['message', 'receipt', 'log']);
 export type KeyRole = z.infer<typeof KeyRole>;
 
 /** The role a key needs to sign a message of this kind. */

@@ -29,6 +29,7 @@ async function serveWith(overrides: { pool?: pg.Pool; connection?: Connection })
     exchange: { inbox: node.exchange.inbox, outbox: node.exchange.outbox },
     policy: node.policy,
     maxRetryInterval: '1 second',
+    audit: node.audit,
     log: testLogger,
   });
   const server = app.listen(0, '127.0.0.1');

@@ -1,0 +1,102 @@
+// The audit log over HTTP: checkpoints and proofs for supervisors and auditors, the full
+// integrity check, security alerts, the evidence bundle of a request, and the witness endpoint
+// partners post their checkpoints to (authenticated by the log key's signature, not a token).
+import { Router } from 'express';
+import type pg from 'pg';
+import { z } from 'zod';
+import { buildEvidenceBundle, type BundleDeps } from '../audit/bundle.js';
+import type { AuditLog } from '../audit/service.js';
+import { witnessCheckpoint, type WitnessDeps } from '../audit/witness.js';
+import { cosignaturesOf, listCheckpoints, listSecurityAlerts } from '../db/audit.js';
+import { WitnessRequest } from '../schemas/audit.js';
+import { Ulid } from '../schemas/common.js';
+import { requireRole, type Authenticator } from './auth.js';
+import { requireJson } from './json-body.js';
+import { parseOrThrow } from './problem.js';
+
+export interface AuditRouterDeps extends WitnessDeps {
+  pool: pg.Pool;
+  auth: Authenticator;
+  audit: AuditLog;
+  witness: BundleDeps['witness'];
+}
+
+const Size = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const ProofQuery = z.strictObject({ tree_size: Size.optional() });
+const ConsistencyQuery = z.strictObject({ from: Size, to: Size });
+
+export function auditRouter(deps: AuditRouterDeps): Router {
+  const router = Router();
+  const readers = requireRole(deps.auth, 'supervisor', 'admin');
+
+  router.get('/v1/audit/checkpoints', readers, async (_req, res) => {
+    const rows = await listCheckpoints(deps.pool, 100);
+    const cosigs = await cosignaturesOf(
+      deps.pool,
+      rows.map((r) => r.size),
+    );
+    res.json({
+      checkpoints: rows.map((r) => ({
+        size: r.size,
+        root: r.root.toString('hex'),
+        at: r.at.toISOString(),
+        token: r.token,
+        cosignatures: cosigs
+          .filter((c) => c.size === r.size)
+          .map((c) => ({ witness: c.witness, token: c.token })),
+      })),
+    });
+  });
+
+  router.post('/v1/audit/checkpoints', requireRole(deps.auth, 'admin'), async (_req, res) => {
+    const c = await deps.audit.checkpoint();
+    res
+      .status(201)
+      .json({ size: c.size, root: c.root.toString('hex'), at: c.at.toISOString(), token: c.token });
+  });
+
+  router.get('/v1/audit/entries/:index/proof', readers, async (req, res) => {
+    const index = parseOrThrow(Size, req.params.index, 'the entry index');
+    const q = parseOrThrow(ProofQuery, req.query, 'the query');
+    const p = await deps.audit.inclusion(index, q.tree_size);
+    res.json({
+      index: p.index,
+      tree_size: p.tree_size,
+      entry: p.entry,
+      leaf_hash: p.leaf_hash,
+      proof: p.proof,
+      checkpoint: p.checkpoint.token,
+    });
+  });
+
+  router.get('/v1/audit/consistency', readers, async (req, res) => {
+    const q = parseOrThrow(ConsistencyQuery, req.query, 'the query');
+    res.json({
+      from_size: q.from,
+      to_size: q.to,
+      proof: await deps.audit.consistency(q.from, q.to),
+    });
+  });
+
+  router.get('/v1/audit/verify', readers, async (_req, res) => {
+    const problems = await deps.audit.verifyIntegrity();
+    res.json({ ok: problems.length === 0, size: await deps.audit.sync(), problems });
+  });
+
+  router.get('/v1/audit/alerts', readers, async (_req, res) => {
+    res.json({ alerts: await listSecurityAlerts(deps.pool) });
+  });
+
+  router.post('/v1/audit/witness', requireJson, async (req, res) => {
+    const body = parseOrThrow(WitnessRequest, req.body, 'the witness request');
+    res.json(await witnessCheckpoint(deps, body));
+  });
+
+  router.get('/v1/requests/:id/evidence', readers, async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const bundle = await buildEvidenceBundle(deps, id);
+    res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
+  });
+
+  return router;
+}

@@ -1,0 +1,191 @@
+// Builds the evidence bundle of one request from what this node stored: envelopes exactly as
+// exchanged, receipts both ways, the keys that signed them, the timeline, and every log entry of
+// the request with its inclusion proof in a fresh checkpoint countersigned by the partner.
+import type pg from 'pg';
+import { auditIndicesForRequest, cosignaturesOf } from '../db/audit.js';
+import { getRequest, getTimeline } from '../db/requests.js';
+import { listParties } from '../db/registry.js';
+import { AppError } from '../errors.js';
+import type { Keyring } from '../protocol/keyring.js';
+import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceKey } from '../schemas/evidence.js';
+import type { Payload } from '../schemas/envelope.js';
+import { peekKid } from './checkpoint.js';
+import type { AuditLog } from './service.js';
+
+export interface BundleDeps {
+  pool: pg.Pool;
+  partyId: string;
+  keyring: Keyring;
+  audit: AuditLog;
+  /** Asks partners to countersign a new checkpoint before it goes in the bundle. */
+  witness?: (checkpointSize: number) => Promise<void>;
+}
+
+const payloadOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Payload;
+
+export async function buildEvidenceBundle(
+  deps: BundleDeps,
+  reqId: string,
+): Promise<EvidenceBundle> {
+  const request = await getRequest(deps.pool, reqId);
+  if (!request) throw new AppError('unknown_request', 'no request with this id on this node');
+  const partner = request.counterparty;
+
+  const { rows: sent } = await deps.pool.query<{
+    digest: string;
+    token: string;
+    receipt_token: string | null;
+    receipt_digest: string | null;
+  }>(
+    `SELECT v.digest, v.token, m.receipt_token, m.receipt_digest
+     FROM outbox_versions v JOIN outbox_messages m USING (msg_id)
+     WHERE m.req_id = $1 ORDER BY v.signed_at, v.digest`,
+    [reqId],
+  );
+  const { rows: received } = await deps.pool.query<{
+    digest: string;
+    token: string;
+    receipt_token: string;
+    receipt_digest: string;
+  }>(
+    `SELECT digest, token, receipt_token, receipt_digest FROM inbox_messages
+     WHERE req_id = $1 AND kind <> 'receipt' ORDER BY received_at, digest`,
+    [reqId],
+  );
+
+  const envelopes: EvidenceBundle['envelopes'] = [
+    ...sent.map((r) => ({ digest: r.digest, direction: 'sent' as const, token: r.token })),
+    ...received.map((r) => ({ digest: r.digest, direction: 'received' as const, token: r.token })),
+  ];
+  const receipts: EvidenceBundle['receipts'] = [];
+  for (const r of received)
+    receipts.push({
+      digest: r.receipt_digest,
+      for_digest: r.digest,
+      direction: 'sent',
+      token: r.receipt_token,
+    });
+  const seenReceipts = new Set<string>();
+  for (const r of sent) {
+    if (!r.receipt_token || !r.receipt_digest || seenReceipts.has(r.receipt_digest)) continue;
+    const p = payloadOf(r.receipt_token);
+    if (p.kind !== 'receipt') continue;
+    seenReceipts.add(r.receipt_digest);
+    receipts.push({
+      digest: r.receipt_digest,
+      for_digest: p.in_reply_to.digest,
+      direction: 'received',
+      token: r.receipt_token,
+    });
+  }
+
+  const attachments: EvidenceBundle['attachments'] = [];
+  for (const e of envelopes) {
+    const p = payloadOf(e.token);
+    if (p.kind === 'receipt') continue;
+    for (const a of p.attachments ?? [])
+      attachments.push({
+        sha256: a.sha256,
+        size: a.size,
+        media_type: a.media_type,
+        name: a.name,
+        in_message: e.digest,
+      });
+  }
+
+  // A fresh checkpoint covering everything above, shown to the partner to countersign.
+  let checkpoint = await deps.audit.checkpoint();
+  if (deps.witness) {
+    await deps.witness(checkpoint.size).catch(() => undefined);
+    checkpoint = await deps.audit.checkpoint();
+  }
+  const digests = [...envelopes.map((e) => e.digest), ...receipts.map((r) => r.digest)];
+  const indices = (await auditIndicesForRequest(deps.pool, reqId, digests)).filter(
+    (i) => i < checkpoint.size,
+  );
+  const entries: EvidenceBundle['log']['entries'] = [];
+  for (const index of indices) {
+    const proof = await deps.audit.inclusion(index, checkpoint.size);
+    entries.push({ index, entry: proof.entry, proof: proof.proof });
+  }
+  const cosignatures = (await cosignaturesOf(deps.pool, [checkpoint.size]))
+    .filter((c) => c.witness === partner)
+    .map((c) => c.token);
+
+  const keys: EvidenceKey[] = [];
+  const usedKids = new Set([...envelopes, ...receipts].map((e) => peekKid(e.token)));
+  for (const k of deps.keyring.keys) {
+    if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
+    keys.push({
+      party_id: deps.partyId,
+      kid: k.kid,
+      alg: k.alg,
+      public_jwk: { ...k.publicJwk },
+      roles: k.roles,
+      valid_from: k.validFrom.toISOString(),
+      valid_until: k.validUntil?.toISOString() ?? null,
+      revoked_at: null,
+    });
+  }
+  for (const k of (await listParties(deps.pool, partner))[0]?.keys ?? []) {
+    if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
+    keys.push({
+      party_id: partner,
+      kid: k.kid,
+      alg: k.alg,
+      public_jwk: { ...k.publicJwk },
+      roles: k.roles,
+      valid_from: k.validFrom,
+      valid_until: k.validUntil,
+      revoked_at: k.revokedAt,
+    });
+  }
+
+  const timeline = (await getTimeline(deps.pool, reqId)).map((e) => ({
+    seq: e.seq,
+    at: e.at,
+    type: e.type,
+    actor: e.actor,
+    status: e.status,
+    detail: e.detail,
+  }));
+  const createdAt = new Date().toISOString();
+  const summary = [
+    `Request ${reqId}: ${request.type} (${request.priority}), ${request.direction} between ${request.requester} (requester) and ${request.responder} (responder); status ${request.status}${request.overdue ? ', overdue' : ''}.`,
+    `Evidence made by ${deps.partyId} at ${createdAt}: ${envelopes.length} envelopes, ${receipts.length} receipts, ${entries.length} log entries proven in checkpoint ${checkpoint.size}${cosignatures.length ? `, countersigned by ${partner}` : ', not yet countersigned'}.`,
+    'Timeline:',
+    ...timeline.map(
+      (e) =>
+        `  ${e.at}  ${e.type}${e.status ? ` → ${e.status}` : ''}${e.actor ? ` (${e.actor})` : ''}`,
+    ),
+  ].join('\n');
+
+  return {
+    format: EVIDENCE_FORMAT,
+    manifest: {
+      request_id: reqId,
+      node: deps.partyId,
+      partner,
+      created_at: createdAt,
+      request_type: request.type,
+      direction: request.direction,
+      status: request.status,
+      counts: {
+        envelopes: envelopes.length,
+        receipts: receipts.length,
+        attachments: attachments.length,
+        timeline: timeline.length,
+        log_entries: entries.length,
+        keys: keys.length,
+      },
+    },
+    keys,
+    envelopes,
+    receipts,
+    attachments,
+    timeline,
+    log: { checkpoint: { token: checkpoint.token, cosignatures }, entries },
+    summary,
+  };
+}

@@ -1,0 +1,207 @@
+// The node's audit log at work: keeps an in-memory Merkle tree in step with the table, signs
+// checkpoints with the log key, serves proofs, checks the whole log against the checkpoints it
+// signed (a row changed behind the node's back shows), and cross-witnesses with partners.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import {
+  auditLeafHash,
+  auditSize,
+  checkpointCovering,
+  getCheckpoint,
+  insertCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  raiseSecurityAlert,
+  readAuditRange,
+  type CheckpointRow,
+} from '../db/audit.js';
+import { AppError } from '../errors.js';
+import type { Keyring } from '../protocol/keyring.js';
+import type { CheckpointPayload } from '../schemas/audit.js';
+import { signCheckpoint } from './checkpoint.js';
+import { MemoryTree } from './tree.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const PAGE = 50_000;
+
+export interface IntegrityProblem {
+  /** `entry` (a leaf that does not hash to what is stored), `gap`, or `checkpoint`. */
+  kind: 'entry' | 'gap' | 'checkpoint';
+  index?: number;
+  size?: number;
+  message: string;
+}
+
+export interface AuditLogDeps {
+  pool: pg.Pool;
+  partyId: string;
+  keyring: Keyring;
+  log: Logger;
+}
+
+export class AuditLog {
+  private tree = new MemoryTree();
+  private syncing: Promise<number> | undefined;
+  private checkpointing: Promise<CheckpointRow> | undefined;
+
+  constructor(private readonly deps: AuditLogDeps) {}
+
+  /** Reads entries appended since the last call into the tree; returns the tree size. */
+  sync(): Promise<number> {
+    this.syncing ??= this.readNew().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async readNew(): Promise<number> {
+    const head = await auditSize(this.deps.pool);
+    while (this.tree.size < head) {
+      const rows = await readAuditRange(
+        this.deps.pool,
+        this.tree.size,
+        Math.min(head, this.tree.size + PAGE),
+      );
+      for (const row of rows) {
+        if (row.idx !== this.tree.size)
+          throw new AppError('log_tampered', `audit log entry ${this.tree.size} is missing`);
+        // Hash what the entry says, not what the row claims its hash is.
+        this.tree.append(auditLeafHash(row.entry));
+      }
+      if (rows.length === 0) break;
+    }
+    return this.tree.size;
+  }
+
+  /**
+   * Signs a checkpoint of the log as it stands, unless the newest one already covers it. Refuses
+   * (and alerts supervisors) when the log no longer extends the last checkpoint signed.
+   */
+  checkpoint(): Promise<CheckpointRow> {
+    this.checkpointing ??= this.makeCheckpoint().finally(() => (this.checkpointing = undefined));
+    return this.checkpointing;
+  }
+
+  private async makeCheckpoint(): Promise<CheckpointRow> {
+    const size = await this.sync();
+    const last = await latestCheckpoint(this.deps.pool);
+    if (last && last.size > size)
+      await this.tampered(`the log has ${size} entries, fewer than checkpoint ${last.size}`);
+    if (last && !Buffer.from(this.tree.root(last.size)).equals(last.root))
+      await this.tampered(
+        `the first ${last.size} entries no longer hash to checkpoint ${last.size}`,
+      );
+    if (last && last.size === size) return last;
+    const signer = this.deps.keyring.logSigner();
+    const payload: CheckpointPayload = {
+      log: this.deps.partyId,
+      size,
+      root: hex(this.tree.root(size)),
+      at: new Date().toISOString(),
+    };
+    const row: CheckpointRow = {
+      size,
+      root: Buffer.from(payload.root, 'hex'),
+      at: new Date(payload.at),
+      token: await signCheckpoint(payload, signer),
+      kid: signer.kid,
+    };
+    await insertCheckpoint(this.deps.pool, row);
+    return (await getCheckpoint(this.deps.pool, size)) ?? row;
+  }
+
+  private async tampered(message: string): Promise<never> {
+    await raiseSecurityAlert(this.deps.pool, {
+      kind: 'log_tampered',
+      partyId: this.deps.partyId,
+      detail: { message },
+    });
+    this.deps.log.error({ alert: 'log_tampered' }, message);
+    throw new AppError('log_tampered', message);
+  }
+
+  /** The root of the first `size` entries as the cached tree holds them (call sync() first). */
+  rootAt(size: number): Buffer {
+    return Buffer.from(this.tree.root(size));
+  }
+
+  /** Proof that entry `index` is in the tree of `size` entries (default: the newest checkpoint). */
+  async inclusion(index: number, size?: number) {
+    await this.sync();
+    const checkpoint =
+      size === undefined
+        ? await checkpointCovering(this.deps.pool, index)
+        : await getCheckpoint(this.deps.pool, size);
+    if (!checkpoint) {
+      throw size === undefined
+        ? new AppError('unknown_entry', `no checkpoint covers entry ${index} yet`)
+        : new AppError('unknown_checkpoint', `no checkpoint of size ${size}`);
+    }
+    if (index < 0 || index >= checkpoint.size)
+      throw new AppError(
+        'unknown_entry',
+        `entry ${index} is not in the tree of ${checkpoint.size}`,
+      );
+    const [row] = await readAuditRange(this.deps.pool, index, index + 1);
+    return {
+      index,
+      tree_size: checkpoint.size,
+      entry: row!.entry,
+      leaf_hash: hex(auditLeafHash(row!.entry)),
+      proof: this.tree.inclusionProof(index, checkpoint.size).map(hex),
+      checkpoint,
+    };
+  }
+
+  /** Proof that the tree of `fromSize` entries is a prefix of the tree of `toSize`. */
+  async consistency(fromSize: number, toSize: number): Promise<string[]> {
+    const size = await this.sync();
+    if (fromSize < 0 || fromSize > toSize || toSize > size)
+      throw new AppError('unknown_checkpoint', `no tree sizes ${fromSize} → ${toSize} here`);
+    if (fromSize === 0 || fromSize === toSize) return [];
+    return this.tree.consistencyProof(fromSize, toSize).map(hex);
+  }
+
+  /**
+   * Rechecks the whole table from scratch, not from the cached tree: every leaf rehashed, indices
+   * dense, and the root at every signed checkpoint. What the next checkpoint would also refuse.
+   */
+  async verifyIntegrity(): Promise<IntegrityProblem[]> {
+    const problems: IntegrityProblem[] = [];
+    const fresh = new MemoryTree();
+    const head = await auditSize(this.deps.pool);
+    for (let from = 0; from < head; from += PAGE) {
+      const rows = await readAuditRange(this.deps.pool, from, Math.min(head, from + PAGE));
+      for (const row of rows) {
+        if (row.idx !== fresh.size) {
+          problems.push({ kind: 'gap', index: fresh.size, message: `entry ${fresh.size} missing` });
+          return problems;
+        }
+        const h = auditLeafHash(row.entry);
+        if (!h.equals(row.leafHash))
+          problems.push({
+            kind: 'entry',
+            index: row.idx,
+            message: `entry ${row.idx} does not hash to its stored leaf hash`,
+          });
+        fresh.append(h);
+      }
+    }
+    for (const c of await listCheckpoints(this.deps.pool, 1_000_000)) {
+      if (c.size > fresh.size) {
+        problems.push({ kind: 'checkpoint', size: c.size, message: `log shorter than ${c.size}` });
+      } else if (!Buffer.from(fresh.root(c.size)).equals(c.root)) {
+        problems.push({
+          kind: 'checkpoint',
+          size: c.size,
+          message: `the first ${c.size} entries no longer hash to the root signed at ${c.at.toISOString()}`,
+        });
+      }
+    }
+    if (problems.length > 0)
+      await raiseSecurityAlert(this.deps.pool, {
+        kind: 'log_tampered',
+        partyId: this.deps.partyId,
+        detail: { problems: problems.slice(0, 20) },
+      });
+    return problems;
+  }
+}

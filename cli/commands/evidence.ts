@@ -1,0 +1,80 @@
+// `parley evidence export|verify`: the evidence bundle of a request, and its offline check.
+// `verify` reads only the file and the trusted key fingerprints: no database, Temporal or network.
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { callNode, report } from '../api-client.js';
+
+const USAGE = `usage:
+  parley evidence export --request ID --out FILE
+      fetch the evidence bundle of a request from the running node (PARLEY_URL, PARLEY_TOKEN)
+  parley evidence verify FILE --trust PARTY=KID[,KID...] [--trust ...] [--json]
+      check every signature, digest, proof and cosignature of a bundle offline; KID is an RFC 7638
+      key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json)
+`;
+
+export async function evidenceCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'export') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { request: { type: 'string' }, out: { type: 'string' } },
+    });
+    if (!values.request || !values.out) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const answer = await callNode(
+      'GET',
+      `/v1/requests/${encodeURIComponent(values.request)}/evidence`,
+    );
+    if (answer.status !== 200) return report(answer);
+    await fs.writeFile(values.out, JSON.stringify(answer.body, null, 2) + '\n', { flag: 'wx' });
+    process.stdout.write(`evidence bundle written to ${values.out}\n`);
+    return 0;
+  }
+  if (sub === 'verify') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { trust: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    });
+    const file = positionals[0];
+    if (!file || !values.trust?.length) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    const trust: TrustAnchors = {};
+    for (const t of values.trust) {
+      const [party, kids] = t.split('=');
+      if (!party || !kids) {
+        process.stderr.write(`--trust takes PARTY=KID[,KID...], not ${t}\n`);
+        return 2;
+      }
+      trust[party] = [...(trust[party] ?? []), ...kids.split(',').filter(Boolean)];
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (err) {
+      process.stderr.write(`cannot read ${file} as JSON: ${(err as Error).message}\n`);
+      return 1;
+    }
+    const result = await verifyBundle(input, trust);
+    if (values.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else {
+      for (const v of result.verdicts)
+        process.stdout.write(`${v.ok ? 'ok  ' : 'FAIL'}  ${v.item}: ${v.detail}\n`);
+      const failed = result.verdicts.filter((v) => !v.ok).length;
+      process.stdout.write(
+        result.ok
+          ? `\nVERIFIED: all ${result.verdicts.length} items check out.\n`
+          : `\nNOT VERIFIED: ${failed} of ${result.verdicts.length} items failed.\n`,
+      );
+    }
+    return result.ok ? 0 : 1;
+  }
+  process.stderr.write(USAGE);
+  return 2;
+}

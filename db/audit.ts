@@ -1,0 +1,293 @@
+// The audit log in Postgres: appends (inside the caller's transaction, so an entry exists exactly
+// when what it records does), reads for proofs, checkpoints, cosignatures, witnessed checkpoints
+// and security alerts. Hashing and proofs are in audit/merkle.ts; nothing here interprets them.
+import crypto from 'node:crypto';
+import type pg from 'pg';
+import { canonicalJson } from '../protocol/canonical-json.js';
+import { AUDIT_ENTRY_VERSION, type NewAuditEntry } from '../schemas/audit.js';
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** SHA-256(0x00 || data): the RFC 6962 leaf hash. */
+export function auditLeafHash(entry: string): Buffer {
+  return crypto
+    .createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(entry, 'utf8')
+    .digest();
+}
+
+/** The exact leaf text of an entry: canonical JSON with the log's version and time stamped in. */
+export function auditEntryText(e: NewAuditEntry, at: Date): string {
+  return canonicalJson({ v: AUDIT_ENTRY_VERSION, at: at.toISOString(), ...e });
+}
+
+/**
+ * Appends entries within `client`'s open transaction. Takes the head row's lock (released at
+ * commit), so entries get dense indices in commit order; runs the inserts under the append-only
+ * role, so even a bug here cannot rewrite history.
+ */
+export async function appendAudit(
+  client: pg.PoolClient,
+  entries: readonly NewAuditEntry[],
+  at = new Date(),
+): Promise<number[]> {
+  if (entries.length === 0) return [];
+  // On error the transaction is aborted and rolls back, role switch included: no finally needed.
+  await client.query('SET LOCAL ROLE parley_audit_appender');
+  const { rows } = await client.query<{ size: string }>(
+    'UPDATE audit_head SET size = size + $1 RETURNING size',
+    [entries.length],
+  );
+  const first = Number(rows[0]!.size) - entries.length;
+  const texts = entries.map((e) => auditEntryText(e, at));
+  await client.query(
+    `INSERT INTO audit_log (idx, entry, leaf_hash, at, req_id, refs)
+       SELECT $1::bigint + i - 1, e, h, $4, r, COALESCE(string_to_array(NULLIF(f, ''), ','), '{}')
+       FROM unnest($2::text[], $3::bytea[], $5::text[], $6::text[]) WITH ORDINALITY AS t(e, h, r, f, i)`,
+    [
+      first,
+      texts,
+      texts.map(auditLeafHash),
+      at,
+      entries.map((e) => ('req_id' in e ? e.req_id : null)),
+      entries.map((e) => refsOf(e).join(',')),
+    ],
+  );
+  await client.query('RESET ROLE');
+  return texts.map((_, i) => first + i);
+}
+
+/** Digests an entry names, for finding the entries of one request's messages. */
+function refsOf(e: NewAuditEntry): string[] {
+  const refs: string[] = [];
+  if ('digest' in e) refs.push(e.digest);
+  if ('for_digest' in e) refs.push(e.for_digest);
+  return refs;
+}
+
+/** Appends in a transaction of its own, for entries that record nothing else in the database. */
+export async function appendAuditAlone(
+  pool: pg.Pool,
+  entries: readonly NewAuditEntry[],
+): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const idx = await appendAudit(client, entries);
+    await client.query('COMMIT');
+    return idx;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export interface AuditRow {
+  idx: number;
+  entry: string;
+  leafHash: Buffer;
+}
+
+/** Entries with idx in [from, to), in order. */
+export async function readAuditRange(db: Queryable, from: number, to: number): Promise<AuditRow[]> {
+  const { rows } = await db.query<{ idx: string; entry: string; leaf_hash: Buffer }>(
+    'SELECT idx, entry, leaf_hash FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx',
+    [from, to],
+  );
+  return rows.map((r) => ({ idx: Number(r.idx), entry: r.entry, leafHash: r.leaf_hash }));
+}
+
+export async function auditSize(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ size: string }>('SELECT size FROM audit_head');
+  return Number(rows[0]!.size);
+}
+
+/** Indices of the entries that name a request or one of its messages (by digest or msg_id). */
+export async function auditIndicesForRequest(
+  db: Queryable,
+  reqId: string,
+  digests: readonly string[],
+): Promise<number[]> {
+  const { rows } = await db.query<{ idx: string }>(
+    `SELECT idx FROM audit_log WHERE req_id = $1 OR refs && $2::text[] ORDER BY idx`,
+    [reqId, digests],
+  );
+  return rows.map((r) => Number(r.idx));
+}
+
+export interface CheckpointRow {
+  size: number;
+  root: Buffer;
+  at: Date;
+  token: string;
+  kid: string;
+}
+
+const checkpointOf = (r: {
+  size: string;
+  root: Buffer;
+  at: Date;
+  token: string;
+  kid: string;
+}): CheckpointRow => ({ ...r, size: Number(r.size) });
+
+export async function insertCheckpoint(db: Queryable, c: CheckpointRow): Promise<void> {
+  await db.query(
+    'INSERT INTO audit_checkpoints (size, root, at, token, kid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING',
+    [c.size, c.root, c.at, c.token, c.kid],
+  );
+}
+
+export async function latestCheckpoint(db: Queryable): Promise<CheckpointRow | undefined> {
+  const { rows } = await db.query<{
+    size: string;
+    root: Buffer;
+    at: Date;
+    token: string;
+    kid: string;
+  }>('SELECT size, root, at, token, kid FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
+  return rows[0] ? checkpointOf(rows[0]) : undefined;
+}
+
+export async function getCheckpoint(
+  db: Queryable,
+  size: number,
+): Promise<CheckpointRow | undefined> {
+  const { rows } = await db.query<{
+    size: string;
+    root: Buffer;
+    at: Date;
+    token: string;
+    kid: string;
+  }>('SELECT size, root, at, token, kid FROM audit_checkpoints WHERE size = $1', [size]);
+  return rows[0] ? checkpointOf(rows[0]) : undefined;
+}
+
+export async function listCheckpoints(db: Queryable, limit = 100): Promise<CheckpointRow[]> {
+  const { rows } = await db.query<{
+    size: string;
+    root: Buffer;
+    at: Date;
+    token: string;
+    kid: string;
+  }>('SELECT size, root, at, token, kid FROM audit_checkpoints ORDER BY size DESC LIMIT $1', [
+    limit,
+  ]);
+  return rows.map(checkpointOf);
+}
+
+/** The first checkpoint whose tree contains entry `idx`. */
+export async function checkpointCovering(
+  db: Queryable,
+  idx: number,
+): Promise<CheckpointRow | undefined> {
+  const { rows } = await db.query<{
+    size: string;
+    root: Buffer;
+    at: Date;
+    token: string;
+    kid: string;
+  }>(
+    'SELECT size, root, at, token, kid FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 1',
+    [idx],
+  );
+  return rows[0] ? checkpointOf(rows[0]) : undefined;
+}
+
+export async function cosignaturesOf(
+  db: Queryable,
+  sizes: readonly number[],
+): Promise<{ size: number; witness: string; token: string }[]> {
+  const { rows } = await db.query<{ size: string; witness: string; token: string }>(
+    'SELECT size, witness, token FROM audit_cosignatures WHERE size = ANY($1::bigint[]) ORDER BY size, witness',
+    [sizes],
+  );
+  return rows.map((r) => ({ ...r, size: Number(r.size) }));
+}
+
+export async function insertCosignature(
+  db: Queryable,
+  c: { size: number; witness: string; token: string },
+): Promise<void> {
+  await db.query(
+    'INSERT INTO audit_cosignatures (size, witness, token) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [c.size, c.witness, c.token],
+  );
+}
+
+/** The largest of our checkpoints `witness` has countersigned. */
+export async function lastCosignedSize(db: Queryable, witness: string): Promise<number> {
+  const { rows } = await db.query<{ size: string | null }>(
+    'SELECT max(size) AS size FROM audit_cosignatures WHERE witness = $1',
+    [witness],
+  );
+  return Number(rows[0]?.size ?? 0);
+}
+
+export interface WitnessedRow {
+  partyId: string;
+  size: number;
+  root: Buffer;
+  at: Date;
+  token: string;
+  cosignature: string;
+}
+
+export async function lastWitnessed(
+  db: Queryable,
+  partyId: string,
+): Promise<WitnessedRow | undefined> {
+  const { rows } = await db.query<{
+    size: string;
+    root: Buffer;
+    at: Date;
+    token: string;
+    cosignature: string;
+  }>(
+    'SELECT size, root, at, token, cosignature FROM witnessed_checkpoints WHERE party_id = $1 ORDER BY size DESC LIMIT 1',
+    [partyId],
+  );
+  const r = rows[0];
+  return r ? { partyId, ...r, size: Number(r.size) } : undefined;
+}
+
+export async function insertWitnessed(client: pg.PoolClient, w: WitnessedRow): Promise<void> {
+  await client.query(
+    `INSERT INTO witnessed_checkpoints (party_id, size, root, at, token, cosignature)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+    [w.partyId, w.size, w.root, w.at, w.token, w.cosignature],
+  );
+}
+
+export async function raiseSecurityAlert(
+  db: Queryable,
+  alert: { kind: string; partyId: string | null; detail: Record<string, unknown> },
+): Promise<void> {
+  await db.query('INSERT INTO security_alerts (kind, party_id, detail) VALUES ($1, $2, $3)', [
+    alert.kind,
+    alert.partyId,
+    JSON.stringify(alert.detail),
+  ]);
+}
+
+export async function listSecurityAlerts(
+  db: Queryable,
+): Promise<{ id: number; at: string; kind: string; partyId: string | null; detail: unknown }[]> {
+  const { rows } = await db.query<{
+    id: string;
+    at: Date;
+    kind: string;
+    party_id: string | null;
+    detail: unknown;
+  }>('SELECT id, at, kind, party_id, detail FROM security_alerts ORDER BY id');
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: r.at.toISOString(),
+    kind: r.kind,
+    partyId: r.party_id,
+    detail: r.detail,
+  }));
+}
