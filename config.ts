@@ -25,6 +25,19 @@ const postgresUrl = z.preprocess(
     .optional(),
 );
 
+/** Largest attachment unless ATTACHMENT_MAX_BYTES says otherwise: 25 MiB. */
+export const DEFAULT_ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
+/** Media types an attachment may have unless ATTACHMENT_MEDIA_TYPES says otherwise. */
+export const DEFAULT_ATTACHMENT_MEDIA_TYPES = [
+  'application/pdf',
+  'image/jpeg',
+  'image/png',
+  'image/tiff',
+  'application/geo+json',
+  'text/plain',
+  'text/csv',
+];
+
 /** Every environment variable a node reads. README.md documents each one. */
 export const Env = z.object({
   PARTY_ID: z
@@ -75,6 +88,34 @@ export const Env = z.object({
   DELIVERY_MAX_BACKOFF_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
+  ),
+  ATTACHMENT_MAX_BYTES: z.preprocess(
+    blankIsUnset,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 30)
+      .default(DEFAULT_ATTACHMENT_MAX_BYTES),
+  ),
+  ATTACHMENT_MEDIA_TYPES: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default(DEFAULT_ATTACHMENT_MEDIA_TYPES.join(','))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'a comma-separated list of media types'),
+          )
+          .min(1),
+      ),
   ),
   AUDIT_CHECKPOINT_ENTRIES: z.preprocess(
     blankIsUnset,
@@ -134,6 +175,8 @@ export interface Config {
   auth: AuthConfig;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
+  /** Largest attachment accepted, in bytes, and the media types attachments may have. */
+  attachments: { maxBytes: number; mediaTypes: readonly string[] };
   /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
   audit: { checkpointEntries: number; checkpointSeconds: number };
   logLevel: Env['LOG_LEVEL'];
@@ -254,6 +297,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     temporal,
     auth,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
+    attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, mediaTypes: env.ATTACHMENT_MEDIA_TYPES },
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,
       checkpointSeconds: env.AUDIT_CHECKPOINT_SECONDS,

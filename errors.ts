@@ -43,6 +43,9 @@ export const ERROR_STATUS = {
   unknown_entry: 404,
   // Our own log no longer matches a checkpoint we signed: it was altered behind the node's back.
   log_tampered: 500,
+  // Attachments: the bytes are not those the digest names, or nothing this caller may see.
+  digest_mismatch: 400,
+  unknown_attachment: 404,
   too_large: 413,
   unsupported_media_type: 415,
   internal: 500,

@@ -44,8 +44,10 @@ export const ERROR_MEANINGS = {
   policy_mismatch:
     'the request’s deadline policy (by digest) is not the one agreed between the parties',
   unknown_message: 'no stored message with that `msg_id` or digest',
-  token_missing: 'no `Authorization: Bearer` token',
-  token_invalid: 'bad signature, unknown signer, wrong issuer or audience, disallowed algorithm',
+  token_missing:
+    'no `Authorization: Bearer` token (partner attachment uploads: no `Parley-Attachment-Token`)',
+  token_invalid:
+    'bad signature, unknown signer, wrong issuer or audience, disallowed algorithm (or a malformed attachment token, or one living too long)',
   token_expired: 'the bearer token’s `exp` has passed',
   forbidden: 'the token’s roles include none of those the route admits',
   not_found: 'no such route',
@@ -59,8 +61,13 @@ export const ERROR_MEANINGS = {
   unknown_checkpoint: 'no checkpoint of this size',
   unknown_entry: 'no audit log entry with this index (or not inside the named tree size)',
   log_tampered: 'this node’s own audit log no longer matches a checkpoint it signed; supervisors are alerted',
-  too_large: `the body is over the route’s limit (JSON bodies ${JSON_BODY_LIMIT}, envelopes ${MAX_ENVELOPE_BYTES} bytes)`,
-  unsupported_media_type: 'the body’s Content-Type is not the one the route takes',
+  digest_mismatch:
+    'the uploaded bytes do not hash to the SHA-256 in the URL (or, from a partner, not to the size and digest its token signs)',
+  unknown_attachment:
+    'no stored attachment with this digest that a stored message names (or one the caller may not learn of)',
+  too_large: `the body is over the route’s limit (JSON bodies ${JSON_BODY_LIMIT}, envelopes ${MAX_ENVELOPE_BYTES} bytes, attachments \`ATTACHMENT_MAX_BYTES\`)`,
+  unsupported_media_type:
+    'the body’s Content-Type is not the one the route takes (for attachments: not in `ATTACHMENT_MEDIA_TYPES`)',
   internal: 'a bug on this node; retry later',
   unavailable: 'Postgres or Temporal is unreachable; retry later',
 } satisfies Record<ErrorCode, string>;
