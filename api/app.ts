@@ -8,6 +8,8 @@ import type { OutboxDeps } from '../exchange/outbox.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import type { Authenticator } from './auth.js';
 import type { AuditLog } from '../audit/service.js';
+import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from '../exchange/attachments.js';
+import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
 import { inboxRouter } from './inbox.js';
 import { openapiRouter } from './openapi.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   temporal: { client: Client; connection: Connection; namespace: string; taskQueue: string };
   auth: Authenticator;
   exchange: { inbox: InboxDeps; outbox: OutboxDeps };
+  /** ATTACHMENT_MAX_BYTES and ATTACHMENT_MEDIA_TYPES; their defaults when not given. */
+  attachments?: AttachmentLimits;
   /** The deadline policy both parties agreed, and its digest. */
   policy: LoadedPolicy;
   /** Longest wait between delivery attempts, e.g. '5 minutes'. */
@@ -69,6 +73,13 @@ export function createApp(deps: AppDeps): Express {
   // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
+  app.use(
+    attachmentsRouter({
+      inbox: deps.exchange.inbox,
+      auth: deps.auth,
+      limits: deps.attachments ?? DEFAULT_ATTACHMENT_LIMITS,
+    }),
+  );
   app.use(parseJson);
   app.use(
     auditRouter({

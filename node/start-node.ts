@@ -194,6 +194,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
       auth,
       exchange: { inbox, outbox },
+      attachments: config.attachments,
       policy,
       maxRetryInterval: send.maxRetryInterval,
       audit: { log: audit, witness },

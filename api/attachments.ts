@@ -1,0 +1,139 @@
+// Attachment routes: officers upload files by their SHA-256 and officers or supervisors fetch those
+// a stored message names; partner nodes upload the attachments of their messages, authenticated by
+// a token signed with their registered message key.
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import {
+  attachmentKnownTo,
+  attachmentReferenced,
+  getAttachment,
+  partnerAuthor,
+  type AttachmentMeta,
+} from '../db/attachments.js';
+import { AppError } from '../errors.js';
+import {
+  checkUploadHeaders,
+  parseAttachmentId,
+  receiveUpload,
+  type AttachmentLimits,
+} from '../exchange/attachments.js';
+import type { InboxDeps } from '../exchange/inbox.js';
+import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
+import { principalOf, requireRole, type Authenticator } from './auth.js';
+
+export interface AttachmentsRouterDeps {
+  inbox: InboxDeps;
+  auth: Authenticator;
+  limits: AttachmentLimits;
+}
+
+const view = (m: AttachmentMeta) => ({
+  sha256: m.sha256,
+  size: m.size,
+  media_type: m.media_type,
+  created_at: m.created_at.toISOString(),
+});
+
+/**
+ * Upload routes answer a refusal with `Connection: close`: the connection ends once the problem is
+ * sent, so an unwanted body is never read to its end. Success keeps the connection.
+ */
+const closeOnRefusal: RequestHandler = (_req, res, next) => {
+  res.set('connection', 'close');
+  next();
+};
+const keepConnection = (res: Response) => res.removeHeader('connection');
+
+export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
+  const router = Router();
+  const { pool } = deps.inbox;
+  const store = { pool, sink: deps.inbox.sink, log: deps.inbox.log };
+  const id = (req: Request) => parseAttachmentId(String(req.params.id));
+
+  router.put(
+    '/v1/attachments/:id',
+    closeOnRefusal,
+    requireRole(deps.auth, 'officer'),
+    async (req, res) => {
+      const sha256 = id(req);
+      const mediaType = checkUploadHeaders(req, deps.limits);
+      const stored = await receiveUpload(store, req, deps.limits, {
+        sha256,
+        mediaType,
+        createdBy: principalOf(req).sub,
+      });
+      keepConnection(res);
+      if (stored.created) res.status(201).location(`/v1/attachments/sha256:${sha256}`);
+      res.json(view(stored.meta));
+    },
+  );
+
+  router.get(
+    '/v1/attachments/:id',
+    requireRole(deps.auth, 'officer', 'supervisor'),
+    async (req, res) => {
+      const sha256 = id(req);
+      // Only what a stored message names: an upload no message refers to stays with its uploader.
+      const found = (await attachmentReferenced(pool, sha256))
+        ? await getAttachment(pool, sha256)
+        : undefined;
+      if (!found)
+        throw new AppError(
+          'unknown_attachment',
+          'no stored attachment with this digest is named by a stored message',
+        );
+      res
+        .status(200)
+        .set({
+          'content-type': found.media_type,
+          'content-length': String(found.content.length),
+          'content-disposition': 'attachment',
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'private, no-store',
+          etag: `"sha256:${sha256}"`,
+          'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
+        })
+        .end(found.content);
+    },
+  );
+
+  // Partner nodes: the token is the credential; HEAD says whether the upload is needed.
+  const partnerToken = async (req: Request, sha256: string) => {
+    const verified = await verifyAttachmentToken(req.get(ATTACHMENT_TOKEN_HEADER), {
+      registry: deps.inbox.registry,
+      self: deps.inbox.partyId,
+      now: new Date(),
+    });
+    if (verified.claims.sha256 !== sha256)
+      throw new AppError('digest_mismatch', 'the token names another attachment than the URL');
+    return verified;
+  };
+
+  router.head('/v1/partner-attachments/:id', async (req, res) => {
+    const sha256 = id(req);
+    const { claims } = await partnerToken(req, sha256);
+    res.status((await attachmentKnownTo(pool, sha256, claims.iss)) ? 200 : 404).end();
+  });
+
+  router.put('/v1/partner-attachments/:id', closeOnRefusal, async (req, res) => {
+    const sha256 = id(req);
+    const { claims } = await partnerToken(req, sha256);
+    const mediaType = checkUploadHeaders(req, deps.limits);
+    if (claims.size > deps.limits.maxBytes)
+      throw new AppError('too_large', `attachments may be at most ${deps.limits.maxBytes} bytes`);
+    if (claims.media_type !== mediaType) {
+      throw new AppError('schema_invalid', 'the Content-Type is not the one the token signs', [
+        { path: '/media_type', message: `the token signs ${claims.media_type}` },
+      ]);
+    }
+    const stored = await receiveUpload(store, req, deps.limits, {
+      sha256,
+      mediaType,
+      createdBy: partnerAuthor(claims.iss),
+      expectedSize: claims.size,
+    });
+    keepConnection(res);
+    res.status(stored.created ? 201 : 200).json(view(stored.meta));
+  });
+
+  return router;
+}
