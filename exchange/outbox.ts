@@ -11,6 +11,7 @@ import {
   recordAttempt,
 } from '../db/messages.js';
 import { getParty } from '../db/registry.js';
+import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
@@ -140,6 +141,11 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
     return { status: 'rejected', code: message.last_error ?? 'rejected' };
   const partner = await getParty(deps.pool, message.aud);
   if (!partner) throw new AppError('unknown_party', `no registered party ${message.aud}`);
+
+  // The partner gets the message's attachments first, so it never holds a message without them.
+  const pushed = await pushAttachments(deps, message, partner.inboxUrl);
+  if (pushed && 'retry' in pushed) throw new DeliveryRetry(pushed.retry);
+  if (pushed) return { status: 'rejected', code: pushed.rejected };
 
   const token = await freshToken(deps, msgId);
   let res: Response;

@@ -11,6 +11,7 @@ import {
 } from '../db/messages.js';
 import type { RequestRecord } from '../db/requests.js';
 import { AppError } from '../errors.js';
+import { holdForAttachments } from '../exchange/attachments.js';
 import type { InboundSink, StoredMessage } from '../exchange/inbox.js';
 import type { VerifiedEnvelope } from '../protocol/verify.js';
 import type { incomingRequest } from '../workflows/incoming-request.js';
@@ -54,6 +55,8 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
     async accept(m: StoredMessage) {
       const p = m.payload;
       if (p.kind === 'receipt') return;
+      // Not before its attachments are here: held (stored, receipted, undispatched), not refused.
+      await holdForAttachments(deps.pool, m);
       const workflowId = requestWorkflowId(p.req_id);
       if (p.kind === 'request') {
         const record: RequestRecord = {
