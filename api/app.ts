@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/service.js';
 import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from '../exchange/attachments.js';
 import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
+import { dashboardRouter } from './dashboard.js';
 import { inboxRouter } from './inbox.js';
 import { openapiRouter } from './openapi.js';
 import { outboxRouter } from './outbox.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
+  /** Base URL of the Temporal Web UI, for the dashboard's links to workflows. */
+  temporalUiUrl?: string | undefined;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -66,6 +69,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(openapiRouter({ partyId: deps.partyId }));
+  app.use(dashboardRouter({ ...deps, namespace: deps.temporal.namespace }));
   // Public: partners compare digests before they exchange requests.
   app.get('/v1/policy', (_req, res) => {
     res.json({ digest: deps.policy.digest, policy: deps.policy.policy });

@@ -183,6 +183,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     });
     cleanups.push({ name: 'audit checkpoints', run: () => checkpointer.stop() });
 
+    const temporalUiUrl =
+      devServer?.uiUrl ?? (config.temporal.kind === 'external' ? config.temporal.uiUrl : undefined);
     const app = createApp({
       partyId: config.partyId,
       pool: database.pool,
@@ -199,6 +201,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       maxRetryInterval: send.maxRetryInterval,
       audit: { log: audit, witness },
       log,
+      temporalUiUrl,
     });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
@@ -242,9 +245,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         client,
         connection,
         address: temporalAddress(config.temporal),
-        uiUrl:
-          devServer?.uiUrl ??
-          (config.temporal.kind === 'external' ? config.temporal.uiUrl : undefined),
+        uiUrl: temporalUiUrl,
       },
       devServer,
       worker,
