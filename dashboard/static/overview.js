@@ -1,0 +1,668 @@
+/* global document, location, history, sessionStorage, FormData, HTMLSelectElement */
+// The supervisors' overview: every request at a glance, from the supervisor read API. Lists show
+// where a request stands and its deadlines, never its subject (which may name people), as the
+// API itself leaves it out. Filters live in the URL, so a view can be bookmarked and shared.
+import { ApiError, getJson, queryString } from './api.js';
+import { barList, figure, lineChart, quantileList } from './charts.js';
+import {
+  DEADLINE_LABEL,
+  DIRECTION_LABEL,
+  duration,
+  h,
+  KIND_LABEL,
+  KINDS,
+  label,
+  OPEN_STATUSES,
+  PRIORITIES,
+  PRIORITY_LABEL,
+  relative,
+  render,
+  requestLink,
+  STATUS_LABEL,
+  STATUSES,
+  statusBadges,
+  table,
+  time,
+} from './dom.js';
+import { poll } from './live.js';
+
+/** @typedef {import('./types.js').Summary} Summary */
+/** @typedef {import('./types.js').SupervisorItem} Item */
+/** @typedef {import('./types.js').SupervisorPage} Page */
+/** @typedef {import('./types.js').SecurityAlert} SecurityAlert */
+
+/** The filters a view can carry in its URL; the names are those of the supervisor API. */
+const FILTERS = /** @type {const} */ (['status', 'kind', 'partner', 'priority', 'overdue']);
+/** @typedef {Partial<Record<(typeof FILTERS)[number], string>>} Filters */
+
+const PAGE = 50;
+const MAX_PAGE = 200;
+/** Samples of the open counts kept for the chart: half an hour at one every 2.5 s. */
+const HISTORY_SAMPLES = 720;
+
+/** @returns {Filters} */
+function filtersFromUrl() {
+  const q = new URLSearchParams(location.search);
+  /** @type {Filters} */
+  const f = {};
+  for (const name of FILTERS) {
+    const v = q.get(name);
+    if (v) f[name] = v;
+  }
+  return f;
+}
+
+/**
+ * Which deadline an overdue request missed and by how long: the earliest one that still binds
+ * (the acknowledgement while only delivered, the response until answered) and has passed.
+ * @param {Item} r
+ * @param {number} now
+ */
+function missed(r, now) {
+  /** @type {[string, string][]} */
+  const binding = [];
+  if (r.status === 'delivered' && r.ackDueAt) binding.push(['acknowledgement', r.ackDueAt]);
+  if (OPEN_STATUSES.includes(r.status) && r.status !== 'submitted' && r.responseDueAt)
+    binding.push(['response', r.responseDueAt]);
+  const passed = binding
+    .filter(([, due]) => Date.parse(due) <= now)
+    .sort((a, b) => Date.parse(a[1]) - Date.parse(b[1]));
+  const [deadline, dueAt] = passed[0] ?? ['response', r.responseDueAt ?? r.ackDueAt ?? r.createdAt];
+  return { deadline, dueAt, lateMs: now - Date.parse(dueAt) };
+}
+
+/**
+ * @param {string} text
+ * @returns {unknown}
+ */
+const parseJson = (text) => JSON.parse(text);
+
+/**
+ * The open counts of each summary, kept in the tab's storage: the summary is a snapshot, and
+ * this is how the chart shows it over time (since this tab started watching, not before).
+ * @param {string} partyId
+ * @param {Summary} s
+ */
+function recordSample(partyId, s) {
+  const key = `parley.dashboard.open-history.${partyId}`;
+  /** @type {{ t: number; counts: Record<string, number> }[]} */
+  let samples;
+  try {
+    samples = /** @type {typeof samples} */ (parseJson(sessionStorage.getItem(key) ?? '[]'));
+  } catch {
+    samples = [];
+  }
+  const t = Date.parse(s.asOf);
+  if (samples.at(-1)?.t !== t) {
+    /** @type {Record<string, number>} */
+    const counts = {};
+    for (const status of OPEN_STATUSES)
+      counts[status] = /** @type {Record<string, number>} */ (s.byStatus)[status] ?? 0;
+    samples.push({ t, counts });
+    samples = samples.slice(-HISTORY_SAMPLES);
+    sessionStorage.setItem(key, JSON.stringify(samples));
+  }
+  return samples;
+}
+
+/**
+ * A `<select>` of one filter, with "any" first.
+ * @param {string} name
+ * @param {string} text
+ * @param {[string, string][]} options value and label
+ * @param {string | undefined} selected
+ */
+function select(name, text, options, selected) {
+  const id = `filter-${name}`;
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, text),
+    h(
+      'select',
+      { id, name },
+      [['', 'Any'], ...options].map(([value, shown]) =>
+        h('option', { value, selected: value === (selected ?? '') }, shown),
+      ),
+    ),
+  );
+}
+
+/**
+ * @param {string} title
+ * @param {string} id
+ * @param {HTMLElement} body
+ * @param {import('./dom.js').Children} [intro]
+ */
+function section(title, id, body, intro) {
+  return h(
+    'section',
+    { class: 'panel', id, 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title` }, title),
+    intro ?? null,
+    body,
+  );
+}
+
+/** @param {Record<string, number>} counts @param {Record<string, string>} labels */
+const countRows = (counts, labels) =>
+  Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) =>
+      h('tr', {}, h('th', { scope: 'row' }, label(labels, k)), h('td', { class: 'num' }, n)),
+    );
+
+/** @param {number | null} seconds */
+const maybeDuration = (seconds) => (seconds === null ? '—' : duration(seconds));
+
+/** @param {import('./types.js').ViewContext} ctx */
+export function overview(ctx) {
+  let filters = filtersFromUrl();
+  let limit = PAGE;
+  /** @type {number | undefined} */
+  let lastOverdue;
+
+  const updated = h('p', { class: 'updated' }, 'Loading…');
+  const problem = h('div', { class: 'problem-slot' });
+  const glance = h('div');
+  const charts = h('div', { class: 'charts' });
+  const overdueBox = h('div');
+  const upcomingBox = h('div');
+  const listBox = h('div');
+  const countsBox = h('div', { class: 'counts' });
+  const alertsBox = h('div');
+
+  const partnerSelect = () => document.getElementById('filter-partner');
+  const form = h(
+    'form',
+    {
+      class: 'filters',
+      method: 'get',
+      action: '/dashboard',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const data = new FormData(/** @type {HTMLFormElement} */ (e.currentTarget));
+        /** @type {Record<string, string>} */
+        const q = {};
+        for (const name of FILTERS) {
+          const v = data.get(name);
+          if (typeof v === 'string' && v) q[name] = v;
+        }
+        // The view stays; only its URL and data change, so the focus stays on the button.
+        history.pushState(null, '', `/dashboard${queryString(q)}`);
+        filters = filtersFromUrl();
+        limit = PAGE;
+        restart();
+      },
+    },
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Filter the lists'),
+      select(
+        'status',
+        'Status',
+        STATUSES.map((s) => [s, label(STATUS_LABEL, s)]),
+        filters.status,
+      ),
+      select(
+        'kind',
+        'Kind',
+        KINDS.map((k) => [k, label(KIND_LABEL, k)]),
+        filters.kind,
+      ),
+      select(
+        'partner',
+        'Partner',
+        filters.partner ? [[filters.partner, filters.partner]] : [],
+        filters.partner,
+      ),
+      select(
+        'priority',
+        'Priority',
+        PRIORITIES.map((p) => [p, label(PRIORITY_LABEL, p)]),
+        filters.priority,
+      ),
+      select(
+        'overdue',
+        'Overdue',
+        [
+          ['true', 'Overdue only'],
+          ['false', 'Not overdue'],
+        ],
+        filters.overdue,
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit' }, 'Apply filters'),
+        h('a', { href: '/dashboard', class: 'button secondary' }, 'Clear'),
+      ),
+    ),
+  );
+
+  render(
+    ctx.main,
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Overview'), updated),
+    problem,
+    form,
+    section(
+      'At a glance',
+      'glance',
+      glance,
+      h('p', { class: 'help' }, 'All requests on this node.'),
+    ),
+    section(
+      'Overdue',
+      'overdue',
+      overdueBox,
+      h('p', { class: 'help' }, 'Matching the filters, the longest overdue first.'),
+    ),
+    section('Upcoming deadlines', 'upcoming', upcomingBox),
+    section(
+      'Requests',
+      'requests',
+      listBox,
+      h('p', { class: 'help' }, 'Matching the filters, newest first.'),
+    ),
+    section('Charts', 'charts', charts, h('p', { class: 'help' }, 'All requests on this node.')),
+    section('Counts', 'counts', countsBox),
+    section('Security alerts', 'alerts', alertsBox),
+  );
+
+  /** Partners come from the summary; the list is redrawn only while nobody is choosing in it. */
+  function updatePartners(/** @type {string[]} */ partners) {
+    const el = partnerSelect();
+    if (!(el instanceof HTMLSelectElement) || document.activeElement === el) return;
+    const wanted = ['', ...new Set([...partners, ...(filters.partner ? [filters.partner] : [])])];
+    const have = [...el.options].map((o) => o.value);
+    if (have.join() === wanted.join()) return;
+    el.replaceChildren(
+      ...wanted.map((p) =>
+        h('option', { value: p, selected: p === (filters.partner ?? '') }, p || 'Any'),
+      ),
+    );
+  }
+
+  /** @param {Summary} s */
+  function drawGlance(s) {
+    /** @type {Record<string, number>} */
+    const byStatus = s.byStatus;
+    const open = OPEN_STATUSES.reduce((n, st) => n + (byStatus[st] ?? 0), 0);
+    /** @param {string} name @param {string | number} value @param {string} [cls] */
+    const card = (name, value, cls) =>
+      h(
+        'li',
+        { class: `card ${cls ?? ''}` },
+        h('span', { class: 'card-value' }, String(value)),
+        h('span', { class: 'card-label' }, name),
+      );
+    /** @param {import('./types.js').Summary['onTime']['outgoing'] | undefined} o */
+    const share = (o) =>
+      o?.share === null || o === undefined ? '—' : `${Math.round(o.share * 100)}%`;
+    render(
+      glance,
+      h(
+        'ul',
+        { class: 'cards' },
+        card('Requests', s.total),
+        card('Open', open),
+        card('Overdue', s.overdue.total, s.overdue.total ? 'alert' : ''),
+        card(`Deadlines in the next ${s.upcoming.days} days`, s.upcoming.count),
+        card('Partners answer on time', share(s.onTime.outgoing)),
+        card('We answer on time', share(s.onTime.incoming)),
+      ),
+    );
+  }
+
+  /** @param {Summary} s */
+  function drawCharts(s) {
+    const samples = recordSample(ctx.config.partyId, s);
+    const series = OPEN_STATUSES.map((st, i) => ({
+      name: label(STATUS_LABEL, st),
+      cls: `series-${i + 1}`,
+      points: samples.map((p) => ({ t: p.t, v: p.counts[st] ?? 0 })),
+    }));
+    const fmt = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+    /** @type {Map<string, { answered: number; onTime: number }>} */
+    const perPartner = new Map(s.byPartner.map((p) => [p.partner, { answered: 0, onTime: 0 }]));
+    for (const t of s.timing) {
+      const acc = perPartner.get(t.partner) ?? { answered: 0, onTime: 0 };
+      acc.answered += t.onTime.answered;
+      acc.onTime += t.onTime.onTime;
+      perPartner.set(t.partner, acc);
+    }
+    /** @param {'toAnswer' | 'toAcknowledge'} which */
+    const quantiles = (which) =>
+      s.timing
+        .filter((t) => t[which].count > 0)
+        .map((t) => ({
+          label: `${t.partner} · ${label(KIND_LABEL, t.kind)} · ${label(DIRECTION_LABEL, t.direction).toLowerCase()}`,
+          median: t[which].medianSeconds,
+          p90: t[which].p90Seconds,
+          text: `median ${maybeDuration(t[which].medianSeconds)}, 90% within ${maybeDuration(t[which].p90Seconds)} (${t[which].count})`,
+        }));
+    const answer = quantiles('toAnswer');
+    const ack = quantiles('toAcknowledge');
+    render(
+      charts,
+      figure(
+        'Open requests by status over time',
+        lineChart(series, {
+          ariaLabel: `Open requests now: ${series.map((x) => `${x.name} ${x.points.at(-1)?.v ?? 0}`).join(', ')}`,
+          formatTime: (t) => fmt.format(t),
+        }),
+        'Sampled while this tab is open; the node keeps counts, not their history.',
+      ),
+      figure(
+        'On-time rate per partner',
+        perPartner.size
+          ? barList(
+              [...perPartner].map(([partner, v]) => ({
+                label: partner,
+                fraction: v.answered ? v.onTime / v.answered : null,
+                text: v.answered
+                  ? `${Math.round((v.onTime / v.answered) * 100)}% (${v.onTime} of ${v.answered})`
+                  : 'no final answers yet',
+                cls: v.answered && v.onTime / v.answered < 0.8 ? 'low' : '',
+              })),
+            )
+          : h('p', { class: 'empty' }, 'No partners with requests yet.'),
+        'First final answers given by the response deadline, both directions.',
+      ),
+      figure(
+        'Time to answer',
+        answer.length ? quantileList(answer) : h('p', { class: 'empty' }, 'No final answers yet.'),
+        'From the signed receipt of the request to its first final answer: dark to the median, light to the 90th percentile.',
+      ),
+      figure(
+        'Time to acknowledge',
+        ack.length ? quantileList(ack) : h('p', { class: 'empty' }, 'No acknowledgements yet.'),
+        'From the signed receipt to the first acknowledgement or answer.',
+      ),
+    );
+  }
+
+  /** @param {Summary} s */
+  function drawCounts(s) {
+    const levels = s.overdue.byEscalationLevel.map((l) =>
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, l.level === 0 ? 'Not escalated' : `Level ${l.level}`),
+        h('td', { class: 'num' }, l.count),
+      ),
+    );
+    const partners = s.byPartner.map((p) =>
+      h('tr', {}, h('th', { scope: 'row' }, p.partner), h('td', { class: 'num' }, p.count)),
+    );
+    const headers = ['', 'Requests'];
+    render(
+      countsBox,
+      table('By status', headers, countRows(s.byStatus, STATUS_LABEL), {
+        empty: 'No requests yet.',
+      }),
+      table('By kind', headers, countRows(s.byKind, KIND_LABEL), { empty: 'No requests yet.' }),
+      table('By partner', headers, partners, { empty: 'No requests yet.' }),
+      table('Overdue by escalation level', ['', 'Overdue'], levels, { empty: 'Nothing overdue.' }),
+    );
+  }
+
+  /** @param {Item[]} items */
+  function drawOverdue(items) {
+    const now = Date.now();
+    const rows = items
+      .map((r) => ({ r, m: missed(r, now) }))
+      .sort((a, b) => b.m.lateMs - a.m.lateMs)
+      .map(({ r, m }) =>
+        h(
+          'tr',
+          { 'data-request-id': r.id },
+          h('td', {}, requestLink(r.id)),
+          h('td', { class: 'late' }, duration(m.lateMs / 1000)),
+          h('td', {}, label(DEADLINE_LABEL, m.deadline)),
+          h('td', {}, time(m.dueAt, { compact: true })),
+          h('td', { class: 'num' }, r.escalationLevel),
+          h('td', {}, r.counterparty),
+          h('td', {}, label(KIND_LABEL, r.type)),
+          h('td', {}, label(PRIORITY_LABEL, r.priority)),
+        ),
+      );
+    render(
+      overdueBox,
+      table(
+        'Overdue requests',
+        [
+          'Request',
+          'Late by',
+          'Missed',
+          'Was due',
+          'Escalation level',
+          'Partner',
+          'Kind',
+          'Priority',
+        ],
+        rows,
+        {
+          empty: 'Nothing overdue.',
+          captionHidden: true,
+        },
+      ),
+    );
+  }
+
+  /** @param {Summary} s */
+  function drawUpcoming(s) {
+    const now = Date.now();
+    // The summary is a few seconds old: a deadline passed since is in the overdue list instead.
+    const soonest = s.upcoming.soonest.filter(
+      (u) =>
+        Date.parse(u.dueAt) > now &&
+        (!filters.status || filters.status.split(',').includes(u.status)) &&
+        (!filters.kind || filters.kind.split(',').includes(u.type)) &&
+        (!filters.partner || filters.partner.split(',').includes(u.counterparty)) &&
+        (!filters.priority || filters.priority.split(',').includes(u.priority)) &&
+        (!filters.overdue || String(u.overdue) === filters.overdue),
+    );
+    const rows = soonest.map((u) =>
+      h(
+        'tr',
+        { 'data-request-id': u.id },
+        h('td', {}, relative(u.dueAt, now), h('br'), time(u.dueAt, { compact: true })),
+        h('td', {}, label(DEADLINE_LABEL, u.deadline)),
+        h('td', {}, requestLink(u.id)),
+        h('td', {}, u.counterparty),
+        h('td', {}, label(KIND_LABEL, u.type)),
+        h('td', {}, label(PRIORITY_LABEL, u.priority)),
+      ),
+    );
+    render(
+      upcomingBox,
+      h(
+        'p',
+        { class: 'help' },
+        `${s.upcoming.count} deadline${s.upcoming.count === 1 ? '' : 's'} in the next ${s.upcoming.days} days on this node; the soonest, matching the filters:`,
+      ),
+      table(
+        'Upcoming deadlines',
+        ['Due', 'Deadline', 'Request', 'Partner', 'Kind', 'Priority'],
+        rows,
+        {
+          empty: 'None.',
+          captionHidden: true,
+        },
+      ),
+    );
+  }
+
+  /** @param {Page} page */
+  function drawList(page) {
+    const rows = page.items.map((r) =>
+      h(
+        'tr',
+        { 'data-request-id': r.id },
+        h('td', {}, requestLink(r.id)),
+        h('td', {}, time(r.createdAt, { compact: true })),
+        h('td', {}, label(DIRECTION_LABEL, r.direction)),
+        h('td', {}, r.counterparty),
+        h('td', {}, label(KIND_LABEL, r.type)),
+        h('td', {}, label(PRIORITY_LABEL, r.priority)),
+        h('td', {}, statusBadges(r)),
+        h('td', {}, time(r.responseDueAt, { compact: true })),
+      ),
+    );
+    const more = page.nextCursor
+      ? limit < MAX_PAGE
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              'data-focus-key': 'show-more',
+              onclick: () => {
+                limit = Math.min(MAX_PAGE, limit + PAGE);
+                restart();
+              },
+            },
+            'Show more',
+          )
+        : h(
+            'p',
+            { class: 'help' },
+            `The first ${MAX_PAGE} are shown; narrow the filters to see others.`,
+          )
+      : null;
+    render(
+      listBox,
+      table(
+        'Requests',
+        [
+          'Request',
+          'Created',
+          'Direction',
+          'Partner',
+          'Kind',
+          'Priority',
+          'Status',
+          'Response due',
+        ],
+        rows,
+        {
+          empty: 'No request matches the filters.',
+          captionHidden: true,
+        },
+      ),
+      more,
+    );
+  }
+
+  /** @param {SecurityAlert[]} alerts */
+  function drawAlerts(alerts) {
+    const latest = alerts.slice(-20).reverse();
+    const rows = latest.map((a) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, time(a.at, { compact: true })),
+        h('td', {}, label({}, a.kind)),
+        h('td', {}, a.partyId ?? '—'),
+      ),
+    );
+    render(
+      alertsBox,
+      alerts.length > latest.length
+        ? h('p', { class: 'help' }, `The latest ${latest.length} of ${alerts.length}.`)
+        : null,
+      table('Security alerts', ['When', 'What', 'Party'], rows, {
+        empty: 'No security alerts.',
+        captionHidden: true,
+      }),
+    );
+  }
+
+  /**
+   * @param {HTMLElement} box
+   * @param {unknown} err
+   */
+  function drawError(box, err) {
+    render(
+      box,
+      h(
+        'p',
+        { class: 'error' },
+        err instanceof ApiError && err.status === 403
+          ? 'Your role may not see this.'
+          : `Could not load: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+  }
+
+  async function tick() {
+    const filterQuery = { ...filters };
+    const overdueWanted = filters.overdue !== 'false';
+    const [summary, page, overdue, alerts] = await Promise.allSettled([
+      getJson('/v1/supervisor/summary'),
+      getJson(`/v1/supervisor/requests${queryString({ ...filterQuery, limit })}`),
+      overdueWanted
+        ? getJson(
+            `/v1/supervisor/requests${queryString({ ...filterQuery, overdue: 'true', sort: 'response_due_at', limit: MAX_PAGE })}`,
+          )
+        : Promise.resolve({ items: [], nextCursor: null }),
+      getJson('/v1/audit/alerts'),
+    ]);
+    for (const r of [summary, page, overdue, alerts])
+      if (r.status === 'rejected' && ctx.sessionLost(r.reason)) return;
+
+    if (summary.status === 'fulfilled') {
+      const s = /** @type {Summary} */ (summary.value);
+      updatePartners(s.byPartner.map((p) => p.partner));
+      drawGlance(s);
+      drawCharts(s);
+      drawCounts(s);
+      drawUpcoming(s);
+      updated.replaceChildren(
+        'Updated ',
+        time(new Date().toISOString(), { short: true }),
+        ' · figures as of ',
+        time(s.asOf, { short: true }),
+      );
+      if (lastOverdue !== undefined && lastOverdue !== s.overdue.total)
+        ctx.announce(`${s.overdue.total} request${s.overdue.total === 1 ? '' : 's'} overdue`);
+      lastOverdue = s.overdue.total;
+    } else {
+      for (const box of [glance, charts, countsBox, upcomingBox]) drawError(box, summary.reason);
+    }
+    if (page.status === 'fulfilled') drawList(/** @type {Page} */ (page.value));
+    else drawError(listBox, page.reason);
+    if (overdue.status === 'fulfilled') {
+      if (overdueWanted) drawOverdue(/** @type {Page} */ (overdue.value).items);
+      else
+        render(
+          overdueBox,
+          h('p', { class: 'empty' }, 'The filter shows requests that are not overdue.'),
+        );
+    } else drawError(overdueBox, overdue.reason);
+    if (alerts.status === 'fulfilled')
+      drawAlerts(/** @type {{ alerts: SecurityAlert[] }} */ (alerts.value).alerts);
+    else drawError(alertsBox, alerts.reason);
+    render(problem);
+  }
+
+  /** @type {() => void} */
+  let stop = () => {};
+  function restart() {
+    stop();
+    stop = poll(tick, {
+      onError: (err) => {
+        if (!ctx.sessionLost(err))
+          render(
+            problem,
+            h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+          );
+      },
+    });
+  }
+  // Back and forward between filter views go through the router, which draws the view anew.
+  restart();
+  return () => stop();
+}

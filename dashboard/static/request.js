@@ -1,0 +1,455 @@
+/* global window */
+// One request: where it stands, a bar for each deadline against the clock, how each deadline was
+// computed (the workflow's own explanation, so nobody argues about a date), its timeline, and a
+// link to its workflow in the Temporal Web UI. The subject is shown to officers only: supervisors
+// watch deadlines, not what a request is about.
+import { ApiError, getJson } from './api.js';
+import {
+  DEADLINE_LABEL,
+  DIRECTION_LABEL,
+  duration,
+  h,
+  KIND_LABEL,
+  label,
+  PRIORITY_LABEL,
+  relative,
+  render,
+  STATUS_LABEL,
+  statusBadges,
+  time,
+} from './dom.js';
+import { poll } from './live.js';
+
+/** @typedef {import('./types.js').RequestDetail} RequestDetail */
+/** @typedef {import('./types.js').SupervisorTimeline} SupervisorTimeline */
+/** @typedef {import('./types.js').TimelineEvent} TimelineEvent */
+/** @typedef {import('./types.js').DeadlineExplanation} DeadlineExplanation */
+
+/**
+ * What the page draws: the officers' view of a request when the role may read it, else (admins)
+ * the supervisors' timeline, which has the due times but not their explanation nor the subject.
+ * @typedef {{
+ *   request: import('./types.js').SupervisorItem & { subject?: RequestDetail['subject'] };
+ *   events: TimelineEvent[];
+ *   explanations: Partial<Record<'acknowledgement' | 'response', DeadlineExplanation | null>> | null;
+ * }} Shown
+ */
+
+/** Statuses after which each deadline no longer runs (it was met, or the request ended). */
+const SETTLES = {
+  acknowledgement: [
+    'acknowledged',
+    'partially_answered',
+    'answered',
+    'closed',
+    'declined',
+    'withdrawn',
+  ],
+  response: ['answered', 'closed', 'declined', 'withdrawn'],
+};
+
+/** @param {string} type */
+const eventLabel = (type) => {
+  const s = type.replaceAll('_', ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+};
+
+/**
+ * @param {string} id
+ * @returns {Promise<Shown>}
+ */
+async function load(id) {
+  try {
+    const d = /** @type {RequestDetail} */ (
+      await getJson(`/v1/requests/${encodeURIComponent(id)}`)
+    );
+    return {
+      request: d,
+      events: d.timeline,
+      explanations: /** @type {Shown['explanations']} */ (d.deadlines),
+    };
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 403) throw err;
+    const t = /** @type {SupervisorTimeline} */ (
+      await getJson(`/v1/supervisor/requests/${encodeURIComponent(id)}/timeline`)
+    );
+    return { request: t.request, events: t.events, explanations: null };
+  }
+}
+
+/**
+ * A position on the bar's scale as a CSS length.
+ * @param {HTMLElement} el
+ * @param {number} from 0…1
+ * @param {number} to 0…1
+ */
+function place(el, from, to) {
+  el.style.left = `${(from * 100).toFixed(2)}%`;
+  el.style.width = `${(Math.max(0, to - from) * 100).toFixed(2)}%`;
+  return el;
+}
+
+/**
+ * Where a deadline stands now: its state in words, and a bar from the receipt to the due time
+ * (or to when it was settled, or to now when overdue) with "now" marked on it.
+ * @param {'acknowledgement' | 'response'} kind
+ * @param {Shown} shown
+ * @param {number} now
+ */
+function deadlineNow(kind, shown, now) {
+  const r = shown.request;
+  const explanation = shown.explanations?.[kind] ?? null;
+  const dueAt = explanation?.dueAt ?? (kind === 'acknowledgement' ? r.ackDueAt : r.responseDueAt);
+  const from = explanation?.countsFrom ?? r.receiptAt;
+  if (!dueAt || !from)
+    return h(
+      'p',
+      { class: 'state' },
+      'Not running yet: it starts at the partner’s signed receipt of the request.',
+    );
+
+  const settledBy = shown.events.find((e) => e.status && SETTLES[kind].includes(e.status));
+  const start = Date.parse(from);
+  const due = Date.parse(dueAt);
+  const end = settledBy ? Date.parse(settledBy.at) : now;
+  const last = Math.max(due, end);
+  const scaleEnd = last > start ? last + (last - start) * 0.08 : start + 1000;
+  const at = (/** @type {number} */ t) =>
+    Math.max(0, Math.min(1, (t - start) / (scaleEnd - start)));
+
+  /** @type {string} */
+  let state;
+  /** @type {string} */
+  let cls;
+  if (settledBy) {
+    const late = end - due;
+    const how = label(STATUS_LABEL, settledBy.status ?? '');
+    state =
+      late > 0
+        ? `Settled (${how}) ${duration(late / 1000)} after it fell due.`
+        : `Settled in time (${how}), ${duration(-late / 1000)} before it fell due.`;
+    cls = late > 0 ? 'settled-late' : 'settled';
+  } else if (explanation?.clockStopped) {
+    state =
+      'Clock stopped while a clarification question is open: the due time moves until it is answered.';
+    cls = 'paused';
+  } else if (now >= due) {
+    state = `Overdue by ${duration((now - due) / 1000)}.`;
+    cls = 'overdue';
+  } else {
+    state = `Due ${relative(dueAt, now)}.`;
+    cls = 'running';
+  }
+
+  return [
+    h('p', { class: `state ${cls}` }, h('strong', {}, state), ' Due ', time(dueAt), '.'),
+    h(
+      'div',
+      { class: `deadline-track ${cls}`, 'aria-hidden': 'true' },
+      place(h('span', { class: 'elapsed' }), 0, at(Math.min(end, due))),
+      end > due ? place(h('span', { class: 'late' }), at(due), at(end)) : null,
+      place(h('span', { class: 'mark due-mark' }), at(due), at(due)),
+      settledBy ? null : place(h('span', { class: 'mark now-mark' }), at(now), at(now)),
+    ),
+    h(
+      'div',
+      { class: 'deadline-scale', 'aria-hidden': 'true' },
+      h('span', {}, 'receipt ', time(from, { short: true })),
+      h('span', {}, 'due ', time(dueAt, { short: true })),
+    ),
+  ];
+}
+
+/**
+ * The steps of a deadline's computation, as the workflow recorded them.
+ * @param {DeadlineExplanation} e
+ */
+function explain(e) {
+  /** @param {string} term @param {import('./dom.js').Children} value */
+  const row = (term, value) => [h('dt', {}, term), h('dd', {}, value)];
+  return h(
+    'div',
+    { class: 'explanation' },
+    h('h4', {}, 'How it was computed'),
+    h(
+      'dl',
+      {},
+      row('Rule', h('code', {}, e.rule)),
+      row('Counts from', [time(e.countsFrom), ' (the signed receipt)']),
+      row(
+        'Duration',
+        `${duration(e.durationSeconds)} (${e.calendar === 'working_days' ? 'working days' : 'calendar time'})`,
+      ),
+      e.daysSkipped.length ? row('Days skipped', e.daysSkipped.join(', ')) : null,
+      row('Due by the rule alone', time(e.baseDueAt)),
+      row(
+        'Clock stopped',
+        e.pauses.length
+          ? h(
+              'ul',
+              {},
+              e.pauses.map((p) =>
+                h('li', {}, time(p.from), ' to ', p.to ? time(p.to) : 'now (open)'),
+              ),
+              h('li', {}, `${duration(e.pausedSeconds)} in all`),
+            )
+          : 'never',
+      ),
+      row(
+        'Extension',
+        e.extension
+          ? [
+              'granted ',
+              time(e.extension.grantedAt),
+              ', new deadline ',
+              time(e.extension.newDeadline),
+            ]
+          : 'none',
+      ),
+      row('Due', time(e.dueAt)),
+    ),
+  );
+}
+
+/**
+ * A timeline event's details as terms and values, short.
+ * @param {Record<string, unknown>} detail
+ */
+function details(detail) {
+  const entries = Object.entries(detail);
+  if (entries.length === 0) return null;
+  /** @param {unknown} v */
+  const text = (v) => {
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+  };
+  return h(
+    'details',
+    {},
+    h('summary', {}, 'Details'),
+    h(
+      'dl',
+      {},
+      entries.map(([k, v]) => [h('dt', {}, k.replaceAll('_', ' ')), h('dd', {}, text(v))]),
+    ),
+  );
+}
+
+/** @param {TimelineEvent[]} events */
+function timeline(events) {
+  return h(
+    'ol',
+    { class: 'timeline' },
+    events.map((e) =>
+      h(
+        'li',
+        { 'data-event': e.type },
+        h('div', { class: 'when' }, time(e.at)),
+        h(
+          'div',
+          { class: 'what' },
+          h('strong', {}, eventLabel(e.type)),
+          e.actor ? h('span', { class: 'muted' }, ` by ${e.actor}`) : null,
+          e.status
+            ? [
+                ' → ',
+                h('span', { class: `badge status-${e.status}` }, label(STATUS_LABEL, e.status)),
+              ]
+            : null,
+          details(e.detail),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * @param {import('./types.js').ViewContext} ctx
+ * @param {string} id
+ */
+export function requestPage(ctx, id) {
+  const head = h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, `Request ${id}`));
+  const problem = h('div', { class: 'problem-slot' });
+  const facts = h('div');
+  /** Per deadline: what changes with the clock, and its explanation, which changes with the data. */
+  const boxes = /** @type {const} */ (['acknowledgement', 'response']).map((kind) => ({
+    kind,
+    now: h('div'),
+    how: h('div'),
+  }));
+  const deadlines = h(
+    'div',
+    { class: 'deadlines' },
+    boxes.map((b) =>
+      h(
+        'article',
+        { class: 'deadline', 'data-deadline': b.kind },
+        h('h3', {}, `${label(DEADLINE_LABEL, b.kind)} deadline`),
+        b.now,
+        b.how,
+      ),
+    ),
+  );
+  const events = h('div');
+  render(
+    ctx.main,
+    h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
+    head,
+    problem,
+    facts,
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'deadlines-title' },
+      h('h2', { id: 'deadlines-title' }, 'Deadlines'),
+      deadlines,
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'timeline-title' },
+      h('h2', { id: 'timeline-title' }, 'Timeline'),
+      events,
+    ),
+  );
+
+  /** @type {Shown | undefined} */
+  let shown;
+  let drawnFacts = '';
+  let drawnEvents = '';
+  const showSubject = ctx.session.roles.includes('officer');
+
+  function drawDeadlines() {
+    if (!shown) return;
+    const now = Date.now();
+    for (const b of boxes) render(b.now, deadlineNow(b.kind, shown, now));
+  }
+
+  /** @param {Shown} s */
+  function drawExplanations(s) {
+    for (const b of boxes) {
+      const e = s.explanations?.[b.kind];
+      render(
+        b.how,
+        e
+          ? explain(e)
+          : s.explanations
+            ? null
+            : h(
+                'p',
+                { class: 'help' },
+                'How it was computed is shown to officers and supervisors.',
+              ),
+      );
+    }
+  }
+
+  /** @param {Shown} s */
+  function drawFacts(s) {
+    const r = s.request;
+    const { temporalUiUrl, namespace } = ctx.config;
+    const workflowUrl = temporalUiUrl
+      ? `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(r.workflowId)}`
+      : null;
+    /** @param {string} term @param {import('./dom.js').Children} value */
+    const row = (term, value) => h('div', {}, h('dt', {}, term), h('dd', {}, value));
+    render(
+      facts,
+      h(
+        'dl',
+        { class: 'facts' },
+        row('Status', statusBadges(r)),
+        row('Kind', label(KIND_LABEL, r.type)),
+        row('Direction', label(DIRECTION_LABEL, r.direction)),
+        row('Partner', r.counterparty),
+        row('Priority', label(PRIORITY_LABEL, r.priority)),
+        row('Created', time(r.createdAt)),
+        row('Receipt signed', time(r.receiptAt)),
+        row('Escalation level', String(r.escalationLevel)),
+      ),
+      showSubject && r.subject
+        ? h(
+            'section',
+            { class: 'panel subject', 'aria-labelledby': 'subject-title' },
+            h('h2', { id: 'subject-title' }, 'Subject'),
+            h('p', {}, h('strong', {}, r.subject.title)),
+            r.subject.description ? h('p', {}, r.subject.description) : null,
+          )
+        : null,
+      h(
+        'p',
+        { class: 'links' },
+        workflowUrl
+          ? h(
+              'a',
+              {
+                href: workflowUrl,
+                target: '_blank',
+                rel: 'noopener noreferrer',
+                class: 'temporal-link',
+              },
+              `Workflow ${r.workflowId} in the Temporal Web UI`,
+              h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'),
+            )
+          : h(
+              'span',
+              { class: 'muted' },
+              `Workflow ${r.workflowId} (no Temporal Web UI address is configured: TEMPORAL_UI_URL)`,
+            ),
+      ),
+    );
+  }
+
+  const stopPolling = poll(
+    async () => {
+      let next;
+      try {
+        next = await load(id);
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.code === 'schema_invalid')) {
+          render(
+            problem,
+            h(
+              'p',
+              { class: 'error', role: 'alert' },
+              'There is no request with this id on this node.',
+            ),
+          );
+          return;
+        }
+        throw err;
+      }
+      shown = next;
+      // Redrawn only when they change, so an open "Details" stays open while the page updates.
+      const factsKey = JSON.stringify(next.request);
+      if (factsKey !== drawnFacts) {
+        drawFacts(next);
+        drawExplanations(next);
+        drawnFacts = factsKey;
+      }
+      const eventsKey = JSON.stringify(next.events);
+      if (eventsKey !== drawnEvents) {
+        render(
+          events,
+          next.events.length ? timeline(next.events) : h('p', { class: 'empty' }, 'No events yet.'),
+        );
+        drawnEvents = eventsKey;
+      }
+      drawDeadlines();
+      render(problem);
+    },
+    {
+      onError: (err) => {
+        if (!ctx.sessionLost(err))
+          render(
+            problem,
+            h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+          );
+      },
+    },
+  );
+  // The bars move with the clock between two fetches.
+  const ticker = window.setInterval(drawDeadlines, 1000);
+  return () => {
+    stopPolling();
+    window.clearInterval(ticker);
+  };
+}
