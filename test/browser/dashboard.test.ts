@@ -1,0 +1,263 @@
+// The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against two live
+// nodes: a supervisor signs in on A, sees a request created through the API appear and turn
+// overdue without reloading, filters by partner, and opens the request's page; an officer sees
+// only the officers' views; a token that stops working returns the page to sign-in.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corridorSubject } from '../fixtures/domain/mine-maps.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually, registerOfflinePartner, registerPartner } from '../helpers/partners.js';
+import { writeTestPolicy } from '../helpers/policy.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+const TEMPORAL_UI = 'http://127.0.0.1:8233';
+/** Words only officers may see: the subject's title must never reach a supervisor's page. */
+const TITLE = 'Corridor hazards near pylon 44 (dashboard test)';
+const WAIT_MS = 30_000;
+
+let a: TestNode;
+let b: TestNode;
+let browser: Browser;
+let officerToken: string;
+/** The request to party-b that B never acknowledges, and one to the unreachable party-c. */
+let toB: string;
+let toC: string;
+
+async function createRequest(counterparty: string, priority: string): Promise<string> {
+  const res = await call(a.url, 'POST', '/v1/requests', {
+    token: officerToken,
+    json: {
+      type: 'mine_map',
+      counterparty,
+      priority,
+      subject: { ...structuredClone(corridorSubject), title: TITLE },
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id as string;
+}
+
+/** A fresh tab (its own sessionStorage) at the given size, with its console errors collected. */
+async function openTab(width = 1366, height = 900) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors, close: () => context.close() };
+}
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`${a.url}/dashboard`);
+  await page.waitForURL(/\/dashboard\/sign-in/);
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
+const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
+
+const row = (page: Page, section: string, id: string) =>
+  page.locator(`#${section} tr[data-request-id="${id}"]`);
+
+beforeAll(async () => {
+  const policyFile = await writeTestPolicy([
+    // Acknowledgement due 4 s after receipt, escalated as soon as it is missed.
+    {
+      request_type: 'mine_map',
+      priority: 'urgent',
+      acknowledge_seconds: 4,
+      respond_seconds: 600,
+      escalation_after_seconds: [0],
+    },
+  ]);
+  const env = {
+    DELIVERY_MAX_BACKOFF_SECONDS: '1',
+    PARLEY_POLICY_FILE: policyFile,
+    TEMPORAL_UI_URL: TEMPORAL_UI,
+  };
+  [a, b, browser] = await Promise.all([
+    startTestNode({ partyId: 'party-a', env }),
+    startTestNode({ partyId: 'party-b', env }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await registerOfflinePartner(a, 'party-c');
+  officerToken = await a.token('officer', 'officer-amira');
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([a?.destroy(), b?.destroy()]);
+});
+
+describe('the dashboard', () => {
+  it('serves its config and checks tokens before a session starts', async () => {
+    const config = await call(a.url, 'GET', '/dashboard/config.json');
+    expect(config.body).toEqual({
+      partyId: 'party-a',
+      temporalUiUrl: TEMPORAL_UI,
+      namespace: a.namespace,
+    });
+    const page = await call(a.url, 'GET', '/dashboard');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await call(a.url, 'GET', '/dashboard/session.json')).status).toBe(401);
+    const session = await call(a.url, 'GET', '/dashboard/session.json', {
+      token: await a.token('supervisor', 'sup-sofia'),
+    });
+    expect(session.body).toEqual({ sub: 'sup-sofia', roles: ['supervisor'] });
+  });
+
+  it('shows a supervisor a new request live, then overdue, filtered by partner, and its page', async () => {
+    const { page, errors, close } = await openTab();
+    await signIn(page, await a.token('supervisor', 'sup-sofia'));
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    for (const name of ['Overdue', 'Upcoming deadlines', 'Charts', 'Security alerts'])
+      await page.getByRole('heading', { name, level: 2 }).waitFor();
+    // Set once: if the page reloaded, it would be gone.
+    await inPage(page, 'window.stillTheSamePage = true');
+
+    toB = await createRequest('party-b', 'urgent');
+    toC = await createRequest('party-c', 'routine');
+    await row(page, 'requests', toB).waitFor({ timeout: WAIT_MS });
+    await row(page, 'requests', toC).waitFor({ timeout: WAIT_MS });
+    // B never acknowledges: 4 s after its receipt the request is overdue, escalated at once.
+    // B holds it (so its deadlines run), as the API says: a failure here is not the dashboard's.
+    await eventually(
+      async () => {
+        const r = await call(a.url, 'GET', `/v1/requests/${toB}`, { token: officerToken });
+        return r.body.status === 'delivered' ? true : undefined;
+      },
+      WAIT_MS,
+      'the request delivered to party-b',
+    );
+    await row(page, 'overdue', toB).waitFor({ timeout: WAIT_MS });
+    await row(page, 'requests', toB).getByText('Overdue').waitFor();
+    expect(await row(page, 'overdue', toB).textContent()).toMatch(/Acknowledgement/);
+    expect(await row(page, 'overdue', toC).count()).toBe(0);
+    expect(await inPage(page, "'stillTheSamePage' in window")).toBe(true);
+    // Supervisors' lists show where requests stand, never what they are about.
+    expect(await page.content()).not.toContain(TITLE);
+
+    await page.locator('#charts figure').first().waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
+    // A tablet in portrait: everything fits the width (tables scroll inside their own box).
+    await page.setViewportSize({ width: 820, height: 1180 });
+    expect(await inPage(page, 'document.documentElement.scrollWidth <= window.innerWidth')).toBe(
+      true,
+    );
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-overview-tablet.png'),
+      fullPage: true,
+    });
+    await page.setViewportSize({ width: 1366, height: 900 });
+
+    // Filter by partner: the URL carries the filter, and the view survives a reload.
+    await page.locator('#filter-partner option[value="party-b"]').waitFor({ state: 'attached' });
+    await page.selectOption('#filter-partner', 'party-b');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL(/\/dashboard\?partner=party-b$/);
+    await row(page, 'requests', toC).waitFor({ state: 'detached', timeout: WAIT_MS });
+    await row(page, 'requests', toB).waitFor();
+    await page.reload();
+    await row(page, 'requests', toB).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator('#filter-partner').inputValue()).toBe('party-b');
+    expect(await row(page, 'requests', toC).count()).toBe(0);
+
+    // By keyboard alone: from the top of the page to the overdue request's link, then Enter.
+    await page.keyboard.press('Tab');
+    const focused = () => inPage<string | undefined>(page, 'document.activeElement?.textContent');
+    expect(await focused()).toBe('Skip to content');
+    // The first link to the request in document order is the one in the overdue list.
+    for (let i = 0; i < 80 && (await focused()) !== toB; i++) await page.keyboard.press('Tab');
+    expect(await inPage(page, `document.activeElement.closest('#overdue') !== null`)).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${a.url}/dashboard/requests/${toB}`);
+
+    await page.getByRole('heading', { name: `Request ${toB}`, level: 1 }).waitFor();
+    await page.locator('.timeline li[data-event="created"]').waitFor();
+    await page.locator('.timeline li[data-event="escalated"]').waitFor({ timeout: WAIT_MS });
+    const ack = page.locator('[data-deadline="acknowledgement"]');
+    await ack.locator('.deadline-track.overdue').waitFor();
+    await ack.locator('.now-mark').waitFor({ state: 'attached' });
+    expect(await ack.textContent()).toMatch(/Overdue by \d+ s/);
+    expect(await ack.textContent()).toContain('How it was computed');
+    expect(await ack.textContent()).toContain('mine_map/urgent');
+    const response = page.locator('[data-deadline="response"]');
+    await response.locator('.deadline-track.running').waitFor();
+    expect(await response.textContent()).toMatch(/Due in \d+ min/);
+    expect(await page.locator('a.temporal-link').getAttribute('href')).toBe(
+      `${TEMPORAL_UI}/namespaces/${a.namespace}/workflows/request-${toB}`,
+    );
+    expect(await page.content()).not.toContain(TITLE);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-request.png'), fullPage: true });
+
+    // Nothing the page did was refused (a CSP violation or a script error would show here).
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('shows an officer the officers’ views only', async () => {
+    const { page, errors, close } = await openTab(1024, 768);
+    await signIn(page, officerToken);
+    await page.waitForURL(/\/dashboard\/requests$/);
+    await page.getByRole('heading', { name: 'Requests', level: 1 }).waitFor();
+    await row(page, 'main', toB).waitFor({ timeout: WAIT_MS });
+    // Officers may see the subject's title in their list.
+    expect(await row(page, 'main', toB).textContent()).toContain(TITLE);
+    for (const name of ['Overview', 'Overdue', 'Upcoming deadlines', 'Charts', 'Security alerts'])
+      expect(await page.getByRole('heading', { name, exact: true }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Overview' }).count()).toBe(0);
+
+    // The overview's address leads an officer to the officers' list, with the same filters.
+    await page.goto(`${a.url}/dashboard?partner=party-c`);
+    await page.waitForURL(/\/dashboard\/requests\?partner=party-c$/);
+    await row(page, 'main', toC).waitFor({ timeout: WAIT_MS });
+    expect(await row(page, 'main', toB).count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Overdue', exact: true }).count()).toBe(0);
+
+    // The server refuses the supervisors' API to this token anyway.
+    const status = await inPage(
+      page,
+      `fetch('/v1/supervisor/summary', {
+         headers: { authorization: 'Bearer ' + sessionStorage.getItem('parley.dashboard.token') },
+       }).then((res) => res.status)`,
+    );
+    expect(status).toBe(403);
+
+    await page.goto(`${a.url}/dashboard/requests/${toB}`);
+    await page.getByRole('heading', { name: 'Subject', level: 2 }).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator('main').textContent()).toContain(TITLE);
+    // The 403 fetched above is the only error of the tab.
+    expect(errors.filter((e) => !e.includes('403'))).toEqual([]);
+    await close();
+  });
+
+  it('returns to sign-in when the token is refused', async () => {
+    const { page, close } = await openTab();
+    await page.goto(`${a.url}/dashboard/sign-in`);
+    await page.getByLabel('Bearer token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+
+    await signIn(page, await a.token('supervisor', 'sup-sofia'));
+    await page.waitForURL(`${a.url}/dashboard`);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    // The token stops working (expired, say): the next refresh goes back to sign-in, with why.
+    await inPage(page, "sessionStorage.setItem('parley.dashboard.token', 'x.y.z')");
+    await page.waitForURL(/\/dashboard\/sign-in\?next=%2Fdashboard&reason=/, {
+      timeout: WAIT_MS,
+    });
+    await page.getByText('Your session ended').waitFor();
+    expect(await inPage(page, "sessionStorage.getItem('parley.dashboard.token')")).toBeNull();
+    await close();
+  });
+});
