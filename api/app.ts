@@ -21,6 +21,7 @@ import { parseJson } from './json-body.js';
 import { errorHandler, notFound, routeOf } from './problem.js';
 import { requestActionsRouter } from './request-actions.js';
 import { requestsRouter } from './requests.js';
+import { supervisorRouter } from './supervisor.js';
 
 export interface AppDeps {
   partyId: string;
@@ -116,6 +117,7 @@ export function createApp(deps: AppDeps): Express {
       maxRetryInterval: deps.maxRetryInterval,
     }),
   );
+  app.use('/v1/supervisor', supervisorRouter({ pool: deps.pool, auth: deps.auth }));
   app.use(notFound);
   app.use(errorHandler(deps.log));
   return app;

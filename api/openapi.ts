@@ -36,6 +36,12 @@ import {
   RequestView,
 } from '../schemas/requests-api.js';
 import {
+  SupervisorListQuery,
+  SupervisorRequestPage,
+  SupervisorSummary,
+  SupervisorTimeline,
+} from '../schemas/supervisor-api.js';
+import {
   ERROR_MEANINGS,
   INBOX_CHECKS,
   JWKS_DESCRIPTION,
@@ -118,6 +124,9 @@ const OUTPUTS: Record<string, z.ZodType> = {
   }),
   RequestView,
   RequestDetailView,
+  SupervisorRequestPage,
+  SupervisorSummary,
+  SupervisorTimeline,
   ActionResult: z.object({
     status: RequestStatus,
     msgId: Ulid.describe('the message that carries the action to the partner'),
@@ -322,6 +331,7 @@ const created = (what: string, schema: string) =>
 const OFFICERS: Role[] = ['officer', 'supervisor'];
 const OPERATORS: Role[] = ['admin', 'supervisor'];
 const ADMIN: Role[] = ['admin'];
+const SUPERVISORS: Role[] = ['supervisor', 'admin'];
 const partyParam = pathParam('partyId', PartyId, 'the partner’s party id');
 
 export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string }): Json {
@@ -426,6 +436,42 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: { '200': answer('The request', ref('RequestDetailView')) },
         errors: ['request_not_found'],
+      },
+    },
+    '/v1/supervisor/requests': {
+      get: {
+        id: 'supervisorListRequests',
+        tag: 'Supervision',
+        summary: 'Every request at a glance: filtered, sorted, a page at a time',
+        description:
+          'Filters combine (all must hold); list-valued ones take `a,b` or the parameter repeated. Pages follow `nextCursor` (keyset: stable while requests are added; with `sort=updated_at` a request updated meanwhile can move). No subject text or creator: the subject may hold personal data.',
+        roles: SUPERVISORS,
+        params: queryParams(SupervisorListQuery),
+        ok: { '200': answer('One page of requests', ref('SupervisorRequestPage')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/supervisor/summary': {
+      get: {
+        id: 'supervisorSummary',
+        tag: 'Supervision',
+        summary: 'Counts, overdue, upcoming deadlines and reply times of all requests',
+        description:
+          'Computed from the read model at most every few seconds and served from memory in between; `asOf` says when.',
+        roles: SUPERVISORS,
+        ok: { '200': answer('The summary', ref('SupervisorSummary')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/supervisor/requests/{id}/timeline': {
+      get: {
+        id: 'supervisorTimeline',
+        tag: 'Supervision',
+        summary: 'One request and its timeline, in order',
+        roles: SUPERVISORS,
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: { '200': answer('The request and its events', ref('SupervisorTimeline')) },
+        errors: ['schema_invalid', 'unknown_request'],
       },
     },
     '/v1/admin/partners': {
@@ -610,6 +656,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         description: 'Partner systems: the signed-message inbox and this node’s keys',
       },
       { name: 'Requests', description: 'Officers: requests to and from other parties' },
+      { name: 'Supervision', description: 'Supervisors: every request, read-only' },
       { name: 'Partners', description: 'Admins: the partner registry' },
       { name: 'Exchange', description: 'Operators: message traffic and store-and-forward bundles' },
       { name: 'Operations', description: 'Health and documentation' },
