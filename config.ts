@@ -117,6 +117,41 @@ export const Env = z.object({
           .min(1),
       ),
   ),
+  METRICS_TOKEN: z.preprocess(
+    blankIsUnset,
+    z.string().min(16, 'at least 16 characters, or unset for an open /metrics').optional(),
+  ),
+  TEMPORAL_METRICS_ADDRESS: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+      .optional(),
+  ),
+  NOTIFY_WEBHOOK_URLS: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.url({
+            protocol: /^https?$/,
+            message: 'a comma-separated list of http:// or https:// URLs',
+          }),
+        ),
+      ),
+  ),
+  NOTIFY_WEBHOOK_SECRET: z.preprocess(
+    blankIsUnset,
+    z.string().min(16, 'at least 16 characters').optional(),
+  ),
   AUDIT_CHECKPOINT_ENTRIES: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(10_000_000).default(1000),
@@ -179,6 +214,13 @@ export interface Config {
   attachments: { maxBytes: number; mediaTypes: readonly string[] };
   /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
   audit: { checkpointEntries: number; checkpointSeconds: number };
+  /**
+   * `/metrics`: the bearer token it asks for (open when unset), and where the Temporal SDK's own
+   * Prometheus exporter listens (its metrics are appended to `/metrics`).
+   */
+  metrics: { token: string | undefined; temporalAddress: string | undefined };
+  /** Webhooks every supervisor notification is POSTed to, and the key that signs each POST. */
+  notifications: { webhookUrls: readonly string[]; webhookSecret: string | undefined };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -301,6 +343,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,
       checkpointSeconds: env.AUDIT_CHECKPOINT_SECONDS,
+    },
+    metrics: { token: env.METRICS_TOKEN, temporalAddress: env.TEMPORAL_METRICS_ADDRESS },
+    notifications: {
+      webhookUrls: env.NOTIFY_WEBHOOK_URLS,
+      webhookSecret: env.NOTIFY_WEBHOOK_SECRET,
     },
     logLevel: env.LOG_LEVEL,
   });

@@ -12,10 +12,28 @@ import {
   type OutboxDeps,
 } from '../exchange/outbox.js';
 import type { OwnDraft } from '../protocol/sign.js';
+import { notifyWebhooks, type NotifyResult, type WebhookOptions } from './notify-webhooks.js';
+
+/** What the activities count for `/metrics` (see api/metrics.ts). */
+export interface ActivityMetrics {
+  deliveryAttempt(): void;
+  /** A failed attempt, by reason: an error code, `http_<status>` or `unreachable`. */
+  deliveryFailure(reason: string): void;
+  webhookPost(outcome: 'delivered' | 'failed'): void;
+}
 
 export interface ActivityDeps {
   pool: pg.Pool;
   outbox: OutboxDeps;
+  metrics?: ActivityMetrics;
+  /** Where supervisor notifications are POSTed; without URLs, notifyWebhooks does nothing. */
+  webhooks?: WebhookOptions;
+}
+
+export interface NotifyWebhooksInput {
+  reqId: string;
+  /** The timeline event that raised the notification. */
+  seq: number;
 }
 
 export interface ProjectRequestInput {
@@ -47,14 +65,47 @@ export function createActivities(deps: ActivityDeps) {
      * once it holds a receipt.
      */
     async deliverMessage(msgId: string): Promise<DeliveryOutcome> {
+      deps.metrics?.deliveryAttempt();
       try {
-        return await deliverOnce(deps.outbox, msgId);
+        const outcome = await deliverOnce(deps.outbox, msgId);
+        if (outcome.status === 'rejected') deps.metrics?.deliveryFailure(outcome.code);
+        return outcome;
       } catch (err) {
+        deps.metrics?.deliveryFailure(
+          err instanceof DeliveryRetry ? err.message : err instanceof AppError ? err.code : 'error',
+        );
         if (err instanceof DeliveryRetry)
           throw ApplicationFailure.retryable(err.message, 'delivery_retry');
         if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
         throw err;
       }
+    },
+
+    /**
+     * POSTs one supervisor notification to every configured webhook that has not taken it yet.
+     * Fails (to be retried by Temporal with backoff) while any target fails; a target that took
+     * it is never posted to again.
+     */
+    async notifyWebhooks(input: NotifyWebhooksInput): Promise<NotifyResult> {
+      if (!deps.webhooks?.urls.length) return { targets: 0, posted: 0, skipped: 0, failed: [] };
+      const result = await notifyWebhooks(
+        deps.pool,
+        deps.webhooks,
+        input.reqId,
+        input.seq,
+        (outcome) => deps.metrics?.webhookPost(outcome),
+      );
+      if (result === 'unknown_notification')
+        throw ApplicationFailure.nonRetryable(
+          `no notification ${input.seq} for the request`,
+          'unknown_notification',
+        );
+      if (result.failed.length)
+        throw ApplicationFailure.retryable(
+          `${result.failed.length} of ${result.targets} webhook targets failed: ${result.failed.join(', ')}`,
+          'webhook_retry',
+        );
+      return result;
     },
   };
 }

@@ -13,6 +13,7 @@ import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
 import { dashboardRouter } from './dashboard.js';
 import { inboxRouter } from './inbox.js';
+import { createMetrics, httpMetrics, metricsRouter, type NodeMetrics } from './metrics.js';
 import { openapiRouter } from './openapi.js';
 import { outboxRouter } from './outbox.js';
 import { partnersRouter } from './partners.js';
@@ -38,6 +39,15 @@ export interface AppDeps {
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
+  /**
+   * Prometheus metrics: the node's registry (shared with its activities; a fresh one if absent),
+   * the bearer token `/metrics` asks for (open if unset), and the Temporal SDK exporter to append.
+   */
+  metrics?: {
+    node?: NodeMetrics;
+    token?: string | undefined;
+    temporalAddress?: string | undefined;
+  };
   /** Base URL of the Temporal Web UI, for the dashboard's links to workflows. */
   temporalUiUrl?: string | undefined;
 }
@@ -46,6 +56,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const metrics = deps.metrics?.node ?? createMetrics();
+  app.use(httpMetrics(metrics));
   app.use((req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
@@ -67,6 +79,15 @@ export function createApp(deps: AppDeps): Express {
       pool: deps.pool,
       temporal: deps.temporal.connection,
       namespace: deps.temporal.namespace,
+    }),
+  );
+  app.use(
+    metricsRouter({
+      pool: deps.pool,
+      metrics,
+      token: deps.metrics?.token,
+      temporalAddress: deps.metrics?.temporalAddress,
+      log: deps.log,
     }),
   );
   app.use(openapiRouter({ partyId: deps.partyId }));

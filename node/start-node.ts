@@ -7,6 +7,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { createApp } from '../api/app.js';
+import { createMetrics } from '../api/metrics.js';
 import { createAuthenticator } from '../api/auth.js';
 import type { Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
@@ -72,7 +73,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     }
   };
 
-  installTemporalRuntime(log);
+  installTemporalRuntime(log, { metricsAddress: config.metrics.temporalAddress });
   try {
     if (
       config.auth.jwks === 'file' &&
@@ -147,13 +148,25 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
     };
 
+    // One registry per node: the API serves it, the activities count deliveries and webhooks in it.
+    const metrics = createMetrics();
     const nativeConnection: NativeConnection = await connectWorker(config.temporal);
     cleanups.push({ name: 'worker connection', run: () => nativeConnection.close() });
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { pool: database.pool, outbox },
+      deps: {
+        pool: database.pool,
+        outbox,
+        metrics: metrics.activities,
+        webhooks: {
+          partyId: config.partyId,
+          urls: config.notifications.webhookUrls,
+          secret: config.notifications.webhookSecret,
+          publicUrl: config.http.publicUrl,
+        },
+      },
       ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
     });
     const workerRun = worker.run();
@@ -202,6 +215,11 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       audit: { log: audit, witness },
       log,
       temporalUiUrl,
+      metrics: {
+        node: metrics,
+        token: config.metrics.token,
+        temporalAddress: config.metrics.temporalAddress,
+      },
     });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));

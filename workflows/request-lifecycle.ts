@@ -7,6 +7,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -93,6 +94,19 @@ export async function runRequest(
   const partnerSide: Side = side === 'requester' ? 'responder' : 'requester';
   const rule = findRule(policy, record.type, record.priority);
   const deliverMessage = deliveryActivity(input.maxRetryInterval);
+  // Supervisor notifications go to webhooks beside the request, never holding it up: retried with
+  // backoff for a day at most, and awaited only before the workflow ends.
+  const { notifyWebhooks } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: '1 day',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: input.maxRetryInterval,
+      nonRetryableErrorTypes: ['unknown_notification'],
+    },
+  });
+  const notices: Promise<unknown>[] = [];
 
   let lifecycle: LifecycleState = {
     status: side === 'requester' ? 'submitted' : 'delivered',
@@ -206,6 +220,7 @@ export async function runRequest(
         ? [{ key: ParleyResponseDue, value: new Date(deadline('response')!.dueAt) }]
         : []),
     ]);
+    const eventSeq = seq;
     await projectRequest({
       record,
       event: {
@@ -217,6 +232,8 @@ export async function runRequest(
         deadlines: deadlineSnapshot(),
       },
     });
+    if (rest.notification && patched('webhook-notifications'))
+      notices.push(notifyWebhooks({ reqId: record.reqId, seq: eventSeq }).catch(() => undefined));
   }
 
   /**
@@ -495,6 +512,7 @@ export async function runRequest(
 
   finished = true;
   await sender;
+  await Promise.all(notices);
   await condition(allHandlersFinished);
   return snapshot();
 }
