@@ -11,7 +11,7 @@ import { AppError } from '../errors.js';
 import type { KeyRecord } from '../protocol/keys.js';
 import { verifyEnvelope } from '../protocol/verify.js';
 import { signingInputDigest, verifyCheckpoint, verifyCosignature } from './checkpoint.js';
-import { verifyInclusion } from './tree.js';
+import { verifyInclusion } from './merkle.js';
 
 export interface Verdict {
   item: string;

@@ -27,7 +27,7 @@ import {
   verifyCosignature,
   type PublicLogKey,
 } from './checkpoint.js';
-import { verifyConsistency } from './tree.js';
+import { verifyConsistency } from './merkle.js';
 import type { AuditLog } from './service.js';
 
 export interface WitnessDeps {

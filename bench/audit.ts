@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { AuditLog } from '../audit/service.js';
-import { verifyConsistency, verifyInclusion } from '../audit/tree.js';
+import { verifyConsistency, verifyInclusion } from '../audit/merkle.js';
 import { appendAudit, auditEntryText, auditLeafHash } from '../db/audit.js';
 import { migrate } from '../db/migrate.js';
 import { generateSigningKey, loadSigningKey } from '../protocol/keys.js';

@@ -24,8 +24,8 @@ export function auditEntryText(e: NewAuditEntry, at: Date): string {
 
 /**
  * Appends entries within `client`'s open transaction. Takes the head row's lock (released at
- * commit), so entries get dense indices in commit order; runs the inserts under the append-only
- * role, so even a bug here cannot rewrite history.
+ * commit), so entries get dense indices in commit order; the insert runs with the append-only
+ * role's rights, so even a bug here cannot rewrite history.
  */
 export async function appendAudit(
   client: pg.PoolClient,
@@ -33,20 +33,12 @@ export async function appendAudit(
   at = new Date(),
 ): Promise<number[]> {
   if (entries.length === 0) return [];
-  // On error the transaction is aborted and rolls back, role switch included: no finally needed.
-  await client.query('SET LOCAL ROLE parley_audit_appender');
-  const { rows } = await client.query<{ size: string }>(
-    'UPDATE audit_head SET size = size + $1 RETURNING size',
-    [entries.length],
-  );
-  const first = Number(rows[0]!.size) - entries.length;
   const texts = entries.map((e) => auditEntryText(e, at));
-  await client.query(
-    `INSERT INTO audit_log (idx, entry, leaf_hash, at, req_id, refs)
-       SELECT $1::bigint + i - 1, e, h, $4, r, COALESCE(string_to_array(NULLIF(f, ''), ','), '{}')
-       FROM unnest($2::text[], $3::bytea[], $5::text[], $6::text[]) WITH ORDINALITY AS t(e, h, r, f, i)`,
+  // One statement, run with the append-only role's rights (migration 0008): the head row's lock
+  // is taken here and released at the caller's commit.
+  const { rows } = await client.query<{ first: string }>(
+    'SELECT audit_append($1::text[], $2::bytea[], $3, $4::text[], $5::text[]) AS first',
     [
-      first,
       texts,
       texts.map(auditLeafHash),
       at,
@@ -54,7 +46,7 @@ export async function appendAudit(
       entries.map((e) => refsOf(e).join(',')),
     ],
   );
-  await client.query('RESET ROLE');
+  const first = Number(rows[0]!.first);
   return texts.map((_, i) => first + i);
 }
 
@@ -89,6 +81,23 @@ export interface AuditRow {
   idx: number;
   entry: string;
   leafHash: Buffer;
+}
+
+/**
+ * Leaf hashes with idx in [from, to), in order, each rehashed by Postgres from its entry: `ok` is
+ * false where the stored hash no longer matches the entry (a row altered behind the node's back).
+ */
+export async function readLeafHashes(
+  db: Queryable,
+  from: number,
+  to: number,
+): Promise<{ idx: number; leafHash: Buffer; ok: boolean }[]> {
+  const { rows } = await db.query<{ idx: string; leaf_hash: Buffer; ok: boolean }>(
+    `SELECT idx, leaf_hash, leaf_hash = sha256('\\x00'::bytea || convert_to(entry, 'UTF8')) AS ok
+     FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+    [from, to],
+  );
+  return rows.map((r) => ({ idx: Number(r.idx), leafHash: r.leaf_hash, ok: r.ok }));
 }
 
 /** Entries with idx in [from, to), in order. */

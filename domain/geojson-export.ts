@@ -2,16 +2,20 @@
 // 7946 (WGS 84 [longitude, latitude], no `crs` member, exterior rings counter-clockwise and holes
 // clockwise) with flat scalar properties, so every attribute shows as a column. Each perimeter,
 // row, device, reference point, turning point and located accident is a feature of its own,
-// told apart by `feature_type`.
+// told apart by `feature_type`. Records carry coordinates and measures as decimal strings (what a
+// signed payload can hold); GeoJSON wants numbers, and the export is not signed, so it converts.
 import {
+  areaValue,
   destination,
   isCounterClockwise,
+  positionValue,
   type GeoArea,
-  type GeoLineString,
-  type GeoPoint,
+  type NumericArea,
+  type NumericPosition,
   type Position,
 } from '../schemas/domain/geo.js';
 import type { MineMapRecord } from '../schemas/domain/mine-map.js';
+import { decimalValue } from '../schemas/domain/shared.js';
 
 /** The media type of the export (RFC 7946 section 12); save it with a `.geojson` extension. */
 export const GEOJSON_MEDIA_TYPE = 'application/geo+json';
@@ -22,10 +26,21 @@ export type FeatureType =
 /** Property values a GIS attribute table holds without conversion. */
 export type Scalar = string | number | boolean | null;
 
+/** GeoJSON geometries with numeric positions, as the export writes them. */
+export interface PointGeometry {
+  type: 'Point';
+  coordinates: NumericPosition;
+}
+export interface LineStringGeometry {
+  type: 'LineString';
+  coordinates: NumericPosition[];
+}
+export type AreaGeometry = NumericArea;
+
 export interface Feature {
   type: 'Feature';
   id: string;
-  geometry: GeoPoint | GeoLineString | GeoArea;
+  geometry: PointGeometry | LineStringGeometry | AreaGeometry;
   properties: { feature_type: FeatureType; record_id: string } & Record<string, Scalar>;
 }
 
@@ -34,31 +49,34 @@ export interface FeatureCollection {
   features: Feature[];
 }
 
-/** A position as plain numbers: an absent altitude is left out rather than written as null. */
-const pos = (p: Position): Position => (p[2] === undefined ? [p[0], p[1]] : [p[0], p[1], p[2]]);
-
 /** A ring turned, if needed, to run counter-clockwise (exterior) or clockwise (hole). */
-function orient(ring: readonly Position[], counterClockwise: boolean): Position[] {
-  const out = ring.map(pos);
+function orient(ring: readonly NumericPosition[], counterClockwise: boolean): NumericPosition[] {
+  const out = [...ring];
   return isCounterClockwise(out) === counterClockwise ? out : out.reverse();
 }
 
-const rewindRings = (rings: readonly (readonly Position[])[]) =>
+const rewindRings = (rings: readonly (readonly NumericPosition[])[]) =>
   rings.map((ring, i) => orient(ring, i === 0));
 
 /**
- * An area with RFC 7946's right-hand rule applied: exterior rings counter-clockwise, holes
- * clockwise. Parsers must accept either winding, but some consumers (and strict checkers) rely on
- * it; field records are drawn in whatever direction the surveyor walked.
+ * An area as numbers, with RFC 7946's right-hand rule applied: exterior rings counter-clockwise,
+ * holes clockwise. Parsers must accept either winding, but some consumers (and strict checkers)
+ * rely on it; field records are drawn in whatever direction the surveyor walked.
  */
-export function rewindArea(area: GeoArea): GeoArea {
-  return area.type === 'Polygon'
-    ? { type: 'Polygon', coordinates: rewindRings(area.coordinates) }
-    : { type: 'MultiPolygon', coordinates: area.coordinates.map(rewindRings) };
+export function rewindArea(area: GeoArea): AreaGeometry {
+  const numeric = areaValue(area);
+  return numeric.type === 'Polygon'
+    ? { type: 'Polygon', coordinates: rewindRings(numeric.coordinates) }
+    : { type: 'MultiPolygon', coordinates: numeric.coordinates.map(rewindRings) };
 }
 
-const point = (p: Position): GeoPoint => ({ type: 'Point', coordinates: pos(p) });
+/** A point at a record's position; positionValue leaves an absent altitude out, not null. */
+const point = (p: Position): PointGeometry => pointAt(positionValue(p));
+const pointAt = (coordinates: NumericPosition): PointGeometry => ({ type: 'Point', coordinates });
 const orNull = <T extends Scalar>(v: T | undefined): T | null => (v === undefined ? null : v);
+/** A decimal string as the number a GIS column holds. */
+const numOrNull = (v: string | undefined): number | null =>
+  v === undefined ? null : decimalValue(v);
 
 /** Attributes every feature of a record carries, so any one feature says what it belongs to. */
 function recordProperties(r: MineMapRecord) {
@@ -68,7 +86,7 @@ function recordProperties(r: MineMapRecord) {
     confidence: r.confidence,
     source_document: r.source_document.reference,
     original_datum: orNull(r.datum),
-    accuracy_m: orNull(r.accuracy_m),
+    accuracy_m: numOrNull(r.accuracy_m),
   };
 }
 
@@ -132,11 +150,11 @@ export function mineMapFeatures(r: MineMapRecord): Feature[] {
     add(
       'mine_row',
       row.row_id,
-      { type: 'LineString', coordinates: row.line.coordinates.map(pos) },
+      { type: 'LineString', coordinates: row.line.coordinates.map(positionValue) },
       {
         row_id: row.row_id,
         device_count: orNull(row.device_count),
-        spacing_m: orNull(row.spacing_m),
+        spacing_m: numOrNull(row.spacing_m),
       },
     );
   (r.device_points ?? []).forEach((d, i) =>
@@ -145,9 +163,9 @@ export function mineMapFeatures(r: MineMapRecord): Feature[] {
       note: orNull(d.note),
     }),
   );
-  const refs = new Map<string, Position>();
+  const refs = new Map<string, NumericPosition>();
   for (const rp of r.reference_points ?? []) {
-    refs.set(rp.ref_id, rp.point.coordinates);
+    refs.set(rp.ref_id, positionValue(rp.point.coordinates));
     add('reference_point', rp.ref_id, point(rp.point.coordinates), {
       ref_id: rp.ref_id,
       landmark: rp.landmark,
@@ -158,12 +176,14 @@ export function mineMapFeatures(r: MineMapRecord): Feature[] {
     if (!from) continue;
     // Plotted as if the bearing were true north: a magnetic or grid bearing puts the point off
     // by the declination or convergence, which the record does not give; the attributes say so.
-    add('turning_point', t.label, point(destination(from, t.bearing_deg, t.distance_m)), {
+    const bearing = decimalValue(t.bearing_deg);
+    const metres = decimalValue(t.distance_m);
+    add('turning_point', t.label, pointAt(destination(from, bearing, metres)), {
       label: t.label,
       from_ref: t.from_ref,
-      bearing_deg: t.bearing_deg,
+      bearing_deg: bearing,
       bearing_reference: t.bearing_reference,
-      distance_m: t.distance_m,
+      distance_m: metres,
       plotted_as_true_bearing: t.bearing_reference !== 'true',
     });
   }

@@ -1,10 +1,13 @@
 // RFC 7946 GeoJSON geometries as the domain records carry them (WGS 84, [longitude, latitude],
 // optional altitude), with the checks a deminer relies on: coordinates in range, closed rings, and
 // rings that do not cross themselves or each other. Also the distance helpers the records need.
+// Coordinates travel as decimal strings (signed payloads hold integers only, shared.ts); every
+// check and distance reads them as numbers first (NumericPosition).
 import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
 import { booleanValid } from '@turf/boolean-valid';
 import { distance } from '@turf/distance';
 import { z } from 'zod';
+import { decimalIn, decimalValue } from './shared.js';
 
 /** Mean Earth radius in metres, the one Turf's haversine distance uses, so both agree. */
 const EARTH_RADIUS_M = 6_371_008.8;
@@ -19,36 +22,70 @@ export const MAX_POLYGONS = 100;
 /** Positions in one area, all rings together: the edge checks are quadratic at worst. */
 export const MAX_AREA_POSITIONS = 10_000;
 
-export const Longitude = z
-  .number()
-  .min(-180, 'a longitude in degrees between -180 and 180 (WGS 84)')
-  .max(180, 'a longitude in degrees between -180 and 180 (WGS 84)');
-export const Latitude = z
-  .number()
-  .min(-90, 'a latitude in degrees between -90 and 90 (WGS 84)')
-  .max(90, 'a latitude in degrees between -90 and 90 (WGS 84)');
+export const Longitude = decimalIn(
+  { min: -180, max: 180 },
+  'a longitude in degrees between -180 and 180 (WGS 84)',
+);
+export const Latitude = decimalIn(
+  { min: -90, max: 90 },
+  'a latitude in degrees between -90 and 90 (WGS 84)',
+);
 /** Metres above the WGS 84 ellipsoid; bounded so a unit mix-up (feet, millimetres) stands out. */
-export const Altitude = z
-  .number()
-  .min(-12_000, 'an altitude in metres between -12000 and 9000')
-  .max(9_000, 'an altitude in metres between -12000 and 9000');
+export const Altitude = decimalIn(
+  { min: -12_000, max: 9_000 },
+  'an altitude in metres between -12000 and 9000',
+);
 
-/** An RFC 7946 position: [longitude, latitude] or [longitude, latitude, altitude], that order. */
+/**
+ * An RFC 7946 position: [longitude, latitude] or [longitude, latitude, altitude], that order, as
+ * decimal strings ("24.725"; a JSON number is accepted and written as one).
+ */
 export const Position = z
   .tuple([Longitude, Latitude, Altitude.optional()])
-  .describe('[longitude, latitude] or [longitude, latitude, altitude], WGS 84 degrees and metres');
+  // An altitude given as undefined (from code, never from JSON) would be signed as null.
+  .overwrite((p): typeof p => (p[2] === undefined ? [p[0], p[1]] : p))
+  .describe(
+    '[longitude, latitude] or [longitude, latitude, altitude]: WGS 84 degrees and metres, as ' +
+      'decimal strings such as "24.725"',
+  );
 export type Position = z.infer<typeof Position>;
 
-const samePosition = (a: Position, b: Position) => a[0] === b[0] && a[1] === b[1];
+/** A position as numbers, for arithmetic: what every check and distance works on. */
+export type NumericPosition = [number, number, number?];
+
+/** The numbers a position's decimal strings stand for; an absent altitude stays absent. */
+export const positionValue = (p: Position): NumericPosition =>
+  p[2] === undefined
+    ? [decimalValue(p[0]), decimalValue(p[1])]
+    : [decimalValue(p[0]), decimalValue(p[1]), decimalValue(p[2])];
+
+export const ringValue = (ring: readonly Position[]): NumericPosition[] => ring.map(positionValue);
+
+/** An area with numeric positions. */
+export type NumericArea =
+  | { type: 'Polygon'; coordinates: NumericPosition[][] }
+  | { type: 'MultiPolygon'; coordinates: NumericPosition[][][] };
+
+export function areaValue(area: GeoArea): NumericArea {
+  return area.type === 'Polygon'
+    ? { type: 'Polygon', coordinates: area.coordinates.map(ringValue) }
+    : { type: 'MultiPolygon', coordinates: area.coordinates.map((p) => p.map(ringValue)) };
+}
+
+/** Same longitude and latitude by value: "24.70" and "24.7" are one place. */
+const samePosition = (a: NumericPosition, b: NumericPosition) => a[0] === b[0] && a[1] === b[1];
 
 /** A closed ring: at least four positions, the last one repeating the first. */
 export const LinearRing = z
   .array(Position)
   .min(4, 'a linear ring of at least 4 positions, the first repeated as the last')
   .max(MAX_RING_POSITIONS)
-  .refine((ring) => ring.length < 2 || samePosition(ring[0]!, ring[ring.length - 1]!), {
-    message: 'a closed ring: the last position must repeat the first',
-  });
+  .refine(
+    (ring) =>
+      ring.length < 2 ||
+      samePosition(positionValue(ring[0]!), positionValue(ring[ring.length - 1]!)),
+    { message: 'a closed ring: the last position must repeat the first' },
+  );
 export type LinearRing = z.infer<typeof LinearRing>;
 
 export const GeoPoint = z.strictObject({ type: z.literal('Point'), coordinates: Position });
@@ -60,7 +97,8 @@ export const GeoLineString = z.strictObject({
 });
 export type GeoLineString = z.infer<typeof GeoLineString>;
 
-type Rings = readonly (readonly Position[])[];
+/** The rings of one polygon, as numbers. */
+type Rings = readonly (readonly NumericPosition[])[];
 
 /** Issues found in a polygon's rings, each with the path below `coordinates` it belongs to. */
 interface RingIssue {
@@ -77,7 +115,7 @@ export const GeoPolygon = z
       .max(MAX_RINGS),
   })
   .superRefine((polygon, ctx) => {
-    for (const issue of polygonIssues(polygon.coordinates))
+    for (const issue of polygonIssues(polygon.coordinates.map(ringValue)))
       ctx.addIssue({
         code: 'custom',
         path: ['coordinates', ...issue.path],
@@ -100,7 +138,7 @@ export const GeoMultiPolygon = z
       .max(MAX_POLYGONS),
   })
   .superRefine((multi, ctx) => {
-    for (const issue of multiPolygonIssues(multi.coordinates))
+    for (const issue of multiPolygonIssues(multi.coordinates.map((p) => p.map(ringValue))))
       ctx.addIssue({
         code: 'custom',
         path: ['coordinates', ...issue.path],
@@ -127,8 +165,8 @@ interface Edge {
   index: number;
   /** Edges in the ring, to tell neighbours (which share a vertex) from the others. */
   ringEdges: number;
-  a: Position;
-  b: Position;
+  a: NumericPosition;
+  b: NumericPosition;
   minX: number;
   maxX: number;
   minY: number;
@@ -136,12 +174,12 @@ interface Edge {
 }
 
 /** Sign of the turn a→b→c: > 0 counter-clockwise, < 0 clockwise, 0 collinear. */
-function orient(a: Position, b: Position, c: Position): number {
+function orient(a: NumericPosition, b: NumericPosition, c: NumericPosition): number {
   return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
 }
 
 /** Whether c, known collinear with a–b, lies within the segment's bounding box. */
-function onSegment(a: Position, b: Position, c: Position): boolean {
+function onSegment(a: NumericPosition, b: NumericPosition, c: NumericPosition): boolean {
   return (
     Math.min(a[0], b[0]) <= c[0] &&
     c[0] <= Math.max(a[0], b[0]) &&
@@ -176,13 +214,13 @@ function isSpike(first: Edge, second: Edge): boolean {
 }
 
 /** A ring without repeated consecutive positions (RFC 7946 allows them; here they are noise). */
-function distinctRing(ring: readonly Position[]): Position[] {
-  const out: Position[] = [];
+function distinctRing(ring: readonly NumericPosition[]): NumericPosition[] {
+  const out: NumericPosition[] = [];
   for (const p of ring) if (!out.length || !samePosition(out[out.length - 1]!, p)) out.push(p);
   return out;
 }
 
-function ringEdges(ring: readonly Position[], polygon: number, ringIndex: number): Edge[] {
+function ringEdges(ring: readonly NumericPosition[], polygon: number, ringIndex: number): Edge[] {
   const pts = distinctRing(ring);
   const edges: Edge[] = [];
   for (let i = 0; i + 1 < pts.length; i++) {
@@ -205,7 +243,7 @@ function ringEdges(ring: readonly Position[], polygon: number, ringIndex: number
 }
 
 /** Twice the signed planar area of a ring in degrees: > 0 counter-clockwise (RFC 7946 exterior). */
-export function ringSignedArea(ring: readonly Position[]): number {
+export function ringSignedArea(ring: readonly NumericPosition[]): number {
   let sum = 0;
   for (let i = 0; i + 1 < ring.length; i++) {
     const a = ring[i]!;
@@ -216,12 +254,12 @@ export function ringSignedArea(ring: readonly Position[]): number {
 }
 
 /** Whether a ring runs counter-clockwise, as RFC 7946 wants for exterior rings. */
-export function isCounterClockwise(ring: readonly Position[]): boolean {
+export function isCounterClockwise(ring: readonly NumericPosition[]): boolean {
   return ringSignedArea(ring) > 0;
 }
 
 /** Rings usable for edge checks: long enough and closed (otherwise their own issue is reported). */
-function wellFormed(ring: readonly Position[]): boolean {
+function wellFormed(ring: readonly NumericPosition[]): boolean {
   return ring.length >= 4 && samePosition(ring[0]!, ring[ring.length - 1]!);
 }
 
@@ -275,7 +313,7 @@ function describeCollision(p: Edge, q: Edge): RingIssue {
 function ringsIssues(polygons: readonly Rings[], multi: boolean): RingIssue[] {
   const issues: RingIssue[] = [];
   const edges: Edge[] = [];
-  const flat: { ring: readonly Position[]; path: number[] }[] = [];
+  const flat: { ring: readonly NumericPosition[]; path: number[] }[] = [];
   polygons.forEach((rings, pi) =>
     rings.forEach((ring, ri) => flat.push({ ring, path: multi ? [pi, ri] : [ri] })),
   );
@@ -305,7 +343,7 @@ const prefix = (polygon: number, issue: RingIssue): RingIssue => ({
 });
 
 /** A ring alone as a polygon, for containment tests. */
-const ringPolygon = (ring: readonly Position[]) => ({
+const ringPolygon = (ring: readonly NumericPosition[]) => ({
   type: 'Polygon' as const,
   coordinates: [plain(ring)],
 });
@@ -314,7 +352,7 @@ const ringPolygon = (ring: readonly Position[]) => ({
  * Positions as Turf's plain number arrays: altitude dropped (Turf works in two dimensions) and
  * repeated consecutive positions merged (RFC 7946 allows them; booleanValid takes them for spikes).
  */
-const plain = (ring: readonly Position[]): number[][] =>
+const plain = (ring: readonly NumericPosition[]): number[][] =>
   distinctRing(ring).map((p) => [p[0], p[1]]);
 
 /** Holes inside their shell and outside each other (no edges meet, so one vertex tells). */
@@ -385,11 +423,11 @@ function multiPolygonIssues(polygons: readonly Rings[]): RingIssue[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Distances
+// Distances, on numbers: a record's positions go through positionValue or areaValue first.
 // ---------------------------------------------------------------------------------------------
 
 /** Great-circle (haversine) distance between two positions, in metres. */
-export function distanceMetres(from: Position, to: Position): number {
+export function distanceMetres(from: NumericPosition, to: NumericPosition): number {
   return distance([from[0], from[1]], [to[0], to[1]], { units: 'meters' });
 }
 
@@ -397,7 +435,11 @@ export function distanceMetres(from: Position, to: Position): number {
  * The closest point of segment a–b to p, in a local equirectangular projection centred on p:
  * accurate to well under a metre at the few kilometres the sanity checks care about.
  */
-function closestOnSegment(p: Position, a: Position, b: Position): Position {
+function closestOnSegment(
+  p: NumericPosition,
+  a: NumericPosition,
+  b: NumericPosition,
+): NumericPosition {
   const k = Math.cos((p[1] * Math.PI) / 180);
   const ax = (a[0] - p[0]) * k;
   const ay = a[1] - p[1];
@@ -411,7 +453,7 @@ function closestOnSegment(p: Position, a: Position, b: Position): Position {
 }
 
 /** Distance from a position to a polyline's nearest point, in metres. */
-export function distanceToLineMetres(p: Position, line: readonly Position[]): number {
+export function distanceToLineMetres(p: NumericPosition, line: readonly NumericPosition[]): number {
   if (line.length === 1) return distanceMetres(p, line[0]!);
   let best = Infinity;
   for (let i = 0; i + 1 < line.length; i++)
@@ -420,7 +462,7 @@ export function distanceToLineMetres(p: Position, line: readonly Position[]): nu
 }
 
 /** Distance from a position to an area in metres: 0 inside it, else to its nearest edge. */
-export function distanceToAreaMetres(p: Position, area: GeoArea): number {
+export function distanceToAreaMetres(p: NumericPosition, area: NumericArea): number {
   const rings = area.type === 'Polygon' ? [area.coordinates] : area.coordinates;
   const flat = { type: 'MultiPolygon' as const, coordinates: rings.map((r) => r.map(plain)) };
   if (booleanPointInPolygon([p[0], p[1]], flat)) return 0;
@@ -434,7 +476,11 @@ export function distanceToAreaMetres(p: Position, area: GeoArea): number {
  * The position reached from `origin` along a great circle with an initial bearing (degrees
  * clockwise from true north) over a distance in metres: how field records give turning points.
  */
-export function destination(origin: Position, bearingDeg: number, distanceM: number): Position {
+export function destination(
+  origin: NumericPosition,
+  bearingDeg: number,
+  distanceM: number,
+): NumericPosition {
   const rad = Math.PI / 180;
   const d = distanceM / EARTH_RADIUS_M;
   const theta = bearingDeg * rad;

@@ -12,6 +12,7 @@ import {
   type Clock,
   Covers,
   dateOrPeriod,
+  decimalIn,
   ExternalId,
   gap,
   type Gap,
@@ -77,11 +78,10 @@ function buildSubject() {
 export const GraveLocation = z
   .strictObject({
     geometry: z.discriminatedUnion('type', [GeoPoint, GeoPolygon, GeoMultiPolygon]),
-    uncertainty_m: z
-      .number()
-      .min(0, 'an uncertainty radius in metres, 0 or more')
-      .max(100_000)
-      .optional(),
+    uncertainty_m: decimalIn(
+      { min: 0, max: 100_000 },
+      'an uncertainty radius in metres, 0 or more and at most 100000',
+    ).optional(),
   })
   .superRefine((l, ctx) => {
     if (l.geometry.type === 'Point' && l.uncertainty_m === undefined)
@@ -94,8 +94,14 @@ export const GraveLocation = z
 
 export const Individuals = z
   .strictObject({
-    min: z.number().int().min(0, 'a number of individuals, 0 or more'),
-    max: z.number().int().min(0, 'a number of individuals, 0 or more'),
+    min: z
+      .number()
+      .int('a whole number of individuals')
+      .min(0, 'a number of individuals, 0 or more'),
+    max: z
+      .number()
+      .int('a whole number of individuals')
+      .min(0, 'a number of individuals, 0 or more'),
   })
   .superRefine((n, ctx) => {
     if (n.min > n.max)

@@ -12,6 +12,7 @@ import {
   type Clock,
   Covers,
   dateOrPeriod,
+  decimalIn,
   ExternalId,
   gap,
   type Gap,
@@ -111,17 +112,11 @@ export const DnaMethod = z.strictObject({
     )
     .max(50)
     .optional(),
-  likelihood_ratio: z
-    .number()
-    .positive('a likelihood ratio greater than 0')
-    .describe('LR of the kinship hypotheses, for example 1.2e9')
+  likelihood_ratio: decimalIn({ gt: 0 }, 'a likelihood ratio greater than 0')
+    .describe('LR of the kinship hypotheses as a decimal string, for example "1200000000"')
     .optional(),
-  prior_probability: z.number().min(0).max(1).optional(),
-  posterior_probability: z
-    .number()
-    .min(0, 'a probability between 0 and 1')
-    .max(1, 'a probability between 0 and 1')
-    .optional(),
+  prior_probability: decimalIn({ min: 0, max: 1 }, 'a probability between 0 and 1').optional(),
+  posterior_probability: decimalIn({ min: 0, max: 1 }, 'a probability between 0 and 1').optional(),
   laboratory: Laboratory.optional(),
 });
 

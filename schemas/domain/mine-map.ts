@@ -5,12 +5,15 @@
 import { z } from 'zod';
 import { RequestSubject } from '../requests-api.js';
 import {
+  areaValue,
   distanceMetres,
   distanceToAreaMetres,
   distanceToLineMetres,
   GeoArea,
   GeoLineString,
   GeoPoint,
+  positionValue,
+  ringValue,
   type Position,
 } from './geo.js';
 import {
@@ -20,6 +23,7 @@ import {
   type Clock,
   Covers,
   dateOrPeriod,
+  decimalIn,
   ExternalId,
   gap,
   type Gap,
@@ -127,22 +131,26 @@ export const ReferencePoint = z.strictObject({
 export const TurningPoint = z.strictObject({
   label: Label,
   from_ref: Label.describe('ref_id of the reference point the bearing is taken from'),
-  bearing_deg: z
-    .number()
-    .min(0, 'a bearing in degrees from 0 up to 360')
-    .lt(360, 'a bearing in degrees from 0 up to 360'),
+  bearing_deg: decimalIn({ min: 0, lt: 360 }, 'a bearing in degrees from 0 up to 360'),
   bearing_reference: BearingReference,
-  distance_m: z
-    .number()
-    .positive('a distance in metres greater than 0')
-    .max(MAX_TURNING_POINT_DISTANCE_M),
+  distance_m: decimalIn(
+    { gt: 0, max: MAX_TURNING_POINT_DISTANCE_M },
+    `a distance in metres greater than 0 and at most ${MAX_TURNING_POINT_DISTANCE_M}`,
+  ),
 });
 
 export const MineRow = z.strictObject({
   row_id: Label,
   line: GeoLineString,
-  device_count: z.number().int().min(0, 'a count of 0 or more').optional(),
-  spacing_m: z.number().positive().max(1_000).optional(),
+  device_count: z
+    .number()
+    .int('a whole number of devices')
+    .min(0, 'a count of 0 or more')
+    .optional(),
+  spacing_m: decimalIn(
+    { gt: 0, max: 1_000 },
+    'a spacing in metres greater than 0 and at most 1000',
+  ).optional(),
 });
 
 export const DevicePoint = z.strictObject({
@@ -160,11 +168,18 @@ export const Device = z.strictObject({
   anti_handling: YesNoUnknown.describe('whether anti-handling devices were fitted'),
 });
 
+/** Whole centimetres: no record measures a mine's depth more finely. */
+const DepthCm = z
+  .number()
+  .int('a whole number of centimetres')
+  .min(0, 'a depth of 0 cm or more')
+  .max(500, 'a depth of at most 500 cm');
+
 export const Depth = z
   .strictObject({
     placement: Placement,
-    min_cm: z.number().min(0, 'a depth of 0 cm or more').max(500).optional(),
-    max_cm: z.number().min(0, 'a depth of 0 cm or more').max(500).optional(),
+    min_cm: DepthCm.optional(),
+    max_cm: DepthCm.optional(),
   })
   .superRefine((d, ctx) => {
     if (d.min_cm !== undefined && d.max_cm !== undefined && d.min_cm > d.max_cm)
@@ -188,7 +203,10 @@ function buildSubject() {
       .optional(),
     purpose: MapPurpose,
     purpose_note: Text(2_000).optional(),
-    requested_precision_m: z.number().positive().max(10_000).optional(),
+    requested_precision_m: decimalIn(
+      { gt: 0, max: 10_000 },
+      'a precision in metres greater than 0 and at most 10000',
+    ).optional(),
   }).superRefine(uniqueItemIds);
 }
 
@@ -207,8 +225,8 @@ function buildRecord(clock: Clock) {
   });
   const Accident = z.strictObject({
     date: pastPartialDate(clock).optional(),
-    killed: z.number().int().min(0, 'a count of 0 or more').optional(),
-    injured: z.number().int().min(0, 'a count of 0 or more').optional(),
+    killed: z.number().int('a whole number of people').min(0, 'a count of 0 or more').optional(),
+    injured: z.number().int('a whole number of people').min(0, 'a count of 0 or more').optional(),
     description: Text(2_000),
     point: GeoPoint.optional(),
   });
@@ -234,7 +252,10 @@ function buildRecord(clock: Clock) {
       turning_points: z.array(TurningPoint).max(1_000).optional(),
       datum: Datum.optional(),
       datum_note: Text(500).optional(),
-      accuracy_m: z.number().min(0, 'an accuracy in metres, 0 or more').max(100_000).optional(),
+      accuracy_m: decimalIn(
+        { min: 0, max: 100_000 },
+        'an accuracy in metres, 0 or more and at most 100000',
+      ).optional(),
       devices: z.array(Device).max(200).optional(),
       laying: Laying.optional(),
       marking: Marking.optional(),
@@ -281,12 +302,13 @@ function distanceToMapped(
     rows?: readonly { line: GeoLineString }[] | undefined;
     device_points?: readonly { point: GeoPoint }[] | undefined;
   },
-  p: Position,
+  position: Position,
 ): number | undefined {
-  if (r.perimeter) return distanceToAreaMetres(p, r.perimeter);
+  const p = positionValue(position);
+  if (r.perimeter) return distanceToAreaMetres(p, areaValue(r.perimeter));
   const distances = [
-    ...(r.rows ?? []).map((row) => distanceToLineMetres(p, row.line.coordinates)),
-    ...(r.device_points ?? []).map((d) => distanceMetres(p, d.point.coordinates)),
+    ...(r.rows ?? []).map((row) => distanceToLineMetres(p, ringValue(row.line.coordinates))),
+    ...(r.device_points ?? []).map((d) => distanceMetres(p, positionValue(d.point.coordinates))),
   ];
   return distances.length ? Math.min(...distances) : undefined;
 }

@@ -1,10 +1,91 @@
-// Building blocks shared by the three kinds of domain record: identifiers, dates that may be
-// partial and may not lie in the future, attachment references, request items and their outcomes,
-// and the clarification items a response's gaps turn into. No I/O.
+// Building blocks shared by the three kinds of domain record: decimals, identifiers, dates that may
+// be partial and may not lie in the future, attachment references, request items and their
+// outcomes, and the clarification items a response's gaps turn into. No I/O.
 import { z } from 'zod';
 import { jsonPointer } from '../../errors.js';
 
 export const Text = (max: number) => z.string().trim().min(1).max(max);
+
+// ---------------------------------------------------------------------------------------------
+// Decimals. Signed payloads may hold only integers within ±(2^53 - 1) (protocol/canonical-json.ts:
+// RFC 8785 number spelling is not something every partner's JSON library reproduces), so every
+// quantity that is not a whole number by nature (coordinates, bearings, distances, accuracies,
+// likelihood ratios, probabilities) travels as a decimal string. Counts, quantities of devices and
+// depths in centimetres stay JSON integers.
+// ---------------------------------------------------------------------------------------------
+
+/** A plain decimal: optional minus, no leading zeros, optional fraction; no exponent, no "+". */
+export const DECIMAL_PATTERN = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** Longest decimal string: far beyond any measure, short enough that no one pads a payload. */
+export const MAX_DECIMAL_LENGTH = 64;
+export const DECIMAL_MESSAGE =
+  'a decimal number written as a string, such as "24.725" or "-3": digits with an optional ' +
+  'fraction after ".", no exponent, no "+", no leading zeros';
+
+/**
+ * The wire form of a non-integer quantity. Written as the source gave it: trailing zeros
+ * ("46.5800") are kept, as they state the precision of the source; values compare by
+ * `decimalValue`, never as text.
+ */
+export const Decimal = z
+  .string()
+  // Aborting, so a malformed decimal gets this one message and no range check on top of it.
+  .regex(DECIMAL_PATTERN, { message: DECIMAL_MESSAGE, abort: true })
+  .max(MAX_DECIMAL_LENGTH, `a decimal of at most ${MAX_DECIMAL_LENGTH} characters`)
+  .describe('a decimal number as a string, such as "24.725" (no exponent)');
+export type Decimal = string;
+
+/** The number a decimal string stands for (to the nearest double, as JSON.parse would read it). */
+export const decimalValue = (s: string): number => Number(s);
+
+/**
+ * A finite number as a plain decimal string: the shortest digits that read back as the same
+ * double (what String() gives), with any exponent written out: 1.2e9 → "1200000000",
+ * 1e-7 → "0.0000001", -0 → "0".
+ */
+export function toDecimalString(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`${n} has no decimal form`);
+  const text = String(n);
+  const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!m) return text; // no exponent: String(-0) is "0", otherwise already a plain decimal
+  const [, sign, int, frac = '', exp] = m;
+  const digits = int! + frac;
+  const point = int!.length + Number(exp);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + '0'.repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/**
+ * A decimal as a request or record may give it: a decimal string (the wire form) or, for the
+ * convenience of API callers and tests, a JSON number. The parsed value is always the string, and
+ * parsed values are what gets signed, so a number never reaches a signed payload. Strings pass
+ * through unchanged, so parsing what was parsed changes nothing.
+ */
+export const DecimalInput = z
+  .union([Decimal, z.number()], { error: DECIMAL_MESSAGE })
+  .transform((v) => (typeof v === 'number' ? toDecimalString(v) : v))
+  // Piped into Decimal again: a number too large for the length cap is refused, and the output
+  // JSON Schema (what is signed) says "string".
+  .pipe(Decimal);
+
+/** Bounds on a decimal's value; `gt` and `lt` exclude the bound. */
+export interface DecimalRange {
+  min?: number;
+  gt?: number;
+  max?: number;
+  lt?: number;
+}
+
+const inRange = (v: number, r: DecimalRange) =>
+  (r.min === undefined || v >= r.min) &&
+  (r.gt === undefined || v > r.gt) &&
+  (r.max === undefined || v <= r.max) &&
+  (r.lt === undefined || v < r.lt);
+
+/** A decimal (string, or number normalised to one) whose value lies in `range`. */
+export const decimalIn = (range: DecimalRange, message: string) =>
+  DecimalInput.refine((s) => inRange(decimalValue(s), range), { message });
 
 /**
  * An identifier one party assigned (a case id, a remains id, a site or record id). Kept to a

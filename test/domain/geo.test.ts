@@ -1,9 +1,12 @@
 // Geometry: what counts as a valid RFC 7946 position, ring and area, and the distances the
-// records are checked with. Hand-picked cases, then properties over generated polygons.
+// records are checked with. Hand-picked cases (given as JSON numbers for brevity, and again as the
+// decimal strings of the wire), then properties over generated polygons.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { issueDetails } from '../../errors.js';
+import { parseCanonical, canonicalBytes } from '../../protocol/canonical-json.js';
 import {
+  areaValue,
   destination,
   distanceMetres,
   distanceToAreaMetres,
@@ -13,8 +16,11 @@ import {
   GeoPoint,
   isCounterClockwise,
   MAX_AREA_POSITIONS,
-  type Position,
+  positionValue,
+  type NumericArea,
+  type NumericPosition as Position,
 } from '../../schemas/domain/geo.js';
+import { DECIMAL_MESSAGE, toDecimalString } from '../../schemas/domain/shared.js';
 
 const details = (schema: { safeParse: (v: unknown) => any }, value: unknown) => {
   const r = schema.safeParse(value);
@@ -30,11 +36,74 @@ const square: Position[] = [
 ];
 const polygon = (...rings: Position[][]) => ({ type: 'Polygon', coordinates: rings });
 
+/** Every number in a geometry written as the decimal string the wire carries. */
+const asDecimals = (v: unknown): unknown =>
+  typeof v === 'number' ? toDecimalString(v) : Array.isArray(v) ? v.map(asDecimals) : v;
+const withDecimals = (g: { coordinates: unknown }) => ({
+  ...g,
+  coordinates: asDecimals(g.coordinates),
+});
+
 describe('positions', () => {
-  it('takes [lon, lat] and [lon, lat, altitude]', () => {
-    expect(GeoPoint.safeParse({ type: 'Point', coordinates: [24.7, 46.5] }).success).toBe(true);
-    expect(GeoPoint.safeParse({ type: 'Point', coordinates: [24.7, 46.5, 412] }).success).toBe(
-      true,
+  it('takes [lon, lat] and [lon, lat, altitude] as decimal strings, unchanged', () => {
+    for (const coordinates of [
+      ['24.7', '46.5'],
+      ['24.7', '46.5', '412'],
+      ['-0.000001', '-89.99', '-0.5'],
+      ['24.700000', '46.5'],
+    ]) {
+      const r = GeoPoint.safeParse({ type: 'Point', coordinates });
+      expect(r.success && r.data.coordinates).toEqual(coordinates);
+    }
+  });
+
+  it('writes JSON numbers as canonical decimal strings, so a parsed position can be signed', () => {
+    const cases: [unknown[], string[]][] = [
+      [
+        [24.725, 46.59],
+        ['24.725', '46.59'],
+      ],
+      [
+        [1e-7, -1.5e-7, 412],
+        ['0.0000001', '-0.00000015', '412'],
+      ],
+      [
+        [-0, 0.1 + 0.2],
+        ['0', '0.30000000000000004'],
+      ],
+      [
+        ['24.725', 46.59, '412.5'],
+        ['24.725', '46.59', '412.5'],
+      ],
+    ];
+    for (const [input, output] of cases) {
+      const parsed = GeoPoint.parse({ type: 'Point', coordinates: input });
+      expect(parsed.coordinates).toEqual(output);
+      expect(() => parseCanonical(canonicalBytes(parsed))).not.toThrow();
+    }
+  });
+
+  it('leaves out an altitude given as undefined rather than signing it as null', () => {
+    const parsed = GeoPoint.parse({ type: 'Point', coordinates: ['24.7', '46.5', undefined] });
+    expect(parsed.coordinates).toEqual(['24.7', '46.5']);
+    expect(parsed.coordinates).toHaveLength(2);
+  });
+
+  it.each(['1e5', '+1', '1.', '01.5', '.5', '1,5', ' 1', '', '-', 'NaN', 'Infinity', '0x1A'])(
+    'refuses the malformed decimal %j at its path',
+    (bad) => {
+      expect(details(GeoPoint, { type: 'Point', coordinates: ['24.7', bad] })).toEqual([
+        { path: '/coordinates/1', message: DECIMAL_MESSAGE },
+      ]);
+    },
+  );
+
+  it('refuses what is neither a decimal string nor a number, and decimals beyond 64 characters', () => {
+    expect(details(GeoPoint, { type: 'Point', coordinates: [true, '46.5'] })).toEqual([
+      { path: '/coordinates/0', message: DECIMAL_MESSAGE },
+    ]);
+    expect(details(GeoPoint, { type: 'Point', coordinates: ['0.' + '1'.repeat(70), '1'] })).toEqual(
+      [{ path: '/coordinates/0', message: 'a decimal of at most 64 characters' }],
     );
   });
 
@@ -44,6 +113,8 @@ describe('positions', () => {
     [[0, 90.01], '/coordinates/1', 'a latitude in degrees between -90 and 90 (WGS 84)'],
     [[0, -91], '/coordinates/1', 'a latitude in degrees between -90 and 90 (WGS 84)'],
     [[0, 0, 30_000], '/coordinates/2', 'an altitude in metres between -12000 and 9000'],
+    [['180.000001', '0'], '/coordinates/0', 'a longitude in degrees between -180 and 180 (WGS 84)'],
+    [['0', '-90.5'], '/coordinates/1', 'a latitude in degrees between -90 and 90 (WGS 84)'],
   ])('refuses %j at %s', (coordinates, path, message) => {
     expect(details(GeoPoint, { type: 'Point', coordinates })).toEqual([{ path, message }]);
   });
@@ -134,6 +205,18 @@ describe('areas', () => {
     ],
   ])('accepts %s', (_name, area) => {
     expect(details(GeoArea, area)).toEqual([]);
+    expect(details(GeoArea, withDecimals(area))).toEqual([]);
+  });
+
+  it('closes a ring by value, whatever the spelling of its last position', () => {
+    const ring = [
+      ['0', '0'],
+      ['1', '0'],
+      ['1', '1'],
+      ['0', '1'],
+      ['0.000', '0.0'],
+    ];
+    expect(details(GeoArea, { type: 'Polygon', coordinates: [ring] })).toEqual([]);
   });
 
   it.each([
@@ -304,6 +387,7 @@ describe('areas', () => {
     ],
   ])('refuses %s', (_name, area, path, message) => {
     expect(details(GeoArea, area)).toEqual([{ path, message }]);
+    expect(details(GeoArea, withDecimals(area))).toEqual([{ path, message }]);
   });
 });
 
@@ -314,7 +398,7 @@ describe('distances', () => {
     [24.7243, 46.5816],
     [24.7204, 46.5815],
     [24.72, 46.58],
-  ]) as GeoArea;
+  ]) as NumericArea;
 
   it('is 0 inside an area and the distance to the nearest edge outside it', () => {
     expect(distanceToAreaMetres([24.722, 46.581], field)).toBe(0);
@@ -347,11 +431,17 @@ describe('distances', () => {
   });
 });
 
+/**
+ * Doubles on a grid of 1e-9 (0.1 mm in degrees): finer than any survey, and unlike fast-check's
+ * favourite 5e-324, written as a decimal of at most 64 characters (longer ones are refused).
+ */
+const fine = (x: number) => Math.round(x * 1e9) / 1e9 || 0;
+
 /** A convex polygon: corners on a circle at sorted, well-separated angles. */
 const convexRing = fc
   .record({
-    lon: fc.double({ min: -170, max: 170, noNaN: true }),
-    lat: fc.double({ min: -75, max: 75, noNaN: true }),
+    lon: fc.double({ min: -170, max: 170, noNaN: true }).map(fine),
+    lat: fc.double({ min: -75, max: 75, noNaN: true }).map(fine),
     radius: fc.double({ min: 0.0005, max: 0.05, noNaN: true }),
     angles: fc.uniqueArray(fc.integer({ min: 0, max: 71 }), { minLength: 4, maxLength: 12 }),
     clockwise: fc.boolean(),
@@ -375,10 +465,15 @@ describe('properties of generated polygons', () => {
   it('a convex polygon is valid in either winding, and the mean of its corners is inside it', () => {
     fc.assert(
       fc.property(convexRing, ({ inside, ring, clockwise }) => {
-        const area = polygon(ring) as GeoArea;
-        expect(details(GeoArea, area)).toEqual([]);
+        const parsed = GeoArea.parse(polygon(ring));
+        expect(() => parseCanonical(canonicalBytes(parsed))).not.toThrow();
         expect(isCounterClockwise(ring)).toBe(!clockwise);
-        expect(distanceToAreaMetres(inside, area)).toBe(0);
+        // The decimal strings read back as the very doubles they were written from.
+        expect(areaValue(parsed)).toEqual(polygon(ring));
+        expect(distanceToAreaMetres(inside, areaValue(parsed))).toBe(0);
+        expect(
+          positionValue(GeoPoint.parse({ type: 'Point', coordinates: inside }).coordinates),
+        ).toEqual(inside);
       }),
     );
   });

@@ -1,6 +1,6 @@
 // The mine-map export: a FeatureCollection that a strict RFC 7946 checker accepts, wound by the
-// right-hand rule, with flat attributes a GIS shows as columns, for the fixtures and for generated
-// records.
+// right-hand rule, with flat attributes a GIS shows as columns and the records' decimal strings
+// turned into JSON numbers, for the fixtures and for generated records.
 import { check, getIssues } from '@placemarkio/check-geojson';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -11,11 +11,12 @@ import {
   type Feature,
   type FeatureCollection,
 } from '../../domain/geojson-export.js';
+import { canonicalBytes, parseCanonical } from '../../protocol/canonical-json.js';
 import {
+  areaValue,
   distanceMetres,
   isCounterClockwise,
-  type GeoArea,
-  type Position,
+  type NumericPosition as Position,
 } from '../../schemas/domain/geo.js';
 import { mineMapSchemas, type MineMapRecord } from '../../schemas/domain/mine-map.js';
 import { mineMaps } from '../fixtures/domain/index.js';
@@ -33,6 +34,8 @@ function rings(collection: FeatureCollection): { ring: Position[]; exterior: boo
   });
 }
 
+const leaves = (v: unknown): unknown[] => (Array.isArray(v) ? v.flatMap(leaves) : [v]);
+
 /** What any export must satisfy, whatever records it was made from. */
 function expectValidExport(collection: FeatureCollection) {
   const text = JSON.stringify(collection);
@@ -40,6 +43,9 @@ function expectValidExport(collection: FeatureCollection) {
   expect(() => check(text)).not.toThrow();
   expect(Object.keys(collection).sort()).toEqual(['features', 'type']);
   expect(text).not.toContain('"crs"');
+  // GeoJSON positions are numbers (RFC 7946 section 3.1.1), never the records' decimal strings.
+  for (const f of collection.features)
+    expect(leaves(f.geometry.coordinates).every((n) => typeof n === 'number')).toBe(true);
   for (const { ring, exterior } of rings(collection))
     expect(isCounterClockwise(ring)).toBe(exterior);
   for (const f of collection.features)
@@ -104,7 +110,7 @@ describe('GeoJSON export of the fixtures', () => {
   });
 
   it("plots turning points from their reference point's bearing and distance", () => {
-    const corners = records[0]!.perimeter!.coordinates[0] as Position[];
+    const corners = areaValue(records[0]!.perimeter!).coordinates[0] as Position[];
     const turning = byType(
       collection.features.filter((f) => f.properties.record_id === 'MF-0142'),
       'turning_point',
@@ -113,16 +119,30 @@ describe('GeoJSON export of the fixtures', () => {
       const at = (t.geometry as { coordinates: Position }).coordinates;
       expect(distanceMetres(at, corners[i]!)).toBeLessThan(2);
     });
+    expect(turning.map((t) => [t.properties.bearing_deg, t.properties.distance_m])).toEqual([
+      [54, 95],
+      [78.5, 390],
+      [234, 113],
+      [258.7, 397],
+    ]);
+  });
+
+  it('writes measures as numbers and keeps the precision the record gave', () => {
+    const cmsa = collection.features.filter((f) => f.properties.record_id === 'CMSA-0009');
+    expect(byType(cmsa, 'perimeter')[0]!.properties.accuracy_m).toBe(0.5);
+    expect(byType(cmsa, 'reference_point')[0]!.geometry.coordinates).toEqual([
+      24.758041, 46.602013, 318.4,
+    ]);
+    const rows = byType(collection.features, 'mine_row').map((f) => f.properties.spacing_m);
+    expect(rows).toEqual([4, 5]);
   });
 
   it('rewinds a clockwise record without changing the record', () => {
     const mf0171 = records[1]!;
     const before = JSON.stringify(mf0171);
-    const outer = (mf0171.perimeter as Extract<GeoArea, { type: 'MultiPolygon' }>).coordinates;
+    const outer = (areaValue(mf0171.perimeter!) as { coordinates: Position[][][] }).coordinates;
     expect(outer.every((p) => !isCounterClockwise(p[0]!))).toBe(true);
-    const rewound = rewindArea(mf0171.perimeter!) as typeof mf0171.perimeter & {
-      type: 'MultiPolygon';
-    };
+    const rewound = rewindArea(mf0171.perimeter!) as { coordinates: Position[][][] };
     expect(rewound.coordinates.every((p) => isCounterClockwise(p[0]!))).toBe(true);
     expect(JSON.stringify(mf0171)).toBe(before);
   });
@@ -135,18 +155,24 @@ describe('GeoJSON export of the fixtures', () => {
   });
 });
 
+/**
+ * Doubles on a grid of 1e-9 (0.1 mm in degrees): finer than any survey, and unlike fast-check's
+ * favourite 5e-324, written as a decimal of at most 64 characters (longer ones are refused).
+ */
+const fine = (x: number) => Math.round(x * 1e9) / 1e9 || 0;
+
 /** A convex ring around a point, in either winding, and one half its size inside it. */
 const generatedRecord = fc
   .record({
-    lon: fc.double({ min: -170, max: 170, noNaN: true }),
-    lat: fc.double({ min: -70, max: 70, noNaN: true }),
+    lon: fc.double({ min: -170, max: 170, noNaN: true }).map(fine),
+    lat: fc.double({ min: -70, max: 70, noNaN: true }).map(fine),
     radius: fc.double({ min: 0.001, max: 0.02, noNaN: true }),
     angles: fc.uniqueArray(fc.integer({ min: 0, max: 35 }), { minLength: 3, maxLength: 10 }),
     clockwise: fc.boolean(),
     holeClockwise: fc.option(fc.boolean()),
     quantities: fc.array(fc.nat({ max: 5_000 }), { maxLength: 3 }),
-    bearing: fc.double({ min: 0, max: 359.9, noNaN: true }),
-    distance: fc.double({ min: 1, max: 500, noNaN: true }),
+    bearing: fc.double({ min: 0, max: 359.9, noNaN: true }).map(fine),
+    distance: fc.double({ min: 1, max: 500, noNaN: true }).map(fine),
   })
   .filter(({ angles }) => {
     // Corners must not all lie in one half of the circle, or the ring degenerates to a sliver.
@@ -206,6 +232,9 @@ describe('GeoJSON export of generated records', () => {
     fc.assert(
       fc.property(generatedRecord, (input) => {
         const record: MineMapRecord = schemas.record.parse(input);
+        // Generated as JSON numbers; parsed, every one is a decimal string that can be signed.
+        expect(() => parseCanonical(canonicalBytes(record))).not.toThrow();
+        expect(() => parseCanonical(canonicalBytes(input))).toThrow(/send decimals as strings/);
         const collection = mineMapFeatureCollection([record]);
         expectValidExport(collection);
         const [perimeter] = byType(collection.features, 'perimeter');

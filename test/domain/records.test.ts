@@ -1,9 +1,11 @@
-// The three kinds of record: every fixture is accepted, and each invalid variant is refused at the
-// JSON path of the fault with a message that says what is expected; legal minimums that are missing
-// come back as gaps (clarification items) and a response that does not fit its request as issues.
+// The three kinds of record: every fixture is accepted and, parsed, can be signed (canonical JSON
+// holds no number but a safe integer); each invalid variant is refused at the JSON path of the fault
+// with a message that says what is expected; legal minimums that are missing come back as gaps
+// (clarification items) and a response that does not fit its request as issues.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { issueDetails } from '../../errors.js';
+import { AppError, issueDetails } from '../../errors.js';
+import { canonicalBytes, parseCanonical } from '../../protocol/canonical-json.js';
 import type { RequestType } from '../../schemas/common.js';
 import {
   checkResponse,
@@ -12,6 +14,8 @@ import {
   isFuture,
   minimumGaps,
   recordSchema,
+  DECIMAL_MESSAGE,
+  DECIMAL_PATTERN,
   referencedAttachments,
   responseSchema,
   subjectSchema,
@@ -36,6 +40,12 @@ const details = (schema: z.ZodType, value: unknown) => {
 
 const copy = <T>(v: T): any => structuredClone(v);
 
+/** Whether a value could be the body of a signed message (protocol/canonical-json.ts). */
+const signable = (value: unknown): true => {
+  parseCanonical(canonicalBytes(value));
+  return true;
+};
+
 describe('fixtures', () => {
   it.each(TYPES)('%s: every subject, record and response is accepted', (type) => {
     const f = domainFixtures[type];
@@ -46,6 +56,36 @@ describe('fixtures', () => {
         for (const { body } of exchange.responses) expect(details(s.response, body)).toEqual([]);
     }
   });
+
+  it.each(TYPES)(
+    '%s: every subject and response, parsed, passes the canonical JSON check of signed payloads',
+    (type) => {
+      const s = domainSchemas(type, clock);
+      const f = domainFixtures[type];
+      for (const subject of f.subjects) expect(signable(s.subject.parse(subject))).toBe(true);
+      for (const record of f.records) expect(signable(s.record.parse(record))).toBe(true);
+      for (const exchange of f.exchanges)
+        for (const { body } of exchange.responses)
+          expect(signable(s.response.parse(body))).toBe(true);
+    },
+  );
+
+  it.each(TYPES)(
+    '%s: the fixtures are already in wire form (parsing changes nothing, so they sign as they are)',
+    (type) => {
+      const s = domainSchemas(type, clock);
+      const f = domainFixtures[type];
+      for (const subject of f.subjects) {
+        expect(signable(subject)).toBe(true);
+        expect(s.subject.parse(subject)).toEqual(subject);
+      }
+      for (const exchange of f.exchanges)
+        for (const { body } of exchange.responses) {
+          expect(signable(body)).toBe(true);
+          expect(s.response.parse(body)).toEqual(body);
+        }
+    },
+  );
 
   it.each(TYPES)('%s: at least 2 subjects, 3 records and a final response', (type) => {
     const f = domainFixtures[type];
@@ -113,7 +153,7 @@ const variants: Variant[] = [
     type: 'mine_map',
     target: 'record',
     base: mineMaps.mf0142,
-    change: (v) => (v.perimeter.coordinates[0][2][1] = 95),
+    change: (v) => (v.perimeter.coordinates[0][2][1] = '95.0001'),
     via: 'schema',
     path: '/perimeter/coordinates/0/2/1',
     message: 'a latitude in degrees between -90 and 90 (WGS 84)',
@@ -123,7 +163,7 @@ const variants: Variant[] = [
     type: 'mine_map',
     target: 'record',
     base: mineMaps.mf0142,
-    change: (v) => (v.device_points[0].point.coordinates[0] = 204.721),
+    change: (v) => (v.device_points[0].point.coordinates[0] = 204.721), // a number, converted
     via: 'schema',
     path: '/device_points/0/point/coordinates/0',
     message: 'a longitude in degrees between -180 and 180 (WGS 84)',
@@ -202,7 +242,7 @@ const variants: Variant[] = [
     type: 'mine_map',
     target: 'record',
     base: mineMaps.mf0142,
-    change: (v) => (v.reference_points[1].point.coordinates = [27.35, 46.58]),
+    change: (v) => (v.reference_points[1].point.coordinates = ['27.35', '46.58']),
     via: 'schema',
     path: '/reference_points/1/point/coordinates',
     message: /^a reference point within 5000 m of the perimeter \(this one is 20\d{4} m away\)$/,
@@ -214,7 +254,7 @@ const variants: Variant[] = [
     base: mineMaps.mf0142,
     change: (v) => {
       delete v.perimeter;
-      v.reference_points[0].point.coordinates = [24.72, 44.78];
+      v.reference_points[0].point.coordinates = ['24.72', '44.78'];
     },
     via: 'schema',
     path: '/reference_points/0/point/coordinates',
@@ -315,7 +355,7 @@ const variants: Variant[] = [
     type: 'mine_map',
     target: 'record',
     base: mineMaps.mf0142,
-    change: (v) => (v.turning_points[0].bearing_deg = 360),
+    change: (v) => (v.turning_points[0].bearing_deg = '360'),
     via: 'schema',
     path: '/turning_points/0/bearing_deg',
     message: 'a bearing in degrees from 0 up to 360',
@@ -369,6 +409,92 @@ const variants: Variant[] = [
     via: 'schema',
     path: '/devices/0/colour',
     message: 'unknown member: not allowed here',
+  },
+  // Decimals: strings in one spelling only, integers where the quantity is whole.
+  ...(
+    [
+      [
+        '1e5',
+        '/turning_points/0/bearing_deg',
+        (v: any, x: string) => (v.turning_points[0].bearing_deg = x),
+      ],
+      [
+        '+1',
+        '/turning_points/1/distance_m',
+        (v: any, x: string) => (v.turning_points[1].distance_m = x),
+      ],
+      ['1.', '/accuracy_m', (v: any, x: string) => (v.accuracy_m = x)],
+      ['01.5', '/rows/0/spacing_m', (v: any, x: string) => (v.rows[0].spacing_m = x)],
+      [
+        '.5',
+        '/perimeter/coordinates/0/1/0',
+        (v: any, x: string) => (v.perimeter.coordinates[0][1][0] = x),
+      ],
+      [
+        '46,58',
+        '/reference_points/0/point/coordinates/1',
+        (v: any, x: string) => (v.reference_points[0].point.coordinates[1] = x),
+      ],
+    ] as const
+  ).map(([bad, path, put]): Variant => ({
+    name: `malformed decimal ${JSON.stringify(bad)}`,
+    type: 'mine_map',
+    target: 'record',
+    base: mineMaps.mf0142,
+    change: (v) => put(v, bad),
+    via: 'schema',
+    path,
+    message: DECIMAL_MESSAGE,
+  })),
+  {
+    name: 'turning point distance of 0 m',
+    type: 'mine_map',
+    target: 'record',
+    base: mineMaps.mf0142,
+    change: (v) => (v.turning_points[0].distance_m = '0.0'),
+    via: 'schema',
+    path: '/turning_points/0/distance_m',
+    message: 'a distance in metres greater than 0 and at most 10000',
+  },
+  {
+    name: 'a count of devices as a decimal string',
+    type: 'mine_map',
+    target: 'record',
+    base: mineMaps.mf0142,
+    change: (v) => (v.devices[0].quantity = '120'),
+    via: 'schema',
+    path: '/devices/0/quantity',
+    message: 'Invalid input: expected number, received string',
+  },
+  {
+    name: 'fractional depth in centimetres',
+    type: 'mine_map',
+    target: 'record',
+    base: mineMaps.mf0142,
+    change: (v) => (v.laying.depth.max_cm = 15.5),
+    via: 'schema',
+    path: '/laying/depth/max_cm',
+    message: 'a whole number of centimetres',
+  },
+  {
+    name: 'requested precision of 0 m',
+    type: 'mine_map',
+    target: 'subject',
+    base: mineMaps.roadsideSubject,
+    change: (v) => (v.requested_precision_m = '0'),
+    via: 'schema',
+    path: '/requested_precision_m',
+    message: 'a precision in metres greater than 0 and at most 10000',
+  },
+  {
+    name: 'malformed decimal in an area of interest',
+    type: 'mine_map',
+    target: 'subject',
+    base: mineMaps.corridorSubject,
+    change: (v) => (v.items[0].geometry.coordinates[0][2][1] = '46.604e0'),
+    via: 'schema',
+    path: '/items/0/geometry/coordinates/0/2/1',
+    message: DECIMAL_MESSAGE,
   },
   // Mine maps: subjects and responses.
   {
@@ -599,13 +725,33 @@ const variants: Variant[] = [
     path: '/items/2/kind',
     message: /^Invalid discriminator value/,
   },
+  {
+    name: 'malformed uncertainty radius',
+    type: 'grave_information',
+    target: 'record',
+    base: graves.gs044,
+    change: (v) => (v.location.uncertainty_m = '25m'),
+    via: 'schema',
+    path: '/location/uncertainty_m',
+    message: DECIMAL_MESSAGE,
+  },
+  {
+    name: 'negative uncertainty radius',
+    type: 'grave_information',
+    target: 'record',
+    base: graves.gs044,
+    change: (v) => (v.location.uncertainty_m = '-25'),
+    via: 'schema',
+    path: '/location/uncertainty_m',
+    message: 'an uncertainty radius in metres, 0 or more and at most 100000',
+  },
   // Identifications.
   {
     name: 'posterior probability above 1',
     type: 'identification_result',
     target: 'record',
     base: identifications.r0412,
-    change: (v) => (v.methods[0].posterior_probability = 1.2),
+    change: (v) => (v.methods[0].posterior_probability = '1.2'),
     via: 'schema',
     path: '/methods/0/posterior_probability',
     message: 'a probability between 0 and 1',
@@ -615,10 +761,50 @@ const variants: Variant[] = [
     type: 'identification_result',
     target: 'record',
     base: identifications.r0412,
-    change: (v) => (v.methods[0].likelihood_ratio = -3),
+    change: (v) => (v.methods[0].likelihood_ratio = '-3'),
     via: 'schema',
     path: '/methods/0/likelihood_ratio',
     message: 'a likelihood ratio greater than 0',
+  },
+  {
+    name: 'likelihood ratio in exponent notation',
+    type: 'identification_result',
+    target: 'record',
+    base: identifications.r0412,
+    change: (v) => (v.methods[0].likelihood_ratio = '1.2e9'),
+    via: 'schema',
+    path: '/methods/0/likelihood_ratio',
+    message: DECIMAL_MESSAGE,
+  },
+  {
+    name: 'prior probability with a leading +',
+    type: 'identification_result',
+    target: 'record',
+    base: identifications.r0412,
+    change: (v) => (v.methods[0].prior_probability = '+0.01'),
+    via: 'schema',
+    path: '/methods/0/prior_probability',
+    message: DECIMAL_MESSAGE,
+  },
+  {
+    name: 'posterior probability with a trailing dot',
+    type: 'identification_result',
+    target: 'record',
+    base: identifications.r0412,
+    change: (v) => (v.methods[0].posterior_probability = '1.'),
+    via: 'schema',
+    path: '/methods/0/posterior_probability',
+    message: DECIMAL_MESSAGE,
+  },
+  {
+    name: 'a fractional number of reference relatives',
+    type: 'identification_result',
+    target: 'record',
+    base: identifications.r0412,
+    change: (v) => (v.methods[0].reference_relatives[1].count = 1.5),
+    via: 'schema',
+    path: '/methods/0/reference_relatives/1/count',
+    message: /^Invalid input: expected int, received number/,
   },
   {
     name: 'identified without the case it concerns',
@@ -784,6 +970,54 @@ describe('invalid variants', () => {
   });
 });
 
+describe('decimals', () => {
+  it('normalises JSON numbers to canonical decimal strings, so the parsed record can be signed', () => {
+    const input = copy(identifications.r0430);
+    input.methods[0].likelihood_ratio = 3.1e-5;
+    input.methods[0].prior_probability = 0.5;
+    input.methods[0].posterior_probability = 1e-7;
+    expect(() => parseCanonical(canonicalBytes(input))).toThrow(
+      new AppError(
+        'not_canonical',
+        'numbers must be integers within ±(2^53 - 1); send decimals as strings',
+      ),
+    );
+    const parsed = domainSchemas('identification_result', clock).record.parse(input);
+    expect(parsed.methods?.[0]).toMatchObject({
+      likelihood_ratio: '0.000031',
+      prior_probability: '0.5',
+      posterior_probability: '0.0000001',
+    });
+    expect(signable(parsed)).toBe(true);
+  });
+
+  it('normalises every kind of measure of a mine-map record given as numbers', () => {
+    const input = copy(mineMaps.mf0142);
+    input.turning_points[1].bearing_deg = 78.5;
+    input.turning_points[1].distance_m = 1.2e3;
+    input.accuracy_m = 15;
+    input.rows[0].spacing_m = 4.25;
+    input.device_points[2].point.coordinates = [24.7231, 46.5811, 412.4];
+    const parsed = domainSchemas('mine_map', clock).record.parse(input);
+    expect(parsed.turning_points?.[1]).toMatchObject({ bearing_deg: '78.5', distance_m: '1200' });
+    expect(parsed.accuracy_m).toBe('15');
+    expect(parsed.rows?.[0]?.spacing_m).toBe('4.25');
+    expect(parsed.device_points?.[2]?.point.coordinates).toEqual(['24.7231', '46.5811', '412.4']);
+    expect(signable(parsed)).toBe(true);
+  });
+
+  it('keeps decimal strings exactly as written: trailing zeros state the precision of the source', () => {
+    const input = copy(graves.gs044);
+    input.location.geometry.coordinates = ['24.740200', '46.596800'];
+    input.location.uncertainty_m = '25.0';
+    const parsed = domainSchemas('grave_information', clock).record.parse(input);
+    expect(parsed.location).toEqual({
+      geometry: { type: 'Point', coordinates: ['24.740200', '46.596800'] },
+      uncertainty_m: '25.0',
+    });
+  });
+});
+
 describe('dates', () => {
   it('knows how much of a partial date means', () => {
     expect(dateBounds('1994')).toEqual({
@@ -826,4 +1060,24 @@ describe('OpenAPI', () => {
         expect(json.additionalProperties).toBe(false);
       }
   });
+
+  it.each(TYPES)(
+    '%s: the parsed (signed) form has integers and decimal strings, never other numbers',
+    (type) => {
+      const s = domainSchemas(type);
+      for (const schema of [s.subject, s.record, s.response])
+        expect(JSON.stringify(z.toJSONSchema(schema, { io: 'output' }))).not.toContain(
+          '"type":"number"',
+        );
+      // Every record has decimals: strings with the pattern when parsed; a JSON number is also
+      // accepted as input, for the convenience of API callers.
+      for (const schema of [s.record, s.response]) {
+        const output = JSON.stringify(z.toJSONSchema(schema, { io: 'output' }));
+        expect(output).toContain(JSON.stringify(DECIMAL_PATTERN.source));
+        expect(JSON.stringify(z.toJSONSchema(schema, { io: 'input' }))).toContain(
+          '"type":"number"',
+        );
+      }
+    },
+  );
 });
