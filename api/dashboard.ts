@@ -4,10 +4,12 @@
 // the page holds no data the API would not give that user.
 import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
+import type pg from 'pg';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 
 export interface DashboardDeps {
   partyId: string;
+  pool: pg.Pool;
   auth: Authenticator;
   /** Temporal namespace of this node, for links to its workflows. */
   namespace: string;
@@ -20,6 +22,39 @@ export interface DashboardConfig {
   partyId: string;
   temporalUiUrl: string | null;
   namespace: string;
+}
+
+/** A notification as the overview lists it: ids, codes and times, like the webhooks' payload. */
+export interface DashboardNotification {
+  reqId: string;
+  seq: number;
+  at: string;
+  kind: string;
+  level: number;
+  deadline: string | null;
+  dueAt: string | null;
+  type: string;
+  direction: string;
+  counterparty: string;
+  priority: string;
+}
+
+/** How many of the latest notifications the overview shows. */
+const NOTIFICATIONS_SHOWN = 20;
+/** Every open overview asks every few seconds; one query serves them all for this long. */
+const NOTIFICATIONS_FRESH_MS = 2000;
+
+async function latestNotifications(pool: pg.Pool): Promise<DashboardNotification[]> {
+  const { rows } = await pool.query<Omit<DashboardNotification, 'at'> & { at: Date }>(
+    `SELECT n.req_id AS "reqId", n.seq, n.at, n.kind, n.level,
+       n.detail->>'deadline' AS deadline, n.detail->>'due_at' AS "dueAt",
+       r.request_type AS type, r.direction, r.counterparty, r.priority
+     FROM notifications n JOIN requests r ON r.req_id = n.req_id
+     ORDER BY n.at DESC, n.req_id DESC, n.seq DESC
+     LIMIT $1`,
+    [NOTIFICATIONS_SHOWN],
+  );
+  return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
 }
 
 const ROOT = fileURLToPath(new URL('../dashboard/', import.meta.url));
@@ -73,6 +108,24 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     (req, res) => {
       const { sub, roles } = principalOf(req);
       res.set('cache-control', 'no-store').json({ sub, roles });
+    },
+  );
+  // Escalations and near deadlines, as the webhooks get them (the notifications table has no API
+  // of its own yet): supervisors only, no subject.
+  let notifications: { at: number; value: Promise<DashboardNotification[]> } | undefined;
+  router.get(
+    '/dashboard/notifications.json',
+    requireRole(deps.auth, 'supervisor', 'admin'),
+    async (_req, res) => {
+      if (!notifications || Date.now() - notifications.at > NOTIFICATIONS_FRESH_MS) {
+        const value = latestNotifications(deps.pool);
+        notifications = { at: Date.now(), value };
+        // A failed query is not kept: the next caller tries again.
+        value.catch(() => {
+          if (notifications?.value === value) notifications = undefined;
+        });
+      }
+      res.set('cache-control', 'no-store').json({ notifications: await notifications.value });
     },
   );
   router.use('/dashboard/static', (req, res, next) => {

@@ -30,6 +30,7 @@ import { poll } from './live.js';
 /** @typedef {import('./types.js').SupervisorItem} Item */
 /** @typedef {import('./types.js').SupervisorPage} Page */
 /** @typedef {import('./types.js').SecurityAlert} SecurityAlert */
+/** @typedef {import('./types.js').DashboardNotification} Notification */
 
 /** The filters a view can carry in its URL; the names are those of the supervisor API. */
 const FILTERS = /** @type {const} */ (['status', 'kind', 'partner', 'priority', 'overdue']);
@@ -171,6 +172,7 @@ export function overview(ctx) {
   const listBox = h('div');
   const countsBox = h('div', { class: 'counts' });
   const alertsBox = h('div');
+  const notificationsBox = h('div');
 
   const partnerSelect = () => document.getElementById('filter-partner');
   const form = h(
@@ -259,6 +261,12 @@ export function overview(ctx) {
       h('p', { class: 'help' }, 'Matching the filters, the longest overdue first.'),
     ),
     section('Upcoming deadlines', 'upcoming', upcomingBox),
+    section(
+      'Notifications',
+      'notifications',
+      notificationsBox,
+      h('p', { class: 'help' }, 'Escalations and near deadlines on this node, the latest first.'),
+    ),
     section(
       'Requests',
       'requests',
@@ -556,6 +564,43 @@ export function overview(ctx) {
     );
   }
 
+  /** @param {Notification[]} list */
+  function drawNotifications(list) {
+    const rows = list.map((n) =>
+      h(
+        'tr',
+        { 'data-request-id': n.reqId },
+        h('td', {}, time(n.at, { compact: true })),
+        h(
+          'td',
+          { class: n.kind === 'escalation' ? 'late' : null },
+          n.kind === 'escalation'
+            ? `Escalation, level ${n.level}`
+            : n.kind === 'deadline_near'
+              ? 'Deadline near'
+              : label({}, n.kind),
+        ),
+        h('td', {}, n.deadline ? label(DEADLINE_LABEL, n.deadline) : '—'),
+        h('td', {}, time(n.dueAt, { compact: true })),
+        h('td', {}, requestLink(n.reqId)),
+        h('td', {}, n.counterparty),
+        h('td', {}, label(KIND_LABEL, n.type)),
+      ),
+    );
+    render(
+      notificationsBox,
+      table(
+        'Notifications',
+        ['When', 'What', 'Deadline', 'Due', 'Request', 'Partner', 'Kind'],
+        rows,
+        {
+          empty: 'No notifications.',
+          captionHidden: true,
+        },
+      ),
+    );
+  }
+
   /** @param {SecurityAlert[]} alerts */
   function drawAlerts(alerts) {
     const latest = alerts.slice(-20).reverse();
@@ -600,7 +645,7 @@ export function overview(ctx) {
   async function tick() {
     const filterQuery = { ...filters };
     const overdueWanted = filters.overdue !== 'false';
-    const [summary, page, overdue, alerts] = await Promise.allSettled([
+    const [summary, page, overdue, alerts, notes] = await Promise.allSettled([
       getJson('/v1/supervisor/summary'),
       getJson(`/v1/supervisor/requests${queryString({ ...filterQuery, limit })}`),
       overdueWanted
@@ -609,8 +654,9 @@ export function overview(ctx) {
           )
         : Promise.resolve({ items: [], nextCursor: null }),
       getJson('/v1/audit/alerts'),
+      getJson('/dashboard/notifications.json'),
     ]);
-    for (const r of [summary, page, overdue, alerts])
+    for (const r of [summary, page, overdue, alerts, notes])
       if (r.status === 'rejected' && ctx.sessionLost(r.reason)) return;
 
     if (summary.status === 'fulfilled') {
@@ -645,6 +691,11 @@ export function overview(ctx) {
     if (alerts.status === 'fulfilled')
       drawAlerts(/** @type {{ alerts: SecurityAlert[] }} */ (alerts.value).alerts);
     else drawError(alertsBox, alerts.reason);
+    if (notes.status === 'fulfilled')
+      drawNotifications(
+        /** @type {{ notifications: Notification[] }} */ (notes.value).notifications,
+      );
+    else drawError(notificationsBox, notes.reason);
     render(problem);
   }
 

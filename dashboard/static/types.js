@@ -13,6 +13,7 @@
 
 /** @typedef {{ id: number; at: string; kind: string; partyId: string | null; detail: unknown }} SecurityAlert */
 /** @typedef {{ sub: string; roles: string[] }} Session */
+/** @typedef {import('../../api/dashboard.js').DashboardNotification} DashboardNotification */
 
 /**
  * What every view gets: the node's config, who is signed in, and where to show it.

@@ -120,7 +120,13 @@ describe('the dashboard', () => {
     const { page, errors, close } = await openTab();
     await signIn(page, await a.token('supervisor', 'sup-sofia'));
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-    for (const name of ['Overdue', 'Upcoming deadlines', 'Charts', 'Security alerts'])
+    for (const name of [
+      'Overdue',
+      'Upcoming deadlines',
+      'Notifications',
+      'Charts',
+      'Security alerts',
+    ])
       await page.getByRole('heading', { name, level: 2 }).waitFor();
     // Set once: if the page reloaded, it would be gone.
     await inPage(page, 'window.stillTheSamePage = true');
@@ -141,6 +147,7 @@ describe('the dashboard', () => {
     );
     await row(page, 'overdue', toB).waitFor({ timeout: WAIT_MS });
     await row(page, 'requests', toB).getByText('Overdue').waitFor();
+    await row(page, 'notifications', toB).getByText('Escalation, level 1').waitFor();
     expect(await row(page, 'overdue', toB).textContent()).toMatch(/Acknowledgement/);
     expect(await row(page, 'overdue', toC).count()).toBe(0);
     expect(await inPage(page, "'stillTheSamePage' in window")).toBe(true);
@@ -213,7 +220,14 @@ describe('the dashboard', () => {
     await row(page, 'main', toB).waitFor({ timeout: WAIT_MS });
     // Officers may see the subject's title in their list.
     expect(await row(page, 'main', toB).textContent()).toContain(TITLE);
-    for (const name of ['Overview', 'Overdue', 'Upcoming deadlines', 'Charts', 'Security alerts'])
+    for (const name of [
+      'Overview',
+      'Overdue',
+      'Upcoming deadlines',
+      'Notifications',
+      'Charts',
+      'Security alerts',
+    ])
       expect(await page.getByRole('heading', { name, exact: true }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Overview' }).count()).toBe(0);
 
@@ -232,6 +246,10 @@ describe('the dashboard', () => {
        }).then((res) => res.status)`,
     );
     expect(status).toBe(403);
+    const notes = await call(a.url, 'GET', '/dashboard/notifications.json', {
+      token: officerToken,
+    });
+    expect(notes.status).toBe(403);
 
     await page.goto(`${a.url}/dashboard/requests/${toB}`);
     await page.getByRole('heading', { name: 'Subject', level: 2 }).waitFor({ timeout: WAIT_MS });
