@@ -4,6 +4,7 @@ import { evidenceCommand } from './commands/evidence.js';
 import { sendCommand, signCommand, verifyCommand } from './commands/envelope.js';
 import { keysCommand } from './commands/keys.js';
 import { registryCommand } from './commands/registry.js';
+import { seedCommand } from './commands/seed.js';
 import { startCommand } from './commands/start.js';
 import { tokenCommand } from './commands/token.js';
 import { loadDotEnv } from './env.js';
@@ -22,6 +23,7 @@ commands:
   exchange export|import     store and forward: carry envelopes and receipts by file
   message show ID            a stored message exactly as exchanged
   evidence export|verify     a request's evidence bundle, and its offline check
+  seed [--partner ID]        fill the running node with demo requests in every state
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return sendCommand(rest);
     case 'evidence':
       return evidenceCommand(rest);
+    case 'seed':
+      return seedCommand(rest);
     case 'partner':
     case 'exchange':
     case 'message':
