@@ -54,13 +54,16 @@ export const ERROR_MEANINGS = {
   request_not_found: 'no request with that id on this node',
   method_not_allowed: 'the route does not support this HTTP method',
   conflict: 'the change conflicts with stored state (already registered, already revoked)',
+  response_incomplete:
+    'the response names items the request does not have, or a final response leaves items unaccounted for (`errors[]` names each)',
   fork_detected:
     'the partner’s checkpoint contradicts one it showed before (two histories): raised to supervisors',
   witness_base_mismatch:
     'the consistency proof starts from another size than the last checkpoint this node countersigned (`last_size` says which)',
   unknown_checkpoint: 'no checkpoint of this size',
   unknown_entry: 'no audit log entry with this index (or not inside the named tree size)',
-  log_tampered: 'this node’s own audit log no longer matches a checkpoint it signed; supervisors are alerted',
+  log_tampered:
+    'this node’s own audit log no longer matches a checkpoint it signed; supervisors are alerted',
   digest_mismatch:
     'the uploaded bytes do not hash to the SHA-256 in the URL (or, from a partner, not to the size and digest its token signs)',
   unknown_attachment:

@@ -411,7 +411,12 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
                 ref('ActionResult'),
               ),
             },
-            errors: [...JSON_BODY, 'request_not_found', 'invalid_state'] as ErrorCode[],
+            errors: [
+              ...JSON_BODY,
+              'request_not_found',
+              'invalid_state',
+              ...(r.kind === 'response' ? ['response_incomplete', 'unknown_attachment'] : []),
+            ] as ErrorCode[],
           },
         },
       ]),
@@ -436,6 +441,24 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: { '200': answer('The request', ref('RequestDetailView')) },
         errors: ['request_not_found'],
+      },
+    },
+    '/v1/requests/{id}/geojson': {
+      get: {
+        id: 'getRequestGeojson',
+        tag: 'Requests',
+        summary: 'The mine-map records of a request as one RFC 7946 FeatureCollection',
+        description:
+          'Perimeters, mine rows, devices, reference and turning points of every record exchanged so far, WGS 84, one feature each with a `feature_type`; opens in QGIS as it is. Mine-map requests only.',
+        roles: ['officer'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '200': {
+            description: 'The FeatureCollection',
+            content: { 'application/geo+json': { schema: { type: 'object' } } },
+          },
+        },
+        errors: ['request_not_found', 'not_found'],
       },
     },
     '/v1/supervisor/requests': {

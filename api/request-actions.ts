@@ -5,6 +5,9 @@ import { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { getRequest } from '../db/requests.js';
+import { missingAttachments } from '../db/attachments.js';
+import { checkResponseBody, responsesOf } from '../domain/responses.js';
+import { referencedAttachments } from '../schemas/domain/shared.js';
 import { AppError } from '../errors.js';
 import { Ulid } from '../schemas/common.js';
 import { MessageBodies, type MessageKind } from '../schemas/envelope.js';
@@ -107,6 +110,20 @@ export function requestActionsRouter(deps: {
         string,
         unknown
       >;
+      // A response must fit its request; its gaps go back to the officer as clarification items.
+      let clarificationItems: unknown[] | undefined;
+      if (route.kind === 'response') {
+        const earlier = (await responsesOf(deps.pool, existing.id)).map((r) => r.body);
+        clarificationItems = checkResponseBody(existing.type, existing.subject, body, earlier).gaps;
+        // Files a record refers to travel with the response: they must be uploaded first.
+        const missing = await missingAttachments(deps.pool, referencedAttachments(body));
+        if (missing.length)
+          throw new AppError(
+            'unknown_attachment',
+            'upload each attachment the records refer to (PUT /v1/attachments/sha256:…) first',
+            missing.map((sha) => ({ path: '/records', message: `sha256:${sha} is not uploaded` })),
+          );
+      }
       let result;
       try {
         result = await deps.client.workflow
@@ -125,7 +142,11 @@ export function requestActionsRouter(deps: {
           throw new AppError('invalid_state', `the request is ${existing.status}`);
         throw err;
       }
-      res.json({ ...result, request: await getRequest(deps.pool, existing.id) });
+      res.json({
+        ...result,
+        ...(clarificationItems ? { clarification_items: clarificationItems } : {}),
+        request: await getRequest(deps.pool, existing.id),
+      });
     });
   }
   return router;

@@ -14,17 +14,21 @@ import {
 import { getParty } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
-import { Ulid } from '../schemas/common.js';
+import { Ulid, type Role } from '../schemas/common.js';
 import {
   CreateRequestBody,
   ListRequestsQuery,
   type RequestDetailView,
+  type RequestView,
 } from '../schemas/requests-api.js';
 import { awaitRecorded, requestWorkflowId } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
 import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
+import { GEOJSON_MEDIA_TYPE, mineMapFeatureCollection } from '../domain/geojson-export.js';
+import { coverageOf, responsesOf } from '../domain/responses.js';
+import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
 import { requireJson } from './json-body.js';
 
 export interface RequestsDeps {
@@ -41,6 +45,23 @@ export interface RequestsDeps {
 const IdempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters: letters, digits, _ . : -');
+
+/**
+ * What a caller may see of a request: identification requests name missing persons and remains,
+ * the most sensitive data here, so only the party's officers see their items; other roles see the
+ * title and the items' ids and kinds (enough for coverage and deadlines).
+ */
+function forRoles(view: RequestView, roles: readonly Role[]): RequestView {
+  if (view.type !== 'identification_result' || roles.includes('officer')) return view;
+  const subject = view.subject;
+  return {
+    ...view,
+    subject: {
+      title: subject.title,
+      items: subject.items.map((i) => ({ item_id: i.item_id, kind: i.kind })),
+    },
+  };
+}
 
 export function requestsRouter(deps: RequestsDeps): Router {
   const router = Router();
@@ -113,15 +134,40 @@ export function requestsRouter(deps: RequestsDeps): Router {
 
   router.get('/', readers, async (req, res) => {
     const query = parseOrThrow(ListRequestsQuery, req.query, 'the query');
-    res.json({ items: await listRequests(deps.pool, query) });
+    const roles = principalOf(req).roles;
+    res.json({ items: (await listRequests(deps.pool, query)).map((v) => forRoles(v, roles)) });
   });
 
   router.get('/:id', readers, async (req, res) => {
     const id = Ulid.safeParse(req.params.id);
     const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
     if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
-    const detail: RequestDetailView = { ...view, timeline: await getTimeline(deps.pool, view.id) };
+    const { coverage, gaps } = await coverageOf(deps.pool, view);
+    const detail: RequestDetailView = {
+      ...forRoles(view, principalOf(req).roles),
+      timeline: await getTimeline(deps.pool, view.id),
+      coverage,
+      clarificationItems: gaps,
+    };
     res.json(detail);
+  });
+
+  // The mine-map records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
+  router.get('/:id/geojson', requireRole(deps.auth, 'officer'), async (req, res) => {
+    const id = Ulid.safeParse(req.params.id);
+    const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
+    if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
+    if (view.type !== 'mine_map')
+      throw new AppError('not_found', 'only mine-map requests have a GeoJSON export');
+    const records: MineMapRecord[] = [];
+    for (const r of await responsesOf(deps.pool, view.id)) {
+      const parsed = responseSchema('mine_map').safeParse(r.body);
+      if (parsed.success) records.push(...parsed.data.records);
+    }
+    res
+      .type(GEOJSON_MEDIA_TYPE)
+      .set('content-disposition', `attachment; filename="mine-map-${view.id}.geojson"`)
+      .send(JSON.stringify(mineMapFeatureCollection(records)));
   });
 
   return router;

@@ -22,6 +22,7 @@ import { startDevServer } from '../temporal/dev-server.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { WORKFLOWS_PATH } from '../temporal/worker.js';
 import { requestWorkflowId } from '../workflows/messages.js';
+import { subjectFor } from '../test/helpers/domain.js';
 
 const N = Number(process.env.BENCH_N ?? 200);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -250,7 +251,7 @@ async function main() {
     const request = await http(`${a.url}/v1/requests`, officer, {
       type: 'mine_map',
       counterparty: 'party-b',
-      subject: { title: `Benchmark request ${i}` },
+      subject: subjectFor('mine_map', `Benchmark request ${i}`),
     });
     if (i >= 0) created.push(performance.now() - t);
     lastId = request.id as string;

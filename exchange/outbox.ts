@@ -15,9 +15,16 @@ import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
-import { buildPayload, signPayload, type OwnDraft, type SignedEnvelope } from '../protocol/sign.js';
+import {
+  buildPayload,
+  signPayload,
+  type OwnDraft,
+  type SignedEnvelope,
+} from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
-import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
+import { attachmentMeta } from '../db/attachments.js';
+import { referencedAttachments } from '../schemas/domain/shared.js';
+import { ENVELOPE_MEDIA_TYPE, type Attachment } from '../schemas/envelope.js';
 
 export interface OutboxDeps {
   pool: pg.Pool;
@@ -26,6 +33,40 @@ export interface OutboxDeps {
   registry: KeyRegistry;
   /** Per-attempt HTTP timeout. */
   timeoutMs?: number;
+}
+
+/**
+ * The attachments a body's records refer to (`{ref: 'sha256:…', media_type, file_name}`), as the
+ * envelope lists them, so they travel (and are waited for) with the message. Each must be stored.
+ */
+async function attachmentsNamedIn(pool: pg.Pool, body: unknown): Promise<Attachment[]> {
+  const out: Attachment[] = [];
+  for (const sha256 of referencedAttachments(body)) {
+    const meta = await attachmentMeta(pool, sha256);
+    if (!meta)
+      throw new AppError('unknown_attachment', `attachment sha256:${sha256} is not stored here`);
+    out.push({
+      sha256,
+      size: meta.size,
+      media_type: meta.media_type,
+      name: fileNameOf(body, sha256),
+    });
+  }
+  return out;
+}
+
+/** The file name a body gives an attachment (its first reference), else the digest. */
+function fileNameOf(body: unknown, sha256: string): string {
+  let name: string | undefined;
+  const walk = (v: unknown): void => {
+    if (name !== undefined || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    const o = v as { ref?: unknown; file_name?: unknown };
+    if (o.ref === `sha256:${sha256}` && typeof o.file_name === 'string') name = o.file_name;
+    Object.values(v).forEach(walk);
+  };
+  walk(body);
+  return (name ?? sha256).slice(0, 255);
 }
 
 /** Signs a message from this node and stores it as pending. The caller then starts its delivery. */
@@ -48,7 +89,11 @@ export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise
   if (!(await getParty(deps.pool, draft.aud)))
     throw new AppError('unknown_party', `no registered party ${draft.aud}`);
   const now = new Date();
-  const payload = buildPayload({ ...draft, iss: deps.partyId }, now);
+  const attachments = draft.attachments ?? (await attachmentsNamedIn(deps.pool, draft.body));
+  const payload = buildPayload(
+    { ...draft, iss: deps.partyId, ...(attachments.length ? { attachments } : {}) },
+    now,
+  );
   const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
   await insertOutboxMessage(deps.pool, {
     msgId: payload.msg_id,

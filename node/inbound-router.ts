@@ -9,7 +9,8 @@ import {
   undispatchedMessages,
   markDispatched,
 } from '../db/messages.js';
-import type { RequestRecord } from '../db/requests.js';
+import { getRequest, type RequestRecord } from '../db/requests.js';
+import { checkResponseBody, responsesOf } from '../domain/responses.js';
 import { AppError } from '../errors.js';
 import { holdForAttachments } from '../exchange/attachments.js';
 import type { InboundSink, StoredMessage } from '../exchange/inbox.js';
@@ -49,6 +50,15 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
           'unknown_request',
           'no request with this req_id between this node and the sender',
         );
+      }
+      // A response must fit the request it answers (its type's records, its items), as at the
+      // sender's API: a partner system that skips those checks is refused here.
+      if (p.kind === 'response') {
+        const request = await getRequest(deps.pool, p.req_id);
+        if (request) {
+          const earlier = (await responsesOf(deps.pool, p.req_id)).map((r) => r.body);
+          checkResponseBody(request.type, request.subject, p.body, earlier);
+        }
       }
     },
 

@@ -44,3 +44,14 @@ export const RequestStatus = z.enum([
   'withdrawn',
 ]);
 export type RequestStatus = z.infer<typeof RequestStatus>;
+
+/**
+ * What every request's subject says, in words the other side can act on. Each request type
+ * extends it with structured items (areas, case ids, remains ids: schemas/domain/); the title must
+ * carry no personal data because it is shown in lists.
+ */
+export const SubjectBase = z.strictObject({
+  title: z.string().trim().min(3).max(200),
+  description: z.string().trim().max(10_000).optional(),
+});
+export type SubjectBase = z.infer<typeof SubjectBase>;

@@ -1,8 +1,12 @@
 // Wire protocol v1: the protected header and the payload of every message kind (strict: unknown
 // members are rejected). The single source of the envelope types and of their OpenAPI schemas.
 import { z } from 'zod';
-import { PartyId, Priority, RequestType, Ulid } from './common.js';
-import { RequestSubject } from './requests-api.js';
+import type { RequestType } from './common.js';
+import { PartyId, Priority, Ulid } from './common.js';
+import { GraveSubject } from './domain/grave.js';
+import { IdentificationSubject } from './domain/identification.js';
+import { MineMapSubject } from './domain/mine-map.js';
+import { ItemOutcome } from './domain/shared.js';
 
 /** Media type of an envelope on the wire, and the JWS `typ` of its header. */
 export const ENVELOPE_MEDIA_TYPE = 'application/jose';
@@ -67,19 +71,32 @@ const Instant = z.iso.datetime({
   message: 'an RFC 3339 UTC date-time such as 2026-11-28T10:00:00Z',
 });
 
-/** Body of each kind. Domain records (issue: mine maps, graves, identifications) refine `response`. */
-export const MessageBodies = {
-  request: z.strictObject({
-    request_type: RequestType,
+/** The body of a request message: its type, priority, subject of that type, and the policy. */
+const requestBody = <T extends RequestType, S extends z.ZodType>(type: T, subject: S) =>
+  z.strictObject({
+    request_type: z.literal(type),
     priority: Priority,
-    subject: RequestSubject,
+    subject,
     /** SHA-256 of the deadline policy file both parties agreed; the responder refuses another. */
     policy_digest: Sha256Hex,
-  }),
+  });
+
+/** Body of each kind. Domain records (issue: mine maps, graves, identifications) refine `response`. */
+export const MessageBodies = {
+  request: z.discriminatedUnion('request_type', [
+    requestBody('mine_map', MineMapSubject),
+    requestBody('grave_information', GraveSubject),
+    requestBody('identification_result', IdentificationSubject),
+  ]),
   acknowledgement: z.strictObject({ expected_by: Instant.optional(), note: Text(2000).optional() }),
+  /**
+   * Records are checked against the request's type (schemas/domain/) where the request is known;
+   * a final response states an outcome for every item the request asked about.
+   */
   response: z.strictObject({
     final: z.boolean(),
     records: z.array(z.record(z.string(), z.unknown())).max(10_000),
+    outcomes: z.array(ItemOutcome).max(5_000).optional(),
     note: Text(10_000).optional(),
   }),
   clarification_request: z.strictObject({ questions: z.array(Text(2000)).min(1).max(50) }),

@@ -1,25 +1,42 @@
 // Bodies and views of the officers' request API (`/v1/requests`). No I/O.
 import { z } from 'zod';
 import { Direction, PartyId, Priority, RequestStatus, RequestType, Ulid } from './common.js';
+import { CoverageRow } from './domain/coverage.js';
+import { GraveSubject } from './domain/grave.js';
+import { IdentificationSubject } from './domain/identification.js';
+import { MineMapSubject } from './domain/mine-map.js';
 
 /**
- * What the request is about, in words the other side can act on. Structured items per request
- * type (areas, case ids, remains ids) extend this object; the title must carry no personal data
- * because it is shown in lists.
+ * What the request is about: the subject of its type (schemas/domain/), with its items. The
+ * union is for types and documentation; bodies pick the member by their `type`.
  */
-export const RequestSubject = z.strictObject({
-  title: z.string().trim().min(3).max(200),
-  description: z.string().trim().max(10_000).optional(),
-});
+export const RequestSubject = z.union([MineMapSubject, GraveSubject, IdentificationSubject]);
 export type RequestSubject = z.infer<typeof RequestSubject>;
 
-/** Body of `POST /v1/requests`: an officer creates and submits a request to a counterparty. */
-export const CreateRequestBody = z.strictObject({
-  type: RequestType,
-  counterparty: PartyId,
-  priority: Priority.default('routine'),
-  subject: RequestSubject,
+/**
+ * What roles other than officer see of an identification request's subject: its title and the
+ * items' ids and kinds, not the case or remains ids (the most sensitive data here).
+ */
+export const RedactedSubject = z.strictObject({
+  title: z.string(),
+  items: z.array(z.strictObject({ item_id: z.string(), kind: z.string() })),
 });
+
+const common = { counterparty: PartyId, priority: Priority.default('routine') };
+
+/**
+ * Body of `POST /v1/requests`: an officer creates and submits a request to a counterparty. One
+ * shape per type, so a subject is checked against its own type's rules, with precise paths.
+ */
+export const CreateRequestBody = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('mine_map'), ...common, subject: MineMapSubject }),
+  z.strictObject({ type: z.literal('grave_information'), ...common, subject: GraveSubject }),
+  z.strictObject({
+    type: z.literal('identification_result'),
+    ...common,
+    subject: IdentificationSubject,
+  }),
+]);
 export type CreateRequestBody = z.infer<typeof CreateRequestBody>;
 
 /** One entry in a request's timeline: what happened, when, and who did it. */
@@ -45,7 +62,7 @@ export const RequestView = z.object({
   priority: Priority,
   status: RequestStatus,
   overdue: z.boolean(),
-  subject: RequestSubject,
+  subject: z.union([RequestSubject, RedactedSubject]),
   createdBy: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -60,7 +77,21 @@ export const RequestView = z.object({
 });
 export type RequestView = z.infer<typeof RequestView>;
 
-export const RequestDetailView = RequestView.extend({ timeline: z.array(TimelineEvent) });
+/** A gap of a received record against the legal minimums: a clarification item, not a refusal. */
+export const ClarificationItem = z.object({
+  msg_id: z.string(),
+  code: z.string(),
+  path: z.string().describe('RFC 6901 pointer into the response body'),
+  message: z.string(),
+});
+
+export const RequestDetailView = RequestView.extend({
+  timeline: z.array(TimelineEvent),
+  /** Per item of the request: answered, outstanding, not found or withheld, and by which message. */
+  coverage: z.array(CoverageRow),
+  /** Gaps of the records exchanged so far against the legal minimums of the request's type. */
+  clarificationItems: z.array(ClarificationItem),
+});
 export type RequestDetailView = z.infer<typeof RequestDetailView>;
 
 /** Query of `GET /v1/requests`. */

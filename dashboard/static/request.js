@@ -371,7 +371,9 @@ export function requestPage(ctx, id) {
             { class: 'panel subject', 'aria-labelledby': 'subject-title' },
             h('h2', { id: 'subject-title' }, 'Subject'),
             h('p', {}, h('strong', {}, r.subject.title)),
-            r.subject.description ? h('p', {}, r.subject.description) : null,
+            'description' in r.subject && typeof r.subject.description === 'string'
+              ? h('p', {}, r.subject.description)
+              : null,
           )
         : null,
       h(

@@ -2,7 +2,7 @@
 // incident or period) and the site records a response carries, so a forensic team can plan an
 // exhumation and a family liaison can say what is known, without a phone call.
 import { z } from 'zod';
-import { RequestSubject } from '../requests-api.js';
+import { SubjectBase as RequestSubject } from '../common.js';
 import { GeoArea, GeoMultiPolygon, GeoPoint, GeoPolygon } from './geo.js';
 import {
   AdminArea,

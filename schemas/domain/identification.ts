@@ -3,7 +3,7 @@
 // system (genetic data, identities): only officers see it; it never goes to logs, search
 // attributes or aggregate views, and DNA profiles travel only when the request asked for them.
 import { z } from 'zod';
-import { RequestSubject } from '../requests-api.js';
+import { SubjectBase as RequestSubject } from '../common.js';
 import {
   AttachmentRef,
   Attachments,

@@ -3,7 +3,7 @@
 // the data mine-action information systems (IMSMA) keep. A record must be usable by a deminer
 // without a phone call: where the hazard is, how it was recorded, what is in the ground.
 import { z } from 'zod';
-import { RequestSubject } from '../requests-api.js';
+import { SubjectBase as RequestSubject } from '../common.js';
 import {
   areaValue,
   distanceMetres,

@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { registerOfflinePartner } from '../helpers/partners.js';
+import { subjectFor } from '../helpers/domain.js';
 
 let node: TestNode;
 const body = {
   type: 'mine_map',
   counterparty: 'party-b',
-  subject: { title: 'Mined area along the ridge road' },
+  subject: subjectFor('mine_map', 'Mined area along the ridge road'),
 };
 
 /** A token signed by a key the node does not trust, with otherwise valid claims. */

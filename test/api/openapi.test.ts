@@ -12,11 +12,13 @@ import { outboxRouter } from '../../api/outbox.js';
 import { partnersRouter } from '../../api/partners.js';
 import { requestActionsRouter } from '../../api/request-actions.js';
 import { requestsRouter } from '../../api/requests.js';
+import { supervisorRouter } from '../../api/supervisor.js';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
 import { signDraft } from '../../protocol/sign.js';
 import { MessageKind, Payload, ProtectedHeader } from '../../schemas/envelope.js';
 import { CreateRequestBody } from '../../schemas/requests-api.js';
+import { subjectFor } from '../helpers/domain.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
@@ -136,6 +138,7 @@ describe('GET /openapi.json', () => {
       ['/v1/admin/partners', partnersRouter(deps)],
       ['/v1/requests', requestsRouter(deps)],
       ['/v1/requests', requestActionsRouter(deps)],
+      ['/v1/supervisor', supervisorRouter(deps)],
     ];
     const routes = mounted.flatMap(([prefix, router]) =>
       (router.stack as any[])
@@ -276,23 +279,34 @@ describe('GET /openapi.json', () => {
     const ref = doc.paths['/v1/requests'].post.requestBody.content['application/json'].schema.$ref;
     expect(ref).toBe('#/components/schemas/CreateRequestBody');
     const validate = component('CreateRequestBody');
-    const subject = { title: 'Mine map of sector 7' };
+    const subject = subjectFor('mine_map', 'Mine map of sector 7');
     const cases: [unknown, boolean][] = [
       [{ type: 'mine_map', counterparty: 'party-b', subject }, true],
-      [{ type: 'grave_information', counterparty: 'party-b', priority: 'urgent', subject }, true],
+      [
+        {
+          type: 'grave_information',
+          counterparty: 'party-b',
+          priority: 'urgent',
+          subject: subjectFor('grave_information'),
+        },
+        true,
+      ],
+      // A mine-map subject for a grave request: the type picks the subject's schema.
+      [{ type: 'grave_information', counterparty: 'party-b', subject }, false],
       [
         {
           type: 'identification_result',
           counterparty: 'b2',
           priority: 'critical',
-          subject: { title: 'Case 42', description: 'Remains found near the river crossing.' },
+          subject: subjectFor('identification_result', 'Case 42'),
         },
         true,
       ],
       [{ type: 'mine_map', counterparty: 'party-b', subject, extra: 1 }, false],
       [{ type: 'mine_map', counterparty: 'party-b', priority: 'asap', subject }, false],
       [{ type: 'mine_map', counterparty: 'Party B', subject }, false],
-      [{ type: 'mine_map', counterparty: 'party-b', subject: { title: 'ab' } }, false],
+      [{ type: 'mine_map', counterparty: 'party-b', subject: { ...subject, title: 'ab' } }, false],
+      [{ type: 'mine_map', counterparty: 'party-b', subject: { ...subject, items: [] } }, false],
       [{ type: 'mine_map', counterparty: 'party-b' }, false],
     ];
     for (const [example, valid] of cases) {
@@ -314,7 +328,7 @@ describe('GET /openapi.json', () => {
         body: {
           request_type: 'mine_map',
           priority: 'routine',
-          subject: { title: 'Sector 7' },
+          subject: subjectFor('mine_map', 'Sector 7') as never,
           policy_digest: 'a'.repeat(64),
         },
       },

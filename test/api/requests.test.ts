@@ -6,6 +6,7 @@ import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerOfflinePartner } from '../helpers/partners.js';
+import { subjectFor } from '../helpers/domain.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +15,7 @@ const validBody = {
   counterparty: 'party-b',
   priority: 'urgent',
   subject: {
-    title: 'Burial sites reported near the old quarry',
+    ...subjectFor('grave_information', 'Burial sites reported near the old quarry'),
     description: 'Area between the two villages.',
   },
 };
@@ -130,10 +131,10 @@ describe('POST /v1/requests', () => {
     const res = await call(node.url, 'POST', '/v1/requests', {
       token: officer,
       json: {
-        type: 'mine_maps',
+        type: 'grave_information',
         counterparty: 'Party B',
         priority: 7,
-        subject: { title: '' },
+        subject: { ...validBody.subject, title: '' },
         extra: true,
       },
     });
@@ -142,12 +143,30 @@ describe('POST /v1/requests', () => {
     expect(res.body.code).toBe('schema_invalid');
     const paths = (res.body.errors as { path: string }[]).map((e) => e.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['/type', '/counterparty', '/priority', '/subject/title', '/extra']),
+      expect.arrayContaining(['/counterparty', '/priority', '/subject/title', '/extra']),
     );
     expect([await requestCount(), await workflowCount()]).toEqual(before);
   });
 
   it.each([
+    [
+      'an unknown request type',
+      { json: { ...validBody, type: 'mine_maps' } },
+      400,
+      'schema_invalid',
+    ],
+    [
+      'a subject that is not of the request’s type (a grave subject for a mine map)',
+      { json: { ...validBody, type: 'mine_map' } },
+      400,
+      'schema_invalid',
+    ],
+    [
+      'a request with no items',
+      { json: { ...validBody, subject: { ...validBody.subject, items: [] } } },
+      400,
+      'schema_invalid',
+    ],
     [
       'malformed JSON',
       { raw: '{"type": "mine_map",', headers: { 'content-type': 'application/json' } },
@@ -156,7 +175,7 @@ describe('POST /v1/requests', () => {
     ],
     [
       'a body over 256 kB',
-      { json: { ...validBody, subject: { title: 'x'.repeat(300_000) } } },
+      { json: { ...validBody, subject: { ...validBody.subject, title: 'x'.repeat(300_000) } } },
       413,
       'too_large',
     ],

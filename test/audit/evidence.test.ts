@@ -10,6 +10,7 @@ import { EvidenceBundle } from '../../schemas/evidence.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, testLogger, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { finalFor, subjectFor } from '../helpers/domain.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -72,7 +73,7 @@ beforeAll(async () => {
       type: 'mine_map',
       counterparty: 'party-b',
       priority: 'routine',
-      subject: { title: SUBJECT_TITLE },
+      subject: subjectFor('mine_map', SUBJECT_TITLE),
     },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -80,7 +81,7 @@ beforeAll(async () => {
   await inStatus(b, reqId, 'delivered');
   await act(b, 'officer-bogdan', 'acknowledge', {});
   await inStatus(a, reqId, 'acknowledged');
-  await act(b, 'officer-bogdan', 'responses', { final: true, records: [{ sheet: 'MF-7' }] });
+  await act(b, 'officer-bogdan', 'responses', finalFor('mine_map'));
   await inStatus(a, reqId, 'answered');
   await act(a, 'officer-amira', 'close', { outcome: 'accepted' });
   await inStatus(b, reqId, 'closed');

@@ -8,6 +8,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
+import { subjectFor } from '../helpers/domain.js';
 
 const exec = promisify(execFile);
 let node: TestNode;
@@ -78,7 +79,7 @@ describe('a partner system using only the CLI', () => {
     const body = {
       request_type: 'grave_information',
       priority: 'routine',
-      subject: { title: 'Sites along the river road' },
+      subject: subjectFor('grave_information', 'Sites along the river road'),
       policy_digest: policy.body.digest,
     };
     await fs.writeFile(path.join(dir, 'body.json'), JSON.stringify(body));

@@ -22,6 +22,7 @@ import {
   type Payload,
   type PayloadOf,
 } from '../../schemas/envelope.js';
+import { subjectFor } from './domain.js';
 
 export const SENDER = 'party-a';
 export const RECEIVER = 'party-b';
@@ -135,7 +136,7 @@ const VALID_BODIES: Bodies = {
   request: {
     request_type: 'mine_map',
     priority: 'routine',
-    subject: { title: 'Mine map of sector 7' },
+    subject: subjectFor('mine_map', 'Mine map of sector 7') as never,
     policy_digest: SOME_DIGEST,
   },
   acknowledgement: { note: 'Received, working on it' },

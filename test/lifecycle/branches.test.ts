@@ -12,6 +12,14 @@ import { call, type HttpResult } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
+import {
+  finalFor,
+  notFoundFor,
+  partialFor,
+  subjectFor,
+  withoutAttachments,
+} from '../helpers/domain.js';
+import { r0412, r0430, r0457 } from '../fixtures/domain/identifications.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -147,7 +155,7 @@ async function holdsUntil(untilMs: number, check: () => Promise<void>) {
 async function submit(type: RequestType, priority: Priority, title: string) {
   const created = await call(a.url, 'POST', '/v1/requests', {
     token: tokens.a,
-    json: { type, counterparty: 'party-b', priority, subject: { title } },
+    json: { type, counterparty: 'party-b', priority, subject: subjectFor(type, title) },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const id = created.body.id as string;
@@ -274,7 +282,7 @@ describe('the clarification loop', () => {
     }
     // A partial answer while the question is open records the state afresh: still not overdue.
     expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: false, records: [{ sheet: 'MF-7' }] }),
+      await actOn(b, tokens.b, id, 'responses', partialFor('mine_map')),
       'partially_answered',
     );
     const [partialA, partialB] = await Promise.all([
@@ -334,10 +342,7 @@ describe('the clarification loop', () => {
       answers: ['The east bank, between the ford and the mill.'],
     });
 
-    expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: true, records: [{ sheet: 'MF-8' }] }),
-      'answered',
-    );
+    expectAccepted(await actOn(b, tokens.b, id, 'responses', finalFor('mine_map')), 'answered');
     const [endA, endB] = await bothIn(id, 'answered');
     expect(endA.overdue).toBe(false);
     expect(endB.overdue).toBe(false);
@@ -409,10 +414,7 @@ describe('the clarification loop', () => {
       expect(r.overdue).toBe(true);
     }
 
-    expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }),
-      'answered',
-    );
+    expectAccepted(await actOn(b, tokens.b, id, 'responses', notFoundFor('mine_map')), 'answered');
     const [endA, endB] = await Promise.all([
       until(a, id, (r) => r.status === 'answered' && !r.overdue, 'answered, no longer overdue'),
       until(b, id, (r) => r.status === 'answered' && !r.overdue, 'answered, no longer overdue'),
@@ -479,7 +481,7 @@ describe('extensions', () => {
     });
     // A partial answer now records the state afresh: still not overdue, the granted date holds.
     expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: false, records: [{ grave: 'G-1' }] }),
+      await actOn(b, tokens.b, id, 'responses', partialFor('grave_information')),
       'partially_answered',
     );
     const [partialA, partialB] = await Promise.all([
@@ -504,7 +506,7 @@ describe('extensions', () => {
     expect(sentDecision!.payload.body).toEqual({ granted: true, new_deadline: granted });
 
     expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }),
+      await actOn(b, tokens.b, id, 'responses', finalFor('grave_information')),
       'answered',
     );
     const [endA, endB] = await bothIn(id, 'answered');
@@ -585,8 +587,8 @@ describe('answers and endings', () => {
     await acknowledge(id);
 
     for (const [n, records] of [
-      [1, [{ case_id: 'ID-901' }]],
-      [2, [{ case_id: 'ID-902' }, { case_id: 'ID-903' }]],
+      [1, [withoutAttachments(r0412)]],
+      [2, [withoutAttachments(r0457)]],
     ] as const) {
       expectAccepted(
         await actOn(b, tokens.b, id, 'responses', { final: false, records }),
@@ -605,14 +607,19 @@ describe('answers and endings', () => {
     expectAccepted(
       await actOn(b, tokens.b, id, 'responses', {
         final: true,
-        records: [{ case_id: 'ID-904' }],
+        records: [withoutAttachments(r0430)],
+        outcomes: [
+          { item_id: 'case-1', outcome: 'found' },
+          { item_id: 'case-2', outcome: 'found' },
+          { item_id: 'remains-1', outcome: 'found' },
+        ],
         note: 'All remains from site 9 are covered.',
       }),
       'answered',
     );
     await bothIn(id, 'answered');
     // Answered: nothing more to respond.
-    expectRefused(await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }));
+    expectRefused(await actOn(b, tokens.b, id, 'responses', notFoundFor('identification_result')));
 
     expectAccepted(await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' }), 'closed');
     const [endA, endB] = await bothIn(id, 'closed');
@@ -627,7 +634,7 @@ describe('answers and endings', () => {
       await expectSameMessages(b, a, id, ['acknowledgement', 'response', 'response', 'response'])
     ).filter((m) => m.kind === 'response');
     expect(responses.map((m) => m.payload.body.final)).toEqual([false, false, true]);
-    expect(responses.map((m) => (m.payload.body.records as unknown[]).length)).toEqual([1, 2, 1]);
+    expect(responses.map((m) => (m.payload.body.records as unknown[]).length)).toEqual([1, 1, 1]);
     await expectSameMessages(a, b, id, ['closure']);
   });
 
@@ -638,7 +645,7 @@ describe('answers and endings', () => {
       'declined',
     );
     // Refused at once, while the workflow is finishing…
-    expectRefused(await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }));
+    expectRefused(await actOn(b, tokens.b, id, 'responses', notFoundFor('identification_result')));
     await bothIn(id, 'declined');
 
     // …and after both workflows have ended.
@@ -648,7 +655,7 @@ describe('answers and endings', () => {
     expectSameStory(endA!, endB!, ['decline']);
     const [decline] = await expectSameMessages(b, a, id, ['decline']);
     expect(decline!.payload.body).toEqual({ reason: 'Site 3 is not in our jurisdiction.' });
-    expectRefused(await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }));
+    expectRefused(await actOn(b, tokens.b, id, 'responses', notFoundFor('identification_result')));
     expectRefused(await actOn(b, tokens.b, id, 'acknowledge', {}));
     expectRefused(await actOn(b, tokens.b, id, 'decline', { reason: 'Again.' }));
     expectRefused(await actOn(b, tokens.b, id, 'clarification-requests', { questions: ['?'] }));
@@ -673,7 +680,7 @@ describe('answers and endings', () => {
     const [withdrawal] = await expectSameMessages(a, b, id, ['withdrawal']);
     expect(withdrawal!.payload.body).toEqual({ reason: 'The family found the records.' });
 
-    expectRefused(await actOn(b, tokens.b, id, 'responses', { final: true, records: [] }));
+    expectRefused(await actOn(b, tokens.b, id, 'responses', notFoundFor('identification_result')));
     expectRefused(await actOn(b, tokens.b, id, 'decline', { reason: 'Too late.' }));
     expectRefused(await actOn(a, tokens.a, id, 'withdraw', {}));
     // The refused response was never signed nor sent: nothing more arrived at A.
@@ -685,10 +692,7 @@ describe('answers and endings', () => {
   it('reopens an answer marked incomplete, takes a new final answer, and closes it accepted', async () => {
     const { id } = await submit('mine_map', 'routine', 'Minefield records, south road');
     await acknowledge(id);
-    expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: true, records: [{ sheet: 'S-1' }] }),
-      'answered',
-    );
+    expectAccepted(await actOn(b, tokens.b, id, 'responses', finalFor('mine_map')), 'answered');
     await bothIn(id, 'answered');
 
     expectAccepted(
@@ -704,13 +708,7 @@ describe('answers and endings', () => {
     // Reopened, not closed: it cannot be closed again until answered again.
     expectRefused(await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' }));
 
-    expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', {
-        final: true,
-        records: [{ sheet: 'S-1' }, { sheet: 'S-2' }],
-      }),
-      'answered',
-    );
+    expectAccepted(await actOn(b, tokens.b, id, 'responses', finalFor('mine_map')), 'answered');
     await bothIn(id, 'answered');
     expectAccepted(await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' }), 'closed');
     const [endA, endB] = await bothIn(id, 'closed');
@@ -740,7 +738,7 @@ describe('deadlines met', () => {
     const dueMs = receiptMs + 6 * SECOND;
     await acknowledge(id);
     expectAccepted(
-      await actOn(b, tokens.b, id, 'responses', { final: true, records: [{ grave: 'O-1' }] }),
+      await actOn(b, tokens.b, id, 'responses', finalFor('grave_information')),
       'answered',
     );
     expect(Date.now()).toBeLessThan(dueMs); // answered in time

@@ -17,6 +17,7 @@ import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import { freePort } from '../helpers/ports.js';
 import { cloneTemplate } from '../helpers/postgres.js';
+import { finalFor, subjectFor } from '../helpers/domain.js';
 
 const exec = promisify(execFile);
 let a: TestNode;
@@ -110,7 +111,7 @@ describe('resilience', () => {
         type: 'mine_map',
         counterparty: 'party-b',
         priority: 'critical',
-        subject: { title: 'Minefield records, eastern ridge' },
+        subject: subjectFor('mine_map', 'Minefield records, eastern ridge'),
       },
     });
     expect(created.status).toBe(201);
@@ -173,7 +174,7 @@ describe('resilience', () => {
     );
     const answered = await call(bUrl, 'POST', `/v1/requests/${id}/responses`, {
       token: await bToken('officer'),
-      json: { final: true, records: [{ record_id: 'MF-7' }] },
+      json: finalFor('mine_map'),
     });
     expect(answered.status, JSON.stringify(answered.body)).toBe(200);
     b!.child.kill('SIGKILL');

@@ -16,6 +16,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import { freePort } from '../helpers/ports.js';
+import { subjectFor } from '../helpers/domain.js';
 
 const exec = promisify(execFile);
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -101,7 +102,7 @@ describe('deadlines across a restart of the whole node and its Temporal server',
         type: 'mine_map',
         counterparty: 'party-b',
         priority: 'urgent',
-        subject: { title: 'Minefield records, southern ford' },
+        subject: subjectFor('mine_map', 'Minefield records, southern ford'),
       },
     });
     expect(created.status).toBe(201);

@@ -9,6 +9,7 @@ import { writeTestPolicy } from '../helpers/policy.js';
 import { recordHistory } from '../helpers/histories.js';
 import { createParty, signDraftAs, validDraft } from '../helpers/envelopes.js';
 import { ulid } from 'ulid';
+import { finalFor, notFoundFor, partialFor, subjectFor } from '../helpers/domain.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -77,7 +78,7 @@ describe('a request between two live nodes', () => {
           type,
           counterparty: 'party-b',
           priority: 'routine',
-          subject: { title },
+          subject: subjectFor(type, title),
         },
       });
       expect(created.status).toBe(201);
@@ -107,19 +108,13 @@ describe('a request between two live nodes', () => {
       expect(twice).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
       const early = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
       expect(early).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
-      const wrongSide = await actOn(a, tokens.a, id, 'responses', { final: true, records: [] });
+      const wrongSide = await actOn(a, tokens.a, id, 'responses', notFoundFor(type));
       expect(wrongSide).toMatchObject({ status: 409, body: { code: 'invalid_state' } });
 
-      const partial = await actOn(b, tokens.b, id, 'responses', {
-        final: false,
-        records: [{ record_id: 'MF-101' }],
-      });
-      expect(partial.body.status).toBe('partially_answered');
-      const final = await actOn(b, tokens.b, id, 'responses', {
-        final: true,
-        records: [{ record_id: 'MF-102' }],
-      });
-      expect(final.body.status).toBe('answered');
+      const partial = await actOn(b, tokens.b, id, 'responses', partialFor(type));
+      expect(partial.body.status, JSON.stringify(partial.body)).toBe('partially_answered');
+      const final = await actOn(b, tokens.b, id, 'responses', finalFor(type));
+      expect(final.body.status, JSON.stringify(final.body)).toBe('answered');
       await until(a, id, (r) => r.status === 'answered', 'answered');
 
       const closed = await actOn(a, tokens.a, id, 'close', { outcome: 'accepted' });
@@ -179,7 +174,7 @@ describe('a request between two live nodes', () => {
         type: 'grave_information',
         counterparty: 'party-b',
         priority: 'urgent',
-        subject: { title: 'Burial sites near the quarry road' },
+        subject: subjectFor('grave_information', 'Burial sites near the quarry road'),
       },
     });
     const id = created.body.id as string;
@@ -221,7 +216,7 @@ describe('a request between two live nodes', () => {
 
     // Answering ends the overdue state.
     await actOn(b, tokens.b, id, 'acknowledge', {});
-    await actOn(b, tokens.b, id, 'responses', { final: true, records: [] });
+    await actOn(b, tokens.b, id, 'responses', notFoundFor('grave_information'));
     await until(a, id, (r) => r.status === 'answered' && !r.overdue, 'answered, no longer overdue');
   });
 
@@ -231,7 +226,7 @@ describe('a request between two live nodes', () => {
       json: {
         type: 'identification_result',
         counterparty: 'party-b',
-        subject: { title: 'Results for site 14 remains' },
+        subject: subjectFor('identification_result', 'Results for site 14 remains'),
       },
     });
     const id = created.body.id as string;
@@ -285,7 +280,7 @@ describe('a request between two live nodes', () => {
         body: {
           request_type: 'mine_map',
           priority: 'routine',
-          subject: { title: 'Mined area by the dam' },
+          subject: subjectFor('mine_map', 'Mined area by the dam') as never,
           policy_digest: 'b'.repeat(64),
         },
       }),

@@ -11,11 +11,12 @@ import { startTestNode } from '../helpers/node.js';
 import { registerOfflinePartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 import { accepts, exited, startCli } from '../helpers/cli-process.js';
+import { subjectFor } from '../helpers/domain.js';
 
 const body = {
   type: 'identification_result',
   counterparty: 'party-b',
-  subject: { title: 'Results for remains recovered at site 14' },
+  subject: subjectFor('identification_result', 'Results for remains recovered at site 14'),
 };
 
 describe.each(['pglite', 'postgres'] as const)(

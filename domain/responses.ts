@@ -1,0 +1,109 @@
+// A response checked against its request: its records against the request type's schema, its
+// items and outcomes against the request's items (a final response must account for every one),
+// and its gaps against the legal minimums, which go back as clarification items instead of being
+// refused. And the coverage matrix of a request from the responses exchanged so far.
+import type pg from 'pg';
+import { AppError, issueDetails } from '../errors.js';
+import {
+  checkResponse,
+  coverageMatrix,
+  responseGaps,
+  responseSchema,
+  type CoverageRow,
+  type Gap,
+  type RecordByType,
+} from '../schemas/domain/index.js';
+import type { RequestType } from '../schemas/common.js';
+import type { RequestSubject, RequestView } from '../schemas/requests-api.js';
+
+interface ResponseBody {
+  final: boolean;
+  records: readonly Record<string, unknown>[];
+  outcomes?: readonly {
+    item_id: string;
+    outcome: 'found' | 'not_found' | 'withheld';
+    reason?: string;
+  }[];
+}
+
+/** The responses of a request this node holds, oldest first: sent (outbox) or received (inbox). */
+export async function responsesOf(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<{ msg_id: string; body: ResponseBody }[]> {
+  const { rows } = await pool.query<{ msg_id: string; body: ResponseBody }>(
+    `SELECT msg_id, payload->'body' AS body, at FROM (
+       SELECT msg_id, payload, created_at AS at FROM outbox_messages WHERE req_id = $1 AND kind = 'response'
+       UNION ALL
+       SELECT msg_id, payload, received_at AS at FROM inbox_messages WHERE req_id = $1 AND kind = 'response'
+     ) r ORDER BY at, msg_id`,
+    [reqId],
+  );
+  return rows;
+}
+
+/**
+ * Refuses (schema_invalid or response_incomplete, with a path per problem) a response that does
+ * not fit its request; returns its gaps against the legal minimums otherwise.
+ */
+export function checkResponseBody(
+  type: RequestType,
+  subject: RequestView['subject'],
+  body: unknown,
+  earlier: readonly ResponseBody[],
+): { gaps: Gap[] } {
+  const parsed = responseSchema(type).safeParse(body);
+  if (!parsed.success)
+    throw new AppError(
+      'schema_invalid',
+      `the response does not fit a ${type} request`,
+      issueDetails(parsed.error.issues),
+    );
+  const response = parsed.data as ResponseBody & { records: RecordByType[typeof type][] };
+  const issues = checkResponse(
+    type,
+    subject as RequestSubject,
+    response as Parameters<typeof checkResponse>[2],
+    earlier as Parameters<typeof checkResponse>[3],
+  );
+  if (issues.length)
+    throw new AppError(
+      'response_incomplete',
+      response.final
+        ? 'a final response must account for every item of the request (found, not found, or withheld with a reason)'
+        : 'the response names items the request does not have',
+      issues.map((i) => ({ path: i.path, message: `${i.message} [${i.code}]` })),
+    );
+  return { gaps: responseGaps(type, response) };
+}
+
+/** Where each item of the request stands, and the gaps of the records received so far. */
+export async function coverageOf(
+  pool: pg.Pool,
+  request: { id: string; type: RequestType; subject: RequestView['subject'] },
+): Promise<{ coverage: CoverageRow[]; gaps: (Gap & { msg_id: string })[] }> {
+  const responses = await responsesOf(pool, request.id);
+  const items = (request.subject as { items?: { item_id: string }[] }).items ?? [];
+  const coverage = coverageMatrix(
+    items,
+    responses.map((r) => ({
+      msg_id: r.msg_id,
+      final: r.body.final,
+      records: r.body.records.map((rec) => ({
+        covers: Array.isArray(rec.covers) ? (rec.covers as string[]) : [],
+      })),
+      ...(r.body.outcomes ? { outcomes: r.body.outcomes } : {}),
+    })),
+  );
+  const gaps: (Gap & { msg_id: string })[] = [];
+  for (const r of responses) {
+    const parsed = responseSchema(request.type).safeParse(r.body);
+    if (parsed.success)
+      for (const g of responseGaps(
+        request.type,
+        parsed.data as { records: RecordByType[RequestType][] },
+      ))
+        gaps.push({ ...g, msg_id: r.msg_id });
+  }
+  return { coverage, gaps };
+}
