@@ -15,12 +15,7 @@ import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
-import {
-  buildPayload,
-  signPayload,
-  type OwnDraft,
-  type SignedEnvelope,
-} from '../protocol/sign.js';
+import { buildPayload, signPayload, type OwnDraft, type SignedEnvelope } from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
 import { attachmentMeta } from '../db/attachments.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
