@@ -329,6 +329,14 @@ describe('tampering and forks', () => {
   });
 
   it('B detects A presenting a second history and alerts its supervisors', async () => {
+    // A stops showing B its checkpoints (B's inbox now unreachable from A), so the base B checks
+    // against stays put while the forged ones arrive.
+    const moved = await call(a.url, 'PATCH', '/v1/admin/partners/party-b', {
+      token: await a.token('admin'),
+      json: { inboxUrl: 'http://127.0.0.1:9/v1/messages' },
+    });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 2500)); // a witness round already under way ends
     const seen = await eventually(async () => {
       const { rows } = await b.database.pool.query<{ size: string; root: Buffer }>(
         "SELECT size, root FROM witnessed_checkpoints WHERE party_id = 'party-a' ORDER BY size DESC LIMIT 1",
