@@ -24,6 +24,12 @@ export interface AuditRouterDeps extends WitnessDeps {
 const Size = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const ProofQuery = z.strictObject({ tree_size: Size.optional() });
 const ConsistencyQuery = z.strictObject({ from: Size, to: Size });
+const EvidenceQuery = z.strictObject({
+  attachments: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
 
 export function auditRouter(deps: AuditRouterDeps): Router {
   const router = Router();
@@ -94,7 +100,8 @@ export function auditRouter(deps: AuditRouterDeps): Router {
 
   router.get('/v1/requests/:id/evidence', readers, async (req, res) => {
     const id = parseOrThrow(Ulid, req.params.id, 'the request id');
-    const bundle = await buildEvidenceBundle(deps, id);
+    const q = parseOrThrow(EvidenceQuery, req.query, 'the query');
+    const bundle = await buildEvidenceBundle(deps, id, { withAttachments: q.attachments });
     res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
   });
 

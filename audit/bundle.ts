@@ -3,6 +3,7 @@
 // the request with its inclusion proof in a fresh checkpoint countersigned by the partner.
 import type pg from 'pg';
 import { auditIndicesForRequest, cosignaturesOf } from '../db/audit.js';
+import { getAttachment } from '../db/attachments.js';
 import { getRequest, getTimeline } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
 import { AppError } from '../errors.js';
@@ -27,6 +28,7 @@ const payloadOf = (token: string) =>
 export async function buildEvidenceBundle(
   deps: BundleDeps,
   reqId: string,
+  opts: { withAttachments?: boolean } = {},
 ): Promise<EvidenceBundle> {
   const request = await getRequest(deps.pool, reqId);
   if (!request) throw new AppError('unknown_request', 'no request with this id on this node');
@@ -84,14 +86,18 @@ export async function buildEvidenceBundle(
   for (const e of envelopes) {
     const p = payloadOf(e.token);
     if (p.kind === 'receipt') continue;
-    for (const a of p.attachments ?? [])
+    for (const a of p.attachments ?? []) {
+      // The bytes only when asked: a bundle may travel where the files should not.
+      const stored = opts.withAttachments ? await getAttachment(deps.pool, a.sha256) : undefined;
       attachments.push({
         sha256: a.sha256,
         size: a.size,
         media_type: a.media_type,
         name: a.name,
         in_message: e.digest,
+        ...(stored ? { content_base64: stored.content.toString('base64') } : {}),
       });
+    }
   }
 
   // A fresh checkpoint covering everything above, shown to the partner to countersign.

@@ -6,8 +6,9 @@ import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { callNode, report } from '../api-client.js';
 
 const USAGE = `usage:
-  parley evidence export --request ID --out FILE
-      fetch the evidence bundle of a request from the running node (PARLEY_URL, PARLEY_TOKEN)
+  parley evidence export --request ID --out FILE [--attachments]
+      fetch the evidence bundle of a request from the running node (PARLEY_URL, PARLEY_TOKEN);
+      with --attachments, the files its messages carry are included
   parley evidence verify FILE --trust PARTY=KID[,KID...] [--trust ...] [--json]
       check every signature, digest, proof and cosignature of a bundle offline; KID is an RFC 7638
       key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json)
@@ -18,7 +19,11 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
   if (sub === 'export') {
     const { values } = parseArgs({
       args: rest,
-      options: { request: { type: 'string' }, out: { type: 'string' } },
+      options: {
+        request: { type: 'string' },
+        out: { type: 'string' },
+        attachments: { type: 'boolean' },
+      },
     });
     if (!values.request || !values.out) {
       process.stderr.write(USAGE);
@@ -26,7 +31,7 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
     }
     const answer = await callNode(
       'GET',
-      `/v1/requests/${encodeURIComponent(values.request)}/evidence`,
+      `/v1/requests/${encodeURIComponent(values.request)}/evidence${values.attachments ? '?attachments=true' : ''}`,
     );
     if (answer.status !== 200) return report(answer);
     await fs.writeFile(values.out, JSON.stringify(answer.body, null, 2) + '\n', { flag: 'wx' });

@@ -5,7 +5,9 @@
 import crypto from 'node:crypto';
 import { check as checkGeojson } from '@placemarkio/check-geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle } from '../../audit/verify-bundle.js';
 import { referencedAttachments } from '../../schemas/domain/shared.js';
+import type { EvidenceBundle } from '../../schemas/evidence.js';
 import { RequestDetailView } from '../../schemas/requests-api.js';
 import { fixtureAttachments } from '../fixtures/domain/attachments.js';
 import { graveExchanges } from '../fixtures/domain/graves.js';
@@ -162,6 +164,26 @@ describe.each([
         expect(crypto.createHash('sha256').update(bytes).digest('hex')).toBe(sha);
       }
     }
+
+    // The evidence bundle with its files verifies offline, the files included byte for byte.
+    const kids = async (node: TestNode) =>
+      ((await call(node.url, 'GET', '/.well-known/jwks.json')).body.keys as { kid: string }[]).map(
+        (k) => k.kid,
+      );
+    const evidence = await call(a.url, 'GET', `/v1/requests/${id}/evidence?attachments=true`, {
+      token: await a.token('supervisor'),
+    });
+    expect(evidence.status).toBe(200);
+    const verdict = await verifyBundle(evidence.body, {
+      'party-a': await kids(a),
+      'party-b': await kids(b),
+    });
+    expect(verdict.verdicts.filter((v) => !v.ok)).toEqual([]);
+    const files = (evidence.body as EvidenceBundle).attachments;
+    expect(files.map((f) => f.sha256).sort()).toEqual(
+      [...new Set(exchange.responses.flatMap((r) => referencedAttachments(r.body)))].sort(),
+    );
+    for (const f of files) expect(f.content_base64).toBeDefined();
 
     if (type === 'mine_map') {
       const geo = await call(a.url, 'GET', `/v1/requests/${id}/geojson`, { token: officerA });
