@@ -28,6 +28,14 @@ import {
   RevokeKeyBody,
   UpdatePartnerBody,
 } from '../schemas/partners-api.js';
+import {
+  CheckpointView,
+  ConsistencyProofView,
+  InclusionProofView,
+  WitnessRequest,
+  WitnessResponse,
+} from '../schemas/audit.js';
+import { EvidenceBundle } from '../schemas/evidence.js';
 import { DeadlinePolicy } from '../schemas/policy.js';
 import {
   CreateRequestBody,
@@ -101,12 +109,20 @@ const INPUTS: Record<string, z.ZodType> = {
   UpdatePartnerBody,
   RevokeKeyBody,
   Bundle,
+  WitnessRequest,
 };
 const OUTPUTS: Record<string, z.ZodType> = {
   ...Object.fromEntries(Payload.options.map((o) => [`Payload.${o.shape.kind.value}`, o])),
   Payload,
   ProtectedHeader,
   InReplyTo,
+  EvidenceBundle,
+  CheckpointView,
+  InclusionProof: InclusionProofView.extend({
+    checkpoint: z.string().describe('the checkpoint (compact JWS) the proof leads to'),
+  }),
+  ConsistencyProofView,
+  WitnessResponse,
   Envelope,
   Problem: ProblemBase.describe('RFC 9457 problem document; `code` is stable'),
   ReplayProblem: ProblemBase.extend({
@@ -333,6 +349,13 @@ const OPERATORS: Role[] = ['admin', 'supervisor'];
 const ADMIN: Role[] = ['admin'];
 const SUPERVISORS: Role[] = ['supervisor', 'admin'];
 const partyParam = pathParam('partyId', PartyId, 'the partner’s party id');
+
+const ATTACHMENT_ID = pathParam(
+  'id',
+  z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  'the attachment: `sha256:` and the SHA-256 of its bytes (64 lowercase hex)',
+);
+const BYTES = { '*/*': { schema: { type: 'string', format: 'binary' } } };
 
 export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string }): Json {
   const paths: Record<string, Record<string, Operation>> = {
@@ -619,6 +642,180 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         errors: [...JSON_BODY, 'wrong_audience'],
       },
     },
+    '/v1/audit/checkpoints': {
+      get: {
+        id: 'listCheckpoints',
+        tag: 'Audit',
+        summary: 'The newest 100 signed checkpoints of this node’s audit log, with cosignatures',
+        roles: SUPERVISORS,
+        ok: {
+          '200': answer('Checkpoints, newest first', {
+            type: 'object',
+            properties: { checkpoints: { type: 'array', items: ref('CheckpointView') } },
+            required: ['checkpoints'],
+          }),
+        },
+      },
+      post: {
+        id: 'signCheckpoint',
+        tag: 'Audit',
+        summary: 'Sign a checkpoint of the log as it stands now',
+        description:
+          'Refused with `log_tampered` (and a security alert) when the log no longer extends the last checkpoint.',
+        roles: ADMIN,
+        ok: { '201': answer('The checkpoint', ref('CheckpointView')) },
+        errors: ['log_tampered'],
+      },
+    },
+    '/v1/audit/entries/{index}/proof': {
+      get: {
+        id: 'inclusionProof',
+        tag: 'Audit',
+        summary: 'An entry of the log with its RFC 6962 inclusion proof',
+        description:
+          'Against `tree_size` when given (a checkpoint’s size), else the first checkpoint that covers the entry.',
+        roles: SUPERVISORS,
+        params: [
+          pathParam('index', z.coerce.number().int().nonnegative(), 'the entry’s index (from 0)'),
+          ...queryParams(z.object({ tree_size: z.coerce.number().int().nonnegative().optional() })),
+        ],
+        ok: { '200': answer('The entry and its proof', ref('InclusionProof')) },
+        errors: ['schema_invalid', 'unknown_entry', 'unknown_checkpoint'],
+      },
+    },
+    '/v1/audit/consistency': {
+      get: {
+        id: 'consistencyProof',
+        tag: 'Audit',
+        summary: 'RFC 6962 consistency proof between two tree sizes of the log',
+        roles: SUPERVISORS,
+        params: queryParams(
+          z.object({
+            from: z.coerce.number().int().nonnegative(),
+            to: z.coerce.number().int().nonnegative(),
+          }),
+        ),
+        ok: { '200': answer('The proof', ref('ConsistencyProofView')) },
+        errors: ['schema_invalid', 'unknown_checkpoint'],
+      },
+    },
+    '/v1/audit/verify': {
+      get: {
+        id: 'verifyLog',
+        tag: 'Audit',
+        summary: 'Recheck every entry and every signed checkpoint of the log from the table',
+        roles: SUPERVISORS,
+        ok: { '200': answer('`ok`, the size, and each problem found') },
+      },
+    },
+    '/v1/audit/alerts': {
+      get: {
+        id: 'securityAlerts',
+        tag: 'Audit',
+        summary:
+          'Security alerts: this log altered (`log_tampered`), a partner’s fork (`partner_fork`)',
+        roles: SUPERVISORS,
+        ok: { '200': answer('The alerts, oldest first') },
+      },
+    },
+    '/v1/audit/witness': {
+      post: {
+        id: 'witnessCheckpoint',
+        tag: 'Audit',
+        summary: 'Node to node: a partner’s checkpoint to check and countersign',
+        description:
+          'Authenticated by the checkpoint’s signature: a registered key of the partner with role `log`. The consistency proof starts from the last checkpoint this node countersigned for that partner (`witness_base_mismatch` says which). A checkpoint contradicting an earlier one is refused with `fork_detected` and raised to supervisors.',
+        body: 'WitnessRequest',
+        ok: { '200': answer('This node’s cosignature (compact JWS)', ref('WitnessResponse')) },
+        errors: [
+          ...JSON_BODY,
+          'unknown_key',
+          'signature_invalid',
+          'issuer_mismatch',
+          'witness_base_mismatch',
+          'fork_detected',
+        ],
+      },
+    },
+    '/v1/requests/{id}/evidence': {
+      get: {
+        id: 'evidenceBundle',
+        tag: 'Audit',
+        summary: 'The evidence bundle of a request, verifiable offline (format in the README)',
+        roles: SUPERVISORS,
+        params: [
+          pathParam('id', Ulid, 'the request id (ULID)'),
+          ...queryParams(z.object({ attachments: z.enum(['true', 'false']).optional() })),
+        ],
+        ok: { '200': answer('The bundle', ref('EvidenceBundle')) },
+        errors: ['schema_invalid', 'unknown_request'],
+      },
+    },
+    '/v1/attachments/{id}': {
+      put: {
+        id: 'uploadAttachment',
+        tag: 'Attachments',
+        summary: 'Upload a file by its SHA-256, hashed while it streams in',
+        description:
+          'The body is the file; `Content-Type` is its media type (from the node’s allowed list). Idempotent: the same bytes again answer 200.',
+        roles: ['officer'],
+        params: [ATTACHMENT_ID],
+        body: {
+          media: '*/*',
+          schema: { type: 'string', format: 'binary' },
+          description: 'the file',
+        },
+        ok: { '200': answer('Stored before'), '201': answer('Stored') },
+        errors: ['schema_invalid', 'digest_mismatch', 'too_large', 'unsupported_media_type'],
+      },
+      get: {
+        id: 'getAttachment',
+        tag: 'Attachments',
+        summary: 'A file named by a message this node holds',
+        roles: OFFICERS,
+        params: [ATTACHMENT_ID],
+        ok: { '200': { description: 'The bytes, with their media type', content: BYTES } },
+        errors: ['schema_invalid', 'unknown_attachment'],
+      },
+    },
+    '/v1/partner-attachments/{id}': {
+      head: {
+        id: 'partnerHasAttachment',
+        tag: 'Attachments',
+        summary: 'Node to node: whether this node already holds a file from the asking partner',
+        description:
+          'Authenticated by a `Parley-Attachment-Token` header: a compact JWS (`typ: parley-attachment+jws`) signed with the partner’s message key over `{iss, aud, sha256, size, media_type, iat, exp}`.',
+        params: [ATTACHMENT_ID],
+        ok: { '200': answer('Held'), '404': answer('Not held') },
+        errors: ['token_missing', 'token_invalid', 'token_expired', 'unknown_key'],
+      },
+      put: {
+        id: 'partnerUploadAttachment',
+        tag: 'Attachments',
+        summary: 'Node to node: a file a message to this node refers to, pushed before the message',
+        description:
+          'Authenticated by a `Parley-Attachment-Token` header (see HEAD); the token names this file’s digest, size and media type.',
+        params: [ATTACHMENT_ID],
+        body: {
+          media: '*/*',
+          schema: { type: 'string', format: 'binary' },
+          description: 'the file',
+        },
+        ok: { '200': answer('Stored before'), '201': answer('Stored') },
+        errors: [
+          'token_missing',
+          'token_invalid',
+          'token_expired',
+          'unknown_key',
+          'signature_invalid',
+          'wrong_audience',
+          'issuer_mismatch',
+          'digest_mismatch',
+          'too_large',
+          'unsupported_media_type',
+        ],
+      },
+    },
     '/healthz': {
       get: {
         id: 'health',
@@ -682,6 +879,15 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       { name: 'Supervision', description: 'Supervisors: every request, read-only' },
       { name: 'Partners', description: 'Admins: the partner registry' },
       { name: 'Exchange', description: 'Operators: message traffic and store-and-forward bundles' },
+      {
+        name: 'Audit',
+        description:
+          'The tamper-evident log: checkpoints, proofs, cross-witnessing between nodes, evidence bundles',
+      },
+      {
+        name: 'Attachments',
+        description: 'Files records refer to, by SHA-256; pushed node to node before their message',
+      },
       { name: 'Operations', description: 'Health and documentation' },
     ],
     paths: Object.fromEntries(

@@ -13,6 +13,8 @@ import { partnersRouter } from '../../api/partners.js';
 import { requestActionsRouter } from '../../api/request-actions.js';
 import { requestsRouter } from '../../api/requests.js';
 import { supervisorRouter } from '../../api/supervisor.js';
+import { auditRouter } from '../../api/audit.js';
+import { attachmentsRouter } from '../../api/attachments.js';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
 import { signDraft } from '../../protocol/sign.js';
@@ -139,6 +141,8 @@ describe('GET /openapi.json', () => {
       ['/v1/requests', requestsRouter(deps)],
       ['/v1/requests', requestActionsRouter(deps)],
       ['/v1/supervisor', supervisorRouter(deps)],
+      ['', auditRouter(deps)],
+      ['', attachmentsRouter({ ...deps, inbox: {} })],
     ];
     const routes = mounted.flatMap(([prefix, router]) =>
       (router.stack as any[])
@@ -166,7 +170,10 @@ describe('GET /openapi.json', () => {
           '/docs',
           '/v1/policy',
         ].includes(path) ||
-        (method === 'post' && path === '/v1/messages');
+        (method === 'post' && path === '/v1/messages') ||
+        // Node to node, authenticated by signatures in the request, not bearer tokens.
+        path === '/v1/audit/witness' ||
+        path.startsWith('/v1/partner-attachments/');
       expect(op.security, `${method} ${path}`).toEqual(open ? [] : [{ bearerAuth: [] }]);
       if (!open) {
         expect(op.description).toMatch(/Roles:\*\* (officer|supervisor|admin)/);
