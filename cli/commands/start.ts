@@ -11,7 +11,9 @@ function banner(node: RunningNode): string {
   const rows: [string, string][] = [
     ['party', c.partyId],
     ['API', node.url],
-    ['health', `${node.url}/healthz  ${node.url}/readyz`],
+    ['dashboard', `${node.url}/dashboard`],
+    ['API docs', `${node.url}/docs  (${node.url}/openapi.json)`],
+    ['health', `${node.url}/healthz  ${node.url}/readyz  ${node.url}/metrics`],
     [
       'Temporal',
       `${node.temporal.address} (namespace ${c.temporal.namespace}, task queue ${c.temporal.taskQueue})`,

@@ -93,6 +93,7 @@ describe('parley start (the README command)', () => {
     expect(first.output()).toContain(url);
     expect(first.output()).toContain(`127.0.0.1:${ports.TEMPORAL_DEV_PORT}`);
     expect(first.output()).toContain(`http://127.0.0.1:${ports.TEMPORAL_DEV_UI_PORT}`);
+    expect(first.output()).toContain(`${url}/dashboard`);
     expect((await call(url, 'GET', '/readyz')).status).toBe(200);
     const mint = (roles: ('officer' | 'supervisor' | 'admin')[]) =>
       mintDevToken({
