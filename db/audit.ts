@@ -135,13 +135,19 @@ export interface CheckpointRow {
   kid: string;
 }
 
-const checkpointOf = (r: {
-  size: string;
-  root: Buffer;
-  at: Date;
-  token: string;
-  kid: string;
-}): CheckpointRow => ({ ...r, size: Number(r.size) });
+/** Checkpoints matching `where` (a clause with $n parameters), as the table holds them. */
+async function selectCheckpoints(
+  db: Queryable,
+  where: string,
+  params: unknown[],
+): Promise<CheckpointRow[]> {
+  const { rows } = await db.query<Omit<CheckpointRow, 'size'> & { size: string }>(
+    `SELECT size, root, at, token, kid FROM audit_checkpoints ${where}`,
+    params,
+  );
+  // bigint comes back as text; tree sizes stay far below 2^53.
+  return rows.map((r) => ({ ...r, size: Number(r.size) }));
+}
 
 export async function insertCheckpoint(db: Queryable, c: CheckpointRow): Promise<void> {
   await db.query(
@@ -151,41 +157,18 @@ export async function insertCheckpoint(db: Queryable, c: CheckpointRow): Promise
 }
 
 export async function latestCheckpoint(db: Queryable): Promise<CheckpointRow | undefined> {
-  const { rows } = await db.query<{
-    size: string;
-    root: Buffer;
-    at: Date;
-    token: string;
-    kid: string;
-  }>('SELECT size, root, at, token, kid FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
-  return rows[0] ? checkpointOf(rows[0]) : undefined;
+  return (await selectCheckpoints(db, 'ORDER BY size DESC LIMIT 1', []))[0];
 }
 
 export async function getCheckpoint(
   db: Queryable,
   size: number,
 ): Promise<CheckpointRow | undefined> {
-  const { rows } = await db.query<{
-    size: string;
-    root: Buffer;
-    at: Date;
-    token: string;
-    kid: string;
-  }>('SELECT size, root, at, token, kid FROM audit_checkpoints WHERE size = $1', [size]);
-  return rows[0] ? checkpointOf(rows[0]) : undefined;
+  return (await selectCheckpoints(db, 'WHERE size = $1', [size]))[0];
 }
 
-export async function listCheckpoints(db: Queryable, limit = 100): Promise<CheckpointRow[]> {
-  const { rows } = await db.query<{
-    size: string;
-    root: Buffer;
-    at: Date;
-    token: string;
-    kid: string;
-  }>('SELECT size, root, at, token, kid FROM audit_checkpoints ORDER BY size DESC LIMIT $1', [
-    limit,
-  ]);
-  return rows.map(checkpointOf);
+export function listCheckpoints(db: Queryable, limit = 100): Promise<CheckpointRow[]> {
+  return selectCheckpoints(db, 'ORDER BY size DESC LIMIT $1', [limit]);
 }
 
 /** The first checkpoint whose tree contains entry `idx`. */
@@ -193,17 +176,7 @@ export async function checkpointCovering(
   db: Queryable,
   idx: number,
 ): Promise<CheckpointRow | undefined> {
-  const { rows } = await db.query<{
-    size: string;
-    root: Buffer;
-    at: Date;
-    token: string;
-    kid: string;
-  }>(
-    'SELECT size, root, at, token, kid FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 1',
-    [idx],
-  );
-  return rows[0] ? checkpointOf(rows[0]) : undefined;
+  return (await selectCheckpoints(db, 'WHERE size > $1 ORDER BY size LIMIT 1', [idx]))[0];
 }
 
 export async function cosignaturesOf(
