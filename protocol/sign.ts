@@ -37,6 +37,10 @@ interface DraftOf<K extends MessageKind> {
   attachments?: PayloadOf<K>['attachments'];
   /** Keep the id when re-signing a message that was already sent. */
   msg_id?: string;
+  /** The conversation order (see schemas/envelope.ts); absent on receipts. */
+  seq?: number;
+  seen?: number;
+  sent_at?: number;
 }
 
 /**
@@ -66,6 +70,9 @@ export function buildPayload(
     kind: draft.kind,
     ...(draft.req_id !== undefined ? { req_id: draft.req_id } : {}),
     ...(draft.in_reply_to !== undefined ? { in_reply_to: draft.in_reply_to } : {}),
+    ...(draft.seq !== undefined ? { seq: draft.seq } : {}),
+    ...(draft.seen !== undefined ? { seen: draft.seen } : {}),
+    ...(draft.sent_at !== undefined ? { sent_at: draft.sent_at } : {}),
     body: draft.body,
     attachments: draft.attachments ?? [],
   };

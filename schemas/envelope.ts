@@ -114,14 +114,41 @@ export const MessageBodies = {
     outcome: z.enum(['accepted', 'incomplete']),
     reason: Text(2000).optional(),
   }),
-  /** The receiver's signed word that it stored the message with this digest at this time. */
-  receipt: z.strictObject({ digest: Sha256Hex, received_at: Instant }),
+  /**
+   * The receiver's signed word that it stored the message with this digest at this time, and how
+   * many of its own messages about the request it had signed by then (`sent`): the sender's later
+   * messages crossed none beyond those (see the convergence rule in the README).
+   */
+  receipt: z.strictObject({
+    digest: Sha256Hex,
+    received_at: Instant,
+    sent: z.number().int().min(0).max(1_000_000).optional(),
+  }),
 } satisfies Record<MessageKind, z.ZodType>;
 
 const Seconds = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A count or position of messages in one request's conversation. */
+const Count = z.number().int().min(0).max(1_000_000);
+
+/**
+ * The conversation order every message about a request carries (all kinds but `receipt`):
+ * `seq` is its place among its sender's messages about the request (the request itself is 1),
+ * `seen` how many of the receiver's messages about it the sender held when it signed, and
+ * `sent_at` when the sender first signed it (integer seconds; a re-signed version keeps it).
+ * Optional for v1 partners that predate it: the receiver then orders by arrival.
+ */
+const order = {
+  seq: Count.min(1).optional(),
+  seen: Count.optional(),
+  sent_at: Seconds.optional(),
+};
 
 /** Members every payload carries; `kind` selects the body schema. */
-const payloadOf = <K extends MessageKind, R extends z.ZodType, I extends z.ZodType>(
+const payloadOf = <
+  K extends Exclude<MessageKind, 'receipt'>,
+  R extends z.ZodType,
+  I extends z.ZodType,
+>(
   kind: K,
   extra: { req_id: R; in_reply_to: I },
 ) =>
@@ -135,6 +162,7 @@ const payloadOf = <K extends MessageKind, R extends z.ZodType, I extends z.ZodTy
     kind: z.literal(kind),
     req_id: extra.req_id,
     in_reply_to: extra.in_reply_to,
+    ...order,
     body: MessageBodies[kind],
     attachments: z.array(Attachment).max(100),
   });
@@ -155,7 +183,19 @@ export const Payload = z.discriminatedUnion('kind', [
   payloadOf('withdrawal', replyOptional),
   payloadOf('reminder', replyOptional),
   payloadOf('closure', replyOptional),
-  payloadOf('receipt', { req_id: Ulid.optional(), in_reply_to: InReplyTo }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    msg_id: Ulid,
+    iss: PartyId,
+    aud: PartyId,
+    iat: Seconds,
+    exp: Seconds,
+    kind: z.literal('receipt'),
+    req_id: Ulid.optional(),
+    in_reply_to: InReplyTo,
+    body: MessageBodies.receipt,
+    attachments: z.array(Attachment).max(100),
+  }),
 ]);
 export type Payload = z.infer<typeof Payload>;
 export type PayloadOf<K extends MessageKind> = Extract<Payload, { kind: K }>;
