@@ -22,6 +22,10 @@ export const ERROR_STATUS = {
   // Wire protocol: the envelope verifies but conflicts with what is stored.
   replay: 409,
   reply_mismatch: 409,
+  // Conversation order: an earlier message of the sender is still missing (retry later), or the
+  // message claims to have seen messages this node never sent.
+  sequence_gap: 409,
+  sequence_invalid: 409,
   unknown_party: 404,
   unknown_request: 404,
   // Request lifecycle: the action is not allowed in the request's current state.
