@@ -21,20 +21,107 @@ export type Action =
   | 'close_accepted'
   | 'close_incomplete';
 
-/** Who may take an action, and the message kind that carries it to the other side. */
-export const ACTIONS: Readonly<Record<Action, { side: Side; kind: MessageKind }>> = {
-  acknowledge: { side: 'responder', kind: 'acknowledgement' },
-  ask_clarification: { side: 'responder', kind: 'clarification_request' },
-  answer_clarification: { side: 'requester', kind: 'clarification' },
-  request_extension: { side: 'responder', kind: 'extension_request' },
-  decide_extension: { side: 'requester', kind: 'extension_decision' },
-  respond_partial: { side: 'responder', kind: 'response' },
-  respond_final: { side: 'responder', kind: 'response' },
-  decline: { side: 'responder', kind: 'decline' },
-  withdraw: { side: 'requester', kind: 'withdrawal' },
-  close_accepted: { side: 'requester', kind: 'closure' },
-  close_incomplete: { side: 'requester', kind: 'closure' },
+/** One action: who takes it, the message kind that carries it, and its officers' route. */
+export interface ActionSpec {
+  side: Side;
+  kind: MessageKind;
+  /** The route under /v1/requests/:id/ (actions carried by one kind share it). */
+  path: string;
+  summary: string;
+  /** For kinds that carry several actions: whether a body of that kind is this action. */
+  matches?: (body: Record<string, unknown>) => boolean;
+}
+
+/**
+ * The one table of actions. The officers' routes, the partner's message kinds as actions, and the
+ * update validators all derive from it.
+ */
+export const ACTIONS: Readonly<Record<Action, ActionSpec>> = {
+  acknowledge: {
+    side: 'responder',
+    kind: 'acknowledgement',
+    path: 'acknowledge',
+    summary: 'Acknowledge an incoming request',
+  },
+  ask_clarification: {
+    side: 'responder',
+    kind: 'clarification_request',
+    path: 'clarification-requests',
+    summary: 'Ask the requester for clarification',
+  },
+  answer_clarification: {
+    side: 'requester',
+    kind: 'clarification',
+    path: 'clarifications',
+    summary: 'Answer the open clarification question',
+  },
+  request_extension: {
+    side: 'responder',
+    kind: 'extension_request',
+    path: 'extension-requests',
+    summary: 'Ask for more time, with a reason and a proposed deadline',
+  },
+  decide_extension: {
+    side: 'requester',
+    kind: 'extension_decision',
+    path: 'extension-decision',
+    summary: 'Grant or refuse the pending extension request',
+  },
+  respond_partial: {
+    side: 'responder',
+    kind: 'response',
+    path: 'responses',
+    summary: 'Send a partial (final: false) or final response',
+    matches: (b) => b.final !== true,
+  },
+  respond_final: {
+    side: 'responder',
+    kind: 'response',
+    path: 'responses',
+    summary: 'Send a partial (final: false) or final response',
+    matches: (b) => b.final === true,
+  },
+  decline: {
+    side: 'responder',
+    kind: 'decline',
+    path: 'decline',
+    summary: 'Decline the request, with a reason',
+  },
+  withdraw: {
+    side: 'requester',
+    kind: 'withdrawal',
+    path: 'withdraw',
+    summary: 'Withdraw the request',
+  },
+  close_accepted: {
+    side: 'requester',
+    kind: 'closure',
+    path: 'close',
+    summary: 'Close an answered request: accept it, or mark it incomplete (reopens it)',
+    matches: (b) => b.outcome === 'accepted',
+  },
+  close_incomplete: {
+    side: 'requester',
+    kind: 'closure',
+    path: 'close',
+    summary: 'Close an answered request: accept it, or mark it incomplete (reopens it)',
+    matches: (b) => b.outcome !== 'accepted',
+  },
 };
+
+/** The action a message of `kind` with this body stands for; undefined for reminders and requests. */
+export function actionFor(kind: MessageKind, body: Record<string, unknown>): Action | undefined {
+  for (const [action, spec] of Object.entries(ACTIONS) as [Action, ActionSpec][]) {
+    if (spec.kind === kind && (!spec.matches || spec.matches(body))) return action;
+  }
+  return undefined;
+}
+
+/** The officers' action routes: one per path, with the kind whose body it takes. */
+export const ACTION_ROUTES: readonly Pick<ActionSpec, 'path' | 'kind' | 'side' | 'summary'>[] =
+  Object.values(ACTIONS).filter(
+    (spec, i, all) => all.findIndex((other) => other.path === spec.path) === i,
+  );
 
 /** The part of a request's state the rules look at. */
 export interface LifecycleState {
