@@ -10,6 +10,47 @@ const Seconds = z
   .max(10 * 365 * 86_400);
 const IsoDate = z.iso.date({ message: 'a calendar date such as 2026-12-25' });
 
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An IANA time zone name this runtime knows (`Europe/Kyiv`, `Asia/Tokyo`, `UTC`). Offsets such as
+ * `+02:00` are refused: they have no daylight saving rules and newer runtimes accept them while
+ * older ones do not, so both nodes could read the same policy differently.
+ */
+export const TimeZone = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/,
+    'an IANA time zone name such as Europe/Kyiv',
+  )
+  .refine(knownTimeZone, { message: 'an IANA time zone name this runtime knows' });
+
+/** A day of the week as in ISO 8601: 1 is Monday, 7 is Sunday. */
+export const IsoWeekday = z.number().int().min(1).max(7);
+
+/**
+ * Where a party's working days are counted: its time zone and its weekend. A party the policy
+ * does not list counts in UTC with a Saturday and Sunday weekend.
+ */
+export const PartyCalendar = z.strictObject({
+  /** IANA zone whose local dates and wall-clock times the party's working days follow. */
+  time_zone: TimeZone.default('UTC'),
+  /** ISO weekdays (1 Monday … 7 Sunday) that are not working days; `[5, 6]` is Friday–Saturday. */
+  weekend: z
+    .array(IsoWeekday)
+    .max(6, 'at least one day of the week must be a working day')
+    .refine((days) => new Set(days).size === days.length, { message: 'a day listed twice' })
+    .default([6, 7]),
+});
+export type PartyCalendar = z.infer<typeof PartyCalendar>;
+
 /** The deadlines of one request type and priority. */
 export const PolicyRule = z.strictObject({
   request_type: RequestType,
@@ -33,10 +74,18 @@ export const DeadlinePolicy = z
     name: z.string().min(1).max(200),
     /**
      * `calendar`: durations run on the clock. `working_days`: a duration that is a whole number of
-     * days counts only the responder's working days (no weekends, no holidays listed here).
+     * days counts only the responder's working days (no weekends, no holidays listed here), in the
+     * responder's time zone (`parties`).
      */
     calendar: z.enum(['calendar', 'working_days']).default('calendar'),
+    /** Each party's holidays: local dates in that party's time zone. */
     holidays: z.record(PartyId, z.array(IsoDate)).default({}),
+    /**
+     * Each party's time zone and weekend. Optional and without a default, so a policy file without
+     * it keeps its digest and parses to the same object as before; unlisted parties count in UTC
+     * with a Saturday and Sunday weekend.
+     */
+    parties: z.record(PartyId, PartyCalendar).optional(),
     rules: z.array(PolicyRule).min(1),
   })
   .superRefine((p, ctx) => {

@@ -1,6 +1,7 @@
 // Deadline arithmetic as pure functions: when each deadline falls, and why, from the agreed
 // policy, the signed receipt time, clarification pauses and granted extensions. Deterministic:
-// no clock of its own (callers pass `now`), no I/O; used by workflows and shown to people.
+// no clock of its own (callers pass `now`), no I/O, no time zone library (V8's Intl only, which
+// the workflow sandbox has); used by workflows and shown to people.
 import type { DeadlinePolicy, PolicyRule } from '../schemas/policy.js';
 import type { Priority, RequestType } from '../schemas/common.js';
 
@@ -28,7 +29,9 @@ export interface DeadlineExplanation {
   countsFrom: string;
   durationSeconds: number;
   calendar: 'calendar' | 'working_days';
-  /** Days skipped because they were weekends or the responder's holidays (working days only). */
+  /** The responder's time zone, in which working days and `daysSkipped` are counted. */
+  timeZone: string;
+  /** Local dates skipped as the responder's weekend days or holidays (working days only). */
   daysSkipped: string[];
   pauses: Pause[];
   pausedSeconds: number;
@@ -52,33 +55,116 @@ export function findRule(
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-function isWorkingDay(ms: number, holidays: ReadonlySet<string>): boolean {
-  const weekday = new Date(ms).getUTCDay();
-  return weekday !== 0 && weekday !== 6 && !holidays.has(isoDay(ms));
+/** Where a party's working days are counted; unlisted parties count in UTC, Saturday–Sunday off. */
+export interface WorkingCalendar {
+  /** IANA time zone. */
+  time_zone: string;
+  /** ISO weekdays (1 Monday … 7 Sunday) that are not working days. */
+  weekend: readonly number[];
+}
+
+export const UTC_CALENDAR: WorkingCalendar = { time_zone: 'UTC', weekend: [6, 7] };
+
+/** The responder's calendar from the policy (`parties`), or UTC with a Saturday–Sunday weekend. */
+export function calendarOf(policy: DeadlinePolicy, party: string): WorkingCalendar {
+  return policy.parties?.[party] ?? UTC_CALENDAR;
+}
+
+// Local wall-clock times are handled as "wall" milliseconds: the local date and time read as if
+// they were UTC, so calendar steps are plain additions and never see daylight saving time. The
+// sandbox has no time zone library; V8's ICU gives the local parts of an instant, and offsets
+// follow from them. Formatters are cached per zone: building one is the slow part.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds (local = instant + offset). */
+function offsetAt(zone: string, ms: number): number {
+  const whole = ms - (((ms % 1000) + 1000) % 1000);
+  const n = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+  for (const part of formatter(zone).formatToParts(whole))
+    if (part.type in n) n[part.type as keyof typeof n] = Number(part.value);
+  const wall = Date.UTC(n.year, n.month - 1, n.day, n.hour, n.minute, n.second);
+  return wall - whole;
+}
+
+/**
+ * The first instant at which the zone's clocks show `wall` or later: the only instant when the
+ * time exists once; the earlier of two when clocks go back and it happens twice; and the end of
+ * the gap (the first valid instant after it) when clocks go forward over it.
+ */
+function instantOf(zone: string, wall: number): number {
+  const before = offsetAt(zone, wall - DAY_MS);
+  const after = offsetAt(zone, wall + DAY_MS);
+  const fits = [wall - before, wall - after].filter((t) => wall - t === offsetAt(zone, t));
+  if (fits.length > 0) return Math.min(...fits);
+  // A gap: clocks jumped from `before` to `after` between lo and hi; find the jump.
+  let lo = wall - after;
+  let hi = wall - before;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(zone, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+function isWorkingDay(
+  wall: number,
+  weekend: readonly number[],
+  holidays: ReadonlySet<string>,
+): boolean {
+  const isoWeekday = new Date(wall).getUTCDay() || 7;
+  return !weekend.includes(isoWeekday) && !holidays.has(isoDay(wall));
 }
 
 /**
  * Adds a duration to an instant. In working-days mode a whole number of days counts only working
- * days (UTC weekdays that are not holidays), keeping the time of day; other durations run on the clock.
+ * days in the responder's calendar: from the local date of `fromMs`, each following local date
+ * that is neither a weekend day nor a holiday counts one, and the deadline falls at the same local
+ * wall-clock time on the last one (the first valid instant after it if clocks skipped that time,
+ * the first of two if they repeated it). Other durations run on the clock. Skipped days are local
+ * dates.
  */
 export function addDuration(
   fromMs: number,
   seconds: number,
   calendar: 'calendar' | 'working_days',
   holidays: readonly string[],
+  where: WorkingCalendar = UTC_CALENDAR,
 ): { dueMs: number; daysSkipped: string[] } {
   if (calendar === 'calendar' || seconds % 86_400 !== 0)
     return { dueMs: fromMs + seconds * 1000, daysSkipped: [] };
+  if ([1, 2, 3, 4, 5, 6, 7].every((d) => where.weekend.includes(d)))
+    throw new TypeError('a calendar with no working day');
+  const zone = where.time_zone;
+  const utc = zone === 'UTC';
   const off = new Set(holidays);
   const skipped: string[] = [];
   let remaining = seconds / 86_400;
-  let t = fromMs;
+  let wall = utc ? fromMs : fromMs + offsetAt(zone, fromMs);
   while (remaining > 0) {
-    t += DAY_MS;
-    if (isWorkingDay(t, off)) remaining -= 1;
-    else skipped.push(isoDay(t));
+    wall += DAY_MS;
+    if (isWorkingDay(wall, where.weekend, off)) remaining -= 1;
+    else skipped.push(isoDay(wall));
   }
-  return { dueMs: t, daysSkipped: skipped };
+  return { dueMs: utc ? wall : instantOf(zone, wall), daysSkipped: skipped };
 }
 
 export function pausedMs(pauses: readonly Pause[], nowMs: number): number {
@@ -93,7 +179,7 @@ export interface DeadlineInput {
   policy: DeadlinePolicy;
   requestType: RequestType;
   priority: Priority;
-  /** The responder, whose working days and holidays count. */
+  /** The responder, whose time zone, weekend and holidays count. */
   responder: string;
   /** The receiver's signed receipt time of the request: every deadline counts from it. */
   receiptAt: string;
@@ -107,11 +193,13 @@ export function computeDeadline(input: DeadlineInput): DeadlineExplanation {
   const seconds =
     input.deadline === 'acknowledgement' ? rule.acknowledge_seconds : rule.respond_seconds;
   const receiptMs = Date.parse(input.receiptAt);
+  const where = calendarOf(input.policy, input.responder);
   const { dueMs, daysSkipped } = addDuration(
     receiptMs,
     seconds,
     input.policy.calendar,
     input.policy.holidays[input.responder] ?? [],
+    where,
   );
   // Only the response clock stops for clarification, and only if the policy says so.
   const pauses =
@@ -129,6 +217,7 @@ export function computeDeadline(input: DeadlineInput): DeadlineExplanation {
     countsFrom: input.receiptAt,
     durationSeconds: seconds,
     calendar: input.policy.calendar,
+    timeZone: where.time_zone,
     daysSkipped,
     pauses,
     pausedSeconds: Math.round(paused / 1000),
