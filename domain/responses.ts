@@ -1,8 +1,11 @@
 // A response checked against its request: its records against the request type's schema, its
 // items and outcomes against the request's items (a final response must account for every one),
 // and its gaps against the legal minimums, which go back as clarification items instead of being
-// refused. And the coverage matrix of a request from the responses exchanged so far.
+// refused. The checks a receiving node applies to a message against the request it names, shared
+// by the inbox (a partner's messages) and the officers' routes (what this node is about to sign).
+// And the coverage matrix of a request from the responses exchanged so far.
 import type pg from 'pg';
+import { getRequest } from '../db/requests.js';
 import { AppError, issueDetails } from '../errors.js';
 import {
   checkResponse,
@@ -14,9 +17,11 @@ import {
   type RecordByType,
 } from '../schemas/domain/index.js';
 import type { RequestType } from '../schemas/common.js';
+import type { MessageKind } from '../schemas/envelope.js';
 import type { RequestSubject, RequestView } from '../schemas/requests-api.js';
 
-interface ResponseBody {
+/** A response body as stored (already past the checks of its request). */
+export interface ResponseBody {
   final: boolean;
   records: readonly Record<string, unknown>[];
   outcomes?: readonly {
@@ -44,14 +49,15 @@ export async function responsesOf(
 
 /**
  * Refuses (schema_invalid or response_incomplete, with a path per problem) a response that does
- * not fit its request; returns its gaps against the legal minimums otherwise.
+ * not fit its request; returns it as its type's schema reads it (decimals as strings) and its gaps
+ * against the legal minimums otherwise.
  */
 export function checkResponseBody(
   type: RequestType,
   subject: RequestView['subject'],
   body: unknown,
   earlier: readonly ResponseBody[],
-): { gaps: Gap[] } {
+): { body: Record<string, unknown>; gaps: Gap[] } {
   const parsed = responseSchema(type).safeParse(body);
   if (!parsed.success)
     throw new AppError(
@@ -74,7 +80,52 @@ export function checkResponseBody(
         : 'the response names items the request does not have',
       issues.map((i) => ({ path: i.path, message: `${i.message} [${i.code}]` })),
     );
-  return { gaps: responseGaps(type, response) };
+  return {
+    body: response as unknown as Record<string, unknown>,
+    gaps: responseGaps(type, response),
+  };
+}
+
+/** The request as the checks read it. */
+export type RequestUnderCheck = Pick<RequestView, 'type' | 'subject'>;
+
+/**
+ * What a receiving node checks of a message body against the request it is about, beyond the
+ * protocol schema of its kind: a response must fit its request (`checkResponseBody`, given the
+ * responses exchanged before it); other kinds have nothing more. Returns a response's gaps.
+ */
+export function checkAgainstRequest(
+  kind: MessageKind,
+  request: RequestUnderCheck,
+  body: unknown,
+  earlier: readonly ResponseBody[],
+): { gaps: Gap[] } {
+  if (kind !== 'response') return { gaps: [] };
+  return { gaps: checkResponseBody(request.type, request.subject, body, earlier).gaps };
+}
+
+/** The bodies of the responses exchanged so far about a request, oldest first. */
+export async function earlierResponses(pool: pg.Pool, reqId: string): Promise<ResponseBody[]> {
+  return (await responsesOf(pool, reqId)).map((r) => r.body);
+}
+
+/**
+ * `checkAgainstRequest` for a partner's message, against the request as this node holds it (the
+ * inbox's check; nothing to check when the request is not here).
+ */
+export async function checkAgainstStoredRequest(
+  pool: pg.Pool,
+  message: { req_id?: string; kind: MessageKind; body: unknown },
+): Promise<void> {
+  if (message.kind !== 'response' || message.req_id === undefined) return;
+  const request = await getRequest(pool, message.req_id);
+  if (!request) return;
+  checkAgainstRequest(
+    message.kind,
+    request,
+    message.body,
+    await earlierResponses(pool, request.id),
+  );
 }
 
 /** Where each item of the request stands, and the gaps of the records received so far. */
