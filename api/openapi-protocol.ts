@@ -23,7 +23,7 @@ export const ERROR_MEANINGS = {
   bad_header:
     'the protected header is not RFC 8785 canonical JSON holding exactly `alg`, `kid`, `typ` with allowed values',
   not_canonical:
-    'the payload bytes are not RFC 8785 canonical JSON (BOM, invalid UTF-8, whitespace, member order, duplicate members, `1.0`, non-integers, integers beyond ±(2^53−1))',
+    'the payload bytes are not RFC 8785 canonical JSON (BOM, invalid UTF-8, whitespace, member order, duplicate members, `1.0`, non-integers, integers beyond ±(2^53−1)); on an officer route: a number the message could not carry (an integer beyond ±(2^53−1), or a non-integer where no decimal string is taken), `errors[]` naming each',
   too_deep: `JSON nested deeper than ${MAX_DEPTH} levels`,
   stale: `\`iat\`/\`exp\` out of bounds: \`exp\` ≤ \`iat\`, or (online) clock skew over ${MAX_SKEW_SECONDS} s or lifetime over ${MAX_LIFETIME_SECONDS} s`,
   unknown_key: 'no registered key has this `kid` (or, when revoking, the party has no such key)',
@@ -37,6 +37,10 @@ export const ERROR_MEANINGS = {
     'the message was received before (same digest, or same `iss` and `msg_id`); the problem carries `receipt` and `original_digest`',
   reply_mismatch:
     '`in_reply_to` does not name a stored message by its `msg_id` and exact digest (or a receipt does not answer the message it should)',
+  sequence_gap:
+    'the message’s `seq` skips one the receiver has not received yet (`expected_seq` says which): deliver the earlier message first, then retry',
+  sequence_invalid:
+    '`seen` counts messages the receiver never sent (`sent` says how many it did), or a `request` is not `seq` 1',
   unknown_party: 'no registered party with that id',
   unknown_request: 'the message’s `req_id` names no request this node knows',
   invalid_state:
@@ -53,7 +57,10 @@ export const ERROR_MEANINGS = {
   not_found: 'no such route',
   request_not_found: 'no request with that id on this node',
   method_not_allowed: 'the route does not support this HTTP method',
-  conflict: 'the change conflicts with stored state (already registered, already revoked)',
+  conflict:
+    'the change conflicts with stored state (already registered, already revoked; a message whose `req_id` or `seq` another message holds)',
+  idempotency_key_reused:
+    'the same `Idempotency-Key` was sent before with a different body (IETF Idempotency-Key draft): it names another request',
   response_incomplete:
     'the response names items the request does not have, or a final response leaves items unaccounted for (`errors[]` names each)',
   fork_detected:
@@ -73,6 +80,8 @@ export const ERROR_MEANINGS = {
     'the body’s Content-Type is not the one the route takes (for attachments: not in `ATTACHMENT_MEDIA_TYPES`)',
   internal: 'a bug on this node; retry later',
   unavailable: 'Postgres or Temporal is unreachable; retry later',
+  update_timeout:
+    'the workflow did not confirm in time; retry with the same `Idempotency-Key` (it returns the request once it is recorded)',
 } satisfies Record<ErrorCode, string>;
 
 /** Refusals of `POST /v1/messages`, in the order the node checks them (first failure answers). */
@@ -119,6 +128,41 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
     '`in_reply_to` names no message this node sent or received with that `msg_id` and digest',
   ],
   ['replay', 'same digest, or same `iss` and `msg_id`, already stored'],
+  // The request's own checks (node/inbound-router.ts), then its conversation order (under the
+  // request's lock, as the message is stored): exchange/inbox.ts.
+  [
+    'policy_mismatch',
+    'a `request` names another deadline policy (by digest) than this node’s (`GET /v1/policy`)',
+  ],
+  ['conflict', 'a `request` whose `req_id` this node already holds'],
+  [
+    'unknown_request',
+    'any other kind: no request with this `req_id` between this node and the sender',
+  ],
+  [
+    'schema_invalid',
+    'a `response` whose records break the schema of the request’s type (`errors[]` paths point into `body`)',
+  ],
+  [
+    'response_incomplete',
+    'a `response` naming items the request does not have, or a final one leaving an item unaccounted for (an `errors[]` entry per item)',
+  ],
+  [
+    'sequence_invalid',
+    'a `request` whose `seq` is not 1 (and `conflict` when the sender’s conversation about the `req_id` has begun)',
+  ],
+  [
+    'sequence_gap',
+    '`seq` above the next one expected from the sender for this request: deliver the missing one first, then retry (`expected_seq`)',
+  ],
+  [
+    'conflict',
+    '`seq` below the next one expected: another message of the sender holds that place (`expected_seq`)',
+  ],
+  [
+    'sequence_invalid',
+    '`seen` counts more of this node’s messages about the request than it signed (`sent`)',
+  ],
   ['unavailable', 'storage unreachable: nothing was stored, send again later'],
   ['internal', 'a bug: nothing was stored, send again later'],
 ];
@@ -252,6 +296,36 @@ same profile back: \`202\` with a receipt from the partner (\`iss\` = the partne
 = \`body.digest\` = one of the digests this node signed for that \`msg_id\`), or \`409\` \`replay\` with
 \`receipt\`. It retries with backoff on network errors, 408, 429, 5xx, \`unknown_key\` and
 \`key_not_valid\` (a partner that has not registered a new key yet); any other refusal is final.`;
+}
+
+/**
+ * How officer routes treat numbers (README, _Requests_): the one rule of every body an officer
+ * sends, whose result is signed.
+ */
+export const NUMBER_RULE = `**Numbers.** Officer bodies are JSON, not signed bytes, so they are normalised before
+anything is checked or signed, as \`POST /v1/requests\` does: wherever the protocol takes a decimal
+string, a JSON number is written as its shortest round-trip decimal string (\`24.725\` becomes
+\`"24.725"\`, \`1e-7\` becomes \`"0.0000001"\`). Any other number must be an integer within
+±(2^53−1): a non-integer where no decimal string goes, or an integer beyond that range anywhere, is
+refused with \`400 not_canonical\` and the path of each, the code the partner would answer. Nothing
+is normalised on the wire: a partner's message holding a non-integer number is refused
+\`not_canonical\`.`;
+
+/** The description of an officer's action route. */
+export function actionDescription(route: { side: string; kind: string }): string {
+  return `The ${route.side}'s action; it travels to the partner as a signed \`${route.kind}\` message.
+
+${NUMBER_RULE}
+
+**Checked as the partner will check it.** The message that will be signed goes through the
+partner's inbox checks before anything is signed: RFC 8785 canonical form (\`not_canonical\`,
+\`too_deep\`), the protocol schema of \`${route.kind}\` (\`schema_invalid\`)${
+    route.kind === 'response'
+      ? ", and the response against its request: records of the request type's schema (`schema_invalid`), items the request has and, when final, an outcome for every item (`422 response_incomplete`)"
+      : ''
+  }. A refusal carries the code the partner would answer, with \`errors[]\` paths into this body,
+and nothing is signed, stored or sent. Then a Temporal update whose validator refuses what the
+request's state does not allow (\`invalid_state\`) before anything is signed.`;
 }
 
 export const JWKS_DESCRIPTION = `This node's public signing keys (RFC 7517 JWK Set), for partners to

@@ -49,14 +49,16 @@ import {
   SupervisorSummary,
   SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
+import { Gap } from '../schemas/domain/shared.js';
+import { ACTION_ROUTES } from '../workflows/actions.js';
 import {
   ERROR_MEANINGS,
   INBOX_CHECKS,
   JWKS_DESCRIPTION,
+  actionDescription,
   apiDescription,
   messagesDescription,
 } from './openapi-protocol.js';
-import { ACTION_ROUTES } from './request-actions.js';
 
 type Json = Record<string, unknown>;
 
@@ -147,6 +149,12 @@ const OUTPUTS: Record<string, z.ZodType> = {
     status: RequestStatus,
     msgId: Ulid.describe('the message that carries the action to the partner'),
     digest: Sha256Hex,
+    clarification_items: z
+      .array(Gap)
+      .optional()
+      .describe(
+        'responses only: gaps of the records against the legal minimums, ready to ask about',
+      ),
     request: RequestView,
   }),
   PolicyAnswer: z.object({
@@ -424,7 +432,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
             id: `requestAction_${r.path.replace(/-/g, '_')}`,
             tag: 'Requests',
             summary: r.summary,
-            description: `The ${r.side}'s action; it travels to the partner as a signed \`${r.kind}\` message. A Temporal update whose validator refuses what the request's state does not allow (\`invalid_state\`) before anything is signed.`,
+            description: actionDescription(r),
             roles: ['officer'] as Role[],
             params: [pathParam('id', Ulid, 'the request id (ULID)')],
             body: `Action.${r.kind}`,
@@ -436,6 +444,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
             },
             errors: [
               ...JSON_BODY,
+              'not_canonical',
+              'too_deep',
               'request_not_found',
               'invalid_state',
               ...(r.kind === 'response' ? ['response_incomplete', 'unknown_attachment'] : []),
