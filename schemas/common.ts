@@ -1,19 +1,19 @@
 // Shared building blocks of the wire and API contracts. No I/O, no imports of our own modules.
 import { z } from 'zod';
+import { safeIdentifier, safeText } from './text.js';
 
 /** A party id: an ASCII slug, so a look-alike Unicode id can never pass for a registered one. */
-export const PartyId = z
-  .string()
-  .regex(
-    /^[a-z][a-z0-9-]{1,62}$/,
-    'a lowercase ASCII slug: a-z first, then a-z, 0-9 or -, 2 to 63 characters',
-  );
+export const PartyId = safeIdentifier({
+  pattern: /^[a-z][a-z0-9-]{1,62}$/,
+  message: 'a lowercase ASCII slug: a-z first, then a-z, 0-9 or -, 2 to 63 characters',
+});
 export type PartyId = z.infer<typeof PartyId>;
 
 /** A ULID in its canonical 26-character Crockford base32 form. */
-export const Ulid = z
-  .string()
-  .regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'a ULID (26 characters, Crockford base32)');
+export const Ulid = safeIdentifier({
+  pattern: /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/,
+  message: 'a ULID (26 characters, Crockford base32)',
+});
 export type Ulid = z.infer<typeof Ulid>;
 
 /** The three kinds of request the parties exchange. */
@@ -51,7 +51,7 @@ export type RequestStatus = z.infer<typeof RequestStatus>;
  * carry no personal data because it is shown in lists.
  */
 export const SubjectBase = z.strictObject({
-  title: z.string().trim().min(3).max(200),
-  description: z.string().trim().max(10_000).optional(),
+  title: safeText(200, { min: 3 }),
+  description: safeText(10_000, { multiline: true, min: 0 }).optional(),
 });
 export type SubjectBase = z.infer<typeof SubjectBase>;

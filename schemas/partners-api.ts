@@ -2,13 +2,14 @@
 import { z } from 'zod';
 import { PartyId } from './common.js';
 import { KeyRole, SignatureAlg } from './envelope.js';
+import { noUnsafeCharacters, safeIdentifier, safeText } from './text.js';
 
 const B64u = (len: number) =>
   z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${len}}$`), `${len} base64url characters`);
 
 /** Optional Parley members a JWKS entry may carry to describe the key. */
 const KeyMetadata = {
-  kid: z.string().optional(),
+  kid: safeIdentifier({ max: 200 }).optional(),
   alg: SignatureAlg.optional(),
   use: z.literal('sig').optional(),
   parley_roles: z.array(KeyRole).min(1).optional(),
@@ -43,22 +44,28 @@ export type KeysInput = z.infer<typeof KeysInput>;
 
 export const AddPartnerBody = KeysInput.extend({
   partyId: PartyId,
-  name: z.string().trim().min(1).max(200),
-  inboxUrl: z.url({
-    protocol: /^https?$/,
-    message: 'an http(s) URL of the partner’s POST /v1/messages',
-  }),
+  name: safeText(200),
+  // The URL parser drops tabs and line breaks; the stored text must not hold them.
+  inboxUrl: z
+    .url({
+      protocol: /^https?$/,
+      message: 'an http(s) URL of the partner’s POST /v1/messages',
+    })
+    .superRefine(noUnsafeCharacters()),
 }).strict();
 export type AddPartnerBody = z.infer<typeof AddPartnerBody>;
 
 export const UpdatePartnerBody = z.strictObject({
-  name: z.string().trim().min(1).max(200).optional(),
-  inboxUrl: z.url({ protocol: /^https?$/ }).optional(),
+  name: safeText(200).optional(),
+  inboxUrl: z
+    .url({ protocol: /^https?$/ })
+    .superRefine(noUnsafeCharacters())
+    .optional(),
 });
 export type UpdatePartnerBody = z.infer<typeof UpdatePartnerBody>;
 
 export const RevokeKeyBody = z.strictObject({
-  reason: z.string().trim().min(1).max(500),
+  reason: safeText(500, { multiline: true }),
   revokedAt: z.iso.datetime().optional(),
 });
 export type RevokeKeyBody = z.infer<typeof RevokeKeyBody>;

@@ -2,9 +2,11 @@
 import { z } from 'zod';
 import { Direction, PartyId, Priority, RequestStatus, RequestType, Ulid } from './common.js';
 import { CoverageRow } from './domain/coverage.js';
+import { ItemId } from './domain/shared.js';
 import { GraveSubject } from './domain/grave.js';
 import { IdentificationSubject } from './domain/identification.js';
 import { MineMapSubject } from './domain/mine-map.js';
+import { safeText } from './text.js';
 
 /**
  * What the request is about: the subject of its type (schemas/domain/), with its items. The
@@ -18,8 +20,8 @@ export type RequestSubject = z.infer<typeof RequestSubject>;
  * items' ids and kinds, not the case or remains ids (the most sensitive data here).
  */
 export const RedactedSubject = z.strictObject({
-  title: z.string(),
-  items: z.array(z.strictObject({ item_id: z.string(), kind: z.string() })),
+  title: safeText(200, { min: 3 }),
+  items: z.array(z.strictObject({ item_id: ItemId, kind: z.string() })),
 });
 
 const common = { counterparty: PartyId, priority: Priority.default('routine') };

@@ -8,7 +8,7 @@ import type { RequestType } from '../common.js';
 import { graveGaps, type GraveRecord } from './grave.js';
 import { identificationGaps, type IdentificationRecord } from './identification.js';
 import { mineMapGaps, type MineMapRecord } from './mine-map.js';
-import { ItemId, type Gap, type Outcome, type ResponseIssue } from './shared.js';
+import { ItemId, Prose, type Gap, type Outcome, type ResponseIssue } from './shared.js';
 
 export const CoverageState = z.enum(['answered', 'outstanding', 'not_found', 'withheld']);
 export type CoverageState = z.infer<typeof CoverageState>;
@@ -18,7 +18,7 @@ export const CoverageRow = z.object({
   item_id: ItemId,
   state: CoverageState,
   by: z.array(z.string()).describe('msg_id of each response that answered or accounted for it'),
-  reason: z.string().optional().describe('why the item is withheld'),
+  reason: Prose(2_000).optional().describe('why the item is withheld'),
 });
 export type CoverageRow = z.infer<typeof CoverageRow>;
 

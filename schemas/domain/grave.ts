@@ -21,6 +21,7 @@ import {
   pastPartialDate,
   responseOf,
   systemClock,
+  Prose,
   Text,
   uniqueItemIds,
 } from './shared.js';
@@ -51,7 +52,7 @@ export const GraveItem = z.discriminatedUnion('kind', [
   z.strictObject({
     item_id: ItemId,
     kind: z.literal('incident'),
-    description: Text(2_000).describe('the incident or event, without personal data'),
+    description: Prose(2_000).describe('the incident or event, without personal data'),
     when: dateOrPeriod().optional(),
     place: Text(300).optional(),
   }),
@@ -115,7 +116,7 @@ export const Individuals = z
 function buildRecord(clock: Clock) {
   const Source = z.strictObject({
     type: SourceType,
-    description: Text(2_000),
+    description: Prose(2_000),
     reliability: Reliability,
     date: pastPartialDate(clock).optional(),
   });
@@ -153,11 +154,11 @@ function buildRecord(clock: Clock) {
       site_id: ExternalId.describe("the responder's id of the site"),
       covers: Covers,
       location: GraveLocation.optional(),
-      description: Text(5_000),
+      description: Prose(5_000),
       site_type: z.strictObject({ burial: BurialType, deposition: Deposition }),
       individuals: Individuals.optional(),
       burial_period: dateOrPeriod(clock).optional(),
-      circumstances: Text(5_000).optional(),
+      circumstances: Prose(5_000).optional(),
       sources: z.array(Source).max(100).optional(),
       linked_cases: z
         .array(z.strictObject({ case_id: CaseId, link: CaseLink }))

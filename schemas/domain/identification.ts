@@ -25,6 +25,7 @@ import {
   responseOf,
   type ResponseIssue,
   systemClock,
+  Prose,
   Text,
   uniqueItemIds,
 } from './shared.js';
@@ -122,7 +123,7 @@ export const DnaMethod = z.strictObject({
 
 export const OtherMethod = z.strictObject({
   method: OtherMethodName,
-  summary: Text(2_000).optional(),
+  summary: Prose(2_000).optional(),
   performed_by: Text(300).optional(),
 });
 

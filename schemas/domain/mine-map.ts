@@ -32,9 +32,11 @@ import {
   pastPartialDate,
   responseOf,
   systemClock,
+  Prose,
   Text,
   uniqueItemIds,
 } from './shared.js';
+import { safeIdentifier } from '../text.js';
 
 /**
  * How far a reference point may lie from the perimeter it anchors. Field records take bearings
@@ -97,9 +99,10 @@ export const Confidence = z.enum(['confirmed', 'suspected']);
 export const BearingReference = z.enum(['true', 'magnetic', 'grid']);
 
 /** A short label as written on a field sketch: a reference point "RP1", a turning point "T3". */
-const Label = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$/, 'a label of 1 to 20 letters, digits and . _ -');
+const Label = safeIdentifier({
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$/,
+  message: 'a label of 1 to 20 letters, digits and . _ -',
+});
 
 // ---------------------------------------------------------------------------------------------
 // Request subject
@@ -156,7 +159,7 @@ export const MineRow = z.strictObject({
 export const DevicePoint = z.strictObject({
   point: GeoPoint,
   model: Text(60).optional(),
-  note: Text(500).optional(),
+  note: Prose(500).optional(),
 });
 
 export const Device = z.strictObject({
@@ -202,7 +205,7 @@ function buildSubject() {
       .superRefine((t, ctx) => checkUnique(ctx, t, (i) => [i], 'hazard type'))
       .optional(),
     purpose: MapPurpose,
-    purpose_note: Text(2_000).optional(),
+    purpose_note: Prose(2_000).optional(),
     requested_precision_m: decimalIn(
       { gt: 0, max: 10_000 },
       'a precision in metres greater than 0 and at most 10000',
@@ -215,7 +218,7 @@ function buildRecord(clock: Clock) {
     period: dateOrPeriod(clock).optional(),
     method: LayingMethod,
     pattern: LayingPattern.optional(),
-    pattern_note: Text(1_000).optional(),
+    pattern_note: Prose(1_000).optional(),
     depth: Depth.optional(),
   });
   const Marking = z.strictObject({
@@ -227,7 +230,7 @@ function buildRecord(clock: Clock) {
     date: pastPartialDate(clock).optional(),
     killed: z.number().int('a whole number of people').min(0, 'a count of 0 or more').optional(),
     injured: z.number().int('a whole number of people').min(0, 'a count of 0 or more').optional(),
-    description: Text(2_000),
+    description: Prose(2_000),
     point: GeoPoint.optional(),
   });
   const SourceDocument = z.strictObject({
@@ -251,7 +254,7 @@ function buildRecord(clock: Clock) {
       reference_points: z.array(ReferencePoint).max(50).optional(),
       turning_points: z.array(TurningPoint).max(1_000).optional(),
       datum: Datum.optional(),
-      datum_note: Text(500).optional(),
+      datum_note: Prose(500).optional(),
       accuracy_m: decimalIn(
         { min: 0, max: 100_000 },
         'an accuracy in metres, 0 or more and at most 100000',
@@ -260,7 +263,7 @@ function buildRecord(clock: Clock) {
       laying: Laying.optional(),
       marking: Marking.optional(),
       known_accidents: z.array(Accident).max(500).optional(),
-      remarks: Text(10_000).optional(),
+      remarks: Prose(10_000).optional(),
       attachments: Attachments.optional(),
     })
     .superRefine((r, ctx) => {

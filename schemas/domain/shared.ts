@@ -3,8 +3,12 @@
 // outcomes, and the clarification items a response's gaps turn into. No I/O.
 import { z } from 'zod';
 import { jsonPointer } from '../../errors.js';
+import { safeIdentifier, safeText } from '../text.js';
 
-export const Text = (max: number) => z.string().trim().min(1).max(max);
+/** One line of free text (a name, a title, a place): trimmed, 1 to `max` characters, safe to show. */
+export const Text = (max: number) => safeText(max);
+/** Free text of several lines (a description, a note, remarks): tab and line breaks allowed. */
+export const Prose = (max: number) => safeText(max, { multiline: true });
 
 // ---------------------------------------------------------------------------------------------
 // Decimals. Signed payloads may hold only integers within ±(2^53 - 1) (protocol/canonical-json.ts:
@@ -91,12 +95,11 @@ export const decimalIn = (range: DecimalRange, message: string) =>
  * An identifier one party assigned (a case id, a remains id, a site or record id). Kept to a
  * plain ASCII alphabet so ids survive every system they are copied into, and typed by hand.
  */
-export const ExternalId = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,79}$/,
+export const ExternalId = safeIdentifier({
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,79}$/,
+  message:
     'an identifier of 1 to 80 characters: letters, digits and . _ : / -, starting with a letter or digit',
-  );
+});
 export const CaseId = ExternalId.describe(
   "the requester's missing-person case id, for example MP-2024-00123",
 );
@@ -109,12 +112,11 @@ export const RemainsId = ExternalId.describe(
  * when it writes the request; it never changes and is never reused within the request, so every
  * response, outcome and coverage row can point at it.
  */
-export const ItemId = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+export const ItemId = safeIdentifier({
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  message:
     'an item id of 1 to 64 characters: letters, digits and . _ -, starting with a letter or digit',
-  );
+});
 export type ItemId = z.infer<typeof ItemId>;
 
 /** A source of the current time in milliseconds, injected so "not in the future" is testable. */
@@ -239,13 +241,12 @@ export const AttachmentRef = z.strictObject({
   media_type: z
     .string()
     .regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'a media type such as application/pdf or image/tiff'),
-  file_name: z
-    .string()
-    .min(1)
-    .max(255)
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^/\\\u0000-\u001f]+$/, 'a file name without a directory or control characters'),
-  description: Text(500).optional(),
+  // Bidi overrides are refused too: "report\u202Efdp.exe" would show as "reportexe.pdf".
+  file_name: safeIdentifier({
+    pattern: /^[^/\\]+$/,
+    message: 'a file name without a directory or control characters',
+  }).max(255),
+  description: Prose(500).optional(),
 });
 export type AttachmentRef = z.infer<typeof AttachmentRef>;
 
@@ -318,7 +319,7 @@ export type Outcome = z.infer<typeof Outcome>;
 
 /** What a response says about one request item; a withheld item says why. */
 export const ItemOutcome = z
-  .strictObject({ item_id: ItemId, outcome: Outcome, reason: Text(2_000).optional() })
+  .strictObject({ item_id: ItemId, outcome: Outcome, reason: Prose(2_000).optional() })
   .superRefine((o, ctx) => {
     if (o.outcome === 'withheld' && o.reason === undefined)
       ctx.addIssue({
@@ -339,7 +340,7 @@ export const responseOf = <R extends z.ZodType>(record: R) =>
       final: z.boolean(),
       records: z.array(record).max(10_000),
       outcomes: z.array(ItemOutcome).max(5_000).optional(),
-      note: Text(10_000).optional(),
+      note: Prose(10_000).optional(),
     })
     .superRefine((r, ctx) => {
       if (r.final && r.outcomes === undefined)
