@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   request_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // An Idempotency-Key sent again with another body: the key names a different request.
+  idempotency_key_reused: 422,
   // Audit log: a partner's checkpoint contradicts what it showed before, or a proof base differs.
   fork_detected: 409,
   witness_base_mismatch: 409,
@@ -55,7 +57,11 @@ export const ERROR_STATUS = {
   too_large: 413,
   unsupported_media_type: 415,
   internal: 500,
+  // Postgres or Temporal cannot be reached, or is shutting down: the same call may work shortly.
   unavailable: 503,
+  // The request was started but not recorded within the time limit; the same Idempotency-Key
+  // returns it once it is.
+  update_timeout: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

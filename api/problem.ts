@@ -2,7 +2,9 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { isUnavailableError } from '../db/errors.js';
 import { AppError, issueDetails, type ErrorCode, type ErrorDetail } from '../errors.js';
+import { isTemporalUnavailable } from '../temporal/errors.js';
 
 /** The body of every 4xx and 5xx answer. */
 export interface Problem {
@@ -14,6 +16,9 @@ export interface Problem {
   errors?: readonly ErrorDetail[];
 }
 
+/** Seconds a client is asked to wait before retrying a 503 (the `Retry-After` header). */
+export const RETRY_AFTER_SECONDS = 2;
+
 export function sendProblem(res: Response, err: AppError): void {
   const problem: Problem = {
     type: `urn:parley:error:${err.code}`,
@@ -24,6 +29,8 @@ export function sendProblem(res: Response, err: AppError): void {
     ...(err.errors ? { errors: err.errors } : {}),
     ...err.extra,
   };
+  // A 503 says "not now": the same call may work shortly, and the header says when to try.
+  if (err.status === 503) res.set('retry-after', String(RETRY_AFTER_SECONDS));
   res.status(err.status).type('application/problem+json').json(problem);
 }
 
@@ -71,13 +78,7 @@ function bodyParserError(err: unknown): AppError | undefined {
 
 /** Whether an error says the Temporal service or the database could not be reached. */
 function unavailable(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown };
-  return (
-    e.name === 'ServiceError' ||
-    e.code === 'ECONNREFUSED' ||
-    e.code === '57P01' || // admin_shutdown
-    e.code === '08006' // connection_failure
-  );
+  return isUnavailableError(err) || isTemporalUnavailable(err);
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

@@ -1,6 +1,12 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
 import { Router } from 'express';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import {
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WithStartWorkflowOperation,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
 import { z } from 'zod';
@@ -14,6 +20,8 @@ import {
 import { getParty } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
+import { canonicalJson } from '../protocol/canonical-json.js';
+import { sha256Hex } from '../protocol/digest.js';
 import { Ulid, type Role } from '../schemas/common.js';
 import {
   CreateRequestBody,
@@ -40,7 +48,16 @@ export interface RequestsDeps {
   policy: LoadedPolicy;
   /** Longest wait between delivery attempts, e.g. '5 minutes'. */
   maxRetryInterval: string;
+  /** How long a create waits for its workflow to record the request; default RECORD_TIMEOUT_MS. */
+  recordTimeoutMs?: number;
 }
+
+/**
+ * How long `POST /v1/requests` waits for the workflow to record the request before it answers
+ * `503 update_timeout`. Recording is one short transaction; a wait this long means the worker or
+ * Postgres is stuck, and the caller is better told so than left hanging.
+ */
+export const RECORD_TIMEOUT_MS = 10_000;
 
 const IdempotencyKey = z
   .string()
@@ -61,6 +78,43 @@ function forRoles(view: RequestView, roles: readonly Role[]): RequestView {
       items: subject.items.map((i) => ({ item_id: i.item_id, kind: i.kind })),
     },
   };
+}
+
+/**
+ * Runs the update-with-start that waits for the request to be recorded, for at most `ms`: every
+ * Temporal call inside gets that deadline, and one still waiting when the timer fires is cancelled.
+ * Past it the caller gets `503 update_timeout` with the request id; the workflow goes on, and the
+ * same Idempotency-Key returns the request once it is recorded.
+ */
+async function recordedWithin<T>(
+  client: Client,
+  ms: number,
+  reqId: string,
+  update: () => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    return await client.withAbortSignal(controller.signal, () =>
+      client.withDeadline(Date.now() + ms, update),
+    );
+  } catch (err) {
+    const timedOut =
+      controller.signal.aborted ||
+      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      isGrpcDeadlineError(err) ||
+      isGrpcCancelledError(err);
+    if (!timedOut) throw err;
+    throw new AppError(
+      'update_timeout',
+      `the request was started but not recorded within ${ms} ms; send it again with the same ` +
+        'Idempotency-Key to get it once it is',
+      undefined,
+      { requestId: reqId },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function requestsRouter(deps: RequestsDeps): Router {
@@ -93,8 +147,24 @@ export function requestsRouter(deps: RequestsDeps): Router {
           },
         ]);
       }
-      // The same key from the same officer names the same request; starting it again is a no-op.
-      reqId = await claimIdempotencyKey(deps.pool, principal.sub, parsedKey.data, reqId);
+      // The same key from the same officer names the same request, as long as the body is the
+      // same (compared as parsed, in RFC 8785 form: member order and defaults do not matter).
+      // Starting it again is a no-op.
+      const bodySha256 = sha256Hex(canonicalJson(body));
+      const claim = await claimIdempotencyKey(
+        deps.pool,
+        principal.sub,
+        parsedKey.data,
+        reqId,
+        bodySha256,
+      );
+      if (claim.bodySha256 !== bodySha256) {
+        throw new AppError(
+          'idempotency_key_reused',
+          'this Idempotency-Key was sent before with another body; a new request needs a new key',
+        );
+      }
+      reqId = claim.reqId;
     }
     const record: RequestRecord = {
       reqId,
@@ -108,25 +178,23 @@ export function requestsRouter(deps: RequestsDeps): Router {
       createdBy: principal.sub,
       createdAt: new Date().toISOString(),
     };
-    await deps.client.workflow.executeUpdateWithStart(awaitRecorded, {
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof outgoingRequest>(
-        'outgoingRequest',
+    const start = new WithStartWorkflowOperation<typeof outgoingRequest>('outgoingRequest', {
+      workflowId: record.workflowId,
+      taskQueue: deps.taskQueue,
+      args: [
         {
-          workflowId: record.workflowId,
-          taskQueue: deps.taskQueue,
-          args: [
-            {
-              record,
-              policy: deps.policy.policy,
-              policyDigest: deps.policy.digest,
-              maxRetryInterval: deps.maxRetryInterval,
-            },
-          ],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
+          record,
+          policy: deps.policy.policy,
+          policyDigest: deps.policy.digest,
+          maxRetryInterval: deps.maxRetryInterval,
         },
-      ),
+      ],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
     });
+    await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
+      deps.client.workflow.executeUpdateWithStart(awaitRecorded, { startWorkflowOperation: start }),
+    );
     const view = await getRequest(deps.pool, reqId);
     if (!view) throw new Error('request recorded by its workflow but missing from the read model');
     res.status(201).location(`/v1/requests/${reqId}`).json(view);

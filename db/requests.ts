@@ -253,21 +253,32 @@ export async function listRequests(pool: pg.Pool, q: ListRequestsQuery): Promise
   return rows.map(toView);
 }
 
+/** What an Idempotency-Key is bound to: a request id, and the digest of the body first sent. */
+export interface IdempotencyClaim {
+  reqId: string;
+  /** SHA-256 hex of the canonical body first sent with the key. */
+  bodySha256: string;
+}
+
 /**
- * Binds an Idempotency-Key of a caller to a request id: the first call stores `candidate`, later
- * calls with the same key get the id stored then.
+ * Binds an Idempotency-Key of a caller to a request id and the digest of its body: the first call
+ * stores `candidate` and `bodySha256`, later calls with the same key get what was stored then (the
+ * caller compares the digests). Concurrent first calls settle on one row. A key stored before
+ * migration 0010 has no digest: the first body sent with it afterwards becomes its digest.
  */
 export async function claimIdempotencyKey(
   pool: pg.Pool,
   principal: string,
   key: string,
   candidate: string,
-): Promise<string> {
-  const { rows } = await pool.query<{ req_id: string }>(
-    `INSERT INTO idempotency_keys (principal, key, req_id) VALUES ($1, $2, $3)
-     ON CONFLICT (principal, key) DO UPDATE SET principal = EXCLUDED.principal
-     RETURNING req_id`,
-    [principal, key, candidate],
+  bodySha256: string,
+): Promise<IdempotencyClaim> {
+  const { rows } = await pool.query<{ req_id: string; body_sha256: string }>(
+    `INSERT INTO idempotency_keys (principal, key, req_id, body_sha256) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (principal, key) DO UPDATE
+       SET body_sha256 = COALESCE(idempotency_keys.body_sha256, EXCLUDED.body_sha256)
+     RETURNING req_id, body_sha256`,
+    [principal, key, candidate, bodySha256],
   );
-  return rows[0]!.req_id;
+  return { reqId: rows[0]!.req_id, bodySha256: rows[0]!.body_sha256 };
 }

@@ -236,6 +236,36 @@ describe('POST /v1/requests with Idempotency-Key', () => {
     expect(other.body.id).not.toBe(first.body.id);
   });
 
+  it('refuses the same key with another body with 422 idempotency_key_reused and creates nothing', async () => {
+    const headers = { 'idempotency-key': 'officer-alice:2026-11-28:003' };
+    const first = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers,
+    });
+    expect(first.status).toBe(201);
+    const before = [await requestCount(), await workflowCount()];
+    const other = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, priority: 'critical' },
+      headers,
+    });
+    expect(other.status).toBe(422);
+    expect(other.contentType).toContain('application/problem+json');
+    expect(other.body.code).toBe('idempotency_key_reused');
+    expect([await requestCount(), await workflowCount()]).toEqual(before);
+
+    // The same request written differently (members in another order) is the same body.
+    const reordered = Object.fromEntries(Object.entries(validBody).reverse());
+    const again = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: reordered,
+      headers,
+    });
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+  });
+
   it('refuses a malformed key with schema_invalid and creates nothing', async () => {
     const before = await requestCount();
     const res = await call(node.url, 'POST', '/v1/requests', {
@@ -257,6 +287,80 @@ describe('POST /v1/requests with Idempotency-Key', () => {
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('unknown_party');
     expect(await requestCount()).toBe(before);
+  });
+});
+
+describe('POST /v1/requests with text that cannot be stored or shown safely', () => {
+  it.each([
+    ['a NUL', '\u0000', 'contains control character U+0000'],
+    ['a lone surrogate', '\ud800', 'contains lone surrogate U+D800 (not valid Unicode text)'],
+    ['a BEL', '\u0007', 'contains control character U+0007'],
+    ['an ESC', '\u001b', 'contains control character U+001B'],
+    ['a right-to-left override', '\u202e', 'contains bidirectional control character U+202E'],
+  ])(
+    'refuses a title with %s: 400 schema_invalid at /subject/title, at once, and creates nothing',
+    async (_what, ch, message) => {
+      const before = [await requestCount(), await workflowCount()];
+      const title = `Burial sites ${ch} near the old quarry`;
+      const started = performance.now();
+      const res = await call(node.url, 'POST', '/v1/requests', {
+        token: officer,
+        json: { ...validBody, subject: { ...validBody.subject, title } },
+      });
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(res.status).toBe(400);
+      expect(res.contentType).toContain('application/problem+json');
+      expect(res.body.code).toBe('schema_invalid');
+      expect(res.body.errors).toEqual([{ path: '/subject/title', message }]);
+      // The problem names the character, never the text around it.
+      expect(JSON.stringify(res.body)).not.toContain('quarry');
+      expect([await requestCount(), await workflowCount()]).toEqual(before);
+      const list = await call<{ items: RequestView[] }>(node.url, 'GET', '/v1/requests', {
+        token: officer,
+      });
+      expect(list.body.items.map((r) => r.subject.title)).not.toContain(title);
+    },
+  );
+
+  it('refuses such a character anywhere in the body, even where the schema would refuse the member', async () => {
+    const before = await requestCount();
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, extra: { notes: ['fine', 'x\u0000'] } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('schema_invalid');
+    expect(res.body.errors).toEqual([
+      { path: '/extra/notes/1', message: 'contains control character U+0000' },
+    ]);
+    const key = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, ['evil\u2066']: 1 },
+    });
+    expect(key.status).toBe(400);
+    expect(key.body.errors).toEqual([
+      { path: '', message: 'a member name contains bidirectional control character U+2066' },
+    ]);
+    expect(await requestCount()).toBe(before);
+  });
+
+  it('refuses a line break in a title but keeps one in a description', async () => {
+    const bad = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, subject: { ...validBody.subject, title: 'Burial sites\nnear' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([
+      { path: '/subject/title', message: 'contains control character U+000A' },
+    ]);
+    const description = 'Area between the two villages.\nSouth of the old road.';
+    const ok = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, subject: { ...validBody.subject, description } },
+    });
+    expect(ok.status).toBe(201);
+    const detail = await call(node.url, 'GET', `/v1/requests/${ok.body.id}`, { token: officer });
+    expect(detail.body.subject.description).toBe(description);
   });
 });
 
