@@ -2,6 +2,7 @@
 // request. Durations are data (seconds), so tests can use seconds and production days.
 import { z } from 'zod';
 import { PartyId, Priority, RequestType } from './common.js';
+import { noUnsafeCharacters } from './text.js';
 
 const Seconds = z
   .number()
@@ -71,7 +72,8 @@ export type PolicyRule = z.infer<typeof PolicyRule>;
 export const DeadlinePolicy = z
   .strictObject({
     version: z.literal(1),
-    name: z.string().min(1).max(200),
+    // Not trimmed, so a policy parses to the same object as before; refused if not safe to show.
+    name: z.string().min(1).max(200).superRefine(noUnsafeCharacters()),
     /**
      * `calendar`: durations run on the clock. `working_days`: a duration that is a whole number of
      * days counts only the responder's working days (no weekends, no holidays listed here), in the

@@ -1,5 +1,7 @@
 // Safe text: what may be stored and shown, refused with the offending code point, never the text.
 import { describe, expect, it } from 'vitest';
+import { AddPartnerBody } from '../../schemas/partners-api.js';
+import { DeadlinePolicy } from '../../schemas/policy.js';
 import { CreateRequestBody } from '../../schemas/requests-api.js';
 import {
   refuseUnsafeStrings,
@@ -197,6 +199,39 @@ describe('the request schemas', () => {
     const result = CreateRequestBody.safeParse(body({ items }));
     expect(result.error?.issues.map((i) => [i.path.join('/'), i.message])).toEqual([
       ['subject/items/0/item_id', 'contains bidirectional control character U+202E'],
+    ]);
+  });
+});
+
+describe('the partner and policy schemas', () => {
+  const rule = {
+    request_type: 'mine_map',
+    priority: 'routine',
+    acknowledge_seconds: 60,
+    respond_seconds: 120,
+  };
+
+  it('refuse a policy name with a bidi override, and keep a safe one as it is', () => {
+    const bad = DeadlinePolicy.safeParse({ version: 1, name: 'Agreed \u202e2026', rules: [rule] });
+    expect(bad.error?.issues.map((i) => [i.path.join('/'), i.message])).toEqual([
+      ['name', 'contains bidirectional control character U+202E'],
+    ]);
+    expect(DeadlinePolicy.parse({ version: 1, name: ' Agreed 2026 ', rules: [rule] }).name).toBe(
+      ' Agreed 2026 ',
+    );
+  });
+
+  it('refuse a partner name with an escape sequence, and store the inbox URL as the parser writes it', () => {
+    const partner = {
+      partyId: 'party-b',
+      name: 'Node of party B',
+      inboxUrl: 'https://b.example/v1/\tmessages',
+      jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }] },
+    };
+    expect(AddPartnerBody.parse(partner).inboxUrl).toBe('https://b.example/v1/messages');
+    const bad = AddPartnerBody.safeParse({ ...partner, name: 'Node \u001b[31mB' });
+    expect(bad.error?.issues.map((i) => [i.path.join('/'), i.message])).toEqual([
+      ['name', 'contains control character U+001B'],
     ]);
   });
 });
