@@ -5,6 +5,88 @@ import type { MessageKind, Payload } from '../schemas/envelope.js';
 import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 
+type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * Names the conversation locks among Postgres advisory locks. Each request's lock is the two-int
+ * key (CONVERSATION_LOCK_NAMESPACE, hashtext(req_id)); the two-int key space never meets the
+ * one-bigint keys (migrations, the relay). Two req_ids that hash alike merely wait for each other.
+ */
+export const CONVERSATION_LOCK_NAMESPACE = 7_302_116;
+/** The one-bigint advisory lock of the replica running a relay pass (see withRelayLock). */
+export const RELAY_LOCK = 7_302_115;
+
+/**
+ * Runs `fn` in one transaction holding the request's conversation lock (released at commit or
+ * rollback). Storing a partner's message about the request (with its receipt) and signing one of
+ * ours about it both run under it, so each sees exactly what the other had stored: our messages
+ * carry `seen` = the partner's messages stored at that moment, our receipts `sent` = ours signed.
+ * Everything inside must go through `client`: a second pooled connection could wait for the pool
+ * while the connections it waits for wait for this lock.
+ */
+export async function withConversationLock<T>(
+  pool: pg.Pool,
+  reqId: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      CONVERSATION_LOCK_NAMESPACE,
+      reqId,
+    ]);
+    return fn(client);
+  });
+}
+
+/**
+ * How many messages about a request each side has: `fromPartner` stored here from `partner`,
+ * `own` signed here for it (receipts are not part of the conversation). Held messages (waiting for
+ * their attachments) count: they are stored and receipted.
+ */
+export async function conversationCounts(
+  db: Queryable,
+  reqId: string,
+  partner: string,
+): Promise<{ fromPartner: number; own: number }> {
+  const { rows } = await db.query<{ from_partner: number; own: number }>(
+    `SELECT (SELECT count(*)::int FROM inbox_messages
+             WHERE req_id = $1 AND iss = $2 AND kind <> 'receipt') AS from_partner,
+            (SELECT count(*)::int FROM outbox_messages
+             WHERE req_id = $1 AND aud = $2 AND kind <> 'receipt') AS own`,
+    [reqId, partner],
+  );
+  return { fromPartner: rows[0]!.from_partner, own: rows[0]!.own };
+}
+
+/** A partner's stored message about a request, in its conversation order. */
+export interface PartnerMessageRow {
+  msg_id: string;
+  digest: string;
+  kind: MessageKind;
+  seq: number;
+  seen: number;
+  sent_at: Date;
+  received_at: Date;
+  body: Record<string, unknown>;
+}
+
+/** The partner's stored messages about a request after the first `seen` of them, by seq. */
+export async function partnerMessagesAfter(
+  db: Queryable,
+  reqId: string,
+  partner: string,
+  seen: number,
+): Promise<PartnerMessageRow[]> {
+  const { rows } = await db.query<PartnerMessageRow>(
+    `SELECT msg_id, digest, kind, seq, seen, sent_at, received_at, payload -> 'body' AS body
+     FROM inbox_messages
+     WHERE req_id = $1 AND iss = $2 AND kind <> 'receipt' AND seq > $3
+     ORDER BY seq`,
+    [reqId, partner, seen],
+  );
+  return rows;
+}
+
 export interface InboxRow {
   digest: string;
   iss: string;
@@ -19,6 +101,10 @@ export interface InboxRow {
   receipt_token: string;
   receipt_digest: string;
   dispatched_at: Date | null;
+  /** Conversation order (migration 0011); null on receipts. */
+  seq: number | null;
+  seen: number | null;
+  sent_at: Date;
 }
 
 export interface NewInboxMessage {
@@ -34,60 +120,68 @@ export interface NewInboxMessage {
   via: 'online' | 'import';
   receiptToken: string;
   receiptDigest: string;
+  /** The effective conversation order (null on receipts) and the sender's first signing time. */
+  seq: number | null;
+  seen: number | null;
+  sentAt: Date;
 }
 
 /**
- * Stores a verified message and logs it, with the receipt signed for it, in the audit log; false
- * when its digest or (iss, msg_id) is already stored.
+ * Stores a verified message and logs it, with the receipt signed for it, in the audit log, within
+ * the caller's transaction; false when its digest or (iss, msg_id) is already stored.
  */
-export async function insertInboxMessage(pool: pg.Pool, m: NewInboxMessage): Promise<boolean> {
-  return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(
-      `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
-         receipt_token, receipt_digest)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT DO NOTHING`,
-      [
-        m.digest,
-        m.iss,
-        m.msgId,
-        m.kind,
-        m.reqId,
-        m.kid,
-        m.token,
-        JSON.stringify(m.payload),
-        m.receivedAt,
-        m.via,
-        m.receiptToken,
-        m.receiptDigest,
-      ],
-    );
-    if (rowCount !== 1) return false;
-    await appendAudit(client, [
-      {
-        type: 'message_received',
-        digest: m.digest,
-        msg_id: m.msgId,
-        kind: m.kind,
-        req_id: m.reqId,
-        iss: m.iss,
-        kid: m.kid,
-        via: m.via,
-      },
-      { type: 'receipt_signed', digest: m.receiptDigest, for_digest: m.digest },
-    ]);
-    return true;
-  });
+export async function insertInboxMessage(
+  client: pg.PoolClient,
+  m: NewInboxMessage,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
+       receipt_token, receipt_digest, seq, seen, sent_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     ON CONFLICT DO NOTHING`,
+    [
+      m.digest,
+      m.iss,
+      m.msgId,
+      m.kind,
+      m.reqId,
+      m.kid,
+      m.token,
+      JSON.stringify(m.payload),
+      m.receivedAt,
+      m.via,
+      m.receiptToken,
+      m.receiptDigest,
+      m.seq,
+      m.seen,
+      m.sentAt,
+    ],
+  );
+  if (rowCount !== 1) return false;
+  await appendAudit(client, [
+    {
+      type: 'message_received',
+      digest: m.digest,
+      msg_id: m.msgId,
+      kind: m.kind,
+      req_id: m.reqId,
+      iss: m.iss,
+      kid: m.kid,
+      via: m.via,
+    },
+    { type: 'receipt_signed', digest: m.receiptDigest, for_digest: m.digest },
+  ]);
+  return true;
 }
 
 /** The stored message a replay collides with: same digest, or same sender and msg_id. */
 export async function findInboxConflict(
-  pool: pg.Pool,
+  db: Queryable,
   digest: string,
   iss: string,
   msgId: string,
 ): Promise<InboxRow | undefined> {
-  const { rows } = await pool.query<InboxRow>(
+  const { rows } = await db.query<InboxRow>(
     'SELECT * FROM inbox_messages WHERE digest = $1 OR (iss = $2 AND msg_id = $3) LIMIT 1',
     [digest, iss, msgId],
   );
@@ -152,42 +246,62 @@ export interface OutboxRow {
   receipt_token: string | null;
   receipt_digest: string | null;
   receipt_received_at: Date | null;
+  /** The message's place among ours about the request, and the partner's messages we held. */
+  seq: number | null;
+  seen: number | null;
+  /** How many messages about the request the partner had signed when it stored ours (receipt). */
+  receipt_sent: number | null;
 }
 
-export async function insertOutboxMessage(
-  pool: pg.Pool,
-  m: {
-    msgId: string;
-    aud: string;
-    kind: MessageKind;
-    reqId: string | null;
-    payload: Payload;
-    digest: string;
-    token: string;
-  },
-): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO outbox_messages (msg_id, aud, kind, req_id, payload, digest, token)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [m.msgId, m.aud, m.kind, m.reqId, JSON.stringify(m.payload), m.digest, m.token],
-    );
-    await client.query('INSERT INTO outbox_versions (digest, msg_id, token) VALUES ($1, $2, $3)', [
-      m.digest,
+export interface NewOutboxMessage {
+  msgId: string;
+  aud: string;
+  kind: MessageKind;
+  reqId: string | null;
+  payload: Payload;
+  digest: string;
+  token: string;
+  /** Its place in the conversation: the payload's `seq`, else the position it was signed at. */
+  seq?: number | null;
+}
+
+/** Stores a signed message of ours and its first version, and logs it, in the caller's transaction. */
+export async function insertOutboxRows(client: pg.PoolClient, m: NewOutboxMessage): Promise<void> {
+  const order = m.payload.kind === 'receipt' ? undefined : m.payload;
+  await client.query(
+    `INSERT INTO outbox_messages (msg_id, aud, kind, req_id, payload, digest, token, seq, seen)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
       m.msgId,
+      m.aud,
+      m.kind,
+      m.reqId,
+      JSON.stringify(m.payload),
+      m.digest,
       m.token,
-    ]);
-    await appendAudit(client, [
-      {
-        type: 'message_sent',
-        digest: m.digest,
-        msg_id: m.msgId,
-        kind: m.kind,
-        req_id: m.reqId,
-        aud: m.aud,
-      },
-    ]);
-  });
+      order?.seq ?? m.seq ?? null,
+      order?.seen ?? null,
+    ],
+  );
+  await client.query('INSERT INTO outbox_versions (digest, msg_id, token) VALUES ($1, $2, $3)', [
+    m.digest,
+    m.msgId,
+    m.token,
+  ]);
+  await appendAudit(client, [
+    {
+      type: 'message_sent',
+      digest: m.digest,
+      msg_id: m.msgId,
+      kind: m.kind,
+      req_id: m.reqId,
+      aud: m.aud,
+    },
+  ]);
+}
+
+export async function insertOutboxMessage(pool: pg.Pool, m: NewOutboxMessage): Promise<void> {
+  await withTransaction(pool, (client) => insertOutboxRows(client, m));
 }
 
 /** Replaces the current token of a pending message by a re-signed version (same msg_id). */
@@ -211,10 +325,10 @@ export async function addOutboxVersion(
 }
 
 export async function getOutboxMessage(
-  pool: pg.Pool,
+  db: Queryable,
   msgId: string,
 ): Promise<OutboxRow | undefined> {
-  const { rows } = await pool.query<OutboxRow>('SELECT * FROM outbox_messages WHERE msg_id = $1', [
+  const { rows } = await db.query<OutboxRow>('SELECT * FROM outbox_messages WHERE msg_id = $1', [
     msgId,
   ]);
   return rows[0];
@@ -265,14 +379,16 @@ export async function markDelivered(
     forDigest: string;
     receivedAt: Date;
     via: 'online' | 'import';
+    /** The receipt's `sent`, when the partner gives it. */
+    partnerSent?: number | undefined;
   },
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
     const { rowCount } = await client.query(
       `UPDATE outbox_messages SET status = 'delivered', delivered_at = now(), delivered_via = $5,
-         receipt_token = $2, receipt_digest = $3, receipt_received_at = $4
+         receipt_token = $2, receipt_digest = $3, receipt_received_at = $4, receipt_sent = $6
        WHERE msg_id = $1 AND status = 'pending'`,
-      [msgId, r.receiptToken, r.receiptDigest, r.receivedAt, r.via],
+      [msgId, r.receiptToken, r.receiptDigest, r.receivedAt, r.via, r.partnerSent ?? null],
     );
     if (rowCount !== 1) return;
     await appendAudit(client, [
@@ -338,4 +454,52 @@ export async function undispatchedMessages(pool: pg.Pool, limit = 1000): Promise
     [limit],
   );
   return rows;
+}
+
+/**
+ * Stored messages not yet handed to their workflow (held ones, waiting for attachments, included):
+ * how many, and when the oldest arrived.
+ */
+export async function inboxBacklog(
+  db: Queryable,
+): Promise<{ undispatched: number; oldestReceivedAt: Date | null }> {
+  const { rows } = await db.query<{ n: number; oldest: Date | null }>(
+    'SELECT count(*)::int AS n, min(received_at) AS oldest FROM inbox_messages WHERE dispatched_at IS NULL',
+  );
+  return { undispatched: rows[0]?.n ?? 0, oldestReceivedAt: rows[0]?.oldest ?? null };
+}
+
+/**
+ * Runs `fn` only if no other process holds the relay lock (a session advisory lock on a connection
+ * of its own, released when `fn` settles); `{ held: false }` when another replica has it. A pool of
+ * one connection (embedded PGlite, whose process is the only one on its database) cannot hold it
+ * while `fn` queries, so there `fn` runs without it.
+ */
+export async function withRelayLock<T>(
+  pool: pg.Pool,
+  fn: () => Promise<T>,
+): Promise<{ held: true; value: T } | { held: false }> {
+  if ((pool.options.max ?? 10) < 2) return { held: true, value: await fn() };
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const { rows } = await client.query<{ held: boolean }>(
+      'SELECT pg_try_advisory_lock($1) AS held',
+      [RELAY_LOCK],
+    );
+    if (!rows[0]?.held) return { held: false };
+    try {
+      return { held: true, value: await fn() };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch((err: unknown) => {
+        // Closing the session is the other way to let the lock go.
+        broken = err as Error;
+      });
+    }
+  } catch (err) {
+    broken ??= err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

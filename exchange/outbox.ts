@@ -3,23 +3,39 @@
 import type pg from 'pg';
 import {
   addOutboxVersion,
+  conversationCounts,
   getOutboxMessage,
-  insertOutboxMessage,
+  insertOutboxRows,
   markDelivered,
   markRejected,
   outboxVersionDigests,
+  partnerMessagesAfter,
   recordAttempt,
+  withConversationLock,
+  type OutboxRow,
 } from '../db/messages.js';
+import { withTransaction } from '../db/transaction.js';
 import { getParty } from '../db/registry.js';
 import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
-import { buildPayload, signPayload, type OwnDraft, type SignedEnvelope } from '../protocol/sign.js';
+import {
+  buildPayload,
+  signPayload,
+  type Draft,
+  type OwnDraft,
+  type SignedEnvelope,
+} from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
 import { attachmentMeta } from '../db/attachments.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
-import { ENVELOPE_MEDIA_TYPE, type Attachment } from '../schemas/envelope.js';
+import {
+  ENVELOPE_MEDIA_TYPE,
+  type Attachment,
+  type MessageKind,
+  type Payload,
+} from '../schemas/envelope.js';
 
 export interface OutboxDeps {
   pool: pg.Pool;
@@ -64,33 +80,49 @@ function fileNameOf(body: unknown, sha256: string): string {
   return (name ?? sha256).slice(0, 255);
 }
 
-/** Signs a message from this node and stores it as pending. The caller then starts its delivery. */
-export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise<SignedEnvelope> {
-  if (draft.msg_id) {
-    // Idempotent by msg_id: a retried activity finds the message it already signed and stored.
-    const existing = await getOutboxMessage(deps.pool, draft.msg_id);
-    if (existing) {
-      const [header64 = ''] = existing.token.split('.');
-      return {
-        token: existing.token,
-        digest: existing.digest,
-        header: JSON.parse(
-          Buffer.from(header64, 'base64url').toString('utf8'),
-        ) as SignedEnvelope['header'],
-        payload: existing.payload,
-      };
-    }
-  }
+/** A stored message of ours as the envelope it is. */
+function envelopeOf(row: OutboxRow): SignedEnvelope {
+  const [header64 = ''] = row.token.split('.');
+  return {
+    token: row.token,
+    digest: row.digest,
+    header: JSON.parse(
+      Buffer.from(header64, 'base64url').toString('utf8'),
+    ) as SignedEnvelope['header'],
+    payload: row.payload,
+  };
+}
+
+/** When the sender first signed a payload (`sent_at`, else `iat`), ISO 8601. */
+function sentAtOf(payload: Payload): string {
+  const seconds = payload.kind === 'receipt' ? payload.iat : (payload.sent_at ?? payload.iat);
+  return new Date(seconds * 1000).toISOString();
+}
+
+/** The addressee must be registered; the attachments the body names are listed from the store. */
+async function attachmentsOf(deps: OutboxDeps, draft: OwnDraft): Promise<Attachment[]> {
   if (!(await getParty(deps.pool, draft.aud)))
     throw new AppError('unknown_party', `no registered party ${draft.aud}`);
+  return draft.attachments ?? (await attachmentsNamedIn(deps.pool, draft.body));
+}
+
+/** Signs the draft now and stores it in the caller's transaction. */
+async function signAndStore(
+  deps: OutboxDeps,
+  client: pg.PoolClient,
+  draft: Draft,
+  position: number | null,
+): Promise<SignedEnvelope> {
   const now = new Date();
-  const attachments = draft.attachments ?? (await attachmentsNamedIn(deps.pool, draft.body));
+  const iat = Math.floor(now.getTime() / 1000);
   const payload = buildPayload(
-    { ...draft, iss: deps.partyId, ...(attachments.length ? { attachments } : {}) },
+    draft.kind === 'receipt' || draft.req_id === undefined
+      ? draft
+      : { ...draft, sent_at: draft.sent_at ?? iat },
     now,
   );
   const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
-  await insertOutboxMessage(deps.pool, {
+  await insertOutboxRows(client, {
     msgId: payload.msg_id,
     aud: payload.aud,
     kind: payload.kind,
@@ -98,12 +130,165 @@ export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise
     payload,
     digest: signed.digest,
     token: signed.token,
+    seq: position,
   });
   return signed;
 }
 
+/**
+ * A draft's own claims about the conversation, against what is stored (under the lock): it cannot
+ * have seen partner messages this node does not hold, and its place must be the next one.
+ */
+function checkClaims(
+  draft: { seq?: number | undefined; seen?: number | undefined },
+  counts: { fromPartner: number; own: number },
+): void {
+  if (draft.seen !== undefined && draft.seen > counts.fromPartner)
+    throw new AppError(
+      'sequence_invalid',
+      `the draft has seen ${draft.seen} of the partner’s messages about the request; ${counts.fromPartner} are stored`,
+    );
+  if (draft.seq !== undefined && draft.seq !== counts.own + 1)
+    throw new AppError(
+      'sequence_invalid',
+      `the draft is message ${draft.seq} about the request; this node has signed ${counts.own}, so the next is ${counts.own + 1}`,
+    );
+}
+
+/**
+ * Signs a message from this node and stores it as pending. The caller then starts its delivery.
+ * Idempotent by msg_id. A message about a request is signed under its conversation lock and carries
+ * `seen` (the partner's messages stored now, unless the draft says) and `sent_at`; `seq` only when
+ * the draft gives it (then it must be the next place): without it the partner orders by arrival,
+ * so a caller that does not keep the conversation's order (enqueueInOrder) never waits on it.
+ */
+export async function enqueueMessage(deps: OutboxDeps, draft: OwnDraft): Promise<SignedEnvelope> {
+  if (draft.msg_id) {
+    // Idempotent by msg_id: a retried activity finds the message it already signed and stored.
+    const existing = await getOutboxMessage(deps.pool, draft.msg_id);
+    if (existing) return envelopeOf(existing);
+  }
+  const attachments = await attachmentsOf(deps, draft);
+  const full: Draft = {
+    ...draft,
+    iss: deps.partyId,
+    ...(attachments.length ? { attachments } : {}),
+  };
+  if (full.kind === 'receipt' || full.req_id === undefined)
+    return withTransaction(deps.pool, (client) => signAndStore(deps, client, full, null));
+  const reqId = full.req_id;
+  return withConversationLock(deps.pool, reqId, async (client) => {
+    if (draft.msg_id) {
+      const existing = await getOutboxMessage(client, draft.msg_id);
+      if (existing) return envelopeOf(existing);
+    }
+    const counts = await conversationCounts(client, reqId, draft.aud);
+    checkClaims(full, counts);
+    return signAndStore(
+      deps,
+      client,
+      { ...full, seen: full.seen ?? counts.fromPartner },
+      counts.own + 1,
+    );
+  });
+}
+
+/** A partner's stored message about a request, as enqueueInOrder hands it back. */
+export interface PartnerMessage {
+  msgId: string;
+  digest: string;
+  kind: MessageKind;
+  /** Its place among the partner's messages about the request (the request is 1). */
+  seq: number;
+  /** How many of our messages about the request the partner held when it signed it. */
+  seen: number;
+  /** When the partner first signed it, and this node's signed receipt time (ISO 8601). */
+  sentAt: string;
+  receivedAt: string;
+  body: Record<string, unknown>;
+}
+
+export type EnqueueInOrderResult =
+  | { status: 'signed'; msgId: string; digest: string; sentAt: string }
+  | { status: 'behind'; messages: PartnerMessage[] };
+
+/**
+ * Signs and stores a message about a request as message `seq` of ours, having seen `seen` of the
+ * partner's, unless more of the partner's messages are stored by now: then nothing is signed and
+ * those after the first `seen` come back in order (`behind`), for the caller to take in and
+ * decide again. Runs under the conversation lock, so a `signed` message's `seen` is exactly what
+ * was stored when it was signed. Idempotent by msg_id (pass one): a stored message is `signed`
+ * whatever the counts are now. Throws `sequence_invalid` when `seq` is not the next place or
+ * `seen` exceeds what is stored (the caller's count is wrong).
+ */
+export async function enqueueInOrder(
+  deps: OutboxDeps,
+  draft: OwnDraft & { seq: number; seen: number },
+): Promise<EnqueueInOrderResult> {
+  if (draft.kind === 'receipt' || draft.req_id === undefined)
+    throw new TypeError('enqueueInOrder takes a message about a request (req_id), not a receipt');
+  const signedOf = (row: OutboxRow): EnqueueInOrderResult => ({
+    status: 'signed',
+    msgId: row.msg_id,
+    digest: row.digest,
+    sentAt: sentAtOf(row.payload),
+  });
+  if (draft.msg_id) {
+    const existing = await getOutboxMessage(deps.pool, draft.msg_id);
+    if (existing) return signedOf(existing);
+  }
+  const attachments = await attachmentsOf(deps, draft);
+  const reqId = draft.req_id;
+  return withConversationLock(deps.pool, reqId, async (client) => {
+    if (draft.msg_id) {
+      const existing = await getOutboxMessage(client, draft.msg_id);
+      if (existing) return signedOf(existing);
+    }
+    const counts = await conversationCounts(client, reqId, draft.aud);
+    if (counts.fromPartner > draft.seen) {
+      const rows = await partnerMessagesAfter(client, reqId, draft.aud, draft.seen);
+      return {
+        status: 'behind',
+        messages: rows.map((r) => ({
+          msgId: r.msg_id,
+          digest: r.digest,
+          kind: r.kind,
+          seq: r.seq,
+          seen: r.seen,
+          sentAt: r.sent_at.toISOString(),
+          receivedAt: r.received_at.toISOString(),
+          body: r.body,
+        })),
+      };
+    }
+    checkClaims(draft, counts);
+    const signed = await signAndStore(
+      deps,
+      client,
+      {
+        ...draft,
+        iss: deps.partyId,
+        ...(attachments.length ? { attachments } : {}),
+      },
+      draft.seq,
+    );
+    return {
+      status: 'signed',
+      msgId: signed.payload.msg_id,
+      digest: signed.digest,
+      sentAt: sentAtOf(signed.payload),
+    };
+  });
+}
+
 export type DeliveryOutcome =
-  | { status: 'delivered'; receiptDigest: string; receivedAt: string }
+  | {
+      status: 'delivered';
+      receiptDigest: string;
+      receivedAt: string;
+      /** The receipt's `sent`: how many of its messages about the request the partner had signed. */
+      partnerSent?: number;
+    }
   | { status: 'rejected'; code: string };
 
 /** Thrown when an attempt should be retried later (partner unreachable or failing). */
@@ -120,7 +305,7 @@ export async function applyReceipt(
   msgId: string,
   receiptToken: string,
   via: 'online' | 'import',
-): Promise<{ receiptDigest: string; receivedAt: Date }> {
+): Promise<{ receiptDigest: string; receivedAt: Date; partnerSent?: number }> {
   const message = await getOutboxMessage(deps.pool, msgId);
   if (!message) throw new AppError('unknown_message', `no outgoing message ${msgId}`);
   const receipt = await verifyEnvelope(receiptToken, {
@@ -144,14 +329,35 @@ export async function applyReceipt(
     );
   }
   const receivedAt = new Date(p.body.received_at);
+  const partnerSent = p.body.sent;
   await markDelivered(deps.pool, msgId, {
     receiptToken,
     receiptDigest: receipt.digest,
     forDigest: p.in_reply_to.digest,
     receivedAt,
     via,
+    partnerSent,
   });
-  return { receiptDigest: receipt.digest, receivedAt };
+  return {
+    receiptDigest: receipt.digest,
+    receivedAt,
+    ...(partnerSent !== undefined ? { partnerSent } : {}),
+  };
+}
+
+function deliveredOutcome(r: {
+  receiptDigest: string;
+  receivedAt: Date;
+  partnerSent?: number | null | undefined;
+}): DeliveryOutcome {
+  return {
+    status: 'delivered',
+    receiptDigest: r.receiptDigest,
+    receivedAt: r.receivedAt.toISOString(),
+    ...(r.partnerSent !== undefined && r.partnerSent !== null
+      ? { partnerSent: r.partnerSent }
+      : {}),
+  };
 }
 
 /** Re-signs a pending message whose lifetime is nearly over, keeping its msg_id. */
@@ -171,11 +377,11 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   const message = await getOutboxMessage(deps.pool, msgId);
   if (!message) throw new AppError('unknown_message', `no outgoing message ${msgId}`);
   if (message.status === 'delivered') {
-    return {
-      status: 'delivered',
+    return deliveredOutcome({
       receiptDigest: message.receipt_digest!,
-      receivedAt: message.receipt_received_at!.toISOString(),
-    };
+      receivedAt: message.receipt_received_at!,
+      partnerSent: message.receipt_sent,
+    });
   }
   if (message.status === 'rejected')
     return { status: 'rejected', code: message.last_error ?? 'rejected' };
@@ -207,12 +413,7 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   const text = await res.text();
   if (res.status === 202) {
     await recordAttempt(deps.pool, msgId, null);
-    const r = await applyReceipt(deps, msgId, text.trim(), 'online');
-    return {
-      status: 'delivered',
-      receiptDigest: r.receiptDigest,
-      receivedAt: r.receivedAt.toISOString(),
-    };
+    return deliveredOutcome(await applyReceipt(deps, msgId, text.trim(), 'online'));
   }
   let problem: { code?: unknown; receipt?: unknown } = {};
   try {
@@ -223,22 +424,19 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   if (res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string') {
     // Delivered before, but its answer was lost: the partner returns the receipt it owes.
     await recordAttempt(deps.pool, msgId, null);
-    const r = await applyReceipt(deps, msgId, problem.receipt, 'online');
-    return {
-      status: 'delivered',
-      receiptDigest: r.receiptDigest,
-      receivedAt: r.receivedAt.toISOString(),
-    };
+    return deliveredOutcome(await applyReceipt(deps, msgId, problem.receipt, 'online'));
   }
   const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   await recordAttempt(deps.pool, msgId, code);
-  // Server trouble, or a partner whose registry does not know our (new) key yet: try again later.
+  // Server trouble, a partner whose registry does not know our (new) key yet, or one that still
+  // waits for an earlier message of ours about the request (sequence_gap): try again later.
   if (
     res.status >= 500 ||
     res.status === 429 ||
     res.status === 408 ||
     code === 'unknown_key' ||
-    code === 'key_not_valid'
+    code === 'key_not_valid' ||
+    code === 'sequence_gap'
   ) {
     throw new DeliveryRetry(code);
   }
