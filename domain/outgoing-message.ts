@@ -10,7 +10,12 @@ import {
   type ErrorCode,
   type ErrorDetail,
 } from '../errors.js';
-import { canonicalBytes, MAX_DEPTH, parseCanonical } from '../protocol/canonical-json.js';
+import {
+  canonicalBytes,
+  canonicalJson,
+  MAX_DEPTH,
+  parseCanonical,
+} from '../protocol/canonical-json.js';
 import { buildPayload, type Draft } from '../protocol/sign.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
 import { responseSchema, type Gap } from '../schemas/domain/index.js';
@@ -106,7 +111,9 @@ export function normaliseBody(
   const scan = scanNumbers(input);
   if (scan.tooDeep) throw new AppError('too_deep', `JSON nested deeper than ${MAX_DEPTH} levels`);
   if (scan.unsafe.length) throw new AppError('not_canonical', NUMBERS_MESSAGE, scan.unsafe);
-  const parsed = MessageBodies[kind].safeParse(input);
+  // Members in canonical order, as the partner reads them: its errors come in that order too.
+  const sorted: unknown = JSON.parse(canonicalJson(input));
+  const parsed = MessageBodies[kind].safeParse(sorted);
   if (!parsed.success) throw refuse(parsed.error.issues, scan, 'the action');
   if (kind !== 'response') return parsed.data;
   const response = responseSchema(type).safeParse(parsed.data);
