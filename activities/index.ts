@@ -7,11 +7,14 @@ import { AppError } from '../errors.js';
 import {
   deliverOnce,
   DeliveryRetry,
+  enqueueInOrder,
   enqueueMessage,
   type DeliveryOutcome,
   type OutboxDeps,
 } from '../exchange/outbox.js';
 import type { OwnDraft } from '../protocol/sign.js';
+import type { InboundMessage } from '../workflows/messages.js';
+import { factsOf } from '../workflows/conversation.js';
 import { notifyWebhooks, type NotifyResult, type WebhookOptions } from './notify-webhooks.js';
 
 /** What the activities count for `/metrics` (see api/metrics.ts). */
@@ -53,6 +56,39 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const signed = await enqueueMessage(deps.outbox, draft);
         return { msgId: signed.payload.msg_id, digest: signed.digest };
+      } catch (err) {
+        if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
+        throw err;
+      }
+    },
+
+    /**
+     * Signs and stores a message of this node in conversation order (idempotent by msg_id). When
+     * the partner's messages reached this node after the workflow last looked, nothing is signed:
+     * they come back (their facts only, no body) for the workflow to fold in and decide again.
+     */
+    async enqueueInOrder(
+      draft: OwnDraft & { seq: number; seen: number },
+    ): Promise<
+      | { status: 'signed'; msgId: string; digest: string; sentAt: string }
+      | { status: 'behind'; messages: InboundMessage[] }
+    > {
+      try {
+        const r = await enqueueInOrder(deps.outbox, draft);
+        if (r.status === 'signed') return r;
+        return {
+          status: 'behind',
+          messages: r.messages.map((m) => ({
+            msgId: m.msgId,
+            digest: m.digest,
+            kind: m.kind,
+            seq: m.seq,
+            seen: m.seen,
+            sentAt: m.sentAt,
+            receivedAt: m.receivedAt,
+            facts: factsOf(m.body),
+          })),
+        };
       } catch (err) {
         if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
         throw err;

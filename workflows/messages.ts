@@ -4,6 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RequestStatus } from '../schemas/common.js';
 import type { MessageKind } from '../schemas/envelope.js';
 import type { Action, LifecycleState } from './actions.js';
+import type { MessageFacts } from './conversation.js';
 import type { DeadlineExplanation } from './deadlines.js';
 
 /** The business id is the workflow id: one workflow per request and side. */
@@ -26,6 +27,8 @@ export interface RequestWorkflowState {
   deadlines: { acknowledgement: DeadlineExplanation | null; response: DeadlineExplanation | null };
   /** Our messages signed but not yet receipted by the partner, in sending order. */
   undelivered: string[];
+  /** The last of our messages the partner refused (a 4xx other than replay), with its code. */
+  partnerRefusal?: { msgId: string; code: string } | null;
 }
 
 export const getRequestState = defineQuery<RequestWorkflowState>('getRequestState');
@@ -43,7 +46,14 @@ export interface InboundMessage {
   kind: MessageKind;
   /** This node's signed receipt time. */
   receivedAt: string;
-  body: Record<string, unknown>;
+  /** The conversation order (see schemas/envelope.ts): as sent, or as this node assigned it. */
+  seq?: number;
+  seen?: number;
+  /** When the sender first signed it (RFC 3339). */
+  sentAt?: string;
+  /** The body (workflows of version 1 read it); version 2 reads only `facts`. */
+  body?: Record<string, unknown>;
+  facts?: MessageFacts;
 }
 
 export const messageReceived = defineSignal<[InboundMessage]>('messageReceived');

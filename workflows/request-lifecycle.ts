@@ -1,31 +1,38 @@
-// One request, as one side sees it: records every event, sends this side's messages in order,
-// applies the partner's, and keeps the deadlines (reminders, overdue, escalation) on Temporal
-// timers. Shared by the requester's and the responder's workflow types.
-// Deterministic orchestration only: no I/O, no Node modules, no clock but the workflow's own;
-// every side effect (signing, delivery, Postgres) is an activity.
+// One request, as one side sees it: holds both sides' messages of the conversation, folds them with
+// the convergence rule (conversation.ts) into the state both nodes show, records what changed, sends
+// this side's messages in order and keeps the deadlines on Temporal timers.
+// Deterministic orchestration only: no I/O, no Node modules, no clock but the workflow's own; the
+// decisions are pure functions (conversation.ts, timekeeping.ts); every side effect is an activity.
 import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DeadlineSnapshot, ProjectedEvent, RequestRecord } from '../db/requests.js';
-import type { MessageKind } from '../schemas/envelope.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
-import { ACTIONS, apply, refusal, type Action, type LifecycleState, type Side } from './actions.js';
+import { ACTIONS, refusal, type Side } from './actions.js';
+import {
+  contiguous,
+  factsOf,
+  settle,
+  type ConvMessage,
+  type ConversationState,
+  type Outcome,
+  type Settled,
+} from './conversation.js';
 import {
   computeDeadline,
   escalationLevel,
   findRule,
-  nextEscalationAt,
   type DeadlineExplanation,
   type DeadlineKind,
-  type GrantedExtension,
-  type Pause,
 } from './deadlines.js';
 import { deliveryActivity } from './deliver-message.js';
 import { workflowUlid } from './ids.js';
@@ -39,7 +46,34 @@ import {
   type InboundMessage,
   type RequestWorkflowState,
 } from './messages.js';
-import { ParleyOverdue, ParleyResponseDue, ParleyStatus } from './search-attributes.js';
+import { runRequestV1 } from './request-lifecycle-v1.js';
+import {
+  ParleyOverdue,
+  ParleyPartnerRefusal,
+  ParleyResponseDue,
+  ParleyStatus,
+} from './search-attributes.js';
+import { dueTimekeeping, type TimekeepingMemory } from './timekeeping.js';
+
+/** One of this side's messages and what became of its delivery. */
+export interface OwnMessage {
+  conv: ConvMessage;
+  /** pending until the partner's receipt; refused by the partner; dropped behind a refused one. */
+  delivery: 'pending' | 'delivered' | 'refused' | 'dropped';
+  /** From the partner's receipt: how many of its messages it had signed by then. */
+  partnerSent: number | null;
+  code?: string;
+}
+
+/** What a continued run carries over from the run before it. */
+export interface CarriedState {
+  own: OwnMessage[];
+  partner: ConvMessage[];
+  recorded: [string, string][];
+  seq: number;
+  memory: TimekeepingMemory;
+  refusal: { msgId: string; code: string } | null;
+}
 
 export interface RequestWorkflowInput {
   record: RequestRecord;
@@ -48,54 +82,44 @@ export interface RequestWorkflowInput {
   /** Longest wait between delivery attempts to an unreachable partner, e.g. '5 minutes'. */
   maxRetryInterval: string;
   /** Responder side: the request message as this node received and receipted it. */
-  received?: { msgId: string; digest: string; receivedAt: string };
+  received?: {
+    msgId: string;
+    digest: string;
+    receivedAt: string;
+    sentAt?: string;
+  };
+  /** Continue as new once the history holds this many events (a size is data, like durations). */
+  continueAsNewAfterEvents?: number;
+  /** Set by continue-as-new: the conversation so far. */
+  carried?: CarriedState;
 }
 
-const { projectRequest, enqueueMessage } = proxyActivities<Activities>({
+const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
+
+const { projectRequest, enqueueInOrder } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  // The read model and the outbox must catch up whatever the outage: retry without a limit.
+  // The read model and the outbox catch up whatever the outage; data that can never be stored
+  // fails as non-retryable (see activities/index.ts) instead of retrying for ever.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** The partner's message kinds, as the action they stand for. */
-function actionOf(msg: InboundMessage): Action | undefined {
-  switch (msg.kind) {
-    case 'acknowledgement':
-      return 'acknowledge';
-    case 'response':
-      return msg.body.final === true ? 'respond_final' : 'respond_partial';
-    case 'clarification_request':
-      return 'ask_clarification';
-    case 'clarification':
-      return 'answer_clarification';
-    case 'extension_request':
-      return 'request_extension';
-    case 'extension_decision':
-      return 'decide_extension';
-    case 'decline':
-      return 'decline';
-    case 'withdrawal':
-      return 'withdraw';
-    case 'closure':
-      return msg.body.outcome === 'accepted' ? 'close_accepted' : 'close_incomplete';
-    default:
-      return undefined;
-  }
-}
-
 const DEADLINES: readonly DeadlineKind[] = ['acknowledgement', 'response'];
+
+/** A short, stable description of an outcome, to notice when it changes. */
+function outcomeKey(o: Outcome): string {
+  return o.applied ? `applied:${o.action ?? ''}` : `not_applied:${o.crossedWith ?? ''}`;
+}
 
 export async function runRequest(
   side: Side,
   input: RequestWorkflowInput,
 ): Promise<RequestWorkflowState> {
+  if (!input.carried && !patched('conversation-order')) return runRequestV1(side, input);
   const { record, policy } = input;
   const partner = side === 'requester' ? record.responder : record.requester;
   const partnerSide: Side = side === 'requester' ? 'responder' : 'requester';
   const rule = findRule(policy, record.type, record.priority);
   const deliverMessage = deliveryActivity(input.maxRetryInterval);
-  // Supervisor notifications go to webhooks beside the request, never holding it up: retried with
-  // backoff for a day at most, and awaited only before the workflow ends.
   const { notifyWebhooks } = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     scheduleToCloseTimeout: '1 day',
@@ -107,71 +131,85 @@ export async function runRequest(
     },
   });
   const notices: Promise<unknown>[] = [];
+  const carried = input.carried;
 
-  let lifecycle: LifecycleState = {
-    status: side === 'requester' ? 'submitted' : 'delivered',
-    openClarification: null,
-    pendingExtension: null,
-  };
-  let receiptAt: string | null = input.received?.receivedAt ?? null;
-  const pauses: Pause[] = [];
-  let extension: GrantedExtension | null = null;
+  // The conversation as this node holds it.
+  const own: OwnMessage[] = carried?.own ?? [];
+  const partnerBySeq = new Map<number, ConvMessage>(
+    (carried?.partner ?? []).map((m) => [m.seq, m]),
+  );
+  const seenDigests = new Set<string>([...partnerBySeq.values()].map((m) => m.digest));
+  // What the timeline already says about each message (by msg_id).
+  const recordedOutcomes = new Map<string, string>(carried?.recorded ?? []);
+  const memory: TimekeepingMemory = carried?.memory ?? { reminders: [], escalated: {} };
+  let partnerRefusal = carried?.refusal ?? null;
+  let seq = carried?.seq ?? 0;
+  let recorded = carried !== undefined;
   let overdue = false;
   let level = 0;
-  let seq = 0;
-  let recorded = false;
-  let requestMsgId: string | null = null;
-  const inbound: InboundMessage[] = [];
-  const seen = new Set<string>();
-  const outgoing: string[] = [];
-  const outgoingKinds = new Map<string, MessageKind>();
-  const remindersDone = new Set<string>();
-  const escalated: Record<DeadlineKind, number> = { acknowledgement: 0, response: 0 };
   let poke = false;
 
-  // One thing at a time: updates and the main loop take turns on the state.
-  let turn: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn);
-    turn = run.catch(() => undefined);
-    return run;
-  };
+  if (side === 'responder' && input.received && !carried) {
+    const r = input.received;
+    partnerBySeq.set(1, {
+      from: 'requester',
+      seq: 1,
+      seen: 0,
+      msgId: r.msgId,
+      digest: r.digest,
+      kind: 'request',
+      sentAt: r.sentAt ?? r.receivedAt,
+      receivedAt: r.receivedAt,
+      facts: {},
+    });
+    seenDigests.add(r.digest);
+  }
 
   const nowIso = () => new Date().toISOString();
+  const activeOwn = () =>
+    own.filter((m) => m.delivery !== 'refused' && m.delivery !== 'dropped').map((m) => m.conv);
+  const partnerPrefix = () => contiguous(partnerBySeq);
 
-  function deadline(kind: DeadlineKind): DeadlineExplanation | null {
-    if (!receiptAt) return null;
+  function deadlineOf(kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null {
+    if (!s.receiptAt) return null;
     return computeDeadline({
       deadline: kind,
       policy,
       requestType: record.type,
       priority: record.priority,
       responder: record.responder,
-      receiptAt,
-      pauses,
-      extension,
+      receiptAt: s.receiptAt,
+      pauses: s.pauses,
+      extension: s.extension,
       now: nowIso(),
     });
   }
 
+  function fold(): Settled {
+    const mine = activeOwn();
+    const theirs = partnerPrefix();
+    const [requester, responder] = side === 'requester' ? [mine, theirs] : [theirs, mine];
+    return settle(side, requester, responder, (kind, s) => deadlineOf(kind, s)?.dueAt ?? null);
+  }
+
+  let current = fold();
+  const status = () => current.state.lifecycle.status;
+
   /** Whether a deadline still binds: the acknowledgement until any answer, the response until the end. */
   function binding(kind: DeadlineKind): boolean {
-    const s = lifecycle.status;
-    return kind === 'acknowledgement'
-      ? s === 'delivered'
-      : s === 'delivered' || s === 'acknowledged' || s === 'partially_answered';
+    return current.state.answered[kind] === null && !isTerminal(status());
   }
 
   function refreshOverdue(): void {
-    const now = Date.now();
+    const now = nowIso();
     let late = false;
     let worst = 0;
     for (const kind of DEADLINES) {
-      const d = deadline(kind);
+      const d = deadlineOf(kind, current.state);
       if (!d || !binding(kind) || d.clockStopped) continue;
-      if (Date.parse(d.dueAt) <= now) {
+      if (Date.parse(d.dueAt) <= Date.parse(now)) {
         late = true;
-        worst = Math.max(worst, escalationLevel(d.dueAt, rule.escalation_after_seconds, nowIso()));
+        worst = Math.max(worst, escalationLevel(d.dueAt, rule.escalation_after_seconds, now));
       }
     }
     if (late !== overdue) upsertSearchAttributes([{ key: ParleyOverdue, value: late }]);
@@ -180,10 +218,10 @@ export async function runRequest(
   }
 
   function deadlineSnapshot(): DeadlineSnapshot {
-    const ack = deadline('acknowledgement');
-    const resp = deadline('response');
+    const ack = deadlineOf('acknowledgement', current.state);
+    const resp = deadlineOf('response', current.state);
     return {
-      receiptAt,
+      receiptAt: current.state.receiptAt,
       ackDueAt: ack?.dueAt ?? null,
       responseDueAt: resp?.dueAt ?? null,
       escalationLevel: level,
@@ -194,15 +232,19 @@ export async function runRequest(
 
   const snapshot = (): RequestWorkflowState => ({
     reqId: record.reqId,
-    status: lifecycle.status,
+    status: status(),
     overdue,
     escalationLevel: level,
     recorded,
     seq,
-    lifecycle,
-    receiptAt,
-    deadlines: { acknowledgement: deadline('acknowledgement'), response: deadline('response') },
-    undelivered: [...outgoing],
+    lifecycle: current.state.lifecycle,
+    receiptAt: current.state.receiptAt,
+    deadlines: {
+      acknowledgement: deadlineOf('acknowledgement', current.state),
+      response: deadlineOf('response', current.state),
+    },
+    undelivered: own.filter((m) => m.delivery === 'pending').map((m) => m.conv.msgId),
+    partnerRefusal,
   });
 
   /** Records one timeline event (and the state it leaves) in the read model. */
@@ -214,11 +256,10 @@ export async function runRequest(
     refreshOverdue();
     seq += 1;
     const { changesStatus, ...rest } = event;
+    const resp = deadlineOf('response', current.state);
     upsertSearchAttributes([
-      { key: ParleyStatus, value: lifecycle.status },
-      ...(deadline('response')
-        ? [{ key: ParleyResponseDue, value: new Date(deadline('response')!.dueAt) }]
-        : []),
+      { key: ParleyStatus, value: status() },
+      ...(resp ? [{ key: ParleyResponseDue, value: new Date(resp.dueAt) }] : []),
     ]);
     const eventSeq = seq;
     await projectRequest({
@@ -227,57 +268,145 @@ export async function runRequest(
         ...rest,
         seq,
         at: nowIso(),
-        status: changesStatus === false ? null : lifecycle.status,
+        status: changesStatus === false ? null : status(),
         overdue,
         deadlines: deadlineSnapshot(),
       },
     });
-    if (rest.notification && patched('webhook-notifications'))
+    if (rest.notification)
       notices.push(notifyWebhooks({ reqId: record.reqId, seq: eventSeq }).catch(() => undefined));
   }
 
   /**
-   * A clarification stops the response clock from the moment the requester received the question
-   * until the moment the responder received the answer: both signed receipt times, so both sides
-   * compute the same pause. Inbound messages carry our receipt time; our own messages get theirs
-   * when delivered.
+   * Folds the conversation again and records, in canonical order, every message whose outcome is
+   * new or changed: an action taking effect, or not (and why, and which message it crossed).
    */
-  function pauseEffects(kind: MessageKind, receivedAt: string): void {
-    if (!rule.clarification_stops_clock) return;
-    if (kind === 'clarification_request') pauses.push({ from: receivedAt, to: null });
-    if (kind === 'clarification') {
-      const open = pauses.find((p) => p.to === null);
-      if (open) open.to = receivedAt;
+  async function reconcile(actorOf: (m: ConvMessage) => string | null): Promise<void> {
+    current = fold();
+    for (const msg of current.order) {
+      const outcome = current.outcomes.get(msg.msgId)!;
+      const key = outcomeKey(outcome);
+      const before = recordedOutcomes.get(msg.msgId);
+      if (before === key) continue;
+      recordedOutcomes.set(msg.msgId, key);
+      const mine = msg.from === side;
+      if (outcome.applied) {
+        if (!outcome.action) {
+          // The request itself and reminders: recorded where they happen (created, received,
+          // delivered, reminder_received), not here.
+          if (msg.kind === 'reminder' && !mine)
+            await recordEvent({
+              type: 'reminder_received',
+              actor: partner,
+              detail: { msgId: msg.msgId, digest: msg.digest },
+              changesStatus: false,
+            });
+          continue;
+        }
+        // Our own actions were recorded when taken; a change back to applied is recorded too.
+        if (mine && before === undefined) continue;
+        await recordEvent({
+          type: outcome.action,
+          actor: mine ? actorOf(msg) : partner,
+          detail: {
+            kind: msg.kind,
+            msgId: msg.msgId,
+            digest: msg.digest,
+            ...(outcome.onTime !== null ? { onTime: outcome.onTime, countsAt: msg.sentAt } : {}),
+          },
+        });
+      } else {
+        await recordEvent({
+          type: mine ? 'action_not_applied' : 'message_not_applied',
+          actor: mine ? actorOf(msg) : partner,
+          detail: {
+            kind: msg.kind,
+            msgId: msg.msgId,
+            digest: msg.digest,
+            reason: outcome.reason,
+            crossedWith: outcome.crossedWith,
+          },
+        });
+      }
     }
   }
+  const officers = new Map<string, string>();
+  const actorOf = (m: ConvMessage) => officers.get(m.msgId) ?? null;
 
-  /** A granted extension moves the response deadline to the date granted (or the one proposed). */
-  function applyExtension(action: Action, at: string, body: Record<string, unknown>): void {
-    if (action !== 'decide_extension' || body.granted !== true) return;
-    const proposed = lifecycle.pendingExtension?.proposedDeadline;
-    const newDeadline = typeof body.new_deadline === 'string' ? body.new_deadline : proposed;
-    if (newDeadline) extension = { grantedAt: at, newDeadline };
+  function addPartnerMessage(m: ConvMessage): boolean {
+    if (seenDigests.has(m.digest) || partnerBySeq.has(m.seq)) return false;
+    seenDigests.add(m.digest);
+    partnerBySeq.set(m.seq, m);
+    return true;
   }
 
-  /** Signs and stores one of our messages, then queues it for delivery in order. */
+  /**
+   * Signs and stores one of our messages in conversation order. If the partner's messages reached
+   * this node meanwhile, they are folded in first and `null` is returned: the caller decides again.
+   */
   async function send(
-    kind: MessageKind,
+    kind: ConvMessage['kind'],
     body: Record<string, unknown>,
     inReplyTo?: { msgId: string; digest: string },
-  ) {
+  ): Promise<ConvMessage | null> {
     const msgId = workflowUlid();
-    const stored = await enqueueMessage({
+    const ownSeq = activeOwn().length + 1;
+    const seen = partnerPrefix().length;
+    const result = await enqueueInOrder({
       kind,
       aud: partner,
       req_id: record.reqId,
       msg_id: msgId,
+      seq: ownSeq,
+      seen,
       ...(inReplyTo ? { in_reply_to: { msg_id: inReplyTo.msgId, digest: inReplyTo.digest } } : {}),
       body,
-    } as Parameters<typeof enqueueMessage>[0]);
-    outgoing.push(msgId);
-    outgoingKinds.set(msgId, kind);
-    return stored;
+    } as Parameters<typeof enqueueInOrder>[0]);
+    if (result.status === 'behind') {
+      for (const m of result.messages) addPartnerMessage(toConv(m));
+      return null;
+    }
+    const conv: ConvMessage = {
+      from: side,
+      seq: ownSeq,
+      seen,
+      msgId,
+      digest: result.digest,
+      kind,
+      sentAt: result.sentAt,
+      receivedAt: null,
+      facts: factsOf(body),
+    };
+    own.push({ conv, delivery: 'pending', partnerSent: null });
+    return conv;
   }
+
+  function toConv(m: InboundMessage): ConvMessage {
+    return {
+      from: partnerSide,
+      seq: m.seq ?? partnerBySeq.size + 1,
+      seen: m.seen ?? 0,
+      msgId: m.msgId,
+      digest: m.digest,
+      kind: m.kind,
+      sentAt: m.sentAt ?? m.receivedAt,
+      receivedAt: m.receivedAt,
+      facts: m.facts ?? factsOf(m.body ?? {}),
+    };
+  }
+
+  // One thing at a time: updates and the main loop take turns on the state.
+  let turn: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(fn);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+
+  const refuseNow = (inputAct: ActInput) => {
+    const refused = refusal(current.state.lifecycle, side, inputAct.action);
+    if (refused) throw ApplicationFailure.nonRetryable(refused.message, refused.code);
+  };
 
   setHandler(getRequestState, snapshot);
   setHandler(awaitRecorded, async () => {
@@ -285,227 +414,253 @@ export async function runRequest(
     return snapshot();
   });
   setHandler(messageReceived, (msg) => {
-    if (seen.has(msg.digest)) return; // handed over twice: once is enough
-    seen.add(msg.digest);
-    inbound.push(msg);
+    if (addPartnerMessage(toConv(msg))) poke = true;
   });
   setHandler(
     act,
     (inputAct) =>
       exclusive(async () => {
-        const refused = refusal(lifecycle, side, inputAct.action);
-        if (refused) throw ApplicationFailure.nonRetryable(refused.message, refused.code);
-        const { kind } = ACTIONS[inputAct.action];
-        const replyTo =
-          inputAct.action === 'answer_clarification'
-            ? lifecycle.openClarification
-            : inputAct.action === 'decide_extension'
-              ? lifecycle.pendingExtension
-              : null;
-        const at = nowIso();
-        const stored = await send(kind, inputAct.body, replyTo ?? undefined);
-        applyExtension(inputAct.action, at, inputAct.body);
-        lifecycle = apply(lifecycle, inputAct.action, {
-          ...stored,
-          at,
-          ...(typeof inputAct.body.proposed_deadline === 'string'
-            ? { proposedDeadline: inputAct.body.proposed_deadline }
-            : {}),
-        });
-        await recordEvent({
-          type: inputAct.action,
-          actor: inputAct.actor,
-          detail: { kind, msgId: stored.msgId, digest: stored.digest },
-        });
-        poke = true;
-        return { status: lifecycle.status, msgId: stored.msgId, digest: stored.digest };
+        for (;;) {
+          // Decided on everything the partner sent that this node holds (see `send`).
+          refuseNow(inputAct);
+          const { kind } = ACTIONS[inputAct.action];
+          const lc = current.state.lifecycle;
+          const replyTo =
+            inputAct.action === 'answer_clarification'
+              ? lc.openClarification
+              : inputAct.action === 'decide_extension'
+                ? lc.pendingExtension
+                : null;
+          const sent = await send(kind, inputAct.body, replyTo ?? undefined);
+          if (!sent) {
+            await reconcile(actorOf);
+            continue;
+          }
+          officers.set(sent.msgId, inputAct.actor);
+          recordedOutcomes.set(sent.msgId, `applied:${inputAct.action}`);
+          current = fold();
+          await recordEvent({
+            type: inputAct.action,
+            actor: inputAct.actor,
+            detail: { kind, msgId: sent.msgId, digest: sent.digest },
+          });
+          // Folding again may settle earlier messages differently (it cannot, but say so if it did).
+          await reconcile(actorOf);
+          poke = true;
+          return { status: status(), msgId: sent.msgId, digest: sent.digest };
+        }
       }),
-    {
-      validator: (inputAct: ActInput) => {
-        const refused = refusal(lifecycle, side, inputAct.action);
-        if (refused) throw ApplicationFailure.nonRetryable(refused.message, refused.code);
-      },
-    },
+    { validator: refuseNow },
   );
 
   // The beginning: the requester records and sends the request; the responder records its arrival.
-  await exclusive(async () => {
-    if (side === 'requester') {
-      await recordEvent({
-        type: 'created',
-        actor: record.createdBy,
-        detail: { policyDigest: input.policyDigest },
-      });
-      recorded = true;
-      const stored = await send('request', {
-        request_type: record.type,
-        priority: record.priority,
-        subject: record.subject,
-        policy_digest: input.policyDigest,
-      });
-      requestMsgId = stored.msgId;
-    } else {
-      await recordEvent({
-        type: 'received',
-        actor: partner,
-        detail: { msgId: input.received?.msgId, digest: input.received?.digest },
-      });
-      recorded = true;
+  if (!carried) {
+    await exclusive(async () => {
+      if (side === 'requester') {
+        await recordEvent({
+          type: 'created',
+          actor: record.createdBy,
+          detail: { policyDigest: input.policyDigest },
+        });
+        recorded = true;
+        let sent: ConvMessage | null = null;
+        while (!sent) {
+          sent = await send('request', {
+            request_type: record.type,
+            priority: record.priority,
+            subject: record.subject,
+            policy_digest: input.policyDigest,
+          });
+        }
+        recordedOutcomes.set(sent.msgId, 'applied:');
+      } else {
+        const first = partnerBySeq.get(1)!;
+        recordedOutcomes.set(first.msgId, 'applied:');
+        current = fold();
+        await recordEvent({
+          type: 'received',
+          actor: partner,
+          detail: { msgId: first.msgId, digest: first.digest },
+        });
+        recorded = true;
+      }
+    });
+  }
+
+  /** Marks our messages after a refused one as not sent: the partner would refuse them too. */
+  function dropAfter(index: number): string[] {
+    const dropped: string[] = [];
+    for (const m of own.slice(index + 1)) {
+      if (m.delivery !== 'pending') continue;
+      m.delivery = 'dropped';
+      dropped.push(m.conv.msgId);
     }
-  });
+    return dropped;
+  }
 
   // Delivery, in order, for as long as it takes; the request's receipt starts the clocks.
   let finished = false;
+  let delivering = false;
   const sender = (async () => {
     for (;;) {
-      await condition(() => outgoing.length > 0 || finished);
-      if (outgoing.length === 0) return;
-      const msgId = outgoing[0]!;
-      const outcome = await deliverMessage(msgId);
+      await condition(() => own.some((m) => m.delivery === 'pending') || finished);
+      const index = own.findIndex((m) => m.delivery === 'pending');
+      if (index < 0) return;
+      const next = own[index]!;
+      delivering = true;
+      const outcome = await deliverMessage(next.conv.msgId);
+      delivering = false;
       await exclusive(async () => {
-        outgoing.shift();
         if (outcome.status === 'rejected') {
-          outgoingKinds.delete(msgId);
+          next.delivery = 'refused';
+          next.code = outcome.code;
+          partnerRefusal = { msgId: next.conv.msgId, code: outcome.code };
+          upsertSearchAttributes([{ key: ParleyPartnerRefusal, value: outcome.code }]);
+          const dropped = dropAfter(index);
+          recordedOutcomes.delete(next.conv.msgId);
+          current = fold();
           await recordEvent({
             type: 'message_refused_by_partner',
             actor: partner,
-            detail: { msgId, code: outcome.code },
-            changesStatus: false,
+            detail: { msgId: next.conv.msgId, kind: next.conv.kind, code: outcome.code, dropped },
+            notification: {
+              kind: 'message_refused',
+              level: 1,
+              detail: { msgId: next.conv.msgId, kind: next.conv.kind, code: outcome.code },
+            },
           });
+          await reconcile(actorOf);
           return;
         }
-        if (msgId === requestMsgId) {
-          receiptAt = outcome.receivedAt;
-          if (lifecycle.status === 'submitted') lifecycle = { ...lifecycle, status: 'delivered' };
+        next.delivery = 'delivered';
+        next.conv = { ...next.conv, receivedAt: outcome.receivedAt };
+        next.partnerSent = outcome.partnerSent ?? null;
+        const wasSubmitted = status() === 'submitted';
+        current = fold();
+        if (next.conv.kind === 'request') {
           await recordEvent({
             type: 'delivered',
             actor: partner,
-            detail: { msgId, receiptDigest: outcome.receiptDigest, receivedAt: outcome.receivedAt },
+            detail: {
+              msgId: next.conv.msgId,
+              receiptDigest: outcome.receiptDigest,
+              receivedAt: outcome.receivedAt,
+            },
+            changesStatus: wasSubmitted,
           });
         } else {
-          pauseEffects(outgoingKinds.get(msgId) ?? 'reminder', outcome.receivedAt);
-          outgoingKinds.delete(msgId);
           await recordEvent({
             type: 'message_delivered',
             actor: partner,
-            detail: { msgId, receivedAt: outcome.receivedAt },
+            detail: { msgId: next.conv.msgId, receivedAt: outcome.receivedAt },
             changesStatus: false,
           });
         }
+        await reconcile(actorOf);
         poke = true;
       });
     }
   })();
 
-  async function applyInbound(msg: InboundMessage): Promise<void> {
-    const action = actionOf(msg);
-    if (!action) {
-      await recordEvent({
-        type: `${msg.kind}_received`,
-        actor: partner,
-        detail: {
-          msgId: msg.msgId,
-          digest: msg.digest,
-          ...(msg.kind === 'reminder' ? msg.body : {}),
-        },
-        changesStatus: false,
-      });
-      return;
-    }
-    const refused = refusal(lifecycle, partnerSide, action);
-    if (refused) {
-      // Stored and receipted already; shown, not applied.
-      await recordEvent({
-        type: 'message_out_of_turn',
-        actor: partner,
-        detail: { kind: msg.kind, msgId: msg.msgId, digest: msg.digest, reason: refused.message },
-        changesStatus: false,
-      });
-      return;
-    }
-    pauseEffects(msg.kind, msg.receivedAt);
-    applyExtension(action, msg.receivedAt, msg.body);
-    lifecycle = apply(lifecycle, action, {
-      msgId: msg.msgId,
-      digest: msg.digest,
-      at: msg.receivedAt,
-      ...(typeof msg.body.proposed_deadline === 'string'
-        ? { proposedDeadline: msg.body.proposed_deadline }
-        : {}),
-    });
-    await recordEvent({
-      type: action,
-      actor: partner,
-      detail: { kind: msg.kind, msgId: msg.msgId, digest: msg.digest },
-    });
-  }
-
   /** Reminders and escalations that are due now; returns when the next one falls. */
   async function keepTime(): Promise<number | undefined> {
-    const now = Date.now();
-    let next: number | undefined;
-    const later = (t: number) => (next = next === undefined ? t : Math.min(next, t));
-    for (const kind of DEADLINES) {
-      const d = deadline(kind);
-      if (!d || !binding(kind) || d.clockStopped) continue;
-      const due = Date.parse(d.dueAt);
-      for (const offset of rule.reminder_offsets_seconds) {
-        const at = due - offset * 1000;
-        const key = `${kind}:${offset}:${d.dueAt}`;
-        if (at < Date.parse(d.countsFrom) || remindersDone.has(key)) continue;
-        if (at > now) {
-          later(at);
-          continue;
+    const deadlines = DEADLINES.flatMap((kind) => {
+      const d = deadlineOf(kind, current.state);
+      return d && binding(kind) && !d.clockStopped
+        ? [{ kind, dueAt: d.dueAt, countsFrom: d.countsFrom }]
+        : [];
+    });
+    const due = dueTimekeeping({
+      deadlines,
+      reminderOffsetsSeconds: rule.reminder_offsets_seconds,
+      escalationAfterSeconds: rule.escalation_after_seconds,
+      now: Date.now(),
+      memory,
+    });
+    for (const r of due.reminders) {
+      memory.reminders.push(r.key);
+      const body = { deadline: r.kind, due_at: r.dueAt };
+      if (side === 'requester') {
+        let sent: ConvMessage | null = null;
+        while (!sent) {
+          sent = await send('reminder', body);
+          if (!sent) await reconcile(actorOf);
         }
-        remindersDone.add(key);
-        const body = { deadline: kind, due_at: d.dueAt };
-        if (side === 'requester') {
-          const stored = await send('reminder', body);
-          await recordEvent({
-            type: 'reminder_sent',
-            actor: null,
-            detail: { ...body, msgId: stored.msgId },
-            changesStatus: false,
-            notification: { kind: 'deadline_near', level: 0, detail: body },
-          });
-        } else {
-          await recordEvent({
-            type: 'reminder',
-            actor: null,
-            detail: body,
-            changesStatus: false,
-            notification: { kind: 'deadline_near', level: 0, detail: body },
-          });
-        }
-      }
-      const lvl = escalationLevel(d.dueAt, rule.escalation_after_seconds, nowIso());
-      if (lvl > escalated[kind]) {
-        escalated[kind] = lvl;
-        const detail = { deadline: kind, level: lvl, due_at: d.dueAt };
+        recordedOutcomes.set(sent.msgId, 'applied:');
         await recordEvent({
-          type: 'escalated',
+          type: 'reminder_sent',
           actor: null,
-          detail,
+          detail: { ...body, msgId: sent.msgId },
           changesStatus: false,
-          notification: { kind: 'escalation', level: lvl, detail },
+          notification: { kind: 'deadline_near', level: 0, detail: body },
+        });
+      } else {
+        await recordEvent({
+          type: 'reminder',
+          actor: null,
+          detail: body,
+          changesStatus: false,
+          notification: { kind: 'deadline_near', level: 0, detail: body },
         });
       }
-      if (due > now) later(due);
-      const step = nextEscalationAt(d.dueAt, rule.escalation_after_seconds, nowIso());
-      if (step) later(Date.parse(step));
     }
-    return next;
+    for (const e of due.escalations) {
+      memory.escalated[e.kind] = e.level;
+      const detail = { deadline: e.kind, level: e.level, due_at: e.dueAt };
+      await recordEvent({
+        type: 'escalated',
+        actor: null,
+        detail,
+        changesStatus: false,
+        notification: { kind: 'escalation', level: e.level, detail },
+      });
+    }
+    return due.nextWakeAt;
   }
 
-  // The main loop: partner's messages, then the clock, until the request ends and all is sent.
+  /**
+   * Whether nothing can change any more: the request has ended, every message of ours is settled,
+   * and every message the partner had signed before receipting ours is here (its receipts say how
+   * many): no message that crossed ours is still on its way.
+   */
+  function settledForGood(): boolean {
+    if (!isTerminal(status())) return false;
+    if (own.some((m) => m.delivery === 'pending')) return false;
+    const promised = Math.max(0, ...own.map((m) => m.partnerSent ?? 0));
+    return partnerPrefix().length >= promised && partnerBySeq.size === partnerPrefix().length;
+  }
+
+  const limit = input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER;
+
+  // The main loop: the partner's messages, then the clock, until nothing can change any more.
   for (;;) {
+    poke = false;
     const wakeAt = await exclusive(async () => {
-      while (inbound.length > 0) await applyInbound(inbound.shift()!);
+      await reconcile(actorOf);
       return keepTime();
     });
-    if (isTerminal(lifecycle.status)) break;
-    poke = false;
-    const wait = () => inbound.length > 0 || poke;
+    if (settledForGood()) break;
+    if (
+      !delivering &&
+      (workflowInfo().historyLength >= limit || workflowInfo().continueAsNewSuggested)
+    ) {
+      await condition(allHandlersFinished);
+      const next: RequestWorkflowInput = {
+        ...input,
+        received: undefined,
+        carried: {
+          own,
+          partner: [...partnerBySeq.values()],
+          recorded: [...recordedOutcomes.entries()],
+          seq,
+          memory,
+          refusal: partnerRefusal,
+        },
+      };
+      await Promise.all(notices);
+      return continueAsNew<(i: RequestWorkflowInput) => Promise<RequestWorkflowState>>(next);
+    }
+    const wait = () => poke;
     if (wakeAt === undefined) await condition(wait);
     else await condition(wait, Math.max(1, wakeAt - Date.now()));
   }

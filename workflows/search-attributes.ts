@@ -28,6 +28,12 @@ export const ParleyResponseDue = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 
+/** The code of the last message of ours the partner refused (a 4xx other than replay). */
+export const ParleyPartnerRefusal = defineSearchAttributeKey(
+  'ParleyPartnerRefusal',
+  SearchAttributeType.KEYWORD,
+);
+
 /** Every key the node registers in its namespace at start-up. */
 export const PARLEY_SEARCH_ATTRIBUTES = [
   ParleyStatus,
@@ -37,6 +43,7 @@ export const PARLEY_SEARCH_ATTRIBUTES = [
   ParleyPriority,
   ParleyOverdue,
   ParleyResponseDue,
+  ParleyPartnerRefusal,
 ] as const;
 
 /** The search attributes a request workflow starts with. */
