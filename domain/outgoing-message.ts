@@ -3,6 +3,7 @@
 // bytes: it is normalised first (a JSON number where the protocol takes a decimal string becomes
 // that string), then the payload that will be signed goes through the receiver's own checks in the
 // receiver's order. Pure: the caller brings the request and the responses exchanged before.
+import type { z } from 'zod';
 import {
   AppError,
   issueDetails,
@@ -97,29 +98,43 @@ function refuse(
 }
 
 /**
+ * Parses an officer's JSON body with `schema` under the number rule (README, _Requests_): a JSON
+ * number where the schema takes a decimal string becomes that string (the schema's own
+ * conversion); refused are a body nested deeper than a payload may be (`too_deep`), an integer
+ * beyond ±(2^53 − 1) anywhere and a non-integer where no decimal string goes (`not_canonical`),
+ * and anything else the schema refuses (`schema_invalid`), each with the path of what is wrong.
+ * For every officer route whose body ends up signed.
+ */
+export function parseOfficerBody<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+): z.output<S> {
+  const scan = scanNumbers(input);
+  if (scan.tooDeep) throw new AppError('too_deep', `JSON nested deeper than ${MAX_DEPTH} levels`);
+  if (scan.unsafe.length) throw new AppError('not_canonical', NUMBERS_MESSAGE, scan.unsafe);
+  // Members in canonical order, as the partner reads them: its errors come in that order too.
+  const parsed = schema.safeParse(JSON.parse(canonicalJson(input)));
+  if (!parsed.success) throw refuse(parsed.error.issues, scan, what);
+  return parsed.data;
+}
+
+/**
  * An officer's body for a message of `kind`, normalised as it will be signed: parsed by the
- * kind's schema and, for a response, by the request type's (decimals given as JSON numbers become
- * their shortest round-trip decimal strings; text is trimmed). Refuses what cannot be signed:
- * `too_deep`, `not_canonical` (an integer beyond ±(2^53 − 1) anywhere, a non-integer where no
- * decimal string goes) and `schema_invalid`, each with the path of what is wrong.
+ * kind's schema and, for a response, by the request type's (`parseOfficerBody`: decimals given as
+ * JSON numbers become decimal strings; text is trimmed).
  */
 export function normaliseBody(
   kind: ActionKind,
   type: RequestView['type'],
   input: unknown,
 ): Record<string, unknown> {
-  const scan = scanNumbers(input);
-  if (scan.tooDeep) throw new AppError('too_deep', `JSON nested deeper than ${MAX_DEPTH} levels`);
-  if (scan.unsafe.length) throw new AppError('not_canonical', NUMBERS_MESSAGE, scan.unsafe);
-  // Members in canonical order, as the partner reads them: its errors come in that order too.
-  const sorted: unknown = JSON.parse(canonicalJson(input));
-  const parsed = MessageBodies[kind].safeParse(sorted);
-  if (!parsed.success) throw refuse(parsed.error.issues, scan, 'the action');
-  if (kind !== 'response') return parsed.data;
-  const response = responseSchema(type).safeParse(parsed.data);
-  if (!response.success)
-    throw refuse(response.error.issues, scan, `the response to a ${type} request`);
-  return response.data;
+  const body = parseOfficerBody(MessageBodies[kind], input, 'the action') as Record<
+    string,
+    unknown
+  >;
+  if (kind !== 'response') return body;
+  return parseOfficerBody(responseSchema(type), body, `the response to a ${type} request`);
 }
 
 /** A placeholder that has the shape of what the workflow fills in (its values do not matter). */

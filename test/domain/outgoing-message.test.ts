@@ -7,11 +7,13 @@ import { AppError } from '../../errors.js';
 import {
   checkOutgoingBody,
   normaliseBody,
+  parseOfficerBody,
   type OutgoingRequest,
 } from '../../domain/outgoing-message.js';
 import { checkAgainstRequest } from '../../domain/responses.js';
 import { canonicalBytes, parseCanonical } from '../../protocol/canonical-json.js';
 import { MessageBodies } from '../../schemas/envelope.js';
+import { CreateRequestBody } from '../../schemas/requests-api.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 
 const request: OutgoingRequest = {
@@ -122,5 +124,30 @@ describe('an officer body on its way to be signed', () => {
       reason: 'out of scope',
     });
     expect(outgoing('acknowledgement', {}).body).toEqual({});
+  });
+});
+
+describe('the number rule on a request body (POST /v1/requests)', () => {
+  const create = (first: unknown) => {
+    const subject = subjectFor('mine_map') as Record<string, any>;
+    subject.items[0].geometry.coordinates[0][0] = first;
+    subject.items[0].geometry.coordinates[0][4] = first;
+    return { type: 'mine_map', counterparty: 'party-b', priority: 'routine', subject };
+  };
+
+  it('writes coordinates given as JSON numbers as decimal strings', () => {
+    const body = parseOfficerBody(CreateRequestBody, create([24.755, 46.597]), 'the request');
+    expect((body.subject as any).items[0].geometry.coordinates[0][0]).toEqual(['24.755', '46.597']);
+  });
+
+  it('refuses an integer beyond 2^53 where a decimal goes, with not_canonical and its path', () => {
+    const err = refusal(() =>
+      parseOfficerBody(CreateRequestBody, create([2 ** 60, 46.597]), 'the request'),
+    );
+    expect(err.code).toBe('not_canonical');
+    expect(err.errors?.map((e) => e.path)).toEqual([
+      '/subject/items/0/geometry/coordinates/0/0/0',
+      '/subject/items/0/geometry/coordinates/0/4/0',
+    ]);
   });
 });
