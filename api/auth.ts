@@ -12,6 +12,7 @@ import {
 import type { AuthConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { Role } from '../schemas/common.js';
+import { unsafeCharacter } from '../schemas/text.js';
 
 /** Who is calling, as proven by their token. */
 export interface Principal {
@@ -71,6 +72,9 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
         const parsed = Role.safeParse(r);
         return parsed.success ? [parsed.data] : [];
       });
+      // The subject is stored as the actor of what the caller does: it must be safe text.
+      if (unsafeCharacter(payload.sub!) !== undefined)
+        throw new AppError('token_invalid', 'the bearer token is not valid for this node');
       return { sub: payload.sub!, roles };
     },
   };

@@ -6,6 +6,7 @@ import { AppError, issueDetails } from '../errors.js';
 import { Payload, ProtectedHeader, roleForKind, type SignatureAlg } from '../schemas/envelope.js';
 import { decodeBase64url } from './base64url.js';
 import { parseCanonical } from './canonical-json.js';
+import { refuseUnsafeStrings } from '../schemas/text.js';
 import { messageDigest } from './digest.js';
 import { keyUnusableReason, type KeyRecord, type KeyRegistry } from './keys.js';
 
@@ -119,6 +120,12 @@ export async function verifyEnvelope(token: string, ctx: VerifyContext): Promise
   if (claims.iss !== key.partyId)
     fail('issuer_mismatch', 'iss is not the party that owns the signing key');
   if (claims.aud !== ctx.self) fail('wrong_audience', 'aud is not this node');
+  // Text that cannot be stored or shown safely, anywhere (records are loosely typed here).
+  const unsafe = refuseUnsafeStrings(raw);
+  if (unsafe)
+    throw new AppError('schema_invalid', 'the payload holds text that cannot be stored safely', [
+      unsafe,
+    ]);
   const parsed = Payload.safeParse(raw);
   if (!parsed.success) {
     throw new AppError(

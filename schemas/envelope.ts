@@ -7,6 +7,7 @@ import { GraveSubject } from './domain/grave.js';
 import { IdentificationSubject } from './domain/identification.js';
 import { MineMapSubject } from './domain/mine-map.js';
 import { ItemOutcome } from './domain/shared.js';
+import { safeIdentifier, safeText } from './text.js';
 
 /** Media type of an envelope on the wire, and the JWS `typ` of its header. */
 export const ENVELOPE_MEDIA_TYPE = 'application/jose';
@@ -61,11 +62,12 @@ export const Attachment = z.strictObject({
   sha256: Sha256Hex,
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   media_type: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'a media type such as application/pdf'),
-  name: z.string().min(1).max(255),
+  name: safeIdentifier({ max: 255 }),
 });
 export type Attachment = z.infer<typeof Attachment>;
 
-const Text = (max: number) => z.string().trim().min(1).max(max);
+/** Free text in bodies: several lines allowed, never controls, lone surrogates or bidi overrides. */
+const Text = (max: number) => safeText(max, { multiline: true });
 /** Calendar instants inside bodies: RFC 3339 in UTC. */
 const Instant = z.iso.datetime({
   message: 'an RFC 3339 UTC date-time such as 2026-11-28T10:00:00Z',

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import { verifyEnvelope } from '../../protocol/verify.js';
+import { unsafeCharacter } from '../../schemas/text.js';
 import {
   createParty,
   expectedDigest,
@@ -26,7 +27,7 @@ beforeAll(async () => {
   registry = registryOf(ed, es);
 });
 
-/** Arbitrary Unicode text (any code point, emoji sequences, controls), trimmed, 1..max long. */
+/** Arbitrary Unicode text (any code point, emoji sequences), trimmed, 1..max long. */
 const text = (max: number) =>
   fc
     .array(
@@ -38,7 +39,9 @@ const text = (max: number) =>
       { maxLength: 12 },
     )
     .map((parts) => parts.join('').trim())
-    .filter((s) => s.length >= 1 && s.length <= max);
+    .filter((s) => s.length >= 1 && s.length <= max)
+    // Text the protocol refuses (controls, lone surrogates, bidi overrides) is tested elsewhere.
+    .filter((s) => unsafeCharacter(s, { multiline: true }) === undefined);
 
 const party = () => fc.constantFrom<'Ed25519' | 'ES256'>('Ed25519', 'ES256');
 const signer = (alg: 'Ed25519' | 'ES256') => (alg === 'Ed25519' ? ed : es);

@@ -553,6 +553,23 @@ describe('verifyEnvelope validates the payload schema', () => {
     expect(errors.map((e) => e.path)).toContain('/kind');
   });
 
+  it.each([
+    ['NUL', '\u0000'],
+    // A lone surrogate has no canonical JSON form (RFC 8785): refused as not_canonical before this.
+    ['BEL', '\u0007'],
+    ['ESC', '\u001b'],
+    ['a right-to-left override', '\u202e'],
+  ])('refuses %s in a reason, and anywhere in a record, naming the path', async (_what, ch) => {
+    const errors = await schemaErrors({ ...validPayload(), body: { reason: `no${ch}thing` } });
+    expect(errors.map((e) => e.path)).toEqual(['/body/reason']);
+    const response = validPayload(validDraft('response'));
+    const deep = await schemaErrors({
+      ...response,
+      body: { final: true, records: [{ site: { label: `x${ch}` } }] },
+    });
+    expect(deep.map((e) => e.path)).toEqual(['/body/records/0/site/label']);
+  });
+
   it('refuses a missing body member with schema_invalid naming /body/reason', async () => {
     const errors = await schemaErrors({ ...validPayload(), body: {} });
     expect(errors.map((e) => e.path)).toEqual(['/body/reason']);
