@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { projectRequestEvent, type ProjectedEvent, type RequestRecord } from '../db/requests.js';
+import { isPermanentDataError } from '../db/errors.js';
 import { AppError } from '../errors.js';
 import {
   deliverOnce,
@@ -48,7 +49,18 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Writes the request's read-model row and one timeline event. */
     async projectRequest(input: ProjectRequestInput): Promise<void> {
-      await projectRequestEvent(deps.pool, input.record, input.event);
+      try {
+        await projectRequestEvent(deps.pool, input.record, input.event);
+      } catch (err) {
+        // Data Postgres can never store (a retry cannot help): fail for good, without the value
+        // (pg's message may quote it), so the workflow records that instead of retrying for ever.
+        if (isPermanentDataError(err))
+          throw ApplicationFailure.nonRetryable(
+            `the read model refuses this event's data (SQLSTATE ${(err as { code?: string }).code ?? '?'})`,
+            'unstorable',
+          );
+        throw err;
+      }
     },
 
     /** Signs and stores a message of this node (idempotent by msg_id); delivery comes after. */

@@ -4,6 +4,7 @@
 // Deterministic orchestration only: no I/O, no Node modules, no clock but the workflow's own; the
 // decisions are pure functions (conversation.ts, timekeeping.ts); every side effect is an activity.
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -104,6 +105,11 @@ const { projectRequest, enqueueInOrder } = proxyActivities<Activities>({
 });
 
 const DEADLINES: readonly DeadlineKind[] = ['acknowledgement', 'response'];
+
+/** Whether an activity failed because its data can never be stored (see activities/index.ts). */
+function isUnstorable(err: ActivityFailure): boolean {
+  return err.cause instanceof ApplicationFailure && err.cause.type === 'unstorable';
+}
 
 /** A short, stable description of an outcome, to notice when it changes. */
 function outcomeKey(o: Outcome): string {
@@ -262,17 +268,32 @@ export async function runRequest(
       ...(resp ? [{ key: ParleyResponseDue, value: new Date(resp.dueAt) }] : []),
     ]);
     const eventSeq = seq;
-    await projectRequest({
-      record,
-      event: {
-        ...rest,
-        seq,
-        at: nowIso(),
-        status: changesStatus === false ? null : status(),
-        overdue,
-        deadlines: deadlineSnapshot(),
-      },
-    });
+    const projected = {
+      seq,
+      at: nowIso(),
+      status: changesStatus === false ? null : status(),
+      overdue,
+      deadlines: deadlineSnapshot(),
+    };
+    try {
+      await projectRequest({ record, event: { ...rest, ...projected } });
+    } catch (err) {
+      // The event's data can never be stored: record that it happened, without its data, and
+      // alert supervisors, rather than retrying for ever or leaving the read model behind.
+      if (!(err instanceof ActivityFailure) || !isUnstorable(err)) throw err;
+      await projectRequest({
+        record,
+        event: {
+          ...projected,
+          type: 'event_not_stored',
+          actor: null,
+          detail: { type: rest.type },
+          notification: { kind: 'event_not_stored', level: 1, detail: { type: rest.type } },
+        },
+      });
+      notices.push(notifyWebhooks({ reqId: record.reqId, seq: eventSeq }).catch(() => undefined));
+      return;
+    }
     if (rest.notification)
       notices.push(notifyWebhooks({ reqId: record.reqId, seq: eventSeq }).catch(() => undefined));
   }
