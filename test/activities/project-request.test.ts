@@ -35,7 +35,8 @@ const record: RequestRecord = {
 
 describe('projectRequest', () => {
   it('stores an event, and refuses for good (non-retryable, unstorable) one Postgres cannot hold', async () => {
-    const { projectRequest } = createActivities({ pool, outbox: {} as never });
+    const activities = createActivities({ pool, outbox: {} as never });
+    const projectRequest = activities.projectRequest.bind(activities);
     await projectRequest({
       record,
       event: {
