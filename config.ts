@@ -89,6 +89,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
   ),
+  REQUEST_UPDATE_TIMEOUT_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(1).max(300).default(10),
+  ),
   ATTACHMENT_MAX_BYTES: z.preprocess(
     blankIsUnset,
     z.coerce
@@ -210,6 +214,8 @@ export interface Config {
   auth: AuthConfig;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
+  /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
+  updateTimeoutSeconds: number;
   /** Largest attachment accepted, in bytes, and the media types attachments may have. */
   attachments: { maxBytes: number; mediaTypes: readonly string[] };
   /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
@@ -339,6 +345,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     temporal,
     auth,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
+    updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, mediaTypes: env.ATTACHMENT_MEDIA_TYPES },
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,

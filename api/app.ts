@@ -36,6 +36,8 @@ export interface AppDeps {
   policy: LoadedPolicy;
   /** Longest wait between delivery attempts, e.g. '5 minutes'. */
   maxRetryInterval: string;
+  /** Longest an officer's call waits for its workflow (REQUEST_UPDATE_TIMEOUT_SECONDS), in ms. */
+  updateTimeoutMs?: number;
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
@@ -120,7 +122,12 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(
     '/v1/requests',
-    requestActionsRouter({ pool: deps.pool, client: deps.temporal.client, auth: deps.auth }),
+    requestActionsRouter({
+      pool: deps.pool,
+      client: deps.temporal.client,
+      auth: deps.auth,
+      ...(deps.updateTimeoutMs ? { updateTimeoutMs: deps.updateTimeoutMs } : {}),
+    }),
   );
   app.use(
     '/v1/admin/partners',
@@ -136,6 +143,7 @@ export function createApp(deps: AppDeps): Express {
       auth: deps.auth,
       policy: deps.policy,
       maxRetryInterval: deps.maxRetryInterval,
+      ...(deps.updateTimeoutMs ? { recordTimeoutMs: deps.updateTimeoutMs } : {}),
     }),
   );
   app.use('/v1/supervisor', supervisorRouter({ pool: deps.pool, auth: deps.auth }));

@@ -11,7 +11,8 @@ import { missingAttachments } from '../db/attachments.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
-import { AppError } from '../errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { withinTime } from '../temporal/within.js';
 import { Ulid } from '../schemas/common.js';
 import { ACTION_ROUTES, actionFor } from '../workflows/actions.js';
 import { act, requestWorkflowId } from '../workflows/messages.js';
@@ -21,10 +22,15 @@ import { requireJson } from './json-body.js';
 /** The action routes under /v1/requests/:id/, one per path of the action table. */
 export { ACTION_ROUTES } from '../workflows/actions.js';
 
+/** How long an action waits for its workflow by default (REQUEST_UPDATE_TIMEOUT_SECONDS). */
+export const DEFAULT_UPDATE_TIMEOUT_MS = 10_000;
+
 export function requestActionsRouter(deps: {
   pool: pg.Pool;
   client: Client;
   auth: Authenticator;
+  /** Longest wait for the workflow to confirm an action, before `503 update_timeout`. */
+  updateTimeoutMs?: number;
 }): Router {
   const router = Router();
   const officer = requireRole(deps.auth, 'officer');
@@ -56,17 +62,27 @@ export function requestActionsRouter(deps: {
       const action = actionFor(kind, body);
       if (!action) throw new TypeError(`no action for a ${kind} body`);
       let result;
+      const limitMs = deps.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
       try {
-        result = await deps.client.workflow
-          .getHandle(requestWorkflowId(existing.id))
-          .executeUpdate(act, {
-            args: [{ action, actor: principalOf(req).sub, body }],
-          });
+        result = await withinTime(
+          deps.client,
+          limitMs,
+          () =>
+            deps.client.workflow
+              .getHandle(requestWorkflowId(existing.id))
+              .executeUpdate(act, { args: [{ action, actor: principalOf(req).sub, body }] }),
+          () =>
+            new AppError(
+              'update_timeout',
+              `the workflow did not confirm the action within ${limitMs} ms; look at the request before acting again`,
+            ),
+        );
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
+          // The workflow's refusal carries a stable code (invalid_state, or the outbox's).
           const cause = err.cause as { type?: unknown; message?: unknown } | undefined;
-          if (cause?.type === 'invalid_state')
-            throw new AppError('invalid_state', String(cause.message));
+          if (typeof cause?.type === 'string' && cause.type in ERROR_STATUS)
+            throw new AppError(cause.type as ErrorCode, String(cause.message));
         }
         // The workflow of a finished request is gone; the request stays.
         if (err instanceof WorkflowNotFoundError)
