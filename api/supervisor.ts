@@ -5,10 +5,9 @@ import crypto from 'node:crypto';
 import { Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
-import { getTimeline } from '../db/requests.js';
 import {
   computeSummary,
-  getSupervisorItem,
+  getSupervisorTimeline,
   listForSupervisor,
   type Keyset,
   type ListOptions,
@@ -161,9 +160,9 @@ export function supervisorRouter(deps: SupervisorDeps): Router {
 
   router.get('/requests/:id/timeline', supervisors, async (req, res) => {
     const { id } = parseOrThrow(RequestIdParams, { id: req.params.id }, 'the path');
-    const request = await getSupervisorItem(deps.pool, id);
-    if (!request) throw new AppError('unknown_request', 'no request with that id on this node');
-    const body: SupervisorTimeline = { request, events: await getTimeline(deps.pool, id) };
+    // The request and its events from one snapshot: never an event beside the state before it.
+    const body: SupervisorTimeline | undefined = await getSupervisorTimeline(deps.pool, id);
+    if (!body) throw new AppError('unknown_request', 'no request with that id on this node');
     res.json(body);
   });
 

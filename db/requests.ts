@@ -7,10 +7,13 @@ import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 import type {
   ListRequestsQuery,
+  PartnerRefusal,
   RequestSubject,
   RequestView,
   TimelineEvent,
 } from '../schemas/requests-api.js';
+
+type Queryable = pg.Pool | pg.PoolClient;
 
 /** The facts of a request that do not change after creation. */
 export interface RequestRecord {
@@ -61,9 +64,26 @@ export function timelineEventDigest(
   return timelineEventDigestOf(reqId, e);
 }
 
+/** The timeline event by which the workflow says the partner refused one of our messages. */
+export const PARTNER_REFUSAL_EVENT = 'message_refused_by_partner';
+
+/** What the row keeps of a refusal event (see migration 0012), or null for any other event. */
+export function partnerRefusalOf(
+  event: Pick<ProjectedEvent, 'type' | 'at' | 'detail'>,
+): PartnerRefusal | null {
+  if (event.type !== PARTNER_REFUSAL_EVENT) return null;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    msgId: text(event.detail.msgId) ?? '',
+    kind: text(event.detail.kind),
+    code: text(event.detail.code) ?? 'rejected',
+    at: event.at,
+  };
+}
+
 /**
  * Writes a request's row and one timeline event in a transaction. Idempotent: replaying the same
- * event changes nothing, and an older event never overwrites a newer status.
+ * event changes nothing, and an older event never overwrites a newer status (nor a newer refusal).
  */
 export async function projectRequestEvent(
   pool: pg.Pool,
@@ -72,13 +92,16 @@ export async function projectRequestEvent(
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
     const counterparty = record.direction === 'outgoing' ? record.responder : record.requester;
+    const refusal = partnerRefusalOf(event);
     await client.query(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
-         counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
+         partner_refusal)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18)
        ON CONFLICT (req_id) DO UPDATE SET
          status = COALESCE($16, requests.status),
          overdue = COALESCE($17, requests.overdue),
+         partner_refusal = COALESCE(EXCLUDED.partner_refusal, requests.partner_refusal),
          updated_at = EXCLUDED.updated_at,
          last_seq = EXCLUDED.last_seq
        WHERE requests.last_seq < EXCLUDED.last_seq`,
@@ -100,6 +123,7 @@ export async function projectRequestEvent(
         event.seq,
         event.status,
         event.overdue ?? null,
+        refusal && JSON.stringify(refusal),
       ],
     );
     if (event.deadlines) {
@@ -185,11 +209,12 @@ interface RequestRow {
   escalation_level: number;
   policy_digest: string | null;
   deadlines: Record<string, unknown>;
+  partner_refusal: PartnerRefusal | null;
 }
 
 const REQUEST_COLUMNS = `req_id, workflow_id, direction, request_type, requester, responder, counterparty,
   priority, status, overdue, subject, created_by, created_at, updated_at, receipt_at, ack_due_at,
-  response_due_at, escalation_level, policy_digest, deadlines`;
+  response_due_at, escalation_level, policy_digest, deadlines, partner_refusal`;
 
 function toView(row: RequestRow): RequestView {
   return {
@@ -213,19 +238,42 @@ function toView(row: RequestRow): RequestView {
     escalationLevel: row.escalation_level,
     policyDigest: row.policy_digest,
     deadlines: row.deadlines,
+    partnerRefusal: refusalOfRow(row.partner_refusal),
   };
 }
 
-export async function getRequest(pool: pg.Pool, reqId: string): Promise<RequestView | undefined> {
-  const { rows } = await pool.query<RequestRow>(
+/** A stored refusal (column partner_refusal) as the API shows it: only its four members. */
+export function refusalOfRow(r: PartnerRefusal | null): PartnerRefusal | null {
+  return r && { msgId: r.msgId, kind: r.kind ?? null, code: r.code, at: r.at };
+}
+
+export async function getRequest(db: Queryable, reqId: string): Promise<RequestView | undefined> {
+  const { rows } = await db.query<RequestRow>(
     `SELECT ${REQUEST_COLUMNS} FROM requests WHERE req_id = $1`,
     [reqId],
   );
   return rows[0] ? toView(rows[0]) : undefined;
 }
 
-export async function getTimeline(pool: pg.Pool, reqId: string): Promise<TimelineEvent[]> {
-  const { rows } = await pool.query<{
+/**
+ * A request and its timeline as of one moment. Read apart, a projection committing between the
+ * two reads would show an event beside the state before it (the original due date next to the
+ * extension that moved it); one read-only snapshot shows every event with the state it left.
+ */
+export async function getRequestDetail(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<{ request: RequestView; timeline: TimelineEvent[] } | undefined> {
+  return withTransaction(pool, async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const request = await getRequest(client, reqId);
+    return request && { request, timeline: await getTimeline(client, reqId) };
+  });
+}
+
+/** A request's timeline, by seq. Beside the request's row, read both with getRequestDetail. */
+export async function getTimeline(db: Queryable, reqId: string): Promise<TimelineEvent[]> {
+  const { rows } = await db.query<{
     seq: number;
     at: Date;
     type: string;

@@ -1,8 +1,9 @@
 // Supervisors' queries on the request read model: a filtered, keyset-paginated list, the summary
-// figures, and one request's timeline. Values only as $n parameters; the few identifiers that vary
+// figures, and one request with its timeline. Values only as $n parameters; the few identifiers that vary
 // (sort key, direction) come from closed lists. Indexes: db/migrations/0005_read_indexes.sql.
 import type pg from 'pg';
 import type { Direction, Priority, RequestStatus, RequestType } from '../schemas/common.js';
+import type { PartnerRefusal } from '../schemas/requests-api.js';
 import type {
   DurationStats,
   OnTimeStats,
@@ -11,8 +12,10 @@ import type {
   SupervisorRequestItem,
   SupervisorSort,
   SupervisorSummary,
+  SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
 import { RequestStatus as Statuses, RequestType as Types } from '../schemas/common.js';
+import { getTimeline, refusalOfRow } from './requests.js';
 import { withTransaction } from './transaction.js';
 
 /** A position in a sorted list: the sort key (as Postgres prints it) and the id that breaks ties. */
@@ -64,6 +67,7 @@ const ITEM_FIELDS = [
   'status',
   'overdue',
   'escalation_level',
+  'partner_refusal',
 ] as const;
 const ITEM_INSTANTS = [
   'receipt_at',
@@ -99,6 +103,7 @@ interface ItemRow {
   status: RequestStatus;
   overdue: boolean;
   escalation_level: number;
+  partner_refusal: PartnerRefusal | null;
   receipt_at: string | null;
   ack_due_at: string | null;
   response_due_at: string | null;
@@ -122,6 +127,7 @@ function toItem(row: ItemRow): SupervisorRequestItem {
     responseDueAt: row.response_due_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    partnerRefusal: refusalOfRow(row.partner_refusal),
   };
 }
 
@@ -150,6 +156,9 @@ export function listStatement(opts: ListOptions): Statement {
   anyOf('priority', f.priority);
   if (f.direction) where.push(`direction = ${param(f.direction)}`);
   if (f.overdue !== undefined) where.push(`overdue = ${param(f.overdue)}`);
+  // Refused requests are few: a partial index (migration 0012) serves `true`.
+  if (f.refused !== undefined)
+    where.push(f.refused ? 'partner_refusal IS NOT NULL' : 'partner_refusal IS NULL');
   // On the sort key of the response deadline, so that one index serves the range and the order;
   // `< infinity` keeps out the requests without a deadline.
   if (f.due_after || f.due_before) {
@@ -196,14 +205,26 @@ export async function listForSupervisor(
 }
 
 export async function getSupervisorItem(
-  pool: pg.Pool,
+  db: pg.Pool | pg.PoolClient,
   reqId: string,
 ): Promise<SupervisorRequestItem | undefined> {
-  const { rows } = await pool.query<ItemRow>(
+  const { rows } = await db.query<ItemRow>(
     `SELECT ${ITEM_COLUMNS} FROM requests WHERE req_id = $1`,
     [reqId],
   );
   return rows[0] ? toItem(rows[0]) : undefined;
+}
+
+/** A request and its timeline from one snapshot (see getRequestDetail in db/requests.ts). */
+export async function getSupervisorTimeline(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<SupervisorTimeline | undefined> {
+  return withTransaction(pool, async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const request = await getSupervisorItem(client, reqId);
+    return request && { request, events: await getTimeline(client, reqId) };
+  });
 }
 
 /** How many of the soonest upcoming deadlines the summary lists, and how far ahead it looks. */
@@ -220,7 +241,7 @@ const REPLY_EVENTS = ['acknowledge', 'respond_partial', 'respond_final'];
  */
 export function summaryStatements(
   now: string,
-): Record<'counts' | 'overdue' | 'upcoming' | 'timing', Statement> {
+): Record<'counts' | 'overdue' | 'refused' | 'upcoming' | 'timing', Statement> {
   const until = new Date(Date.parse(now) + UPCOMING_DAYS * 86_400_000).toISOString();
   return {
     counts: {
@@ -231,6 +252,10 @@ export function summaryStatements(
     overdue: {
       text: `SELECT escalation_level AS level, count(*)::int AS n FROM requests WHERE overdue
         GROUP BY escalation_level ORDER BY escalation_level`,
+      values: [],
+    },
+    refused: {
+      text: 'SELECT count(*)::int AS n FROM requests WHERE partner_refusal IS NOT NULL',
       values: [],
     },
     upcoming: {
@@ -290,37 +315,41 @@ const onTimeOf = (answered: number, onTime: number): OnTimeStats => ({
   share: answered ? onTime / answered : null,
 });
 
-/** Computes the summary as of `now`: four statements on one snapshot of the read model. */
+/** Computes the summary as of `now`: five statements on one snapshot of the read model. */
 export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<SupervisorSummary> {
   const asOf = now.toISOString();
   const s = summaryStatements(asOf);
-  const [counts, overdue, upcoming, timing] = await withTransaction(pool, async (client) => {
-    // One snapshot for all figures; enough memory to sort the durations without spilling.
-    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    await client.query("SET LOCAL work_mem = '64MB'");
-    return [
-      await client.query<{
-        status: RequestStatus | null;
-        request_type: RequestType | null;
-        counterparty: string | null;
-        n: number;
-      }>(s.counts),
-      await client.query<{ level: number; n: number }>(s.overdue),
-      await client.query<
-        ItemRow & { total: number; deadline: 'acknowledgement' | 'response'; due_at: string }
-      >(s.upcoming),
-      await client.query<{
-        direction: Direction;
-        counterparty: string;
-        request_type: RequestType;
-        ack_n: number;
-        ack_q: (number | null)[] | null;
-        answer_n: number;
-        answer_q: (number | null)[] | null;
-        on_time: number;
-      }>(s.timing),
-    ] as const;
-  });
+  const [counts, overdue, refused, upcoming, timing] = await withTransaction(
+    pool,
+    async (client) => {
+      // One snapshot for all figures; enough memory to sort the durations without spilling.
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await client.query("SET LOCAL work_mem = '64MB'");
+      return [
+        await client.query<{
+          status: RequestStatus | null;
+          request_type: RequestType | null;
+          counterparty: string | null;
+          n: number;
+        }>(s.counts),
+        await client.query<{ level: number; n: number }>(s.overdue),
+        await client.query<{ n: number }>(s.refused),
+        await client.query<
+          ItemRow & { total: number; deadline: 'acknowledgement' | 'response'; due_at: string }
+        >(s.upcoming),
+        await client.query<{
+          direction: Direction;
+          counterparty: string;
+          request_type: RequestType;
+          ack_n: number;
+          ack_q: (number | null)[] | null;
+          answer_n: number;
+          answer_q: (number | null)[] | null;
+          on_time: number;
+        }>(s.timing),
+      ] as const;
+    },
+  );
 
   const byStatus = Object.fromEntries(Statuses.options.map((k) => [k, 0])) as Record<
     RequestStatus,
@@ -362,6 +391,7 @@ export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<S
     byKind,
     byPartner,
     overdue: { total: levels.reduce((n, l) => n + l.count, 0), byEscalationLevel: levels },
+    refusedByPartner: refused.rows[0]?.n ?? 0,
     upcoming: {
       days: UPCOMING_DAYS,
       count: upcoming.rows[0]?.total ?? 0,

@@ -52,6 +52,21 @@ export const TimelineEvent = z.object({
 });
 export type TimelineEvent = z.infer<typeof TimelineEvent>;
 
+/**
+ * One of our messages the partner refused for good (a 4xx other than replay): it had no effect,
+ * and the request shows the state without it. Our later messages were not sent.
+ */
+export const PartnerRefusal = z.object({
+  msgId: z.string().describe('the refused message'),
+  kind: z
+    .string()
+    .nullable()
+    .describe('its kind (withdrawal, response, …); null if recorded before kinds were'),
+  code: z.string().describe('the partner’s error code, e.g. key_role_mismatch'),
+  at: z.iso.datetime().describe('when the refusal was recorded'),
+});
+export type PartnerRefusal = z.infer<typeof PartnerRefusal>;
+
 /** A request as the read model shows it. */
 export const RequestView = z.object({
   id: Ulid,
@@ -76,6 +91,8 @@ export const RequestView = z.object({
   policyDigest: z.string().nullable(),
   /** How each deadline was computed: rule, receipt time, calendar, pauses, extension. */
   deadlines: z.record(z.string(), z.unknown()),
+  /** The last of our messages the partner refused, or null. */
+  partnerRefusal: PartnerRefusal.nullable(),
 });
 export type RequestView = z.infer<typeof RequestView>;
 

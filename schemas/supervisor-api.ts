@@ -39,6 +39,11 @@ export const SupervisorFilters = z.strictObject({
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional(),
+  refused: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('the partner refused one of our messages about the request (partnerRefusal is set)'),
   due_after: Instant.optional().describe('response deadline at or after this instant'),
   due_before: Instant.optional().describe('response deadline before this instant'),
   created_from: Instant.optional().describe('created at or after this instant'),
@@ -83,6 +88,7 @@ export const SupervisorRequestItem = RequestView.pick({
   responseDueAt: true,
   createdAt: true,
   updatedAt: true,
+  partnerRefusal: true,
 });
 export type SupervisorRequestItem = z.infer<typeof SupervisorRequestItem>;
 
@@ -134,6 +140,9 @@ export const SupervisorSummary = z.object({
     total: Count,
     byEscalationLevel: z.array(z.object({ level: z.int().min(0), count: Count })),
   }),
+  refusedByPartner: Count.describe(
+    'requests where the partner refused one of our messages (list them with refused=true)',
+  ),
   upcoming: z
     .object({
       days: z.int().positive(),

@@ -32,6 +32,8 @@ interface Seed {
   responseDue?: string | null;
   /** Timeline events after `created`, as [type, instant]. */
   events?: [string, string][];
+  /** A message of ours the partner refused (column partner_refusal, migration 0012). */
+  refusal?: { msgId: string; kind: string | null; code: string; at: string };
 }
 
 let node: TestNode;
@@ -47,8 +49,9 @@ async function seed(rows: Seed[]): Promise<string[]> {
     await node.database.pool.query(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
          counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
-         receipt_at, ack_due_at, response_due_at, escalation_level)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+         receipt_at, ack_due_at, response_due_at, escalation_level, partner_refusal)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+         $20)`,
       [
         id,
         `request-${id}`,
@@ -69,6 +72,7 @@ async function seed(rows: Seed[]): Promise<string[]> {
         r.ackDue ?? null,
         r.responseDue ?? null,
         r.level ?? 0,
+        r.refusal ? JSON.stringify(r.refusal) : null,
       ],
     );
     for (const [i, [type, when]] of events.entries()) {
@@ -148,6 +152,7 @@ function knownSet(): Record<string, Seed> {
       ],
     },
     // Acknowledged: its response deadline (in 3 days) binds; its passed ack deadline does not.
+    // Our withdrawal was refused by the partner: it had no effect.
     A4: {
       direction: 'outgoing',
       partner: 'party-c',
@@ -157,7 +162,15 @@ function knownSet(): Record<string, Seed> {
       events: [
         ['delivered', at(r4)],
         ['acknowledge', at(r4 + 10 * H)],
+        ['withdraw', at(r4 + 11 * H)],
+        ['message_refused_by_partner', at(r4 + 12 * H)],
       ],
+      refusal: {
+        msgId: '01JREFUSEDWITHDRAWAL00000A',
+        kind: 'withdrawal',
+        code: 'key_role_mismatch',
+        at: at(r4 + 12 * H),
+      },
     },
     // Delivered, acknowledgement missed: overdue at level 1; its response falls due in a day.
     A5: {
@@ -244,14 +257,24 @@ function knownSet(): Record<string, Seed> {
         ['respond_final', at(r11 + 1 * D)],
       ],
     },
-    // Delivered two hours ago: both deadlines fall within the week.
+    // Delivered two hours ago: both deadlines fall within the week. A refusal recorded before
+    // the workflow named the kind of the refused message.
     A12: {
       direction: 'outgoing',
       partner: 'party-c',
       kind: 'grave_information',
       status: 'delivered',
       ...received(r12, 6 * D, 6 * D + 12 * H),
-      events: [['delivered', at(r12)]],
+      events: [
+        ['delivered', at(r12)],
+        ['message_refused_by_partner', at(r12 + 30 * MIN)],
+      ],
+      refusal: {
+        msgId: '01JREFUSEDREMINDER0000000B',
+        kind: null,
+        code: 'stale',
+        at: at(r12 + 30 * MIN),
+      },
     },
   };
 }
@@ -338,6 +361,7 @@ describe('GET /v1/supervisor/summary', () => {
         { level: 2, count: 1 },
       ],
     });
+    expect(s.refusedByPartner).toBe(2);
 
     // Binding deadlines within 7 days, soonest first; A12 has two.
     expect(s.upcoming.days).toBe(7);
@@ -439,6 +463,13 @@ describe('GET /v1/supervisor/requests: filters', () => {
       responseDueAt: at(1 * D),
       createdAt: at(-4 * D - MIN),
       updatedAt: at(-2 * D),
+      partnerRefusal: null,
+    });
+    expect(page.items.find((i) => i.id === known.A4)!.partnerRefusal).toEqual({
+      msgId: '01JREFUSEDWITHDRAWAL00000A',
+      kind: 'withdrawal',
+      code: 'key_role_mismatch',
+      at: at(-5 * D + 12 * H),
     });
     expect(JSON.stringify(page)).not.toMatch(/Secret|officer-carol|subject|createdBy/);
   });
@@ -462,6 +493,13 @@ describe('GET /v1/supervisor/requests: filters', () => {
   it('filters by the overdue flag', async () => {
     expect(await names('overdue=true')).toEqual(['A5', 'A6']);
     expect(await names('overdue=false&direction=incoming')).toEqual(['A7', 'A11', 'A9']);
+  });
+
+  it('filters by a message the partner refused', async () => {
+    expect(await names('refused=true')).toEqual(['A12', 'A4']);
+    expect(await names('refused=true&partner=party-c&status=acknowledged')).toEqual(['A4']);
+    expect(await names('refused=false&partner=party-c')).toEqual(['A5', 'A6']);
+    expect(await names('refused=true&sort=response_due_at')).toEqual(['A4', 'A12']);
   });
 
   it('filters by response deadline (at or after, before) and sorts by it', async () => {
@@ -530,6 +568,7 @@ describe('GET /v1/supervisor/requests: refused parameters', () => {
     ['partner=Party%20B', '/partner/0'],
     ['direction=sideways', '/direction'],
     ['overdue=yes', '/overdue'],
+    ['refused=1', '/refused'],
     ['due_before=tomorrow', '/due_before'],
     ['created_from=2024-13-01T00:00:00Z', '/created_from'],
     ['id_prefix=01U', '/id_prefix'],
@@ -591,6 +630,18 @@ describe('GET /v1/supervisor/requests/{id}/timeline', () => {
       [4, 'respond_partial', at(-18 * D)],
       [5, 'respond_final', at(-8 * D)],
     ]);
+  });
+
+  it('shows the refusal on the request beside the event that recorded it', async () => {
+    const res = await call(node.url, 'GET', `/v1/supervisor/requests/${known.A4}/timeline`, {
+      token: supervisor,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.request).toMatchObject({
+      status: 'acknowledged',
+      partnerRefusal: { kind: 'withdrawal', code: 'key_role_mismatch' },
+    });
+    expect(res.body.events.at(-1)).toMatchObject({ type: 'message_refused_by_partner' });
   });
 
   it('answers 404 unknown_request for an unknown id and 400 for a malformed one', async () => {
