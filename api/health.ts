@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { Connection } from '@temporalio/client';
 import type pg from 'pg';
+import { inboxBacklog } from '../db/messages.js';
 
 export interface ReadinessDeps {
   partyId: string;
@@ -44,24 +45,55 @@ async function timed(fn: () => Promise<unknown>): Promise<Check> {
   }
 }
 
+/**
+ * Stored partner messages not yet handed to their workflows (held ones, waiting for attachments,
+ * included) and the age of the oldest. Shown, never a reason to be unready: the relay hands them
+ * on, and a node that stopped taking traffic for it would only make the backlog longer.
+ */
+async function inboxReport(
+  pool: pg.Pool,
+): Promise<{ undispatched: number; oldestAgeSeconds: number | null } | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const backlog = await Promise.race([
+      inboxBacklog(pool),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    const oldest = backlog.oldestReceivedAt;
+    return {
+      undispatched: backlog.undispatched,
+      oldestAgeSeconds: oldest
+        ? Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000))
+        : null,
+    };
+  } catch {
+    return null; // Postgres did not answer: its check says so
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function healthRouter(deps: ReadinessDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', party: deps.partyId });
   });
   router.get('/readyz', async (_req, res) => {
-    const [postgres, temporal] = await Promise.all([
+    const [postgres, temporal, inbox] = await Promise.all([
       timed(() => deps.pool.query('SELECT 1')),
       timed(() =>
         deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
           deps.temporal.workflowService.describeNamespace({ namespace: deps.namespace }),
         ),
       ),
+      inboxReport(deps.pool),
     ]);
     const ready = postgres.ok && temporal.ok;
     res
       .status(ready ? 200 : 503)
-      .json({ status: ready ? 'ready' : 'not_ready', checks: { postgres, temporal } });
+      .json({ status: ready ? 'ready' : 'not_ready', checks: { postgres, temporal }, inbox });
   });
   return router;
 }

@@ -1,5 +1,6 @@
-// Prometheus metrics of one node at `GET /metrics`: requests by status and kind and overdue by
-// escalation level (read from Postgres at scrape time), messages accepted and refused at the inbox,
+// Prometheus metrics of one node at `GET /metrics`: requests by status and kind, overdue by
+// escalation level and the inbox's backlog of messages not yet handed to their workflows (read from
+// Postgres at scrape time), messages accepted and refused at the inbox,
 // delivery attempts and failures, webhook posts, HTTP latency, the process, and (when its exporter
 // is on) the Temporal SDK's own worker metrics. One registry per node, never prom-client's global
 // one, so two nodes in one process keep their figures apart. Labels hold codes, kinds and route
@@ -10,6 +11,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActivityMetrics } from '../activities/index.js';
+import { inboxBacklog } from '../db/messages.js';
 import { AppError, ERROR_STATUS } from '../errors.js';
 import { RequestStatus, RequestType } from '../schemas/common.js';
 import { MessageKind } from '../schemas/envelope.js';
@@ -22,6 +24,8 @@ export interface NodeMetrics {
   readonly requests: Gauge<'status' | 'kind'>;
   readonly overdue: Gauge<'level'>;
   readonly sourceUp: Gauge<'source'>;
+  readonly inboxUndispatched: Gauge;
+  readonly inboxUndispatchedAge: Gauge;
   /** What the worker's activities report: deliveries to partners, posts to webhooks. */
   readonly activities: ActivityMetrics;
 }
@@ -101,9 +105,21 @@ export function createMetrics(): NodeMetrics {
     labelNames: ['source'] as const,
     registers: [registry],
   });
+  const inboxUndispatched = new Gauge({
+    name: 'parley_inbox_undispatched',
+    help: 'Stored partner messages not yet handed to their request workflows, held ones waiting for attachments included (read at scrape time).',
+    registers: [registry],
+  });
+  const inboxUndispatchedAge = new Gauge({
+    name: 'parley_inbox_undispatched_oldest_seconds',
+    help: 'Age of the oldest stored partner message not yet handed to its workflow; 0 when none (read at scrape time).',
+    registers: [registry],
+  });
   return {
     registry,
     httpDuration,
+    inboxUndispatched,
+    inboxUndispatchedAge,
     messagesAccepted,
     messagesRejected,
     requests,
@@ -222,6 +238,16 @@ async function collectReadModel(pool: pg.Pool, metrics: NodeMetrics): Promise<vo
   for (const [level, n] of byLevel) metrics.overdue.set({ level }, n);
 }
 
+/** Reads the inbox backlog: messages stored but not handed to their workflows, and the oldest. */
+async function collectInbox(pool: pg.Pool, metrics: NodeMetrics): Promise<void> {
+  const backlog = await inboxBacklog(pool);
+  const oldest = backlog.oldestReceivedAt;
+  metrics.inboxUndispatched.set(backlog.undispatched);
+  metrics.inboxUndispatchedAge.set(
+    oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0,
+  );
+}
+
 /** The Temporal SDK exporter's text, to append (its names all start with `temporal_`). */
 async function temporalSdkMetrics(address: string): Promise<string> {
   const i = address.lastIndexOf(':');
@@ -264,6 +290,7 @@ export function metricsRouter(deps: MetricsRouterDeps): Router {
     const { metrics } = deps;
     try {
       await collectReadModel(deps.pool, metrics);
+      await collectInbox(deps.pool, metrics);
       metrics.sourceUp.set({ source: 'read_model' }, 1);
     } catch (err) {
       metrics.sourceUp.set({ source: 'read_model' }, 0);

@@ -3,17 +3,19 @@
 // messages that have no place here (unknown request, wrong party, another deadline policy).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
+import type { Logger } from 'pino';
 import {
   requestIdTaken,
   requestKnownWith,
   undispatchedMessages,
   markDispatched,
+  withRelayLock,
 } from '../db/messages.js';
 import { getRequest, type RequestRecord } from '../db/requests.js';
 import { checkResponseBody, responsesOf } from '../domain/responses.js';
 import { AppError } from '../errors.js';
-import { holdForAttachments } from '../exchange/attachments.js';
-import type { InboundSink, StoredMessage } from '../exchange/inbox.js';
+import { AttachmentsPending, holdForAttachments } from '../exchange/attachments.js';
+import { storedMessageOf, type InboundSink, type StoredMessage } from '../exchange/inbox.js';
 import type { VerifiedEnvelope } from '../protocol/verify.js';
 import type { incomingRequest } from '../workflows/incoming-request.js';
 import { messageReceived, requestWorkflowId } from '../workflows/messages.js';
@@ -27,6 +29,16 @@ export interface InboundRouterDeps {
   partyId: string;
   policy: LoadedPolicy;
   maxRetryInterval: string;
+}
+
+/**
+ * How long one hand-over may wait for Temporal. Beyond it the message stays stored, receipted and
+ * undispatched for the relay: the partner is answered without waiting out the client's retries.
+ */
+export const HAND_OVER_DEADLINE_MS = 5000;
+
+function handOver<T>(client: Client, call: () => Promise<T>): Promise<T> {
+  return client.connection.withDeadline(Date.now() + HAND_OVER_DEADLINE_MS, call);
 }
 
 export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
@@ -81,35 +93,41 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
           createdBy: null,
           createdAt: m.receivedAt.toISOString(),
         };
-        await deps.client.workflow.start<typeof incomingRequest>('incomingRequest', {
-          workflowId,
-          taskQueue: deps.taskQueue,
-          args: [
-            {
-              record,
-              policy: deps.policy.policy,
-              policyDigest: deps.policy.digest,
-              maxRetryInterval: deps.maxRetryInterval,
-              received: {
-                msgId: p.msg_id,
-                digest: m.digest,
-                receivedAt: m.receivedAt.toISOString(),
+        await handOver(deps.client, () =>
+          deps.client.workflow.start<typeof incomingRequest>('incomingRequest', {
+            workflowId,
+            taskQueue: deps.taskQueue,
+            args: [
+              {
+                record,
+                policy: deps.policy.policy,
+                policyDigest: deps.policy.digest,
+                maxRetryInterval: deps.maxRetryInterval,
+                received: {
+                  msgId: p.msg_id,
+                  digest: m.digest,
+                  receivedAt: m.receivedAt.toISOString(),
+                },
               },
-            },
-          ],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          typedSearchAttributes: startingSearchAttributes(record, 'delivered'),
-        });
+            ],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            typedSearchAttributes: startingSearchAttributes(record, 'delivered'),
+          }),
+        );
         return;
       }
       try {
-        await deps.client.workflow.getHandle(workflowId).signal(messageReceived, {
-          msgId: p.msg_id,
-          digest: m.digest,
-          kind: p.kind,
-          receivedAt: m.receivedAt.toISOString(),
-          body: p.body,
-        });
+        await handOver(deps.client, () =>
+          deps.client.workflow.getHandle(workflowId).signal(messageReceived, {
+            msgId: p.msg_id,
+            digest: m.digest,
+            kind: p.kind,
+            receivedAt: m.receivedAt.toISOString(),
+            // The effective order as stored: a partner that predates seq/seen gets arrival order.
+            ...(m.order ?? {}),
+            body: p.body,
+          }),
+        );
       } catch (err) {
         // The request's workflow has ended (closed, declined, withdrawn): the message stays stored
         // and receipted, in the evidence, with nothing left to act on it.
@@ -119,18 +137,91 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
   };
 }
 
-/** Hands on, in arrival order, stored messages whose hand-over failed (Temporal was down). */
+/**
+ * Hands on, in arrival order, stored messages whose hand-over failed (Temporal or Postgres was
+ * away) or that wait for attachments. After a failure, the request's later messages wait for the
+ * next pass, so a workflow never gets them ahead of an earlier one.
+ */
 export async function redispatch(pool: pg.Pool, sink: InboundSink): Promise<number> {
   const rows = await undispatchedMessages(pool);
+  const blocked = new Set<string>();
   let done = 0;
+  let failedInARow = 0;
   for (const row of rows) {
+    if (row.req_id !== null && blocked.has(row.req_id)) continue;
     try {
-      await sink.accept({ digest: row.digest, payload: row.payload, receivedAt: row.received_at });
-    } catch {
-      continue; // stays undispatched; tried again at the next start
+      await sink.accept(storedMessageOf(row));
+    } catch (err) {
+      if (row.req_id !== null) blocked.add(row.req_id);
+      // Held for attachments is normal; several real failures in a row mean Temporal (or
+      // Postgres) is still away: the rest waits for the next pass rather than each time out.
+      if (!(err instanceof AttachmentsPending) && ++failedInARow >= MAX_FAILURES_PER_PASS) break;
+      continue; // stays undispatched; tried again at the next pass
     }
+    failedInARow = 0;
     await markDispatched(pool, row.digest);
     done += 1;
   }
   return done;
+}
+
+/** Failed hand-overs in a row after which a pass gives up until the next. */
+const MAX_FAILURES_PER_PASS = 3;
+
+/** How often the relay looks for stored messages not yet handed to their workflows. */
+export const RELAY_INTERVAL_MS = 2000;
+
+export interface Relay {
+  /** One pass now (unless another replica is running one); how many messages it handed on. */
+  pass(): Promise<number>;
+  /** Stops the loop; resolves when the pass under way (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps handing undispatched stored messages to their workflows, every `intervalMs`, so a message
+ * receipted while Temporal (or Postgres, after storing) was away reaches its workflow once they are
+ * back, without a restart. One replica at a time runs a pass (the relay's advisory lock); passes
+ * never overlap in one process either.
+ */
+export function startRelay(o: {
+  pool: pg.Pool;
+  sink: InboundSink;
+  log: Logger;
+  intervalMs?: number;
+}): Relay {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<number> = Promise.resolve(0);
+  const once = async (): Promise<number> => {
+    try {
+      const ran = await withRelayLock(o.pool, () => redispatch(o.pool, o.sink));
+      const done = ran.held ? ran.value : 0;
+      if (done) o.log.info({ redispatched: done }, 'stored messages handed to their workflows');
+      return done;
+    } catch (err) {
+      o.log.warn({ errName: (err as Error).name }, 'relay pass failed; trying again');
+      return 0;
+    }
+  };
+  const pass = (): Promise<number> => {
+    current = current.then(once);
+    return current;
+  };
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void pass().then(schedule);
+    }, o.intervalMs ?? RELAY_INTERVAL_MS);
+    timer.unref();
+  };
+  schedule();
+  return {
+    pass,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
 }

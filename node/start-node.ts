@@ -28,7 +28,7 @@ import { requestCosignatures } from '../audit/witness.js';
 import { latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
-import { createInboundRouter, redispatch } from './inbound-router.js';
+import { createInboundRouter, startRelay } from './inbound-router.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 
 export interface NodeOptions {
@@ -236,8 +236,11 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         }),
     });
     const { port } = server.address() as AddressInfo;
-    const redispatched = await redispatch(database.pool, inbox.sink);
-    if (redispatched) log.info({ redispatched }, 'stored messages handed to their workflows');
+    // Stored messages not yet with their workflows: handed on now, then every few seconds (a
+    // message receipted while Temporal was away must not wait for the next restart).
+    const relay = startRelay({ pool: database.pool, sink: inbox.sink, log });
+    cleanups.push({ name: 'relay', run: () => relay.stop() });
+    await relay.pass();
     const resumed = await resumePendingDeliveries(send);
     if (resumed) log.info({ resumed }, 'deliveries of pending messages resumed');
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
