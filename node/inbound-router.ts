@@ -15,8 +15,14 @@ import { getRequest, type RequestRecord } from '../db/requests.js';
 import { checkResponseBody, responsesOf } from '../domain/responses.js';
 import { AppError } from '../errors.js';
 import { AttachmentsPending, holdForAttachments } from '../exchange/attachments.js';
-import { storedMessageOf, type InboundSink, type StoredMessage } from '../exchange/inbox.js';
+import {
+  storedMessageOf,
+  type ConversationOrder,
+  type InboundSink,
+  type StoredMessage,
+} from '../exchange/inbox.js';
 import type { VerifiedEnvelope } from '../protocol/verify.js';
+import type { Payload } from '../schemas/envelope.js';
 import type { incomingRequest } from '../workflows/incoming-request.js';
 import { messageReceived, requestWorkflowId } from '../workflows/messages.js';
 import { startingSearchAttributes } from '../workflows/search-attributes.js';
@@ -39,6 +45,14 @@ export const HAND_OVER_DEADLINE_MS = 5000;
 
 function handOver<T>(client: Client, call: () => Promise<T>): Promise<T> {
   return client.connection.withDeadline(Date.now() + HAND_OVER_DEADLINE_MS, call);
+}
+
+function orderInPayload(p: Exclude<Payload, { kind: 'receipt' }>): Partial<ConversationOrder> {
+  return {
+    ...(p.seq !== undefined ? { seq: p.seq } : {}),
+    ...(p.seen !== undefined ? { seen: p.seen } : {}),
+    sentAt: new Date((p.sent_at ?? p.iat) * 1000).toISOString(),
+  };
 }
 
 export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
@@ -123,8 +137,9 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
             digest: m.digest,
             kind: p.kind,
             receivedAt: m.receivedAt.toISOString(),
-            // The effective order as stored: a partner that predates seq/seen gets arrival order.
-            ...(m.order ?? {}),
+            // The effective order as stored (a partner that predates seq/seen gets arrival order);
+            // from a caller that did not read it, what the payload says.
+            ...(m.order ?? orderInPayload(p)),
             body: p.body,
           }),
         );
