@@ -13,13 +13,14 @@ import { z } from 'zod';
 import {
   claimIdempotencyKey,
   getRequest,
-  getTimeline,
+  getRequestDetail,
   listRequests,
   type RequestRecord,
 } from '../db/requests.js';
 import { getParty } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
+import { parseOfficerBody } from '../domain/outgoing-message.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { sha256Hex } from '../protocol/digest.js';
 import { Ulid, type Role } from '../schemas/common.js';
@@ -122,7 +123,9 @@ export function requestsRouter(deps: RequestsDeps): Router {
   const readers = requireRole(deps.auth, 'officer', 'supervisor');
 
   router.post('/', requireRole(deps.auth, 'officer'), requireJson, async (req, res) => {
-    const body = parseOrThrow(CreateRequestBody, req.body, 'the request');
+    // The number rule of every officer body that ends up signed: what the partner would refuse
+    // (an integer beyond 2^53, a body too deep) is refused here with the partner's code.
+    const body = parseOfficerBody(CreateRequestBody, req.body, 'the request');
     if (body.counterparty === deps.partyId) {
       throw new AppError('schema_invalid', 'a request goes to another party', [
         { path: '/counterparty', message: 'must differ from this node’s own party id' },
@@ -208,12 +211,13 @@ export function requestsRouter(deps: RequestsDeps): Router {
 
   router.get('/:id', readers, async (req, res) => {
     const id = Ulid.safeParse(req.params.id);
-    const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
-    if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
-    const { coverage, gaps } = await coverageOf(deps.pool, view);
+    // The row and its timeline from one snapshot: never an event beside the state before it.
+    const found = id.success ? await getRequestDetail(deps.pool, id.data) : undefined;
+    if (!found) throw new AppError('request_not_found', 'no request with that id on this node');
+    const { coverage, gaps } = await coverageOf(deps.pool, found.request);
     const detail: RequestDetailView = {
-      ...forRoles(view, principalOf(req).roles),
-      timeline: await getTimeline(deps.pool, view.id),
+      ...forRoles(found.request, principalOf(req).roles),
+      timeline: found.timeline,
       coverage,
       clarificationItems: gaps,
     };

@@ -107,6 +107,7 @@ describe('POST /v1/requests', () => {
       expect(res.status).toBe(200);
       const detail = RequestDetailView.parse(res.body);
       expect(detail.status).toBe('submitted');
+      expect(detail.partnerRefusal).toBeNull();
       expect(detail.timeline).toEqual([
         expect.objectContaining({
           seq: 1,
@@ -197,6 +198,70 @@ describe('POST /v1/requests', () => {
     expect(res.status).toBe(status);
     expect(res.body.code).toBe(code);
     expect([await requestCount(), await workflowCount()]).toEqual(before);
+  });
+});
+
+describe('POST /v1/requests: the number rule of what gets signed', () => {
+  /** A mine-map request whose first corner (and the ring's closing one) is `corner`. */
+  const mineMap = (corner: unknown) => {
+    const subject = subjectFor('mine_map') as {
+      items: { geometry: { coordinates: unknown[][] } }[];
+    };
+    const ring = subject.items[0]!.geometry.coordinates[0]!;
+    ring[0] = corner;
+    ring[ring.length - 1] = corner;
+    return { type: 'mine_map', counterparty: 'party-b', priority: 'routine', subject };
+  };
+
+  it('writes coordinates given as JSON numbers as decimal strings, as they will be signed', async () => {
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: mineMap([24.755, 46.597]),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const created = RequestView.parse(res.body);
+    const ring = (created.subject as { items: { geometry: { coordinates: unknown[][] } }[] })
+      .items[0]!.geometry.coordinates[0]!;
+    expect(ring[0]).toEqual(['24.755', '46.597']);
+  });
+
+  it('refuses an integer beyond 2^53 with 400 not_canonical at its paths (no rounding), and creates nothing', async () => {
+    const before = [await requestCount(), await workflowCount()];
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: mineMap([2 ** 60, 46.597]),
+    });
+    expect(res.status).toBe(400);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body.code).toBe('not_canonical');
+    const last =
+      (subjectFor('mine_map') as { items: { geometry: { coordinates: unknown[][] } }[] }).items[0]!
+        .geometry.coordinates[0]!.length - 1;
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([
+      '/subject/items/0/geometry/coordinates/0/0/0',
+      `/subject/items/0/geometry/coordinates/0/${last}/0`,
+    ]);
+    // Anywhere in the body, even in a member the schema would refuse: the partner checks first.
+    const elsewhere = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, extra: 2 ** 53 },
+    });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body).toMatchObject({ code: 'not_canonical', errors: [{ path: '/extra' }] });
+    expect([await requestCount(), await workflowCount()]).toEqual(before);
+  });
+
+  it('refuses a body nested deeper than a payload may be with 400 too_deep', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 40; i++) deep = [deep];
+    const before = await requestCount();
+    const res = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: { ...validBody, subject: { ...validBody.subject, description: deep } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('too_deep');
+    expect(await requestCount()).toBe(before);
   });
 });
 
