@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { projectRequestEvent, type ProjectedEvent, type RequestRecord } from '../db/requests.js';
 import { isPermanentDataError } from '../db/errors.js';
+import { markAbandoned } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import {
   deliverOnce,
@@ -105,6 +106,11 @@ export function createActivities(deps: ActivityDeps) {
         if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
         throw err;
       }
+    },
+
+    /** Our messages that will never be sent (an earlier one was refused): abandoned. Idempotent. */
+    async abandonMessages(input: { msgIds: string[]; reason: string }): Promise<void> {
+      await markAbandoned(deps.pool, input.msgIds, input.reason);
     },
 
     /**

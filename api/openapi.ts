@@ -73,7 +73,7 @@ const Envelope = z
   );
 const Via = z.enum(['online', 'import']);
 /** Mirrors the (unexported) query schemas of api/outbox.ts. */
-const OutboxStatus = z.enum(['pending', 'delivered', 'rejected']);
+const OutboxStatus = z.enum(['pending', 'delivered', 'rejected', 'abandoned']);
 const OutboxQuery = z.strictObject({
   status: OutboxStatus.optional(),
   partner: PartyId.optional(),

@@ -15,7 +15,7 @@ import { requireRole, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 
 const OutboxQuery = z.strictObject({
-  status: z.enum(['pending', 'delivered', 'rejected']).optional(),
+  status: z.enum(['pending', 'delivered', 'rejected', 'abandoned']).optional(),
   partner: PartyId.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -52,7 +52,8 @@ export async function conversationCounts(
     `SELECT (SELECT count(*)::int FROM inbox_messages
              WHERE req_id = $1 AND iss = $2 AND kind <> 'receipt') AS from_partner,
             (SELECT count(*)::int FROM outbox_messages
-             WHERE req_id = $1 AND aud = $2 AND kind <> 'receipt') AS own`,
+             WHERE req_id = $1 AND aud = $2 AND kind <> 'receipt'
+               AND status IN ('pending', 'delivered')) AS own`,
     [reqId, partner],
   );
   return { fromPartner: rows[0]!.from_partner, own: rows[0]!.own };
@@ -237,7 +238,7 @@ export interface OutboxRow {
   digest: string;
   token: string;
   created_at: Date;
-  status: 'pending' | 'delivered' | 'rejected';
+  status: 'pending' | 'delivered' | 'rejected' | 'abandoned';
   attempts: number;
   last_attempt_at: Date | null;
   last_error: string | null;
@@ -408,6 +409,21 @@ export async function markRejected(pool: pg.Pool, msgId: string, code: string): 
   await pool.query(
     "UPDATE outbox_messages SET status = 'rejected', last_error = $2 WHERE msg_id = $1 AND status = 'pending'",
     [msgId, code],
+  );
+}
+
+/**
+ * Marks pending messages of ours as abandoned: never to be sent (an earlier one was refused), their
+ * places in the conversation free again. Idempotent.
+ */
+export async function markAbandoned(
+  pool: pg.Pool,
+  msgIds: readonly string[],
+  reason: string,
+): Promise<void> {
+  await pool.query(
+    "UPDATE outbox_messages SET status = 'abandoned', last_error = $2 WHERE msg_id = ANY($1) AND status = 'pending'",
+    [msgIds, reason],
   );
 }
 

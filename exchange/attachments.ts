@@ -19,7 +19,7 @@ import { markDispatched, markRejected, recordAttempt, type OutboxRow } from '../
 import { AppError } from '../errors.js';
 import { ATTACHMENT_TOKEN_HEADER, signAttachmentToken } from '../protocol/attachment-token.js';
 import type { Keyring } from '../protocol/keyring.js';
-import type { InboundSink, StoredMessage } from './inbox.js';
+import { storedMessageOf, type InboundSink, type StoredMessage } from './inbox.js';
 
 /** How attachments are limited on this node (ATTACHMENT_MAX_BYTES, ATTACHMENT_MEDIA_TYPES). */
 export interface AttachmentLimits {
@@ -197,11 +197,7 @@ export async function dispatchWaitingOn(deps: StoreDeps, sha256: string): Promis
     const rows = await messagesWaitingOn(deps.pool, sha256);
     for (const row of rows) {
       try {
-        await deps.sink.accept({
-          digest: row.digest,
-          payload: row.payload,
-          receivedAt: row.received_at,
-        });
+        await deps.sink.accept(storedMessageOf(row));
       } catch (err) {
         if (!(err instanceof AttachmentsPending))
           deps.log.warn(

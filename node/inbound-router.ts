@@ -121,6 +121,7 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
                   msgId: p.msg_id,
                   digest: m.digest,
                   receivedAt: m.receivedAt.toISOString(),
+                  sentAt: m.order?.sentAt ?? new Date((p.sent_at ?? p.iat) * 1000).toISOString(),
                 },
               },
             ],

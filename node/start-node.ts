@@ -212,6 +212,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       attachments: config.attachments,
       policy,
       maxRetryInterval: send.maxRetryInterval,
+      updateTimeoutMs: config.updateTimeoutSeconds * 1000,
       audit: { log: audit, witness },
       log,
       temporalUiUrl,

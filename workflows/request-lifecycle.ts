@@ -97,7 +97,7 @@ export interface RequestWorkflowInput {
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
 
-const { projectRequest, enqueueInOrder } = proxyActivities<Activities>({
+const { projectRequest, enqueueInOrder, abandonMessages } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // The read model and the outbox catch up whatever the outage; data that can never be stored
   // fails as non-retryable (see activities/index.ts) instead of retrying for ever.
@@ -538,6 +538,8 @@ export async function runRequest(
           partnerRefusal = { msgId: next.conv.msgId, code: outcome.code };
           upsertSearchAttributes([{ key: ParleyPartnerRefusal, value: outcome.code }]);
           const dropped = dropAfter(index);
+          if (dropped.length)
+            await abandonMessages({ msgIds: dropped, reason: `after_refused:${outcome.code}` });
           recordedOutcomes.delete(next.conv.msgId);
           current = fold();
           await recordEvent({
