@@ -87,7 +87,13 @@ export function crossed(a: ConvMessage, b: ConvMessage): boolean {
 
 /** What became of one message in the fold. */
 export type Outcome =
-  | { applied: true; action: Action | null; onTime: boolean | null }
+  | {
+      applied: true;
+      action: Action | null;
+      /** For a step that answered a deadline: whether it counts as in time, and from when. */
+      onTime: boolean | null;
+      countsAt: string | null;
+    }
   | {
       applied: false;
       /** Why it had no effect at its place in the canonical order. */
@@ -161,10 +167,11 @@ export function step(
     next.receiptAt = msg.receivedAt;
     if (next.lifecycle.status === 'submitted' && msg.receivedAt)
       next.lifecycle = { ...next.lifecycle, status: 'delivered' };
-    return { state: next, outcome: { applied: true, action: null, onTime: null } };
+    return { state: next, outcome: { applied: true, action: null, onTime: null, countsAt: null } };
   }
   const action = actionFor(msg.kind, msg.facts as Record<string, unknown>);
-  if (!action) return { state: next, outcome: { applied: true, action: null, onTime: null } };
+  if (!action)
+    return { state: next, outcome: { applied: true, action: null, onTime: null, countsAt: null } };
   const refused = refusal(next.lifecycle, msg.from, action);
   if (refused) {
     const rival = [...state.applied].reverse().find((m) => crossed(m, msg));
@@ -208,7 +215,10 @@ export function step(
     msg.from === 'responder'
   )
     ends('response');
-  return { state: next, outcome: { applied: true, action, onTime } };
+  return {
+    state: next,
+    outcome: { applied: true, action, onTime, countsAt: onTime === null ? null : at },
+  };
 }
 
 export interface Settled {

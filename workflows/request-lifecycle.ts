@@ -111,6 +111,13 @@ function isUnstorable(err: ActivityFailure): boolean {
   return err.cause instanceof ApplicationFailure && err.cause.type === 'unstorable';
 }
 
+/** Whether a step that answered a deadline counts as in time, and from when (timeline detail). */
+function timing(o: Outcome | undefined): { onTime?: boolean; countsAt?: string } {
+  return o?.applied && o.onTime !== null && o.countsAt !== null
+    ? { onTime: o.onTime, countsAt: o.countsAt }
+    : {};
+}
+
 /** A short, stable description of an outcome, to notice when it changes. */
 function outcomeKey(o: Outcome): string {
   return o.applied ? `applied:${o.action ?? ''}` : `not_applied:${o.crossedWith ?? ''}`;
@@ -333,7 +340,7 @@ export async function runRequest(
             kind: msg.kind,
             msgId: msg.msgId,
             digest: msg.digest,
-            ...(outcome.onTime !== null ? { onTime: outcome.onTime, countsAt: msg.sentAt } : {}),
+            ...timing(outcome),
           },
         });
       } else {
@@ -463,7 +470,12 @@ export async function runRequest(
           await recordEvent({
             type: inputAct.action,
             actor: inputAct.actor,
-            detail: { kind, msgId: sent.msgId, digest: sent.digest },
+            detail: {
+              kind,
+              msgId: sent.msgId,
+              digest: sent.digest,
+              ...timing(current.outcomes.get(sent.msgId)),
+            },
           });
           // Folding again may settle earlier messages differently (it cannot, but say so if it did).
           await reconcile(actorOf);

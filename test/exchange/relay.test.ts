@@ -4,7 +4,6 @@
 // and restores, so the outage is real for its client and its worker alike. The backlog shows in
 // /metrics and /readyz, and a backlog alone never makes the node unready.
 import crypto from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,49 +17,7 @@ import { call } from '../helpers/http.js';
 import { startTestNode, testLogger, type TestNode } from '../helpers/node.js';
 import { eventually } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
-
-/** A TCP proxy to `target` that can be cut (every connection reset, new ones closed) and restored. */
-class CuttableProxy {
-  private readonly sockets = new Set<net.Socket>();
-  private up = true;
-  private readonly server: net.Server;
-
-  constructor(private readonly target: { host: string; port: number }) {
-    this.server = net.createServer((client) => {
-      if (!this.up) {
-        client.resetAndDestroy();
-        return;
-      }
-      const upstream = net.connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => this.sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-
-  async listen(port: number): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
-  }
-
-  cut(): void {
-    this.up = false;
-    for (const s of this.sockets) s.resetAndDestroy();
-  }
-
-  restore(): void {
-    this.up = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
+import { CuttableProxy } from '../helpers/proxy.js';
 
 let proxy: CuttableProxy;
 let node: TestNode;
