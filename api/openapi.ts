@@ -139,6 +139,15 @@ const OUTPUTS: Record<string, z.ZodType> = {
   Readiness: z.object({
     status: z.enum(['ready', 'not_ready']),
     checks: z.object({ postgres: Check, temporal: Check }),
+    inbox: z
+      .object({
+        undispatched: z.number().int().min(0),
+        oldestAgeSeconds: z.number().int().min(0).nullable(),
+      })
+      .nullable()
+      .describe(
+        'stored messages not yet handed to their workflows (the relay retries every few seconds); a backlog never makes the node unready; null when Postgres does not answer',
+      ),
   }),
   RequestView,
   RequestDetailView,
@@ -412,7 +421,14 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         roles: ['officer'],
         body: 'CreateRequestBody',
         ok: { '201': created('request', 'RequestView') },
-        errors: JSON_BODY,
+        errors: [
+          ...JSON_BODY,
+          'not_canonical',
+          'too_deep',
+          'unknown_party',
+          'idempotency_key_reused',
+          'update_timeout',
+        ],
       },
       get: {
         id: 'listRequests',
