@@ -174,6 +174,29 @@ export const DIRECTION_LABEL = { outgoing: 'Outgoing', incoming: 'Incoming' };
 /** @type {Record<string, string>} */
 export const DEADLINE_LABEL = { acknowledgement: 'Acknowledgement', response: 'Response' };
 
+/** The kinds of signed messages, as a noun in a sentence ("our withdrawal"). */
+/** @type {Record<string, string>} */
+export const MESSAGE_KIND_LABEL = {
+  request: 'request',
+  acknowledgement: 'acknowledgement',
+  clarification_request: 'clarification request',
+  clarification: 'clarification',
+  extension_request: 'extension request',
+  extension_decision: 'extension decision',
+  response: 'response',
+  decline: 'decline',
+  withdrawal: 'withdrawal',
+  closure: 'closure',
+  reminder: 'reminder',
+};
+
+/**
+ * Why the partner refused one of our messages, in one sentence.
+ * @param {{ kind: string | null; code: string }} refusal
+ */
+export const refusalSentence = (refusal) =>
+  `The partner refused our ${refusal.kind ? label(MESSAGE_KIND_LABEL, refusal.kind) : 'message'} (${refusal.code}); it had no effect.`;
+
 /**
  * A label for a value of one of the maps above, or the value itself.
  * @param {Record<string, string>} labels
@@ -182,8 +205,10 @@ export const DEADLINE_LABEL = { acknowledgement: 'Acknowledgement', response: 'R
 export const label = (labels, value) => labels[value] ?? value.replaceAll('_', ' ');
 
 /**
- * A status as a badge, with the overdue flag beside it (overdue is not a status of its own).
- * @param {{ status: string; overdue?: boolean; escalationLevel?: number }} r
+ * A status as a badge, with the overdue flag beside it (overdue is not a status of its own), and
+ * a mark when the partner refused one of our messages about the request.
+ * @param {{ status: string; overdue?: boolean; escalationLevel?: number;
+ *   partnerRefusal?: { code: string } | null }} r
  */
 export function statusBadges(r) {
   return h(
@@ -195,6 +220,16 @@ export function statusBadges(r) {
           'span',
           { class: 'badge overdue' },
           r.escalationLevel ? `Overdue · level ${r.escalationLevel}` : 'Overdue',
+        )
+      : null,
+    r.partnerRefusal
+      ? h(
+          'span',
+          {
+            class: 'badge refused',
+            title: `The partner refused a message (${r.partnerRefusal.code})`,
+          },
+          'Refused by partner',
         )
       : null,
   );

@@ -2,6 +2,7 @@
 // The supervisors' overview: every request at a glance, from the supervisor read API. Lists show
 // where a request stands and its deadlines, never its subject (which may name people), as the
 // API itself leaves it out. Filters live in the URL, so a view can be bookmarked and shared.
+// Requests whose message the partner refused have their own list: the message had no effect.
 import { ApiError, getJson, queryString } from './api.js';
 import { barList, figure, lineChart, quantileList } from './charts.js';
 import {
@@ -12,6 +13,7 @@ import {
   KIND_LABEL,
   KINDS,
   label,
+  MESSAGE_KIND_LABEL,
   OPEN_STATUSES,
   PRIORITIES,
   PRIORITY_LABEL,
@@ -33,7 +35,14 @@ import { poll } from './live.js';
 /** @typedef {import('./types.js').DashboardNotification} Notification */
 
 /** The filters a view can carry in its URL; the names are those of the supervisor API. */
-const FILTERS = /** @type {const} */ (['status', 'kind', 'partner', 'priority', 'overdue']);
+const FILTERS = /** @type {const} */ ([
+  'status',
+  'kind',
+  'partner',
+  'priority',
+  'overdue',
+  'refused',
+]);
 /** @typedef {Partial<Record<(typeof FILTERS)[number], string>>} Filters */
 
 const PAGE = 50;
@@ -168,6 +177,7 @@ export function overview(ctx) {
   const glance = h('div');
   const charts = h('div', { class: 'charts' });
   const overdueBox = h('div');
+  const refusedBox = h('div');
   const upcomingBox = h('div');
   const listBox = h('div');
   const countsBox = h('div', { class: 'counts' });
@@ -234,6 +244,15 @@ export function overview(ctx) {
         ],
         filters.overdue,
       ),
+      select(
+        'refused',
+        'Refused by the partner',
+        [
+          ['true', 'Refused only'],
+          ['false', 'Not refused'],
+        ],
+        filters.refused,
+      ),
       h(
         'div',
         { class: 'actions' },
@@ -259,6 +278,16 @@ export function overview(ctx) {
       'overdue',
       overdueBox,
       h('p', { class: 'help' }, 'Matching the filters, the longest overdue first.'),
+    ),
+    section(
+      'Refused by the partner',
+      'refused',
+      refusedBox,
+      h(
+        'p',
+        { class: 'help' },
+        'Matching the filters: a message of ours the partner refused, which had no effect (our later messages were not sent). The request stands as it was without it.',
+      ),
     ),
     section('Upcoming deadlines', 'upcoming', upcomingBox),
     section(
@@ -316,6 +345,7 @@ export function overview(ctx) {
         card('Requests', s.total),
         card('Open', open),
         card('Overdue', s.overdue.total, s.overdue.total ? 'alert' : ''),
+        card('Refused by the partner', s.refusedByPartner, s.refusedByPartner ? 'alert' : ''),
         card(`Deadlines in the next ${s.upcoming.days} days`, s.upcoming.count),
         card('Partners answer on time', share(s.onTime.outgoing)),
         card('We answer on time', share(s.onTime.incoming)),
@@ -459,6 +489,36 @@ export function overview(ctx) {
     );
   }
 
+  /** @param {Item[]} items */
+  function drawRefused(items) {
+    const rows = items.flatMap((r) => {
+      const refusal = r.partnerRefusal;
+      if (!refusal) return [];
+      return [
+        h(
+          'tr',
+          { 'data-request-id': r.id },
+          h('td', {}, requestLink(r.id)),
+          h('td', {}, refusal.kind ? label(MESSAGE_KIND_LABEL, refusal.kind) : 'a message'),
+          h('td', {}, h('code', {}, refusal.code)),
+          h('td', {}, time(refusal.at, { compact: true })),
+          h('td', {}, r.counterparty),
+          h('td', {}, label(KIND_LABEL, r.type)),
+          h('td', {}, statusBadges({ ...r, partnerRefusal: null })),
+        ),
+      ];
+    });
+    render(
+      refusedBox,
+      table(
+        'Requests with a message the partner refused',
+        ['Request', 'Refused', 'Partner’s code', 'When', 'Partner', 'Kind', 'Status now'],
+        rows,
+        { empty: 'No message refused.', captionHidden: true },
+      ),
+    );
+  }
+
   /** @param {Summary} s */
   function drawUpcoming(s) {
     const now = Date.now();
@@ -470,7 +530,8 @@ export function overview(ctx) {
         (!filters.kind || filters.kind.split(',').includes(u.type)) &&
         (!filters.partner || filters.partner.split(',').includes(u.counterparty)) &&
         (!filters.priority || filters.priority.split(',').includes(u.priority)) &&
-        (!filters.overdue || String(u.overdue) === filters.overdue),
+        (!filters.overdue || String(u.overdue) === filters.overdue) &&
+        (!filters.refused || String(u.partnerRefusal !== null) === filters.refused),
     );
     const rows = soonest.map((u) =>
       h(
@@ -573,12 +634,14 @@ export function overview(ctx) {
         h('td', {}, time(n.at, { compact: true })),
         h(
           'td',
-          { class: n.kind === 'escalation' ? 'late' : null },
+          { class: n.kind === 'escalation' || n.kind === 'message_refused' ? 'late' : null },
           n.kind === 'escalation'
             ? `Escalation, level ${n.level}`
             : n.kind === 'deadline_near'
               ? 'Deadline near'
-              : label({}, n.kind),
+              : n.kind === 'message_refused'
+                ? 'Message refused by the partner'
+                : label({}, n.kind),
         ),
         h('td', {}, n.deadline ? label(DEADLINE_LABEL, n.deadline) : '—'),
         h('td', {}, time(n.dueAt, { compact: true })),
@@ -645,18 +708,25 @@ export function overview(ctx) {
   async function tick() {
     const filterQuery = { ...filters };
     const overdueWanted = filters.overdue !== 'false';
-    const [summary, page, overdue, alerts, notes] = await Promise.allSettled([
+    const refusedWanted = filters.refused !== 'false';
+    const empty = Promise.resolve({ items: [], nextCursor: null });
+    const [summary, page, overdue, refused, alerts, notes] = await Promise.allSettled([
       getJson('/v1/supervisor/summary'),
       getJson(`/v1/supervisor/requests${queryString({ ...filterQuery, limit })}`),
       overdueWanted
         ? getJson(
             `/v1/supervisor/requests${queryString({ ...filterQuery, overdue: 'true', sort: 'response_due_at', limit: MAX_PAGE })}`,
           )
-        : Promise.resolve({ items: [], nextCursor: null }),
+        : empty,
+      refusedWanted
+        ? getJson(
+            `/v1/supervisor/requests${queryString({ ...filterQuery, refused: 'true', limit: MAX_PAGE })}`,
+          )
+        : empty,
       getJson('/v1/audit/alerts'),
       getJson('/dashboard/notifications.json'),
     ]);
-    for (const r of [summary, page, overdue, alerts, notes])
+    for (const r of [summary, page, overdue, refused, alerts, notes])
       if (r.status === 'rejected' && ctx.sessionLost(r.reason)) return;
 
     if (summary.status === 'fulfilled') {
@@ -688,6 +758,14 @@ export function overview(ctx) {
           h('p', { class: 'empty' }, 'The filter shows requests that are not overdue.'),
         );
     } else drawError(overdueBox, overdue.reason);
+    if (refused.status === 'fulfilled') {
+      if (refusedWanted) drawRefused(/** @type {Page} */ (refused.value).items);
+      else
+        render(
+          refusedBox,
+          h('p', { class: 'empty' }, 'The filter shows requests with no refused message.'),
+        );
+    } else drawError(refusedBox, refused.reason);
     if (alerts.status === 'fulfilled')
       drawAlerts(/** @type {{ alerts: SecurityAlert[] }} */ (alerts.value).alerts);
     else drawError(alertsBox, alerts.reason);

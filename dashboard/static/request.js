@@ -2,7 +2,8 @@
 // One request: where it stands, a bar for each deadline against the clock, how each deadline was
 // computed (the workflow's own explanation, so nobody argues about a date), its timeline, and a
 // link to its workflow in the Temporal Web UI. The subject is shown to officers only: supervisors
-// watch deadlines, not what a request is about.
+// watch deadlines, not what a request is about. A message of ours the partner refused is said
+// at the top, and messages that had no effect (a crossing lost) are said in words.
 import { ApiError, getJson } from './api.js';
 import {
   DEADLINE_LABEL,
@@ -11,7 +12,9 @@ import {
   h,
   KIND_LABEL,
   label,
+  MESSAGE_KIND_LABEL,
   PRIORITY_LABEL,
+  refusalSentence,
   relative,
   render,
   STATUS_LABEL,
@@ -48,11 +51,140 @@ const SETTLES = {
   response: ['answered', 'closed', 'declined', 'withdrawn'],
 };
 
+/** The officers' actions (timeline event types), as the noun of the message that carries them. */
+/** @type {Record<string, string>} */
+const ACTION_NOUN = {
+  acknowledge: 'acknowledgement',
+  ask_clarification: 'clarification request',
+  answer_clarification: 'clarification',
+  request_extension: 'extension request',
+  decide_extension: 'extension decision',
+  respond_partial: 'partial response',
+  respond_final: 'final response',
+  decline: 'decline',
+  withdraw: 'withdrawal',
+  close_accepted: 'closure (accepted)',
+  close_incomplete: 'closure (incomplete)',
+};
+
+/** Titles of the timeline's events; others are their type in words. */
+/** @type {Record<string, string>} */
+const EVENT_TITLE = {
+  created: 'Created',
+  received: 'Received from the partner',
+  delivered: 'Delivered: the partner signed its receipt',
+  message_delivered: 'Message delivered',
+  message_refused_by_partner: 'Refused by the partner',
+  reminder_sent: 'Reminder sent',
+  reminder_received: 'Reminder received',
+  escalated: 'Escalated',
+  acknowledge: 'Acknowledged',
+  ask_clarification: 'Clarification requested',
+  answer_clarification: 'Clarification given',
+  request_extension: 'Extension requested',
+  decide_extension: 'Extension decided',
+  respond_partial: 'Partial response',
+  respond_final: 'Final response',
+  decline: 'Declined',
+  withdraw: 'Withdrawn',
+  close_accepted: 'Closed (accepted)',
+  close_incomplete: 'Closed as incomplete: reopened',
+};
+
 /** @param {string} type */
 const eventLabel = (type) => {
+  if (EVENT_TITLE[type]) return EVENT_TITLE[type];
   const s = type.replaceAll('_', ' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 };
+
+/** @param {unknown} v */
+const textOf = (v) => (typeof v === 'string' ? v : null);
+
+/**
+ * A message that had no effect, in words: whose it was, what it was, and what crossed it.
+ * "Your withdrawal was not applied: the partner's final response crossed it and stands (the
+ * request is answered)."
+ * @param {TimelineEvent} e an `action_not_applied` or `message_not_applied` event
+ * @param {TimelineEvent[]} events the whole timeline, to name the message it crossed
+ */
+function notAppliedSentence(e, events) {
+  const ours = e.type === 'action_not_applied';
+  const kind = textOf(e.detail.kind);
+  const what = kind ? label(MESSAGE_KIND_LABEL, kind) : 'message';
+  const reason = textOf(e.detail.reason);
+  const crossedWith = textOf(e.detail.crossedWith);
+  const rival = crossedWith
+    ? events.find((x) => x.detail.msgId === crossedWith && ACTION_NOUN[x.type])
+    : undefined;
+  const subject = ours ? `Your ${what}` : `The partner’s ${what}`;
+  if (!crossedWith) return `${subject} was not applied${reason ? `: ${reason}` : ''}.`;
+  const other = `${ours ? 'the partner’s' : 'your'} ${rival ? ACTION_NOUN[rival.type] : 'message'}`;
+  return `${subject} was not applied: ${other} crossed it and stands${reason ? ` (${reason})` : ''}.`;
+}
+
+/**
+ * What an event says beyond its title, in words, or null.
+ * @param {TimelineEvent} e
+ * @param {TimelineEvent[]} events
+ */
+function eventSentence(e, events) {
+  if (e.type === 'action_not_applied' || e.type === 'message_not_applied')
+    return notAppliedSentence(e, events);
+  if (e.type === 'message_refused_by_partner') {
+    const dropped = Array.isArray(e.detail.dropped) ? e.detail.dropped.length : 0;
+    const sentence = refusalSentence({
+      kind: textOf(e.detail.kind),
+      code: textOf(e.detail.code) ?? 'unknown',
+    });
+    return dropped
+      ? `${sentence} ${dropped} later message${dropped === 1 ? '' : 's'} of ours ${dropped === 1 ? 'was' : 'were'} not sent.`
+      : sentence;
+  }
+  if (typeof e.detail.onTime === 'boolean') {
+    const at = textOf(e.detail.countsAt);
+    return [e.detail.onTime ? 'In time' : 'Late', at ? [' (counts at ', time(at), ')'] : null, '.'];
+  }
+  return null;
+}
+
+/** Events that record a message without effect (the message they name did not count). */
+const NO_EFFECT = ['action_not_applied', 'message_not_applied', 'message_refused_by_partner'];
+
+/**
+ * The messages the timeline says had no effect (refused by the partner, or not applied).
+ * @param {TimelineEvent[]} events
+ */
+const undoneMessages = (events) =>
+  new Set(events.filter((e) => NO_EFFECT.includes(e.type)).map((e) => textOf(e.detail.msgId)));
+
+/**
+ * The event from which the deadline has been settled (met, or ended with the request), or
+ * undefined while it runs. A status can go back or change (a withdrawal the partner refused leaves
+ * the request as it was; one that lost a crossing gives way to the final response), so it is the
+ * first step that counted in the last stretch of settling statuses.
+ * @param {'acknowledgement' | 'response'} kind
+ * @param {Shown} shown
+ */
+function settlingEvent(kind, shown) {
+  if (!SETTLES[kind].includes(shown.request.status)) return undefined;
+  const undone = undoneMessages(shown.events);
+  /** @type {TimelineEvent | undefined} */
+  let since;
+  /** @type {TimelineEvent | undefined} */
+  let fallback;
+  for (const e of shown.events) {
+    if (!e.status) continue;
+    if (!SETTLES[kind].includes(e.status)) {
+      since = fallback = undefined;
+      continue;
+    }
+    fallback ??= e;
+    if (NO_EFFECT.includes(e.type) || undone.has(textOf(e.detail.msgId))) continue;
+    since ??= e;
+  }
+  return since ?? fallback;
+}
 
 /**
  * @param {string} id
@@ -108,10 +240,11 @@ function deadlineNow(kind, shown, now) {
       'Not running yet: it starts at the partner’s signed receipt of the request.',
     );
 
-  const settledBy = shown.events.find((e) => e.status && SETTLES[kind].includes(e.status));
+  const settledBy = settlingEvent(kind, shown);
   const start = Date.parse(from);
   const due = Date.parse(dueAt);
-  const end = settledBy ? Date.parse(settledBy.at) : now;
+  // A step counts at its signed time (countsAt), wherever it arrived late.
+  const end = settledBy ? Date.parse(textOf(settledBy.detail.countsAt) ?? settledBy.at) : now;
   const last = Math.max(due, end);
   const scaleEnd = last > start ? last + (last - start) * 0.08 : start + 1000;
   const at = (/** @type {number} */ t) =>
@@ -237,18 +370,30 @@ function details(detail) {
 
 /** @param {TimelineEvent[]} events */
 function timeline(events) {
+  const undone = undoneMessages(events);
   return h(
     'ol',
     { class: 'timeline' },
-    events.map((e) =>
-      h(
+    events.map((e) => {
+      const notApplied = e.type === 'action_not_applied' || e.type === 'message_not_applied';
+      // A step shown when taken whose message later turned out to have no effect says so.
+      const sentence =
+        eventSentence(e, events) ??
+        (!NO_EFFECT.includes(e.type) && undone.has(textOf(e.detail.msgId))
+          ? 'It had no effect: see below.'
+          : null);
+      return h(
         'li',
-        { 'data-event': e.type },
+        {
+          'data-event': e.type,
+          class: notApplied || e.type === 'message_refused_by_partner' ? 'no-effect' : null,
+        },
         h('div', { class: 'when' }, time(e.at)),
         h(
           'div',
           { class: 'what' },
-          h('strong', {}, eventLabel(e.type)),
+          // A message that had no effect is said as a sentence, which is its title.
+          notApplied ? h('strong', {}, sentence) : h('strong', {}, eventLabel(e.type)),
           e.actor ? h('span', { class: 'muted' }, ` by ${e.actor}`) : null,
           e.status
             ? [
@@ -256,9 +401,40 @@ function timeline(events) {
                 h('span', { class: `badge status-${e.status}` }, label(STATUS_LABEL, e.status)),
               ]
             : null,
+          sentence && !notApplied ? h('p', { class: 'sentence' }, sentence) : null,
           details(e.detail),
         ),
-      ),
+      );
+    }),
+  );
+}
+
+/**
+ * The banner of a request whose message the partner refused: what was refused, with which code,
+ * and that the request stands as it was without it.
+ * @param {Shown} s
+ */
+function refusalBanner(s) {
+  const refusal = s.request.partnerRefusal;
+  if (!refusal) return null;
+  const event = s.events.find(
+    (e) => e.type === 'message_refused_by_partner' && e.detail.msgId === refusal.msgId,
+  );
+  const dropped = Array.isArray(event?.detail.dropped) ? event.detail.dropped.length : 0;
+  return h(
+    'div',
+    { class: 'banner refused', 'data-refusal-code': refusal.code },
+    h('p', {}, h('strong', {}, refusalSentence(refusal))),
+    h(
+      'p',
+      {},
+      'The request is shown as it stands without that message',
+      dropped
+        ? `; ${dropped} later message${dropped === 1 ? '' : 's'} of ours ${dropped === 1 ? 'was' : 'were'} not sent`
+        : '',
+      '. Refused ',
+      time(refusal.at),
+      '.',
     ),
   );
 }
@@ -270,6 +446,8 @@ function timeline(events) {
 export function requestPage(ctx, id) {
   const head = h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, `Request ${id}`));
   const problem = h('div', { class: 'problem-slot' });
+  // A live region from the start, so a refusal that comes in while the page is open is read out.
+  const banner = h('div', { class: 'banner-slot', role: 'status' });
   const facts = h('div');
   /** Per deadline: what changes with the clock, and its explanation, which changes with the data. */
   const boxes = /** @type {const} */ (['acknowledgement', 'response']).map((kind) => ({
@@ -296,6 +474,7 @@ export function requestPage(ctx, id) {
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
     head,
     problem,
+    banner,
     facts,
     h(
       'section',
@@ -315,6 +494,7 @@ export function requestPage(ctx, id) {
   let shown;
   let drawnFacts = '';
   let drawnEvents = '';
+  let drawnBanner = '';
   const showSubject = ctx.session.roles.includes('officer');
 
   function drawDeadlines() {
@@ -426,6 +606,13 @@ export function requestPage(ctx, id) {
         drawFacts(next);
         drawExplanations(next);
         drawnFacts = factsKey;
+      }
+      // Drawn when it changes only: it is a live region, read out when it appears.
+      const drawn = refusalBanner(next);
+      const bannerKey = drawn?.textContent ?? '';
+      if (bannerKey !== drawnBanner) {
+        render(banner, drawn);
+        drawnBanner = bannerKey;
       }
       const eventsKey = JSON.stringify(next.events);
       if (eventsKey !== drawnEvents) {

@@ -1,11 +1,14 @@
 // The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against two live
 // nodes: a supervisor signs in on A, sees a request created through the API appear and turn
 // overdue without reloading, filters by partner, and opens the request's page; an officer sees
-// only the officers' views; a token that stops working returns the page to sign-in.
+// only the officers' views; a token that stops working returns the page to sign-in; a message the
+// partner refused and messages that had no effect are said in words.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRequestEvent, type RequestRecord } from '../../db/requests.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -256,6 +259,131 @@ describe('the dashboard', () => {
     expect(await page.locator('main').textContent()).toContain(TITLE);
     // The 403 fetched above is the only error of the tab.
     expect(errors.filter((e) => !e.includes('403'))).toEqual([]);
+    await close();
+  });
+
+  it('says when the partner refused our message, and which messages had no effect', async () => {
+    // The read model as A's workflow leaves it (test/lifecycle/partner-refusal.test.ts makes one
+    // live): our withdrawal refused, then a second one that lost a crossing with the final response.
+    const id = ulid();
+    const record: RequestRecord = {
+      reqId: id,
+      workflowId: `request-${id}`,
+      direction: 'outgoing',
+      type: 'mine_map',
+      requester: 'party-a',
+      responder: 'party-b',
+      priority: 'routine',
+      subject: { ...structuredClone(corridorSubject), title: TITLE } as RequestRecord['subject'],
+      createdBy: 'officer-amira',
+      createdAt: new Date(Date.now() - 60_000).toISOString(),
+    };
+    const at = (s: number) => new Date(Date.now() - 60_000 + s * 1000).toISOString();
+    const [w1, w2, f1] = [ulid(), ulid(), ulid()];
+    const events = [
+      { type: 'created', actor: 'officer-amira', status: 'submitted', detail: {} },
+      {
+        type: 'delivered',
+        actor: 'party-b',
+        status: 'delivered',
+        detail: {},
+        deadlines: {
+          receiptAt: at(1),
+          ackDueAt: at(3600),
+          responseDueAt: at(600),
+          escalationLevel: 0,
+          policyDigest: null,
+          explanations: {},
+        },
+      },
+      {
+        type: 'withdraw',
+        actor: 'officer-amira',
+        status: 'withdrawn',
+        detail: { kind: 'withdrawal', msgId: w1 },
+      },
+      {
+        type: 'message_refused_by_partner',
+        actor: 'party-b',
+        status: 'delivered',
+        detail: { msgId: w1, kind: 'withdrawal', code: 'wrong_audience', dropped: [] },
+        notification: {
+          kind: 'message_refused',
+          level: 1,
+          detail: { msgId: w1, code: 'wrong_audience' },
+        },
+      },
+      {
+        type: 'withdraw',
+        actor: 'officer-amira',
+        status: 'withdrawn',
+        detail: { kind: 'withdrawal', msgId: w2 },
+      },
+      {
+        type: 'respond_final',
+        actor: 'party-b',
+        status: 'answered',
+        detail: { kind: 'response', msgId: f1, onTime: true, countsAt: at(5) },
+      },
+      {
+        type: 'action_not_applied',
+        actor: 'officer-amira',
+        status: 'answered',
+        detail: {
+          kind: 'withdrawal',
+          msgId: w2,
+          reason: 'the request is answered',
+          crossedWith: f1,
+        },
+      },
+    ] as const;
+    for (const [i, e] of events.entries())
+      await projectRequestEvent(a.database.pool, record, {
+        ...e,
+        seq: i + 1,
+        at: at(i),
+        detail: { ...e.detail },
+      });
+
+    const { page, errors, close } = await openTab();
+    await signIn(page, await a.token('supervisor', 'sup-sofia'));
+    await row(page, 'refused', id).waitFor({ timeout: WAIT_MS });
+    expect(await row(page, 'refused', id).textContent()).toMatch(/withdrawal.*wrong_audience/);
+    await row(page, 'requests', id).getByText('Refused by partner').waitFor();
+    await row(page, 'notifications', id).getByText('Message refused by the partner').waitFor({
+      timeout: WAIT_MS,
+    });
+    await page.locator('#glance .card', { hasText: 'Refused by the partner' }).waitFor();
+    await page.locator('#refused').screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-overview-refused.png'),
+    });
+
+    await page.goto(`${a.url}/dashboard/requests/${id}`);
+    const banner = page.locator('.banner.refused');
+    await banner.waitFor({ timeout: WAIT_MS });
+    expect(await banner.textContent()).toContain(
+      'The partner refused our withdrawal (wrong_audience); it had no effect.',
+    );
+    const lost = page.locator('.timeline li[data-event="action_not_applied"]');
+    expect(await lost.textContent()).toContain(
+      'Your withdrawal was not applied: the partner’s final response crossed it and stands (the request is answered).',
+    );
+    expect(
+      await page.locator('.timeline li[data-event="message_refused_by_partner"]').textContent(),
+    ).toContain('Refused by the partner');
+    // The withdrawals shown when taken say they had no effect.
+    for (const step of await page.locator('.timeline li[data-event="withdraw"]').all())
+      expect(await step.textContent()).toContain('It had no effect');
+    expect(await page.locator('.timeline li[data-event="respond_final"]').textContent()).toContain(
+      'In time',
+    );
+    // The final response met the deadline; the withdrawals that had no effect did not end it.
+    expect(await page.locator('[data-deadline="response"]').textContent()).toContain(
+      'Settled in time (Answered)',
+    );
+    expect(await page.content()).not.toContain(TITLE);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-refused.png'), fullPage: true });
+    expect(errors).toEqual([]);
     await close();
   });
 
