@@ -8,7 +8,11 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
-/** Saves a finished workflow's history as `<name>.json`, when RECORD_HISTORIES is set. */
+/**
+ * Saves a workflow's history as `<name>.json` when RECORD_HISTORIES is set; any value but `1` is
+ * a prefix (`RECORD_HISTORIES=v2` writes `v2-<name>.json`), so histories of an earlier workflow
+ * version stay beside the new ones and keep replaying.
+ */
 export async function recordHistory(
   client: Client,
   workflowId: string,
@@ -17,5 +21,9 @@ export async function recordHistory(
   if (!process.env.RECORD_HISTORIES) return;
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   await fs.mkdir(HISTORIES_DIR, { recursive: true });
-  await fs.writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history) + '\n');
+  const prefix = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
+  await fs.writeFile(
+    path.join(HISTORIES_DIR, `${prefix}${name}.json`),
+    historyToJSON(history) + '\n',
+  );
 }
