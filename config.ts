@@ -89,6 +89,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
   ),
+  WORKFLOW_HISTORY_LIMIT: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(50).max(50_000).default(5_000),
+  ),
   REQUEST_UPDATE_TIMEOUT_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(300).default(10),
@@ -216,6 +220,8 @@ export interface Config {
   deliveryMaxBackoffSeconds: number;
   /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
   updateTimeoutSeconds: number;
+  /** History events after which a request workflow continues as new. */
+  workflowHistoryLimit: number;
   /** Largest attachment accepted, in bytes, and the media types attachments may have. */
   attachments: { maxBytes: number; mediaTypes: readonly string[] };
   /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
@@ -346,6 +352,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     auth,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
+    workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, mediaTypes: env.ATTACHMENT_MEDIA_TYPES },
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,

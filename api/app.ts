@@ -38,6 +38,8 @@ export interface AppDeps {
   maxRetryInterval: string;
   /** Longest an officer's call waits for its workflow (REQUEST_UPDATE_TIMEOUT_SECONDS), in ms. */
   updateTimeoutMs?: number;
+  /** History events after which a request workflow continues as new (WORKFLOW_HISTORY_LIMIT). */
+  historyLimit?: number;
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
@@ -143,6 +145,7 @@ export function createApp(deps: AppDeps): Express {
       auth: deps.auth,
       policy: deps.policy,
       maxRetryInterval: deps.maxRetryInterval,
+      ...(deps.historyLimit ? { historyLimit: deps.historyLimit } : {}),
       ...(deps.updateTimeoutMs ? { recordTimeoutMs: deps.updateTimeoutMs } : {}),
     }),
   );

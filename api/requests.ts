@@ -49,6 +49,8 @@ export interface RequestsDeps {
   policy: LoadedPolicy;
   /** Longest wait between delivery attempts, e.g. '5 minutes'. */
   maxRetryInterval: string;
+  /** History events after which the request's workflow continues as new. */
+  historyLimit?: number;
   /** How long a create waits for its workflow to record the request; default RECORD_TIMEOUT_MS. */
   recordTimeoutMs?: number;
 }
@@ -190,6 +192,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
           policy: deps.policy.policy,
           policyDigest: deps.policy.digest,
           maxRetryInterval: deps.maxRetryInterval,
+          ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
         },
       ],
       workflowIdConflictPolicy: 'USE_EXISTING',

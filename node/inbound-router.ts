@@ -35,6 +35,8 @@ export interface InboundRouterDeps {
   partyId: string;
   policy: LoadedPolicy;
   maxRetryInterval: string;
+  /** History events after which a request workflow continues as new. */
+  historyLimit?: number;
 }
 
 /**
@@ -117,6 +119,7 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
                 policy: deps.policy.policy,
                 policyDigest: deps.policy.digest,
                 maxRetryInterval: deps.maxRetryInterval,
+                ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
                 received: {
                   msgId: p.msg_id,
                   digest: m.digest,

@@ -138,6 +138,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
           partyId: config.partyId,
           policy,
           maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
+          historyLimit: config.workflowHistoryLimit,
         }),
       log,
     };
@@ -213,6 +214,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       policy,
       maxRetryInterval: send.maxRetryInterval,
       updateTimeoutMs: config.updateTimeoutSeconds * 1000,
+      historyLimit: config.workflowHistoryLimit,
       audit: { log: audit, witness },
       log,
       temporalUiUrl,
