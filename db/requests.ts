@@ -11,6 +11,7 @@ import type {
   RequestSubject,
   RequestView,
   TimelineEvent,
+  UndeliveredMessage,
 } from '../schemas/requests-api.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -210,11 +211,30 @@ interface RequestRow {
   policy_digest: string | null;
   deadlines: Record<string, unknown>;
   partner_refusal: PartnerRefusal | null;
+  undelivered: UndeliveredMessage[];
 }
 
+/**
+ * Our messages about the request still pending in the outbox (not yet accepted by the partner),
+ * oldest first, as a JSON array. A subquery of the statement that reads the row, so both come from
+ * one snapshot: never a state beside a message list of another moment. Served by the outbox's
+ * (req_id, created_at) index; a request has few messages. `lastError` keeps the code only
+ * (`unreachable: TypeError` is `unreachable`).
+ */
+const UNDELIVERED = `(SELECT COALESCE(json_agg(json_build_object(
+      'msgId', o.msg_id,
+      'kind', o.kind,
+      'since', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'attempts', o.attempts,
+      'lastError', NULLIF(split_part(o.last_error, ':', 1), ''))
+    ORDER BY o.created_at, o.msg_id), '[]'::json)
+  FROM outbox_messages o
+  WHERE o.req_id = requests.req_id AND o.status = 'pending' AND o.kind <> 'receipt') AS undelivered`;
+
+/** The columns of a request's view, to select `FROM requests`. */
 const REQUEST_COLUMNS = `req_id, workflow_id, direction, request_type, requester, responder, counterparty,
   priority, status, overdue, subject, created_by, created_at, updated_at, receipt_at, ack_due_at,
-  response_due_at, escalation_level, policy_digest, deadlines, partner_refusal`;
+  response_due_at, escalation_level, policy_digest, deadlines, partner_refusal, ${UNDELIVERED}`;
 
 function toView(row: RequestRow): RequestView {
   return {
@@ -239,6 +259,13 @@ function toView(row: RequestRow): RequestView {
     policyDigest: row.policy_digest,
     deadlines: row.deadlines,
     partnerRefusal: refusalOfRow(row.partner_refusal),
+    undelivered: row.undelivered.map((u) => ({
+      msgId: u.msgId,
+      kind: u.kind,
+      since: u.since,
+      attempts: u.attempts,
+      lastError: u.lastError ?? null,
+    })),
   };
 }
 
@@ -256,9 +283,10 @@ export async function getRequest(db: Queryable, reqId: string): Promise<RequestV
 }
 
 /**
- * A request and its timeline as of one moment. Read apart, a projection committing between the
- * two reads would show an event beside the state before it (the original due date next to the
- * extension that moved it); one read-only snapshot shows every event with the state it left.
+ * A request (with its undelivered messages) and its timeline as of one moment. Read apart, a
+ * projection committing between the two reads would show an event beside the state before it (the
+ * original due date next to the extension that moved it); one read-only snapshot shows every event
+ * with the state it left.
  */
 export async function getRequestDetail(
   pool: pg.Pool,

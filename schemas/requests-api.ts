@@ -67,6 +67,26 @@ export const PartnerRefusal = z.object({
 });
 export type PartnerRefusal = z.infer<typeof PartnerRefusal>;
 
+/**
+ * One of our messages about the request that the partner has not accepted yet (pending in our
+ * outbox, delivery retried). This node already shows its effect; the partner does not, until it
+ * accepts it. Oldest first in `undelivered`.
+ */
+export const UndeliveredMessage = z.object({
+  msgId: z.string().describe('the message'),
+  kind: z.string().describe('its kind (withdrawal, response, …)'),
+  since: z.iso.datetime().describe('when it was signed and stored'),
+  attempts: z.number().int().nonnegative().describe('delivery attempts so far'),
+  lastError: z
+    .string()
+    .nullable()
+    .describe(
+      'the last attempt’s answer: the partner’s code (key_not_valid, unknown_key, sequence_gap, …), ' +
+        'http_<status>, or unreachable; null before any attempt failed',
+    ),
+});
+export type UndeliveredMessage = z.infer<typeof UndeliveredMessage>;
+
 /** A request as the read model shows it. */
 export const RequestView = z.object({
   id: Ulid,
@@ -93,6 +113,11 @@ export const RequestView = z.object({
   deadlines: z.record(z.string(), z.unknown()),
   /** The last of our messages the partner refused, or null. */
   partnerRefusal: PartnerRefusal.nullable(),
+  /**
+   * Our messages about the request the partner has not accepted yet, oldest first, read with the
+   * row: while any is here, the partner does not show the state this node shows.
+   */
+  undelivered: z.array(UndeliveredMessage),
 });
 export type RequestView = z.infer<typeof RequestView>;
 

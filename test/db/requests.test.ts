@@ -1,18 +1,29 @@
 // The request read model against a real Postgres: the projection records a partner's refusal on the
-// row with its event, once; and a request is read with its timeline from one snapshot, so no read
-// ever shows an event beside the state before it, even while projections commit between queries.
+// row with its event, once; a request is read with its timeline from one snapshot, so no read
+// ever shows an event beside the state before it, even while projections commit between queries;
+// and a request shows our messages about it the partner has not accepted yet, read with the row.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  insertOutboxMessage,
+  markAbandoned,
+  markDelivered,
+  markRejected,
+  recordAttempt,
+} from '../../db/messages.js';
+import { addParty } from '../../db/registry.js';
 import {
   getRequest,
   getRequestDetail,
   getTimeline,
+  listRequests,
   projectRequestEvent,
   type ProjectedEvent,
   type RequestRecord,
 } from '../../db/requests.js';
 import { getSupervisorTimeline } from '../../db/supervisor.js';
 import type { RequestStatus } from '../../schemas/common.js';
+import type { MessageKind, Payload } from '../../schemas/envelope.js';
 import { subjectFor } from '../helpers/domain.js';
 import { cloneTemplate } from '../helpers/postgres.js';
 
@@ -267,5 +278,155 @@ describe('reading a request with its timeline', () => {
       const timeline = await getTimeline(pool, id);
       expect(timeline).toHaveLength(EVENTS);
     }
+  });
+});
+
+/** Stores a signed message of ours about `reqId` to party-b, pending as the outbox leaves it. */
+async function ourMessage(reqId: string, msgId: string, kind: MessageKind): Promise<void> {
+  // The read model reads the outbox's columns, not the envelope: a stand-in payload will do.
+  const payload = { v: 1, msg_id: msgId, kind, req_id: reqId } as unknown as Payload;
+  await insertOutboxMessage(pool, {
+    msgId,
+    aud: 'party-b',
+    kind,
+    reqId,
+    payload,
+    digest: `digest-${msgId}`,
+    token: `token-${msgId}`,
+  });
+}
+
+const delivered = (msgId: string) =>
+  markDelivered(pool, msgId, {
+    receiptToken: `receipt-${msgId}`,
+    receiptDigest: `receipt-digest-${msgId}`,
+    forDigest: `digest-${msgId}`,
+    receivedAt: new Date(),
+    via: 'online',
+  });
+
+describe('our messages the partner has not accepted yet', () => {
+  beforeAll(async () => {
+    await addParty(
+      pool,
+      { partyId: 'party-b', name: 'Party B', inboxUrl: 'http://127.0.0.1:9/v1/messages', keys: [] },
+      'admin-ops',
+    );
+  });
+
+  it('lists those pending in the outbox, oldest first, with attempts and the last code', async () => {
+    const reqId = '01JBXKQ6W3V2Z8N4PRT5YHGMB0';
+    const other = '01JBXKQ6W3V2Z8N4PRT5YHGMB1';
+    const record = recordOf(reqId);
+    await projectRequestEvent(pool, record, created());
+    await projectRequestEvent(pool, recordOf(other), created());
+    const [request, refused, dropped, decision, withdrawal, elsewhere] = [
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC0',
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC1',
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC2',
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC3',
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC4',
+      '01JBXKQ6W3V2Z8N4PRT5YHGMC5',
+    ] as const;
+    const before = Date.now();
+    await ourMessage(reqId, request, 'request');
+    await delivered(request);
+    await ourMessage(reqId, refused, 'clarification');
+    await recordAttempt(pool, refused, 'schema_invalid');
+    await markRejected(pool, refused, 'schema_invalid');
+    await ourMessage(reqId, dropped, 'reminder');
+    await markAbandoned(pool, [dropped], 'after_refusal');
+    await ourMessage(reqId, decision, 'extension_decision');
+    for (const code of ['unreachable: TypeError', 'http_503', 'key_not_valid'])
+      await recordAttempt(pool, decision, code);
+    await ourMessage(reqId, withdrawal, 'withdrawal');
+    await recordAttempt(pool, withdrawal, 'unreachable: TimeoutError');
+    await ourMessage(other, elsewhere, 'withdrawal');
+    const after = Date.now();
+    await projectRequestEvent(pool, record, {
+      ...created(),
+      seq: 2,
+      type: 'withdraw',
+      status: 'withdrawn',
+    });
+
+    const view = (await getRequest(pool, reqId))!;
+    expect(view.status).toBe('withdrawn');
+    // Delivered, refused and abandoned messages are not waiting; the other request's is its own.
+    expect(view.undelivered).toEqual([
+      {
+        msgId: decision,
+        kind: 'extension_decision',
+        since: expect.any(String),
+        attempts: 3,
+        lastError: 'key_not_valid',
+      },
+      {
+        msgId: withdrawal,
+        kind: 'withdrawal',
+        since: expect.any(String),
+        attempts: 1,
+        lastError: 'unreachable',
+      },
+    ]);
+    for (const u of view.undelivered) {
+      expect(u.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(u.since)).toBeGreaterThanOrEqual(before - 1);
+      expect(Date.parse(u.since)).toBeLessThanOrEqual(after);
+    }
+    expect(Date.parse(view.undelivered[0]!.since)).toBeLessThanOrEqual(
+      Date.parse(view.undelivered[1]!.since),
+    );
+    expect((await getRequest(pool, other))!.undelivered.map((u) => u.msgId)).toEqual([elsewhere]);
+
+    // The officers' list and the detail read the same.
+    const listed = await listRequests(pool, { limit: 200 });
+    expect(listed.find((r) => r.id === reqId)?.undelivered).toEqual(view.undelivered);
+    expect((await getRequestDetail(pool, reqId))!.request.undelivered).toEqual(view.undelivered);
+
+    // Accepted at last: no longer listed, and the list is empty.
+    await delivered(decision);
+    await delivered(withdrawal);
+    expect((await getRequest(pool, reqId))!.undelivered).toEqual([]);
+  });
+
+  it('reads them in the snapshot of the row and its timeline', async () => {
+    const reqId = '01JBXKQ6W3V2Z8N4PRT5YHGMB2';
+    const withdrawal = '01JBXKQ6W3V2Z8N4PRT5YHGMC6';
+    const record = recordOf(reqId);
+    await projectRequestEvent(pool, record, created());
+    await ourMessage(reqId, withdrawal, 'withdrawal');
+    await projectRequestEvent(pool, record, {
+      ...created(),
+      seq: 2,
+      type: 'withdraw',
+      status: 'withdrawn',
+      detail: { msgId: withdrawal, kind: 'withdrawal' },
+    });
+
+    // The partner's receipt is stored and its event projected between the row and the timeline.
+    const detail = await getRequestDetail(
+      poolCommittingBetweenReads(async () => {
+        await delivered(withdrawal);
+        await projectRequestEvent(pool, record, {
+          ...created(),
+          seq: 3,
+          type: 'message_delivered',
+          status: null,
+          detail: { msgId: withdrawal },
+        });
+      }),
+      reqId,
+    );
+    // As of before the receipt: still waiting, and no delivery on the timeline.
+    expect(detail!.request.undelivered.map((u) => u.msgId)).toEqual([withdrawal]);
+    expect(detail!.timeline.map((e) => e.type)).toEqual(['created', 'withdraw']);
+    const after = await getRequestDetail(pool, reqId);
+    expect(after!.request.undelivered).toEqual([]);
+    expect(after!.timeline.map((e) => e.type)).toEqual([
+      'created',
+      'withdraw',
+      'message_delivered',
+    ]);
   });
 });
