@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { auditIndicesForRequest, cosignaturesOf } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
-import { getRequest, getTimeline } from '../db/requests.js';
+import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
 import { AppError } from '../errors.js';
 import type { Keyring } from '../protocol/keyring.js';
@@ -30,8 +30,11 @@ export async function buildEvidenceBundle(
   reqId: string,
   opts: { withAttachments?: boolean } = {},
 ): Promise<EvidenceBundle> {
-  const request = await getRequest(deps.pool, reqId);
-  if (!request) throw new AppError('unknown_request', 'no request with this id on this node');
+  // The row and its timeline from one snapshot: the manifest's status is the one the newest event
+  // left, never a state older than an event beside it.
+  const detail = await getRequestDetail(deps.pool, reqId);
+  if (!detail) throw new AppError('unknown_request', 'no request with this id on this node');
+  const { request } = detail;
   const partner = request.counterparty;
 
   const { rows: sent } = await deps.pool.query<{
@@ -148,7 +151,7 @@ export async function buildEvidenceBundle(
     });
   }
 
-  const timeline = (await getTimeline(deps.pool, reqId)).map((e) => ({
+  const timeline = detail.timeline.map((e) => ({
     seq: e.seq,
     at: e.at,
     type: e.type,
