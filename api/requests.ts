@@ -1,12 +1,6 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
 import { Router } from 'express';
-import {
-  isGrpcCancelledError,
-  isGrpcDeadlineError,
-  WithStartWorkflowOperation,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type Client,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
 import { z } from 'zod';
@@ -20,6 +14,7 @@ import {
 import { getParty } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
+import { withinTime } from '../temporal/within.js';
 import { parseOfficerBody } from '../domain/outgoing-message.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { sha256Hex } from '../protocol/digest.js';
@@ -83,41 +78,26 @@ function forRoles(view: RequestView, roles: readonly Role[]): RequestView {
   };
 }
 
-/**
- * Runs the update-with-start that waits for the request to be recorded, for at most `ms`: every
- * Temporal call inside gets that deadline, and one still waiting when the timer fires is cancelled.
- * Past it the caller gets `503 update_timeout` with the request id; the workflow goes on, and the
- * same Idempotency-Key returns the request once it is recorded.
- */
-async function recordedWithin<T>(
+/** Runs the create's update for at most `ms`; past it, `503 update_timeout` naming the request. */
+function recordedWithin<T>(
   client: Client,
   ms: number,
   reqId: string,
   update: () => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
-  try {
-    return await client.withAbortSignal(controller.signal, () =>
-      client.withDeadline(Date.now() + ms, update),
-    );
-  } catch (err) {
-    const timedOut =
-      controller.signal.aborted ||
-      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
-      isGrpcDeadlineError(err) ||
-      isGrpcCancelledError(err);
-    if (!timedOut) throw err;
-    throw new AppError(
-      'update_timeout',
-      `the request was started but not recorded within ${ms} ms; send it again with the same ` +
-        'Idempotency-Key to get it once it is',
-      undefined,
-      { requestId: reqId },
-    );
-  } finally {
-    clearTimeout(timer);
-  }
+  return withinTime(
+    client,
+    ms,
+    update,
+    () =>
+      new AppError(
+        'update_timeout',
+        `the request was started but not recorded within ${ms} ms; send it again with the same ` +
+          'Idempotency-Key to get it once it is',
+        undefined,
+        { requestId: reqId },
+      ),
+  );
 }
 
 export function requestsRouter(deps: RequestsDeps): Router {
