@@ -4,7 +4,7 @@
 // both sides: status, timeline, deadlines and the signed messages each stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Priority, RequestType } from '../../schemas/common.js';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { ACTIONS } from '../../workflows/actions.js';
 import type { DeadlineExplanation } from '../../workflows/deadlines.js';
 import { getRequestState } from '../../workflows/messages.js';
@@ -20,6 +20,7 @@ import {
   withoutAttachments,
 } from '../helpers/domain.js';
 import { r0412, r0430, r0457 } from '../fixtures/domain/identifications.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -28,12 +29,7 @@ let tokens: { a: string; b: string };
 const SECOND = 1000;
 const WAIT_MS = 30_000;
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 
 /** Waits (at most 30 s) until the request on `node` satisfies `pred`. */
 function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {

@@ -2,22 +2,18 @@
 // sides' workflows carry the conversation into new runs several times over a long clarification
 // exchange, and the request still ends the same on both nodes, with every step on its timeline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 const ROUNDS = 6;
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 const count = (r: RequestDetailView | undefined, type: string) =>
   r?.timeline.filter((e) => e.type === type).length ?? 0;
 

@@ -2,24 +2,20 @@
 // messages cross, and both nodes end in the same state by the convergence rule; the side whose
 // action did not take effect sees it as not applied, on its timeline and in the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { recordHistory } from '../helpers/histories.js';
 import { call, type HttpResult } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 let tokens: { a: string; b: string };
 const ROUNDS = 10;
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 
 const actOn = (node: TestNode, token: string, id: string, route: string, json: unknown) =>
   call(node.url, 'POST', `/v1/requests/${id}/${route}`, { token, json });

@@ -2,7 +2,7 @@
 // reached; A escalates meanwhile (it could not know), and once the acknowledgement arrives both
 // nodes count it at its signed time, in time, and neither shows the request overdue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -10,18 +10,14 @@ import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import { freePort } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
 const ACK_SECONDS = 12;
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 const until = (node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) =>
   eventually(
     async () => {

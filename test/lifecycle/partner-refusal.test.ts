@@ -5,12 +5,13 @@
 // lists it for supervisors; B never got the withdrawal. Once the address is right again, a new
 // withdrawal takes effect on both sides.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { SupervisorRequestPage, SupervisorSummary } from '../../schemas/supervisor-api.js';
 import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -18,12 +19,7 @@ let c: TestNode;
 let officer: string;
 let supervisor: string;
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 
 /** Waits until `node` shows the request and `check` holds of it; returns what it showed. */
 const until = (

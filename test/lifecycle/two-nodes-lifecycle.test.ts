@@ -1,7 +1,7 @@
 // The heart of it: a request travels from party A to party B and back, each side on its own node,
 // namespace and database, every step a signed message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView } from '../../schemas/requests-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
@@ -10,17 +10,13 @@ import { recordHistory } from '../helpers/histories.js';
 import { createParty, signDraftAs, validDraft } from '../helpers/envelopes.js';
 import { ulid } from 'ulid';
 import { finalFor, notFoundFor, partialFor, subjectFor } from '../helpers/domain.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 let tokens: { a: string; b: string };
 
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
+const detail = requestDetail;
 
 /** Waits until the request on `node` satisfies `pred`. */
 function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
