@@ -204,13 +204,40 @@ export const refusalSentence = (refusal) =>
  */
 export const label = (labels, value) => labels[value] ?? value.replaceAll('_', ' ');
 
+/** How long a message of ours may wait for the partner before lists mark its request. */
+export const UNDELIVERED_MARK_AFTER_MS = 60_000;
+
 /**
- * A status as a badge, with the overdue flag beside it (overdue is not a status of its own), and
- * a mark when the partner refused one of our messages about the request.
- * @param {{ status: string; overdue?: boolean; escalationLevel?: number;
- *   partnerRefusal?: { code: string } | null }} r
+ * What a view or list item says of our messages the partner has not accepted yet: the request's
+ * view lists them (`undelivered`, oldest first), a list item may give the oldest's time only.
+ * @typedef {{ counterparty?: string; undelivered?: { since: string }[];
+ *   undeliveredSince?: string | null }} Undelivered
  */
-export function statusBadges(r) {
+
+/**
+ * When the oldest of our messages about a request that the partner has not accepted yet was
+ * signed, or null when none is waiting.
+ * @param {Undelivered} r
+ */
+export const oldestUndelivered = (r) => r.undelivered?.[0]?.since ?? r.undeliveredSince ?? null;
+
+/**
+ * A status as a badge, with the overdue flag beside it (overdue is not a status of its own), a
+ * mark when the partner refused one of our messages about the request, and one when a message of
+ * ours has waited for the partner longer than `pendingAfterMs` (the partner does not show this
+ * status yet).
+ * @param {{ status: string; overdue?: boolean; escalationLevel?: number;
+ *   partnerRefusal?: { code: string } | null } & Undelivered} r
+ * @param {{ pendingAfterMs?: number }} [opts] the request's page marks at once; lists after a minute
+ */
+export function statusBadges(r, opts = {}) {
+  const oldest = oldestUndelivered(r);
+  const pendingSince =
+    oldest !== null &&
+    Date.now() - Date.parse(oldest) >= (opts.pendingAfterMs ?? UNDELIVERED_MARK_AFTER_MS)
+      ? oldest
+      : null;
+  const partner = r.counterparty ?? 'the partner';
   return h(
     'span',
     { class: 'badges' },
@@ -230,6 +257,16 @@ export function statusBadges(r) {
             title: `The partner refused a message (${r.partnerRefusal.code})`,
           },
           'Refused by partner',
+        )
+      : null,
+    pendingSince
+      ? h(
+          'span',
+          {
+            class: 'badge pending-at-partner',
+            title: `A message of ours has not been accepted by ${partner} since ${new Date(pendingSince).toLocaleString()}: ${partner} does not show this status yet`,
+          },
+          'Pending at partner',
         )
       : null,
   );

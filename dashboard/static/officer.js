@@ -1,7 +1,8 @@
 /* global location, history, FormData, HTMLButtonElement */
 // The officers' list: the requests they work on, from the officers' API (`GET /v1/requests`),
 // with the subject's title, which officers may see and lists may show (it carries no personal
-// data by rule). Filters live in the URL, as on the overview.
+// data by rule). Filters live in the URL, as on the overview. A request with a message of ours the
+// partner has not accepted for over a minute is marked "Pending at partner".
 import { getJson, queryString } from './api.js';
 import {
   DIRECTION_LABEL,

@@ -3,6 +3,8 @@
 // where a request stands and its deadlines, never its subject (which may name people), as the
 // API itself leaves it out. Filters live in the URL, so a view can be bookmarked and shared.
 // Requests whose message the partner refused have their own list: the message had no effect.
+// Items whose oldest message not yet accepted by the partner (`undeliveredSince`, when the
+// supervisor API gives it) is over a minute old are marked "Pending at partner" (statusBadges).
 import { ApiError, getJson, queryString } from './api.js';
 import { barList, figure, lineChart, quantileList } from './charts.js';
 import {

@@ -3,7 +3,8 @@
 // computed (the workflow's own explanation, so nobody argues about a date), its timeline, and a
 // link to its workflow in the Temporal Web UI. The subject is shown to officers only: supervisors
 // watch deadlines, not what a request is about. A message of ours the partner refused is said
-// at the top, and messages that had no effect (a crossing lost) are said in words.
+// at the top, and messages that had no effect (a crossing lost) are said in words; so are messages
+// of ours the partner has not accepted yet, since until it does, it does not show this state.
 import { ApiError, getJson } from './api.js';
 import {
   DEADLINE_LABEL,
@@ -32,7 +33,10 @@ import { poll } from './live.js';
  * What the page draws: the officers' view of a request when the role may read it, else (admins)
  * the supervisors' timeline, which has the due times but not their explanation nor the subject.
  * @typedef {{
- *   request: import('./types.js').SupervisorItem & { subject?: RequestDetail['subject'] };
+ *   request: import('./types.js').SupervisorItem & {
+ *     subject?: RequestDetail['subject'];
+ *     undelivered?: RequestDetail['undelivered'];
+ *   };
  *   events: TimelineEvent[];
  *   explanations: Partial<Record<'acknowledgement' | 'response', DeadlineExplanation | null>> | null;
  * }} Shown
@@ -368,8 +372,12 @@ function details(detail) {
   );
 }
 
-/** @param {TimelineEvent[]} events */
-function timeline(events) {
+/**
+ * @param {TimelineEvent[]} events
+ * @param {{ partner: string; waiting: Set<string> }} pending our messages the partner has not
+ *   accepted yet: the steps that sent them say so
+ */
+function timeline(events, pending) {
   const undone = undoneMessages(events);
   return h(
     'ol',
@@ -381,7 +389,9 @@ function timeline(events) {
         eventSentence(e, events) ??
         (!NO_EFFECT.includes(e.type) && undone.has(textOf(e.detail.msgId))
           ? 'It had no effect: see below.'
-          : null);
+          : ACTION_NOUN[e.type] && pending.waiting.has(textOf(e.detail.msgId) ?? '')
+            ? `Not yet accepted by ${pending.partner}: see above.`
+            : null);
       return h(
         'li',
         {
@@ -440,6 +450,60 @@ function refusalBanner(s) {
 }
 
 /**
+ * How often one of our messages was tried and what the partner last answered, in words.
+ * @param {RequestDetail['undelivered'][number]} u
+ * @param {string} partner
+ */
+function attemptsSaid(u, partner) {
+  if (u.attempts === 0) return 'not tried yet';
+  const tries = `${u.attempts} attempt${u.attempts === 1 ? '' : 's'}`;
+  if (u.lastError === 'unreachable') return `${tries}, last answer: none (${partner} unreachable)`;
+  return `${tries}, last answer: ${u.lastError ?? 'none'}`;
+}
+
+/** @param {string} iso @param {Date} now */
+const sameDay = (iso, now) => new Date(iso).toDateString() === now.toDateString();
+
+/**
+ * The notice of a request with messages of ours the partner has not accepted yet: which, since
+ * when, how often tried and the partner's last answer, and what that means: "Not yet accepted by
+ * party-b: our withdrawal (since 10:02, 14 attempts, last answer: key_not_valid). Until it is,
+ * party-b does not show this state." A refusal for good is the refusal banner's, not this.
+ * @param {Shown} s
+ */
+function undeliveredNotice(s) {
+  const waiting = s.request.undelivered ?? [];
+  if (waiting.length === 0) return null;
+  const partner = s.request.counterparty;
+  const now = new Date();
+  const listed = waiting.map((u, i) => [
+    i === 0 ? '' : i === waiting.length - 1 ? ' and ' : ', ',
+    `our ${label(MESSAGE_KIND_LABEL, u.kind)} (since `,
+    time(u.since, sameDay(u.since, now) ? { short: true } : { compact: true }),
+    `, ${attemptsSaid(u, partner)})`,
+  ]);
+  const until = waiting.length === 1 ? 'Until it is' : 'Until they are';
+  const kinds = new Set(waiting.map((u) => u.kind));
+  const meaning =
+    kinds.size === 1 && kinds.has('request')
+      ? `${until}, ${partner} does not know of this request.`
+      : kinds.size === 1 && kinds.has('reminder')
+        ? `${until}, ${partner} has not seen ${waiting.length === 1 ? 'it' : 'them'}.`
+        : `${until}, ${partner} does not show this state.`;
+  return h(
+    'div',
+    { class: 'banner undelivered', 'data-undelivered': waiting.map((u) => u.msgId).join(' ') },
+    h('p', {}, h('strong', {}, `Not yet accepted by ${partner}: `, listed, '.')),
+    h(
+      'p',
+      {},
+      meaning,
+      ` This node sends ${waiting.length === 1 ? 'it' : 'them'} again until ${partner} accepts or refuses.`,
+    ),
+  );
+}
+
+/**
  * @param {import('./types.js').ViewContext} ctx
  * @param {string} id
  */
@@ -448,6 +512,8 @@ export function requestPage(ctx, id) {
   const problem = h('div', { class: 'problem-slot' });
   // A live region from the start, so a refusal that comes in while the page is open is read out.
   const banner = h('div', { class: 'banner-slot', role: 'status' });
+  // Not a live region: its attempts change at every refresh. Its coming and going is announced.
+  const pendingNotice = h('div', { class: 'banner-slot' });
   const facts = h('div');
   /** Per deadline: what changes with the clock, and its explanation, which changes with the data. */
   const boxes = /** @type {const} */ (['acknowledgement', 'response']).map((kind) => ({
@@ -475,6 +541,7 @@ export function requestPage(ctx, id) {
     head,
     problem,
     banner,
+    pendingNotice,
     facts,
     h(
       'section',
@@ -495,6 +562,9 @@ export function requestPage(ctx, id) {
   let drawnFacts = '';
   let drawnEvents = '';
   let drawnBanner = '';
+  let drawnNotice = '';
+  /** The messages the notice named last, to announce when that changes. */
+  let waitingIds = '';
   const showSubject = ctx.session.roles.includes('officer');
 
   function drawDeadlines() {
@@ -536,7 +606,7 @@ export function requestPage(ctx, id) {
       h(
         'dl',
         { class: 'facts' },
-        row('Status', statusBadges(r)),
+        row('Status', statusBadges(r, { pendingAfterMs: 0 })),
         row('Kind', label(KIND_LABEL, r.type)),
         row('Direction', label(DIRECTION_LABEL, r.direction)),
         row('Partner', r.counterparty),
@@ -601,7 +671,11 @@ export function requestPage(ctx, id) {
       }
       shown = next;
       // Redrawn only when they change, so an open "Details" stays open while the page updates.
-      const factsKey = JSON.stringify(next.request);
+      // Attempts change at every refresh while a message waits: only which messages wait counts here.
+      const factsKey = JSON.stringify({
+        ...next.request,
+        undelivered: next.request.undelivered?.map((u) => u.msgId),
+      });
       if (factsKey !== drawnFacts) {
         drawFacts(next);
         drawExplanations(next);
@@ -614,11 +688,27 @@ export function requestPage(ctx, id) {
         render(banner, drawn);
         drawnBanner = bannerKey;
       }
-      const eventsKey = JSON.stringify(next.events);
+      const notice = undeliveredNotice(next);
+      const noticeKey = notice?.textContent ?? '';
+      if (noticeKey !== drawnNotice) {
+        render(pendingNotice, notice);
+        drawnNotice = noticeKey;
+      }
+      const ids = notice?.dataset.undelivered ?? '';
+      if (ids !== waitingIds) {
+        const partner = next.request.counterparty;
+        if (ids && notice) ctx.announce(notice.querySelector('p')?.textContent ?? '');
+        else ctx.announce(`No message of ours is waiting for ${partner} any more.`);
+        waitingIds = ids;
+      }
+      const waiting = new Set(next.request.undelivered?.map((u) => u.msgId) ?? []);
+      const eventsKey = JSON.stringify([next.events, [...waiting]]);
       if (eventsKey !== drawnEvents) {
         render(
           events,
-          next.events.length ? timeline(next.events) : h('p', { class: 'empty' }, 'No events yet.'),
+          next.events.length
+            ? timeline(next.events, { partner: next.request.counterparty, waiting })
+            : h('p', { class: 'empty' }, 'No events yet.'),
         );
         drawnEvents = eventsKey;
       }

@@ -2,13 +2,16 @@
 // nodes: a supervisor signs in on A, sees a request created through the API appear and turn
 // overdue without reloading, filters by partner, and opens the request's page; an officer sees
 // only the officers' views; a token that stops working returns the page to sign-in; a message the
-// partner refused and messages that had no effect are said in words.
+// partner refused and messages that had no effect are said in words; so are messages the partner
+// has not accepted yet, marked in the officers' list when they wait for over a minute.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertOutboxMessage, markDelivered } from '../../db/messages.js';
 import { projectRequestEvent, type RequestRecord } from '../../db/requests.js';
+import type { Payload } from '../../schemas/envelope.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -383,6 +386,118 @@ describe('the dashboard', () => {
     );
     expect(await page.content()).not.toContain(TITLE);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-refused.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('says which of our messages the partner has not accepted yet, and marks them in lists', async () => {
+    // The read model and outbox as A leaves them while B keeps refusing A's revoked key (401
+    // key_not_valid, retried; test/lifecycle/undelivered.test.ts makes one live): A's officer
+    // withdrew three minutes ago, A shows the request withdrawn, B has not accepted it.
+    // A live one too: a request to the unreachable party-c, tried again and again meanwhile.
+    const live = await createRequest('party-c', 'routine');
+    const id = ulid();
+    const withdrawal = ulid();
+    const record: RequestRecord = {
+      reqId: id,
+      workflowId: `request-${id}`,
+      direction: 'outgoing',
+      type: 'mine_map',
+      requester: 'party-a',
+      responder: 'party-b',
+      priority: 'routine',
+      subject: { ...structuredClone(corridorSubject), title: TITLE } as RequestRecord['subject'],
+      createdBy: 'officer-amira',
+      createdAt: new Date(Date.now() - 600_000).toISOString(),
+    };
+    const at = (s: number) => new Date(Date.now() - 600_000 + s * 1000).toISOString();
+    const events = [
+      { type: 'created', actor: 'officer-amira', status: 'submitted', detail: {} },
+      { type: 'delivered', actor: 'party-b', status: 'delivered', detail: {} },
+      {
+        type: 'withdraw',
+        actor: 'officer-amira',
+        status: 'withdrawn',
+        detail: { kind: 'withdrawal', msgId: withdrawal },
+      },
+    ] as const;
+    for (const [i, e] of events.entries())
+      await projectRequestEvent(a.database.pool, record, {
+        ...e,
+        seq: i + 1,
+        at: at(i * 200),
+        detail: { ...e.detail },
+      });
+    await insertOutboxMessage(a.database.pool, {
+      msgId: withdrawal,
+      aud: 'party-b',
+      kind: 'withdrawal',
+      reqId: id,
+      // The page reads the outbox's columns, not the envelope: a stand-in will do.
+      payload: { v: 1, msg_id: withdrawal, kind: 'withdrawal', req_id: id } as unknown as Payload,
+      digest: `digest-${withdrawal}`,
+      token: `token-${withdrawal}`,
+    });
+    await a.database.pool.query(
+      `UPDATE outbox_messages SET created_at = now() - interval '3 minutes', attempts = 14,
+         last_error = 'key_not_valid', last_attempt_at = now() WHERE msg_id = $1`,
+      [withdrawal],
+    );
+
+    const { page, errors, close } = await openTab();
+    await signIn(page, officerToken);
+    await page.waitForURL(/\/dashboard\/requests$/);
+    // Waiting for over a minute: marked in the officers' list.
+    await row(page, 'main', id).getByText('Pending at partner').waitFor({ timeout: WAIT_MS });
+    expect(await row(page, 'main', id).textContent()).toContain('Withdrawn');
+    // Seconds old: not marked yet (most messages are accepted by then).
+    await row(page, 'main', live).waitFor();
+    expect(await row(page, 'main', live).textContent()).not.toContain('Pending at partner');
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-requests-pending.png'),
+      fullPage: true,
+    });
+
+    await page.goto(`${a.url}/dashboard/requests/${id}`);
+    const notice = page.locator('.banner.undelivered');
+    await notice.waitFor({ timeout: WAIT_MS });
+    expect(await notice.textContent()).toMatch(
+      /^Not yet accepted by party-b: our withdrawal \(since \S.*, 14 attempts, last answer: key_not_valid\)\.Until it is, party-b does not show this state\./,
+    );
+    const status = page.locator('.facts div', { hasText: 'Status' });
+    expect(await status.textContent()).toMatch(/Withdrawn.*Pending at partner/);
+    expect(await page.locator('.timeline li[data-event="withdraw"]').textContent()).toContain(
+      'Not yet accepted by party-b',
+    );
+    // Not a refusal: nothing says it had no effect.
+    expect(await page.locator('.banner.refused').count()).toBe(0);
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-undelivered.png'),
+      fullPage: true,
+    });
+
+    // B accepts it: the notice and the mark go without a reload.
+    await markDelivered(a.database.pool, withdrawal, {
+      receiptToken: `receipt-${withdrawal}`,
+      receiptDigest: `receipt-digest-${withdrawal}`,
+      forDigest: `digest-${withdrawal}`,
+      receivedAt: new Date(),
+      via: 'online',
+    });
+    await notice.waitFor({ state: 'detached', timeout: WAIT_MS });
+    expect(await status.textContent()).not.toContain('Pending at partner');
+    expect(await page.locator('.timeline li[data-event="withdraw"]').textContent()).not.toContain(
+      'Not yet accepted',
+    );
+
+    // The live one: the request to party-c, which never answers.
+    await page.goto(`${a.url}/dashboard/requests/${live}`);
+    await page
+      .locator('.banner.undelivered', { hasText: 'party-c unreachable' })
+      .waitFor({ timeout: WAIT_MS });
+    expect(await notice.textContent()).toMatch(
+      /^Not yet accepted by party-c: our request \(since \S.*, \d+ attempts?, last answer: none \(party-c unreachable\)\)\.Until it is, party-c does not know of this request\./,
+    );
     expect(errors).toEqual([]);
     await close();
   });
