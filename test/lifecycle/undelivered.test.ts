@@ -5,25 +5,19 @@
 // reached, both show it withdrawn and nothing is waiting. A code B keeps answering (key_not_valid,
 // after B revoked A's key) is shown the same way, with that code.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
+import { type RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
+import { requestDetail } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
 let officer: string;
-
-async function detail(node: TestNode, id: string) {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? RequestDetailView.parse(res.body) : undefined;
-}
 
 /** Waits until `node` shows the request and `check` holds of it; returns what it showed. */
 const until = (
@@ -34,7 +28,7 @@ const until = (
 ) =>
   eventually(
     async () => {
-      const r = await detail(node, id);
+      const r = await requestDetail(node, id);
       return r && check(r) ? r : undefined;
     },
     30_000,
@@ -128,7 +122,7 @@ describe('a step the partner has not accepted yet', () => {
     expect(listed?.undelivered.map((u) => u.msgId)).toEqual([msgId]);
 
     // B never got it: the request is delivered there, with no withdrawal on its timeline.
-    const atB = await detail(b, id);
+    const atB = await requestDetail(b, id);
     expect(atB?.status).toBe('delivered');
     expect(atB?.timeline.map((e) => e.type)).not.toContain('withdraw');
     expect(atB?.undelivered).toEqual([]);
@@ -190,7 +184,7 @@ describe('a step the partner has not accepted yet', () => {
     // Not a refusal for good: nothing says it had no effect, since it may yet be accepted.
     expect(atA.partnerRefusal).toBeNull();
     expect(atA.timeline.map((e) => e.type)).not.toContain('message_refused_by_partner');
-    const atB = await detail(b, id);
+    const atB = await requestDetail(b, id);
     expect(atB?.status).toBe('delivered');
     expect(atB?.timeline.map((e) => e.type)).not.toContain('withdraw');
   });
