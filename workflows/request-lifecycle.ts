@@ -222,7 +222,9 @@ export async function runRequest(
       if (!d || !binding(kind) || d.clockStopped) continue;
       if (Date.parse(d.dueAt) <= Date.parse(now)) {
         late = true;
-        worst = Math.max(worst, escalationLevel(d.dueAt, rule.escalation_after_seconds, now));
+        // The level shown is the one escalated so far, so no read shows a level before its event.
+        const reached = escalationLevel(d.dueAt, rule.escalation_after_seconds, now);
+        worst = Math.max(worst, Math.min(reached, memory.escalated[kind] ?? 0));
       }
     }
     if (late !== overdue) upsertSearchAttributes([{ key: ParleyOverdue, value: late }]);
