@@ -146,5 +146,5 @@ describe('a partner system using only the CLI', () => {
     ]);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^invalid: (bad_header|malformed_envelope|signature_invalid)/);
-  }, 120_000);
+  }, 240_000);
 });

@@ -140,7 +140,7 @@ describe('resilience', () => {
         const r = await detail(a.url, officer, id);
         return r?.status === 'delivered' ? r : undefined;
       },
-      30_000,
+      90_000,
       'delivered after B came back',
     );
     expect(Date.parse(delivered.receiptAt!)).toBeGreaterThanOrEqual(bStarted - 1000);
@@ -149,11 +149,11 @@ describe('resilience', () => {
       countsFrom: delivered.receiptAt,
       durationSeconds: 120,
     });
-  });
+  }, 180_000);
 
   it('survives B being killed mid-lifecycle: the lifecycle completes with no message sent twice', async () => {
     const bOfficer = await bToken('officer');
-    const atB = await eventually(() => detail(bUrl, bOfficer, id), 30_000, 'request at B');
+    const atB = await eventually(() => detail(bUrl, bOfficer, id), 90_000, 'request at B');
     expect(atB.status).toBe('delivered');
 
     const ack = await call(bUrl, 'POST', `/v1/requests/${id}/acknowledge`, {
@@ -169,7 +169,7 @@ describe('resilience', () => {
     await eventually(
       async () =>
         (await detail(a.url, officerA, id))?.status === 'acknowledged' ? true : undefined,
-      30_000,
+      90_000,
       'acknowledged at A',
     );
     const answered = await call(bUrl, 'POST', `/v1/requests/${id}/responses`, {
@@ -182,7 +182,7 @@ describe('resilience', () => {
     await startB();
     await eventually(
       async () => ((await detail(a.url, officerA, id))?.status === 'answered' ? true : undefined),
-      30_000,
+      90_000,
       'answered at A',
     );
     expect(
@@ -198,7 +198,7 @@ describe('resilience', () => {
         (await detail(bUrl, await bToken('supervisor'), id))?.status === 'closed'
           ? true
           : undefined,
-      30_000,
+      90_000,
       'closed at B',
     );
 
@@ -240,5 +240,5 @@ describe('resilience', () => {
     } finally {
       await bPool.end();
     }
-  });
+  }, 240_000);
 });

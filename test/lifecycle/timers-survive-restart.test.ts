@@ -118,7 +118,7 @@ describe('deadlines across a restart of the whole node and its Temporal server',
         const r = await detail();
         return r?.status === 'delivered' ? r : undefined;
       },
-      30_000,
+      90_000,
       'delivered',
     );
 
@@ -136,7 +136,7 @@ describe('deadlines across a restart of the whole node and its Temporal server',
         const r = await detail();
         return r?.timeline.some((e) => e.type === 'escalated') ? r : undefined;
       },
-      30_000,
+      90_000,
       'escalation after the restart',
     );
     expect(late.overdue).toBe(true);
@@ -147,5 +147,5 @@ describe('deadlines across a restart of the whole node and its Temporal server',
       due_at: delivered.ackDueAt,
     });
     expect(Date.parse(escalated.at)).toBeGreaterThan(due);
-  }, 180_000);
+  }, 300_000);
 });

@@ -131,5 +131,5 @@ describe('parley start (the README command)', () => {
       second.child.kill('SIGINT');
       expect(await exited(second.child)).toBe(0);
     }
-  });
+  }, 180_000);
 });
