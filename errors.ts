@@ -56,6 +56,7 @@ export const ERROR_STATUS = {
   unknown_attachment: 404,
   too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal: 500,
   // Postgres or Temporal cannot be reached, or is shutting down: the same call may work shortly.
   unavailable: 503,

@@ -1,9 +1,20 @@
 // The partner inbox `POST /v1/messages` and this node's public keys. Partner systems
-// authenticate by signature, not by bearer token: the envelope is the credential.
-import express, { Router } from 'express';
+// authenticate by signature, not by bearer token: the envelope is the credential. A source that
+// keeps sending input no party can be held to is answered 429 rate_limited with Retry-After; the
+// limit counts refusals only, so a valid envelope from the same address is still taken.
+import express, {
+  Router,
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
 import { AppError } from '../errors.js';
 import { receiveEnvelope, type InboxDeps } from '../exchange/inbox.js';
+import { sourceKey } from '../exchange/refusal-limit.js';
+import { refusalLogOf } from '../exchange/refusals.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
+import { sendProblem } from './problem.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 
 export function inboxRouter(deps: InboxDeps): Router {
@@ -11,23 +22,62 @@ export function inboxRouter(deps: InboxDeps): Router {
   router.get('/.well-known/jwks.json', (_req, res) => {
     res.set('cache-control', 'max-age=300').json(deps.keyring.jwks());
   });
+
+  /** A refusal before the body is read (media type, size): counted and limited, not sampled. */
+  const refuseUnread = (req: Request, err: AppError) =>
+    refusalLogOf(deps).refuse(err, {
+      code: err.code,
+      via: 'online',
+      source: sourceOf(req),
+      kind: 'unattributed',
+    });
+
+  // Answers a 429 here, with its Retry-After (the problem document carries the same
+  // `retry_after`), and without the error handler's log line per request: a flood would flood
+  // the log too. The refusal log says once a second how many were limited.
+  const retryAfter: ErrorRequestHandler = (err, _req, res, next) => {
+    if (!(err instanceof AppError && err.code === 'rate_limited') || res.headersSent)
+      return next(err);
+    const seconds = err.extra?.retry_after;
+    res.set('retry-after', String(typeof seconds === 'number' ? seconds : 1));
+    sendProblem(res, err);
+  };
+
+  const tooLarge: ErrorRequestHandler = async (err, req, _res, next) => {
+    if ((err as { type?: unknown }).type !== 'entity.too.large') return next(err);
+    const refused = new AppError('too_large', `envelope over ${MAX_ENVELOPE_BYTES} bytes`);
+    next(await refuseUnread(req, refused));
+  };
+
   router.post(
     '/v1/messages',
-    (req, _res, next) => {
-      if (!req.is(ENVELOPE_MEDIA_TYPE))
-        throw new AppError(
+    async (req: Request, _res: Response, next: NextFunction) => {
+      if (!req.is(ENVELOPE_MEDIA_TYPE)) {
+        const refused = new AppError(
           'unsupported_media_type',
           `send one compact JWS as ${ENVELOPE_MEDIA_TYPE}`,
         );
+        throw await refuseUnread(req, refused);
+      }
       next();
     },
     express.text({ type: ENVELOPE_MEDIA_TYPE, limit: MAX_ENVELOPE_BYTES, defaultCharset: 'utf-8' }),
-    async (req, res) => {
+    async (req: Request, res: Response) => {
       const body: unknown = req.body;
       if (typeof body !== 'string') throw new AppError('malformed_envelope', 'empty body');
-      const { receipt } = await receiveEnvelope(deps, body.trim(), 'online');
+      const { receipt } = await receiveEnvelope(deps, body.trim(), 'online', sourceOf(req));
       res.status(202).type(ENVELOPE_MEDIA_TYPE).send(receipt);
     },
+    tooLarge,
+    retryAfter,
   );
   return router;
+}
+
+/**
+ * The sender's address key. `req.ip` is the peer's address unless the app trusts a proxy
+ * (`trust proxy`), which then names the client it forwarded for.
+ */
+function sourceOf(req: Request): string {
+  return sourceKey(req.ip ?? req.socket.remoteAddress);
 }

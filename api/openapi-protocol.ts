@@ -78,6 +78,8 @@ export const ERROR_MEANINGS = {
   too_large: `the body is over the route’s limit (JSON bodies ${JSON_BODY_LIMIT}, envelopes ${MAX_ENVELOPE_BYTES} bytes, attachments \`ATTACHMENT_MAX_BYTES\`)`,
   unsupported_media_type:
     'the body’s Content-Type is not the one the route takes (for attachments: not in `ATTACHMENT_MEDIA_TYPES`)',
+  rate_limited:
+    'this address sent too many envelopes the inbox refused (before they proved a fresh statement of a party); `Retry-After` and `retry_after` say when to send again. Valid envelopes from the address are still taken',
   internal: 'a bug on this node; retry later',
   unavailable: 'Postgres or Temporal is unreachable; retry later',
   update_timeout:

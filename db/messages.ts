@@ -215,18 +215,108 @@ export async function importedReceiptsFrom(pool: pg.Pool, iss: string): Promise<
   return rows.map((r) => r.receipt_token);
 }
 
+/** One refusal as kept in the sample (`inbox_rejections`): its digest and code, never the input. */
+export interface Rejection {
+  digest: string;
+  code: string;
+  via: string;
+  /** The sender's address key (see exchange/refusal-limit.ts), `import` for bundle files. */
+  source: string;
+}
+
+/**
+ * Adds a refusal to the sample and drops what falls out of the newest `keep` rows, in one
+ * statement that never takes the audit lock. With `leaf`, the refusal is also appended to the
+ * audit log, in the same transaction (refusals of a fresh statement of a party; see
+ * exchange/refusals.ts).
+ */
 export async function logRejection(
   pool: pg.Pool,
-  r: { digest: string; code: string; via: string },
+  r: Rejection,
+  opts: { keep: number; leaf: boolean },
 ): Promise<void> {
+  const insert = (db: Queryable) =>
+    db.query(
+      `WITH added AS (
+         INSERT INTO inbox_rejections (digest, code, via, source) VALUES ($1, $2, $3, $4)
+         RETURNING id)
+       DELETE FROM inbox_rejections WHERE id <= (SELECT id FROM added) - $5`,
+      [r.digest, r.code, r.via, r.source, opts.keep],
+    );
+  if (!opts.leaf) {
+    await insert(pool);
+    return;
+  }
   await withTransaction(pool, async (client) => {
-    await client.query('INSERT INTO inbox_rejections (digest, code, via) VALUES ($1, $2, $3)', [
-      r.digest,
-      r.code,
-      r.via,
-    ]);
+    await insert(client);
     await appendAudit(client, [{ type: 'rejected', digest: r.digest, code: r.code, via: r.via }]);
   });
+}
+
+/** Refusals of one code from one source in one minute; `limited` of them were answered 429. */
+export interface RejectionCount {
+  minute: Date;
+  source: string;
+  code: string;
+  refused: number;
+  limited: number;
+}
+
+/**
+ * Adds counts to `inbox_rejection_counts` in one statement (rows in key order, so two replicas
+ * adding at once never deadlock), and drops minutes older than `retainSince` when given.
+ */
+export async function addRejectionCounts(
+  pool: pg.Pool,
+  counts: readonly RejectionCount[],
+  retainSince?: Date,
+): Promise<void> {
+  const rows = [...counts].sort(
+    (a, b) =>
+      a.minute.getTime() - b.minute.getTime() ||
+      a.source.localeCompare(b.source) ||
+      a.code.localeCompare(b.code),
+  );
+  if (rows.length)
+    await pool.query(
+      `INSERT INTO inbox_rejection_counts (minute, source, code, refused, limited)
+       SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+       ON CONFLICT (minute, source, code) DO UPDATE
+         SET refused = inbox_rejection_counts.refused + excluded.refused,
+             limited = inbox_rejection_counts.limited + excluded.limited`,
+      [
+        rows.map((r) => r.minute),
+        rows.map((r) => r.source),
+        rows.map((r) => r.code),
+        rows.map((r) => r.refused),
+        rows.map((r) => r.limited),
+      ],
+    );
+  if (retainSince)
+    await pool.query('DELETE FROM inbox_rejection_counts WHERE minute < $1', [retainSince]);
+}
+
+/** Counts of refusals since `since`, per minute, source and code, oldest first. */
+export async function rejectionCountsSince(db: Queryable, since: Date): Promise<RejectionCount[]> {
+  const { rows } = await db.query<RejectionCount>(
+    `SELECT minute, source, code, refused::int AS refused, limited::int AS limited
+     FROM inbox_rejection_counts WHERE minute >= $1 ORDER BY minute, source, code`,
+    [since],
+  );
+  return rows;
+}
+
+/** The newest refusals of the sample, newest first. */
+export async function recentRejections(
+  db: Queryable,
+  limit: number,
+): Promise<(Rejection & { at: Date })[]> {
+  const { rows } = await db.query<Rejection & { at: Date }>(
+    `SELECT at, digest, code, via, coalesce(source, 'unknown') AS source
+     FROM inbox_rejections ORDER BY id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
 }
 
 export interface OutboxRow {

@@ -1,5 +1,6 @@
 // Receiving an envelope, online or from a file: verify it, store it with a signed receipt before
-// answering, refuse replays, and hand it on. Anything refused leaves only a line in the rejection log.
+// answering, refuse replays, and hand it on. Anything refused changes nothing: it is counted, and
+// kept in the refusal log as exchange/refusals.ts says.
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
@@ -7,7 +8,6 @@ import {
   digestsOfMessage,
   findInboxConflict,
   insertInboxMessage,
-  logRejection,
   markDispatched,
   withConversationLock,
   type InboxRow,
@@ -20,6 +20,7 @@ import type { Keyring } from '../protocol/keyring.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
+import { refusalKind, refusalLogOf, type RefusalLog } from './refusals.js';
 
 /**
  * A message's effective place in its request's conversation, as stored: the payload's `seq` and
@@ -70,6 +71,8 @@ export interface InboxDeps {
   keyring: Keyring;
   sink: InboundSink;
   log: Logger;
+  /** Counts, samples and limits refusals; made on first use when absent (one per deps object). */
+  refusals?: RefusalLog;
 }
 
 export interface Receipted {
@@ -78,14 +81,21 @@ export interface Receipted {
   receivedAt: Date;
 }
 
+/**
+ * Receives one envelope. `source` is the sender's address key (`sourceKey`) online; a refusal of
+ * input no party can be held to counts against it, and past its limit the answer is
+ * `rate_limited` instead of the refusal's own code.
+ */
 export async function receiveEnvelope(
   deps: InboxDeps,
   token: string,
   via: 'online' | 'import',
+  source = via === 'import' ? 'import' : 'unknown',
 ): Promise<Receipted> {
   let accepted: AcceptedMessage;
+  let verified: VerifiedEnvelope | undefined;
   try {
-    const verified = await verifyEnvelope(token, {
+    verified = await verifyEnvelope(token, {
       registry: deps.registry,
       self: deps.partyId,
       now: new Date(),
@@ -101,8 +111,15 @@ export async function receiveEnvelope(
     }
     accepted = await storeWithReceipt(deps, verified, token, via);
   } catch (err) {
-    if (err instanceof AppError) await reject(deps, digestOfInput(token), err, via);
-    throw err;
+    // A 5xx (Postgres or Temporal away) is no refusal: the same message may be taken shortly.
+    if (!(err instanceof AppError) || err.status >= 500) throw err;
+    throw await refusalLogOf(deps).refuse(err, {
+      code: err.code,
+      digest: digestOfInput(token),
+      via,
+      source,
+      kind: refusalKind(err.code, verified !== undefined),
+    });
   }
 
   const { payload, digest, receivedAt, receipt } = accepted;
@@ -280,9 +297,4 @@ async function checkInReplyTo(pool: pg.Pool, verified: VerifiedEnvelope): Promis
       'in_reply_to does not name a stored message with that digest',
     );
   }
-}
-
-async function reject(deps: InboxDeps, digest: string, err: AppError, via: string): Promise<void> {
-  deps.log.info({ digest, code: err.code, via }, 'message refused');
-  await logRejection(deps.pool, { digest, code: err.code, via }).catch(() => undefined);
 }

@@ -1,11 +1,14 @@
-// The audit log between two live nodes: every message, receipt, registry change, refusal and
-// timeline event is logged; checkpoints are countersigned by the partner; a forked history is
-// caught; and a request's evidence bundle verifies offline, while any changed byte is named.
+// The audit log between two live nodes: every message, receipt, registry change, refused statement
+// of a party and timeline event is logged (input no party can be held to is not); checkpoints are
+// countersigned by the partner; a forked history is caught; and a request's evidence bundle
+// verifies offline, while any changed byte is named.
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../audit/service.js';
 import { signCheckpoint } from '../../audit/checkpoint.js';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { loadKeyring } from '../../protocol/keyring.js';
+import { signDraft } from '../../protocol/sign.js';
 import { EvidenceBundle } from '../../schemas/evidence.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, testLogger, type TestNode } from '../helpers/node.js';
@@ -91,16 +94,37 @@ afterAll(async () => {
 });
 
 describe('the audit log', () => {
-  it('holds a leaf for every message, receipt, registry change, refusal and timeline event, with no personal data', async () => {
+  it('holds a leaf for every message, receipt, registry change, refused statement of a party and timeline event, with no personal data', async () => {
+    // Input no party can be held to is refused without a leaf: it is counted and sampled instead.
     const refused = await call(a.url, 'POST', '/v1/messages', {
       headers: { 'content-type': 'application/jose' },
       raw: 'not.a.message',
     });
     expect(refused.status).toBe(400);
+    const sampled = await eventually(async () => {
+      const { rows } = await a.database.pool.query<{ digest: string }>(
+        "SELECT digest FROM inbox_rejections WHERE code = 'malformed_envelope'",
+      );
+      return rows[0];
+    });
+    // A fresh message signed by B, refused for what it says (no such request): B said it, a leaf.
+    const stray = await signDraft(
+      { kind: 'decline', iss: 'party-b', aud: 'party-a', req_id: ulid(), body: { reason: 'x' } },
+      b.exchange.outbox.keyring.signerFor('decline'),
+    );
+    const strayAnswer = await call(a.url, 'POST', '/v1/messages', {
+      headers: { 'content-type': 'application/jose' },
+      raw: stray.token,
+    });
+    expect(strayAnswer.body).toMatchObject({ code: 'unknown_request' });
     const log = await eventually(async () => {
       const all = await entries(a);
       return all.some((e) => e.entry.type === 'rejected') ? all : undefined;
     });
+    expect(log.filter((e) => e.entry.type === 'rejected').map((e) => e.entry)).toEqual([
+      expect.objectContaining({ digest: stray.digest, code: 'unknown_request', via: 'online' }),
+    ]);
+    expect(log.some((e) => e.text.includes(sampled.digest))).toBe(false);
     const types = new Set(log.map((e) => e.entry.type));
     for (const t of [
       'registry_change',
