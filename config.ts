@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { PartyId } from './schemas/common.js';
+import {
+  buildKeyRing,
+  generatedKeyFile,
+  parseKeyList,
+  readCodecKeyFile,
+  type CodecKeyRing,
+} from './temporal/codec-keys.js';
 
 const blankIsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(blankIsUnset, z.string().optional());
@@ -24,6 +31,43 @@ const postgresUrl = z.preprocess(
     .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection URL')
     .optional(),
 );
+
+/** `kid1:base64,kid0:base64`, newest first: checked into a key ring, problems named, keys never echoed. */
+const codecKeyList = z.string().transform((text, ctx): CodecKeyRing => {
+  const listed = parseKeyList(text);
+  const built = buildKeyRing(listed.entries);
+  const problems = listed.problems.length ? listed.problems : built.ok ? [] : built.problems;
+  if (!built.ok || problems.length > 0) {
+    for (const message of problems) ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  }
+  return built.ring;
+});
+
+/** A comma-separated list of web origins (`scheme://host[:port]`, no path). */
+const originList = z.string().transform((text, ctx): string[] => {
+  const origins: string[] = [];
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(part);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a comma-separated list of origins, e.g. http://localhost:8233 (no path)',
+      });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
 
 /** Largest attachment unless ATTACHMENT_MAX_BYTES says otherwise: 25 MiB. */
 export const DEFAULT_ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
@@ -76,6 +120,9 @@ export const Env = z.object({
   TEMPORAL_DEV_PORT: port(7233),
   TEMPORAL_DEV_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_CODEC_KEYS: z.preprocess(blankIsUnset, codecKeyList.optional()),
+  TEMPORAL_CODEC_KEY_FILE: optionalString,
+  TEMPORAL_CODEC_CORS_ORIGIN: z.preprocess(blankIsUnset, originList.optional()),
   AUTH_JWKS_FILE: optionalString,
   AUTH_JWKS_URL: z.preprocess(
     blankIsUnset,
@@ -205,6 +252,16 @@ export type AuthConfig = {
   rolesClaim: string;
 } & ({ jwks: 'file'; file: string; createDevIssuer: boolean } | { jwks: 'url'; url: string });
 
+/**
+ * Where the payload codec's keys come from: TEMPORAL_CODEC_KEYS, TEMPORAL_CODEC_KEY_FILE (both read
+ * here, so a bad key stops start-up as a configuration error), or a file in the data folder that
+ * the node creates with one new key on its first start.
+ */
+export type CodecKeysConfig =
+  | { source: 'env'; ring: CodecKeyRing }
+  | { source: 'file'; file: string; ring: CodecKeyRing }
+  | { source: 'generated'; file: string };
+
 export interface Config {
   partyId: string;
   http: { host: string; port: number; publicUrl: string | undefined };
@@ -215,6 +272,11 @@ export interface Config {
   policyFile: string;
   database: DatabaseConfig;
   temporal: TemporalConfig;
+  /**
+   * Temporal payload encryption: the codec's keys, and the web origins (the Temporal UI's) that may
+   * call the node's codec endpoint from a browser.
+   */
+  codec: { keys: CodecKeysConfig; corsOrigins: readonly string[] };
   auth: AuthConfig;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
@@ -279,6 +341,22 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
         'required when TLS or an API key is configured (they only apply to an external Temporal service)',
     });
   }
+  if (env.TEMPORAL_CODEC_KEYS && env.TEMPORAL_CODEC_KEY_FILE) {
+    problems.push({
+      path: 'TEMPORAL_CODEC_KEY_FILE',
+      message: 'set either TEMPORAL_CODEC_KEYS or TEMPORAL_CODEC_KEY_FILE, not both',
+    });
+  }
+  let codecKeys: CodecKeysConfig | undefined;
+  if (env.TEMPORAL_CODEC_KEYS) codecKeys = { source: 'env', ring: env.TEMPORAL_CODEC_KEYS };
+  else if (env.TEMPORAL_CODEC_KEY_FILE) {
+    const file = path.resolve(env.TEMPORAL_CODEC_KEY_FILE);
+    try {
+      codecKeys = { source: 'file', file, ring: readCodecKeyFile(file) };
+    } catch (err) {
+      problems.push({ path: 'TEMPORAL_CODEC_KEY_FILE', message: (err as Error).message });
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(env.PARLEY_DATA_DIR);
@@ -313,6 +391,21 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
         cliPath: env.TEMPORAL_CLI_PATH,
         dbFile: path.join(dataDir, 'temporal.sqlite'),
       };
+
+  // The browser origin of the Temporal UI: the embedded dev server's (under both names of the
+  // loopback host), or that of TEMPORAL_UI_URL.
+  const uiOrigins =
+    temporal.kind === 'embedded'
+      ? temporal.uiPort
+        ? [`http://localhost:${temporal.uiPort}`, `http://127.0.0.1:${temporal.uiPort}`]
+        : []
+      : temporal.uiUrl
+        ? [new URL(temporal.uiUrl).origin]
+        : [];
+  const codec = {
+    keys: codecKeys ?? { source: 'generated' as const, file: generatedKeyFile(dataDir) },
+    corsOrigins: env.TEMPORAL_CODEC_CORS_ORIGIN ?? uiOrigins,
+  };
 
   const authBase = {
     issuer: env.AUTH_ISSUER,
@@ -349,6 +442,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       : fileURLToPath(new URL('./policy/default-policy.json', import.meta.url)),
     database,
     temporal,
+    codec,
     auth,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
