@@ -1,6 +1,7 @@
 // The node's HTTP API as an express app, built from its dependencies (no listen: testable).
 import express, { type Express } from 'express';
 import type { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { InboxDeps } from '../exchange/inbox.js';
@@ -11,6 +12,7 @@ import type { AuditLog } from '../audit/service.js';
 import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from '../exchange/attachments.js';
 import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
+import { codecRouter } from './codec.js';
 import { dashboardRouter } from './dashboard.js';
 import { inboxRouter } from './inbox.js';
 import { createMetrics, httpMetrics, metricsRouter, type NodeMetrics } from './metrics.js';
@@ -54,6 +56,11 @@ export interface AppDeps {
   };
   /** Base URL of the Temporal Web UI, for the dashboard's links to workflows. */
   temporalUiUrl?: string | undefined;
+  /**
+   * The payload codec and the browser origins (the Temporal UI's) allowed to call the codec
+   * endpoint `/codec/{encode,decode}`; without it the node serves no codec endpoint.
+   */
+  codec?: { codec: PayloadCodec; corsOrigins: readonly string[] };
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -110,6 +117,18 @@ export function createApp(deps: AppDeps): Express {
       limits: deps.attachments ?? DEFAULT_ATTACHMENT_LIMITS,
     }),
   );
+  if (deps.codec) {
+    app.use(
+      '/codec',
+      codecRouter({
+        codec: deps.codec.codec,
+        corsOrigins: deps.codec.corsOrigins,
+        auth: deps.auth,
+        namespace: deps.temporal.namespace,
+        log: deps.log,
+      }),
+    );
+  }
   app.use(parseJson);
   app.use(
     auditRouter({

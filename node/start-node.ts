@@ -13,6 +13,8 @@ import type { Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase, type Database } from '../db/pool.js';
 import { ensureTemporalCli } from '../temporal/cli-locator.js';
+import { EncryptionCodec } from '../temporal/codec.js';
+import { codecKeyRing } from '../temporal/codec-keys.js';
 import { connectClient, connectWorker, temporalAddress } from '../temporal/connection.js';
 import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { ensureNamespace } from '../temporal/namespace.js';
@@ -44,7 +46,14 @@ export interface RunningNode {
   /** Base URL of the HTTP API. */
   url: string;
   database: Database;
-  temporal: { client: Client; connection: Connection; address: string; uiUrl: string | undefined };
+  temporal: {
+    client: Client;
+    connection: Connection;
+    address: string;
+    uiUrl: string | undefined;
+    /** The payload codec client and worker share (AES-256-GCM, temporal/codec.ts). */
+    codec: EncryptionCodec;
+  };
   devServer: DevServer | undefined;
   worker: Worker;
   policy: LoadedPolicy;
@@ -97,6 +106,13 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       log.warn({ kid: logKid, dir: config.keysDir }, 'created this node’s audit log key (Ed25519)');
     const keyring = await loadKeyring(config.keysDir);
     const policy = await loadPolicy(config.policyFile);
+    const codecKeys = codecKeyRing(config.codec.keys);
+    if (codecKeys.created)
+      log.warn(
+        codecKeys.created,
+        'created a key for Temporal payload encryption; set TEMPORAL_CODEC_KEYS or TEMPORAL_CODEC_KEY_FILE in production (every process of a node needs the same keys)',
+      );
+    const codec = new EncryptionCodec(codecKeys.ring);
 
     const database = await openDatabase(config.database);
     cleanups.push({ name: 'database', run: () => database.close() });
@@ -117,7 +133,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       cleanups.push({ name: 'temporal dev server', run: () => server.stop() });
     }
 
-    const { client, connection } = await connectClient(config.temporal);
+    const { client, connection } = await connectClient(config.temporal, codec);
     cleanups.push({ name: 'temporal client', run: () => connection.close() });
     const ns = await ensureNamespace(connection, config.temporal.namespace);
     for (const warning of ns.warnings) log.warn(warning);
@@ -157,6 +173,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      codec,
       deps: {
         pool: database.pool,
         outbox,
@@ -218,6 +235,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       audit: { log: audit, witness },
       log,
       temporalUiUrl,
+      codec: { codec, corsOrigins: config.codec.corsOrigins },
       metrics: {
         node: metrics,
         token: config.metrics.token,
@@ -270,6 +288,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         connection,
         address: temporalAddress(config.temporal),
         uiUrl: temporalUiUrl,
+        codec,
       },
       devServer,
       worker,

@@ -1,7 +1,9 @@
 // Connections to the Temporal service from configuration: a client connection for callers and a
-// native connection for the worker, with TLS / mTLS / API key when the service needs them.
+// native connection for the worker, with TLS / mTLS / API key when the service needs them. The
+// client encrypts every payload with the node's codec (the worker's is set in worker.ts).
 import fs from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { TemporalConfig } from '../config.js';
 
@@ -31,14 +33,21 @@ function connectionOptions(cfg: TemporalConfig) {
   };
 }
 
+/** A client on the node's namespace whose payloads go through `codec` (never without one). */
 export async function connectClient(
   cfg: TemporalConfig,
+  codec: PayloadCodec,
 ): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect({
     ...connectionOptions(cfg),
     connectTimeout: '10 seconds',
   });
-  return { connection, client: new Client({ connection, namespace: cfg.namespace }) };
+  const client = new Client({
+    connection,
+    namespace: cfg.namespace,
+    dataConverter: { payloadCodecs: [codec] },
+  });
+  return { connection, client };
 }
 
 export function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {

@@ -1,6 +1,8 @@
 // The node's Temporal worker: request workflows plus the activities bound to this node's
-// dependencies. Loads a prebuilt workflow bundle when given one (tests, production).
+// dependencies. Loads a prebuilt workflow bundle when given one (tests, production). Payloads pass
+// through the node's codec outside the sandbox, so the bundle is the same with or without it.
 import { fileURLToPath } from 'node:url';
+import type { PayloadCodec } from '@temporalio/common';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
@@ -11,6 +13,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /** Encrypts what the worker gives Temporal, decrypts what it reads (temporal/codec.ts). */
+  codec: PayloadCodec;
   /** Path of a bundle made by `bundleWorkflowCode`; without it the worker bundles at start. */
   workflowBundlePath?: string;
   /** How long running activities get to finish when the worker shuts down. */
@@ -23,6 +27,7 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
+    dataConverter: { payloadCodecs: [opts.codec] },
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
