@@ -1,7 +1,9 @@
 // Posts one supervisor notification (escalation, near deadline) as JSON to every configured
 // webhook that has not taken it yet. Run by the request workflow as an activity, so Temporal
 // retries it with backoff; a target that answered 2xx is recorded and never posted to again.
-// The body holds ids, codes and times only: never the request's subject or anyone's name.
+// The body holds ids, codes and times only: never the request's subject or anyone's name. Each
+// POST is signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature), so a
+// receiver can refuse a replayed one and dedupe retries by id.
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import { deliveredTargets, getNotification, recordWebhookAttempt } from '../db/notifications.js';
@@ -10,7 +12,11 @@ export interface WebhookOptions {
   /** This node's party id, the sender of every notification. */
   partyId: string;
   urls: readonly string[];
-  /** Signs each body: `X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body>`. */
+  /**
+   * Signs each POST: `webhook-signature` (Standard Webhooks) and, for receivers built before it,
+   * `X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body>`. A `whsec_<base64>` secret is the
+   * key its base64 names, as Standard Webhooks tools make them; any other text is the key as UTF-8.
+   */
   secret?: string | undefined;
   /** The node's public URL, to give receivers an absolute link as well as the path. */
   publicUrl?: string | undefined;
@@ -18,7 +24,10 @@ export interface WebhookOptions {
   timeoutMs?: number;
 }
 
-/** What a webhook receives. `id` is also sent as `Idempotency-Key` and `X-Parley-Notification-Id`. */
+/**
+ * What a webhook receives. `id` is also sent as `webhook-id`, `Idempotency-Key` and
+ * `X-Parley-Notification-Id`: the same on every retry of the notification.
+ */
 export interface WebhookNotification {
   id: string;
   party: string;
@@ -52,6 +61,27 @@ export interface NotifyResult {
 /** A target's id: the SHA-256 of its URL, so neither table nor log holds a secret in a URL. */
 export function webhookTarget(url: string): string {
   return crypto.createHash('sha256').update(url).digest('hex');
+}
+
+/** The HMAC key a secret names: the bytes of a `whsec_<base64>` secret, else its UTF-8 text. */
+export function webhookKey(secret: string): Buffer {
+  return secret.startsWith('whsec_')
+    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+    : Buffer.from(secret, 'utf8');
+}
+
+/**
+ * The Standard Webhooks signature of one POST: `v1,` and the base64 HMAC-SHA256 of
+ * `<id>.<timestamp>.<body>`, the timestamp in whole seconds since the epoch. The timestamp is
+ * signed, so a receiver that refuses old ones (five minutes, by the specification's libraries)
+ * cannot be fed a captured POST later; each retry is signed anew with its own timestamp.
+ */
+export function webhookSignature(key: Buffer, id: string, timestamp: number, body: string): string {
+  const mac = crypto
+    .createHmac('sha256', key)
+    .update(`${id}.${timestamp}.${body}`)
+    .digest('base64');
+  return `v1,${mac}`;
 }
 
 function stringOrNull(v: unknown): string | null {
@@ -90,16 +120,28 @@ export async function notifyWebhooks(
     api: `/v1/requests/${encodeURIComponent(n.reqId)}`,
   };
   const text = JSON.stringify(body);
-  const headers: Record<string, string> = {
+  const key = opts.secret ? webhookKey(opts.secret) : undefined;
+  const common: Record<string, string> = {
     'content-type': 'application/json',
+    'webhook-id': id,
     'idempotency-key': id,
     'x-parley-notification-id': id,
     'user-agent': `parley-node/${opts.partyId}`,
   };
-  if (opts.secret) {
-    const mac = crypto.createHmac('sha256', opts.secret).update(text).digest('hex');
-    headers['x-parley-signature'] = `sha256=${mac}`;
-  }
+  // Deprecated: covers the body only, so a captured POST verifies forever; kept for receivers
+  // built before webhook-signature.
+  if (key)
+    common['x-parley-signature'] =
+      `sha256=${crypto.createHmac('sha256', key).update(text).digest('hex')}`;
+  /** The headers of one POST, signed at the moment it is sent. */
+  const headersNow = (): Record<string, string> => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    return {
+      ...common,
+      'webhook-timestamp': String(timestamp),
+      ...(key ? { 'webhook-signature': webhookSignature(key, id, timestamp, text) } : {}),
+    };
+  };
 
   const done = await deliveredTargets(pool, n.reqId, n.seq);
   await Promise.all(
@@ -113,7 +155,7 @@ export async function notifyWebhooks(
       try {
         const res = await fetch(url, {
           method: 'POST',
-          headers,
+          headers: headersNow(),
           body: text,
           redirect: 'manual',
           signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),

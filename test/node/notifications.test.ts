@@ -1,12 +1,15 @@
 // Supervisor notifications POSTed to webhooks (NOTIFY_WEBHOOK_URLS) by an activity of the request
 // workflow: a request between two live nodes, with a deadline of seconds, turns near-due and then
 // overdue; two local receivers get each notification as JSON with ids, codes and times only (no
-// subject), signed, with an idempotency key. The flaky one refuses the first two POSTs of each
-// notification and still ends up with exactly one delivered, while the other is not posted twice.
+// subject), signed as Standard Webhooks says, with one id across retries. The receivers check
+// signatures and timestamps and act on each id once, as a careful receiver does. The flaky one
+// refuses the first two POSTs of each notification and still ends up with exactly one delivered,
+// while the other is not posted twice; a replayed POST is deduped, or refused once it is stale.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { webhookTarget } from '../../activities/notify-webhooks.js';
 import { loadConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
@@ -16,48 +19,135 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 
+/** What a receiver made of a POST: acted on, acted on before (a retry, a replay), refused, or failed. */
+type Verdict = 'processed' | 'duplicate' | 'bad_signature' | 'stale' | 'unavailable';
+
 interface Post {
   headers: http.IncomingHttpHeaders;
   text: string;
   body: Record<string, unknown>;
   /** What the receiver answered. */
   status: number;
+  verdict: Verdict;
 }
 
 interface Receiver {
   url: string;
   posts: Post[];
+  /** Ids this receiver acted on, once each. */
+  processed: Set<string>;
+  /** Added to the receiver's clock (a POST replayed later). */
+  clockOffsetMs: number;
   close(): Promise<void>;
 }
 
-/** A webhook receiver on a free port; `answer` picks the status of each POST. */
-async function startReceiver(answer: (body: Record<string, unknown>) => number): Promise<Receiver> {
+/** Refuses a timestamp further than this from the receiver's clock, as Standard Webhooks does. */
+const TOLERANCE_SECONDS = 5 * 60;
+
+/**
+ * Checks a POST as a Standard Webhooks receiver does, with node's crypto only: the HMAC-SHA256
+ * of `id.timestamp.body` among the `v1,` signatures, compared in constant time, then the
+ * timestamp within five minutes of `nowSeconds`.
+ */
+function checkSignature(
+  headers: http.IncomingHttpHeaders,
+  text: string,
+  nowSeconds: number,
+): 'ok' | 'bad_signature' | 'stale' {
+  const id = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  const signatures = headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signatures !== 'string')
+    return 'bad_signature';
+  const expected = Buffer.from(
+    crypto.createHmac('sha256', SECRET).update(`${id}.${timestamp}.${text}`).digest('base64'),
+  );
+  const matches = signatures.split(' ').some((versioned) => {
+    const [version, signature = ''] = versioned.split(',', 2);
+    const given = Buffer.from(signature);
+    return (
+      version === 'v1' &&
+      given.length === expected.length &&
+      crypto.timingSafeEqual(given, expected)
+    );
+  });
+  if (!matches) return 'bad_signature';
+  return Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS ? 'stale' : 'ok';
+}
+
+/**
+ * A webhook receiver on a free port that does what a careful one does: refuses a POST whose
+ * signature does not verify (401) or whose timestamp is stale (400), acts on each `webhook-id`
+ * once and answers 200 to the same id again without acting. `answer` may fail a POST first (503).
+ */
+async function startReceiver(
+  answer: (body: Record<string, unknown>) => number = () => 200,
+): Promise<Receiver> {
   const posts: Post[] = [];
+  const processed = new Set<string>();
+  const receiver = { clockOffsetMs: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const body = JSON.parse(text) as Record<string, unknown>;
-      const status = answer(body);
-      posts.push({ headers: req.headers, text, body, status });
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'down');
+      const now = Math.floor((Date.now() + receiver.clockOffsetMs) / 1000);
+      const check = checkSignature(req.headers, text, now);
+      const id = String(req.headers['webhook-id']);
+      let verdict: Verdict;
+      let status: number;
+      if (check !== 'ok') [verdict, status] = [check, check === 'stale' ? 400 : 401];
+      else if (processed.has(id)) [verdict, status] = ['duplicate', 200];
+      else {
+        status = answer(body);
+        verdict = status < 300 ? 'processed' : 'unavailable';
+        if (status < 300) processed.add(id);
+      }
+      posts.push({ headers: req.headers, text, body, status, verdict });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  return Object.assign(receiver, {
     url: `http://127.0.0.1:${port}/hooks/parley?key=receiver-secret`,
     posts,
+    processed,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
-  };
+  });
+}
+
+/** Sends a POST a receiver got once again, exactly as it came (a replay). */
+async function replay(
+  r: Receiver,
+  post: Post,
+  change: Record<string, string> = {},
+  text = post.text,
+) {
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature'])
+    headers[name] = String(post.headers[name]);
+  const res = await fetch(r.url, {
+    method: 'POST',
+    headers: { ...headers, ...change },
+    body: text,
+  });
+  await res.arrayBuffer();
+  return { status: res.status, verdict: r.posts.at(-1)!.verdict };
 }
 
 const SECRET = 'webhook-signing-secret-0123456789';
+/** A receiver on the Standard Webhooks library, given our secret as the base64 it expects. */
+const standardWebhook = new Webhook(Buffer.from(SECRET, 'utf8').toString('base64'));
+const headersOf = (p: Post): Record<string, string> =>
+  Object.fromEntries(
+    ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(p.headers[h])]),
+  );
 const PUBLIC_URL = 'https://parley-a.example.org';
 const TITLE = 'Webhook probe: hazards along the pylon corridor 9XK';
 
@@ -68,7 +158,7 @@ let flaky: Receiver;
 let reqId: string;
 
 beforeAll(async () => {
-  steady = await startReceiver(() => 200);
+  steady = await startReceiver();
   // Refuses the first two POSTs of every notification, then takes it.
   const seen = new Map<string, number>();
   flaky = await startReceiver((body) => {
@@ -171,6 +261,15 @@ describe('notifications to webhooks', () => {
     expect(post!.headers['content-type']).toBe('application/json');
     expect(post!.headers['idempotency-key']).toBe(id);
     expect(post!.headers['x-parley-notification-id']).toBe(id);
+    // Signed as Standard Webhooks says, at the moment it was sent; the receiver verified it.
+    expect(post!.headers['webhook-id']).toBe(id);
+    const sentAt = Number(post!.headers['webhook-timestamp']);
+    expect(Math.abs(sentAt - Date.now() / 1000)).toBeLessThan(60);
+    expect(post!.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(post!.verdict).toBe('processed');
+    // The specification's own library takes it too (its secrets are base64, ours is its text).
+    expect(standardWebhook.verify(post!.text, headersOf(post!))).toStrictEqual(post!.body);
+    // The body-only signature of earlier versions is still there, for receivers built on it.
     const mac = crypto.createHmac('sha256', SECRET).update(post!.text).digest('hex');
     expect(post!.headers['x-parley-signature']).toBe(`sha256=${mac}`);
 
@@ -194,8 +293,21 @@ describe('notifications to webhooks', () => {
     // Nothing more arrives after the success: wait past a few retry intervals.
     await new Promise((r) => setTimeout(r, 3000));
     expect(escalationIn(flaky).map((p) => p.status)).toEqual([503, 503, 204]);
-    const ids = new Set(escalationIn(flaky).map((p) => p.headers['idempotency-key']));
-    expect(ids.size).toBe(1);
+    // One id on every retry, each retry signed anew at its own time, and acted on once.
+    const tries = escalationIn(flaky);
+    expect(tries.map((p) => p.verdict)).toEqual(['unavailable', 'unavailable', 'processed']);
+    const ids = new Set(
+      tries.flatMap((p) => [p.headers['webhook-id'], p.headers['idempotency-key']]),
+    );
+    expect(ids).toEqual(new Set([tries[0]!.body.id]));
+    const stamps = tries.map((p) => Number(p.headers['webhook-timestamp']));
+    expect(stamps).toEqual([...stamps].sort((x, y) => x - y));
+    for (const p of tries) expect(standardWebhook.verify(p.text, headersOf(p))).toBeTruthy();
+    // Nothing either receiver got failed its checks.
+    for (const r of [steady, flaky])
+      expect(r.posts.filter((p) => p.verdict === 'bad_signature' || p.verdict === 'stale')).toEqual(
+        [],
+      );
     // The steady receiver took it at the first POST and was not posted to again by the retries.
     expect(escalationIn(steady)).toHaveLength(1);
     // Every notification of the request reached each receiver once, successfully.
@@ -229,6 +341,42 @@ describe('notifications to webhooks', () => {
     const scrape = await call<string>(a.url, 'GET', '/metrics');
     expect(scrape.body).toMatch(/^parley_webhook_posts_total\{outcome="failed"\} [2-9]\d*$/m);
     expect(scrape.body).toMatch(/^parley_webhook_posts_total\{outcome="delivered"\} [2-9]\d*$/m);
+  });
+
+  it('lets a receiver dedupe a POST sent again, and refuse one replayed after five minutes or changed', async () => {
+    const [post] = escalationIn(steady, 200);
+    const acted = steady.processed.size;
+    // Sent again as it was (a node that died between the 2xx and its record posts once more).
+    expect(await replay(steady, post!)).toEqual({ status: 200, verdict: 'duplicate' });
+    // Replayed six minutes later: the signed timestamp is stale.
+    steady.clockOffsetMs = 6 * 60_000;
+    try {
+      expect(await replay(steady, post!)).toEqual({ status: 400, verdict: 'stale' });
+      // Made to look fresh: the timestamp is signed, so the signature no longer verifies.
+      const fresh = String(Math.floor(Date.now() / 1000) + 6 * 60);
+      expect(await replay(steady, post!, { 'webhook-timestamp': fresh })).toEqual({
+        status: 401,
+        verdict: 'bad_signature',
+      });
+    } finally {
+      steady.clockOffsetMs = 0;
+    }
+    // A changed body, or another id, does not verify either.
+    const changed = post!.text.replace('"level":1', '"level":2');
+    expect(changed).not.toBe(post!.text);
+    expect(await replay(steady, post!, {}, changed)).toMatchObject({ verdict: 'bad_signature' });
+    expect(await replay(steady, post!, { 'webhook-id': 'party-a:other:1' })).toMatchObject({
+      verdict: 'bad_signature',
+    });
+    expect(steady.processed.size).toBe(acted);
+    // The specification's library refuses the stale one as well (its clock moved, for one call).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      expect(() => standardWebhook.verify(post!.text, headersOf(post!))).toThrow(/too old/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does nothing on a node without webhooks, and does not hold up the request', async () => {
