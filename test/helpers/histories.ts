@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { decodeHistoryPayloads } from '../../temporal/history-payloads.js';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
@@ -19,7 +20,11 @@ export async function recordHistory(
   name: string,
 ): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  // Saved decrypted: the recording node's payload keys go with it, the fixture must replay without.
+  const history = await decodeHistoryPayloads(
+    await client.workflow.getHandle(workflowId).fetchHistory(),
+    client.options.loadedDataConverter.payloadCodecs,
+  );
   await fs.mkdir(HISTORIES_DIR, { recursive: true });
   const prefix = process.env.RECORD_HISTORIES === '1' ? '' : `${process.env.RECORD_HISTORIES}-`;
   await fs.writeFile(
