@@ -14,8 +14,8 @@ import { receiveEnvelope, type InboxDeps } from '../exchange/inbox.js';
 import { sourceKey } from '../exchange/refusal-limit.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
-import { sendProblem } from './problem.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
+import { sendProblem } from './problem.js';
 
 export function inboxRouter(deps: InboxDeps): Router {
   const router = Router();
@@ -23,7 +23,7 @@ export function inboxRouter(deps: InboxDeps): Router {
     res.set('cache-control', 'max-age=300').json(deps.keyring.jwks());
   });
 
-  /** A refusal before the body is read (media type, size): counted and limited, not sampled. */
+  /** A refusal without a body to digest (media type, size, none): counted and limited only. */
   const refuseUnread = (req: Request, err: AppError) =>
     refusalLogOf(deps).refuse(err, {
       code: err.code,
@@ -64,7 +64,8 @@ export function inboxRouter(deps: InboxDeps): Router {
     express.text({ type: ENVELOPE_MEDIA_TYPE, limit: MAX_ENVELOPE_BYTES, defaultCharset: 'utf-8' }),
     async (req: Request, res: Response) => {
       const body: unknown = req.body;
-      if (typeof body !== 'string') throw new AppError('malformed_envelope', 'empty body');
+      if (typeof body !== 'string')
+        throw await refuseUnread(req, new AppError('malformed_envelope', 'empty body'));
       const { receipt } = await receiveEnvelope(deps, body.trim(), 'online', sourceOf(req));
       res.status(202).type(ENVELOPE_MEDIA_TYPE).send(receipt);
     },
