@@ -89,6 +89,10 @@ export const ERROR_MEANINGS = {
 /** Refusals of `POST /v1/messages`, in the order the node checks them (first failure answers). */
 export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
+    'rate_limited',
+    'the address caused over 100 refusals at once (then 60 a minute) of envelopes that proved no fresh statement of a party: answered instead of that refusal, with Retry-After',
+  ],
+  [
     'unsupported_media_type',
     `Content-Type is not \`${ENVELOPE_MEDIA_TYPE}\` (checked before the body is read)`,
   ],

@@ -31,6 +31,7 @@ import { latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 import { createInboundRouter, startRelay } from './inbound-router.js';
+import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 
 export interface NodeOptions {
@@ -242,6 +243,9 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         temporalAddress: config.metrics.temporalAddress,
       },
     });
+    // Refusal counts are added once a second: the last ones go in after the server stops taking
+    // requests and before the database closes (cleanups run in reverse).
+    cleanups.push({ name: 'refusal counts', run: () => refusalLogOf(inbox).flush() });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
       s.once('error', reject);
