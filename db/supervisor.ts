@@ -84,10 +84,24 @@ const ITEM_INSTANTS = [
 const iso = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/** The columns of a list item, of `requests` or of the alias `r`. */
+/**
+ * Our messages about the request the partner has not accepted yet (pending in the outbox): how
+ * many, and since when the oldest waits. Receipts are not messages about the request's state.
+ */
+const undeliveredOf = (reqId: string) =>
+  `(SELECT count(*)::int FROM outbox_messages o
+     WHERE o.req_id = ${reqId} AND o.status = 'pending' AND o.kind <> 'receipt') AS undelivered_count,
+   (SELECT ${iso('min(o.created_at)')} FROM outbox_messages o
+     WHERE o.req_id = ${reqId} AND o.status = 'pending' AND o.kind <> 'receipt') AS undelivered_since`;
+
+/** The columns of a list item, of `requests` or of the alias given. */
 function itemColumns(alias?: string): string {
   const q = (c: string) => (alias ? `${alias}.${c}` : c);
-  return [...ITEM_FIELDS.map(q), ...ITEM_INSTANTS.map((c) => `${iso(q(c))} AS ${c}`)].join(', ');
+  return [
+    ...ITEM_FIELDS.map(q),
+    ...ITEM_INSTANTS.map((c) => `${iso(q(c))} AS ${c}`),
+    undeliveredOf(alias ? `${alias}.req_id` : 'requests.req_id'),
+  ].join(', ');
 }
 const ITEM_COLUMNS = itemColumns();
 /** The same columns unformatted. */
@@ -104,6 +118,8 @@ interface ItemRow {
   overdue: boolean;
   escalation_level: number;
   partner_refusal: PartnerRefusal | null;
+  undelivered_count: number;
+  undelivered_since: string | null;
   receipt_at: string | null;
   ack_due_at: string | null;
   response_due_at: string | null;
@@ -128,6 +144,8 @@ function toItem(row: ItemRow): SupervisorRequestItem {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     partnerRefusal: refusalOfRow(row.partner_refusal),
+    undeliveredCount: row.undelivered_count,
+    undeliveredSince: row.undelivered_since,
   };
 }
 

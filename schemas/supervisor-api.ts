@@ -89,6 +89,15 @@ export const SupervisorRequestItem = RequestView.pick({
   createdAt: true,
   updatedAt: true,
   partnerRefusal: true,
+}).extend({
+  undeliveredCount: z
+    .int()
+    .min(0)
+    .describe('our messages about the request the partner has not accepted yet'),
+  undeliveredSince: z
+    .string()
+    .nullable()
+    .describe('when the oldest of them was signed (ISO 8601), null when there is none'),
 });
 export type SupervisorRequestItem = z.infer<typeof SupervisorRequestItem>;
 

@@ -1,12 +1,13 @@
 // The supervisors' read API over real HTTP, against rows seeded straight into the node's Postgres
 // whose answers are known: role checks, every filter, cursor pages (also with rows inserted
 // between pages), the summary figures exactly, a request's timeline, and refused parameters.
+import crypto from 'node:crypto';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupervisorRequestPage, SupervisorSummary } from '../../schemas/supervisor-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually } from '../helpers/partners.js';
+import { eventually, registerOfflinePartner } from '../helpers/partners.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -464,6 +465,8 @@ describe('GET /v1/supervisor/requests: filters', () => {
       createdAt: at(-4 * D - MIN),
       updatedAt: at(-2 * D),
       partnerRefusal: null,
+      undeliveredCount: 0,
+      undeliveredSince: null,
     });
     expect(page.items.find((i) => i.id === known.A4)!.partnerRefusal).toEqual({
       msgId: '01JREFUSEDWITHDRAWAL00000A',
@@ -500,6 +503,34 @@ describe('GET /v1/supervisor/requests: filters', () => {
     expect(await names('refused=true&partner=party-c&status=acknowledged')).toEqual(['A4']);
     expect(await names('refused=false&partner=party-c')).toEqual(['A5', 'A6']);
     expect(await names('refused=true&sort=response_due_at')).toEqual(['A4', 'A12']);
+  });
+
+  it('says how many of our messages the partner has not accepted yet, and since when', async () => {
+    const pending = (msgId: string, kind: string, status: string, createdAt: string) =>
+      node.database.pool.query(
+        `INSERT INTO outbox_messages (msg_id, aud, kind, req_id, payload, digest, token, status, created_at)
+         VALUES ($1, 'party-c', $2, $3, '{}', $4, 'token', $5, $6)`,
+        [
+          msgId,
+          kind,
+          known.A6,
+          crypto.createHash('sha256').update(msgId).digest('hex'),
+          status,
+          createdAt,
+        ],
+      );
+    await registerOfflinePartner(node, 'party-c');
+    await pending('01JPENDINGWITHDRAWAL00000A', 'withdrawal', 'pending', at(-2 * MIN));
+    await pending('01JPENDINGREMINDER000000AB', 'reminder', 'pending', at(-1 * MIN));
+    await pending('01JDELIVEREDREMINDER0000AC', 'reminder', 'delivered', at(-3 * MIN));
+    await pending('01JPENDINGRECEIPT0000000AD', 'receipt', 'pending', at(-4 * MIN));
+    const page = await list('');
+    const a6 = page.items.find((i) => i.id === known.A6)!;
+    expect(a6).toMatchObject({ undeliveredCount: 2, undeliveredSince: at(-2 * MIN) });
+    expect(page.items.find((i) => i.id === known.A5)).toMatchObject({
+      undeliveredCount: 0,
+      undeliveredSince: null,
+    });
   });
 
   it('filters by response deadline (at or after, before) and sorts by it', async () => {
