@@ -33,7 +33,8 @@ import { poll } from './live.js';
  * What the page draws: the officers' view of a request when the role may read it, else (admins)
  * the supervisors' timeline, which has the due times but not their explanation nor the subject.
  * @typedef {{
- *   request: import('./types.js').SupervisorItem & {
+ *   request: Omit<import('./types.js').SupervisorItem, 'undeliveredCount' | 'undeliveredSince'> &
+ *     Partial<Pick<import('./types.js').SupervisorItem, 'undeliveredCount' | 'undeliveredSince'>> & {
  *     subject?: RequestDetail['subject'];
  *     undelivered?: RequestDetail['undelivered'];
  *   };
