@@ -21,6 +21,14 @@ export interface WorkerOptions {
   shutdownGraceTime?: string;
 }
 
+/**
+ * How long a workflow task waits on the sticky queue of the worker that last ran the workflow
+ * before Temporal hands it to any worker. The SDK's 10 s default equals an officer's default wait
+ * for an update (REQUEST_UPDATE_TIMEOUT_SECONDS), so the first action after a killed worker came
+ * back could answer `503 update_timeout`; 3 s keeps the cache's benefit and recovers well within it.
+ */
+export const STICKY_QUEUE_TIMEOUT = '3 seconds';
+
 export function createWorker(opts: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -32,5 +40,6 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH }),
     shutdownGraceTime: opts.shutdownGraceTime ?? '5 seconds',
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT,
   });
 }
