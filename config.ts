@@ -144,6 +144,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(1).max(300).default(10),
   ),
+  KEY_REGISTRY_CACHE_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(0).max(300).default(5),
+  ),
   ATTACHMENT_MAX_BYTES: z.preprocess(
     blankIsUnset,
     z.coerce
@@ -284,6 +288,11 @@ export interface Config {
   updateTimeoutSeconds: number;
   /** History events after which a request workflow continues as new. */
   workflowHistoryLimit: number;
+  /**
+   * How long a partner key looked up for verification is kept (0: looked up every time). Changes
+   * made through this process count at once, those made by another replica after at most this.
+   */
+  keyRegistryCacheSeconds: number;
   /** Largest attachment accepted, in bytes, and the media types attachments may have. */
   attachments: { maxBytes: number; mediaTypes: readonly string[] };
   /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
@@ -447,6 +456,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,
+    keyRegistryCacheSeconds: env.KEY_REGISTRY_CACHE_SECONDS,
     attachments: { maxBytes: env.ATTACHMENT_MAX_BYTES, mediaTypes: env.ATTACHMENT_MEDIA_TYPES },
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,

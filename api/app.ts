@@ -152,7 +152,16 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(
     '/v1/admin/partners',
-    partnersRouter({ pool: deps.pool, auth: deps.auth, partyId: deps.partyId }),
+    partnersRouter({
+      pool: deps.pool,
+      auth: deps.auth,
+      partyId: deps.partyId,
+      registryChanged: () => {
+        deps.exchange.inbox.registry.invalidate?.();
+        if (deps.exchange.outbox.registry !== deps.exchange.inbox.registry)
+          deps.exchange.outbox.registry.invalidate?.();
+      },
+    }),
   );
   app.use(
     '/v1/requests',

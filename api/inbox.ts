@@ -34,13 +34,28 @@ export function inboxRouter(deps: InboxDeps): Router {
 
   // Answers a 429 here, with its Retry-After (the problem document carries the same
   // `retry_after`), and without the error handler's log line per request: a flood would flood
-  // the log too. The refusal log says once a second how many were limited.
-  const retryAfter: ErrorRequestHandler = (err, _req, res, next) => {
+  // the log too. The refusal log says once a second how many were limited. The answer is held a
+  // while first (see RefusalLimits.limitedHoldMs): a flood then runs at the pace the node sets.
+  const retryAfter: ErrorRequestHandler = (err, req, res, next) => {
     if (!(err instanceof AppError && err.code === 'rate_limited') || res.headersSent)
       return next(err);
-    const seconds = err.extra?.retry_after;
-    res.set('retry-after', String(typeof seconds === 'number' ? seconds : 1));
-    sendProblem(res, err);
+    const given = err.extra?.retry_after;
+    const seconds = typeof given === 'number' ? given : 1;
+    const answer = refusalLogOf(deps).limitedAnswer(sourceOf(req), seconds);
+    const send = () => {
+      answer.release();
+      if (res.headersSent || res.destroyed) return;
+      res.set('retry-after', String(seconds));
+      if (answer.close) res.set('connection', 'close');
+      sendProblem(res, err);
+    };
+    if (answer.holdMs <= 0) return send();
+    const timer = setTimeout(send, answer.holdMs);
+    // A sender that hangs up while held frees its place at once.
+    res.once('close', () => {
+      clearTimeout(timer);
+      answer.release();
+    });
   };
 
   const tooLarge: ErrorRequestHandler = async (err, req, _res, next) => {

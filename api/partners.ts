@@ -67,8 +67,18 @@ export function partnersRouter(deps: {
   pool: pg.Pool;
   auth: Authenticator;
   partyId: string;
+  /** Told after every change to the registry (the verifier's key cache forgets what it held). */
+  registryChanged?: () => void;
 }): Router {
   const router = Router();
+  /** Runs a registry change; whatever came of it, cached keys are forgotten. */
+  const changing = async (change: Promise<unknown>) => {
+    try {
+      await change;
+    } finally {
+      deps.registryChanged?.();
+    }
+  };
   const admin = requireRole(deps.auth, 'admin');
   const readers = requireRole(deps.auth, 'admin', 'supervisor');
 
@@ -84,10 +94,12 @@ export function partnersRouter(deps: {
       ]);
     }
     const keys = await keysFromInput(body);
-    await addParty(
-      deps.pool,
-      { partyId: body.partyId, name: body.name, inboxUrl: body.inboxUrl, keys },
-      principalOf(req).sub,
+    await changing(
+      addParty(
+        deps.pool,
+        { partyId: body.partyId, name: body.name, inboxUrl: body.inboxUrl, keys },
+        principalOf(req).sub,
+      ),
     );
     res
       .status(201)
@@ -104,14 +116,15 @@ export function partnersRouter(deps: {
   router.patch('/:partyId', admin, requireJson, async (req, res) => {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(UpdatePartnerBody, req.body, 'the change');
-    await updateParty(deps.pool, partyId, body, principalOf(req).sub);
+    await changing(updateParty(deps.pool, partyId, body, principalOf(req).sub));
     res.json(await getParty(deps.pool, partyId));
   });
 
   router.post('/:partyId/keys', admin, requireJson, async (req, res) => {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(KeysInput, req.body, 'the keys');
-    await addKeys(deps.pool, partyId, await keysFromInput(body), principalOf(req).sub);
+    const keys = await keysFromInput(body);
+    await changing(addKeys(deps.pool, partyId, keys, principalOf(req).sub));
     res.status(201).json(await getParty(deps.pool, partyId));
   });
 
@@ -119,12 +132,14 @@ export function partnersRouter(deps: {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(RevokeKeyBody, req.body, 'the revocation');
     const revokedAt = body.revokedAt ? new Date(body.revokedAt) : new Date();
-    await revokeKey(
-      deps.pool,
-      partyId,
-      String(req.params.kid),
-      { revokedAt, reason: body.reason },
-      principalOf(req).sub,
+    await changing(
+      revokeKey(
+        deps.pool,
+        partyId,
+        String(req.params.kid),
+        { revokedAt, reason: body.reason },
+        principalOf(req).sub,
+      ),
     );
     res.json(await getParty(deps.pool, partyId));
   });

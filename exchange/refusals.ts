@@ -47,6 +47,17 @@ export interface RefusalLimits {
   maxPendingCounts: number;
   /** Days of counts kept in the database. */
   retentionDays: number;
+  /**
+   * How long a 429 to a limited source is held before it is sent (never longer than its
+   * Retry-After). A sender that ignores Retry-After and sends again as soon as it is answered then
+   * gets through at most `maxHeldPerSource` envelopes per hold, whatever its speed, so its refusals
+   * cannot take the node's time from partners' messages.
+   */
+  limitedHoldMs: number;
+  /** 429s held at once for one source; past it, answered at once and the connection closed. */
+  maxHeldPerSource: number;
+  /** 429s held at once for all sources together (sockets and timers are bounded by it). */
+  maxHeld: number;
 }
 
 export const DEFAULT_REFUSAL_LIMITS: RefusalLimits = {
@@ -57,7 +68,18 @@ export const DEFAULT_REFUSAL_LIMITS: RefusalLimits = {
   flushMs: 1000,
   maxPendingCounts: 10_000,
   retentionDays: 30,
+  limitedHoldMs: 1000,
+  maxHeldPerSource: 64,
+  maxHeld: 4096,
 };
+
+/** How a 429 is sent: after `holdMs`, and with the connection closed when nothing can be held. */
+export interface LimitedAnswer {
+  holdMs: number;
+  close: boolean;
+  /** Call once the answer is sent (frees its place among the held). */
+  release(): void;
+}
 
 /** One refusal as the inbox saw it. `digest` is absent when the body was never read. */
 export interface Refused {
@@ -79,6 +101,8 @@ export class RefusalLog {
   private pending = new Map<string, RejectionCount>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  private readonly held = new Map<string, number>();
+  private heldTotal = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -93,6 +117,38 @@ export class RefusalLog {
   /** Seconds a source must wait before it may cause an unattributed refusal (0: none). */
   waitFor(source: string, nowMs = Date.now()): number {
     return this.perSource.waitFor(source, nowMs);
+  }
+
+  /**
+   * How to send a 429 rate_limited to `source` that asks it to wait `retryAfterSeconds`: held for
+   * `limitedHoldMs` while there is room among the held answers (of the source and in all), else
+   * at once with the connection closed, so a sender that keeps many connections open must open new
+   * ones to go on.
+   */
+  limitedAnswer(source: string, retryAfterSeconds: number): LimitedAnswer {
+    const mine = this.held.get(source) ?? 0;
+    const holdMs = Math.min(this.limits.limitedHoldMs, retryAfterSeconds * 1000);
+    if (
+      holdMs <= 0 ||
+      mine >= this.limits.maxHeldPerSource ||
+      this.heldTotal >= this.limits.maxHeld
+    )
+      return { holdMs: 0, close: holdMs > 0, release: () => {} };
+    this.held.set(source, mine + 1);
+    this.heldTotal += 1;
+    let released = false;
+    return {
+      holdMs,
+      close: false,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.heldTotal -= 1;
+        const left = (this.held.get(source) ?? 1) - 1;
+        if (left > 0) this.held.set(source, left);
+        else this.held.delete(source);
+      },
+    };
   }
 
   /**

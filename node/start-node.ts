@@ -20,7 +20,6 @@ import { startDevServer, type DevServer } from '../temporal/dev-server.js';
 import { ensureNamespace } from '../temporal/namespace.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
-import { findKey } from '../db/registry.js';
 import type { InboundSink, InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
@@ -29,6 +28,7 @@ import { AuditLog } from '../audit/service.js';
 import { requestCosignatures } from '../audit/witness.js';
 import { latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
+import { cachedKeyRegistry } from './key-registry.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 import { createInboundRouter, startRelay } from './inbound-router.js';
 import { refusalLogOf } from '../exchange/refusals.js';
@@ -139,7 +139,10 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     const ns = await ensureNamespace(connection, config.temporal.namespace);
     for (const warning of ns.warnings) log.warn(warning);
 
-    const registry: KeyRegistry = { findKey: (kid) => findKey(database.pool, kid) };
+    const registry: KeyRegistry = cachedKeyRegistry(
+      database.pool,
+      config.keyRegistryCacheSeconds * 1000,
+    );
     const outbox: OutboxDeps = { pool: database.pool, partyId: config.partyId, keyring, registry };
     const inbox: InboxDeps = {
       pool: database.pool,

@@ -25,6 +25,8 @@ export interface KeyRecord {
 /** Where verification looks keys up: by kid only, never from the message itself. */
 export interface KeyRegistry {
   findKey(kid: string): Promise<KeyRecord | undefined>;
+  /** Tells a registry that keeps answers (a cache) that the keys changed. */
+  invalidate?(): void;
 }
 
 /** One of this node's own keys, able to sign. */

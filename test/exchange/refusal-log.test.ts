@@ -134,3 +134,42 @@ describe.each(['postgres', 'pglite'] as const)('the refusal log on %s', (kind) =
     expect(log.waitFor('203.0.113.7', MINUTE + 10_000)).toBe(0);
   });
 });
+
+describe('answers 429 held', () => {
+  const log = () =>
+    new RefusalLog({} as pg.Pool, testLogger, {
+      limitedHoldMs: 1000,
+      maxHeldPerSource: 2,
+      maxHeld: 3,
+    });
+
+  it('holds a limited source for at most its Retry-After, then answers at once and closes past its room', () => {
+    const refusals = log();
+    const first = refusals.limitedAnswer('203.0.113.7', 5);
+    const second = refusals.limitedAnswer('203.0.113.7', 5);
+    expect([first, second].map((a) => [a.holdMs, a.close])).toEqual([
+      [1000, false],
+      [1000, false],
+    ]);
+    // A third connection of the same source gets its 429 now, with the connection closed.
+    expect(refusals.limitedAnswer('203.0.113.7', 5)).toMatchObject({ holdMs: 0, close: true });
+    // Another source still has room, until all the held answers are taken.
+    expect(refusals.limitedAnswer('203.0.113.8', 5)).toMatchObject({ holdMs: 1000 });
+    expect(refusals.limitedAnswer('203.0.113.9', 5)).toMatchObject({ holdMs: 0, close: true });
+    // An answer sent frees its place, once however often it is released.
+    first.release();
+    first.release();
+    expect(refusals.limitedAnswer('203.0.113.9', 5)).toMatchObject({ holdMs: 1000 });
+    // All held again: the source's own room does not help.
+    expect(refusals.limitedAnswer('203.0.113.7', 5)).toMatchObject({ holdMs: 0, close: true });
+    second.release();
+    expect(refusals.limitedAnswer('203.0.113.7', 5)).toMatchObject({ holdMs: 1000 });
+  });
+
+  it('never holds longer than the Retry-After it sends, and not at all when told not to', () => {
+    const short = new RefusalLog({} as pg.Pool, testLogger, { limitedHoldMs: 5000 });
+    expect(short.limitedAnswer('203.0.113.7', 1).holdMs).toBe(1000);
+    const none = new RefusalLog({} as pg.Pool, testLogger, { limitedHoldMs: 0 });
+    expect(none.limitedAnswer('203.0.113.7', 1)).toMatchObject({ holdMs: 0, close: false });
+  });
+});
