@@ -10,6 +10,7 @@ import type { LoadedPolicy } from '../node/policy.js';
 import type { Authenticator } from './auth.js';
 import type { AuditLog } from '../audit/service.js';
 import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from '../exchange/attachments.js';
+import { accessLogRouter } from './access-log.js';
 import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
 import { codecRouter } from './codec.js';
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps): Express {
   // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
   app.use(inboxRouter(deps.exchange.inbox));
   app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
+  app.use(accessLogRouter({ pool: deps.pool, auth: deps.auth }));
   app.use(
     attachmentsRouter({
       inbox: deps.exchange.inbox,
@@ -122,6 +124,7 @@ export function createApp(deps: AppDeps): Express {
       '/codec',
       codecRouter({
         codec: deps.codec.codec,
+        pool: deps.pool,
         corsOrigins: deps.codec.corsOrigins,
         auth: deps.auth,
         namespace: deps.temporal.namespace,

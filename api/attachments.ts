@@ -1,5 +1,6 @@
 // Attachment routes: officers upload files by their SHA-256 and officers or supervisors fetch those
-// a stored message names; partner nodes upload the attachments of their messages, authenticated by
+// a stored message names, when the access policy lets them see that request's content (each
+// download read-audited); partner nodes upload the attachments of their messages, authenticated by
 // a token signed with their registered message key.
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
@@ -19,6 +20,9 @@ import {
 import type { InboxDeps } from '../exchange/inbox.js';
 import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { recordReads } from './access-log.js';
+import { requestsNamingAttachment } from '../db/access-log.js';
+import { mayReadAttachment } from '../domain/access-policy.js';
 
 export interface AttachmentsRouterDeps {
   inbox: InboxDeps;
@@ -73,14 +77,30 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
     async (req, res) => {
       const sha256 = id(req);
       // Only what a stored message names: an upload no message refers to stays with its uploader.
-      const found = (await attachmentReferenced(pool, sha256))
-        ? await getAttachment(pool, sha256)
-        : undefined;
+      const requests = await requestsNamingAttachment(pool, sha256);
+      const found =
+        requests.length > 0 || (await attachmentReferenced(pool, sha256))
+          ? await getAttachment(pool, sha256)
+          : undefined;
       if (!found)
         throw new AppError(
           'unknown_attachment',
           'no stored attachment with this digest is named by a stored message',
         );
+      // As sensitive as the most sensitive request that names it (domain/access-policy.ts).
+      if (
+        !mayReadAttachment(
+          principalOf(req).roles,
+          requests.map((r) => r.type),
+        )
+      )
+        throw new AppError('forbidden', 'your roles may not see the files of this request');
+      await recordReads(
+        pool,
+        req,
+        'GET /v1/attachments/:id',
+        requests.map((r) => ({ reqId: r.reqId, parts: ['attachment'], ref: sha256 })),
+      );
       res
         .status(200)
         .set({

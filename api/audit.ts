@@ -4,13 +4,17 @@
 import { Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
-import { buildEvidenceBundle, type BundleDeps } from '../audit/bundle.js';
+import { buildEvidenceBundle, digestOnly, type BundleDeps } from '../audit/bundle.js';
 import type { AuditLog } from '../audit/service.js';
 import { witnessCheckpoint, type WitnessDeps } from '../audit/witness.js';
 import { cosignaturesOf, listCheckpoints, listSecurityAlerts } from '../db/audit.js';
 import { WitnessRequest } from '../schemas/audit.js';
 import { Ulid } from '../schemas/common.js';
-import { requireRole, type Authenticator } from './auth.js';
+import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { recordReads } from './access-log.js';
+import { requestTypeOf } from '../db/access-log.js';
+import { ROUTES, evidenceFormFor } from '../domain/access-policy.js';
+import { AppError } from '../errors.js';
 import { requireJson } from './json-body.js';
 import { parseOrThrow } from './problem.js';
 
@@ -29,6 +33,8 @@ const EvidenceQuery = z.strictObject({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** `digests` asks for the digest-only bundle even where the caller may see the content. */
+  content: z.enum(['full', 'digests']).default('full'),
 });
 
 export function auditRouter(deps: AuditRouterDeps): Router {
@@ -98,12 +104,28 @@ export function auditRouter(deps: AuditRouterDeps): Router {
     res.json(await witnessCheckpoint(deps, body));
   });
 
-  router.get('/v1/requests/:id/evidence', readers, async (req, res) => {
-    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
-    const q = parseOrThrow(EvidenceQuery, req.query, 'the query');
-    const bundle = await buildEvidenceBundle(deps, id, { withAttachments: q.attachments });
-    res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
-  });
+  // The full bundle to a role that may see the request's content; the digest-only bundle to the
+  // others (domain/access-policy.ts), which still proves every envelope by its log entry.
+  router.get(
+    '/v1/requests/:id/evidence',
+    requireRole(deps.auth, ...ROUTES['GET /v1/requests/:id/evidence'].roles),
+    async (req, res) => {
+      const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+      const q = parseOrThrow(EvidenceQuery, req.query, 'the query');
+      const type = await requestTypeOf(deps.pool, id);
+      if (!type) throw new AppError('unknown_request', 'no request with this id on this node');
+      const form = evidenceFormFor(principalOf(req).roles, type, q.content);
+      const full = await buildEvidenceBundle(deps, id, {
+        withAttachments: form === 'full' && q.attachments,
+      });
+      const bundle = form === 'full' ? full : digestOnly(full);
+      if (form === 'full')
+        await recordReads(deps.pool, req, 'GET /v1/requests/:id/evidence', [
+          { reqId: id, parts: ['evidence'], ref: q.attachments ? 'with_attachments' : null },
+        ]);
+      res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
+    },
+  );
 
   return router;
 }

@@ -4,15 +4,19 @@
 // the node's own namespace, bounded bodies, and CORS for the configured Temporal UI origin only.
 import express, { Router, type RequestHandler } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import { CodecPayloads, type CodecPayload } from '../schemas/codec-api.js';
 import { CodecError } from '../temporal/codec.js';
+import { recordReads } from './access-log.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 
 export interface CodecRouteDeps {
   codec: PayloadCodec;
+  /** Where decodes are read-audited (api/access-log.ts). */
+  pool: pg.Pool;
   auth: Authenticator;
   /** The node's Temporal namespace: the only one this endpoint serves. */
   namespace: string;
@@ -112,6 +116,12 @@ export function codecRouter(deps: CodecRouteDeps): Router {
           'too_large',
           'the answer would be larger than allowed; send fewer payloads',
         );
+      // A decode is a read of personal data (an admin's break-glass view of histories): recorded
+      // in the access log before the answer, by count (a payload names no request by itself).
+      if (op === 'decode')
+        await recordReads(deps.pool, req, 'POST /codec/decode', [
+          { reqId: null, parts: ['temporal_payloads'], ref: `payloads:${payloads.length}` },
+        ]);
       // Who read or wrote payloads, and how many: never what they hold.
       deps.log.info(
         { codec: op, sub: principalOf(req).sub, payloads: payloads.length },

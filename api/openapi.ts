@@ -36,9 +36,11 @@ import {
   WitnessResponse,
 } from '../schemas/audit.js';
 import { EvidenceBundle } from '../schemas/evidence.js';
+import { AccessLogPage, AccessLogQuery } from '../schemas/access-log-api.js';
 import { DeadlinePolicy } from '../schemas/policy.js';
 import {
   CreateRequestBody,
+  ErasureView,
   ListRequestsQuery,
   RequestDetailView,
   RequestView,
@@ -151,6 +153,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
   }),
   RequestView,
   RequestDetailView,
+  ErasureView,
   SupervisorRequestPage,
   SupervisorSummary,
   SupervisorTimeline,
@@ -193,22 +196,37 @@ const OUTPUTS: Record<string, z.ZodType> = {
       direction: z.literal('out'),
       msgId: Ulid,
       digest: Sha256Hex,
+      kind: MessageKind,
+      reqId: Ulid.nullable(),
+      to: PartyId,
       status: OutboxStatus,
-      token: Envelope,
-      payload: Payload,
+      token: Envelope.optional().describe('absent when `withheld`'),
+      payload: Payload.optional().describe('absent when `withheld`'),
+      withheld: z
+        .literal('access_policy')
+        .optional()
+        .describe('the caller’s roles may not see this request’s content: ids and digest only'),
       receipt: Envelope.nullable().describe('the partner’s receipt, once delivered'),
     }),
     z.object({
       direction: z.literal('in'),
       msgId: Ulid,
       digest: Sha256Hex,
+      kind: MessageKind,
+      reqId: Ulid.nullable(),
+      from: PartyId,
       via: Via,
       receivedAt: Instant,
-      token: Envelope,
-      payload: Payload,
+      token: Envelope.optional().describe('absent when `withheld`'),
+      payload: Payload.optional().describe('absent when `withheld`'),
+      withheld: z
+        .literal('access_policy')
+        .optional()
+        .describe('the caller’s roles may not see this request’s content: ids and digest only'),
       receipt: Envelope.describe('the receipt this node signed'),
     }),
   ]),
+  AccessLogPage,
   ImportAnswer: z.object({
     results: z.array(ImportResult),
     reply: Bundle.describe('receipts to carry back to the sender'),
@@ -434,6 +452,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'listRequests',
         tag: 'Requests',
         summary: 'List requests, newest first',
+        description:
+          'Each request in its summary form for every role: the subject’s title and its items’ ids and kinds (the detail shows what the caller’s roles may see).',
         roles: OFFICERS,
         params: queryParams(ListRequestsQuery),
         ok: { '200': answer('The requests', items('RequestView')) },
@@ -486,6 +506,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'getRequest',
         tag: 'Requests',
         summary: 'One request with its timeline',
+        description:
+          'The subject and the withheld reasons of the coverage matrix to a role that may see the request’s content (officers: every type; supervisors: mine maps and grave information); others get the summary subject (title, items’ ids and kinds) and coverage without reasons. A read of content is recorded in the access log before the answer.',
         roles: OFFICERS,
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: { '200': answer('The request', ref('RequestDetailView')) },
@@ -498,7 +520,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         tag: 'Requests',
         summary: 'The mine-map records of a request as one RFC 7946 FeatureCollection',
         description:
-          'Perimeters, mine rows, devices, reference and turning points of every record exchanged so far, WGS 84, one feature each with a `feature_type`; opens in QGIS as it is. Mine-map requests only.',
+          'Perimeters, mine rows, devices, reference and turning points of every record exchanged so far, WGS 84, one feature each with a `feature_type`; opens in QGIS as it is. Mine-map requests only. Each export is recorded in the access log.',
         roles: ['officer'],
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: {
@@ -599,6 +621,30 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         errors: [...JSON_BODY, 'unknown_party', 'conflict'],
       },
     },
+    '/v1/admin/requests/{id}/erase': {
+      post: {
+        id: 'eraseRequest',
+        tag: 'Erasure',
+        summary: 'Erase a request’s personal content, keeping its evidence',
+        description:
+          'For a request that has ended (closed, declined or withdrawn, its messages settled with the partner): removes its subject, the bodies of its messages, the bytes of files no other request names and its Temporal histories, and logs a `request_erased` audit entry. Ids, parties, times, status, timeline, digests, receipts and the audit log stay, so its evidence bundle still verifies (envelopes by digest). Idempotent: sent again, the same answer. See the README, _Retention and erasure_.',
+        roles: ADMIN,
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: { '200': answer('The erasure', ref('ErasureView')) },
+        errors: ['request_not_found', 'request_open'],
+      },
+    },
+    '/v1/admin/requests/{id}/erasure': {
+      get: {
+        id: 'getErasure',
+        tag: 'Erasure',
+        summary: 'The erasure of a request, once made',
+        roles: ADMIN,
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: { '200': answer('The erasure', ref('ErasureView')) },
+        errors: ['request_not_found', 'not_found'],
+      },
+    },
     '/v1/admin/partners/{partyId}/keys/{kid}/revoke': {
       post: {
         id: 'revokePartnerKey',
@@ -627,7 +673,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'getStoredMessage',
         tag: 'Exchange',
         summary: 'A stored message exactly as exchanged',
-        description: 'By `msg_id` (a message this node sent) or by digest (a message it received).',
+        description:
+          'By `msg_id` (a message this node sent) or by digest (a message it received). Its token and payload only when the caller’s roles may see its request’s content (admins: mine maps; receipts always), and that read is recorded in the access log; otherwise `withheld: "access_policy"` with its ids, kind, digest and status.',
         roles: ADMIN,
         params: [pathParam('ref', z.union([Ulid, Sha256Hex]), 'msg_id (ULID) or digest (64 hex)')],
         ok: { '200': answer('The message', ref('StoredMessage')) },
@@ -639,6 +686,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'exportBundle',
         tag: 'Exchange',
         summary: 'Export pending envelopes and owed receipts for a partner as a bundle file',
+        description:
+          'The envelopes carry their content (they are for transport); the export is recorded in the access log once per request it carries.',
         roles: ADMIN,
         params: queryParams(ExportQuery),
         ok: {
@@ -651,6 +700,19 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
             },
           }),
         },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/admin/access-log': {
+      get: {
+        id: 'listAccessLog',
+        tag: 'Audit',
+        summary: 'Who read which request’s content, when, and through which route (newest first)',
+        description:
+          'Every read of request content by a human caller (request detail with content, GeoJSON, attachment downloads, stored messages, full evidence bundles, exchange exports, codec decodes), recorded before the answer was sent. Ids and part names only, never the data read. Filters combine; pages follow `nextCursor`.',
+        roles: ADMIN,
+        params: queryParams(AccessLogQuery),
+        ok: { '200': answer('The recorded reads', ref('AccessLogPage')) },
         errors: ['schema_invalid'],
       },
     },
@@ -768,10 +830,17 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'evidenceBundle',
         tag: 'Audit',
         summary: 'The evidence bundle of a request, verifiable offline (format in the README)',
-        roles: SUPERVISORS,
+        description:
+          'The full bundle (envelopes with their payloads, file names, bytes with `attachments=true`) to a role that may see the request’s content, recorded in the access log; the digest-only bundle (`manifest.content: "digests"`: envelopes by digest, proven by their log entries, no files) to the others, and to anyone asking `content=digests`. Both verify offline.',
+        roles: ['officer', 'supervisor', 'admin'],
         params: [
           pathParam('id', Ulid, 'the request id (ULID)'),
-          ...queryParams(z.object({ attachments: z.enum(['true', 'false']).optional() })),
+          ...queryParams(
+            z.object({
+              attachments: z.enum(['true', 'false']).optional(),
+              content: z.enum(['full', 'digests']).optional(),
+            }),
+          ),
         ],
         ok: { '200': answer('The bundle', ref('EvidenceBundle')) },
         errors: ['schema_invalid', 'unknown_request'],
@@ -798,6 +867,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         id: 'getAttachment',
         tag: 'Attachments',
         summary: 'A file named by a message this node holds',
+        description:
+          'Only to a role that may see the content of every request whose messages name the file (`forbidden` otherwise); each download is recorded in the access log.',
         roles: OFFICERS,
         params: [ATTACHMENT_ID],
         ok: { '200': { description: 'The bytes, with their media type', content: BYTES } },
@@ -904,6 +975,10 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       { name: 'Requests', description: 'Officers: requests to and from other parties' },
       { name: 'Supervision', description: 'Supervisors: every request, read-only' },
       { name: 'Partners', description: 'Admins: the partner registry' },
+      {
+        name: 'Erasure',
+        description: 'Admins: erasing a request’s personal content while its evidence stays',
+      },
       { name: 'Exchange', description: 'Operators: message traffic and store-and-forward bundles' },
       {
         name: 'Audit',

@@ -11,7 +11,11 @@ import type { OutboxDeps } from '../exchange/outbox.js';
 import { Bundle } from '../schemas/bundle.js';
 import { PartyId, Ulid } from '../schemas/common.js';
 import { Sha256Hex } from '../schemas/envelope.js';
-import { requireRole, type Authenticator } from './auth.js';
+import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { recordReads } from './access-log.js';
+import { requestTypeOf } from '../db/access-log.js';
+import { messageFormFor } from '../domain/access-policy.js';
+import { decodeBase64url } from '../protocol/base64url.js';
 import { parseOrThrow } from './problem.js';
 
 const OutboxQuery = z.strictObject({
@@ -19,6 +23,19 @@ const OutboxQuery = z.strictObject({
   partner: PartyId.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** The request an envelope of ours names, read without trust (we signed it). */
+function reqIdOf(token: string): string | undefined {
+  try {
+    const p: unknown = JSON.parse(
+      Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
+    );
+    const id = p && typeof p === 'object' ? (p as { req_id?: unknown }).req_id : undefined;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Bundles can carry many envelopes; they get a larger cap than ordinary JSON bodies. */
 const BUNDLE_LIMIT = '64mb';
@@ -54,41 +71,61 @@ export function outboxRouter(deps: {
     });
   });
 
-  // A stored message exactly as exchanged: by msg_id (ours) or by digest (received).
+  // A stored message exactly as exchanged: by msg_id (ours) or by digest (received). Its token and
+  // payload only to a role that may see its request's content (domain/access-policy.ts), with
+  // the read recorded; otherwise its ids, kind, digest and status.
   router.get('/v1/messages/:ref', admin, async (req, res) => {
     const ref = String(req.params.ref);
-    if (Ulid.safeParse(ref).success) {
-      const m = await getOutboxMessage(deps.pool, ref);
-      if (m) {
-        res.json({
-          direction: 'out',
-          msgId: m.msg_id,
-          digest: m.digest,
-          status: m.status,
-          token: m.token,
-          payload: m.payload,
-          receipt: m.receipt_token,
-        });
-        return;
-      }
-    }
-    const m = Sha256Hex.safeParse(ref).success ? await getInboxMessage(deps.pool, ref) : undefined;
+    const out = Ulid.safeParse(ref).success ? await getOutboxMessage(deps.pool, ref) : undefined;
+    const inb =
+      !out && Sha256Hex.safeParse(ref).success ? await getInboxMessage(deps.pool, ref) : undefined;
+    const m = out ?? inb;
     if (!m) throw new AppError('unknown_message', 'no stored message with that msg_id or digest');
-    res.json({
-      direction: 'in',
-      msgId: m.msg_id,
-      digest: m.digest,
-      via: m.via,
-      receivedAt: m.received_at.toISOString(),
-      token: m.token,
-      payload: m.payload,
-      receipt: m.receipt_token,
-    });
+    const type = m.req_id ? await requestTypeOf(deps.pool, m.req_id) : undefined;
+    const form = messageFormFor(principalOf(req).roles, { kind: m.kind, type });
+    const meta = out
+      ? {
+          direction: 'out' as const,
+          msgId: out.msg_id,
+          digest: out.digest,
+          kind: out.kind,
+          reqId: out.req_id,
+          to: out.aud,
+          status: out.status,
+        }
+      : {
+          direction: 'in' as const,
+          msgId: inb!.msg_id,
+          digest: inb!.digest,
+          kind: inb!.kind,
+          reqId: inb!.req_id,
+          from: inb!.iss,
+          via: inb!.via,
+          receivedAt: inb!.received_at.toISOString(),
+        };
+    if (form === 'withheld') {
+      res.json({ ...meta, withheld: 'access_policy', receipt: m.receipt_token });
+      return;
+    }
+    if (m.kind !== 'receipt')
+      await recordReads(deps.pool, req, 'GET /v1/messages/:ref', [
+        { reqId: m.req_id, parts: ['message'], ref: m.digest },
+      ]);
+    res.json({ ...meta, token: m.token, payload: m.payload, receipt: m.receipt_token });
   });
 
   router.get('/v1/admin/exchange/export', admin, async (req, res) => {
     const { partner } = parseOrThrow(z.strictObject({ partner: PartyId }), req.query, 'the query');
     const bundle = await exportBundle(deps.outbox, partner);
+    // Our pending envelopes, with their content, for transport: an operator's tool, read-audited
+    // per request it carries.
+    const reqIds = [...new Set(bundle.messages.flatMap((t) => reqIdOf(t) ?? []))];
+    await recordReads(
+      deps.pool,
+      req,
+      'GET /v1/admin/exchange/export',
+      reqIds.map((reqId) => ({ reqId, parts: ['exchange_bundle'], ref: partner })),
+    );
     res
       .set('content-disposition', `attachment; filename="parley-${bundle.from}-to-${partner}.json"`)
       .json(bundle);

@@ -10,6 +10,7 @@ import { getRequest } from '../db/requests.js';
 import { missingAttachments } from '../db/attachments.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
+import { requestSummary } from '../domain/access-policy.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { withinTime } from '../temporal/within.js';
@@ -93,7 +94,8 @@ export function requestActionsRouter(deps: {
         ...result,
         // A response's gaps against the legal minimums, ready to ask about.
         ...(kind === 'response' ? { clarification_items: gaps } : {}),
-        request: await getRequest(deps.pool, existing.id),
+        // The summary form (domain/access-policy.ts): the detail route shows, and read-audits, content.
+        request: await getRequest(deps.pool, existing.id).then((r) => r && requestSummary(r)),
       });
     });
   }

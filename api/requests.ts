@@ -18,12 +18,11 @@ import { withinTime } from '../temporal/within.js';
 import { parseOfficerBody } from '../domain/outgoing-message.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { sha256Hex } from '../protocol/digest.js';
-import { Ulid, type Role } from '../schemas/common.js';
+import { Ulid } from '../schemas/common.js';
 import {
   CreateRequestBody,
   ListRequestsQuery,
   type RequestDetailView,
-  type RequestView,
 } from '../schemas/requests-api.js';
 import { awaitRecorded, requestWorkflowId } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
@@ -34,6 +33,8 @@ import { GEOJSON_MEDIA_TYPE, mineMapFeatureCollection } from '../domain/geojson-
 import { coverageOf, responsesOf } from '../domain/responses.js';
 import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
 import { requireJson } from './json-body.js';
+import { maySeeContent, requestDetailFor, requestSummary } from '../domain/access-policy.js';
+import { recordReads } from './access-log.js';
 
 export interface RequestsDeps {
   partyId: string;
@@ -60,23 +61,6 @@ export const RECORD_TIMEOUT_MS = 10_000;
 const IdempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters: letters, digits, _ . : -');
-
-/**
- * What a caller may see of a request: identification requests name missing persons and remains,
- * the most sensitive data here, so only the party's officers see their items; other roles see the
- * title and the items' ids and kinds (enough for coverage and deadlines).
- */
-function forRoles(view: RequestView, roles: readonly Role[]): RequestView {
-  if (view.type !== 'identification_result' || roles.includes('officer')) return view;
-  const subject = view.subject;
-  return {
-    ...view,
-    subject: {
-      title: subject.title,
-      items: subject.items.map((i) => ({ item_id: i.item_id, kind: i.kind })),
-    },
-  };
-}
 
 /** Runs the create's update for at most `ms`; past it, `503 update_timeout` naming the request. */
 function recordedWithin<T>(
@@ -188,8 +172,9 @@ export function requestsRouter(deps: RequestsDeps): Router {
 
   router.get('/', readers, async (req, res) => {
     const query = parseOrThrow(ListRequestsQuery, req.query, 'the query');
-    const roles = principalOf(req).roles;
-    res.json({ items: (await listRequests(deps.pool, query)).map((v) => forRoles(v, roles)) });
+    // Lists show every request in its summary form (title, items' ids and kinds), for every role:
+    // no content, so nothing to read-audit; the detail shows what the caller's role may see.
+    res.json({ items: (await listRequests(deps.pool, query)).map(requestSummary) });
   });
 
   router.get('/:id', readers, async (req, res) => {
@@ -198,13 +183,15 @@ export function requestsRouter(deps: RequestsDeps): Router {
     const found = id.success ? await getRequestDetail(deps.pool, id.data) : undefined;
     if (!found) throw new AppError('request_not_found', 'no request with that id on this node');
     const { coverage, gaps } = await coverageOf(deps.pool, found.request);
-    const detail: RequestDetailView = {
-      ...forRoles(found.request, principalOf(req).roles),
+    const full: RequestDetailView = {
+      ...found.request,
       timeline: found.timeline,
       coverage,
       clarificationItems: gaps,
     };
-    res.json(detail);
+    const { view, parts } = requestDetailFor(full, principalOf(req).roles);
+    await recordReads(deps.pool, req, 'GET /v1/requests/:id', [{ reqId: view.id, parts }]);
+    res.json(view);
   });
 
   // The mine-map records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
@@ -214,15 +201,21 @@ export function requestsRouter(deps: RequestsDeps): Router {
     if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
     if (view.type !== 'mine_map')
       throw new AppError('not_found', 'only mine-map requests have a GeoJSON export');
+    if (!maySeeContent(principalOf(req).roles, view.type))
+      throw new AppError('forbidden', 'your roles may not see the records of this request');
     const records: MineMapRecord[] = [];
     for (const r of await responsesOf(deps.pool, view.id)) {
       const parsed = responseSchema('mine_map').safeParse(r.body);
       if (parsed.success) records.push(...parsed.data.records);
     }
+    const body = JSON.stringify(mineMapFeatureCollection(records));
+    await recordReads(deps.pool, req, 'GET /v1/requests/:id/geojson', [
+      { reqId: view.id, parts: ['records'] },
+    ]);
     res
       .type(GEOJSON_MEDIA_TYPE)
       .set('content-disposition', `attachment; filename="mine-map-${view.id}.geojson"`)
-      .send(JSON.stringify(mineMapFeatureCollection(records)));
+      .send(body);
   });
 
   return router;

@@ -1,6 +1,7 @@
 // Builds the evidence bundle of one request from what this node stored: envelopes exactly as
 // exchanged, receipts both ways, the keys that signed them, the timeline, and every log entry of
-// the request with its inclusion proof in a fresh checkpoint countersigned by the partner.
+// the request with its inclusion proof in a fresh checkpoint countersigned by the partner. And its
+// digest-only form (`digestOnly`), for readers who may not see the content and for erased items.
 import type pg from 'pg';
 import { auditIndicesForRequest, cosignaturesOf } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
@@ -8,9 +9,14 @@ import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
 import { AppError } from '../errors.js';
 import type { Keyring } from '../protocol/keyring.js';
-import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceKey } from '../schemas/evidence.js';
+import {
+  EVIDENCE_FORMAT,
+  type EvidenceBundle,
+  type EvidenceKey,
+  type Withheld,
+} from '../schemas/evidence.js';
 import type { Payload } from '../schemas/envelope.js';
-import { peekKid } from './checkpoint.js';
+import { peekKid, signingInputDigest } from './checkpoint.js';
 import type { AuditLog } from './service.js';
 
 export interface BundleDeps {
@@ -24,6 +30,50 @@ export interface BundleDeps {
 
 const payloadOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Payload;
+
+/** Whether `token` is the stored statement with this digest (not erased, not a marker). */
+function stored(token: string | null, digest: string | null): token is string {
+  return typeof token === 'string' && digest !== null && signingInputDigest(token) === digest;
+}
+
+function envelopeItem(
+  digest: string,
+  direction: 'sent' | 'received',
+  token: string | null,
+): EvidenceBundle['envelopes'][number] {
+  return stored(token, digest)
+    ? { digest, direction, token }
+    : { digest, direction, withheld: 'erased' };
+}
+
+/**
+ * The digest-only form of a bundle, for a reader whose role may not see the request's content
+ * (domain/access-policy.ts `evidenceFormFor`): every envelope by its digest and direction only
+ * (its log entry, proven in the checkpoint, says what kind it was, who sent it, when), no file
+ * names or bytes (they come from the payloads); receipts, keys, timeline, log and checkpoint as
+ * they are, since they hold digests, ids and times only. Works on any bundle, including one whose
+ * erased items are already digest-only, and needs no token: erasure reuses it.
+ */
+export function digestOnly(
+  bundle: EvidenceBundle,
+  reason: Withheld = 'access_policy',
+): EvidenceBundle {
+  const envelopes = bundle.envelopes.map((e) =>
+    'token' in e ? { digest: e.digest, direction: e.direction, withheld: reason } : e,
+  );
+  const withheld = [...envelopes, ...bundle.receipts].filter((e) => 'withheld' in e).length;
+  return {
+    ...bundle,
+    manifest: {
+      ...bundle.manifest,
+      counts: { ...bundle.manifest.counts, attachments: 0, withheld },
+      content: 'digests',
+    },
+    envelopes,
+    attachments: [],
+    summary: `${bundle.summary}\nEnvelopes are given by digest only (${reason}): their log entries prove them.`,
+  };
+}
 
 export async function buildEvidenceBundle(
   deps: BundleDeps,
@@ -39,7 +89,7 @@ export async function buildEvidenceBundle(
 
   const { rows: sent } = await deps.pool.query<{
     digest: string;
-    token: string;
+    token: string | null;
     receipt_token: string | null;
     receipt_digest: string | null;
   }>(
@@ -50,8 +100,8 @@ export async function buildEvidenceBundle(
   );
   const { rows: received } = await deps.pool.query<{
     digest: string;
-    token: string;
-    receipt_token: string;
+    token: string | null;
+    receipt_token: string | null;
     receipt_digest: string;
   }>(
     `SELECT digest, token, receipt_token, receipt_digest FROM inbox_messages
@@ -59,26 +109,32 @@ export async function buildEvidenceBundle(
     [reqId],
   );
 
+  // A token no longer stored (erased: null or a marker in its place) makes a digest-only item:
+  // the digest and the log entry that holds it still prove what was exchanged, and when.
   const envelopes: EvidenceBundle['envelopes'] = [
-    ...sent.map((r) => ({ digest: r.digest, direction: 'sent' as const, token: r.token })),
-    ...received.map((r) => ({ digest: r.digest, direction: 'received' as const, token: r.token })),
+    ...sent.map((r) => envelopeItem(r.digest, 'sent', r.token)),
+    ...received.map((r) => envelopeItem(r.digest, 'received', r.token)),
   ];
   const receipts: EvidenceBundle['receipts'] = [];
-  for (const r of received)
-    receipts.push({
-      digest: r.receipt_digest,
-      for_digest: r.digest,
-      direction: 'sent',
-      token: r.receipt_token,
-    });
+  for (const r of received) {
+    const item = { digest: r.receipt_digest, for_digest: r.digest, direction: 'sent' as const };
+    receipts.push(
+      stored(r.receipt_token, r.receipt_digest)
+        ? { ...item, token: r.receipt_token }
+        : { ...item, withheld: 'erased' },
+    );
+  }
   const seenReceipts = new Set<string>();
   for (const r of sent) {
-    if (!r.receipt_token || !r.receipt_digest || seenReceipts.has(r.receipt_digest)) continue;
+    // The partner's receipt names the message it is for in its payload: without it, nothing here
+    // says which of our messages it receipted, so an erased one is left out (its log entry stays).
+    const digest = r.receipt_digest;
+    if (!stored(r.receipt_token, digest) || digest === null || seenReceipts.has(digest)) continue;
     const p = payloadOf(r.receipt_token);
     if (p.kind !== 'receipt') continue;
-    seenReceipts.add(r.receipt_digest);
+    seenReceipts.add(digest);
     receipts.push({
-      digest: r.receipt_digest,
+      digest,
       for_digest: p.in_reply_to.digest,
       direction: 'received',
       token: r.receipt_token,
@@ -87,6 +143,8 @@ export async function buildEvidenceBundle(
 
   const attachments: EvidenceBundle['attachments'] = [];
   for (const e of envelopes) {
+    // Files are known from the payload that names them: none for an envelope given by digest.
+    if (!('token' in e)) continue;
     const p = payloadOf(e.token);
     if (p.kind === 'receipt') continue;
     for (const a of p.attachments ?? []) {
@@ -123,7 +181,9 @@ export async function buildEvidenceBundle(
     .map((c) => c.token);
 
   const keys: EvidenceKey[] = [];
-  const usedKids = new Set([...envelopes, ...receipts].map((e) => peekKid(e.token)));
+  const usedKids = new Set(
+    [...envelopes, ...receipts].flatMap((e) => ('token' in e ? [peekKid(e.token)] : [])),
+  );
   for (const k of deps.keyring.keys) {
     if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
     keys.push({
@@ -187,7 +247,9 @@ export async function buildEvidenceBundle(
         timeline: timeline.length,
         log_entries: entries.length,
         keys: keys.length,
+        withheld: [...envelopes, ...receipts].filter((e) => 'withheld' in e).length,
       },
+      content: 'full',
     },
     keys,
     envelopes,

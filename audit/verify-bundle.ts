@@ -1,7 +1,8 @@
 // The offline verifier of an evidence bundle: every signature, digest, proof and cosignature,
 // with nothing but the bundle and the fingerprints (RFC 7638 thumbprints) of the keys the reader
 // trusts. No database, no Temporal, no network. One verdict per item, named so a changed byte
-// points at what it broke.
+// points at what it broke, and saying whether it was checked fully (signature and payload) or by
+// digest only (an item whose content the bundle withholds, proven by its log entry).
 import crypto from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { timelineEventDigestOf } from './timeline-digest.js';
@@ -17,11 +18,19 @@ export interface Verdict {
   item: string;
   ok: boolean;
   detail: string;
+  /**
+   * For envelopes and receipts: `full` when the signature and the payload were checked, `digest`
+   * when the item came by digest only (content withheld or erased) and only its log entry, proven
+   * in the checkpoint, vouches for it.
+   */
+  checked?: 'full' | 'digest';
 }
 
 export interface BundleReport {
   ok: boolean;
   verdicts: Verdict[];
+  /** How many envelopes and receipts were checked fully (signature and payload), and by digest. */
+  checked: { full: number; digest: number };
   /** Key fingerprints per party as found in the bundle, for the reader to compare. */
   fingerprints: Record<string, string[]>;
 }
@@ -51,7 +60,8 @@ function claimedAudience(token: string): string {
 
 export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise<BundleReport> {
   const verdicts: Verdict[] = [];
-  const say = (item: string, ok: boolean, detail: string) => verdicts.push({ item, ok, detail });
+  const say = (item: string, ok: boolean, detail: string, checked?: 'full' | 'digest') =>
+    verdicts.push({ item, ok, detail, ...(checked ? { checked } : {}) });
 
   const parsed = EvidenceBundle.safeParse(input);
   if (!parsed.success) {
@@ -61,7 +71,7 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       false,
       `not a ${'parley-evidence/1'} bundle: ${issue?.path.join('.')} ${issue?.message}`,
     );
-    return { ok: false, verdicts, fingerprints: {} };
+    return { ok: false, verdicts, fingerprints: {}, checked: { full: 0, digest: 0 } };
   }
   const b = parsed.data;
   const { node, partner, request_id: reqId } = b.manifest;
@@ -190,6 +200,32 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
   const attachmentsSeen = new Set<string>();
   for (const env of b.envelopes) {
     const item = `envelope ${env.digest.slice(0, 16)}`;
+    if ('withheld' in env) {
+      // By digest only: its log entry, proven in the checkpoint, is all that vouches for it.
+      const from = env.direction === 'sent' ? node : partner;
+      const e =
+        env.direction === 'sent'
+          ? (logged.get(`message_sent:${env.digest}`) ??
+            logged.get(`message_resigned:${env.digest}`))
+          : logged.get(`message_received:${env.digest}`);
+      if (!e) say(item, false, `withheld (${env.withheld}) and not in the log`, 'digest');
+      else if (
+        (e.type === 'message_sent' && (e.aud !== partner || e.req_id !== reqId)) ||
+        (e.type === 'message_received' && (e.iss !== partner || e.req_id !== reqId))
+      )
+        say(item, false, 'its log entry is not a message of this request', 'digest');
+      else {
+        envelopeDigests.add(env.digest);
+        const what = 'kind' in e ? `${e.kind} ` : '';
+        say(
+          item,
+          true,
+          `${what}from ${from}, by digest only (content ${env.withheld === 'erased' ? 'erased' : 'withheld by the access policy'}): logged at ${e.at}, signature and payload not checked`,
+          'digest',
+        );
+      }
+      continue;
+    }
     try {
       const v = await verifyEnvelope(env.token, {
         registry,
@@ -209,17 +245,28 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       if (!inLog) throw new Error('not in the log');
       envelopeDigests.add(v.digest);
       for (const a of p.attachments ?? []) attachmentsSeen.add(`${v.digest}:${a.sha256}`);
-      say(item, true, `${p.kind} from ${p.iss}, signature and digest check, logged`);
+      say(item, true, `${p.kind} from ${p.iss}, signature and digest check, logged`, 'full');
     } catch (err) {
       say(
         item,
         false,
         err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
+        'full',
       );
     }
   }
   for (const r of b.receipts) {
     const item = `receipt ${r.digest.slice(0, 16)}`;
+    if ('withheld' in r) {
+      const type = r.direction === 'sent' ? 'receipt_signed' : 'receipt_received';
+      const e = logged.get(`${type}:${r.digest}`);
+      if (!e || !('for_digest' in e) || e.for_digest !== r.for_digest)
+        say(item, false, `withheld (${r.withheld}) and not in the log for its message`, 'digest');
+      else if (!envelopeDigests.has(r.for_digest))
+        say(item, false, 'names a message not verified here', 'digest');
+      else say(item, true, `by digest only (${r.withheld}): logged at ${e.at}`, 'digest');
+      continue;
+    }
     try {
       const v = await verifyEnvelope(r.token, {
         registry,
@@ -236,12 +283,13 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       if (revokedBefore(v.key.kid, p.iat)) throw new Error('signed after its key was revoked');
       const type = r.direction === 'sent' ? 'receipt_signed' : 'receipt_received';
       if (!logged.get(`${type}:${v.digest}`)) throw new Error('not in the log');
-      say(item, true, `${p.iss} received the message at ${p.body.received_at}`);
+      say(item, true, `${p.iss} received the message at ${p.body.received_at}`, 'full');
     } catch (err) {
       say(
         item,
         false,
         err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
+        'full',
       );
     }
   }
@@ -270,5 +318,9 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
     else say(item, true, `${ev.type} at ${ev.at}, as logged`);
   }
 
-  return { ok: verdicts.every((v) => v.ok), verdicts, fingerprints };
+  const checked = {
+    full: verdicts.filter((v) => v.ok && v.checked === 'full').length,
+    digest: verdicts.filter((v) => v.ok && v.checked === 'digest').length,
+  };
+  return { ok: verdicts.every((v) => v.ok), verdicts, fingerprints, checked };
 }

@@ -10,6 +10,13 @@ export const EVIDENCE_FORMAT = 'parley-evidence/1';
 const Instant = z.iso.datetime();
 const Hex = Sha256Hex;
 
+/**
+ * Why an item of a bundle is given by digest only: `access_policy` (the role that asked may not
+ * see the content) or `erased` (the content is no longer stored).
+ */
+export const Withheld = z.enum(['access_policy', 'erased']);
+export type Withheld = z.infer<typeof Withheld>;
+
 export const EvidenceKey = z.strictObject({
   party_id: PartyId,
   kid: z.string(),
@@ -34,21 +41,40 @@ export const EvidenceBundle = z.strictObject({
     direction: z.enum(['outgoing', 'incoming']),
     status: z.string(),
     counts: z.record(z.string(), z.number().int()),
+    /**
+     * `full`: every envelope with its payload; `digests`: envelopes by digest only (the reader's
+     * role may not see the content). Absent in bundles made before digest-only bundles existed.
+     */
+    content: z.enum(['full', 'digests']).optional(),
   }),
   /** Every public key that signed something in the bundle, with its validity. */
   keys: z.array(EvidenceKey),
-  /** Every envelope of the request exactly as exchanged (each signed version of ours). */
+  /**
+   * Every envelope of the request exactly as exchanged (each signed version of ours), or, where
+   * its content is withheld, by digest only: proven by its log entry, not by its signature.
+   */
   envelopes: z.array(
-    z.strictObject({ digest: Hex, direction: z.enum(['sent', 'received']), token: z.string() }),
+    z.union([
+      z.strictObject({ digest: Hex, direction: z.enum(['sent', 'received']), token: z.string() }),
+      z.strictObject({ digest: Hex, direction: z.enum(['sent', 'received']), withheld: Withheld }),
+    ]),
   ),
   /** Receipts both ways: ours for what we received, the partner's for what we sent. */
   receipts: z.array(
-    z.strictObject({
-      digest: Hex,
-      for_digest: Hex,
-      direction: z.enum(['sent', 'received']),
-      token: z.string(),
-    }),
+    z.union([
+      z.strictObject({
+        digest: Hex,
+        for_digest: Hex,
+        direction: z.enum(['sent', 'received']),
+        token: z.string(),
+      }),
+      z.strictObject({
+        digest: Hex,
+        for_digest: Hex,
+        direction: z.enum(['sent', 'received']),
+        withheld: Withheld,
+      }),
+    ]),
   ),
   attachments: z.array(
     z.strictObject({

@@ -11,7 +11,8 @@ const USAGE = `usage:
       with --attachments, the files its messages carry are included
   parley evidence verify FILE --trust PARTY=KID[,KID...] [--trust ...] [--json]
       check every signature, digest, proof and cosignature of a bundle offline; KID is an RFC 7638
-      key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json)
+      key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json); items
+      given by digest only (content withheld or erased) are marked [digest only]
 `;
 
 export async function evidenceCommand(argv: string[]): Promise<number> {
@@ -70,12 +71,19 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
       for (const v of result.verdicts)
-        process.stdout.write(`${v.ok ? 'ok  ' : 'FAIL'}  ${v.item}: ${v.detail}\n`);
+        process.stdout.write(
+          `${v.ok ? 'ok  ' : 'FAIL'}  ${v.item}${v.checked === 'digest' ? ' [digest only]' : ''}: ${v.detail}\n`,
+        );
       const failed = result.verdicts.filter((v) => !v.ok).length;
       process.stdout.write(
         result.ok
           ? `\nVERIFIED: all ${result.verdicts.length} items check out.\n`
           : `\nNOT VERIFIED: ${failed} of ${result.verdicts.length} items failed.\n`,
+      );
+      // Which statements were read and checked, and which only proven to exist by their digest.
+      process.stdout.write(
+        `Envelopes and receipts checked fully (signature and payload): ${result.checked.full}; ` +
+          `by digest only (content withheld or erased; proven by the log): ${result.checked.digest}.\n`,
       );
     }
     return result.ok ? 0 : 1;

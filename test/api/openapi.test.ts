@@ -15,6 +15,7 @@ import { requestsRouter } from '../../api/requests.js';
 import { supervisorRouter } from '../../api/supervisor.js';
 import { auditRouter } from '../../api/audit.js';
 import { attachmentsRouter } from '../../api/attachments.js';
+import { accessLogRouter } from '../../api/access-log.js';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
 import { signDraft } from '../../protocol/sign.js';
@@ -143,6 +144,7 @@ describe('GET /openapi.json', () => {
       ['/v1/supervisor', supervisorRouter(deps)],
       ['', auditRouter(deps)],
       ['', attachmentsRouter({ ...deps, inbox: {} })],
+      ['', accessLogRouter(deps)],
     ];
     const routes = mounted.flatMap(([prefix, router]) =>
       (router.stack as any[])

@@ -236,21 +236,24 @@ describe('the evidence bundle', () => {
     };
     type Case = [string, (b: EvidenceBundle) => void, RegExp];
     const cases: Case[] = [];
+    const withToken = <T extends object>(item: T) => item as Extract<T, { token: string }>;
     original.envelopes.forEach((e, i) => {
-      for (const at of [5, e.token.indexOf('.') + 10, e.token.length - 5])
+      const { token } = withToken(e);
+      for (const at of [5, token.indexOf('.') + 10, token.length - 5])
         cases.push([
           `envelope ${i} @${at}`,
-          (b) => (b.envelopes[i]!.token = flip(e.token, at)),
+          (b) => (withToken(b.envelopes[i]!).token = flip(token, at)),
           new RegExp(`^envelope ${e.digest.slice(0, 16)}`),
         ]);
     });
-    original.receipts.forEach((r, i) =>
+    original.receipts.forEach((r, i) => {
+      const { token } = withToken(r);
       cases.push([
         `receipt ${i}`,
-        (b) => (b.receipts[i]!.token = flip(r.token, r.token.indexOf('.') + 12)),
+        (b) => (withToken(b.receipts[i]!).token = flip(token, token.indexOf('.') + 12)),
         new RegExp(`^receipt ${r.digest.slice(0, 16)}`),
-      ]),
-    );
+      ]);
+    });
     original.log.entries.forEach((e, i) => {
       cases.push([
         `log entry ${e.index}`,

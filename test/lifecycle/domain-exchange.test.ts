@@ -170,8 +170,9 @@ describe.each([
       ((await call(node.url, 'GET', '/.well-known/jwks.json')).body.keys as { kid: string }[]).map(
         (k) => k.kid,
       );
+    // Officers get the full bundle of every type (supervisors, by digest for identifications).
     const evidence = await call(a.url, 'GET', `/v1/requests/${id}/evidence?attachments=true`, {
-      token: await a.token('supervisor'),
+      token: await a.token('officer'),
     });
     expect(evidence.status).toBe(200);
     const verdict = await verifyBundle(evidence.body, {
