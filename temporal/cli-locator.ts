@@ -1,9 +1,9 @@
 // Finds the official Temporal CLI (the dev server), building the pinned release from Go source
 // into the git-ignored tools folder when the machine has none. Used by setup, start and tests.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goInstallWithProgress } from './go-build-progress.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -72,21 +72,11 @@ export async function ensureTemporalCli(
     `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} from source with ${go} (first time: several minutes)...`,
   );
   const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(
-            new Error(
-              `go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} exited with ${code}`,
-            ),
-          ),
-    );
+  await goInstallWithProgress({
+    go,
+    target: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`,
+    env: { ...process.env, GOBIN: TOOLS_BIN, CGO_ENABLED: '0' },
+    log,
   });
   const built = path.join(TOOLS_BIN, 'temporal');
   if (!isExecutable(built)) throw new Error(`go install finished but ${built} is missing`);
