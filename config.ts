@@ -132,6 +132,10 @@ export const Env = z.object({
   AUTH_AUDIENCE: z.preprocess(blankIsUnset, z.string().default('parley')),
   AUTH_ROLES_CLAIM: z.preprocess(blankIsUnset, z.string().default('roles')),
   AUTH_DEV_ISSUER: bool(true),
+  RETENTION_SWEEP_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(0).max(86_400).default(3_600),
+  ),
   DELIVERY_MAX_BACKOFF_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
@@ -282,6 +286,8 @@ export interface Config {
    */
   codec: { keys: CodecKeysConfig; corsOrigins: readonly string[] };
   auth: AuthConfig;
+  /** Seconds between two passes of the retention sweep (0: no sweep; node/retention-sweep.ts). */
+  retentionSweepSeconds: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
   /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
@@ -453,6 +459,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     temporal,
     codec,
     auth,
+    retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   unknown_request: 404,
   // Request lifecycle: the action is not allowed in the request's current state.
   invalid_state: 409,
+  // Erasure: the request has not ended (or its workflow still settles messages with the partner).
+  request_open: 409,
   // Domain: a response that does not account for the request's items.
   response_incomplete: 422,
   policy_mismatch: 409,

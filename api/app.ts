@@ -15,6 +15,7 @@ import { attachmentsRouter } from './attachments.js';
 import { auditRouter } from './audit.js';
 import { codecRouter } from './codec.js';
 import { dashboardRouter } from './dashboard.js';
+import { erasureRouter } from './erasure.js';
 import { inboxRouter } from './inbox.js';
 import { createMetrics, httpMetrics, metricsRouter, type NodeMetrics } from './metrics.js';
 import { openapiRouter } from './openapi.js';
@@ -181,6 +182,15 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/v1/supervisor', supervisorRouter({ pool: deps.pool, auth: deps.auth }));
+  app.use(
+    '/v1/admin/requests',
+    erasureRouter({
+      pool: deps.pool,
+      client: deps.temporal.client,
+      namespace: deps.temporal.namespace,
+      auth: deps.auth,
+    }),
+  );
   app.use(notFound);
   app.use(errorHandler(deps.log));
   return app;

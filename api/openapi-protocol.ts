@@ -45,6 +45,8 @@ export const ERROR_MEANINGS = {
   unknown_request: 'the message’s `req_id` names no request this node knows',
   invalid_state:
     'the action is not allowed in the request’s current state, or not to this side of the request',
+  request_open:
+    'the request has not ended (it is not closed, declined or withdrawn, or its workflow still settles messages with the partner): it cannot be erased yet',
   policy_mismatch:
     'the request’s deadline policy (by digest) is not the one agreed between the parties',
   unknown_message: 'no stored message with that `msg_id` or digest',

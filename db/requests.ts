@@ -200,10 +200,13 @@ interface RequestRow {
   priority: Priority;
   status: RequestStatus;
   overdue: boolean;
-  subject: RequestSubject;
+  /** Null once erased (migration 0016). */
+  subject: RequestSubject | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
+  erased_at: Date | null;
+  erasure_trigger: 'admin' | 'retention' | null;
   receipt_at: Date | null;
   ack_due_at: Date | null;
   response_due_at: Date | null;
@@ -234,7 +237,9 @@ const UNDELIVERED = `(SELECT COALESCE(json_agg(json_build_object(
 /** The columns of a request's view, to select `FROM requests`. */
 const REQUEST_COLUMNS = `req_id, workflow_id, direction, request_type, requester, responder, counterparty,
   priority, status, overdue, subject, created_by, created_at, updated_at, receipt_at, ack_due_at,
-  response_due_at, escalation_level, policy_digest, deadlines, partner_refusal, ${UNDELIVERED}`;
+  response_due_at, escalation_level, policy_digest, deadlines, partner_refusal, ${UNDELIVERED},
+  erased_at, (SELECT e.trigger FROM request_erasures e WHERE e.req_id = requests.req_id
+              AND e.completed_at IS NOT NULL) AS erasure_trigger`;
 
 function toView(row: RequestRow): RequestView {
   return {
@@ -266,6 +271,9 @@ function toView(row: RequestRow): RequestView {
       attempts: u.attempts,
       lastError: u.lastError ?? null,
     })),
+    ...(row.erased_at
+      ? { erasure: { at: row.erased_at.toISOString(), trigger: row.erasure_trigger ?? 'admin' } }
+      : {}),
   };
 }
 

@@ -31,7 +31,10 @@ export interface ResponseBody {
   }[];
 }
 
-/** The responses of a request this node holds, oldest first: sent (outbox) or received (inbox). */
+/**
+ * The responses of a request this node holds, oldest first: sent (outbox) or received (inbox).
+ * Erased ones (their body removed, domain/erasure.ts) are not among them.
+ */
 export async function responsesOf(
   pool: pg.Pool,
   reqId: string,
@@ -41,7 +44,7 @@ export async function responsesOf(
        SELECT msg_id, payload, created_at AS at FROM outbox_messages WHERE req_id = $1 AND kind = 'response'
        UNION ALL
        SELECT msg_id, payload, received_at AS at FROM inbox_messages WHERE req_id = $1 AND kind = 'response'
-     ) r ORDER BY at, msg_id`,
+     ) r WHERE payload ? 'body' ORDER BY at, msg_id`,
     [reqId],
   );
   return rows;
@@ -134,7 +137,7 @@ export async function coverageOf(
   request: { id: string; type: RequestType; subject: RequestView['subject'] },
 ): Promise<{ coverage: CoverageRow[]; gaps: (Gap & { msg_id: string })[] }> {
   const responses = await responsesOf(pool, request.id);
-  const items = (request.subject as { items?: { item_id: string }[] }).items ?? [];
+  const items = (request.subject as { items?: { item_id: string }[] } | null)?.items ?? [];
   const coverage = coverageMatrix(
     items,
     responses.map((r) => ({

@@ -79,10 +79,13 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
           'no request with this req_id between this node and the sender',
         );
       }
+      // An erased request has ended on both sides; its content is not taken in again.
+      const request = await getRequest(deps.pool, p.req_id);
+      if (request?.erasure)
+        throw new AppError('invalid_state', 'the request has ended and was erased on this node');
       // A response must fit the request it answers (its type's records, its items), as at the
       // sender's API: a partner system that skips those checks is refused here.
       if (p.kind === 'response') {
-        const request = await getRequest(deps.pool, p.req_id);
         if (request) {
           const earlier = (await responsesOf(deps.pool, p.req_id)).map((r) => r.body);
           checkResponseBody(request.type, request.subject, p.body, earlier);

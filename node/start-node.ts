@@ -33,6 +33,7 @@ import { ensureDevIssuer } from './dev-issuer.js';
 import { createInboundRouter, startRelay } from './inbound-router.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
+import { startRetentionSweep, type RetentionSweep } from './retention-sweep.js';
 
 export interface NodeOptions {
   log: Logger;
@@ -62,6 +63,8 @@ export interface RunningNode {
   exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
   /** The audit log, and asking partners to countersign its newest checkpoint. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
+  /** The retention sweep (RETENTION_SWEEP_SECONDS); `sweep(now)` runs a pass as of `now`. */
+  retention: RetentionSweep;
   /** Settles when the node has stopped, whether by stop() or because the worker failed. */
   stopped: Promise<void>;
   stop(): Promise<void>;
@@ -269,6 +272,13 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     const relay = startRelay({ pool: database.pool, sink: inbox.sink, log });
     cleanups.push({ name: 'relay', run: () => relay.stop() });
     await relay.pass();
+    const retention = startRetentionSweep({
+      deps: { pool: database.pool, client, namespace: config.temporal.namespace },
+      policy: policy.policy,
+      intervalSeconds: config.retentionSweepSeconds,
+      log,
+    });
+    cleanups.push({ name: 'retention sweep', run: () => retention.stop() });
     const resumed = await resumePendingDeliveries(send);
     if (resumed) log.info({ resumed }, 'deliveries of pending messages resumed');
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
@@ -302,6 +312,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       policy,
       exchange: { inbox, outbox, send },
       audit: { log: audit, witness },
+      retention,
       stopped,
       stop,
     };

@@ -72,6 +72,17 @@ export const AuditEntry = z.discriminatedUnion('type', [
     status: z.string().nullable(),
     event_digest: Sha256Hex,
   }),
+  /**
+   * A request's personal content erased (domain/erasure.ts): by an admin or the retention sweep.
+   * `messages` are the digests of the envelopes whose bodies were removed (their own entries stay
+   * and still prove them), `attachments` the SHA-256 of the files whose bytes were removed.
+   */
+  entry('request_erased', {
+    req_id: Ulid,
+    trigger: z.enum(['admin', 'retention']),
+    messages: z.array(Sha256Hex),
+    attachments: z.array(Sha256Hex),
+  }),
   /** A partner's checkpoint this node checked and countersigned. */
   entry('checkpoint_witnessed', {
     party_id: PartyId,

@@ -69,6 +69,36 @@ export const PolicyRule = z.strictObject({
 });
 export type PolicyRule = z.infer<typeof PolicyRule>;
 
+/**
+ * How long this node keeps a request's personal content once the request has ended; `null` keeps
+ * it (no automatic erasure). Counted from the request's last change of status: its closure
+ * (accepted), or its decline or withdrawal.
+ */
+const RetentionSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(100 * 366 * 86_400)
+  .nullable();
+
+/** The retention of one request type (see domain/erasure.ts). */
+export const RetentionRule = z.strictObject({
+  /** From the closure (accepted) to the erasure; `null`: never erased automatically. */
+  after_closure_seconds: RetentionSeconds.default(null),
+  /** From a decline or a withdrawal to the erasure; defaults to `after_closure_seconds`. */
+  after_other_end_seconds: RetentionSeconds.optional(),
+});
+export type RetentionRule = z.infer<typeof RetentionRule>;
+
+/**
+ * Per request type, how long this node keeps personal content after a request ends. A type not
+ * listed (and a policy without `retention`) is kept: erasure cannot be undone, so it runs only
+ * where the operator chose a duration. Not part of the policy's digest (node/policy.ts): each node
+ * keeps data under its own rules, and changing them must not refuse requests.
+ */
+export const RetentionPolicy = z.partialRecord(RequestType, RetentionRule);
+export type RetentionPolicy = z.infer<typeof RetentionPolicy>;
+
 export const DeadlinePolicy = z
   .strictObject({
     version: z.literal(1),
@@ -89,6 +119,8 @@ export const DeadlinePolicy = z
      */
     parties: z.record(PartyId, PartyCalendar).optional(),
     rules: z.array(PolicyRule).min(1),
+    /** This node's retention of personal content per request type (not in the digest). */
+    retention: RetentionPolicy.optional(),
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();

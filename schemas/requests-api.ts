@@ -87,6 +87,19 @@ export const UndeliveredMessage = z.object({
 });
 export type UndeliveredMessage = z.infer<typeof UndeliveredMessage>;
 
+/**
+ * A request whose personal content was erased (domain/erasure.ts): when, and whether by an admin
+ * or the retention policy. Its ids, type, parties, times, status, timeline (message ids and
+ * digests) and evidence stay; its subject and the bodies of its messages are gone.
+ */
+export const RequestErasure = z.object({
+  at: z.iso.datetime().describe('when the content was erased'),
+  trigger: z
+    .enum(['admin', 'retention'])
+    .describe('an admin’s erase action, or the retention sweep'),
+});
+export type RequestErasure = z.infer<typeof RequestErasure>;
+
 /** A request as the read model shows it. */
 export const RequestView = z.object({
   id: Ulid,
@@ -99,7 +112,10 @@ export const RequestView = z.object({
   priority: Priority,
   status: RequestStatus,
   overdue: z.boolean(),
-  subject: z.union([RequestSubject, RedactedSubject]),
+  subject: z
+    .union([RequestSubject, RedactedSubject])
+    .nullable()
+    .describe('null once the request is erased (`erasure`)'),
   createdBy: z.string().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -118,8 +134,28 @@ export const RequestView = z.object({
    * row: while any is here, the partner does not show the state this node shows.
    */
   undelivered: z.array(UndeliveredMessage),
+  /** Present once the request's personal content is erased. */
+  erasure: RequestErasure.optional(),
 });
 export type RequestView = z.infer<typeof RequestView>;
+
+/** The answer of `POST /v1/admin/requests/:id/erase`: the same however often it is asked. */
+export const ErasureView = z.object({
+  requestId: Ulid,
+  state: z.literal('erased'),
+  trigger: RequestErasure.shape.trigger,
+  /** The admin's token subject, or null for the retention sweep. */
+  by: z.string().nullable(),
+  startedAt: z.iso.datetime(),
+  erasedAt: z.iso.datetime(),
+  /** The `request_erased` entry of the audit log. */
+  auditIndex: z.number().int().nonnegative(),
+  /** Digests of the messages whose bodies were removed; their log entries still prove them. */
+  messages: z.array(z.string()),
+  /** SHA-256 of the files whose bytes were removed (files other requests name are kept). */
+  attachments: z.array(z.string()),
+});
+export type ErasureView = z.infer<typeof ErasureView>;
 
 /** A gap of a received record against the legal minimums: a clarification item, not a refusal. */
 export const ClarificationItem = z.object({

@@ -9,10 +9,8 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { Env, loadConfig } from '../../config.js';
 import { mintDevToken } from '../../node/dev-issuer.js';
-import { loadPolicy } from '../../node/policy.js';
+import { loadPolicy, policyDigest } from '../../node/policy.js';
 import { startNode, type RunningNode } from '../../node/start-node.js';
-import { canonicalJson } from '../../protocol/canonical-json.js';
-import { sha256Hex } from '../../protocol/digest.js';
 import { PartyId, type Priority, type RequestType, type Role } from '../../schemas/common.js';
 import { fixtureAttachments } from '../../test/fixtures/domain/attachments.js';
 import { finalFor, notFoundFor, partialFor, subjectFor } from '../../test/helpers/domain.js';
@@ -309,7 +307,7 @@ async function policyFileFor(user: NodeApi, demoDir: string): Promise<string> {
     digest: string;
     policy: unknown;
   };
-  if (sha256Hex(canonicalJson(served.policy)) === served.digest) {
+  if (policyDigest(served.policy) === served.digest) {
     const file = path.join(demoDir, 'policy.json');
     await fs.writeFile(file, JSON.stringify(served.policy, null, 2) + '\n');
     return file;

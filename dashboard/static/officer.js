@@ -155,7 +155,7 @@ export function officerRequests(ctx) {
         'tr',
         { 'data-request-id': r.id },
         h('td', {}, requestLink(r.id)),
-        h('td', {}, r.subject.title),
+        h('td', {}, r.subject ? r.subject.title : h('em', {}, 'Erased')),
         h('td', {}, time(r.createdAt, { compact: true })),
         h('td', {}, label(DIRECTION_LABEL, r.direction)),
         h('td', {}, r.counterparty),

@@ -15,6 +15,7 @@ import { requestsRouter } from '../../api/requests.js';
 import { supervisorRouter } from '../../api/supervisor.js';
 import { auditRouter } from '../../api/audit.js';
 import { attachmentsRouter } from '../../api/attachments.js';
+import { erasureRouter } from '../../api/erasure.js';
 import { accessLogRouter } from '../../api/access-log.js';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
@@ -142,6 +143,7 @@ describe('GET /openapi.json', () => {
       ['/v1/requests', requestsRouter(deps)],
       ['/v1/requests', requestActionsRouter(deps)],
       ['/v1/supervisor', supervisorRouter(deps)],
+      ['/v1/admin/requests', erasureRouter(deps)],
       ['', auditRouter(deps)],
       ['', attachmentsRouter({ ...deps, inbox: {} })],
       ['', accessLogRouter(deps)],
