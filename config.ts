@@ -1,4 +1,6 @@
 // Node configuration: the environment, parsed once by one zod schema into a frozen object.
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -476,4 +478,81 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     },
     logLevel: env.LOG_LEVEL,
   });
+}
+
+/** Why nothing can listen at host:port now (undefined: it can), as a configuration problem. */
+async function listenProblem(
+  host: string,
+  port: number,
+  variable: string,
+  what: string,
+): Promise<{ path: string; message: string } | undefined> {
+  const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(undefined)));
+  });
+  if (!err) return undefined;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return {
+        path: variable,
+        message: `port ${port} on ${host} is already in use (another node or program listens there), so ${what} cannot start; stop that program or set ${variable} to a free port`,
+      };
+    case 'EACCES':
+      return {
+        path: variable,
+        message: `this user may not listen on port ${port} (ports below 1024 need privileges); set ${variable} to a higher port`,
+      };
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { path: 'HOST', message: `${host} is not an address of this machine (${err.code})` };
+    default:
+      return {
+        path: variable,
+        message: `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
+      };
+  }
+}
+
+/**
+ * Checks what a node needs from the machine before it touches anything (keys, database,
+ * migrations, Temporal): its ports are free, and its token issuer key set is there or will be
+ * created. Throws ConfigError, like every configuration problem (exit code 2 from `parley start`).
+ */
+export async function preflight(config: Config): Promise<void> {
+  const problems: { path: string; message: string }[] = [];
+  if (config.http.port !== 0) {
+    const p = await listenProblem(config.http.host, config.http.port, 'PORT', 'the API');
+    if (p) problems.push(p);
+  }
+  if (config.temporal.kind === 'embedded') {
+    for (const [port, variable, what] of [
+      [config.temporal.port, 'TEMPORAL_DEV_PORT', 'the embedded Temporal dev server'],
+      [config.temporal.uiPort, 'TEMPORAL_DEV_UI_PORT', 'the Temporal dev server’s UI'],
+    ] as const) {
+      if (port === 0) continue;
+      const p = await listenProblem('127.0.0.1', port, variable, what);
+      if (p) problems.push(p);
+    }
+  }
+  if (config.auth.jwks === 'file' && !config.auth.createDevIssuer) {
+    const readable = await fs.promises.access(config.auth.file, fs.constants.R_OK).then(
+      () => true,
+      () => false,
+    );
+    if (!readable) {
+      problems.push(
+        config.auth.file === devIssuerPaths(config.dataDir).jwks
+          ? {
+              path: 'AUTH_DEV_ISSUER',
+              message:
+                'false, and no token issuer key set is configured: set AUTH_JWKS_FILE or AUTH_JWKS_URL to your identity provider’s keys, or leave AUTH_DEV_ISSUER unset to create a development issuer',
+            }
+          : { path: 'AUTH_JWKS_FILE', message: `${config.auth.file} cannot be read` },
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }

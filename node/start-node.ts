@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { createApp } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { createAuthenticator } from '../api/auth.js';
-import type { Config } from '../config.js';
+import { preflight, type Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase, type Database } from '../db/pool.js';
 import { ensureTemporalCli } from '../temporal/cli-locator.js';
@@ -86,6 +86,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     }
   };
 
+  // Ports and the token issuer first: a configuration problem is said before anything is touched.
+  await preflight(config);
   installTemporalRuntime(log, { metricsAddress: config.metrics.temporalAddress });
   try {
     if (
@@ -253,8 +255,10 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     // requests and before the database closes (cleanups run in reverse).
     cleanups.push({ name: 'refusal counts', run: () => refusalLogOf(inbox).flush() });
     const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
-      s.once('error', reject);
+      // express 5 hands a listen error to this callback too (a port taken since the preflight).
+      const s = app.listen(config.http.port, config.http.host, (err?: Error) =>
+        err ? reject(err) : resolve(s),
+      );
     });
     cleanups.push({
       name: 'http server',

@@ -1,6 +1,6 @@
 // `parley start`: runs a whole node in the foreground until Ctrl-C or SIGTERM.
-import { pino } from 'pino';
-import { loadConfig } from '../../config.js';
+import { pino, type Logger } from 'pino';
+import { loadConfig, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { startNode, type RunningNode } from '../../node/start-node.js';
 
@@ -36,9 +36,14 @@ function banner(node: RunningNode): string {
 }
 
 export async function startCommand(): Promise<number> {
-  let config;
+  let config: Config;
+  let log: Logger;
+  let node: RunningNode;
   try {
     config = loadConfig(process.env);
+    log = pino({ level: config.logLevel, base: { party: config.partyId } });
+    // startNode checks ports and the token issuer (preflight) before it touches anything.
+    node = await startNode(config, { log });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee the configuration table in README.md.\n`);
@@ -46,8 +51,6 @@ export async function startCommand(): Promise<number> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { party: config.partyId } });
-  const node = await startNode(config, { log });
   process.stdout.write(banner(node));
 
   return new Promise<number>((resolve) => {
