@@ -23,6 +23,7 @@ import {
   time,
 } from './dom.js';
 import { poll } from './live.js';
+import { accessLogPanel } from './access-log.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
 /** @typedef {import('./types.js').SupervisorTimeline} SupervisorTimeline */
@@ -536,6 +537,7 @@ export function requestPage(ctx, id) {
     ),
   );
   const events = h('div');
+  const accessLog = ctx.session.roles.includes('admin') ? accessLogPanel(ctx, id) : null;
   render(
     ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
@@ -556,6 +558,7 @@ export function requestPage(ctx, id) {
       h('h2', { id: 'timeline-title' }, 'Timeline'),
       events,
     ),
+    accessLog?.panel,
   );
 
   /** @type {Shown | undefined} */
@@ -730,6 +733,7 @@ export function requestPage(ctx, id) {
   const ticker = window.setInterval(drawDeadlines, 1000);
   return () => {
     stopPolling();
+    accessLog?.stop();
     window.clearInterval(ticker);
   };
 }

@@ -3,7 +3,8 @@
 // overdue without reloading, filters by partner, and opens the request's page; an officer sees
 // only the officers' views; a token that stops working returns the page to sign-in; a message the
 // partner refused and messages that had no effect are said in words; so are messages the partner
-// has not accepted yet, marked in the officers' list when they wait for over a minute.
+// has not accepted yet, marked in the officers' list when they wait for over a minute; admins see
+// on a request's page who read its content.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -500,6 +501,52 @@ describe('the dashboard', () => {
     );
     expect(errors).toEqual([]);
     await close();
+  });
+
+  it('shows admins who read a request, and nobody else', async () => {
+    // The officer opened toB's page above (a read of its content, recorded); one more, by API.
+    const read = await call(a.url, 'GET', `/v1/requests/${toB}`, {
+      token: await a.token('officer', 'officer-reading'),
+    });
+    expect(read.status).toBe(200);
+    const { page, errors, close } = await openTab();
+    await signIn(page, await a.token('admin', 'admin-ops'));
+    await page.goto(`${a.url}/dashboard/requests/${toB}`);
+    const panel = page.getByRole('region', { name: 'Who read this request' });
+    await panel.locator('tr', { hasText: 'officer-reading' }).waitFor({ timeout: WAIT_MS });
+    const line = await panel.locator('tr', { hasText: 'officer-reading' }).first().textContent();
+    expect(line).toContain('Request page');
+    expect(line).toContain('subject');
+    expect(await panel.locator('tr', { hasText: 'officer-amira' }).count()).toBeGreaterThan(0);
+    // The records name who and how, never what: the subject's title is not on the page.
+    expect(await page.content()).not.toContain(TITLE);
+    // A new read shows up while the page is open.
+    await call(a.url, 'GET', `/v1/requests/${toB}/evidence`, {
+      token: await a.token('supervisor', 'sup-later'),
+    });
+    await panel
+      .locator('tr', { hasText: 'sup-later' })
+      .filter({ hasText: 'Evidence bundle' })
+      .waitFor({ timeout: WAIT_MS });
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-access-log.png'),
+      fullPage: true,
+    });
+    // Admins read the supervisors' timeline after the officers' view answers 403: no other error.
+    expect(errors.filter((e) => !e.includes('403'))).toEqual([]);
+    await close();
+
+    // A supervisor's and an officer's page of the same request have no such panel.
+    for (const token of [await a.token('supervisor', 'sup-sofia'), officerToken]) {
+      const tab = await openTab();
+      await signIn(tab.page, token);
+      await tab.page.goto(`${a.url}/dashboard/requests/${toB}`);
+      await tab.page.locator('.timeline li[data-event="created"]').waitFor({ timeout: WAIT_MS });
+      expect(await tab.page.getByRole('heading', { name: 'Who read this request' }).count()).toBe(
+        0,
+      );
+      await tab.close();
+    }
   });
 
   it('returns to sign-in when the token is refused', async () => {
