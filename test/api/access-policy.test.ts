@@ -361,6 +361,40 @@ describe('the access log', () => {
   });
 });
 
+describe('a read whose record cannot be stored', () => {
+  it('is refused: no content leaves without its record', async () => {
+    const pool = a.database.pool;
+    await pool.query(`CREATE FUNCTION refuse_reads() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'no room for the record'; END; $$`);
+    await pool.query(
+      'CREATE TRIGGER refuse_reads BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION refuse_reads()',
+    );
+    try {
+      const officer = await a.token('officer', 'unrecorded');
+      for (const path of [
+        `/v1/requests/${ids.identification_result}`,
+        `/v1/requests/${ids.identification_result}/evidence`,
+        `/v1/attachments/sha256:${REPORT_R0412.sha256}`,
+      ]) {
+        const res = await call(a.url, 'GET', path, { token: officer });
+        expect(res.status, path).toBe(500);
+        expect(res.body.code).toBe('internal');
+        for (const m of ID_MARKERS) expect(JSON.stringify(res.body)).not.toContain(m);
+      }
+      // What holds no content is answered as before.
+      const sup = await a.token('supervisor', 'unrecorded');
+      expect(
+        (await call(a.url, 'GET', `/v1/requests/${ids.identification_result}`, { token: sup }))
+          .status,
+      ).toBe(200);
+    } finally {
+      await pool.query('DROP TRIGGER refuse_reads ON access_log');
+      await pool.query('DROP FUNCTION refuse_reads()');
+    }
+    expect((await accessLog('?subject=unrecorded')).items).toEqual([]);
+  });
+});
+
 describe('an erased envelope', () => {
   it('comes out of the bundle by digest whoever asks, and the bundle still verifies', async () => {
     // Erasure (another part of the node) leaves no token: here a marker stands in its place.
