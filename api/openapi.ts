@@ -203,9 +203,11 @@ const OUTPUTS: Record<string, z.ZodType> = {
       token: Envelope.optional().describe('absent when `withheld`'),
       payload: Payload.optional().describe('absent when `withheld`'),
       withheld: z
-        .literal('access_policy')
+        .enum(['access_policy', 'erased'])
         .optional()
-        .describe('the caller’s roles may not see this request’s content: ids and digest only'),
+        .describe(
+          '`access_policy`: the caller’s roles may not see this request’s content; `erased`: the content is gone. Ids and digest only',
+        ),
       receipt: Envelope.nullable().describe('the partner’s receipt, once delivered'),
     }),
     z.object({
@@ -220,9 +222,11 @@ const OUTPUTS: Record<string, z.ZodType> = {
       token: Envelope.optional().describe('absent when `withheld`'),
       payload: Payload.optional().describe('absent when `withheld`'),
       withheld: z
-        .literal('access_policy')
+        .enum(['access_policy', 'erased'])
         .optional()
-        .describe('the caller’s roles may not see this request’s content: ids and digest only'),
+        .describe(
+          '`access_policy`: the caller’s roles may not see this request’s content; `erased`: the content is gone. Ids and digest only',
+        ),
       receipt: Envelope.describe('the receipt this node signed'),
     }),
   ]),

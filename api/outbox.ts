@@ -107,6 +107,11 @@ export function outboxRouter(deps: {
       res.json({ ...meta, withheld: 'access_policy', receipt: m.receipt_token });
       return;
     }
+    // An erased message keeps its ids and digest only: there is nothing of it left to read.
+    if (typeof m.token !== 'string') {
+      res.json({ ...meta, withheld: 'erased', receipt: m.receipt_token });
+      return;
+    }
     if (m.kind !== 'receipt')
       await recordReads(deps.pool, req, 'GET /v1/messages/:ref', [
         { reqId: m.req_id, parts: ['message'], ref: m.digest },

@@ -3,6 +3,11 @@
 // and the evidence bundle show; a supervisor's evidence bundle of an identification request holds
 // none of its personal data and still verifies offline, by digest; every read of content is in
 // the access log with its route and request, refused reads are not; only admins list the log.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import type { RequestType, Role } from '../../schemas/common.js';
@@ -49,6 +54,7 @@ const identificationFinal = {
   ],
 };
 
+const run = promisify(execFile);
 const reader = (role: Role) => `${role}-reader`;
 const tokenOf = (node: TestNode, role: Role) => node.token(role, reader(role));
 
@@ -224,6 +230,24 @@ describe('the evidence bundle of an identification request fetched by a supervis
     expect(report.ok).toBe(true);
     expect(report.checked.full).toBe(bundle.receipts.length);
     expect(report.checked.digest).toBe(bundle.envelopes.length);
+    // The command a third party runs says which items it checked by digest only.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-evidence-'));
+    const file = path.join(dir, 'evidence.json');
+    await fs.writeFile(file, JSON.stringify(res.body));
+    const trustArgs = Object.entries(trust).flatMap(([p, k]) => ['--trust', `${p}=${k.join(',')}`]);
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'cli/parley.ts', 'evidence', 'verify', file, ...trustArgs],
+      { env: { PATH: process.env.PATH ?? '' } },
+    );
+    await fs.rm(dir, { recursive: true, force: true });
+    expect(stdout).toContain('VERIFIED');
+    expect(
+      stdout.split('\n').filter((l) => /^ok {4}envelope .* \[digest only\]: /.test(l)),
+    ).toHaveLength(bundle.envelopes.length);
+    expect(stdout).toContain(
+      `checked fully (signature and payload): ${bundle.receipts.length}; by digest only (content withheld or erased; proven by the log): ${bundle.envelopes.length}.`,
+    );
     // The officer's bundle of the same request carries the content, checked fully.
     const full = await call(a.url, 'GET', `/v1/requests/${ids.identification_result}/evidence`, {
       token: await a.token('officer', 'officer-evidence'),
@@ -414,5 +438,21 @@ describe('an erased envelope', () => {
     expect(report.verdicts.filter((v) => !v.ok)).toEqual([]);
     expect(report.checked.digest).toBe(1);
     expect(report.verdicts.find((v) => v.checked === 'digest')?.detail).toMatch(/erased/);
+  });
+
+  it('is shown to admins by its ids and digest only, and its read is not recorded', async () => {
+    const { rows } = await a.database.pool.query<{ msg_id: string; digest: string }>(
+      `UPDATE outbox_messages SET token = NULL, erased_at = now()
+       WHERE req_id = $1 AND kind = 'request' RETURNING msg_id, digest`,
+      [ids.mine_map],
+    );
+    const res = await call(a.url, 'GET', `/v1/messages/${rows[0]!.msg_id}`, {
+      token: await a.token('admin', 'admin-after-erasure'),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ digest: rows[0]!.digest, withheld: 'erased' });
+    expect(res.body).not.toHaveProperty('token');
+    expect(res.body).not.toHaveProperty('payload');
+    expect((await accessLog('?subject=admin-after-erasure')).items).toEqual([]);
   });
 });
