@@ -28,19 +28,53 @@ async function bearer(): Promise<string> {
   });
 }
 
+/** A URL the command could not reach at all (no HTTP answer): exit code 3. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+    hint?: string,
+  ) {
+    const c = (cause as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+    const why =
+      c?.code === 'ECONNREFUSED'
+        ? 'connection refused (ECONNREFUSED): nothing listens there'
+        : (c?.code ?? c?.message ?? (cause as Error | undefined)?.message ?? 'no answer');
+    super(`cannot reach ${url}: ${why}${hint ? `\n${hint}` : ''}`);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** fetch, but a failure to connect names the URL it could not reach. */
+export async function reach(url: string, init?: RequestInit, hint?: string): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    throw new UnreachableError(url, err, hint);
+  }
+}
+
+/** Said when the node itself cannot be reached. */
+export const NODE_HINT =
+  'Is the node running? PARLEY_URL says where it is (default http://127.0.0.1:$PORT, PORT 3000).';
+
 export function nodeUrl(): string {
   return process.env.PARLEY_URL ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
 }
 
 export async function callNode(method: string, route: string, json?: unknown): Promise<ApiAnswer> {
-  const res = await fetch(nodeUrl() + route, {
-    method,
-    headers: {
-      authorization: `Bearer ${await bearer()}`,
-      ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+  const res = await reach(
+    nodeUrl() + route,
+    {
+      method,
+      headers: {
+        authorization: `Bearer ${await bearer()}`,
+        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
     },
-    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-  });
+    NODE_HINT,
+  );
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -1,12 +1,20 @@
 // The `parley` command: one subcommand per file under cli/commands/.
-import { authCommand } from './commands/auth.js';
-import { evidenceCommand } from './commands/evidence.js';
-import { sendCommand, signCommand, verifyCommand } from './commands/envelope.js';
-import { keysCommand } from './commands/keys.js';
-import { registryCommand } from './commands/registry.js';
-import { seedCommand } from './commands/seed.js';
-import { startCommand } from './commands/start.js';
-import { tokenCommand } from './commands/token.js';
+import { UnreachableError } from './api-client.js';
+import { authCommand, USAGE as AUTH_USAGE } from './commands/auth.js';
+import { evidenceCommand, USAGE as EVIDENCE_USAGE } from './commands/evidence.js';
+import {
+  SEND_USAGE,
+  sendCommand,
+  SIGN_USAGE,
+  signCommand,
+  VERIFY_USAGE,
+  verifyCommand,
+} from './commands/envelope.js';
+import { keysCommand, USAGE as KEYS_USAGE } from './commands/keys.js';
+import { registryCommand, USAGE as REGISTRY_USAGE } from './commands/registry.js';
+import { seedCommand, USAGE as SEED_USAGE } from './commands/seed.js';
+import { startCommand, USAGE as START_USAGE } from './commands/start.js';
+import { tokenCommand, USAGE as TOKEN_USAGE } from './commands/token.js';
 import { loadDotEnv } from './env.js';
 
 const USAGE = `usage: parley <command> [options]
@@ -24,14 +32,42 @@ commands:
   message show ID            a stored message exactly as exchanged
   evidence export|verify     a request's evidence bundle, and its offline check
   seed [--partner ID]        fill the running node with demo requests in every state
+
+\`parley <command> --help\` shows a command's options.
+
+exit codes:
+  0  done (for start: stopped by Ctrl-C or SIGTERM)
+  1  the command ran and the outcome is a failure: the node answered with an error, an envelope
+     or evidence bundle does not verify, an import or seed step failed, a node stopped by a failure
+  2  usage or configuration: unknown command or option, a missing or bad value, a busy port
+  3  a URL could not be reached (the node at PARLEY_URL, a partner inbox); the message names it
 `;
 
-async function main(argv: string[]): Promise<number> {
-  loadDotEnv();
-  const [command, ...rest] = argv;
+/** Each command's usage, printed by `parley <command> --help` (exit code 0). */
+const HELP: Record<string, string> = {
+  start: START_USAGE,
+  token: TOKEN_USAGE,
+  auth: AUTH_USAGE,
+  keys: KEYS_USAGE,
+  sign: SIGN_USAGE,
+  verify: VERIFY_USAGE,
+  send: SEND_USAGE,
+  partner: REGISTRY_USAGE,
+  exchange: REGISTRY_USAGE,
+  message: REGISTRY_USAGE,
+  evidence: EVIDENCE_USAGE,
+  seed: SEED_USAGE,
+};
+
+const wantsHelp = (args: readonly string[]) => {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+};
+
+async function run(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case 'start':
-      return startCommand();
+      return startCommand(rest);
     case 'token':
       return tokenCommand(rest);
     case 'auth':
@@ -52,14 +88,41 @@ async function main(argv: string[]): Promise<number> {
     case 'exchange':
     case 'message':
       return registryCommand([command, ...rest]);
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`unknown command: ${command}\n${USAGE}`);
+      throw new Error(`no command ${command}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    process.stdout.write(topic && HELP[topic] ? HELP[topic] : USAGE);
+    return 0;
+  }
+  const help = HELP[command];
+  if (help === undefined) {
+    process.stderr.write(`unknown command: ${command}\n${USAGE}`);
+    return 2;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(help);
+    return 0;
+  }
+  loadDotEnv();
+  try {
+    return await run(command, rest);
+  } catch (err) {
+    // node:util parseArgs: an unknown option, a missing value, a stray positional.
+    if (/^ERR_PARSE_ARGS_/.test((err as { code?: string }).code ?? '')) {
+      process.stderr.write(`parley ${command}: ${(err as Error).message}\n${help}`);
       return 2;
+    }
+    throw err;
   }
 }
 
@@ -67,6 +130,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`parley: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err instanceof UnreachableError ? 3 : 1);
   },
 );

@@ -10,6 +10,7 @@ import { signDraft, type Draft } from '../../protocol/sign.js';
 import { verifyEnvelope } from '../../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE, MessageKind } from '../../schemas/envelope.js';
 import { Jwks } from '../../schemas/partners-api.js';
+import { reach } from '../api-client.js';
 
 async function readInput(arg: string | undefined): Promise<string> {
   if (!arg || arg === '-') {
@@ -20,6 +21,23 @@ async function readInput(arg: string | undefined): Promise<string> {
   if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(arg)) return arg;
   return (await fs.readFile(arg, 'utf8')).trim();
 }
+
+export const SIGN_USAGE = `usage: parley sign --key KEY_FILE --kind KIND --iss PARTY --aud PARTY [--req-id ULID]
+                   [--in-reply-to MSG_ID:DIGEST] --body BODY_FILE|-
+  signs a message body (JSON) into an envelope with a private key file and prints it (the token on
+  stdout, its digest and msg_id on stderr); KIND is a message kind (request, acknowledgement, ...)
+`;
+
+export const VERIFY_USAGE = `usage: parley verify --jwks PARTNER_JWKS_FILE --issuer PARTY --self PARTY [--import] TOKEN|FILE|-
+  verifies an envelope against a partner's public key set, as an inbox would (--import: as a file
+  import, without the freshness window); prints the verdict and the payload
+  exit code 0 valid, 1 invalid (the code and why on stdout)
+`;
+
+export const SEND_USAGE = `usage: parley send --to INBOX_URL TOKEN|FILE|-
+  posts an envelope to an inbox (e.g. https://partner.example/v1/messages), prints the answer
+  exit code 0 accepted (202), 1 any other answer, 3 the URL could not be reached
+`;
 
 const SignArgs = z.object({
   key: z.string().min(1),
@@ -52,9 +70,7 @@ export async function signCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       args.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n') + '\n',
     );
-    process.stderr.write(
-      'usage: parley sign --key key.json --kind decline --iss party-x --aud party-a --req-id ULID [--in-reply-to MSGID:DIGEST] --body body.json\n',
-    );
+    process.stderr.write(SIGN_USAGE);
     return 2;
   }
   const a = args.data;
@@ -91,9 +107,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     },
   });
   if (!values.jwks || !values.issuer || !values.self) {
-    process.stderr.write(
-      'usage: parley verify --jwks partner.jwks.json --issuer party-x --self party-a [--import] <token|file|->\n',
-    );
+    process.stderr.write(VERIFY_USAGE);
     return 2;
   }
   const jwks = Jwks.parse(JSON.parse(await fs.readFile(values.jwks, 'utf8')));
@@ -130,12 +144,10 @@ export async function sendCommand(argv: string[]): Promise<number> {
     options: { to: { type: 'string' } },
   });
   if (!values.to) {
-    process.stderr.write(
-      'usage: parley send --to https://partner.example/v1/messages <token|file|->\n',
-    );
+    process.stderr.write(SEND_USAGE);
     return 2;
   }
-  const res = await fetch(values.to, {
+  const res = await reach(values.to, {
     method: 'POST',
     headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
     body: await readInput(positionals[0]),

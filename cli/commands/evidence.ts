@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { callNode, report } from '../api-client.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   parley evidence export --request ID --out FILE [--attachments]
       fetch the evidence bundle of a request from the running node (PARLEY_URL, PARLEY_TOKEN);
       with --attachments, the files its messages carry are included
@@ -13,6 +13,8 @@ const USAGE = `usage:
       check every signature, digest, proof and cosignature of a bundle offline; KID is an RFC 7638
       key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json); items
       given by digest only (content withheld or erased) are marked [digest only]
+  exit code 0 verified (export: written), 1 not verified (or the node refused), 2 usage,
+  3 the node could not be reached
 `;
 
 export async function evidenceCommand(argv: string[]): Promise<number> {
@@ -67,8 +69,25 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
       return 1;
     }
     const result = await verifyBundle(input, trust);
+    // Keys of the bundle the reader did not trust: every signature made with them fails, so
+    // listing those failures one by one (inclusion proofs, envelopes) would only hide the cause.
+    const untrusted = Object.entries(result.fingerprints)
+      .map(
+        ([party, kids]) => [party, kids.filter((k) => !(trust[party] ?? []).includes(k))] as const,
+      )
+      .filter(([, kids]) => kids.length > 0);
     if (values.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else if (untrusted.length > 0) {
+      const failed = result.verdicts.filter((v) => !v.ok).length;
+      process.stdout.write(
+        'NOT VERIFIED: the bundle is signed with keys you did not say you trust:\n' +
+          untrusted.map(([party, kids]) => `  ${party}: ${kids.join(', ')}\n`).join('') +
+          `Nothing signed with them can be checked (${failed} of ${result.verdicts.length} checks ` +
+          'failed; --json lists each). Compare these fingerprints with those the party published ' +
+          '(`parley keys list` on its node, its /.well-known/jwks.json); if they match, run again with\n' +
+          untrusted.map(([party, kids]) => `  --trust ${party}=${kids.join(',')}\n`).join(''),
+      );
     } else {
       for (const v of result.verdicts)
         process.stdout.write(

@@ -7,7 +7,7 @@ import { generateSigningKey } from '../../protocol/keys.js';
 import { loadKeyring, writeKeyFile } from '../../protocol/keyring.js';
 import { KeyRole } from '../../schemas/envelope.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   parley keys generate [--alg Ed25519|ES256] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
   parley keys list
   parley keys jwks          print the public key set to give to partners

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { callNode, report } from '../api-client.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   parley partner list
   parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
   parley partner rotate --party-id ID --jwks FILE [--roles …] [--valid-from ISO] [--valid-until ISO]

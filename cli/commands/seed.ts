@@ -14,7 +14,7 @@ import { startNode, type RunningNode } from '../../node/start-node.js';
 import { PartyId, type Priority, type RequestType, type Role } from '../../schemas/common.js';
 import { fixtureAttachments } from '../../test/fixtures/domain/attachments.js';
 import { finalFor, notFoundFor, partialFor, subjectFor } from '../../test/helpers/domain.js';
-import { nodeUrl } from '../api-client.js';
+import { NODE_HINT, nodeUrl, reach, UnreachableError } from '../api-client.js';
 
 /** The states a seeded request is driven to, as officers would name them. */
 export type SeedTarget =
@@ -161,14 +161,18 @@ class NodeApi {
   ) {}
 
   async call(method: string, route: string, json?: unknown): Promise<Answer> {
-    const res = await fetch(this.url + route, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+    const res = await reach(
+      this.url + route,
+      {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
       },
-      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-    });
+      this.name === 'your node' ? `${NODE_HINT} \`npm start\` starts one.` : undefined,
+    );
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -204,7 +208,7 @@ class NodeApi {
    */
   async uploadFixtureFiles(): Promise<void> {
     for (const file of fixtureAttachments) {
-      const res = await fetch(`${this.url}/v1/attachments/sha256:${file.sha256}`, {
+      const res = await reach(`${this.url}/v1/attachments/sha256:${file.sha256}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${this.token}`, 'content-type': file.media_type },
         body: new Uint8Array(file.bytes),
@@ -556,7 +560,7 @@ export async function runSeed(opts: SeedOptions): Promise<SeedResult> {
   const user = new NodeApi('your node', opts.url.replace(/\/+$/, ''), opts.token);
 
   const health = await user.expect('GET', '/healthz', undefined, [200]).catch((err: unknown) => {
-    if (err instanceof ApiError) throw err;
+    if (err instanceof ApiError || err instanceof UnreachableError) throw err;
     throw new Error(`cannot reach your node at ${user.url} (is \`npm start\` running?)`, {
       cause: err,
     });
@@ -680,7 +684,7 @@ const SeedArgs = z.object({
   'keep-partner': z.boolean(),
 });
 
-const USAGE =
+export const USAGE =
   'usage: parley seed [--partner party-demo] [--count 36] [--temporal-address 127.0.0.1:7233]\n' +
   '                   [--keep-partner] [--timeout 60] [--concurrency 6]\n';
 

@@ -35,7 +35,19 @@ function banner(node: RunningNode): string {
   ].join('\n');
 }
 
-export async function startCommand(): Promise<number> {
+export const USAGE = `usage: parley start
+  runs a whole node in the foreground until Ctrl-C or SIGTERM: the embedded Temporal dev server
+  (or TEMPORAL_ADDRESS), PGlite (or DATABASE_URL), the worker and the API. It takes no options:
+  environment variables (and a .env file in the working folder) configure it; README.md lists them
+  exit code 0 stopped by Ctrl-C or SIGTERM, 1 failed or stopped by a failure, 2 a configuration
+  problem (a bad variable, a busy port, no token issuer)
+`;
+
+export async function startCommand(argv: string[] = []): Promise<number> {
+  if (argv.length > 0) {
+    process.stderr.write(`parley start takes no arguments (got ${argv.join(' ')})\n${USAGE}`);
+    return 2;
+  }
   let config: Config;
   let log: Logger;
   let node: RunningNode;

@@ -19,6 +19,11 @@ const TokenArgs = z.object({
     }),
 });
 
+export const USAGE = `usage: parley token --role ROLE [--role ROLE ...] --sub USER_ID [--ttl 8h]
+  mints a bearer token with the development issuer in the data folder (PARLEY_DATA_DIR) and prints
+  it; ROLE is officer, supervisor or admin; --ttl as 900, 15m, 8h or 7d
+`;
+
 export async function tokenCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -33,9 +38,7 @@ export async function tokenCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       args.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('\n') + '\n',
     );
-    process.stderr.write(
-      'usage: parley token --role officer [--role supervisor] --sub alice [--ttl 8h]\n',
-    );
+    process.stderr.write(USAGE);
     return 2;
   }
   const env = Env.pick({
