@@ -72,7 +72,10 @@ export interface RoutePolicy {
   redacted?: string;
 }
 
-/** Every route that returns request data, what it admits and what it shows. */
+/**
+ * Every route that returns anything about requests, what it admits and what it shows (routes
+ * about the node itself, such as the partner registry, health and metrics, hold no request data).
+ */
 export const ROUTES = Object.freeze({
   'POST /v1/requests': {
     roles: ['officer'],
@@ -134,6 +137,20 @@ export const ROUTES = Object.freeze({
     content: 'never',
     parts: [],
   },
+  // The audit log, its proofs and the read audit: digests, ids, codes and times only.
+  'GET /v1/audit/checkpoints': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
+  'GET /v1/audit/entries/:index/proof': {
+    roles: ['supervisor', 'admin'],
+    content: 'never',
+    parts: [],
+  },
+  'GET /v1/audit/consistency': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
+  'GET /v1/audit/verify': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
+  'GET /v1/audit/alerts': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
+  'GET /v1/admin/access-log': { roles: ['admin'], content: 'never', parts: [] },
+  // Erasure answers name what was removed by digest (api/erasure.ts).
+  'POST /v1/admin/requests/:id/erase': { roles: ['admin'], content: 'never', parts: [] },
+  'GET /v1/admin/requests/:id/erasure': { roles: ['admin'], content: 'never', parts: [] },
   'POST /codec/decode': { roles: ['admin'], content: 'always', parts: ['temporal_payloads'] },
   'GET /v1/admin/exchange/export': {
     roles: ['admin'],

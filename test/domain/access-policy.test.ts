@@ -13,6 +13,7 @@ import {
   routeShowsContent,
   ROUTES,
 } from '../../domain/access-policy.js';
+import { buildOpenApiDocument } from '../../api/openapi.js';
 import type { RequestType, Role } from '../../schemas/common.js';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { resultsSubject } from '../fixtures/domain/identifications.js';
@@ -68,6 +69,22 @@ describe('the routes', () => {
       'GET /v1/requests/:id/geojson',
       'POST /codec/decode',
     ]);
+  });
+
+  it('admits the roles the OpenAPI document says each route admits', () => {
+    const doc = buildOpenApiDocument({ partyId: 'party-a' }) as {
+      paths: Record<string, Record<string, { description?: string }>>;
+    };
+    let compared = 0;
+    for (const [route, policy] of Object.entries(ROUTES)) {
+      const [method, path] = route.split(' ') as [string, string];
+      const op = doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+      if (!op) continue; // the codec endpoint and the dashboard are documented elsewhere
+      const roles = /\*\*Roles:\*\* ([a-z, ]+) \(bearer JWT\)/.exec(op.description ?? '')?.[1];
+      expect(roles?.split(', ').sort(), route).toEqual([...policy.roles].sort());
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(12);
   });
 
   it('never shows content through a route that does not admit the role', () => {
