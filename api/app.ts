@@ -111,7 +111,14 @@ export function createApp(deps: AppDeps): Express {
   });
   // Routes with bodies of their own kind (envelopes, bundles) come before the JSON parser.
   app.use(inboxRouter(deps.exchange.inbox));
-  app.use(outboxRouter({ pool: deps.pool, auth: deps.auth, ...deps.exchange }));
+  app.use(
+    outboxRouter({
+      pool: deps.pool,
+      auth: deps.auth,
+      ...deps.exchange,
+      client: deps.temporal.client,
+    }),
+  );
   app.use(accessLogRouter({ pool: deps.pool, auth: deps.auth }));
   app.use(
     attachmentsRouter({

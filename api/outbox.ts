@@ -1,11 +1,13 @@
 // Operators' view of message traffic and store-and-forward: the outbox (what waits for which
 // partner), one stored message, and export/import of bundles.
 import express, { Router } from 'express';
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
 import { getInboxMessage, getOutboxMessage, listOutbox } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import { exportBundle, importBundle } from '../exchange/bundle.js';
+import { receiptArrived, requestWorkflowId } from '../workflows/messages.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import { Bundle } from '../schemas/bundle.js';
@@ -45,9 +47,29 @@ export function outboxRouter(deps: {
   auth: Authenticator;
   inbox: InboxDeps;
   outbox: OutboxDeps;
+  /** Where request workflows run: told when a file brings a receipt, so they need not retry first. */
+  client?: Client;
 }): Router {
   const router = Router();
   const operators = requireRole(deps.auth, 'admin', 'supervisor');
+  /**
+   * Tells the request's workflow that the receipt of its message `msgId` is stored, so its waiting
+   * delivery attempt stops now. Best effort: the receipt is stored, and the next attempt finds it.
+   */
+  const wakeRequest = async (msgId: string): Promise<void> => {
+    const message = await getOutboxMessage(deps.pool, msgId);
+    if (!deps.client || !message?.req_id) return;
+    try {
+      await deps.client.workflow
+        .getHandle(requestWorkflowId(message.req_id))
+        .signal(receiptArrived, { msgId });
+    } catch (err) {
+      deps.inbox.log.warn(
+        { msgId, errName: (err as Error).name },
+        'imported receipt not signalled to its request; its next delivery attempt reads it',
+      );
+    }
+  };
   const admin = requireRole(deps.auth, 'admin');
 
   router.get('/v1/outbox', operators, async (req, res) => {
@@ -144,7 +166,12 @@ export function outboxRouter(deps: {
       if (!req.is('application/json'))
         throw new AppError('unsupported_media_type', 'send the bundle as application/json');
       const bundle = parseOrThrow(Bundle, req.body, 'the bundle');
-      res.json(await importBundle({ inbox: deps.inbox, outbox: deps.outbox }, bundle));
+      res.json(
+        await importBundle(
+          { inbox: deps.inbox, outbox: deps.outbox, receiptApplied: wakeRequest },
+          bundle,
+        ),
+      );
     },
   );
 

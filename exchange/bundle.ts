@@ -37,7 +37,12 @@ function answeredMsgId(token: string): string {
 }
 
 export async function importBundle(
-  deps: { inbox: InboxDeps; outbox: OutboxDeps },
+  deps: {
+    inbox: InboxDeps;
+    outbox: OutboxDeps;
+    /** Told of each of our messages whose receipt the file brought (after it is stored). */
+    receiptApplied?: (msgId: string) => Promise<void>;
+  },
   bundle: Bundle,
 ): Promise<{ results: ImportResult[]; reply: Bundle }> {
   if (bundle.to !== deps.inbox.partyId)
@@ -61,8 +66,10 @@ export async function importBundle(
   }
   for (const token of bundle.receipts) {
     try {
-      const r = await applyReceipt(deps.outbox, answeredMsgId(token), token, 'import');
+      const msgId = answeredMsgId(token);
+      const r = await applyReceipt(deps.outbox, msgId, token, 'import');
       results.push({ kind: 'receipt', digest: r.receiptDigest, outcome: 'applied' });
+      await deps.receiptApplied?.(msgId);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       results.push({ kind: 'receipt', digest: digestOfInput(token), outcome: err.code });

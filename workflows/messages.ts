@@ -58,6 +58,12 @@ export interface InboundMessage {
 
 export const messageReceived = defineSignal<[InboundMessage]>('messageReceived');
 
+/**
+ * The partner's receipt of one of our messages was stored another way than by its delivery attempt
+ * (carried back in a store-and-forward file): the attempt waiting to retry can stop and read it.
+ */
+export const receiptArrived = defineSignal<[{ msgId: string }]>('receiptArrived');
+
 /** An officer's action on the request; the body is the message body of the action's kind. */
 export interface ActInput {
   action: Action;

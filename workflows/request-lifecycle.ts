@@ -6,8 +6,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
+  isCancellation,
   continueAsNew,
   patched,
   proxyActivities,
@@ -43,6 +45,7 @@ import {
   awaitRecorded,
   getRequestState,
   messageReceived,
+  receiptArrived,
   type ActInput,
   type InboundMessage,
   type RequestWorkflowState,
@@ -161,6 +164,8 @@ export async function runRequest(
   let overdue = false;
   let level = 0;
   let poke = false;
+  /** Our messages whose receipt the partner's file brought (see `deliverOrWake`). */
+  const receiptsArrived = new Set<string>();
 
   if (side === 'responder' && input.received && !carried) {
     const r = input.received;
@@ -446,6 +451,9 @@ export async function runRequest(
   setHandler(messageReceived, (msg) => {
     if (addPartnerMessage(toConv(msg))) poke = true;
   });
+  setHandler(receiptArrived, ({ msgId }) => {
+    receiptsArrived.add(msgId);
+  });
   setHandler(
     act,
     (inputAct) =>
@@ -533,6 +541,34 @@ export async function runRequest(
     return dropped;
   }
 
+  /**
+   * One message's delivery. An attempt waiting to retry (the partner away) stops when the
+   * partner's receipt arrives another way (`receiptArrived`, from a store-and-forward file); a new
+   * attempt then finds the receipt stored and returns it at once instead of after the backoff.
+   */
+  async function deliverOrWake(msgId: string) {
+    if (!patched('receipt-wakeup')) return deliverMessage(msgId);
+    let woken = false;
+    const attempt = await CancellationScope.cancellable(async () => {
+      const wake = condition(() => receiptsArrived.has(msgId)).then(() => {
+        woken = true;
+        CancellationScope.current().cancel();
+      });
+      try {
+        return await deliverMessage(msgId);
+      } catch (err) {
+        if (woken && isCancellation(err)) return undefined;
+        throw err;
+      } finally {
+        // Stops waiting for a receipt from a file once the attempt is over, whichever way.
+        if (!woken) CancellationScope.current().cancel();
+        await wake.catch(() => undefined);
+      }
+    });
+    receiptsArrived.delete(msgId);
+    return attempt ?? deliverMessage(msgId);
+  }
+
   // Delivery, in order, for as long as it takes; the request's receipt starts the clocks.
   let finished = false;
   let delivering = false;
@@ -543,7 +579,7 @@ export async function runRequest(
       if (index < 0) return;
       const next = own[index]!;
       delivering = true;
-      const outcome = await deliverMessage(next.conv.msgId);
+      const outcome = await deliverOrWake(next.conv.msgId);
       delivering = false;
       await exclusive(async () => {
         if (outcome.status === 'rejected') {
