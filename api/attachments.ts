@@ -5,7 +5,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   attachmentKnownTo,
-  attachmentReferenced,
   getAttachment,
   partnerAuthor,
   type AttachmentMeta,
@@ -78,10 +77,7 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
       const sha256 = id(req);
       // Only what a stored message names: an upload no message refers to stays with its uploader.
       const requests = await requestsNamingAttachment(pool, sha256);
-      const found =
-        requests.length > 0 || (await attachmentReferenced(pool, sha256))
-          ? await getAttachment(pool, sha256)
-          : undefined;
+      const found = requests.length > 0 ? await getAttachment(pool, sha256) : undefined;
       if (!found)
         throw new AppError(
           'unknown_attachment',

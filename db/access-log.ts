@@ -100,21 +100,25 @@ export async function listAccessReads(pool: pg.Pool, f: AccessLogFilter): Promis
   }));
 }
 
-/** The requests (id and type) whose stored messages, received or sent, name the attachment. */
+/**
+ * The requests whose stored messages, received or sent, name the attachment: each request id with
+ * its type, or without one when this node holds no such request (yet: a held message of a request
+ * not recorded here).
+ */
 export async function requestsNamingAttachment(
   pool: pg.Pool,
   sha256: string,
-): Promise<{ reqId: string; type: RequestType }[]> {
-  const { rows } = await pool.query<{ req_id: string; request_type: RequestType }>(
-    `SELECT DISTINCT r.req_id, r.request_type FROM requests r
-     WHERE r.req_id IN (
+): Promise<{ reqId: string | null; type: RequestType | undefined }[]> {
+  const { rows } = await pool.query<{ req_id: string | null; request_type: RequestType | null }>(
+    `SELECT DISTINCT m.req_id, r.request_type FROM (
        SELECT req_id FROM inbox_messages WHERE payload -> 'attachments' @> $1::jsonb
        UNION
-       SELECT req_id FROM outbox_messages WHERE payload -> 'attachments' @> $1::jsonb)
-     ORDER BY r.req_id`,
+       SELECT req_id FROM outbox_messages WHERE payload -> 'attachments' @> $1::jsonb
+     ) m LEFT JOIN requests r ON r.req_id = m.req_id
+     ORDER BY m.req_id`,
     [JSON.stringify([{ sha256 }])],
   );
-  return rows.map((r) => ({ reqId: r.req_id, type: r.request_type }));
+  return rows.map((r) => ({ reqId: r.req_id, type: r.request_type ?? undefined }));
 }
 
 /** The type of a request, or undefined when this node holds no such request. */

@@ -243,10 +243,19 @@ export function messageFormFor(
 /**
  * Whether `roles` may download a file named by messages of requests of `types`: only when they may
  * see the content of every one (a file shared by two requests is as sensitive as the more
- * sensitive one). A file no message names is nobody's to read here.
+ * sensitive one). A message of a request this node does not hold (`undefined`: not recorded yet)
+ * may be of any type: only a role that may see every type's content reads its file. A file no
+ * message names is nobody's to read here.
  */
-export function mayReadAttachment(roles: readonly Role[], types: readonly RequestType[]): boolean {
-  return types.length > 0 && types.every((t) => maySeeContent(roles, t));
+export function mayReadAttachment(
+  roles: readonly Role[],
+  types: readonly (RequestType | undefined)[],
+): boolean {
+  const every = Object.keys(CONTENT_READERS) as RequestType[];
+  return (
+    types.length > 0 &&
+    types.every((t) => (t === undefined ? every : [t]).every((u) => maySeeContent(roles, u)))
+  );
 }
 
 /**

@@ -55,6 +55,9 @@ describe('who sees the content of a request', () => {
       false,
     );
     expect(mayReadAttachment(['officer'], [])).toBe(false);
+    // A message of a request not held here may be of any type: officers only.
+    expect(mayReadAttachment(['officer'], [undefined])).toBe(true);
+    expect(mayReadAttachment(['supervisor', 'admin'], [undefined])).toBe(false);
   });
 });
 
