@@ -71,8 +71,15 @@ describe('two nodes exchanging signed messages', () => {
       token: await b.token('admin'),
     });
     expect(atB.status).toBe(200);
-    expect(atB.body.token).toBe(sent.token);
-    expect(atB.body.payload.iss).toBe('party-a');
+    expect(atB.body).toMatchObject({ digest: sent.digest, from: 'party-a', kind: 'decline' });
+    // No request behind it at B: its content is for no admin's eyes (domain/access-policy.ts).
+    expect(atB.body.withheld).toBe('access_policy');
+    const { rows } = await b.database.pool.query<{ token: string; payload: { iss: string } }>(
+      'SELECT token, payload FROM inbox_messages WHERE digest = $1',
+      [sent.digest],
+    );
+    expect(rows[0]?.token).toBe(sent.token);
+    expect(rows[0]?.payload.iss).toBe('party-a');
 
     const atA = await call(a.url, 'GET', `/v1/messages/${sent.payload.msg_id}`, {
       token: await a.token('admin'),
