@@ -90,29 +90,36 @@ function recordProperties(r: MineMapRecord) {
   };
 }
 
-/** The whole record in one row, on the perimeter feature. */
+/**
+ * The whole record in one row, on the perimeter feature. A record that lists no devices says
+ * nothing about them: `devices`, `devices_total`, `devices_estimated` and `anti_handling` are null
+ * (unknown), never `""` and 0, which would read as "no devices".
+ */
 function perimeterProperties(r: MineMapRecord): Record<string, Scalar> {
   const devices = r.devices ?? [];
+  const known = devices.length > 0;
   const period = r.laying?.period;
   return {
     covers: r.covers.join(', '),
-    devices: devices
-      .map(
-        (d) =>
-          `${d.model} ×${d.quantity}${d.quantity_basis === 'estimated' ? ' (est.)' : ''}` +
-          (d.fuze_type ? ` ${d.fuze_type}` : '') +
-          (d.anti_handling === 'yes' ? ' AHD' : ''),
-      )
-      .join('; '),
-    devices_total: devices.reduce((n, d) => n + d.quantity, 0),
-    devices_estimated: devices.some((d) => d.quantity_basis === 'estimated'),
-    anti_handling: devices.some((d) => d.anti_handling === 'yes')
-      ? 'yes'
-      : devices.some((d) => d.anti_handling === 'unknown')
-        ? 'unknown'
-        : devices.length
-          ? 'no'
-          : null,
+    devices: known
+      ? devices
+          .map(
+            (d) =>
+              `${d.model} ×${d.quantity}${d.quantity_basis === 'estimated' ? ' (est.)' : ''}` +
+              (d.fuze_type ? ` ${d.fuze_type}` : '') +
+              (d.anti_handling === 'yes' ? ' AHD' : ''),
+          )
+          .join('; ')
+      : null,
+    devices_total: known ? devices.reduce((n, d) => n + d.quantity, 0) : null,
+    devices_estimated: known ? devices.some((d) => d.quantity_basis === 'estimated') : null,
+    anti_handling: !known
+      ? null
+      : devices.some((d) => d.anti_handling === 'yes')
+        ? 'yes'
+        : devices.some((d) => d.anti_handling === 'unknown')
+          ? 'unknown'
+          : 'no',
     laid_from: orNull(period?.date ?? period?.from),
     laid_to: orNull(period?.date ?? period?.to),
     laying_method: orNull(r.laying?.method),

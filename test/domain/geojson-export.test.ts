@@ -109,6 +109,22 @@ describe('GeoJSON export of the fixtures', () => {
     expect(perimeter!.properties.attachments).toContain('MF-0142_minefield_record_sheet_1.svg');
   });
 
+  it('writes unknown, not "no devices", for a record that lists no devices', () => {
+    const { devices: _listed, ...rest } = records[0]!;
+    for (const record of [rest, { ...rest, devices: [] }]) {
+      const [perimeter] = byType(mineMapFeatureCollection([record]).features, 'perimeter');
+      expect(perimeter!.properties).toMatchObject({
+        devices: null,
+        devices_total: null,
+        devices_estimated: null,
+        anti_handling: null,
+      });
+    }
+    // A record that lists devices still counts them, estimated or not.
+    const [listed] = byType(mineMapFeatureCollection([records[0]!]).features, 'perimeter');
+    expect(listed!.properties).toMatchObject({ devices_total: 156, devices_estimated: true });
+  });
+
   it("plots turning points from their reference point's bearing and distance", () => {
     const corners = areaValue(records[0]!.perimeter!).coordinates[0] as Position[];
     const turning = byType(
@@ -239,7 +255,7 @@ describe('GeoJSON export of generated records', () => {
         expectValidExport(collection);
         const [perimeter] = byType(collection.features, 'perimeter');
         expect(perimeter!.properties.devices_total).toBe(
-          (record.devices ?? []).reduce((n, d) => n + d.quantity, 0),
+          record.devices?.length ? record.devices.reduce((n, d) => n + d.quantity, 0) : null,
         );
         expect(byType(collection.features, 'turning_point')[0]!.properties).toMatchObject({
           plotted_as_true_bearing: true,
