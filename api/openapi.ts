@@ -297,6 +297,17 @@ function inputSchema(schema: z.ZodType): Json {
 }
 
 /** Query parameters from a zod object schema (as parsed: zod input). */
+/** The optional `Idempotency-Key` header of officers' writes (api/idempotency.ts). */
+function idempotencyHeader(what: string): Json {
+  return {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description: `${what} Sent again by the same caller with the same key and body, it is the same operation (the first one's answer); with another body, \`422 idempotency_key_reused\`.`,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
+  };
+}
+
 function queryParams(schema: z.ZodType): Json[] {
   const js = inputSchema(schema);
   const required = new Set((js.required as string[] | undefined) ?? []);
@@ -441,6 +452,11 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         description:
           '`counterparty` must be another party than this node (`schema_invalid`). `priority` defaults to `routine`.',
         roles: ['officer'],
+        params: [
+          idempotencyHeader(
+            'Makes a retry safe: the key names one request, even after its workflow has ended.',
+          ),
+        ],
         body: 'CreateRequestBody',
         ok: { '201': created('request', 'RequestView') },
         errors: [
@@ -474,7 +490,12 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
             summary: r.summary,
             description: actionDescription(r),
             roles: ['officer'] as Role[],
-            params: [pathParam('id', Ulid, 'the request id (ULID)')],
+            params: [
+              pathParam('id', Ulid, 'the request id (ULID)'),
+              idempotencyHeader(
+                'Makes a retry safe: the action is taken once (while the request’s workflow runs in its current history) and a retry gets the same `msgId`.',
+              ),
+            ],
             body: `Action.${r.kind}`,
             ok: {
               '200': answer(
@@ -488,6 +509,8 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
               'too_deep',
               'request_not_found',
               'invalid_state',
+              'idempotency_key_reused',
+              'update_timeout',
               ...(r.kind === 'response' ? ['response_incomplete', 'unknown_attachment'] : []),
             ] as ErrorCode[],
           },

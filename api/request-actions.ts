@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
-import { getRequest } from '../db/requests.js';
+import { claimIdempotencyKey, getRequest } from '../db/requests.js';
 import { missingAttachments } from '../db/attachments.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
@@ -19,6 +19,12 @@ import { ACTION_ROUTES, actionFor } from '../workflows/actions.js';
 import { act, requestWorkflowId } from '../workflows/messages.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { requireJson } from './json-body.js';
+import {
+  actionUpdateId,
+  bodyDigest,
+  IDEMPOTENCY_KEY_REUSED,
+  idempotencyKeyOf,
+} from './idempotency.js';
 
 /** The action routes under /v1/requests/:id/, one per path of the action table. */
 export { ACTION_ROUTES } from '../workflows/actions.js';
@@ -62,6 +68,19 @@ export function requestActionsRouter(deps: {
         );
       const action = actionFor(kind, body);
       if (!action) throw new TypeError(`no action for a ${kind} body`);
+      // With an Idempotency-Key, a retry is the same action: the key is held for this request and
+      // body, and the update's id comes from it, so Temporal runs it once and answers the retry
+      // with the first outcome.
+      const principal = principalOf(req).sub;
+      const key = idempotencyKeyOf(req);
+      let updateId: string | undefined;
+      if (key !== undefined) {
+        const digest = bodyDigest({ action: route.path, request: existing.id, body });
+        const claim = await claimIdempotencyKey(deps.pool, principal, key, existing.id, digest);
+        if (claim.reqId !== existing.id || claim.bodySha256 !== digest)
+          throw new AppError('idempotency_key_reused', IDEMPOTENCY_KEY_REUSED);
+        updateId = actionUpdateId(principal, key);
+      }
       let result;
       const limitMs = deps.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
       try {
@@ -69,9 +88,10 @@ export function requestActionsRouter(deps: {
           deps.client,
           limitMs,
           () =>
-            deps.client.workflow
-              .getHandle(requestWorkflowId(existing.id))
-              .executeUpdate(act, { args: [{ action, actor: principalOf(req).sub, body }] }),
+            deps.client.workflow.getHandle(requestWorkflowId(existing.id)).executeUpdate(act, {
+              args: [{ action, actor: principal, body }],
+              ...(updateId ? { updateId } : {}),
+            }),
           () =>
             new AppError(
               'update_timeout',

@@ -1,9 +1,12 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
 import { Router } from 'express';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+} from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
-import { z } from 'zod';
 import {
   claimIdempotencyKey,
   getRequest,
@@ -16,8 +19,6 @@ import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
 import { withinTime } from '../temporal/within.js';
 import { parseOfficerBody } from '../domain/outgoing-message.js';
-import { canonicalJson } from '../protocol/canonical-json.js';
-import { sha256Hex } from '../protocol/digest.js';
 import { Ulid } from '../schemas/common.js';
 import {
   CreateRequestBody,
@@ -33,6 +34,7 @@ import { GEOJSON_MEDIA_TYPE, mineMapFeatureCollection } from '../domain/geojson-
 import { coverageOf, responsesOf } from '../domain/responses.js';
 import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
 import { requireJson } from './json-body.js';
+import { bodyDigest, IDEMPOTENCY_KEY_REUSED, idempotencyKeyOf } from './idempotency.js';
 import { maySeeContent, requestDetailFor, requestSummary } from '../domain/access-policy.js';
 import { recordReads } from './access-log.js';
 
@@ -57,10 +59,6 @@ export interface RequestsDeps {
  * Postgres is stuck, and the caller is better told so than left hanging.
  */
 export const RECORD_TIMEOUT_MS = 10_000;
-
-const IdempotencyKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, '8 to 128 characters: letters, digits, _ . : -');
 
 /** Runs the create's update for at most `ms`; past it, `503 update_timeout` naming the request. */
 function recordedWithin<T>(
@@ -104,35 +102,16 @@ export function requestsRouter(deps: RequestsDeps): Router {
       );
     }
     const principal = principalOf(req);
-    const key = req.get('idempotency-key');
+    const key = idempotencyKeyOf(req);
     let reqId = ulid();
     if (key !== undefined) {
-      const parsedKey = IdempotencyKey.safeParse(key);
-      if (!parsedKey.success) {
-        throw new AppError('schema_invalid', 'the Idempotency-Key header is not valid', [
-          {
-            path: 'header:Idempotency-Key',
-            message: parsedKey.error.issues[0]?.message ?? 'invalid',
-          },
-        ]);
-      }
       // The same key from the same officer names the same request, as long as the body is the
       // same (compared as parsed, in RFC 8785 form: member order and defaults do not matter).
       // Starting it again is a no-op.
-      const bodySha256 = sha256Hex(canonicalJson(body));
-      const claim = await claimIdempotencyKey(
-        deps.pool,
-        principal.sub,
-        parsedKey.data,
-        reqId,
-        bodySha256,
-      );
-      if (claim.bodySha256 !== bodySha256) {
-        throw new AppError(
-          'idempotency_key_reused',
-          'this Idempotency-Key was sent before with another body; a new request needs a new key',
-        );
-      }
+      const bodySha256 = bodyDigest(body);
+      const claim = await claimIdempotencyKey(deps.pool, principal.sub, key, reqId, bodySha256);
+      if (claim.bodySha256 !== bodySha256)
+        throw new AppError('idempotency_key_reused', IDEMPOTENCY_KEY_REUSED);
       reqId = claim.reqId;
     }
     const record: RequestRecord = {
@@ -159,12 +138,22 @@ export function requestsRouter(deps: RequestsDeps): Router {
           ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
         },
       ],
+      // Running: the same request (a retry). Closed: never a second run of a request that ended
+      // (the key outlives the workflow); the read model answers the retry below.
       workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
     });
-    await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
-      deps.client.workflow.executeUpdateWithStart(awaitRecorded, { startWorkflowOperation: start }),
-    );
+    try {
+      await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
+        deps.client.workflow.executeUpdateWithStart(awaitRecorded, {
+          startWorkflowOperation: start,
+        }),
+      );
+    } catch (err) {
+      // A retry of a request whose workflow has ended: it was recorded, and stays as it is.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
+    }
     const view = await getRequest(deps.pool, reqId);
     if (!view) throw new Error('request recorded by its workflow but missing from the read model');
     res.status(201).location(`/v1/requests/${reqId}`).json(view);

@@ -331,6 +331,67 @@ describe('POST /v1/requests with Idempotency-Key', () => {
     expect(again.body.id).toBe(first.body.id);
   });
 
+  it('answers a retry after the request’s workflow ended with the request, never a second run', async () => {
+    const headers = { 'idempotency-key': 'officer-alice:2026-11-28:004' };
+    const first = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers,
+    });
+    expect(first.status).toBe(201);
+    const handle = node.temporal.client.workflow.getHandle(first.body.workflowId as string);
+    const { runId } = await handle.describe();
+    await handle.terminate('the test ends the workflow');
+    const retry = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+      headers,
+    });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body.id).toBe(first.body.id);
+    // The latest run of the request's workflow is still the first one, ended.
+    const latest = await handle.describe();
+    expect(latest.runId).toBe(runId);
+    expect(latest.status.name).toBe('TERMINATED');
+  });
+
+  it('acts once for an action sent again with its Idempotency-Key, at once or later', async () => {
+    const created = await call(node.url, 'POST', '/v1/requests', {
+      token: officer,
+      json: validBody,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const withdraw = (key: string, reason = 'Sent to the wrong office') =>
+      call(node.url, 'POST', `/v1/requests/${id}/withdraw`, {
+        token: officer,
+        json: { reason },
+        headers: { 'idempotency-key': key },
+      });
+    const [one, two] = await Promise.all([
+      withdraw('officer-alice:withdraw:01'),
+      withdraw('officer-alice:withdraw:01'),
+    ]);
+    const later = await withdraw('officer-alice:withdraw:01');
+    for (const res of [one, two, later]) expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(new Set([one, two, later].map((r) => r.body.msgId)).size).toBe(1);
+    const { rows } = await node.database.pool.query(
+      `SELECT count(*)::int AS n FROM outbox_messages WHERE req_id = $1 AND kind = 'withdrawal'`,
+      [id],
+    );
+    expect(rows[0].n).toBe(1);
+    // The same key with another body is refused; without a key the action is simply not allowed now.
+    const other = await withdraw('officer-alice:withdraw:01', 'Another reason');
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    const again = await call(node.url, 'POST', `/v1/requests/${id}/withdraw`, {
+      token: officer,
+      json: { reason: 'Sent to the wrong office' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('invalid_state');
+  });
+
   it('refuses a malformed key with schema_invalid and creates nothing', async () => {
     const before = await requestCount();
     const res = await call(node.url, 'POST', '/v1/requests', {
