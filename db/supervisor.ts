@@ -14,6 +14,7 @@ import type {
   SupervisorSummary,
   SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
+import { nextStep } from '../domain/next-step.js';
 import { RequestStatus as Statuses, RequestType as Types } from '../schemas/common.js';
 import { getTimeline, refusalOfRow } from './requests.js';
 import { withTransaction } from './transaction.js';
@@ -68,6 +69,8 @@ const ITEM_FIELDS = [
   'overdue',
   'escalation_level',
   'partner_refusal',
+  'requester',
+  'responder',
 ] as const;
 const ITEM_INSTANTS = [
   'receipt_at',
@@ -94,18 +97,36 @@ const undeliveredOf = (reqId: string) =>
    (SELECT ${iso('min(o.created_at)')} FROM outbox_messages o
      WHERE o.req_id = ${reqId} AND o.status = 'pending' AND o.kind <> 'receipt') AS undelivered_since`;
 
+/**
+ * Whether the latest of a pair of actions on the timeline is the first: a question asked and not
+ * yet answered, an extension requested and not yet decided (both sides' steps are on it). The
+ * primary key (req_id, seq) serves the scan, newest first.
+ */
+const latestIs = (reqId: string, open: string, close: string) =>
+  `COALESCE((SELECT e.type = '${open}' FROM request_events e
+     WHERE e.req_id = ${reqId} AND e.type IN ('${open}', '${close}')
+     ORDER BY e.seq DESC LIMIT 1), false)`;
+
+/** The response clock stands still (an open question stops it), as the workflow last wrote it. */
+const clockStoppedOf = (deadlines: string) =>
+  `COALESCE((${deadlines} -> 'response' ->> 'clockStopped')::boolean, false)`;
+
 /** The columns of a list item, of `requests` or of the alias given. */
 function itemColumns(alias?: string): string {
   const q = (c: string) => (alias ? `${alias}.${c}` : c);
+  const reqId = alias ? `${alias}.req_id` : 'requests.req_id';
   return [
     ...ITEM_FIELDS.map(q),
     ...ITEM_INSTANTS.map((c) => `${iso(q(c))} AS ${c}`),
-    undeliveredOf(alias ? `${alias}.req_id` : 'requests.req_id'),
+    undeliveredOf(reqId),
+    `${latestIs(reqId, 'ask_clarification', 'answer_clarification')} AS open_clarification`,
+    `${latestIs(reqId, 'request_extension', 'decide_extension')} AS pending_extension`,
+    `${clockStoppedOf(q('deadlines'))} AS clock_stopped`,
   ].join(', ');
 }
 const ITEM_COLUMNS = itemColumns();
-/** The same columns unformatted. */
-const ITEM_ALL = [...ITEM_FIELDS, ...ITEM_INSTANTS].join(', ');
+/** The same columns unformatted (with what the computed ones read). */
+const ITEM_ALL = [...ITEM_FIELDS, ...ITEM_INSTANTS, 'deadlines'].join(', ');
 
 interface ItemRow {
   req_id: string;
@@ -118,6 +139,11 @@ interface ItemRow {
   overdue: boolean;
   escalation_level: number;
   partner_refusal: PartnerRefusal | null;
+  requester: string;
+  responder: string;
+  open_clarification: boolean;
+  pending_extension: boolean;
+  clock_stopped: boolean;
   undelivered_count: number;
   undelivered_since: string | null;
   receipt_at: string | null;
@@ -146,6 +172,15 @@ function toItem(row: ItemRow): SupervisorRequestItem {
     partnerRefusal: refusalOfRow(row.partner_refusal),
     undeliveredCount: row.undelivered_count,
     undeliveredSince: row.undelivered_since,
+    nextStep: nextStep({
+      status: row.status,
+      openClarification: row.open_clarification,
+      pendingExtension: row.pending_extension,
+      direction: row.direction,
+      requester: row.requester,
+      responder: row.responder,
+    }),
+    clockStopped: row.clock_stopped,
   };
 }
 
@@ -256,6 +291,8 @@ const REPLY_EVENTS = ['acknowledge', 'respond_partial', 'respond_final'];
  * The summary's statements, all as of `now` (ISO). Time to acknowledge: from the responder's
  * receipt of the request to its first acknowledgement or response; time to answer: to its first
  * final response, which is on time if no later than the response deadline (extensions included).
+ * An open request with no final response whose response deadline has passed by `now`, its clock
+ * running, is already late (`late_open`): the on-time shares count it as late.
  */
 export function summaryStatements(
   now: string,
@@ -303,20 +340,28 @@ export function summaryStatements(
           SELECT r.direction, r.counterparty, r.request_type,
             extract(epoch FROM f.ack_at - r.receipt_at)::float8 AS ack_s,
             extract(epoch FROM f.answer_at - r.receipt_at)::float8 AS answer_s,
-            f.answer_at <= r.response_due_at AS on_time
+            f.answer_at <= r.response_due_at AS on_time, false AS late_open
           FROM firsts f JOIN requests r USING (req_id)
           WHERE r.receipt_at IS NOT NULL
+          UNION ALL
+          SELECT r.direction, r.counterparty, r.request_type, NULL, NULL, NULL, true
+          FROM requests r
+          WHERE r.status = ANY($2::text[]) AND r.response_due_at <= $3
+            AND NOT ${clockStoppedOf('r.deadlines')}
+            AND NOT EXISTS (SELECT 1 FROM request_events e
+              WHERE e.req_id = r.req_id AND e.type = 'respond_final')
         )
         SELECT direction, counterparty, request_type,
           count(ack_s)::int AS ack_n,
           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY ack_s) AS ack_q,
           count(answer_s)::int AS answer_n,
           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY answer_s) AS answer_q,
-          count(*) FILTER (WHERE on_time)::int AS on_time
+          count(*) FILTER (WHERE on_time)::int AS on_time,
+          count(*) FILTER (WHERE late_open)::int AS late_open
         FROM spans
         GROUP BY direction, counterparty, request_type
         ORDER BY direction, counterparty, request_type`,
-      values: [REPLY_EVENTS],
+      values: [REPLY_EVENTS, OPEN_STATUSES, now],
     },
   };
 }
@@ -327,10 +372,11 @@ const stats = (count: number, q: (number | null)[] | null): DurationStats => ({
   p90Seconds: count ? (q?.[1] ?? null) : null,
 });
 
-const onTimeOf = (answered: number, onTime: number): OnTimeStats => ({
+const onTimeOf = (answered: number, onTime: number, lateOpen: number): OnTimeStats => ({
   answered,
   onTime,
-  share: answered ? onTime / answered : null,
+  lateOpen,
+  share: answered + lateOpen ? onTime / (answered + lateOpen) : null,
 });
 
 /** Computes the summary as of `now`: five statements on one snapshot of the read model. */
@@ -364,6 +410,7 @@ export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<S
           answer_n: number;
           answer_q: (number | null)[] | null;
           on_time: number;
+          late_open: number;
         }>(s.timing),
       ] as const;
     },
@@ -389,17 +436,18 @@ export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<S
   byPartner.sort((a, b) => b.count - a.count || a.partner.localeCompare(b.partner));
 
   const levels = overdue.rows.map((r) => ({ level: r.level, count: r.n }));
-  const answered = { outgoing: [0, 0], incoming: [0, 0] };
+  const answered = { outgoing: [0, 0, 0], incoming: [0, 0, 0] };
   const rows = timing.rows.map((r) => {
     answered[r.direction][0]! += r.answer_n;
     answered[r.direction][1]! += r.on_time;
+    answered[r.direction][2]! += r.late_open;
     return {
       direction: r.direction,
       partner: r.counterparty,
       kind: r.request_type,
       toAcknowledge: stats(r.ack_n, r.ack_q),
       toAnswer: stats(r.answer_n, r.answer_q),
-      onTime: onTimeOf(r.answer_n, r.on_time),
+      onTime: onTimeOf(r.answer_n, r.on_time, r.late_open),
     };
   });
   return {
@@ -421,8 +469,8 @@ export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<S
     },
     timing: rows,
     onTime: {
-      outgoing: onTimeOf(answered.outgoing[0]!, answered.outgoing[1]!),
-      incoming: onTimeOf(answered.incoming[0]!, answered.incoming[1]!),
+      outgoing: onTimeOf(answered.outgoing[0]!, answered.outgoing[1]!, answered.outgoing[2]!),
+      incoming: onTimeOf(answered.incoming[0]!, answered.incoming[1]!, answered.incoming[2]!),
     },
   };
 }

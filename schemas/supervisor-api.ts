@@ -72,6 +72,29 @@ export const SupervisorListQuery = SupervisorFilters.extend({
 });
 export type SupervisorListQuery = z.infer<typeof SupervisorListQuery>;
 
+/**
+ * Who owes the request's next step (domain/next-step.ts, from the action table of
+ * workflows/actions.ts): an open clarification question or a pending extension request holds the
+ * requester; otherwise the responder owes the acknowledgement and then the final response, and the
+ * requester the closure of an answered request.
+ */
+export const NextStepView = z
+  .object({
+    action: z.enum([
+      'answer_clarification',
+      'decide_extension',
+      'acknowledge',
+      'respond_final',
+      'close_accepted',
+    ]),
+    side: z.enum(['requester', 'responder']),
+    by: z.enum(['us', 'partner']).describe("this node's party, or the partner"),
+    party: PartyId.describe('the party that owes it'),
+  })
+  .nullable()
+  .describe('null when nobody owes a step: not yet delivered, or ended');
+export type NextStepView = z.infer<typeof NextStepView>;
+
 /** A request as a supervisor sees it: where it stands and its deadlines, not what it is about. */
 export const SupervisorRequestItem = RequestView.pick({
   id: true,
@@ -98,6 +121,12 @@ export const SupervisorRequestItem = RequestView.pick({
     .string()
     .nullable()
     .describe('when the oldest of them was signed (ISO 8601), null when there is none'),
+  nextStep: NextStepView,
+  clockStopped: z
+    .boolean()
+    .describe(
+      'an open clarification question stops the response clock (the policy says so): responseDueAt is where it stood and moves until the question is answered',
+    ),
 });
 export type SupervisorRequestItem = z.infer<typeof SupervisorRequestItem>;
 
@@ -128,11 +157,23 @@ export const DurationStats = z.object({
 });
 export type DurationStats = z.infer<typeof DurationStats>;
 
-/** Final answers, and how many of them came no later than the response deadline. */
+/**
+ * Final answers, how many of them came no later than the response deadline, and the open requests
+ * already late: no final answer yet, the response deadline passed, its clock running. Those count
+ * as late, so a share is never "on time" while a request waits past its deadline.
+ */
 export const OnTimeStats = z.object({
-  answered: Count,
-  onTime: Count,
-  share: z.number().min(0).max(1).nullable().describe('onTime / answered; null if none answered'),
+  answered: Count.describe('first final responses'),
+  onTime: Count.describe('of them, given no later than the response deadline'),
+  lateOpen: Count.describe(
+    'open requests without a final response whose response deadline has passed (clock not stopped)',
+  ),
+  share: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe('onTime / (answered + lateOpen); null if there is neither'),
 });
 export type OnTimeStats = z.infer<typeof OnTimeStats>;
 
@@ -181,7 +222,9 @@ export const SupervisorSummary = z.object({
     ),
   onTime: z
     .record(Direction, OnTimeStats)
-    .describe('share of first final responses given by the response deadline'),
+    .describe(
+      'share of first final responses given by the response deadline, counting open requests past their response deadline (lateOpen) as late',
+    ),
 });
 export type SupervisorSummary = z.infer<typeof SupervisorSummary>;
 

@@ -31,11 +31,16 @@ import { accessLogPanel } from './access-log.js';
 /** @typedef {import('./types.js').DeadlineExplanation} DeadlineExplanation */
 
 /**
+ * Fields of the supervisors' item that the officers' view of a request does not have.
+ * @typedef {'undeliveredCount' | 'undeliveredSince' | 'nextStep' | 'clockStopped'} SupervisorOnly
+ */
+
+/**
  * What the page draws: the officers' view of a request when the role may read it, else (admins)
  * the supervisors' timeline, which has the due times but not their explanation nor the subject.
  * @typedef {{
- *   request: Omit<import('./types.js').SupervisorItem, 'undeliveredCount' | 'undeliveredSince'> &
- *     Partial<Pick<import('./types.js').SupervisorItem, 'undeliveredCount' | 'undeliveredSince'>> & {
+ *   request: Omit<import('./types.js').SupervisorItem, SupervisorOnly> &
+ *     Partial<Pick<import('./types.js').SupervisorItem, SupervisorOnly>> & {
  *     subject?: RequestDetail['subject'];
  *     undelivered?: RequestDetail['undelivered'];
  *   };

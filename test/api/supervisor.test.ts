@@ -35,6 +35,8 @@ interface Seed {
   events?: [string, string][];
   /** A message of ours the partner refused (column partner_refusal, migration 0012). */
   refusal?: { msgId: string; kind: string | null; code: string; at: string };
+  /** How the workflow explained the deadlines (column deadlines), e.g. a stopped response clock. */
+  deadlines?: Record<string, unknown>;
 }
 
 let node: TestNode;
@@ -50,9 +52,9 @@ async function seed(rows: Seed[]): Promise<string[]> {
     await node.database.pool.query(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
          counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
-         receipt_at, ack_due_at, response_due_at, escalation_level, partner_refusal)
+         receipt_at, ack_due_at, response_due_at, escalation_level, partner_refusal, deadlines)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-         $20)`,
+         $20, $21)`,
       [
         id,
         `request-${id}`,
@@ -74,6 +76,7 @@ async function seed(rows: Seed[]): Promise<string[]> {
         r.responseDue ?? null,
         r.level ?? 0,
         r.refusal ? JSON.stringify(r.refusal) : null,
+        JSON.stringify(r.deadlines ?? {}),
       ],
     );
     for (const [i, [type, when]] of events.entries()) {
@@ -392,28 +395,36 @@ describe('GET /v1/supervisor/summary', () => {
     expect(b.toAnswer.count).toBe(3);
     expect(b.toAnswer.medianSeconds).toBeCloseTo(5 * 86400, 3);
     expect(b.toAnswer.p90Seconds).toBeCloseTo(10.6 * 86400, 3);
-    expect(b.onTime).toEqual({ answered: 3, onTime: 2, share: 2 / 3 });
+    expect(b.onTime).toEqual({ answered: 3, onTime: 2, lateOpen: 0, share: 2 / 3 });
     expect(row('outgoing', 'party-c', 'grave_information')).toEqual({
       direction: 'outgoing',
       partner: 'party-c',
       kind: 'grave_information',
       toAcknowledge: { count: 1, medianSeconds: 36000, p90Seconds: 36000 },
       toAnswer: { count: 0, medianSeconds: null, p90Seconds: null },
-      onTime: { answered: 0, onTime: 0, share: null },
+      onTime: { answered: 0, onTime: 0, lateOpen: 0, share: null },
     });
     expect(row('incoming', 'party-c', 'identification_result')!.toAcknowledge).toEqual({
       count: 1,
       medianSeconds: 86400,
       p90Seconds: 86400,
     });
+    // A6 is open and its response deadline passed two days ago: not answered, but late already.
+    expect(row('incoming', 'party-c', 'identification_result')!.onTime).toEqual({
+      answered: 0,
+      onTime: 0,
+      lateOpen: 1,
+      share: 0,
+    });
     expect(row('incoming', 'party-b', 'mine_map')).toMatchObject({
       toAcknowledge: { count: 1, medianSeconds: 86400, p90Seconds: 86400 },
       toAnswer: { count: 1, medianSeconds: 86400, p90Seconds: 86400 },
-      onTime: { answered: 1, onTime: 1, share: 1 },
+      onTime: { answered: 1, onTime: 1, lateOpen: 0, share: 1 },
     });
+    // We answered one request on time, and are late on an open one (A6): 50%, not 100%.
     expect(s.onTime).toEqual({
-      outgoing: { answered: 3, onTime: 2, share: 2 / 3 },
-      incoming: { answered: 1, onTime: 1, share: 1 },
+      outgoing: { answered: 3, onTime: 2, lateOpen: 0, share: 2 / 3 },
+      incoming: { answered: 1, onTime: 1, lateOpen: 1, share: 0.5 },
     });
     expect(JSON.stringify(s)).not.toMatch(/Secret|officer-carol|subject/);
   });
@@ -467,6 +478,8 @@ describe('GET /v1/supervisor/requests: filters', () => {
       partnerRefusal: null,
       undeliveredCount: 0,
       undeliveredSince: null,
+      nextStep: { action: 'acknowledge', side: 'responder', by: 'partner', party: 'party-c' },
+      clockStopped: false,
     });
     expect(page.items.find((i) => i.id === known.A4)!.partnerRefusal).toEqual({
       msgId: '01JREFUSEDWITHDRAWAL00000A',
@@ -813,5 +826,120 @@ describe('cursor pages', () => {
     );
     expect(s.total).toBe(rows[0]!.n);
     expect(s.byPartner.find((p) => p.partner === 'party-e')?.count).toBe(75);
+  });
+});
+
+describe('who owes the next step, and stopped clocks', () => {
+  const ids: Record<string, string> = {};
+  const receipt = -6 * D;
+  const base = {
+    partner: 'party-g',
+    kind: 'mine_map' as const,
+    created: at(receipt - MIN),
+    receipt: at(receipt),
+    ackDue: at(receipt + D),
+    responseDue: at(-1 * D),
+  };
+  beforeAll(async () => {
+    const set: Record<string, Seed> = {
+      // Incoming: we asked the partner a question and it is still open. The response clock stands
+      // still, so the deadline written a day ago is not missed: the partner owes the answer.
+      asked: {
+        ...base,
+        direction: 'incoming',
+        status: 'acknowledged',
+        events: [
+          ['received', at(receipt)],
+          ['acknowledge', at(receipt + H)],
+          ['ask_clarification', at(-2 * D)],
+        ],
+        deadlines: { response: { clockStopped: true, dueAt: at(-1 * D) } },
+      },
+      // Incoming: the question was answered, the clock runs again and the deadline passed: we owe
+      // the answer and are late.
+      answered: {
+        ...base,
+        direction: 'incoming',
+        status: 'acknowledged',
+        events: [
+          ['received', at(receipt)],
+          ['acknowledge', at(receipt + H)],
+          ['ask_clarification', at(-5 * D)],
+          ['answer_clarification', at(-4 * D)],
+        ],
+        deadlines: { response: { clockStopped: false, dueAt: at(-1 * D) } },
+      },
+      // Outgoing: the partner asked for more time; the decision is ours.
+      extension: {
+        ...base,
+        direction: 'outgoing',
+        status: 'acknowledged',
+        responseDue: at(5 * D),
+        events: [
+          ['delivered', at(receipt)],
+          ['acknowledge', at(receipt + H)],
+          ['request_extension', at(-3 * D)],
+        ],
+      },
+      // Outgoing and answered: ours to close.
+      toClose: {
+        ...base,
+        direction: 'outgoing',
+        status: 'answered',
+        events: [
+          ['delivered', at(receipt)],
+          ['respond_final', at(receipt + 2 * D)],
+        ],
+      },
+    };
+    const seeded = await seed(Object.values(set));
+    Object.keys(set).forEach((name, i) => (ids[name] = seeded[i]!));
+  });
+
+  it('says which side owes the next step, us or the partner, named', async () => {
+    const items = (await list('partner=party-g')).items;
+    const of = (name: string) => items.find((i) => i.id === ids[name])!;
+    expect(of('asked')).toMatchObject({
+      nextStep: {
+        action: 'answer_clarification',
+        side: 'requester',
+        by: 'partner',
+        party: 'party-g',
+      },
+      clockStopped: true,
+    });
+    expect(of('answered')).toMatchObject({
+      nextStep: { action: 'respond_final', side: 'responder', by: 'us', party: 'party-a' },
+      clockStopped: false,
+    });
+    expect(of('extension').nextStep).toEqual({
+      action: 'decide_extension',
+      side: 'requester',
+      by: 'us',
+      party: 'party-a',
+    });
+    expect(of('toClose').nextStep).toMatchObject({ action: 'close_accepted', by: 'us' });
+    // The same on the timeline and in the summary's upcoming deadlines.
+    const t = await call(node.url, 'GET', `/v1/supervisor/requests/${ids.asked}/timeline`, {
+      token: supervisor,
+    });
+    expect(t.body.request).toMatchObject({ nextStep: { by: 'partner' }, clockStopped: true });
+  });
+
+  it('counts an open request past its running response deadline as late, not a stopped one', async () => {
+    const s = await eventually(
+      async () => {
+        const res = await call(node.url, 'GET', '/v1/supervisor/summary', { token: supervisor });
+        const body = SupervisorSummary.parse(res.body);
+        return body.timing.some((t) => t.partner === 'party-g') ? body : undefined;
+      },
+      15_000,
+      'a summary with party-g',
+    );
+    const incoming = s.timing.find((t) => t.partner === 'party-g' && t.direction === 'incoming');
+    // `asked` has its clock stopped: neither answered nor late. `answered` is late.
+    expect(incoming!.onTime).toEqual({ answered: 0, onTime: 0, lateOpen: 1, share: 0 });
+    const outgoing = s.timing.find((t) => t.partner === 'party-g' && t.direction === 'outgoing');
+    expect(outgoing!.onTime).toEqual({ answered: 1, onTime: 1, lateOpen: 0, share: 1 });
   });
 });
