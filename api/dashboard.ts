@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 import type pg from 'pg';
+import { STILL_RELEVANT } from '../db/notifications.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 
 export interface DashboardDeps {
@@ -39,7 +40,7 @@ export interface DashboardNotification {
   priority: string;
 }
 
-/** How many of the latest notifications the overview shows. */
+/** How many of the latest notifications the overview shows (of settled deadlines: none). */
 const NOTIFICATIONS_SHOWN = 20;
 /** Every open overview asks every few seconds; one query serves them all for this long. */
 const NOTIFICATIONS_FRESH_MS = 2000;
@@ -50,6 +51,7 @@ async function latestNotifications(pool: pg.Pool): Promise<DashboardNotification
        n.detail->>'deadline' AS deadline, n.detail->>'due_at' AS "dueAt",
        r.request_type AS type, r.direction, r.counterparty, r.priority
      FROM notifications n JOIN requests r ON r.req_id = n.req_id
+     WHERE ${STILL_RELEVANT}
      ORDER BY n.at DESC, n.req_id DESC, n.seq DESC
      LIMIT $1`,
     [NOTIFICATIONS_SHOWN],

@@ -61,3 +61,20 @@ export async function recordWebhookAttempt(
     [a.target, a.reqId, a.seq, a.error],
   );
 }
+
+/**
+ * Whether a supervisor still needs to see notification `n` of request `r` (SQL, on those aliases).
+ * A notification about a deadline (`detail.deadline`) is hidden from the supervisors' list once
+ * that deadline is settled: met, or no longer running. The acknowledgement deadline runs while the
+ * request is only delivered; the response deadline while it is delivered, acknowledged or partly
+ * answered; a "deadline near" also goes once its deadline has moved (clock stopped, extension), as
+ * the deadline it warned of is no longer the one that runs (a new reminder comes for the new due
+ * time). Notifications are kept in the table (and were posted to webhooks): only the read filters.
+ */
+export const STILL_RELEVANT = `CASE n.detail ->> 'deadline'
+    WHEN 'acknowledgement' THEN r.status = 'delivered'
+    WHEN 'response' THEN r.status IN ('delivered', 'acknowledged', 'partially_answered')
+      AND (n.kind <> 'deadline_near'
+        OR (n.detail ->> 'due_at')::timestamptz IS NOT DISTINCT FROM r.response_due_at)
+    ELSE true
+  END`;

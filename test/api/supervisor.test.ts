@@ -943,3 +943,90 @@ describe('who owes the next step, and stopped clocks', () => {
     expect(outgoing!.onTime).toEqual({ answered: 1, onTime: 1, lateOpen: 0, share: 1 });
   });
 });
+
+describe('the supervisors’ notifications (GET /dashboard/notifications.json)', () => {
+  it('hides notifications of deadlines already settled, and keeps them stored', async () => {
+    const receipt = -2 * D;
+    const common = {
+      direction: 'outgoing' as const,
+      partner: 'party-h',
+      kind: 'grave_information' as const,
+      created: at(receipt - MIN),
+      receipt: at(receipt),
+      ackDue: at(receipt + 3 * D),
+      responseDue: at(8 * D),
+    };
+    const [waiting, acknowledged, moved, answered] = await seed([
+      { ...common, status: 'delivered', events: [['delivered', at(receipt)]] },
+      {
+        ...common,
+        status: 'acknowledged',
+        events: [
+          ['delivered', at(receipt)],
+          ['acknowledge', at(-1 * D)],
+        ],
+      },
+      // Its response deadline moved (an extension) after the reminder of the old one.
+      {
+        ...common,
+        status: 'acknowledged',
+        events: [
+          ['delivered', at(receipt)],
+          ['acknowledge', at(-1 * D)],
+        ],
+      },
+      {
+        ...common,
+        status: 'answered',
+        events: [
+          ['delivered', at(receipt)],
+          ['respond_final', at(-1 * H)],
+        ],
+      },
+    ]);
+    const notify = (
+      reqId: string,
+      seq: number,
+      kind: string,
+      detail: Record<string, unknown>,
+      level = 0,
+    ) =>
+      node.database.pool.query(
+        `INSERT INTO notifications (req_id, seq, at, kind, level, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [reqId, seq, at(-MIN * seq), kind, level, JSON.stringify(detail)],
+      );
+    const ack = { deadline: 'acknowledgement', due_at: at(receipt + 3 * D) };
+    const response = { deadline: 'response', due_at: at(8 * D) };
+    await notify(waiting!, 10, 'deadline_near', ack); // shown: still waiting for it
+    await notify(acknowledged!, 11, 'deadline_near', ack); // hidden: acknowledged
+    await notify(acknowledged!, 12, 'deadline_near', response); // shown: the response still runs
+    await notify(moved!, 13, 'deadline_near', { deadline: 'response', due_at: at(6 * D) }); // hidden
+    await notify(answered!, 14, 'escalation', response, 1); // hidden: answered
+    await notify(answered!, 15, 'message_refused', { code: 'stale' }); // shown: no deadline
+
+    const shown = await eventually(
+      async () => {
+        const res = await call(node.url, 'GET', '/dashboard/notifications.json', {
+          token: supervisor,
+        });
+        expect(res.status).toBe(200);
+        const list = (res.body as { notifications: { reqId: string; seq: number }[] })
+          .notifications;
+        return list.some((n) => n.seq === 15) ? list : undefined;
+      },
+      15_000,
+      'the seeded notifications listed',
+    );
+    const ours = shown
+      .filter((n) => [waiting, acknowledged, moved, answered].includes(n.reqId))
+      .map((n) => n.seq)
+      .sort();
+    expect(ours).toEqual([10, 12, 15]);
+    // Hidden from the list, not deleted: the table still holds all six.
+    const { rows } = await node.database.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM notifications WHERE req_id = ANY($1::text[])',
+      [[waiting, acknowledged, moved, answered]],
+    );
+    expect(rows[0]!.n).toBe(6);
+  });
+});
