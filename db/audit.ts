@@ -3,6 +3,7 @@
 // and security alerts. Hashing and proofs are in audit/merkle.ts; nothing here interprets them.
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import { withTransaction } from './transaction.js';
 import { canonicalJson } from '../protocol/canonical-json.js';
 import { AUDIT_ENTRY_VERSION, type NewAuditEntry } from '../schemas/audit.js';
 
@@ -63,18 +64,7 @@ export async function appendAuditAlone(
   pool: pg.Pool,
   entries: readonly NewAuditEntry[],
 ): Promise<number[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const idx = await appendAudit(client, entries);
-    await client.query('COMMIT');
-    return idx;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return withTransaction(pool, (client) => appendAudit(client, entries));
 }
 
 export interface AuditRow {

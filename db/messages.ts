@@ -588,6 +588,11 @@ export async function withRelayLock<T>(
   if ((pool.options.max ?? 10) < 2) return { held: true, value: await fn() };
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The session is held while `fn` runs: a connection lost meanwhile must not end the process.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on('error', onError);
   try {
     const { rows } = await client.query<{ held: boolean }>(
       'SELECT pg_try_advisory_lock($1) AS held',
@@ -606,6 +611,7 @@ export async function withRelayLock<T>(
     broken ??= err as Error;
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
