@@ -1,10 +1,6 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
 import { Router } from 'express';
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
 import {
@@ -12,6 +8,7 @@ import {
   getRequest,
   getRequestDetail,
   listRequests,
+  projectRequestEvent,
   type RequestRecord,
 } from '../db/requests.js';
 import { getParty } from '../db/registry.js';
@@ -25,7 +22,8 @@ import {
   ListRequestsQuery,
   type RequestDetailView,
 } from '../schemas/requests-api.js';
-import { awaitRecorded, requestWorkflowId } from '../workflows/messages.js';
+import { createdEvent } from '../workflows/created-event.js';
+import { requestWorkflowId } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
 import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
@@ -67,18 +65,17 @@ function recordedWithin<T>(
   reqId: string,
   update: () => Promise<T>,
 ): Promise<T> {
-  return withinTime(
-    client,
-    ms,
-    update,
-    () =>
-      new AppError(
-        'update_timeout',
-        `the request was started but not recorded within ${ms} ms; send it again with the same ` +
-          'Idempotency-Key to get it once it is',
-        undefined,
-        { requestId: reqId },
-      ),
+  return withinTime(client, ms, update, () => notRecordedIn(ms, reqId));
+}
+
+/** `503 update_timeout` for a request started but not recorded within `ms`. */
+function notRecordedIn(ms: number, reqId: string): AppError {
+  return new AppError(
+    'update_timeout',
+    `the request was started but not recorded within ${ms} ms; send it again with the same ` +
+      'Idempotency-Key to get it once it is',
+    undefined,
+    { requestId: reqId },
   );
 }
 
@@ -126,36 +123,47 @@ export function requestsRouter(deps: RequestsDeps): Router {
       createdBy: principal.sub,
       createdAt: new Date().toISOString(),
     };
-    const start = new WithStartWorkflowOperation<typeof outgoingRequest>('outgoingRequest', {
-      workflowId: record.workflowId,
-      taskQueue: deps.taskQueue,
-      args: [
-        {
-          record,
-          policy: deps.policy.policy,
-          policyDigest: deps.policy.digest,
-          maxRetryInterval: deps.maxRetryInterval,
-          ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
-        },
-      ],
-      // Running: the same request (a retry). Closed: never a second run of a request that ended
-      // (the key outlives the workflow); the read model answers the retry below.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
-    });
+    // Two steps, each durable before the 201: the workflow is started (one call to Temporal), then
+    // the API records the request's first event itself, as the workflow will (the same event, seq
+    // 1: whichever comes second changes nothing). A failure between the two leaves a started
+    // workflow, which records the request on its own; the caller's retry with its Idempotency-Key
+    // then answers it.
     try {
       await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
-        deps.client.workflow.executeUpdateWithStart(awaitRecorded, {
-          startWorkflowOperation: start,
+        deps.client.workflow.start<typeof outgoingRequest>('outgoingRequest', {
+          workflowId: record.workflowId,
+          taskQueue: deps.taskQueue,
+          args: [
+            {
+              record,
+              policy: deps.policy.policy,
+              policyDigest: deps.policy.digest,
+              maxRetryInterval: deps.maxRetryInterval,
+              ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
+            },
+          ],
+          // Running: the same request (a retry). Closed: never a second run of a request that
+          // ended (the key outlives the workflow); the read model answers the retry below.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
         }),
       );
     } catch (err) {
       // A retry of a request whose workflow has ended: it was recorded, and stays as it is.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
     }
+    const limitMs = deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS;
+    try {
+      await projectRequestEvent(deps.pool, record, createdEvent(record, deps.policy.digest), {
+        timeoutMs: limitMs,
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== '57014') throw err;
+      throw notRecordedIn(limitMs, reqId);
+    }
     const view = await getRequest(deps.pool, reqId);
-    if (!view) throw new Error('request recorded by its workflow but missing from the read model');
+    if (!view) throw new Error('request recorded but missing from the read model');
     res.status(201).location(`/v1/requests/${reqId}`).json(view);
   });
 

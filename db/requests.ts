@@ -90,8 +90,15 @@ export async function projectRequestEvent(
   pool: pg.Pool,
   record: RequestRecord,
   event: ProjectedEvent,
+  opts: { timeoutMs?: number } = {},
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
+    // A caller that must answer in bounded time (the API) gives up on a blocked write: SQLSTATE
+    // 57014 (query_canceled), and the transaction rolls back.
+    if (opts.timeoutMs)
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [
+        String(Math.max(1, Math.round(opts.timeoutMs))),
+      ]);
     const counterparty = record.direction === 'outgoing' ? record.responder : record.requester;
     const refusal = partnerRefusalOf(event);
     await client.query(
