@@ -1,6 +1,7 @@
 // The `parley` command: one subcommand per file under cli/commands/.
 import { UnreachableError } from './api-client.js';
 import { authCommand, USAGE as AUTH_USAGE } from './commands/auth.js';
+import { conformanceCommand, USAGE as CONFORMANCE_USAGE } from './commands/conformance.js';
 import { evidenceCommand, USAGE as EVIDENCE_USAGE } from './commands/evidence.js';
 import {
   SEND_USAGE,
@@ -32,6 +33,7 @@ commands:
   message show ID            a stored message exactly as exchanged
   evidence export|verify     a request's evidence bundle, and its offline check
   seed [--partner ID]        fill the running node with demo requests in every state
+  conformance --url INBOX    test a partner's inbox against wire protocol v1 (conformance kit)
 
 \`parley <command> --help\` shows a command's options.
 
@@ -57,6 +59,7 @@ const HELP: Record<string, string> = {
   message: REGISTRY_USAGE,
   evidence: EVIDENCE_USAGE,
   seed: SEED_USAGE,
+  conformance: CONFORMANCE_USAGE,
 };
 
 const wantsHelp = (args: readonly string[]) => {
@@ -84,6 +87,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return evidenceCommand(rest);
     case 'seed':
       return seedCommand(rest);
+    case 'conformance':
+      return conformanceCommand(rest);
     case 'partner':
     case 'exchange':
     case 'message':

@@ -1,10 +1,16 @@
 // Builders for envelope tests: party keys, an in-memory key registry, valid drafts of every kind,
 // and forging helpers that sign arbitrary header and payload bytes with a real key, so a test can
-// build an envelope whose signature is correct but which breaks a rule of the profile.
-import crypto, { type KeyObject, type webcrypto } from 'node:crypto';
-import type { CryptoKey, JWK } from 'jose';
-import { encodeBase64url } from '../../protocol/base64url.js';
-import { canonicalJson } from '../../protocol/canonical-json.js';
+// build an envelope whose signature is correct but which breaks a rule of the profile. The
+// forging primitives live in protocol/forge.ts (shared with the conformance kit), re-exported here.
+import crypto, { type KeyObject } from 'node:crypto';
+import {
+  forgeToken,
+  headerJson,
+  segmentsOf,
+  toKeyObject,
+  type ForgeOptions,
+  type SignBytesOptions,
+} from '../../protocol/forge.js';
 import {
   generateSigningKey,
   loadSigningKey,
@@ -16,13 +22,23 @@ import {
 import { buildPayload, signPayload, type Draft, type SignedEnvelope } from '../../protocol/sign.js';
 import type { VerifyContext } from '../../protocol/verify.js';
 import {
-  ENVELOPE_TYP,
   type KeyRole,
   type MessageKind,
   type Payload,
   type PayloadOf,
 } from '../../schemas/envelope.js';
 import { subjectFor } from './domain.js';
+
+export {
+  forgeToken,
+  headerJson,
+  segmentsOf,
+  signBytes,
+  signingInputOf,
+  toKeyObject,
+  type ForgeOptions,
+  type SignBytesOptions,
+} from '../../protocol/forge.js';
 
 export const SENDER = 'party-a';
 export const RECEIVER = 'party-b';
@@ -50,13 +66,6 @@ export interface PartyOptions {
   validFrom?: Date;
   validUntil?: Date | null;
   revokedAt?: Date | null;
-}
-
-/** Converts a jose private CryptoKey or a private JWK to a node KeyObject. */
-export function toKeyObject(key: CryptoKey | JWK): KeyObject {
-  if ('kty' in key)
-    return crypto.createPrivateKey({ key: key as crypto.JsonWebKey, format: 'jwk' });
-  return crypto.KeyObject.from(key as unknown as webcrypto.CryptoKey);
 }
 
 /** The registry entry for a signing key. */
@@ -192,65 +201,6 @@ export function validPayload(draft: Draft = validDraft(), opts: SignOptions = {}
 
 // --- Forging -------------------------------------------------------------------------------------
 
-/** The canonical header JSON for a key, optionally with other or extra members (still canonical). */
-export function headerJson(
-  key: Pick<SigningKey, 'alg' | 'kid'>,
-  extra: Record<string, unknown> = {},
-): string {
-  return canonicalJson({ alg: key.alg, kid: key.kid, typ: ENVELOPE_TYP, ...extra });
-}
-
-export interface SignBytesOptions {
-  /** ECDSA only: `ieee-p1363` (raw r||s, what JWS wants) by default, or `der`. */
-  dsaEncoding?: 'ieee-p1363' | 'der';
-}
-
-/** Signs bytes with a node private key: Ed25519 (pure) or ECDSA P-256 with SHA-256. */
-export function signBytes(
-  key: KeyObject,
-  data: string | Uint8Array,
-  opts: SignBytesOptions = {},
-): Uint8Array {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'ascii') : data;
-  if (key.asymmetricKeyType === 'ed25519') return crypto.sign(null, bytes, key);
-  if (key.asymmetricKeyType === 'ec') {
-    return crypto.sign('sha256', bytes, {
-      key,
-      dsaEncoding: opts.dsaEncoding ?? 'ieee-p1363',
-    });
-  }
-  throw new TypeError(`cannot sign with a ${String(key.asymmetricKeyType)} key`);
-}
-
-export interface ForgeOptions extends SignBytesOptions {
-  /** Raw header JSON (used byte for byte), or an object to serialize canonically. */
-  header: string | Record<string, unknown>;
-  /** Raw payload bytes or text (used as is), or an object to serialize canonically. */
-  payload: Uint8Array | string | Record<string, unknown>;
-  /** The key that signs `header64.payload64`. */
-  key: KeyObject;
-}
-
-function bytesOf(value: Uint8Array | string | Record<string, unknown>): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  return Buffer.from(canonicalJson(value), 'utf8');
-}
-
-/** The signing input of a token made of these header and payload bytes. */
-export function signingInputOf(
-  header: ForgeOptions['header'],
-  payload: ForgeOptions['payload'],
-): string {
-  return `${encodeBase64url(bytesOf(header))}.${encodeBase64url(bytesOf(payload))}`;
-}
-
-/** A compact JWS over exactly the given header and payload bytes, correctly signed by `key`. */
-export function forgeToken(opts: ForgeOptions): string {
-  const input = signingInputOf(opts.header, opts.payload);
-  return `${input}.${encodeBase64url(signBytes(opts.key, input, opts))}`;
-}
-
 /** Forges a token as `party` would sign it, but with the given header and/or payload. */
 export function forgeAs(
   party: TestParty,
@@ -262,12 +212,6 @@ export function forgeAs(
     key: party.privateKey,
     ...(parts.dsaEncoding ? { dsaEncoding: parts.dsaEncoding } : {}),
   });
-}
-
-/** The three segments of a compact token. */
-export function segmentsOf(token: string): { header64: string; payload64: string; sig64: string } {
-  const [header64 = '', payload64 = '', sig64 = ''] = token.split('.');
-  return { header64, payload64, sig64 };
 }
 
 /** SHA-256 hex of `header64.payload64`, computed here independently of the protocol module. */

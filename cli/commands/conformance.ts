@@ -1,0 +1,195 @@
+// `parley conformance`: the conformance kit for partner implementations of wire protocol v1. It
+// posts the kit's probes (protocol/conformance.ts) to a partner's inbox and prints one line per
+// check; or writes them as a vectors file; or makes the key the partner registers for the kit.
+import fs from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { keysFromInput } from '../../api/partners.js';
+import {
+  buildProbes,
+  formatResult,
+  kitJwks,
+  kitKeyOf,
+  newKitKey,
+  partnerRegistry,
+  runConformance,
+  summaryOf,
+  vectorsOf,
+  type Answer,
+} from '../../protocol/conformance.js';
+import type { StoredSigningKey } from '../../protocol/keys.js';
+import { Jwks } from '../../schemas/partners-api.js';
+import { reach } from '../api-client.js';
+
+export const USAGE = `usage:
+  parley conformance --url INBOX_URL --key KEY_FILE --party OUR_ID --partner THEIR_ID
+                     [--partner-jwks URL|FILE] [--policy-digest HEX]
+  parley conformance --vectors OUT_FILE --key KEY_FILE --party OUR_ID --partner THEIR_ID
+                     (--policy-digest HEX | --url INBOX_URL)
+  parley conformance --new-key KEY_FILE [--alg Ed25519|ES256]
+
+  Tests a partner's implementation of wire protocol v1 before going live: posts valid messages
+  (a request of each type, a reminder, a withdrawal) and checks each receipt (signed by the
+  partner's receipt key, in_reply_to, digest, received_at, sent), then the documented bad inputs
+  and checks each answer's status and code. One line per check (PASS/FAIL, name, expected, got).
+
+  --url            the partner's inbox, e.g. https://partner.example/v1/messages
+  --key            the kit's private key file (make one with --new-key); the partner registers
+                   its public key for party OUR_ID with the message role only
+  --party          the party id the partner registered the kit's key under
+  --partner        the partner's own party id (aud of every message)
+  --partner-jwks   the partner's public keys (URL or file) to verify its receipts;
+                   default: /.well-known/jwks.json at the inbox's origin
+  --policy-digest  the digest of the agreed deadline policy; default: GET /v1/policy at the
+                   inbox's origin
+  --vectors        write the signed probes and their expected answers to OUT_FILE instead of
+                   sending them (valid for about 15 minutes: see the README)
+  --new-key        write a new Ed25519 (or --alg ES256) key file for the kit and print the JWKS
+                   (roles: message) to register at the partner
+
+  exit codes: 0 every check passed (or the file was written), 1 a check failed,
+              2 usage or configuration, 3 a URL could not be reached
+`;
+
+const RunArgs = z.object({
+  key: z.string().min(1),
+  party: z.string().min(1),
+  partner: z.string().min(1),
+  url: z.url().optional(),
+  'partner-jwks': z.string().min(1).optional(),
+  'policy-digest': z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits')
+    .optional(),
+  vectors: z.string().min(1).optional(),
+});
+
+function usageError(message: string): number {
+  process.stderr.write(`parley conformance: ${message}\n${USAGE}`);
+  return 2;
+}
+
+async function readKeyFile(file: string): Promise<StoredSigningKey | string> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as StoredSigningKey;
+  } catch (err) {
+    return `cannot read the key file ${file}: ${(err as Error).message}`;
+  }
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await reach(url);
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+  return res.json();
+}
+
+export async function conformanceCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      party: { type: 'string' },
+      partner: { type: 'string' },
+      'partner-jwks': { type: 'string' },
+      'policy-digest': { type: 'string' },
+      vectors: { type: 'string' },
+      'new-key': { type: 'string' },
+      alg: { type: 'string' },
+    },
+  });
+
+  if (values['new-key']) {
+    const alg = values.alg ?? 'Ed25519';
+    if (alg !== 'Ed25519' && alg !== 'ES256') return usageError('--alg: Ed25519 or ES256');
+    const stored = await newKitKey(alg);
+    await fs.writeFile(values['new-key'], JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    process.stderr.write(
+      `created ${stored.alg} key ${stored.kid} in ${values['new-key']}; register this key set at the partner for your party:\n`,
+    );
+    process.stdout.write(JSON.stringify(kitJwks(stored), null, 2) + '\n');
+    return 0;
+  }
+  if (values.alg) return usageError('--alg goes with --new-key');
+
+  const parsed = RunArgs.safeParse(values);
+  if (!parsed.success)
+    return usageError(
+      parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
+    );
+  const a = parsed.data;
+  if (!a.url && !a.vectors) return usageError('--url (or --vectors) is required');
+  if (a.vectors && !a.url && !a['policy-digest'])
+    return usageError('--vectors needs --policy-digest (or --url to read it from)');
+
+  const stored = await readKeyFile(a.key);
+  if (typeof stored === 'string') return usageError(stored);
+  let key;
+  try {
+    key = await kitKeyOf(stored);
+  } catch (err) {
+    return usageError(`--key ${a.key}: ${(err as Error).message}`);
+  }
+
+  const origin = a.url ? new URL(a.url).origin : undefined;
+  let policyDigest = a['policy-digest'];
+  if (!policyDigest) {
+    const policy = z
+      .object({ digest: z.string() })
+      .safeParse(await getJson(`${origin!}/v1/policy`));
+    if (!policy.success)
+      return usageError(`${origin!}/v1/policy holds no digest: give --policy-digest`);
+    policyDigest = policy.data.digest;
+  }
+
+  const setup = { self: a.party, partner: a.partner, key, policyDigest };
+  if (a.vectors) {
+    const now = new Date();
+    const probes = await buildProbes({ ...setup, now });
+    await fs.writeFile(
+      a.vectors,
+      JSON.stringify(vectorsOf({ ...setup, now }, probes), null, 2) + '\n',
+    );
+    process.stdout.write(
+      `wrote ${probes.length} vectors to ${a.vectors} (send them before they expire, in about 15 minutes)\n`,
+    );
+    return 0;
+  }
+
+  const jwksSource = a['partner-jwks'] ?? `${origin!}/.well-known/jwks.json`;
+  const jwksJson = /^https?:\/\//.test(jwksSource)
+    ? await getJson(jwksSource)
+    : (JSON.parse(await fs.readFile(jwksSource, 'utf8')) as unknown);
+  const jwks = Jwks.safeParse(jwksJson);
+  if (!jwks.success) return usageError(`--partner-jwks ${jwksSource}: not a JWKS`);
+  const partnerKeys = partnerRegistry(
+    a.partner,
+    await keysFromInput({ jwks: jwks.data, validFrom: new Date(0).toISOString() }),
+  );
+
+  const inbox = a.url!;
+  const post = async (body: string, contentType: string): Promise<Answer> => {
+    const res = await reach(inbox, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      body: await res.text(),
+    };
+  };
+  const probes = await buildProbes(setup);
+  process.stdout.write(
+    `conformance of ${inbox} (party ${a.partner}) as ${a.party}, key ${key.signingKey.kid}: ${probes.length} checks\n`,
+  );
+  const results = await runConformance(
+    probes,
+    post,
+    { self: a.party, partner: a.partner, partnerKeys },
+    (r) => process.stdout.write(formatResult(r) + '\n'),
+  );
+  process.stdout.write(summaryOf(results) + '\n');
+  return results.every((r) => r.pass) ? 0 : 1;
+}
