@@ -77,10 +77,24 @@ async function readKeyFile(file: string): Promise<StoredSigningKey | string> {
   }
 }
 
-async function getJson(url: string): Promise<unknown> {
+/** JSON from a URL, or why there is none (an unreachable URL throws: exit code 3). */
+async function getJson(url: string): Promise<{ json: unknown } | { why: string }> {
   const res = await reach(url);
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
-  return res.json();
+  if (!res.ok) return { why: `GET ${url} answered ${res.status}` };
+  try {
+    return { json: await res.json() };
+  } catch {
+    return { why: `GET ${url} answered no JSON` };
+  }
+}
+
+/** JSON from a file, or why there is none. */
+async function readJson(file: string): Promise<{ json: unknown } | { why: string }> {
+  try {
+    return { json: JSON.parse(await fs.readFile(file, 'utf8')) as unknown };
+  } catch (err) {
+    return { why: `cannot read ${file}: ${(err as Error).message}` };
+  }
 }
 
 export async function conformanceCommand(argv: string[]): Promise<number> {
@@ -134,11 +148,12 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   const origin = a.url ? new URL(a.url).origin : undefined;
   let policyDigest = a['policy-digest'];
   if (!policyDigest) {
-    const policy = z
-      .object({ digest: z.string() })
-      .safeParse(await getJson(`${origin!}/v1/policy`));
+    const got = await getJson(`${origin!}/v1/policy`);
+    const policy = z.object({ digest: z.string() }).safeParse('json' in got ? got.json : {});
     if (!policy.success)
-      return usageError(`${origin!}/v1/policy holds no digest: give --policy-digest`);
+      return usageError(
+        `${'why' in got ? got.why : `${origin!}/v1/policy holds no digest`}: give --policy-digest`,
+      );
     policyDigest = policy.data.digest;
   }
 
@@ -159,13 +174,19 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   const jwksSource = a['partner-jwks'] ?? `${origin!}/.well-known/jwks.json`;
   const jwksJson = /^https?:\/\//.test(jwksSource)
     ? await getJson(jwksSource)
-    : (JSON.parse(await fs.readFile(jwksSource, 'utf8')) as unknown);
-  const jwks = Jwks.safeParse(jwksJson);
+    : await readJson(jwksSource);
+  if ('why' in jwksJson) return usageError(`--partner-jwks: ${jwksJson.why}`);
+  const jwks = Jwks.safeParse(jwksJson.json);
   if (!jwks.success) return usageError(`--partner-jwks ${jwksSource}: not a JWKS`);
-  const partnerKeys = partnerRegistry(
-    a.partner,
-    await keysFromInput({ jwks: jwks.data, validFrom: new Date(0).toISOString() }),
-  );
+  let partnerKeys;
+  try {
+    partnerKeys = partnerRegistry(
+      a.partner,
+      await keysFromInput({ jwks: jwks.data, validFrom: new Date(0).toISOString() }),
+    );
+  } catch (err) {
+    return usageError(`--partner-jwks ${jwksSource}: ${(err as Error).message}`);
+  }
 
   const inbox = a.url!;
   const post = async (body: string, contentType: string): Promise<Answer> => {

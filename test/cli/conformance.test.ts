@@ -270,7 +270,10 @@ describe('parley conformance', () => {
     expect(got).toEqual(want);
   });
 
-  it('is a usage error (2) without the party flags, and exit 3 when the inbox cannot be reached', async () => {
+  it('prints its usage on --help, is a usage error (2) without the party flags, and exit 3 when the inbox cannot be reached', async () => {
+    const help = await parley(['conformance', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--partner-jwks/);
     const missing = await parley(['conformance', '--url', 'http://127.0.0.1:9/v1/messages']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--key/);
