@@ -317,3 +317,44 @@ export function table(caption, headers, rows, opts = {}) {
     ),
   );
 }
+
+/**
+ * The badge of a response clock that stands still: an open clarification question stops it (if
+ * the policy says so), and the due time moves until the question is answered, so a due time shown
+ * then would be a past one that means nothing.
+ */
+export const clockStoppedBadge = () =>
+  h(
+    'span',
+    {
+      class: 'badge clock-stopped',
+      title:
+        'A clarification question is open: the response clock stands still until it is answered',
+    },
+    'Clock stopped',
+  );
+
+/** The steps a request waits for (the supervisor API's `nextStep.action`), as what is to be done. */
+/** @type {Record<string, string>} */
+export const NEXT_STEP_LABEL = {
+  answer_clarification: 'answer the clarification question',
+  decide_extension: 'decide on the extension request',
+  acknowledge: 'acknowledge the request',
+  respond_final: 'give the final response',
+  close_accepted: 'close the answered request',
+};
+
+/**
+ * Who owes the request's next step, in words: "Us (party-a): answer the clarification question",
+ * "Partner (party-b): acknowledge the request"; a dash when nobody does.
+ * @param {import('./types.js').SupervisorItem['nextStep'] | undefined} step
+ */
+export function nextStepText(step) {
+  if (!step) return h('span', { class: 'muted' }, '—');
+  return h(
+    'span',
+    { class: `next-step by-${step.by}` },
+    h('strong', {}, step.by === 'us' ? 'Us' : 'Partner'),
+    ` (${step.party}): ${label(NEXT_STEP_LABEL, step.action)}`,
+  );
+}

@@ -5,9 +5,13 @@
 // Requests whose message the partner refused have their own list: the message had no effect.
 // Items whose oldest message not yet accepted by the partner (`undeliveredSince`, when the
 // supervisor API gives it) is over a minute old are marked "Pending at partner" (statusBadges).
+// The overdue and upcoming lists say who owes the next step (us or the partner, named: the API's
+// `nextStep`), and a response clock stopped by an open question shows as "Clock stopped", not as
+// a past due time.
 import { ApiError, getJson, queryString } from './api.js';
 import { barList, figure, lineChart, quantileList } from './charts.js';
 import {
+  clockStoppedBadge,
   DEADLINE_LABEL,
   DIRECTION_LABEL,
   duration,
@@ -16,6 +20,7 @@ import {
   KINDS,
   label,
   MESSAGE_KIND_LABEL,
+  nextStepText,
   OPEN_STATUSES,
   PRIORITIES,
   PRIORITY_LABEL,
@@ -74,7 +79,13 @@ function missed(r, now) {
   /** @type {[string, string][]} */
   const binding = [];
   if (r.status === 'delivered' && r.ackDueAt) binding.push(['acknowledgement', r.ackDueAt]);
-  if (OPEN_STATUSES.includes(r.status) && r.status !== 'submitted' && r.responseDueAt)
+  // A stopped response clock has no due time that passes: its stored one moves when it runs.
+  if (
+    OPEN_STATUSES.includes(r.status) &&
+    r.status !== 'submitted' &&
+    r.responseDueAt &&
+    !r.clockStopped
+  )
     binding.push(['response', r.responseDueAt]);
   const passed = binding
     .filter(([, due]) => Date.parse(due) <= now)
@@ -296,7 +307,11 @@ export function overview(ctx) {
       'Notifications',
       'notifications',
       notificationsBox,
-      h('p', { class: 'help' }, 'Escalations and near deadlines on this node, the latest first.'),
+      h(
+        'p',
+        { class: 'help' },
+        'Escalations and near deadlines on this node, the latest first; those of deadlines already met or no longer running are left out.',
+      ),
     ),
     section(
       'Requests',
@@ -336,6 +351,7 @@ export function overview(ctx) {
         h('span', { class: 'card-value' }, String(value)),
         h('span', { class: 'card-label' }, name),
       );
+    // Open requests already past their response deadline count as late (the API's `lateOpen`).
     /** @param {import('./types.js').Summary['onTime']['outgoing'] | undefined} o */
     const share = (o) =>
       o?.share === null || o === undefined ? '—' : `${Math.round(o.share * 100)}%`;
@@ -364,11 +380,12 @@ export function overview(ctx) {
       points: samples.map((p) => ({ t: p.t, v: p.counts[st] ?? 0 })),
     }));
     const fmt = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+    // `answered` here counts the open requests already late too: they are late answers.
     /** @type {Map<string, { answered: number; onTime: number }>} */
     const perPartner = new Map(s.byPartner.map((p) => [p.partner, { answered: 0, onTime: 0 }]));
     for (const t of s.timing) {
       const acc = perPartner.get(t.partner) ?? { answered: 0, onTime: 0 };
-      acc.answered += t.onTime.answered;
+      acc.answered += t.onTime.answered + t.onTime.lateOpen;
       acc.onTime += t.onTime.onTime;
       perPartner.set(t.partner, acc);
     }
@@ -403,12 +420,12 @@ export function overview(ctx) {
                 fraction: v.answered ? v.onTime / v.answered : null,
                 text: v.answered
                   ? `${Math.round((v.onTime / v.answered) * 100)}% (${v.onTime} of ${v.answered})`
-                  : 'no final answers yet',
+                  : 'no final answers and none late yet',
                 cls: v.answered && v.onTime / v.answered < 0.8 ? 'low' : '',
               })),
             )
           : h('p', { class: 'empty' }, 'No partners with requests yet.'),
-        'First final answers given by the response deadline, both directions.',
+        'First final answers given by the response deadline, both directions; open requests past their response deadline count as late.',
       ),
       figure(
         'Time to answer',
@@ -462,6 +479,7 @@ export function overview(ctx) {
           h('td', { class: 'late' }, duration(m.lateMs / 1000)),
           h('td', {}, label(DEADLINE_LABEL, m.deadline)),
           h('td', {}, time(m.dueAt, { compact: true })),
+          h('td', {}, nextStepText(r.nextStep), r.clockStopped ? [' ', clockStoppedBadge()] : null),
           h('td', { class: 'num' }, r.escalationLevel),
           h('td', {}, r.counterparty),
           h('td', {}, label(KIND_LABEL, r.type)),
@@ -477,6 +495,7 @@ export function overview(ctx) {
           'Late by',
           'Missed',
           'Was due',
+          'Next step owed by',
           'Escalation level',
           'Partner',
           'Kind',
@@ -539,8 +558,12 @@ export function overview(ctx) {
       h(
         'tr',
         { 'data-request-id': u.id },
-        h('td', {}, relative(u.dueAt, now), h('br'), time(u.dueAt, { compact: true })),
+        // A stopped clock's due time moves until the question is answered: no time to count to.
+        u.deadline === 'response' && u.clockStopped
+          ? h('td', {}, clockStoppedBadge())
+          : h('td', {}, relative(u.dueAt, now), h('br'), time(u.dueAt, { compact: true })),
         h('td', {}, label(DEADLINE_LABEL, u.deadline)),
+        h('td', {}, nextStepText(u.nextStep)),
         h('td', {}, requestLink(u.id)),
         h('td', {}, u.counterparty),
         h('td', {}, label(KIND_LABEL, u.type)),
@@ -556,7 +579,7 @@ export function overview(ctx) {
       ),
       table(
         'Upcoming deadlines',
-        ['Due', 'Deadline', 'Request', 'Partner', 'Kind', 'Priority'],
+        ['Due', 'Deadline', 'Next step owed by', 'Request', 'Partner', 'Kind', 'Priority'],
         rows,
         {
           empty: 'None.',
@@ -579,7 +602,11 @@ export function overview(ctx) {
         h('td', {}, label(KIND_LABEL, r.type)),
         h('td', {}, label(PRIORITY_LABEL, r.priority)),
         h('td', {}, statusBadges(r)),
-        h('td', {}, time(r.responseDueAt, { compact: true })),
+        h(
+          'td',
+          {},
+          r.clockStopped ? clockStoppedBadge() : time(r.responseDueAt, { compact: true }),
+        ),
       ),
     );
     const more = page.nextCursor

@@ -7,6 +7,7 @@
 // of ours the partner has not accepted yet, since until it does, it does not show this state.
 import { ApiError, getJson } from './api.js';
 import {
+  clockStoppedBadge,
   DEADLINE_LABEL,
   DIRECTION_LABEL,
   duration,
@@ -232,9 +233,50 @@ function place(el, from, to) {
   return el;
 }
 
+/** Past this span a bar's scale is labelled with dates, not times of day only. */
+const DAY_MS = 86_400_000;
+
+/**
+ * A label under a bar at a position on its scale, kept inside the bar: centred on its mark, or
+ * flush with the edge it is near.
+ * @param {HTMLElement} el
+ * @param {number} x 0…1
+ */
+function pin(el, x) {
+  el.style.left = `${(x * 100).toFixed(2)}%`;
+  el.classList.add(x < 0.15 ? 'from-mark' : x > 0.85 ? 'to-mark' : 'on-mark');
+  return el;
+}
+
+/**
+ * The remaining time when the clock stopped, and the due time if the question were answered now,
+ * from the workflow's explanation: the due time of the rule (or of a granted extension) plus the
+ * pauses already closed, counted from the start of the open one.
+ * @param {DeadlineExplanation} e
+ * @param {number} now
+ */
+function stoppedClock(e, now) {
+  const open = e.pauses.find((p) => p.to === null);
+  if (!open) return null;
+  const closed = e.pauses.reduce(
+    (ms, p) => (p.to ? ms + Math.max(0, Date.parse(p.to) - Date.parse(p.from)) : ms),
+    0,
+  );
+  const base = Math.max(
+    Date.parse(e.baseDueAt),
+    e.extension ? Date.parse(e.extension.newDeadline) : -Infinity,
+  );
+  const leftMs = base + closed - Date.parse(open.from);
+  return { since: open.from, leftMs, dueIfAnsweredNow: now + Math.max(0, leftMs) };
+}
+
 /**
  * Where a deadline stands now: its state in words, and a bar from the receipt to the due time
- * (or to when it was settled, or to now when overdue) with "now" marked on it.
+ * (or to when it was settled, or to now when overdue) with "now" marked on it. The scale under it
+ * shows dates when it spans more than a day, and the due label stands at the due mark. A response
+ * clock stopped by an open question shows a "Clock stopped" badge and no past due time: while it
+ * stands still the due time moves, so the bar ends at the due time if the question were answered
+ * now.
  * @param {'acknowledgement' | 'response'} kind
  * @param {Shown} shown
  * @param {number} now
@@ -252,14 +294,24 @@ function deadlineNow(kind, shown, now) {
     );
 
   const settledBy = settlingEvent(kind, shown);
+  const stopped =
+    !settledBy &&
+    kind === 'response' &&
+    (explanation ? explanation.clockStopped : r.clockStopped === true);
+  const pause = stopped && explanation ? stoppedClock(explanation, now) : null;
   const start = Date.parse(from);
-  const due = Date.parse(dueAt);
+  // Stopped: the due time is where it would be if the question were answered now (unknown
+  // without the explanation: then the bar ends at now).
+  const due = stopped ? (pause?.dueIfAnsweredNow ?? now) : Date.parse(dueAt);
   // A step counts at its signed time (countsAt), wherever it arrived late.
   const end = settledBy ? Date.parse(textOf(settledBy.detail.countsAt) ?? settledBy.at) : now;
   const last = Math.max(due, end);
   const scaleEnd = last > start ? last + (last - start) * 0.08 : start + 1000;
   const at = (/** @type {number} */ t) =>
     Math.max(0, Math.min(1, (t - start) / (scaleEnd - start)));
+  // Times of day alone on a scale of a day or less; dates with them beyond.
+  const onScale = (/** @type {string} */ iso) =>
+    scaleEnd - start > DAY_MS ? time(iso, { compact: true }) : time(iso, { short: true });
 
   /** @type {string} */
   let state;
@@ -273,9 +325,8 @@ function deadlineNow(kind, shown, now) {
         ? `Settled (${how}) ${duration(late / 1000)} after it fell due.`
         : `Settled in time (${how}), ${duration(-late / 1000)} before it fell due.`;
     cls = late > 0 ? 'settled-late' : 'settled';
-  } else if (explanation?.clockStopped) {
-    state =
-      'Clock stopped while a clarification question is open: the due time moves until it is answered.';
+  } else if (stopped) {
+    state = 'A clarification question is open: the clock stands still until it is answered.';
     cls = 'paused';
   } else if (now >= due) {
     state = `Overdue by ${duration((now - due) / 1000)}.`;
@@ -285,21 +336,51 @@ function deadlineNow(kind, shown, now) {
     cls = 'running';
   }
 
+  const dueIso = new Date(due).toISOString();
   return [
-    h('p', { class: `state ${cls}` }, h('strong', {}, state), ' Due ', time(dueAt), '.'),
+    stopped
+      ? h(
+          'p',
+          { class: `state ${cls}` },
+          clockStoppedBadge(),
+          ' ',
+          h('strong', {}, state),
+          pause
+            ? [
+                ' Stopped since ',
+                time(pause.since),
+                pause.leftMs > 0
+                  ? ` with ${duration(pause.leftMs / 1000)} left; answered now, it would be due `
+                  : ', already past due then; answered now, it would be due ',
+                time(dueIso),
+                '.',
+              ]
+            : null,
+        )
+      : h('p', { class: `state ${cls}` }, h('strong', {}, state), ' Due ', time(dueAt), '.'),
     h(
       'div',
       { class: `deadline-track ${cls}`, 'aria-hidden': 'true' },
       place(h('span', { class: 'elapsed' }), 0, at(Math.min(end, due))),
-      end > due ? place(h('span', { class: 'late' }), at(due), at(end)) : null,
-      place(h('span', { class: 'mark due-mark' }), at(due), at(due)),
+      end > due && !stopped ? place(h('span', { class: 'late' }), at(due), at(end)) : null,
+      stopped && !pause ? null : place(h('span', { class: 'mark due-mark' }), at(due), at(due)),
       settledBy ? null : place(h('span', { class: 'mark now-mark' }), at(now), at(now)),
     ),
     h(
       'div',
       { class: 'deadline-scale', 'aria-hidden': 'true' },
-      h('span', {}, 'receipt ', time(from, { short: true })),
-      h('span', {}, 'due ', time(dueAt, { short: true })),
+      h('span', { class: 'scale-receipt' }, 'receipt ', onScale(from)),
+      stopped && !pause
+        ? pin(h('span', { class: 'scale-due' }, 'now (clock stopped)'), at(now))
+        : pin(
+            h(
+              'span',
+              { class: `scale-due${at(due) < 0.4 ? ' below' : ''}` },
+              stopped ? 'due if answered now ' : 'due ',
+              onScale(stopped ? dueIso : dueAt),
+            ),
+            at(due),
+          ),
     ),
   ];
 }

@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertOutboxMessage, markDelivered } from '../../db/messages.js';
-import { projectRequestEvent, type RequestRecord } from '../../db/requests.js';
+import { projectRequestEvent, type ProjectedEvent, type RequestRecord } from '../../db/requests.js';
 import type { Payload } from '../../schemas/envelope.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
@@ -547,6 +547,177 @@ describe('the dashboard', () => {
       );
       await tab.close();
     }
+  });
+
+  it('says who owes the next step, dates multi-day deadline bars, and marks a stopped clock', async () => {
+    const DAY = 86_400_000;
+    const iso = (ms: number) => new Date(Date.now() + ms).toISOString();
+    /** A deadline as the workflow explains it, with the pauses given. */
+    const explained = (
+      deadline: 'acknowledgement' | 'response',
+      countsFrom: string,
+      dueAt: string,
+      pauses: { from: string; to: string | null }[] = [],
+    ) => ({
+      deadline,
+      rule: 'mine_map/routine',
+      countsFrom,
+      durationSeconds: (Date.parse(dueAt) - Date.parse(countsFrom)) / 1000,
+      calendar: 'calendar',
+      timeZone: 'UTC',
+      daysSkipped: [],
+      pauses,
+      pausedSeconds: 0,
+      clockStopped: pauses.some((p) => p.to === null),
+      extension: null,
+      baseDueAt: dueAt,
+      dueAt,
+    });
+    const record = (id: string, direction: 'outgoing' | 'incoming'): RequestRecord => ({
+      reqId: id,
+      workflowId: `request-${id}`,
+      direction,
+      type: 'mine_map',
+      requester: direction === 'outgoing' ? 'party-a' : 'party-b',
+      responder: direction === 'outgoing' ? 'party-b' : 'party-a',
+      priority: 'routine',
+      subject: { ...structuredClone(corridorSubject), title: TITLE } as RequestRecord['subject'],
+      createdBy: 'officer-amira',
+      createdAt: iso(-10 * DAY),
+    });
+
+    // Incoming, received two days ago: acknowledgement due in three days (a five-day scale).
+    const waiting = ulid();
+    const receivedAt = iso(-2 * DAY);
+    const ackDue = iso(3 * DAY);
+    const waitingEvents: Omit<ProjectedEvent, 'seq' | 'at'>[] = [
+      { type: 'created', actor: null, status: 'submitted', detail: {} },
+      {
+        type: 'received',
+        actor: 'party-b',
+        status: 'delivered',
+        detail: {},
+        deadlines: {
+          receiptAt: receivedAt,
+          ackDueAt: ackDue,
+          responseDueAt: iso(20 * DAY),
+          escalationLevel: 0,
+          policyDigest: null,
+          explanations: {
+            acknowledgement: explained('acknowledgement', receivedAt, ackDue),
+            response: explained('response', receivedAt, iso(20 * DAY)),
+          },
+        },
+      },
+    ];
+    // Outgoing, acknowledged; the partner asked a question three days ago, a day before the
+    // response fell due, and we have not answered: the response clock stands still with a day
+    // left, and the due time last written (a day ago) is past.
+    const stopped = ulid();
+    const stale = iso(-1 * DAY);
+    const asked = iso(-3 * DAY);
+    const stoppedEvents: Omit<ProjectedEvent, 'seq' | 'at'>[] = [
+      { type: 'created', actor: 'officer-amira', status: 'submitted', detail: {} },
+      { type: 'delivered', actor: 'party-b', status: 'delivered', detail: {} },
+      { type: 'acknowledge', actor: 'party-b', status: 'acknowledged', detail: {} },
+      {
+        type: 'ask_clarification',
+        actor: 'party-b',
+        status: 'acknowledged',
+        detail: {},
+        deadlines: {
+          receiptAt: iso(-9 * DAY),
+          ackDueAt: iso(-8 * DAY),
+          responseDueAt: stale,
+          escalationLevel: 0,
+          policyDigest: null,
+          explanations: {
+            acknowledgement: explained('acknowledgement', iso(-9 * DAY), iso(-8 * DAY)),
+            response: {
+              ...explained('response', iso(-9 * DAY), iso(-2 * DAY), [{ from: asked, to: null }]),
+              dueAt: stale,
+            },
+          },
+        },
+      },
+    ];
+    for (const [id, direction, events] of [
+      [waiting, 'incoming', waitingEvents],
+      [stopped, 'outgoing', stoppedEvents],
+    ] as const)
+      for (const [i, e] of events.entries())
+        await projectRequestEvent(a.database.pool, record(id, direction), {
+          ...e,
+          seq: i + 1,
+          at: iso((-9 + i) * DAY),
+          detail: { ...e.detail },
+        });
+
+    const { page, errors, close } = await openTab();
+    await signIn(page, await a.token('supervisor', 'sup-sofia'));
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    // Who owes the next step, named: B owes the acknowledgement of toB; we owe this one's.
+    await row(page, 'overdue', toB)
+      .getByText('Partner (party-b): acknowledge the request')
+      .waitFor({ timeout: WAIT_MS });
+    await row(page, 'upcoming', waiting)
+      .getByText('Us (party-a): acknowledge the request')
+      .waitFor({ timeout: WAIT_MS });
+    // The stopped clock: a badge where the response due time would be, and not overdue.
+    await row(page, 'requests', stopped).locator('.badge.clock-stopped').waitFor();
+    expect(await row(page, 'overdue', stopped).count()).toBe(0);
+    await page.locator('#overdue').screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-overdue-next-step.png'),
+    });
+    await page.locator('#upcoming').screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-upcoming-next-step.png'),
+    });
+
+    // A five-day bar: the scale shows dates, and the due label stands at the due mark.
+    await page.goto(`${a.url}/dashboard/requests/${waiting}`);
+    const ack = page.locator('[data-deadline="acknowledgement"]');
+    await ack.locator('.deadline-track.running').waitFor({ timeout: WAIT_MS });
+    const month = (at: string) =>
+      inPage<string>(
+        page,
+        `new Intl.DateTimeFormat(undefined, { month: 'short' }).format(new Date('${at}'))`,
+      );
+    const dueLabel = ack.locator('.deadline-scale .scale-due');
+    expect(await dueLabel.textContent()).toContain(await month(ackDue));
+    expect(await ack.locator('.deadline-scale .scale-receipt').textContent()).toContain(
+      await month(receivedAt),
+    );
+    const mark = (await ack.locator('.due-mark').boundingBox())!;
+    const text = (await dueLabel.boundingBox())!;
+    const markX = mark.x + mark.width / 2;
+    const anchorX = (await dueLabel.evaluate((el) => el.classList.contains('to-mark')))
+      ? text.x + text.width
+      : (await dueLabel.evaluate((el) => el.classList.contains('from-mark')))
+        ? text.x
+        : text.x + text.width / 2;
+    expect(Math.abs(anchorX - markX)).toBeLessThan(4);
+    await page.locator('[data-deadline="acknowledgement"]').screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-deadline-scale.png'),
+    });
+
+    // The stopped clock on the request's page: the badge, and no past due time.
+    await page.goto(`${a.url}/dashboard/requests/${stopped}`);
+    const response = page.locator('[data-deadline="response"]');
+    await response.locator('.deadline-track.paused').waitFor({ timeout: WAIT_MS });
+    await response.locator('.state .badge.clock-stopped', { hasText: 'Clock stopped' }).waitFor();
+    const state = (await response.locator('.state').textContent())!;
+    expect(state).not.toContain('Overdue');
+    expect(state).toMatch(/with 1 d left; answered now, it would be due/);
+    expect(await response.locator(`.state time[datetime="${stale}"]`).count()).toBe(0);
+    expect(await response.locator('.deadline-scale .scale-due').textContent()).toContain(
+      'due if answered now',
+    );
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-clock-stopped.png'),
+      fullPage: true,
+    });
+    expect(errors).toEqual([]);
+    await close();
   });
 
   it('returns to sign-in when the token is refused', async () => {
