@@ -134,6 +134,27 @@ export const Env = z.object({
   AUTH_AUDIENCE: z.preprocess(blankIsUnset, z.string().default('parley')),
   AUTH_ROLES_CLAIM: z.preprocess(blankIsUnset, z.string().default('roles')),
   AUTH_DEV_ISSUER: bool(true),
+  AUTH_OIDC_ISSUER: z.preprocess(
+    blankIsUnset,
+    z
+      .url({
+        protocol: /^https?$/,
+        message: 'expected the issuer URL, e.g. https://id.example.org/realms/parley',
+      })
+      .optional(),
+  ),
+  AUTH_OIDC_CLIENT_ID: optionalString,
+  AUTH_OIDC_CLIENT_SECRET: optionalString,
+  AUTH_OIDC_SCOPES: z.preprocess(blankIsUnset, z.string().default('openid profile')),
+  AUTH_SESSION_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(8 * 3600),
+  ),
   RETENTION_SWEEP_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(0).max(86_400).default(3_600),
@@ -225,6 +246,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().min(0.2).max(86_400).default(60),
   ),
+  AUDIT_INTEGRATE_MS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(10).max(60_000).default(200),
+  ),
   LOG_LEVEL: z.preprocess(
     blankIsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -263,6 +288,20 @@ export type AuthConfig = {
 } & ({ jwks: 'file'; file: string; createDevIssuer: boolean } | { jwks: 'url'; url: string });
 
 /**
+ * Browser sign-in (api/session.ts): an external OpenID provider, the development provider the node
+ * runs itself under `/oidc` (node/dev-oidc.ts), or none (bearer tokens only); and how long a
+ * session lasts.
+ */
+export type SignInConfig = {
+  sessionSeconds: number;
+  scopes: string;
+} & (
+  | { kind: 'external'; issuer: string; clientId: string; clientSecret: string | undefined }
+  | { kind: 'embedded' }
+  | { kind: 'none' }
+);
+
+/**
  * Where the payload codec's keys come from: TEMPORAL_CODEC_KEYS, TEMPORAL_CODEC_KEY_FILE (both read
  * here, so a bad key stops start-up as a configuration error), or a file in the data folder that
  * the node creates with one new key on its first start.
@@ -288,6 +327,7 @@ export interface Config {
    */
   codec: { keys: CodecKeysConfig; corsOrigins: readonly string[] };
   auth: AuthConfig;
+  signIn: SignInConfig;
   /** Seconds between two passes of the retention sweep (0: no sweep; node/retention-sweep.ts). */
   retentionSweepSeconds: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
@@ -303,8 +343,11 @@ export interface Config {
   keyRegistryCacheSeconds: number;
   /** Largest attachment accepted, in bytes, and the media types attachments may have. */
   attachments: { maxBytes: number; mediaTypes: readonly string[] };
-  /** A checkpoint of the audit log every so many entries, or seconds, whichever comes first. */
-  audit: { checkpointEntries: number; checkpointSeconds: number };
+  /**
+   * A checkpoint of the audit log every so many entries, or seconds, whichever comes first; staged
+   * entries integrated into the log every `integrateMs` milliseconds (audit/integrator.ts).
+   */
+  audit: { checkpointEntries: number; checkpointSeconds: number; integrateMs: number };
   /**
    * `/metrics`: the bearer token it asks for (open when unset), and where the Temporal SDK's own
    * Prometheus exporter listens (its metrics are appended to `/metrics`).
@@ -343,6 +386,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     problems.push({
       path: 'AUTH_JWKS_URL',
       message: 'set either AUTH_JWKS_FILE or AUTH_JWKS_URL, not both',
+    });
+  }
+  if (env.AUTH_OIDC_ISSUER && !env.AUTH_OIDC_CLIENT_ID) {
+    problems.push({
+      path: 'AUTH_OIDC_CLIENT_ID',
+      message: 'required with AUTH_OIDC_ISSUER: the client id this node has at the issuer',
     });
   }
   if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
@@ -445,6 +494,22 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
           createDevIssuer: env.AUTH_DEV_ISSUER,
         };
 
+  // Sign-in: the configured issuer; else, on a node with the development token issuer, the
+  // development OpenID provider; else none (bearer tokens only).
+  const signInBase = { sessionSeconds: env.AUTH_SESSION_SECONDS, scopes: env.AUTH_OIDC_SCOPES };
+  const signIn: SignInConfig =
+    env.AUTH_OIDC_ISSUER && env.AUTH_OIDC_CLIENT_ID
+      ? {
+          ...signInBase,
+          kind: 'external',
+          issuer: env.AUTH_OIDC_ISSUER,
+          clientId: env.AUTH_OIDC_CLIENT_ID,
+          clientSecret: env.AUTH_OIDC_CLIENT_SECRET,
+        }
+      : auth.jwks === 'file' && auth.createDevIssuer
+        ? { ...signInBase, kind: 'embedded' }
+        : { ...signInBase, kind: 'none' };
+
   const database: DatabaseConfig = env.DATABASE_URL
     ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
     : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
@@ -461,6 +526,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     temporal,
     codec,
     auth,
+    signIn,
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
@@ -470,6 +536,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     audit: {
       checkpointEntries: env.AUDIT_CHECKPOINT_ENTRIES,
       checkpointSeconds: env.AUDIT_CHECKPOINT_SECONDS,
+      integrateMs: env.AUDIT_INTEGRATE_MS,
     },
     metrics: { token: env.METRICS_TOKEN, temporalAddress: env.TEMPORAL_METRICS_ADDRESS },
     notifications: {

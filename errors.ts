@@ -39,6 +39,8 @@ export const ERROR_STATUS = {
   token_missing: 401,
   token_invalid: 401,
   token_expired: 401,
+  // A call with the sign-in cookie that changes state without the session's x-csrf-token.
+  csrf_invalid: 403,
   forbidden: 403,
   not_found: 404,
   request_not_found: 404,

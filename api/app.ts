@@ -26,6 +26,7 @@ import { parseJson } from './json-body.js';
 import { errorHandler, notFound, routeOf } from './problem.js';
 import { requestActionsRouter } from './request-actions.js';
 import { requestsRouter } from './requests.js';
+import type { SignIn } from './session.js';
 import { supervisorRouter } from './supervisor.js';
 
 export interface AppDeps {
@@ -63,6 +64,8 @@ export interface AppDeps {
    * endpoint `/codec/{encode,decode}`; without it the node serves no codec endpoint.
    */
   codec?: { codec: PayloadCodec; corsOrigins: readonly string[] };
+  /** Browser sign-in (OpenID Connect, sessions; api/session.ts); without it, bearer tokens only. */
+  signIn?: SignIn;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -104,7 +107,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(openapiRouter({ partyId: deps.partyId }));
-  app.use(dashboardRouter({ ...deps, namespace: deps.temporal.namespace }));
+  app.use(
+    dashboardRouter({ ...deps, namespace: deps.temporal.namespace, signIn: Boolean(deps.signIn) }),
+  );
+  if (deps.signIn) app.use(deps.signIn.router);
   // Public: partners compare digests before they exchange requests.
   app.get('/v1/policy', (_req, res) => {
     res.json({ digest: deps.policy.digest, policy: deps.policy.policy });

@@ -1,7 +1,8 @@
 // Authentication of human callers: bearer JWTs from the configured issuer, verified by jose
-// against its key set; roles come from a claim. Every route names the roles it admits.
+// against its key set, or the session cookie of a browser signed in through OpenID Connect
+// (api/session.ts); roles come from a claim. Every route names the roles it admits.
 import fs from 'node:fs/promises';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -22,6 +23,24 @@ export interface Principal {
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
+  /**
+   * Signed-in browsers: the principal of a request carrying the session cookie (and, when it
+   * changes state, the session's CSRF token); undefined when the request has no session cookie.
+   */
+  session?: (req: Request) => Promise<Principal | undefined>;
+}
+
+/** The roles a claim value names (an array, or a space-separated string); unknown ones dropped. */
+export function rolesFromClaim(claim: unknown): Role[] {
+  const listed: unknown[] = Array.isArray(claim)
+    ? claim
+    : typeof claim === 'string'
+      ? claim.split(' ')
+      : [];
+  return listed.flatMap((r) => {
+    const parsed = Role.safeParse(r);
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 /** Algorithms accepted for user tokens: asymmetric only, so a leaked key set signs nothing. */
@@ -62,16 +81,7 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
           throw new AppError('token_expired', 'the bearer token has expired');
         throw new AppError('token_invalid', 'the bearer token is not valid for this node');
       }
-      const claim = payload[cfg.rolesClaim];
-      const listed = Array.isArray(claim)
-        ? claim
-        : typeof claim === 'string'
-          ? claim.split(' ')
-          : [];
-      const roles = listed.flatMap((r) => {
-        const parsed = Role.safeParse(r);
-        return parsed.success ? [parsed.data] : [];
-      });
+      const roles = rolesFromClaim(payload[cfg.rolesClaim]);
       // The subject is stored as the actor of what the caller does: it must be safe text.
       if (unsafeCharacter(payload.sub!) !== undefined)
         throw new AppError('token_invalid', 'the bearer token is not valid for this node');
@@ -80,16 +90,31 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
   };
 }
 
+/** What a request signed in by the session cookie carries besides its principal. */
+export interface BrowserSession {
+  /** The name the identity provider gave, to show. */
+  name: string | null;
+  /** The token state-changing calls with this session send in `x-csrf-token`. */
+  csrfToken: string;
+}
+
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    browserSession?: BrowserSession;
   }
 }
 
-/** Admits callers holding at least one of the roles; 401 without a valid token, 403 otherwise. */
+/**
+ * Admits callers holding at least one of the roles; 401 without a valid token or session, 403
+ * otherwise. A bearer token wins over a session cookie sent along with it.
+ */
 export function requireRole(auth: Authenticator, ...allowed: Role[]): RequestHandler {
   return async (req, _res, next) => {
-    const principal = await auth.authenticate(req.get('authorization'));
+    const authorization = req.get('authorization');
+    const principal =
+      (authorization === undefined ? await auth.session?.(req) : undefined) ??
+      (await auth.authenticate(authorization));
     if (!principal.roles.some((r) => allowed.includes(r))) {
       throw new AppError('forbidden', `this route needs one of the roles: ${allowed.join(', ')}`);
     }

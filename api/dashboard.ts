@@ -16,6 +16,8 @@ export interface DashboardDeps {
   namespace: string;
   /** Base URL of the Temporal Web UI, when known (embedded dev server or TEMPORAL_UI_URL). */
   temporalUiUrl?: string | undefined;
+  /** The node has browser sign-in (`/auth/login`). */
+  signIn?: boolean;
 }
 
 /** What the page needs before anyone signs in: whose node it is and where its workflows are shown. */
@@ -23,6 +25,8 @@ export interface DashboardConfig {
   partyId: string;
   temporalUiUrl: string | null;
   namespace: string;
+  /** Whether `/auth/login` signs a browser in (OpenID Connect); else tokens only. */
+  signIn: boolean;
 }
 
 /** A notification as the overview lists it: ids, codes and times, like the webhooks' payload. */
@@ -92,6 +96,7 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     partyId: deps.partyId,
     temporalUiUrl: deps.temporalUiUrl?.replace(/\/+$/, '') || null,
     namespace: deps.namespace,
+    signIn: deps.signIn ?? false,
   };
   // Revalidated on every load (ETag), so a node upgrade never leaves an old script in a browser.
   const assets = express.static(`${ROOT}static`, { index: false, cacheControl: false });
@@ -109,7 +114,13 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     requireRole(deps.auth, 'officer', 'supervisor', 'admin'),
     (req, res) => {
       const { sub, roles } = principalOf(req);
-      res.set('cache-control', 'no-store').json({ sub, roles });
+      // Signed in with the session cookie: the name to show, and the CSRF token to send.
+      const session = req.browserSession;
+      res.set('cache-control', 'no-store').json({
+        sub,
+        roles,
+        ...(session ? { name: session.name, csrfToken: session.csrfToken } : {}),
+      });
     },
   );
   // Escalations and near deadlines, as the webhooks get them (the notifications table has no API

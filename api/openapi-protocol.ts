@@ -54,7 +54,9 @@ export const ERROR_MEANINGS = {
     'no `Authorization: Bearer` token (partner attachment uploads: no `Parley-Attachment-Token`)',
   token_invalid:
     'bad signature, unknown signer, wrong issuer or audience, disallowed algorithm (or a malformed attachment token, or one living too long)',
-  token_expired: 'the bearer token’s `exp` has passed',
+  token_expired: 'the bearer token’s `exp` has passed (or the sign-in session has ended)',
+  csrf_invalid:
+    'a state-changing call signed in by the session cookie without the session’s `x-csrf-token` header',
   forbidden: 'the token’s roles include none of those the route admits',
   not_found: 'no such route',
   request_not_found: 'no request with that id on this node',

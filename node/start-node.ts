@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type pg from 'pg';
 import { createApp } from '../api/app.js';
 import { createMetrics } from '../api/metrics.js';
 import { createAuthenticator } from '../api/auth.js';
+import { createSignIn, withSessions } from '../api/session.js';
 import { preflight, type Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase, type Database } from '../db/pool.js';
@@ -25,11 +25,13 @@ import type { OutboxDeps } from '../exchange/outbox.js';
 import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
 import { ensureLogKey, ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
 import { AuditLog } from '../audit/service.js';
+import { startAuditIntegrator } from '../audit/integrator.js';
 import { requestCosignatures } from '../audit/witness.js';
 import { latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { cachedKeyRegistry } from './key-registry.js';
 import { ensureDevIssuer } from './dev-issuer.js';
+import { startDevOidc } from './dev-oidc.js';
 import { createInboundRouter, startRelay } from './inbound-router.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
@@ -213,16 +215,28 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       const outcome = await requestCosignatures(witnessDeps, latest);
       log.debug({ size: latest.size, outcome }, 'checkpoint shown to partners');
     };
-    const checkpointer = startCheckpointing({
+    const integrator = startAuditIntegrator({
       audit,
       pool: database.pool,
       witness,
-      entries: config.audit.checkpointEntries,
-      seconds: config.audit.checkpointSeconds,
+      integrateMs: config.audit.integrateMs,
+      checkpointEntries: config.audit.checkpointEntries,
+      checkpointSeconds: config.audit.checkpointSeconds,
       log,
     });
-    cleanups.push({ name: 'audit checkpoints', run: () => checkpointer.stop() });
+    cleanups.push({ name: 'audit integrator', run: () => integrator.stop() });
 
+    const signIn =
+      config.signIn.kind === 'none'
+        ? undefined
+        : createSignIn({
+            pool: database.pool,
+            log,
+            rolesClaim: config.auth.rolesClaim,
+            sessionSeconds: config.signIn.sessionSeconds,
+            scopes: config.signIn.scopes,
+            publicUrl: config.http.publicUrl,
+          });
     const temporalUiUrl =
       devServer?.uiUrl ?? (config.temporal.kind === 'external' ? config.temporal.uiUrl : undefined);
     const app = createApp({
@@ -234,7 +248,8 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
       },
-      auth,
+      auth: signIn ? withSessions(auth, signIn) : auth,
+      signIn,
       exchange: { inbox, outbox },
       attachments: config.attachments,
       policy,
@@ -271,6 +286,20 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         }),
     });
     const { port } = server.address() as AddressInfo;
+    if (signIn) {
+      const listening = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+      const baseUrl = (config.http.publicUrl ?? `http://${listening}:${port}`).replace(/\/+$/, '');
+      if (config.signIn.kind === 'external') signIn.ready({ baseUrl, client: config.signIn });
+      else {
+        const dev = await startDevOidc({
+          dataDir: config.dataDir,
+          baseUrl,
+          rolesClaim: config.auth.rolesClaim,
+          log,
+        });
+        signIn.ready({ baseUrl, client: dev, provider: dev.handler });
+      }
+    }
     // Stored messages not yet with their workflows: handed on now, then every few seconds (a
     // message receipted while Temporal was away must not wait for the next restart).
     const relay = startRelay({ pool: database.pool, sink: inbox.sink, log });
@@ -324,60 +353,4 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     await runCleanups();
     throw err;
   }
-}
-
-/**
- * Signs a checkpoint when `entries` new entries are logged or `seconds` have passed with new ones,
- * and shows the newest to partners until each has countersigned it. Checks the whole log once at
- * start: a row changed while the node was down shows before anything new is signed.
- */
-function startCheckpointing(o: {
-  audit: AuditLog;
-  pool: pg.Pool;
-  witness: (size: number) => Promise<void>;
-  entries: number;
-  seconds: number;
-  log: Logger;
-}): { stop: () => Promise<void> } {
-  let stopped = false;
-  let running: Promise<void> = o.audit.verifyIntegrity().then(
-    (problems) => {
-      if (problems.length)
-        o.log.error({ alert: 'log_tampered', problems: problems.length }, 'audit log altered');
-    },
-    (err: unknown) => o.log.warn({ msg: (err as Error).message }, 'audit log check failed'),
-  );
-  let lastWitnessAt = 0;
-  const tick = async () => {
-    const size = await o.audit.sync();
-    const last = await latestCheckpoint(o.pool);
-    const lastSize = last?.size ?? 0;
-    const age = last ? (Date.now() - last.at.getTime()) / 1000 : Infinity;
-    let made = false;
-    if (size > lastSize && (size - lastSize >= o.entries || age >= o.seconds)) {
-      await o.audit.checkpoint();
-      made = true;
-    }
-    if (made || Date.now() - lastWitnessAt >= o.seconds * 1000) {
-      lastWitnessAt = Date.now();
-      await o.witness(0);
-    }
-  };
-  const interval = Math.max(200, Math.min(1000, o.seconds * 1000));
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running
-      .then(tick)
-      .catch((err: unknown) =>
-        o.log.warn({ msg: (err as Error).message }, 'audit checkpoint failed; trying again'),
-      );
-  }, interval);
-  timer.unref();
-  return {
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await running.catch(() => undefined);
-    },
-  };
 }

@@ -1,6 +1,9 @@
 /* global sessionStorage, fetch */
-// The page's only way to the node's data: the JSON API with the user's bearer token. The token
-// lives in sessionStorage, so it goes away with the tab and is never sent anywhere but this origin.
+// The page's only way to the node's data: the JSON API, as the user signed in. Signed in through
+// the identity provider, the browser sends the node's httpOnly session cookie by itself and the
+// page adds the session's CSRF token to every call that changes something; signed in with a pasted
+// bearer token, the token lives in sessionStorage, so it goes away with the tab and is never sent
+// anywhere but this origin.
 
 const TOKEN_KEY = 'parley.dashboard.token';
 
@@ -12,15 +15,28 @@ export const token = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
+/** The CSRF token of the cookie session, from `/dashboard/session.json` (kept in memory only). */
+let csrfToken = /** @type {string | undefined} */ (undefined);
+export const csrf = {
+  /** @param {string | undefined} value */
+  set: (value) => {
+    csrfToken = value;
+  },
+};
+
 /** The node's problem document (RFC 9457), as far as the page reads it. */
 /** @typedef {{ status?: number; code?: string; detail?: string }} Problem */
 
 /** The token is missing, expired or not valid here: the user signs in again. */
 export class SignInNeeded extends Error {
-  /** @param {string} [reason] */
-  constructor(reason) {
+  /**
+   * @param {string} [reason]
+   * @param {string} [code] the node's code, e.g. `token_missing` (never signed in)
+   */
+  constructor(reason, code) {
     super(reason ?? 'sign in to continue');
     this.name = 'SignInNeeded';
+    this.code = code;
   }
 }
 
@@ -58,26 +74,50 @@ async function problemOf(res) {
 }
 
 /**
- * GETs a JSON resource of this node with a token (the stored one by default). The body is
+ * Calls this node's API as the user: with a token (the stored one by default), else with the
+ * session cookie and, unless the call only reads, the session's CSRF token. The body is
  * `unknown`: each caller states the shape it reads (types.js, from the API's schemas).
+ * @param {string} method
  * @param {string} path
- * @param {{ bearer?: string }} [opts]
- * @returns {Promise<unknown>}
+ * @param {{ bearer?: string; json?: unknown }} [opts]
+ * @returns {Promise<unknown>} the JSON body, or null for an answer without one
  */
-export async function getJson(path, opts = {}) {
+export async function callApi(method, path, opts = {}) {
   const bearer = opts.bearer ?? token.get();
-  if (!bearer) throw new SignInNeeded();
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json' };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  else if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (opts.json !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
-    headers: { authorization: `Bearer ${bearer}`, accept: 'application/json' },
+    method,
+    headers,
+    body: opts.json === undefined ? undefined : JSON.stringify(opts.json),
     cache: 'no-store',
+    credentials: 'same-origin',
   });
   if (res.status === 401) {
     const problem = await problemOf(res);
     if (!opts.bearer) token.clear();
-    throw new SignInNeeded(problem.detail);
+    throw new SignInNeeded(problem.detail, problem.code);
   }
   if (!res.ok) throw new ApiError(res.status, await problemOf(res));
-  return bodyOf(res);
+  return res.status === 204 ? null : bodyOf(res);
+}
+
+/**
+ * GETs a JSON resource of this node as the user (see callApi).
+ * @param {string} path
+ * @param {{ bearer?: string }} [opts]
+ * @returns {Promise<unknown>}
+ */
+export const getJson = (path, opts = {}) => callApi('GET', path, opts);
+
+/** Signs out: forgets the pasted token, or ends the cookie session on the node. */
+export async function signOut() {
+  if (token.get()) token.clear();
+  else await callApi('POST', '/auth/logout');
+  csrfToken = undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 // The dashboard's entry: which view a path shows, for whom. Roles come from the node
 // (`/dashboard/session.json` verifies the token), not from reading the token in the browser; the
 // API checks them again on every call, so a view the role may not see would only get 403s.
-import { getJson, SignInNeeded, token } from './api.js';
+import { csrf, getJson, signOut, SignInNeeded, token } from './api.js';
 import { h, render } from './dom.js';
 import { officerRequests } from './officer.js';
 import { overview } from './overview.js';
@@ -25,7 +25,7 @@ const loadConfig = async () =>
 const config = /** @type {DashboardConfig} */ (await loadConfig());
 party.textContent = config.partyId;
 
-/** @type {{ token: string; session: Session } | undefined} */
+/** @type {{ token: string | null; session: Session } | undefined} */
 let known;
 /** @type {(() => void) | undefined} */
 let stopView;
@@ -102,7 +102,7 @@ function drawChrome(session) {
             'span',
             { class: 'who' },
             'Signed in as ',
-            h('strong', {}, session.sub),
+            h('strong', {}, session.name ?? session.sub),
             ` (${session.roles.join(', ')})`,
           ),
           h(
@@ -111,9 +111,10 @@ function drawChrome(session) {
               type: 'button',
               class: 'secondary',
               onclick: () => {
-                token.clear();
                 known = undefined;
-                navigate('/dashboard/sign-in');
+                void signOut()
+                  .catch(() => undefined)
+                  .then(() => navigate('/dashboard/sign-in'));
               },
             },
             'Sign out',
@@ -126,9 +127,23 @@ function drawChrome(session) {
 /** @returns {Promise<Session | undefined>} */
 async function currentSession() {
   const bearer = token.get();
-  if (!bearer) return undefined;
-  if (known?.token === bearer) return known.session;
-  const session = /** @type {Session} */ (await getJson('/dashboard/session.json'));
+  if (known && known.token === bearer) return known.session;
+  /** @type {Session} */
+  let session;
+  if (bearer) session = /** @type {Session} */ (await getJson('/dashboard/session.json'));
+  else if (!config.signIn) return undefined;
+  else {
+    // The session cookie is httpOnly: the node says whether there is one, and why not.
+    const answer = /** @type {{ signedIn: boolean; reason?: string } & Session} */ (
+      await getJson('/auth/session')
+    );
+    if (!answer.signedIn) {
+      if (answer.reason) throw new SignInNeeded(answer.reason);
+      return undefined;
+    }
+    session = answer;
+  }
+  csrf.set(session.csrfToken);
   known = { token: bearer, session };
   return known.session;
 }

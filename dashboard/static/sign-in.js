@@ -1,7 +1,9 @@
 /* global location */
-// Sign-in: the user pastes a bearer token from the organisation's issuer (in development, from
-// `npm run token`). The node checks it before it is kept, so a wrong token is refused here and
-// not on the first view.
+// Sign-in: "Sign in" goes to the node's `/auth/login`, which sends the browser through the
+// organisation's identity provider (in development, the node's own) and back with a session
+// cookie. As an advanced option the user pastes a bearer token from the organisation's issuer (in
+// development, from `npm run token`); the node checks it before it is kept, so a wrong token is
+// refused here and not on the first view.
 import { ApiError, getJson, SignInNeeded, token } from './api.js';
 import { h, render } from './dom.js';
 
@@ -58,6 +60,7 @@ export function signIn(ctx) {
     }
   };
 
+  const login = `/auth/login?${new URLSearchParams({ next: safeNext(params.get('next')) })}`;
   render(
     ctx.main,
     h(
@@ -70,6 +73,29 @@ export function signIn(ctx) {
             { class: 'notice', role: 'status' },
             `Your session ended (${reason}). Sign in again.`,
           )
+        : null,
+      ctx.config.signIn
+        ? [
+            h(
+              'p',
+              { id: 'sign-in-help' },
+              'Sign in with your organisation’s account. You will come back here once signed in.',
+            ),
+            h(
+              'p',
+              {},
+              h(
+                'a',
+                { class: 'button', href: login, 'aria-describedby': 'sign-in-help' },
+                'Sign in',
+              ),
+            ),
+            h(
+              'h2',
+              { class: 'advanced', id: 'token-title' },
+              'Advanced: sign in with a bearer token',
+            ),
+          ]
         : null,
       h(
         'form',

@@ -9,10 +9,13 @@
 /** @typedef {import('../../schemas/requests-api.js').RequestDetailView} RequestDetail */
 /** @typedef {import('../../schemas/requests-api.js').TimelineEvent} TimelineEvent */
 /** @typedef {import('../../workflows/deadlines.js').DeadlineExplanation} DeadlineExplanation */
-/** @typedef {{ partyId: string; temporalUiUrl: string | null; namespace: string }} DashboardConfig */
+/** @typedef {{ partyId: string; temporalUiUrl: string | null; namespace: string; signIn?: boolean }} DashboardConfig */
 
 /** @typedef {{ id: number; at: string; kind: string; partyId: string | null; detail: unknown }} SecurityAlert */
-/** @typedef {{ sub: string; roles: string[] }} Session */
+/**
+ * Who is signed in; `name` and `csrfToken` when signed in through the identity provider (cookie).
+ * @typedef {{ sub: string; roles: string[]; name?: string | null; csrfToken?: string }} Session
+ */
 /** @typedef {import('../../api/dashboard.js').DashboardNotification} DashboardNotification */
 
 /**

@@ -112,6 +112,7 @@ describe('the dashboard', () => {
       partyId: 'party-a',
       temporalUiUrl: TEMPORAL_UI,
       namespace: a.namespace,
+      signIn: true,
     });
     const page = await call(a.url, 'GET', '/dashboard');
     expect(page.status).toBe(200);
