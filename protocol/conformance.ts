@@ -71,6 +71,11 @@ export interface ConformanceSetup {
   /** The partner's party id (the `aud` of every probe, the `iss` of every receipt). */
   partner: string;
   key: KitKey;
+  /**
+   * Optional: another key of ours the partner registered and then revoked (or registered with a
+   * validity window that has passed), for the `key_not_valid` check; without it the check is left out.
+   */
+  unusableKey?: KitKey;
   /** The digest of the deadline policy both parties agreed (`GET /v1/policy` on a Parley node). */
   policyDigest: string;
   now?: Date;
@@ -378,6 +383,16 @@ export async function buildProbes(setup: ConformanceSetup): Promise<Probe[]> {
     401,
     'alg_mismatch',
   );
+  if (setup.unusableKey) {
+    const s = await signPayload(buildPayload(stray(), now), setup.unusableKey.signingKey);
+    refused(
+      'key not valid',
+      'a valid message signed with a key of ours the partner revoked (or whose validity ended)',
+      s.token,
+      401,
+      'key_not_valid',
+    );
+  }
   {
     const one = segmentsOf((await sign(stray())).token);
     const other = segmentsOf((await sign(stray())).token);

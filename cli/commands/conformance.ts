@@ -23,7 +23,7 @@ import { reach } from '../api-client.js';
 
 export const USAGE = `usage:
   parley conformance --url INBOX_URL --key KEY_FILE --party OUR_ID --partner THEIR_ID
-                     [--partner-jwks URL|FILE] [--policy-digest HEX]
+                     [--partner-jwks URL|FILE] [--policy-digest HEX] [--revoked-key KEY_FILE]
   parley conformance --vectors OUT_FILE --key KEY_FILE --party OUR_ID --partner THEIR_ID
                      (--policy-digest HEX | --url INBOX_URL)
   parley conformance --new-key KEY_FILE [--alg Ed25519|ES256]
@@ -42,6 +42,8 @@ export const USAGE = `usage:
                    default: /.well-known/jwks.json at the inbox's origin
   --policy-digest  the digest of the agreed deadline policy; default: GET /v1/policy at the
                    inbox's origin
+  --revoked-key    optional: another key file of the kit that the partner registered for OUR_ID
+                   and revoked (or whose validity ended), to check key_not_valid
   --vectors        write the signed probes and their expected answers to OUT_FILE instead of
                    sending them (valid for about 15 minutes: see the README)
   --new-key        write a new Ed25519 (or --alg ES256) key file for the kit and print the JWKS
@@ -62,6 +64,7 @@ const RunArgs = z.object({
     .regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits')
     .optional(),
   vectors: z.string().min(1).optional(),
+  'revoked-key': z.string().min(1).optional(),
 });
 
 function usageError(message: string): number {
@@ -108,6 +111,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
       'partner-jwks': { type: 'string' },
       'policy-digest': { type: 'string' },
       vectors: { type: 'string' },
+      'revoked-key': { type: 'string' },
       'new-key': { type: 'string' },
       alg: { type: 'string' },
     },
@@ -145,6 +149,17 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     return usageError(`--key ${a.key}: ${(err as Error).message}`);
   }
 
+  let unusableKey;
+  if (a['revoked-key']) {
+    const revoked = await readKeyFile(a['revoked-key']);
+    if (typeof revoked === 'string') return usageError(revoked);
+    try {
+      unusableKey = await kitKeyOf(revoked);
+    } catch (err) {
+      return usageError(`--revoked-key ${a['revoked-key']}: ${(err as Error).message}`);
+    }
+  }
+
   const origin = a.url ? new URL(a.url).origin : undefined;
   let policyDigest = a['policy-digest'];
   if (!policyDigest) {
@@ -157,7 +172,13 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     policyDigest = policy.data.digest;
   }
 
-  const setup = { self: a.party, partner: a.partner, key, policyDigest };
+  const setup = {
+    self: a.party,
+    partner: a.partner,
+    key,
+    policyDigest,
+    ...(unusableKey ? { unusableKey } : {}),
+  };
   if (a.vectors) {
     const now = new Date();
     const probes = await buildProbes({ ...setup, now });

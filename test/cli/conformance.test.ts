@@ -1,9 +1,10 @@
 // The conformance kit as a partner's engineer runs it: `parley conformance --new-key` makes the
 // kit's key, the partner (here a real Parley node) registers it through its admin API, and
-// `parley conformance --url` passes every check against the node. Against a broken partner (the
-// same node behind a wrapper that takes a bad signature, answers a replay with the wrong code and
-// gives a withdrawal someone else's receipt) the kit names exactly those failures and exits 1. The
-// vectors file, posted in order to the node, gets the answers it says.
+// `parley conformance --url` passes every check against the node (with a second, revoked key for
+// key_not_valid). Against a broken partner (the same node behind a wrapper that takes a bad
+// signature, answers a replay with the wrong code and gives a withdrawal someone else's receipt)
+// the kit names exactly those failures and exits 1. The vectors file, made for a kit party with a
+// P-256 key and posted in order to the node, gets the answers it says.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -35,11 +36,14 @@ function parley(args: string[]): Promise<Run> {
 }
 
 const KIT = 'party-kit';
+const KIT_ES = 'party-kit-es';
 const PARTNER = 'party-b';
 
 let node: TestNode;
 let dir: string;
 let keyFile: string;
+let revokedFile: string;
+let esKeyFile: string;
 let broken: { url: string; close: () => Promise<void> };
 
 /** The node behind a wrapper that breaks three rules of the protocol. */
@@ -106,8 +110,9 @@ beforeAll(async () => {
   const made = await parley(['conformance', '--new-key', keyFile]);
   expect(made.code, made.stderr).toBe(0);
   // The partner registers the kit's party with the key set the kit printed (message role only).
+  const admin = await node.token('admin', 'admin-ops');
   const added = await call(node.url, 'POST', '/v1/admin/partners', {
-    token: await node.token('admin', 'admin-ops'),
+    token: admin,
     json: {
       partyId: KIT,
       name: 'Conformance kit',
@@ -116,6 +121,35 @@ beforeAll(async () => {
     },
   });
   expect(added.status, JSON.stringify(added.body)).toBe(201);
+  // A second key of the kit, added and then revoked, for the key_not_valid check.
+  revokedFile = path.join(dir, 'revoked-key.json');
+  const second = await parley(['conformance', '--new-key', revokedFile]);
+  expect(second.code, second.stderr).toBe(0);
+  const rotated = await call(node.url, 'POST', `/v1/admin/partners/${KIT}/keys`, {
+    token: admin,
+    json: { jwks: JSON.parse(second.stdout) },
+  });
+  expect(rotated.status, JSON.stringify(rotated.body)).toBe(201);
+  const kid = (JSON.parse(second.stdout) as { keys: { kid: string }[] }).keys[0]!.kid;
+  const revoked = await call(node.url, 'POST', `/v1/admin/partners/${KIT}/keys/${kid}/revoke`, {
+    token: admin,
+    json: { reason: 'conformance kit: a revoked key' },
+  });
+  expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+  // Another kit party with a P-256 key, for the vectors.
+  esKeyFile = path.join(dir, 'kit-es-key.json');
+  const es = await parley(['conformance', '--new-key', esKeyFile, '--alg', 'ES256']);
+  expect(es.code, es.stderr).toBe(0);
+  const addedEs = await call(node.url, 'POST', '/v1/admin/partners', {
+    token: admin,
+    json: {
+      partyId: KIT_ES,
+      name: 'Conformance kit (ES256)',
+      inboxUrl: 'http://127.0.0.1:9/v1/messages',
+      jwks: JSON.parse(es.stdout),
+    },
+  });
+  expect(addedEs.status, JSON.stringify(addedEs.body)).toBe(201);
   broken = await brokenPartner(node.url);
 });
 
@@ -143,6 +177,8 @@ describe('parley conformance', () => {
       KIT,
       '--partner',
       PARTNER,
+      '--revoked-key',
+      revokedFile,
     ]);
     expect(lines(run.stdout, 'FAIL'), run.stdout).toEqual([]);
     const passed = lines(run.stdout, 'PASS');
@@ -159,6 +195,7 @@ describe('parley conformance', () => {
         'bad header (alg none)',
         'unknown key',
         'wrong alg',
+        'key not valid',
         'bad signature',
         'not canonical (whitespace)',
         'too deep',
@@ -231,7 +268,7 @@ describe('parley conformance', () => {
     expect(run.code).toBe(1);
   });
 
-  it('writes the checks as a vectors file that, posted in order, gets the answers it names', async () => {
+  it('writes the checks as a vectors file (here with a P-256 key) that, posted in order, gets the answers it names', async () => {
     const out = path.join(dir, 'vectors.json');
     const run = await parley([
       'conformance',
@@ -240,9 +277,9 @@ describe('parley conformance', () => {
       '--url',
       `${node.url}/v1/messages`,
       '--key',
-      keyFile,
+      esKeyFile,
       '--party',
-      KIT,
+      KIT_ES,
       '--partner',
       PARTNER,
     ]);
@@ -251,7 +288,7 @@ describe('parley conformance', () => {
     expect(file).toMatchObject({
       format: 'parley-conformance-vectors',
       v: 1,
-      from: KIT,
+      from: KIT_ES,
       to: PARTNER,
     });
     expect(Date.parse(file.valid_until)).toBeGreaterThan(Date.now());
