@@ -220,6 +220,8 @@ export async function startDevOidc(o: {
     },
   };
   const provider = new Provider(issuer, configuration);
+  // Behind a proxy that ends TLS (PUBLIC_URL https://), the provider reads the scheme from it.
+  if (issuer.startsWith('https:')) provider.proxy = true;
   provider.on('server_error', (_ctx, err) =>
     o.log.warn({ errName: err.name, msg: err.message }, 'development OpenID provider error'),
   );

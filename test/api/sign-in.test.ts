@@ -6,6 +6,7 @@
 // as before, with or without a cookie beside them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
+import { loadConfig } from '../../config.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
@@ -107,6 +108,11 @@ describe('browser sign-in', () => {
     expect(discovery.body.issuer).toBe(`${node.url}/oidc`);
     expect(discovery.body.code_challenge_methods_supported).toContain('S256');
 
+    // Not signed in yet: the page asks without getting a 401.
+    const before = await call(node.url, 'GET', '/auth/session');
+    expect(before.status).toBe(200);
+    expect(before.body).toEqual({ signedIn: false });
+
     const { jar, request, landed } = await signIn('amira', 'amira-dev');
     expect(landed.url.pathname).toBe('/auth/callback');
     expect(landed.res.status).toBe(200);
@@ -114,6 +120,8 @@ describe('browser sign-in', () => {
     const session = jar.get('parley_session');
     expect(session).toBeDefined();
 
+    const asked = JSON.parse((await request('GET', '/auth/session')).text) as { signedIn: boolean };
+    expect(asked).toMatchObject({ signedIn: true, sub: 'amira', roles: ['officer'] });
     const me = await request('GET', '/dashboard/session.json');
     expect(me.res.status).toBe(200);
     const body = JSON.parse(me.text) as {
@@ -284,5 +292,41 @@ describe('browser sign-in', () => {
     });
     expect(withCookie.status).toBe(200);
     expect(withCookie.body).toEqual({ sub: 'bearer-admin', roles: ['admin'] });
+  });
+});
+
+describe('sign-in configuration', () => {
+  const base = { PARTY_ID: 'party-a', PARLEY_DATA_DIR: '/tmp/parley-config-check' };
+  it('uses the configured issuer, else the development provider, else none', () => {
+    expect(
+      loadConfig({
+        ...base,
+        AUTH_OIDC_ISSUER: 'https://id.example.org/realms/parley',
+        AUTH_OIDC_CLIENT_ID: 'parley-a',
+        AUTH_OIDC_CLIENT_SECRET: 'a-secret',
+      }).signIn,
+    ).toMatchObject({
+      kind: 'external',
+      issuer: 'https://id.example.org/realms/parley',
+      clientId: 'parley-a',
+      clientSecret: 'a-secret',
+      scopes: 'openid profile',
+      sessionSeconds: 28_800,
+    });
+    expect(loadConfig(base).signIn.kind).toBe('embedded');
+    expect(loadConfig({ ...base, AUTH_JWKS_URL: 'https://id.example.org/jwks' }).signIn.kind).toBe(
+      'none',
+    );
+  });
+  it('names what is missing or wrong', () => {
+    expect(() => loadConfig({ ...base, AUTH_OIDC_ISSUER: 'https://id.example.org' })).toThrow(
+      /AUTH_OIDC_CLIENT_ID/,
+    );
+    expect(() => loadConfig({ ...base, AUTH_OIDC_ISSUER: 'not a url' })).toThrow(
+      /AUTH_OIDC_ISSUER/,
+    );
+    expect(() => loadConfig({ ...base, AUTH_SESSION_SECONDS: '5' })).toThrow(
+      /AUTH_SESSION_SECONDS/,
+    );
   });
 });
