@@ -53,6 +53,9 @@ export const USAGE = `usage:
               2 usage or configuration, 3 a URL could not be reached
 `;
 
+/** How long the kit waits for the partner's answer to one probe. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
 const RunArgs = z.object({
   key: z.string().min(1),
   party: z.string().min(1),
@@ -130,6 +133,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   }
   if (values.alg) return usageError('--alg goes with --new-key');
 
+  const missing = (['key', 'party', 'partner'] as const).filter((o) => values[o] === undefined);
+  if (missing.length > 0) return usageError(`missing ${missing.map((o) => `--${o}`).join(', ')}`);
   const parsed = RunArgs.safeParse(values);
   if (!parsed.success)
     return usageError(
@@ -215,6 +220,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
       method: 'POST',
       headers: { 'content-type': contentType },
       body,
+      // A partner that never answers is named (exit 3) rather than waited for forever.
+      signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
     });
     return {
       status: res.status,
