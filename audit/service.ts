@@ -1,14 +1,16 @@
-// The node's audit log at work: keeps an in-memory Merkle tree in step with the table, signs
-// checkpoints with the log key, serves proofs, checks the whole log against the checkpoints it
+// The node's audit log at work: integrates staged entries into the log (one integrator at a time),
+// keeps an in-memory Merkle tree in step with the table, signs checkpoints with the log key, serves proofs, checks the whole log against the checkpoints it
 // signed (a row changed behind the node's back shows), and cross-witnesses with partners.
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
+  AUDIT_INTEGRATOR_LOCK,
   auditLeafHash,
   auditSize,
   checkpointCovering,
   getCheckpoint,
   insertCheckpoint,
+  integrateAudit,
   latestCheckpoint,
   listCheckpoints,
   raiseSecurityAlert,
@@ -16,6 +18,7 @@ import {
   readLeafHashes,
   type CheckpointRow,
 } from '../db/audit.js';
+import { withTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import type { Keyring } from '../protocol/keyring.js';
 import type { CheckpointPayload } from '../schemas/audit.js';
@@ -75,17 +78,35 @@ export class AuditLog {
   }
 
   /**
-   * Signs a checkpoint of the log as it stands, unless the newest one already covers it. Refuses
-   * (and alerts supervisors) when the log no longer extends the last checkpoint signed.
+   * Integrates every entry committed so far (waiting for another integrator to finish when `wait`,
+   * else leaving the work to it) and reads the new ones into the tree. Returns the tree size.
+   */
+  async integrate(wait = true): Promise<number> {
+    await integrateAudit(this.deps.pool, { wait });
+    return this.sync();
+  }
+
+  /**
+   * Integrates what is committed, then signs a checkpoint of the log as it stands, unless the
+   * newest one already covers it. Refuses (and alerts supervisors) when the log no longer extends
+   * the last checkpoint signed. Signs holding the integrator's lock, so no two processes (or
+   * replicas) sign at once, and none signs a tree smaller than the newest checkpoint.
    */
   checkpoint(): Promise<CheckpointRow> {
-    this.checkpointing ??= this.makeCheckpoint().finally(() => (this.checkpointing = undefined));
+    this.checkpointing ??= this.integrate()
+      .then(() =>
+        withTransaction(this.deps.pool, async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_INTEGRATOR_LOCK]);
+          return this.makeCheckpoint(client);
+        }),
+      )
+      .finally(() => (this.checkpointing = undefined));
     return this.checkpointing;
   }
 
-  private async makeCheckpoint(): Promise<CheckpointRow> {
+  private async makeCheckpoint(client: pg.PoolClient): Promise<CheckpointRow> {
     const size = await this.sync();
-    const last = await latestCheckpoint(this.deps.pool);
+    const last = await latestCheckpoint(client);
     if (last && last.size > size)
       await this.tampered(`the log has ${size} entries, fewer than checkpoint ${last.size}`);
     if (last && !Buffer.from(this.tree.root(last.size)).equals(last.root))
@@ -107,8 +128,8 @@ export class AuditLog {
       token: await signCheckpoint(payload, signer),
       kid: signer.kid,
     };
-    await insertCheckpoint(this.deps.pool, row);
-    return (await getCheckpoint(this.deps.pool, size)) ?? row;
+    await insertCheckpoint(client, row);
+    return (await getCheckpoint(client, size)) ?? row;
   }
 
   private async tampered(message: string): Promise<never> {

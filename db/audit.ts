@@ -1,5 +1,5 @@
-// The audit log in Postgres: appends (inside the caller's transaction, so an entry exists exactly
-// when what it records does), reads for proofs, checkpoints, cosignatures, witnessed checkpoints
+// The audit log in Postgres: appends (staged inside the caller's transaction, so an entry exists
+// exactly when what it records does), their integration into the log in batches, reads for proofs, checkpoints, cosignatures, witnessed checkpoints
 // and security alerts. Hashing and proofs are in audit/merkle.ts; nothing here interprets them.
 import crypto from 'node:crypto';
 import type pg from 'pg';
@@ -23,10 +23,15 @@ export function auditEntryText(e: NewAuditEntry, at: Date): string {
   return canonicalJson({ v: AUDIT_ENTRY_VERSION, at: at.toISOString(), ...e });
 }
 
+/** The integrator's advisory lock (migration 0018): one integration or checkpoint at a time. */
+export const AUDIT_INTEGRATOR_LOCK = 7_302_130;
+
 /**
- * Appends entries within `client`'s open transaction. Takes the head row's lock (released at
- * commit), so entries get dense indices in commit order; the insert runs with the append-only
- * role's rights, so even a bug here cannot rewrite history.
+ * Stages entries within `client`'s open transaction: they exist exactly when what they record
+ * does (a rollback stages nothing). No lock another writer waits for is taken: an entry gets its
+ * index when the integrator (integrateAudit) takes it, after the caller's commit. The insert runs
+ * with the append-only role's rights (migration 0018), so even a bug here cannot rewrite history.
+ * Returns the staged ids, in the order of the entries (see auditIndicesOfStaged).
  */
 export async function appendAudit(
   client: pg.PoolClient,
@@ -35,20 +40,82 @@ export async function appendAudit(
 ): Promise<number[]> {
   if (entries.length === 0) return [];
   const texts = entries.map((e) => auditEntryText(e, at));
-  // One statement, run with the append-only role's rights (migration 0008): the head row's lock
-  // is taken here and released at the caller's commit.
-  const { rows } = await client.query<{ first: string }>(
-    'SELECT audit_append($1::text[], $2::bytea[], $3, $4::text[], $5::text[]) AS first',
+  const { rows } = await client.query<{ ids: string[] }>(
+    'SELECT audit_stage($1::text[], $2, $3::text[], $4::text[]) AS ids',
     [
       texts,
-      texts.map(auditLeafHash),
       at,
       entries.map((e) => ('req_id' in e ? e.req_id : null)),
       entries.map((e) => refsOf(e).join(',')),
     ],
   );
-  const first = Number(rows[0]!.first);
-  return texts.map((_, i) => first + i);
+  return rows[0]!.ids.map(Number);
+}
+
+export interface IntegrationOptions {
+  /** Entries per batch (one transaction each). */
+  batch?: number;
+  /** Wait for another integrator to finish (true), or give up at once when one runs (false). */
+  wait?: boolean;
+  /** Called with the open transaction after a batch got its indices, before its commit (tests). */
+  beforeCommit?: (client: pg.PoolClient, batch: { first: number; n: number }) => Promise<void>;
+}
+
+/**
+ * Integrates the entries committed so far: batch after batch, each in a transaction of its own
+ * holding the integrator's lock, gives the oldest pending entries the next indices until none is
+ * left. Returns how many were integrated and the log's size after, or `busy` when another
+ * integrator held the lock and `wait` was false.
+ */
+export async function integrateAudit(
+  pool: pg.Pool,
+  opts: IntegrationOptions = {},
+): Promise<{ integrated: number; size: number } | 'busy'> {
+  const batch = opts.batch ?? 5000;
+  let integrated = 0;
+  for (;;) {
+    const step = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ locked: boolean; first: string | null; n: number }>(
+        'SELECT locked, first, n FROM audit_integrate($1, $2)',
+        [batch, opts.wait ?? true],
+      );
+      const r = rows[0]!;
+      if (!r.locked) return 'busy' as const;
+      const done = { first: Number(r.first), n: r.n };
+      if (done.n > 0 && opts.beforeCommit) await opts.beforeCommit(client, done);
+      return done;
+    });
+    if (step === 'busy') return integrated > 0 ? { integrated, size: await auditSize(pool) } : step;
+    integrated += step.n;
+    if (step.n < batch) return { integrated, size: step.first + step.n };
+  }
+}
+
+/** Whether any committed entry waits for the integrator. */
+export async function auditPending(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM audit_pending) AS any',
+  );
+  return rows[0]!.any;
+}
+
+/** Entries staged and not yet integrated (committed ones only, as any reader sees them). */
+export async function pendingAuditCount(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_pending');
+  return rows[0]!.n;
+}
+
+/** The index each staged id got, or null while it waits for the integrator. */
+export async function auditIndicesOfStaged(
+  db: Queryable,
+  staged: readonly number[],
+): Promise<(number | null)[]> {
+  const { rows } = await db.query<{ pending_id: string; idx: string }>(
+    'SELECT pending_id, idx FROM audit_log WHERE pending_id = ANY($1::bigint[])',
+    [staged],
+  );
+  const found = new Map(rows.map((r) => [Number(r.pending_id), Number(r.idx)]));
+  return staged.map((id) => found.get(id) ?? null);
 }
 
 /** Digests an entry names, for finding the entries of one request's messages. */

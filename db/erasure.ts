@@ -3,7 +3,7 @@
 // the attachment store (with its audit entry), and the retention sweep's candidates.
 import type pg from 'pg';
 import { timelineEventDigestOf } from '../audit/timeline-digest.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, integrateAudit } from './audit.js';
 import { CONVERSATION_LOCK_NAMESPACE } from './messages.js';
 import { withTransaction } from './transaction.js';
 
@@ -48,8 +48,12 @@ const toRow = (r: RawErasureRow): ErasureRow => ({
 });
 
 export async function getErasure(db: Queryable, reqId: string): Promise<ErasureRow | undefined> {
+  // The `request_erased` entry's index once the integrator gave it one (migration 0018).
   const { rows } = await db.query<RawErasureRow>(
-    'SELECT * FROM request_erasures WHERE req_id = $1',
+    `SELECT e.req_id, e.trigger, e.actor, e.started_at, e.temporal_done_at, e.completed_at,
+       COALESCE(e.audit_index, l.idx) AS audit_index, e.summary
+     FROM request_erasures e LEFT JOIN audit_log l ON l.pending_id = e.audit_pending_id
+     WHERE e.req_id = $1`,
     [reqId],
   );
   return rows[0] && toRow(rows[0]);
@@ -132,6 +136,13 @@ const STRIPPED_PAYLOAD = `jsonb_set(payload - 'body', '{attachments}',
  * Does nothing and returns the row when the erasure is already complete.
  */
 export async function eraseRequestContent(pool: pg.Pool, reqId: string): Promise<ErasureRow> {
+  const row = await eraseInTransaction(pool, reqId);
+  if (row.auditIndex !== null) return row;
+  await integrateAudit(pool); // the entry's index: at most one integration pass away
+  return (await getErasure(pool, reqId))!;
+}
+
+async function eraseInTransaction(pool: pg.Pool, reqId: string): Promise<ErasureRow> {
   return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
       CONVERSATION_LOCK_NAMESPACE,
@@ -231,7 +242,7 @@ export async function eraseRequestContent(pool: pg.Pool, reqId: string): Promise
     ]);
     const messages = digests.map((d) => d.digest);
     const attachments = deleted.map((d) => d.sha256).sort();
-    const [, auditIndex] = await appendAudit(
+    const [, auditStaged] = await appendAudit(
       client,
       [
         {
@@ -247,10 +258,10 @@ export async function eraseRequestContent(pool: pg.Pool, reqId: string): Promise
       now,
     );
     const { rows: done } = await client.query<RawErasureRow>(
-      `UPDATE request_erasures SET completed_at = $2, audit_index = $3, summary = $4,
+      `UPDATE request_erasures SET completed_at = $2, audit_pending_id = $3, summary = $4,
          temporal_done_at = COALESCE(temporal_done_at, $2)
        WHERE req_id = $1 RETURNING *`,
-      [reqId, now, auditIndex, JSON.stringify({ messages, attachments })],
+      [reqId, now, auditStaged, JSON.stringify({ messages, attachments })],
     );
     return toRow(done[0]!);
   });

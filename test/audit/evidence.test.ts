@@ -6,6 +6,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../audit/service.js';
 import { signCheckpoint } from '../../audit/checkpoint.js';
+import { integrateAudit } from '../../db/audit.js';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { loadKeyring } from '../../protocol/keyring.js';
 import { signDraft } from '../../protocol/sign.js';
@@ -46,6 +47,7 @@ async function kidsOf(node: TestNode): Promise<string[]> {
 async function entries(
   node: TestNode,
 ): Promise<{ idx: number; entry: Record<string, unknown>; text: string }[]> {
+  await integrateAudit(node.database.pool); // what is committed, with its index
   const { rows } = await node.database.pool.query<{ idx: string; entry: string }>(
     'SELECT idx, entry FROM audit_log ORDER BY idx',
   );

@@ -11,6 +11,7 @@ import {
   markRejected,
   recordAttempt,
 } from '../../db/messages.js';
+import { integrateAudit } from '../../db/audit.js';
 import { addParty } from '../../db/registry.js';
 import {
   getRequest,
@@ -136,13 +137,15 @@ describe('a partner’s refusal in the read model', () => {
     expect(view).toMatchObject({ status: 'delivered', partnerRefusal: want });
 
     // A retried projection changes nothing and logs nothing twice.
-    const audited = async () =>
-      (
+    const audited = async () => {
+      await integrateAudit(pool);
+      return (
         await pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM audit_log WHERE req_id = $1`,
           [reqId],
         )
       ).rows[0]!.n;
+    };
     const before = await audited();
     await projectRequestEvent(pool, record, refused);
     expect(await getRequest(pool, reqId)).toEqual(view);

@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { integrateAudit } from '../../db/audit.js';
 import { EvidenceBundle } from '../../schemas/evidence.js';
 import { ErasureView, RequestDetailView } from '../../schemas/requests-api.js';
 import { resultsSubject, r0412 } from '../fixtures/domain/identifications.js';
@@ -296,8 +297,10 @@ describe('an open request', () => {
     const id = await create('grave_information', subjectFor('grave_information'));
     await until(b, id, (r) => r.status === 'delivered', 'delivered');
     const before = await detail(a, id);
-    const auditSize = async () =>
-      (await a.database.pool.query('SELECT size FROM audit_head')).rows[0].size as string;
+    const auditSize = async () => {
+      await integrateAudit(a.database.pool);
+      return (await a.database.pool.query('SELECT size FROM audit_head')).rows[0].size as string;
+    };
     const sizeBefore = await auditSize();
     const res = await erase(a, id, 'admin');
     expect(res.status).toBe(409);

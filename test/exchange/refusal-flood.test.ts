@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integrateAudit } from '../../db/audit.js';
 import { RefusalLog } from '../../exchange/refusals.js';
 import {
   createParty,
@@ -152,6 +153,7 @@ async function sendValid(): Promise<{ status: number; ms: number }> {
 }
 
 async function auditCounts() {
+  await integrateAudit(node.database.pool); // every committed entry, with its index
   const { rows } = await node.database.pool.query<{ all: number; rejected: number }>(
     `SELECT count(*)::int AS all,
             count(*) FILTER (WHERE entry::jsonb->>'type' = 'rejected')::int AS rejected

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { integrateAudit } from '../../db/audit.js';
 import { migrate } from '../../db/migrate.js';
 import { openDatabase, type Database } from '../../db/pool.js';
 import { AppError } from '../../errors.js';
@@ -51,8 +52,11 @@ describe.each(['postgres', 'pglite'] as const)('the refusal log on %s', (kind) =
   });
   afterAll(() => cleanup?.());
 
-  const count = async (sql: string, params: unknown[] = []) =>
-    (await pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+  // Audit entries are counted once integrated into the log (db/audit.ts integrateAudit).
+  const count = async (sql: string, params: unknown[] = []) => {
+    await integrateAudit(pool);
+    return (await pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+  };
 
   it('adds up the counts of two replicas flushing at once', async () => {
     const limits = { perSource: { burst: 100, perMinute: 1 }, sampleSize: 10 };
