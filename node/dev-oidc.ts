@@ -9,7 +9,12 @@ import path from 'node:path';
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { exportJWK, generateKeyPair, calculateJwkThumbprint } from 'jose';
 import { LRUCache } from 'lru-cache';
-import Provider, { type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
+import type {
+  Adapter,
+  AdapterPayload,
+  Configuration,
+  default as ProviderClass,
+} from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Role } from '../schemas/common.js';
 
@@ -148,6 +153,28 @@ function findUser(login: string, password: string) {
   return found;
 }
 
+/**
+ * oidc-provider, loaded only when a node runs it (not by every CLI command). On Node 20 it says at
+ * load that it prefers Node 22; it works, and that line would land in every start's stderr, so it
+ * goes to the node's log instead.
+ */
+async function loadProvider(log: Logger): Promise<typeof ProviderClass> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (
+      typeof args[0] === 'string' &&
+      args[0].includes('oidc-provider WARNING: Unsupported runtime')
+    )
+      log.debug('oidc-provider prefers Node 22; it runs on this Node');
+    else warn(...args);
+  };
+  try {
+    return (await import('oidc-provider')).default;
+  } finally {
+    console.warn = warn;
+  }
+}
+
 export interface DevOidc {
   issuer: string;
   clientId: string;
@@ -219,6 +246,7 @@ export async function startDevOidc(o: {
       };
     },
   };
+  const Provider = await loadProvider(o.log);
   const provider = new Provider(issuer, configuration);
   // Behind a proxy that ends TLS (PUBLIC_URL https://), the provider reads the scheme from it.
   if (issuer.startsWith('https:')) provider.proxy = true;
