@@ -97,15 +97,31 @@ const undeliveredOf = (reqId: string) =>
    (SELECT ${iso('min(o.created_at)')} FROM outbox_messages o
      WHERE o.req_id = ${reqId} AND o.status = 'pending' AND o.kind <> 'receipt') AS undelivered_since`;
 
+/** The timeline events that open and close the loops a next step depends on. */
+const LOOP_EVENTS = [
+  'ask_clarification',
+  'answer_clarification',
+  'request_extension',
+  'decide_extension',
+] as const;
+type LoopEvent = (typeof LOOP_EVENTS)[number];
+
 /**
- * Whether the latest of a pair of actions on the timeline is the first: a question asked and not
- * yet answered, an extension requested and not yet decided (both sides' steps are on it). The
- * primary key (req_id, seq) serves the scan, newest first.
+ * The clarification and extension events of a request, newest first (both sides' steps are on the
+ * timeline): the latest of ask/answer says whether a question is open, of request/decide whether
+ * an extension waits. Read only where a next step can depend on them (not before delivery, not
+ * after the end), in one scan of the primary key (req_id, seq).
  */
-const latestIs = (reqId: string, open: string, close: string) =>
-  `COALESCE((SELECT e.type = '${open}' FROM request_events e
-     WHERE e.req_id = ${reqId} AND e.type IN ('${open}', '${close}')
-     ORDER BY e.seq DESC LIMIT 1), false)`;
+const loopEventsOf = (reqId: string, status: string) =>
+  `CASE WHEN ${status} IN ('delivered', 'acknowledged', 'partially_answered', 'answered')
+     THEN ARRAY(SELECT e.type FROM request_events e
+       WHERE e.req_id = ${reqId} AND e.type IN (${LOOP_EVENTS.map((t) => `'${t}'`).join(', ')})
+       ORDER BY e.seq DESC)
+     ELSE '{}'::text[] END`;
+
+/** Whether the latest of `open` and `close` among the events (newest first) is `open`. */
+const isOpen = (events: readonly string[], open: LoopEvent, close: LoopEvent) =>
+  events.find((t) => t === open || t === close) === open;
 
 /** The response clock stands still (an open question stops it), as the workflow last wrote it. */
 const clockStoppedOf = (deadlines: string) =>
@@ -119,9 +135,10 @@ function itemColumns(alias?: string): string {
     ...ITEM_FIELDS.map(q),
     ...ITEM_INSTANTS.map((c) => `${iso(q(c))} AS ${c}`),
     undeliveredOf(reqId),
-    `${latestIs(reqId, 'ask_clarification', 'answer_clarification')} AS open_clarification`,
-    `${latestIs(reqId, 'request_extension', 'decide_extension')} AS pending_extension`,
-    `${clockStoppedOf(q('deadlines'))} AS clock_stopped`,
+    `${loopEventsOf(reqId, q('status'))} AS loop_events`,
+    // Only while the response deadline binds can its clock stand still.
+    `(${q('status')} IN ('delivered', 'acknowledged', 'partially_answered')
+      AND ${clockStoppedOf(q('deadlines'))}) AS clock_stopped`,
   ].join(', ');
 }
 const ITEM_COLUMNS = itemColumns();
@@ -141,8 +158,7 @@ interface ItemRow {
   partner_refusal: PartnerRefusal | null;
   requester: string;
   responder: string;
-  open_clarification: boolean;
-  pending_extension: boolean;
+  loop_events: string[];
   clock_stopped: boolean;
   undelivered_count: number;
   undelivered_since: string | null;
@@ -174,8 +190,8 @@ function toItem(row: ItemRow): SupervisorRequestItem {
     undeliveredSince: row.undelivered_since,
     nextStep: nextStep({
       status: row.status,
-      openClarification: row.open_clarification,
-      pendingExtension: row.pending_extension,
+      openClarification: isOpen(row.loop_events, 'ask_clarification', 'answer_clarification'),
+      pendingExtension: isOpen(row.loop_events, 'request_extension', 'decide_extension'),
       direction: row.direction,
       requester: row.requester,
       responder: row.responder,
