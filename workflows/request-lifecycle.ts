@@ -13,6 +13,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -100,12 +101,22 @@ export interface RequestWorkflowInput {
 
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 5_000;
 
-const { projectRequest, enqueueInOrder, abandonMessages } = proxyActivities<Activities>({
+/** The read model and the outbox: short database writes. */
+const STORE_OPTIONS = {
   startToCloseTimeout: '30 seconds',
   // The read model and the outbox catch up whatever the outage; data that can never be stored
   // fails as non-retryable (see activities/index.ts) instead of retrying for ever.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+} as const;
+
+/** As activities of their own (a task round trip through Temporal each): histories before 2026-12. */
+const storeActivities = proxyActivities<Activities>(STORE_OPTIONS);
+/**
+ * As local activities: run by the worker inside the workflow task that asks for them, their
+ * results recorded with it, so a request's first task records, signs and stores the request in
+ * one go. They are short, idempotent database writes; retries past a minute wait on timers.
+ */
+const storeLocalActivities = proxyLocalActivities<Activities>(STORE_OPTIONS);
 
 const DEADLINES: readonly DeadlineKind[] = ['acknowledgement', 'response'];
 
@@ -132,6 +143,9 @@ export async function runRequest(
 ): Promise<RequestWorkflowState> {
   if (!input.carried && !patched('conversation-order')) return runRequestV1(side, input);
   const { record, policy } = input;
+  const { projectRequest, enqueueInOrder, abandonMessages } = patched('local-store-activities')
+    ? storeLocalActivities
+    : storeActivities;
   const partner = side === 'requester' ? record.responder : record.requester;
   const partnerSide: Side = side === 'requester' ? 'responder' : 'requester';
   const rule = findRule(policy, record.type, record.priority);
