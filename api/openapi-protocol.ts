@@ -90,6 +90,10 @@ export const ERROR_MEANINGS = {
     'the workflow did not confirm in time; retry with the same `Idempotency-Key` (it returns the request once it is recorded)',
 } satisfies Record<ErrorCode, string>;
 
+/** What a refusal the node answers before reading the body leaves behind. */
+const UNREAD =
+  'Counted in `inbox_rejection_counts` (and against the address’s rate limit); no `inbox_rejections` sample row, as there is no body to digest';
+
 /** Refusals of `POST /v1/messages`, in the order the node checks them (first failure answers). */
 export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
@@ -98,12 +102,12 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   ],
   [
     'unsupported_media_type',
-    `Content-Type is not \`${ENVELOPE_MEDIA_TYPE}\` (checked before the body is read)`,
+    `Content-Type is not \`${ENVELOPE_MEDIA_TYPE}\` (checked before the body is read, so an oversized body of another type gets this code). ${UNREAD}`,
   ],
-  ['too_large', `body over ${MAX_ENVELOPE_BYTES} bytes`],
+  ['too_large', `body over ${MAX_ENVELOPE_BYTES} bytes. ${UNREAD}`],
   [
     'malformed_envelope',
-    'empty body; JSON serialization; not exactly 3 segments; an empty segment (detached payload); a segment that is not canonical unpadded base64url (padding, other characters, non-zero trailing bits)',
+    'empty body (no sample row either, as 413/415); JSON serialization; not exactly 3 segments; an empty segment (detached payload); a segment that is not canonical unpadded base64url (padding, other characters, non-zero trailing bits)',
   ],
   [
     'bad_header',
@@ -113,10 +117,13 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   ['alg_mismatch', '`alg` differs from the key’s registered algorithm'],
   ['key_not_valid', 'key revoked, expired or not yet valid now'],
   ['signature_invalid', 'signature does not verify (ES256 must be raw `R‖S`, 64 bytes, not DER)'],
-  ['not_canonical', 'payload bytes not canonical JSON'],
+  [
+    'not_canonical',
+    `payload bytes not canonical JSON. One step with \`too_deep\`, in this order: a BOM, invalid UTF-8 or invalid JSON answers \`not_canonical\`; then one depth-first walk of the parsed value, where the first non-integer or out-of-range number met answers \`not_canonical\` and nesting deeper than ${MAX_DEPTH} answers \`too_deep\` (whichever the walk reaches first); then any difference from the RFC 8785 form (whitespace, member order, duplicates, escapes, number spelling) answers \`not_canonical\`. A payload both too deep and spaced out therefore gets \`too_deep\``,
+  ],
   [
     'too_deep',
-    `payload nested deeper than ${MAX_DEPTH} (same step as \`not_canonical\`; also for a header that deep)`,
+    `payload nested deeper than ${MAX_DEPTH} (the step of \`not_canonical\`, see there; a header that deep answers \`too_deep\` at the header step, before \`unknown_key\`)`,
   ],
   ['schema_invalid', 'payload is not a JSON object'],
   ['issuer_mismatch', '`iss` is not the owner of the key'],
@@ -134,21 +141,28 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
     'key lacks the role for this kind (`receipt` for receipts, `message` for all others)',
   ],
   [
+    'replay',
+    'same digest, or same `iss` and `msg_id`, already stored: checked before `in_reply_to`, so a copy of a stored reply is a `replay` even when its `in_reply_to` is wrong; checked again as the message is stored (a concurrent copy), and when a later check refuses a message stored meanwhile',
+  ],
+  [
     'reply_mismatch',
     '`in_reply_to` names no message this node sent or received with that `msg_id` and digest',
   ],
-  ['replay', 'same digest, or same `iss` and `msg_id`, already stored'],
   // The request's own checks (node/inbound-router.ts), then its conversation order (under the
   // request's lock, as the message is stored): exchange/inbox.ts.
   [
     'policy_mismatch',
     'a `request` names another deadline policy (by digest) than this node’s (`GET /v1/policy`)',
   ],
-  ['conflict', 'a `request` whose `req_id` this node already holds'],
+  [
+    'conflict',
+    'a new `request` (another digest and `msg_id`, so no `replay`) whose `req_id` this node already holds, as a request it sent or received: pick a fresh ULID',
+  ],
   [
     'unknown_request',
     'any other kind: no request with this `req_id` between this node and the sender',
   ],
+  ['invalid_state', 'any other kind about a request this node has erased'],
   [
     'schema_invalid',
     'a `response` whose records break the schema of the request’s type (`errors[]` paths point into `body`)',
@@ -248,8 +262,11 @@ Exactly the three members \`{"alg","kid","typ"}\` (schema \`ProtectedHeader\`), 
 ### Payload
 The payload bytes must **already be RFC 8785 canonical** UTF-8 JSON: no BOM, no insignificant
 whitespace, members sorted by UTF-16 code units, no duplicate members, JCS string escaping, numbers
-only as integers within ±(2^53−1) (send decimals as strings; coordinates and measures as integers
-such as micro-degrees and metres), nesting at most ${MAX_DEPTH} levels. The receiver compares the
+only as integers within ±(2^53−1), nesting at most ${MAX_DEPTH} levels. Every non-integer quantity
+(coordinates, bearings, distances, accuracies, likelihood ratios, probabilities) travels as a
+**decimal string** such as \`"24.725"\` (schema \`Decimal\`: no exponent, no \`+\`, no leading
+zeros); a position is \`["24.758512","46.599034"]\` (WGS 84 longitude, latitude, optional altitude in
+metres), never \`[24.758512, 46.599034]\` nor micro-degrees. Counts stay JSON integers. The receiver compares the
 bytes with its own canonicalization and refuses any difference (\`not_canonical\`).
 
 Members (schemas \`Payload\` and \`Payload.<kind>\`; unknown members are refused):
@@ -296,7 +313,16 @@ the first answer still gets it) and \`original_digest\`. A sender treats it as d
 receipt names one of its digests for the \`msg_id\`.
 
 Anything else is a 4xx/5xx \`application/problem+json\` with a stable \`code\`, checked in this order
-(the first failure answers). Refusals change no state and are logged by digest and code only.
+(the first failure answers). Refusals change no state. Each is counted per minute, source address
+and code (\`inbox_rejection_counts\`); one whose body was read is also kept in a sample by digest,
+code and source (\`inbox_rejections\`, the newest 1,000), never its content. A refused
+\`413 too_large\` or \`415 unsupported_media_type\` (and an empty body) has no body to digest: it
+leaves **no \`inbox_rejections\` row**, only its count in \`inbox_rejection_counts\`.
+
+The payload of each kind is \`Payload.<kind>\` (with examples); a \`request\`'s \`subject\` is
+\`MineMapSubject\`, \`GraveSubject\` or \`IdentificationSubject\` by \`request_type\`, and a
+\`response\`'s records are \`MineMapRecord\`, \`GraveRecord\` or \`IdentificationRecord\` by the
+request's type (bodies \`MineMapResponse\`, \`GraveResponse\`, \`IdentificationResponse\`).
 
 ${table(INBOX_CHECKS)}
 

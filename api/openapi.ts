@@ -38,6 +38,7 @@ import {
 import { EvidenceBundle } from '../schemas/evidence.js';
 import { AccessLogPage, AccessLogQuery } from '../schemas/access-log-api.js';
 import { DeadlinePolicy } from '../schemas/policy.js';
+import { RequestListItem } from '../schemas/officer-list.js';
 import {
   CreateRequestBody,
   ErasureView,
@@ -52,6 +53,48 @@ import {
   SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
 import { Gap } from '../schemas/domain/shared.js';
+import {
+  Asked,
+  BurialType,
+  Conclusion,
+  Confidence,
+  CoverageRow,
+  CoverageState,
+  Datum,
+  Decimal,
+  Deposition,
+  DeviceCategory,
+  FuzeType,
+  GraveRecord,
+  GraveResponse,
+  GraveSubject,
+  HazardType,
+  IdentificationRecord,
+  IdentificationResponse,
+  IdentificationSubject,
+  ItemOutcome,
+  MarkerSystem,
+  MineMapRecord,
+  MineMapResponse,
+  MineMapSubject,
+  Outcome,
+  Relationship,
+  Reliability,
+} from '../schemas/domain/index.js';
+import { AuditEntry, CheckpointPayload, CosignaturePayload } from '../schemas/audit.js';
+import { EvidenceKey } from '../schemas/evidence.js';
+import {
+  AUDIT_ENTRY_EXAMPLES,
+  CHECKPOINT_PAYLOAD_EXAMPLE,
+  COSIGNATURE_PAYLOAD_EXAMPLE,
+  CREATE_REQUEST_EXAMPLES,
+  PAYLOAD_EXAMPLES,
+  RECORD_EXAMPLES,
+  RESPONSE_EXAMPLES,
+  SUBJECT_EXAMPLES,
+  WITNESS_REQUEST_EXAMPLE,
+  WITNESS_RESPONSE_EXAMPLE,
+} from '../schemas/examples.js';
 import { ACTION_ROUTES } from '../workflows/actions.js';
 import {
   ERROR_MEANINGS,
@@ -104,6 +147,48 @@ const PublishedKey = {
   parley_valid_until: Instant.nullable(),
 };
 
+/**
+ * The domain data model (schemas/domain/): what a request of each type asks and what a response's
+ * records must hold, in wire form (decimals as strings), with the enums partners must use.
+ */
+const DOMAIN: Record<string, z.ZodType> = {
+  MineMapSubject,
+  GraveSubject,
+  IdentificationSubject,
+  MineMapRecord,
+  GraveRecord,
+  IdentificationRecord,
+  MineMapResponse,
+  GraveResponse,
+  IdentificationResponse,
+  ItemOutcome,
+  Outcome,
+  CoverageRow,
+  CoverageState,
+  Decimal,
+  Datum,
+  HazardType,
+  Confidence,
+  DeviceCategory,
+  FuzeType,
+  BurialType,
+  Deposition,
+  Reliability,
+  Asked,
+  Conclusion,
+  MarkerSystem,
+  Relationship,
+};
+
+/** Keys, the audit log's leaves, checkpoints and cosignatures: what evidence bundles carry. */
+const AUDIT_FORMATS: Record<string, z.ZodType> = {
+  KeyRole,
+  EvidenceKey,
+  AuditEntry,
+  CheckpointPayload,
+  CosignaturePayload,
+};
+
 /** Component schemas rendered as request bodies (zod input) and as answers (zod output). */
 const INPUTS: Record<string, z.ZodType> = {
   ...Object.fromEntries(ACTION_ROUTES.map((r) => [`Action.${r.kind}`, MessageBodies[r.kind]])),
@@ -120,6 +205,8 @@ const OUTPUTS: Record<string, z.ZodType> = {
   Payload,
   ProtectedHeader,
   InReplyTo,
+  ...DOMAIN,
+  ...AUDIT_FORMATS,
   EvidenceBundle,
   CheckpointView,
   InclusionProof: InclusionProofView.extend({
@@ -152,6 +239,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
       ),
   }),
   RequestView,
+  RequestListItem,
   RequestDetailView,
   ErasureView,
   SupervisorRequestPage,
@@ -236,6 +324,162 @@ const OUTPUTS: Record<string, z.ZodType> = {
     reply: Bundle.describe('receipts to carry back to the sender'),
   }),
 };
+
+const DECIMAL_RULE =
+  'Every non-integer quantity (coordinates, bearings, distances, accuracies, likelihood ratios, probabilities) is a decimal string (`Decimal`), never a JSON number: signed payloads hold integers only. Counts, device quantities and depths in centimetres are JSON integers.';
+const RECORD_RULE = (type: string, subject: string) =>
+  `One record of a \`response\` to a \`${type}\` request (\`body.records[]\` of \`Payload.response\`, checked against this schema once the receiver knows the request’s type; a record that breaks it is refused \`schema_invalid\` with \`errors[]\` paths into \`body\`). \`covers\` names the ids of the items of the request’s subject (\`${subject}\`) the record answers: an id the request does not have is refused \`422 response_incomplete\`. Dates may not lie in the future (a date counts as future only once it has begun in UTC+14). ${DECIMAL_RULE}`;
+
+/** What the zod schemas cannot say, and the examples, of components (wire form). */
+const COMPONENT_DOCS: Record<string, { description?: string; examples?: readonly unknown[] }> = {
+  MineMapSubject: {
+    description: `The \`subject\` of a \`mine_map\` request (in \`Payload.request\` and \`CreateRequestBody\`): the areas asked about, each an item (\`item_id\`, unique in the request) every final response must account for; a drawn area (\`kind: area\`, GeoJSON Polygon or MultiPolygon, WGS 84) or a named one (\`kind: admin_area\`). ${DECIMAL_RULE}`,
+    examples: [SUBJECT_EXAMPLES.mine_map],
+  },
+  GraveSubject: {
+    description:
+      'The `subject` of a `grave_information` request: missing-person cases, areas, incidents or periods, each an item (`item_id`, unique in the request) every final response must account for.',
+    examples: [SUBJECT_EXAMPLES.grave_information],
+  },
+  IdentificationSubject: {
+    description:
+      'The `subject` of an `identification_result` request: missing-person cases and sets of remains (items), and what is `asked`. DNA profiles travel in a response only when `asked` holds `dna_profiles`.',
+    examples: [SUBJECT_EXAMPLES.identification_result],
+  },
+  MineMapRecord: {
+    description: `${RECORD_RULE('mine_map', 'MineMapSubject')} Also checked: each turning point’s \`from_ref\` names one of the record’s reference points (\`ref_id\` unique); each reference point lies within 5000 m of the perimeter (else of the nearest row or device). Not refused but returned to the officer as \`clarification_items\` to ask about: no perimeter, fewer than two reference points, no \`datum\` (or \`local\` without \`datum_note\`), no \`accuracy_m\`, and for minefields, mined and booby-trapped areas no \`devices\` or no laying period.`,
+    examples: [RECORD_EXAMPLES.mine_map],
+  },
+  GraveRecord: {
+    description: `${RECORD_RULE('grave_information', 'GraveSubject')} Also checked: a \`Point\` location gives \`uncertainty_m\`; \`individuals.min\` ≤ \`max\`; a transfer is not before the exhumation; a case appears once in \`linked_cases\`. Returned as \`clarification_items\` when missing: location, individuals, sources, burial period.`,
+    examples: [RECORD_EXAMPLES.grave_information],
+  },
+  IdentificationRecord: {
+    description: `${RECORD_RULE('identification_result', 'IdentificationSubject')} Also checked: \`case_id\` is given when the conclusion is \`identified\` or \`excluded\`; \`family_notified\` is \`true\` when \`family_notified_on\` is given; a reference DNA profile names the donor’s \`relationship\`; \`dna_profiles\` only when the request asked for \`dna_profiles\` (else \`422 response_incomplete\`). Returned as \`clarification_items\` when a conclusive record lacks methods, report, report attachment, or a DNA method’s likelihood ratio, posterior, reference relatives, laboratory or accreditation.`,
+    examples: [RECORD_EXAMPLES.identification_result],
+  },
+  MineMapResponse: {
+    description:
+      'The `body` of a `response` to a `mine_map` request. A final response (`final: true`) states an outcome for every item of the request (`422 response_incomplete` otherwise); a partial one carries at least one record or outcome. An item a record `covers` is `found`.',
+    examples: [RESPONSE_EXAMPLES.mine_map],
+  },
+  GraveResponse: {
+    description:
+      'The `body` of a `response` to a `grave_information` request (see `MineMapResponse`).',
+    examples: [RESPONSE_EXAMPLES.grave_information],
+  },
+  IdentificationResponse: {
+    description:
+      'The `body` of a `response` to an `identification_result` request (see `MineMapResponse`).',
+    examples: [RESPONSE_EXAMPLES.identification_result],
+  },
+  ItemOutcome: {
+    description:
+      'What a response says about one item of the request: `found`, `not_found`, or `withheld` with the `reason` (required). Outcomes name each item once.',
+    examples: [{ item_id: 'case-1', outcome: 'withheld', reason: 'Under investigation.' }],
+  },
+  Outcome: {
+    description:
+      '`found`: records answer the item (in this or another response); `not_found`: nothing on record; `withheld`: known but not released, `reason` says why.',
+  },
+  CoverageState: {
+    description:
+      'Where a request item stands across all responses received: `answered` once any record covers it (a delivered record stays delivered), else the latest `not_found` or `withheld` outcome, else `outstanding`.',
+  },
+  CoverageRow: {
+    description: 'One row of a request’s coverage matrix (`RequestDetailView.coverage`).',
+    examples: [{ item_id: 'corridor', state: 'answered', by: ['01JD4000000000000000000003'] }],
+  },
+  Decimal: { description: DECIMAL_RULE, examples: ['24.758512', '-3', '0.99999'] },
+  Datum: {
+    description:
+      'The geodetic datum the original record was drawn in (SK-42 is Pulkovo 1942; `local` needs a `datum_note`). Coordinates in the record are WGS 84 whatever the datum.',
+  },
+  KeyRole: {
+    description:
+      'What a key may sign: `message` every message kind except `receipt`; `receipt` receipts; `log` audit checkpoints and cosignatures only. A node starts with two Ed25519 keys: its message key with roles `[message, receipt]` and its log key with `[log]`, both published in `/.well-known/jwks.json` (`parley_roles`). A partner registers keys with the roles they sign with; the witness endpoint and the bundle verifier accept only `log` keys.',
+  },
+  EvidenceKey: {
+    description:
+      'A public key in an evidence bundle: `kid` is the RFC 7638 SHA-256 thumbprint of `public_jwk`; the reader trusts a key when its `kid` is among the fingerprints obtained from the party out of band.',
+  },
+  AuditEntry: {
+    description:
+      'One leaf of a node’s audit log: RFC 8785 canonical JSON; leaf hash SHA-256(0x00 ‖ UTF-8 bytes). Digests and ids only, never personal data.',
+    examples: AUDIT_ENTRY_EXAMPLES,
+  },
+  CheckpointPayload: {
+    description:
+      'The payload of a checkpoint: a compact JWS with header `{alg, kid, typ: "parley-checkpoint+jws"}` signed by a `log` key of the node `log`, over RFC 8785 canonical JSON: the log had `size` leaves with RFC 6962 root `root` at `at` (when the node signed it).',
+    examples: [CHECKPOINT_PAYLOAD_EXAMPLE],
+  },
+  CosignaturePayload: {
+    description:
+      'The payload of a cosignature: a compact JWS with header `{alg, kid, typ: "parley-cosignature+jws"}` signed by a `log` key of the `witness` (the partner), over RFC 8785 canonical JSON. `log`, `size` and `root` repeat the checkpoint’s; `checkpoint_digest` is the SHA-256 (hex) of the checkpoint’s signing input `header64.payload64`; `at` is when the witness countersigned (its clock, RFC 3339 UTC), not the checkpoint’s time.',
+    examples: [COSIGNATURE_PAYLOAD_EXAMPLE],
+  },
+  EvidenceBundle: {
+    description:
+      'A request’s history, verifiable offline with nothing but this file and the parties’ key fingerprints (`parley evidence verify`). `format` is `parley-evidence/1`. `log.checkpoint.token` is the node’s checkpoint (`CheckpointPayload`) every `log.entries[]` item (`AuditEntry` text, index, RFC 9162 inclusion proof) is proven against; `log.checkpoint.cosignatures[]` are the partner’s cosignatures (`CosignaturePayload`) of that checkpoint. **A bundle verifies only when the partner has countersigned its checkpoint**: with no cosignature the verifier reports “not yet countersigned” and fails. Cosignatures arrive by cross-witnessing: after each checkpoint the node posts it to the partner’s witness URL, the origin of the partner’s registered inbox URL with the path `/v1/audit/witness` (inbox `https://b.example/v1/messages` → `https://b.example/v1/audit/witness`), so a partner that wants bundles about its requests to verify must serve that route (`witnessCheckpoint`). The README, section _Evidence bundles_, lists every check.',
+  },
+  WitnessRequest: {
+    description:
+      'A node’s checkpoint (compact JWS, `CheckpointPayload`) with an RFC 6962 consistency proof from `from_size`, the size of the last checkpoint of that node this witness countersigned (0: none yet).',
+    examples: [WITNESS_REQUEST_EXAMPLE],
+  },
+  WitnessResponse: {
+    description: 'The witness’s cosignature: a compact JWS whose payload is `CosignaturePayload`.',
+    examples: [WITNESS_RESPONSE_EXAMPLE],
+  },
+  CreateRequestBody: {
+    examples: Object.values(CREATE_REQUEST_EXAMPLES),
+  },
+  ...Object.fromEntries(
+    Object.entries(PAYLOAD_EXAMPLES).map(([name, examples]) => [name, { examples }]),
+  ),
+  Problem: {
+    examples: [
+      {
+        type: 'urn:parley:error:schema_invalid',
+        title: 'schema invalid',
+        status: 400,
+        code: 'schema_invalid',
+        detail: 'the response records do not match the schema of the request type',
+        errors: [
+          {
+            path: '/body/records/0/perimeter/coordinates/0/0/0',
+            message:
+              'a decimal number written as a string, such as "24.725" or "-3": digits with an optional fraction after ".", no exponent, no "+", no leading zeros',
+          },
+        ],
+      },
+    ],
+  },
+  ReplayProblem: {
+    examples: [
+      {
+        type: 'urn:parley:error:replay',
+        title: 'replay',
+        status: 409,
+        code: 'replay',
+        detail: 'this message (same digest, or same sender and msg_id) was already received',
+        receipt: 'eyJhbGciOiJFZDI1NTE5In0.eyJ2IjoxfQ.c2lnbmF0dXJl',
+        original_digest: 'a1'.repeat(32),
+      },
+    ],
+  },
+};
+
+/** The zod schema behind each component that has examples, and the examples (for the tests). */
+export function componentExamples(): { name: string; schema: z.ZodType; examples: unknown[] }[] {
+  return Object.entries(COMPONENT_DOCS)
+    .filter(([, d]) => d.examples)
+    .map(([name, d]) => ({
+      name,
+      schema: (OUTPUTS[name] ?? INPUTS[name])!,
+      examples: [...d.examples!],
+    }));
+}
 
 /** zod has no JSON Schema for `undefined`; as a member it means "absent", i.e. no value fits. */
 const unrepresentable = (ctx: { zodSchema: z.core.$ZodType }) =>
@@ -337,6 +581,8 @@ interface Operation {
   params?: Json[];
   /** Component name of a JSON body, or a body of another media type. */
   body?: string | { media: string; schema: Json; description: string };
+  /** Named examples of a JSON body (OpenAPI Example Objects: `summary`, `value`). */
+  bodyExamples?: Record<string, { summary: string; value: unknown }>;
   ok: Record<string, Json>;
   errors?: readonly ErrorCode[];
   /** Whether the route needs Postgres or Temporal (adds `unavailable`). */
@@ -351,8 +597,12 @@ const JSON_BODY: readonly ErrorCode[] = [
 ];
 const AUTH: readonly ErrorCode[] = ['token_missing', 'token_invalid', 'token_expired', 'forbidden'];
 
-function requestBody(body: NonNullable<Operation['body']>): Json {
-  if (typeof body === 'string') return { required: true, content: json(ref(body)) };
+function requestBody(body: NonNullable<Operation['body']>, examples?: Json): Json {
+  if (typeof body === 'string')
+    return {
+      required: true,
+      content: { 'application/json': { schema: ref(body), ...(examples ? { examples } : {}) } },
+    };
   const { media, schema, description } = body;
   return { required: true, description, content: { [media]: { schema } } };
 }
@@ -374,7 +624,7 @@ function operation(op: Operation): Json {
     description: [who, op.description].filter(Boolean).join('\n\n'),
     security: op.roles ? [{ bearerAuth: [] }] : [],
     ...(op.params ? { parameters: op.params } : {}),
-    ...(op.body ? { requestBody: requestBody(op.body) } : {}),
+    ...(op.body ? { requestBody: requestBody(op.body, op.bodyExamples) } : {}),
     responses: { ...op.ok, ...problems(codes) },
   };
 }
@@ -393,6 +643,15 @@ const created = (what: string, schema: string) =>
   answer(`${what} created`, ref(schema), {
     headers: { Location: { description: `URL of the new ${what}`, schema: { type: 'string' } } },
   });
+
+/** One named example per request type. */
+const byRequestType = (examples: Record<string, unknown>, what: string) =>
+  Object.fromEntries(
+    Object.entries(examples).map(([type, value]) => [
+      type,
+      { summary: `A ${what} of type ${type}`, value },
+    ]),
+  );
 
 const OFFICERS: Role[] = ['officer', 'supervisor'];
 const OPERATORS: Role[] = ['admin', 'supervisor'];
@@ -458,6 +717,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
           ),
         ],
         body: 'CreateRequestBody',
+        bodyExamples: byRequestType(CREATE_REQUEST_EXAMPLES, 'request'),
         ok: { '201': created('request', 'RequestView') },
         errors: [
           ...JSON_BODY,
@@ -473,10 +733,10 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         tag: 'Requests',
         summary: 'List requests, newest first',
         description:
-          'Each request in its summary form for every role: the subject’s title and its items’ ids and kinds (the detail shows what the caller’s roles may see).',
+          'Each request in its summary form for every role: the subject’s title and its items’ ids and kinds (the detail shows what the caller’s roles may see), with `nextStep`: who owes the request’s next step (us or the partner), as in the supervisors’ list; the officers’ work list shows those owed by us.',
         roles: OFFICERS,
         params: queryParams(ListRequestsQuery),
-        ok: { '200': answer('The requests', items('RequestView')) },
+        ok: { '200': answer('The requests', items('RequestListItem')) },
         errors: ['schema_invalid'],
       },
     },
@@ -497,6 +757,9 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
               ),
             ],
             body: `Action.${r.kind}`,
+            ...(r.kind === 'response'
+              ? { bodyExamples: byRequestType(RESPONSE_EXAMPLES, 'response') }
+              : {}),
             ok: {
               '200': answer(
                 'What happened: the new status and the message sent',
@@ -534,7 +797,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         tag: 'Requests',
         summary: 'One request with its timeline',
         description:
-          'The subject and the withheld reasons of the coverage matrix to a role that may see the request’s content (officers: every type; supervisors: mine maps and grave information); others get the summary subject (title, items’ ids and kinds) and coverage without reasons. A read of content is recorded in the access log before the answer.',
+          'The subject and the withheld reasons of the coverage matrix to a role that may see the request’s content (officers: every type; supervisors: mine maps and grave information); others get the summary subject (title, items’ ids and kinds) and coverage without reasons. A read of content is recorded in the access log before the answer. `allowedActions` lists the actions this node’s officers may take now, by the action table (the status, an open question, a pending extension); empty for callers without the officer role.',
         roles: OFFICERS,
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: { '200': answer('The request', ref('RequestDetailView')) },
@@ -839,7 +1102,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         tag: 'Audit',
         summary: 'Node to node: a partner’s checkpoint to check and countersign',
         description:
-          'Authenticated by the checkpoint’s signature: a registered key of the partner with role `log`. The consistency proof starts from the last checkpoint this node countersigned for that partner (`witness_base_mismatch` says which). A checkpoint contradicting an earlier one is refused with `fork_detected` and raised to supervisors.',
+          'Authenticated by the checkpoint’s signature: a registered key of the partner with role `log`. A node posts each new checkpoint here on every partner: at the origin of the partner’s registered inbox URL with this path (inbox `https://b.example/v1/messages` → `https://b.example/v1/audit/witness`). The cosignature answered (`CosignaturePayload`: `at` is the witness’s time of countersigning) goes into the evidence bundles of the requests between the two; a bundle whose checkpoint no partner countersigned does not verify. The consistency proof starts from the last checkpoint this node countersigned for that partner (`witness_base_mismatch` says which). A checkpoint contradicting an earlier one is refused with `fork_detected` and raised to supervisors.',
         body: 'WitnessRequest',
         ok: { '200': answer('This node’s cosignature (compact JWS)', ref('WitnessResponse')) },
         errors: [
@@ -856,9 +1119,9 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       get: {
         id: 'evidenceBundle',
         tag: 'Audit',
-        summary: 'The evidence bundle of a request, verifiable offline (format in the README)',
+        summary: 'The evidence bundle of a request, verifiable offline (format: `EvidenceBundle`)',
         description:
-          'The full bundle (envelopes with their payloads, file names, bytes with `attachments=true`) to a role that may see the request’s content, recorded in the access log; the digest-only bundle (`manifest.content: "digests"`: envelopes by digest, proven by their log entries, no files) to the others, and to anyone asking `content=digests`. Both verify offline.',
+          'It verifies only once the partner has countersigned the checkpoint it is proven against (`log.checkpoint.cosignatures`, see `EvidenceBundle`). The full bundle (envelopes with their payloads, file names, bytes with `attachments=true`) to a role that may see the request’s content, recorded in the access log; the digest-only bundle (`manifest.content: "digests"`: envelopes by digest, proven by their log entries, no files) to the others, and to anyone asking `content=digests`. Both verify offline.',
         roles: ['officer', 'supervisor', 'admin'],
         params: [
           pathParam('id', Ulid, 'the request id (ULID)'),
@@ -1047,6 +1310,27 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
           description: 'An envelope’s payload; `kind` selects the body.',
           discriminator: { propertyName: 'kind', mapping },
         };
+        // A response's records follow the schema of the request's type (checked once the
+        // request is known): say which, rather than "any object".
+        const response = schemas['Payload.response'] as { properties: { body: Json } };
+        const body = response.properties.body as { properties: Record<string, Json> };
+        body.properties.records = {
+          ...body.properties.records,
+          description:
+            'the records, each of the schema of the request’s type: `MineMapRecord`, `GraveRecord` or `IdentificationRecord` (the whole body: `MineMapResponse`, `GraveResponse`, `IdentificationResponse`)',
+          items: {
+            anyOf: [ref('MineMapRecord'), ref('GraveRecord'), ref('IdentificationRecord')],
+          },
+        };
+        for (const [name, { description, examples }] of Object.entries(COMPONENT_DOCS)) {
+          const schema = schemas[name];
+          if (!schema) throw new Error(`no component ${name} to document`);
+          schemas[name] = {
+            ...schema,
+            ...(description ? { description } : {}),
+            ...(examples ? { examples } : {}),
+          };
+        }
         return schemas;
       })(),
     },

@@ -2,12 +2,25 @@
 // the wire profile of POST /v1/messages, every error code, and JSON Schemas that agree with zod.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import express, { type Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthRouter } from '../../api/health.js';
 import { inboxRouter } from '../../api/inbox.js';
-import { openapiRouter } from '../../api/openapi.js';
+import { componentExamples, openapiRouter } from '../../api/openapi.js';
+import { INBOX_CHECKS } from '../../api/openapi-protocol.js';
+import { KeyRole } from '../../schemas/envelope.js';
+import {
+  CoverageState,
+  Datum,
+  HazardType,
+  Outcome,
+  Reliability,
+  Conclusion,
+} from '../../schemas/domain/index.js';
+import { RequestType } from '../../schemas/common.js';
 import { outboxRouter } from '../../api/outbox.js';
 import { partnersRouter } from '../../api/partners.js';
 import { requestActionsRouter } from '../../api/request-actions.js';
@@ -232,9 +245,10 @@ describe('GET /openapi.json', () => {
       expect(op.description, fact).toContain(fact);
     }
     // The refusal table is in verification order.
-    const order = ['malformed_envelope', 'bad_header', 'unknown_key', 'alg_mismatch']
-      .concat(['key_not_valid', 'signature_invalid', 'not_canonical', 'issuer_mismatch'])
-      .concat(['wrong_audience', 'stale', 'key_role_mismatch', 'reply_mismatch', 'replay'])
+    const order = ['unsupported_media_type', 'too_large', 'malformed_envelope', 'bad_header']
+      .concat(['unknown_key', 'alg_mismatch', 'key_not_valid', 'signature_invalid'])
+      .concat(['not_canonical', 'too_deep', 'issuer_mismatch', 'wrong_audience', 'stale'])
+      .concat(['key_role_mismatch', 'replay', 'reply_mismatch', 'policy_mismatch', 'conflict'])
       .map((c) => (op.description as string).indexOf(`| \`${c}\` |`));
     expect(order.every((i: number) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -381,6 +395,182 @@ describe('GET /openapi.json', () => {
     }
     expect(header({ alg: 'HS256', kid: key.kid, typ: 'parley-msg+jws' })).toBe(false);
     expect(header({ alg: 'Ed25519', kid: key.kid, typ: 'parley-msg+jws', crit: [] })).toBe(false);
+  });
+});
+
+describe('the contract a partner implements from /openapi.json alone', () => {
+  it('passes an OpenAPI 3.1 validator', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('holds every record schema, subject, response body and enum a partner needs', () => {
+    const schemas = doc.components.schemas;
+    for (const name of [
+      'MineMapSubject',
+      'GraveSubject',
+      'IdentificationSubject',
+      'MineMapRecord',
+      'GraveRecord',
+      'IdentificationRecord',
+      'MineMapResponse',
+      'GraveResponse',
+      'IdentificationResponse',
+      'ItemOutcome',
+      'CoverageRow',
+      'Decimal',
+      'AuditEntry',
+      'CheckpointPayload',
+      'CosignaturePayload',
+      'EvidenceKey',
+      'EvidenceBundle',
+      'WitnessRequest',
+      'WitnessResponse',
+    ])
+      expect(schemas[name]?.description, name).toEqual(expect.any(String));
+    for (const [name, zodEnum] of [
+      ['Datum', Datum],
+      ['HazardType', HazardType],
+      ['Reliability', Reliability],
+      ['Conclusion', Conclusion],
+      ['Outcome', Outcome],
+      ['CoverageState', CoverageState],
+      ['KeyRole', KeyRole],
+    ] as const)
+      expect(schemas[name].enum, name).toEqual(zodEnum.options);
+    expect(schemas.Datum.enum).toContain('SK-42');
+    // The records refer to the enums, so a partner sees the datum list where it is used.
+    expect(schemas.MineMapRecord.properties.datum).toEqual({
+      $ref: '#/components/schemas/Datum',
+    });
+    // The request subjects of each type, from the request payload.
+    const requestBodies = deref(schemas['Payload.request'].properties.body).oneOf;
+    expect(requestBodies.map((b: any) => b.properties.subject.$ref)).toEqual([
+      '#/components/schemas/MineMapSubject',
+      '#/components/schemas/GraveSubject',
+      '#/components/schemas/IdentificationSubject',
+    ]);
+    // A response's records: the record schema of the request's type, not "any object".
+    expect(schemas['Payload.response'].properties.body.properties.records.items.anyOf).toEqual([
+      { $ref: '#/components/schemas/MineMapRecord' },
+      { $ref: '#/components/schemas/GraveRecord' },
+      { $ref: '#/components/schemas/IdentificationRecord' },
+    ]);
+    expect(schemas.KeyRole.description).toContain('`[message, receipt]`');
+    expect(schemas.KeyRole.description).toContain('`[log]`');
+    // Cosignature `at`, the witness URL, and that a bundle needs witnessing to verify.
+    expect(schemas.CosignaturePayload.required).toContain('at');
+    expect(schemas.CosignaturePayload.description).toMatch(
+      /`at` is when the witness countersigned/,
+    );
+    expect(schemas.EvidenceBundle.description).toContain('/v1/audit/witness');
+    expect(schemas.EvidenceBundle.description).toContain(
+      'A bundle verifies only when the partner has countersigned its checkpoint',
+    );
+    expect(doc.paths['/v1/audit/witness'].post.description).toContain(
+      'origin of the partner’s registered inbox URL',
+    );
+  });
+
+  it('gives an example per request type and message kind, each valid for zod and for the document', () => {
+    const all = componentExamples();
+    const names = all.map((e) => e.name);
+    for (const kind of MessageKind.options) expect(names, kind).toContain(`Payload.${kind}`);
+    for (const name of [
+      'MineMapSubject',
+      'GraveSubject',
+      'IdentificationSubject',
+      'MineMapRecord',
+      'GraveRecord',
+      'IdentificationRecord',
+      'MineMapResponse',
+      'GraveResponse',
+      'IdentificationResponse',
+      'CreateRequestBody',
+      'CheckpointPayload',
+      'CosignaturePayload',
+      'WitnessRequest',
+      'WitnessResponse',
+      'Problem',
+      'ReplayProblem',
+    ])
+      expect(names, name).toContain(name);
+    const a = ajv();
+    for (const { name, schema, examples } of all) {
+      expect(examples.length, name).toBeGreaterThan(0);
+      expect(doc.components.schemas[name].examples, name).toEqual(examples);
+      const validate = a.getSchema(`https://parley.test/openapi.json#/components/schemas/${name}`)!;
+      for (const example of examples) {
+        const parsed = schema.safeParse(example);
+        expect(parsed.error?.issues ?? [], `${name}: ${JSON.stringify(example)}`).toEqual([]);
+        expect(validate(example), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
+    }
+    // Wire examples are as signed: parsing changes nothing (decimals already strings, defaults given).
+    for (const { name, schema, examples } of all.filter((e) => e.name !== 'CreateRequestBody'))
+      for (const example of examples) expect(schema.parse(example), name).toEqual(example);
+    // A request and a response of every type.
+    const requestTypes = (ex: any[]) => ex.map((p) => p.body.request_type as string);
+    const byName = Object.fromEntries(all.map((e) => [e.name, e.examples as any[]]));
+    expect(requestTypes(byName['Payload.request']!)).toEqual(RequestType.options);
+    expect(byName['Payload.response']!.map((p) => p.body.records[0].covers)).toEqual([
+      ['corridor'],
+      ['case-2'],
+      ['case-1'],
+    ]);
+    expect(byName.CreateRequestBody!.map((b) => b.type)).toEqual(RequestType.options);
+    // Officers' bodies, named per request type where they are sent.
+    const create = doc.paths['/v1/requests'].post.requestBody.content['application/json'];
+    expect(Object.keys(create.examples)).toEqual(RequestType.options);
+    const respond =
+      doc.paths['/v1/requests/{id}/responses'].post.requestBody.content['application/json'];
+    expect(Object.keys(respond.examples)).toEqual(RequestType.options);
+    const respondValidate = a.getSchema(
+      `https://parley.test/openapi.json#/components/schemas/Action.response`,
+    )!;
+    for (const { value } of Object.values<{ value: unknown }>(respond.examples))
+      expect(respondValidate(value), JSON.stringify(respondValidate.errors)).toBe(true);
+  });
+
+  it('says coordinates are decimal strings, never integers such as micro-degrees', () => {
+    const text = doc.paths['/v1/messages'].post.description as string;
+    expect(text).not.toMatch(/micro-?degrees as integers|integers such as micro-degrees/);
+    expect(text).toContain('**decimal string**');
+    expect(text).toContain('["24.758512","46.599034"]');
+    expect(doc.components.schemas.Decimal.pattern).toBe('^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$');
+  });
+
+  it('documents what a refused 413/415 leaves behind, and `conflict` for a reused req_id', () => {
+    const text = doc.paths['/v1/messages'].post.description as string;
+    expect(text).toContain('leaves **no `inbox_rejections` row**');
+    expect(text).toMatch(/\| `too_large` \| 413 \|[^\n]*no `inbox_rejections` sample row/);
+    expect(text).toMatch(
+      /\| `conflict` \| 409 \| a new `request`[^\n]*`req_id` this node already holds/,
+    );
+    expect(doc.paths['/v1/messages'].post.responses['409'].description).toContain('`conflict`');
+  });
+
+  it('and the README list the inbox refusals in the order the node checks them', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Wire protocol v1'));
+    const table = section.slice(section.indexOf('| code '), section.indexOf('**Refusals**'));
+    const readmeOrder = [...table.matchAll(/^\| `([a-z_]+)`/gm)].map((m) => m[1]!);
+    expect(readmeOrder.length).toBeGreaterThan(15);
+    // The README's rows are a subsequence of the document's (which splits some codes by cause).
+    let at = 0;
+    for (const code of readmeOrder) {
+      const found = INBOX_CHECKS.findIndex(([c], i) => i >= at && c === code);
+      expect(found, `README row ${code} out of the node's order`).toBeGreaterThanOrEqual(0);
+      at = found;
+    }
+    expect(readmeOrder.indexOf('unsupported_media_type')).toBeLessThan(
+      readmeOrder.indexOf('too_large'),
+    );
+    expect(readmeOrder.indexOf('replay')).toBeLessThan(readmeOrder.indexOf('reply_mismatch'));
+    expect(table).toContain('no `inbox_rejections` row');
   });
 });
 
