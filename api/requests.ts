@@ -35,6 +35,9 @@ import { requireJson } from './json-body.js';
 import { bodyDigest, IDEMPOTENCY_KEY_REUSED, idempotencyKeyOf } from './idempotency.js';
 import { maySeeContent, requestDetailFor, requestSummary } from '../domain/access-policy.js';
 import { recordReads } from './access-log.js';
+import { allowedActions, loopStateOf, nextStepOf } from '../domain/allowed-actions.js';
+import { loopEventTypes } from '../db/loop-events.js';
+import type { RequestListItem } from '../schemas/officer-list.js';
 
 export interface RequestsDeps {
   partyId: string;
@@ -171,7 +174,17 @@ export function requestsRouter(deps: RequestsDeps): Router {
     const query = parseOrThrow(ListRequestsQuery, req.query, 'the query');
     // Lists show every request in its summary form (title, items' ids and kinds), for every role:
     // no content, so nothing to read-audit; the detail shows what the caller's role may see.
-    res.json({ items: (await listRequests(deps.pool, query)).map(requestSummary) });
+    // Each with who owes its next step (domain/next-step.ts), for the officers' work list.
+    const listed = await listRequests(deps.pool, query);
+    const loops = await loopEventTypes(
+      deps.pool,
+      listed.map((r) => r.id),
+    );
+    const items: RequestListItem[] = listed.map((r) => ({
+      ...requestSummary(r),
+      nextStep: nextStepOf(r, loopStateOf(loops.get(r.id) ?? [])),
+    }));
+    res.json({ items });
   });
 
   router.get('/:id', readers, async (req, res) => {
@@ -180,13 +193,21 @@ export function requestsRouter(deps: RequestsDeps): Router {
     const found = id.success ? await getRequestDetail(deps.pool, id.data) : undefined;
     if (!found) throw new AppError('request_not_found', 'no request with that id on this node');
     const { coverage, gaps } = await coverageOf(deps.pool, found.request);
+    const roles = principalOf(req).roles;
     const full: RequestDetailView = {
       ...found.request,
       timeline: found.timeline,
       coverage,
       clarificationItems: gaps,
+      // What an officer may do now, by the action table (domain/allowed-actions.ts).
+      allowedActions: roles.includes('officer')
+        ? allowedActions({
+            ...found.request,
+            ...loopStateOf(found.timeline.map((e) => e.type)),
+          })
+        : [],
     };
-    const { view, parts } = requestDetailFor(full, principalOf(req).roles);
+    const { view, parts } = requestDetailFor(full, roles);
     await recordReads(deps.pool, req, 'GET /v1/requests/:id', [{ reqId: view.id, parts }]);
     res.json(view);
   });

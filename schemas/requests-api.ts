@@ -7,6 +7,7 @@ import { GraveSubject } from './domain/grave.js';
 import { IdentificationSubject } from './domain/identification.js';
 import { MineMapSubject } from './domain/mine-map.js';
 import { safeText } from './text.js';
+import { ACTIONS, type Action } from '../workflows/actions.js';
 
 /**
  * What the request is about: the subject of its type (schemas/domain/), with its items. The
@@ -165,12 +166,23 @@ export const ClarificationItem = z.object({
   message: z.string(),
 });
 
+/** One action this node's officers may take now (domain/allowed-actions.ts), and its route. */
+export const AllowedAction = z.object({
+  action: z.enum(Object.keys(ACTIONS) as [Action, ...Action[]]),
+  path: z.string().describe('the route under /v1/requests/{id}/ that takes it'),
+});
+
 export const RequestDetailView = RequestView.extend({
   timeline: z.array(TimelineEvent),
   /** Per item of the request: answered, outstanding, not found or withheld, and by which message. */
   coverage: z.array(CoverageRow),
   /** Gaps of the records exchanged so far against the legal minimums of the request's type. */
   clarificationItems: z.array(ClarificationItem),
+  allowedActions: z
+    .array(AllowedAction)
+    .describe(
+      'the actions of the action table this node’s side may take now (status, open question, pending extension); empty for callers without the officer role. The workflow still refuses one a crossing step made illegal (409 invalid_state)',
+    ),
 });
 export type RequestDetailView = z.infer<typeof RequestDetailView>;
 
