@@ -1,7 +1,7 @@
 // The development token issuer: a local Ed25519 key that mints bearer tokens for `npm run token`.
 // Production nodes point AUTH_JWKS_FILE / AUTH_JWKS_URL at their real identity provider instead.
 import fs from 'node:fs/promises';
-import path from 'node:path';
+import { createOnce } from '../protocol/create-once.js';
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -28,11 +28,14 @@ export async function ensureDevIssuer(dataDir: string): Promise<boolean> {
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA', use: 'sig' };
-  await fs.mkdir(path.dirname(paths.privateJwk), { recursive: true, mode: 0o700 });
-  await fs.writeFile(paths.privateJwk, JSON.stringify(privateJwk, null, 2) + '\n', { mode: 0o600 });
-  const jwks = { keys: [{ ...publicJwk, kid, alg: 'EdDSA', use: 'sig' }] };
-  await fs.writeFile(paths.jwks, JSON.stringify(jwks, null, 2) + '\n');
-  return true;
+  // Processes starting together on one data folder end with one key: the first one linked.
+  const created = await createOnce(paths.privateJwk, JSON.stringify(privateJwk, null, 2) + '\n');
+  const held = JSON.parse(await fs.readFile(paths.privateJwk, 'utf8')) as JWK;
+  const { d: _d, ...heldPublic } = held;
+  const jwks = { keys: [{ ...heldPublic, alg: 'EdDSA', use: 'sig' }] };
+  // The public half, from the key that is there: the same bytes whoever writes them.
+  await createOnce(paths.jwks, JSON.stringify(jwks, null, 2) + '\n', 0o644);
+  return created;
 }
 
 export interface MintOptions {

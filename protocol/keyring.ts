@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { createOnce } from './create-once.js';
 import { KeyRole, SignatureAlg, type MessageKind } from '../schemas/envelope.js';
 import { roleForKind } from '../schemas/envelope.js';
 import {
@@ -33,10 +34,14 @@ export interface Keyring {
 }
 
 export async function writeKeyFile(dir: string, key: StoredSigningKey): Promise<string> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${key.kid}.json`);
-  await fs.writeFile(file, JSON.stringify(key, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  if (!(await createOnce(file, keyFileContent(key))))
+    throw new Error(`a key file ${file} exists already`);
   return file;
+}
+
+function keyFileContent(key: StoredSigningKey): string {
+  return JSON.stringify(key, null, 2) + '\n';
 }
 
 export async function loadKeyring(dir: string): Promise<Keyring> {
@@ -101,8 +106,10 @@ export async function ensureLogKey(dir: string): Promise<string | undefined> {
   const ring = await loadKeyring(dir);
   if (ring.keys.some((k) => k.roles.includes('log'))) return undefined;
   const key = await generateSigningKey({ alg: 'Ed25519', roles: ['log'] });
-  await writeKeyFile(dir, key);
-  return key.kid;
+  // One name for the first log key: processes starting together create one between them.
+  return (await createOnce(path.join(dir, FIRST_LOG_KEY), keyFileContent(key)))
+    ? key.kid
+    : undefined;
 }
 
 /** Creates a default Ed25519 key with both roles when the folder holds none; returns its kid if so. */
@@ -110,6 +117,11 @@ export async function ensureOwnKey(dir: string): Promise<string | undefined> {
   const existing = await fs.readdir(dir).catch(() => [] as string[]);
   if (existing.some((f) => f.endsWith('.json'))) return undefined;
   const key = await generateSigningKey({ alg: 'Ed25519', roles: ['message', 'receipt'] });
-  await writeKeyFile(dir, key);
-  return key.kid;
+  return (await createOnce(path.join(dir, FIRST_SIGNING_KEY), keyFileContent(key)))
+    ? key.kid
+    : undefined;
 }
+
+/** File names of the keys a node creates itself on its first start (later keys are named by kid). */
+export const FIRST_SIGNING_KEY = 'first-signing-key.json';
+export const FIRST_LOG_KEY = 'first-log-key.json';
