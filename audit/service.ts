@@ -43,38 +43,56 @@ export interface AuditLogDeps {
   log: Logger;
 }
 
+/** A finding that the log was altered, before supervisors are alerted of it. */
+class TamperFinding extends Error {}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
 export class AuditLog {
   private tree = new MemoryTree();
   private syncing: Promise<number> | undefined;
   private checkpointing: Promise<CheckpointRow> | undefined;
+  private nextCheckpoint: Promise<CheckpointRow> | undefined;
   private readonly alerted = new Set<string>();
 
   constructor(private readonly deps: AuditLogDeps) {}
 
   /** Reads entries appended since the last call into the tree; returns the tree size. */
   sync(): Promise<number> {
-    this.syncing ??= this.readNew().finally(() => (this.syncing = undefined));
+    this.syncing ??= this.readNew(this.deps.pool)
+      .catch((err: unknown) => this.alertOn(err))
+      .finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
-  private async readNew(): Promise<number> {
-    const head = await auditSize(this.deps.pool);
+  /**
+   * Reads the entries the tree lacks through `db` (the pool, or the connection of the transaction
+   * holding the integrator's lock: an embedded database has one connection only). Two reads may
+   * overlap (a sync and a checkpoint): a leaf is appended only at its own index, so neither appends
+   * one twice. Throws a TamperFinding, without alerting, at a missing or altered entry.
+   */
+  private async readNew(db: Queryable): Promise<number> {
+    const head = await auditSize(db);
     while (this.tree.size < head) {
       // Postgres rehashes each entry as it reads it, so only 33 bytes a row cross the wire.
-      const rows = await readLeafHashes(
-        this.deps.pool,
-        this.tree.size,
-        Math.min(head, this.tree.size + PAGE),
-      );
+      const rows = await readLeafHashes(db, this.tree.size, Math.min(head, this.tree.size + PAGE));
       for (const row of rows) {
+        if (row.idx < this.tree.size) continue; // read into the tree meanwhile
         if (row.idx !== this.tree.size)
-          await this.tampered(`audit log entry ${this.tree.size} is missing`);
-        if (!row.ok) await this.tampered(`audit log entry ${row.idx} does not hash to its leaf`);
+          throw new TamperFinding(`audit log entry ${this.tree.size} is missing`);
+        if (!row.ok)
+          throw new TamperFinding(`audit log entry ${row.idx} does not hash to its leaf`);
         this.tree.append(row.leafHash);
       }
       if (rows.length === 0) break;
     }
     return this.tree.size;
+  }
+
+  /** Alerts supervisors of a TamperFinding (and throws log_tampered); rethrows anything else. */
+  private alertOn(err: unknown): Promise<never> {
+    if (err instanceof TamperFinding) return this.tampered(err.message);
+    throw err;
   }
 
   /**
@@ -88,29 +106,43 @@ export class AuditLog {
 
   /**
    * Integrates what is committed, then signs a checkpoint of the log as it stands, unless the
-   * newest one already covers it. Refuses (and alerts supervisors) when the log no longer extends
+   * newest one already covers it: the checkpoint covers every entry committed before the call. Refuses (and alerts supervisors) when the log no longer extends
    * the last checkpoint signed. Signs holding the integrator's lock, so no two processes (or
    * replicas) sign at once, and none signs a tree smaller than the newest checkpoint.
    */
   checkpoint(): Promise<CheckpointRow> {
-    this.checkpointing ??= this.integrate()
-      .then(() =>
-        withTransaction(this.deps.pool, async (client) => {
-          await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_INTEGRATOR_LOCK]);
-          return this.makeCheckpoint(client);
-        }),
-      )
-      .finally(() => (this.checkpointing = undefined));
-    return this.checkpointing;
+    if (!this.checkpointing) {
+      this.checkpointing = this.integrate()
+        .then(() =>
+          withTransaction(this.deps.pool, async (client) => {
+            await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_INTEGRATOR_LOCK]);
+            return this.makeCheckpoint(client);
+          }),
+        )
+        // Alerted once the transaction is over: the alert must stay, and it needs a connection.
+        .catch((err: unknown) => this.alertOn(err))
+        .finally(() => (this.checkpointing = undefined));
+      return this.checkpointing;
+    }
+    // One under way may have integrated before the caller's write: the callers that come while it
+    // runs share the next one.
+    this.nextCheckpoint ??= this.checkpointing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextCheckpoint = undefined;
+        return this.checkpoint();
+      });
+    return this.nextCheckpoint;
   }
 
+  /** Runs holding the integrator's lock; reads and writes through its connection only. */
   private async makeCheckpoint(client: pg.PoolClient): Promise<CheckpointRow> {
-    const size = await this.sync();
+    const size = await this.readNew(client);
     const last = await latestCheckpoint(client);
     if (last && last.size > size)
-      await this.tampered(`the log has ${size} entries, fewer than checkpoint ${last.size}`);
+      throw new TamperFinding(`the log has ${size} entries, fewer than checkpoint ${last.size}`);
     if (last && !Buffer.from(this.tree.root(last.size)).equals(last.root))
-      await this.tampered(
+      throw new TamperFinding(
         `the first ${last.size} entries no longer hash to checkpoint ${last.size}`,
       );
     if (last && last.size === size) return last;

@@ -4,6 +4,9 @@
 // proofs verify; an integrator that dies mid-batch changes nothing; two racing ones integrate
 // each entry once; a row changed behind the node's back still stops the next checkpoint.
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAuditIntegrator } from '../../audit/integrator.js';
@@ -17,6 +20,8 @@ import {
   listSecurityAlerts,
   pendingAuditCount,
 } from '../../db/audit.js';
+import { migrate } from '../../db/migrate.js';
+import { openDatabase } from '../../db/pool.js';
 import { withTransaction } from '../../db/transaction.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
 import type { Keyring } from '../../protocol/keyring.js';
@@ -40,7 +45,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const auditLog = () => new AuditLog({ pool, partyId: 'party-t', keyring, log: testLogger });
+const auditLog = (on = pool) =>
+  new AuditLog({ pool: on, partyId: 'party-t', keyring, log: testLogger });
 
 let serial = 0;
 /** A fresh entry, told apart by its digest. */
@@ -60,8 +66,8 @@ async function logFrom(from: number): Promise<{ idx: number; digest: string }[]>
 }
 
 /** Stages `entries` in a transaction of their own and commits; returns the staged ids. */
-const stage = (entries: NewAuditEntry[]) =>
-  withTransaction(pool, (client) => appendAudit(client, entries));
+const stage = (entries: NewAuditEntry[], on = pool) =>
+  withTransaction(on, (client) => appendAudit(client, entries));
 
 /** Every entry of the log from 0 to the checkpoint proves its inclusion against the signed root. */
 async function expectProofsVerify(audit: AuditLog, size: number, root: Buffer, from = 0) {
@@ -337,5 +343,39 @@ describe('tampering', () => {
     );
     expect(Number(rows[0]!.size)).toBe(signed.size);
     expect((await listSecurityAlerts(pool)).map((a) => a.kind)).toContain('log_tampered');
+  });
+});
+
+describe('on the embedded database (PGlite, one connection)', () => {
+  it('integrates, signs and proves, as the node’s loop runs it, without waiting on itself', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-audit-'));
+    const database = await openDatabase({ kind: 'pglite', dir });
+    try {
+      await migrate(database.pool);
+      const audit = auditLog(database.pool);
+      const integrator = startAuditIntegrator({
+        audit,
+        pool: database.pool,
+        witness: () => Promise.resolve(),
+        integrateMs: 10,
+        checkpointEntries: 3,
+        checkpointSeconds: 3600,
+        log: testLogger,
+      });
+      const entries = Array.from({ length: 10 }, entry);
+      try {
+        for (const e of entries) await stage([e], database.pool);
+        // An on-demand checkpoint (the evidence bundle's) beside the loop's own.
+        const cp = await audit.checkpoint();
+        expect(cp.size).toBe(entries.length);
+        await expectProofsVerify(audit, cp.size, cp.root);
+      } finally {
+        await integrator.stop();
+      }
+      expect(await pendingAuditCount(database.pool)).toBe(0);
+    } finally {
+      await database.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
