@@ -3,13 +3,15 @@
 import path from 'node:path';
 import { Env } from '../config.js';
 import { mintDevToken } from '../node/dev-issuer.js';
+import type { Role } from '../schemas/common.js';
 
 export interface ApiAnswer {
   status: number;
   body: unknown;
 }
 
-async function bearer(): Promise<string> {
+/** PARLEY_TOKEN, else a development token with `roles` (admin unless a command needs another). */
+export async function bearer(roles: Role[] = ['admin']): Promise<string> {
   if (process.env.PARLEY_TOKEN) return process.env.PARLEY_TOKEN;
   const env = Env.pick({
     PARLEY_DATA_DIR: true,
@@ -23,7 +25,7 @@ async function bearer(): Promise<string> {
     audience: env.AUTH_AUDIENCE,
     rolesClaim: env.AUTH_ROLES_CLAIM,
     sub: `cli:${process.env.USER ?? 'operator'}`,
-    roles: ['admin'],
+    roles,
     ttlSeconds: 300,
   });
 }

@@ -13,6 +13,7 @@ import {
 } from './commands/envelope.js';
 import { keysCommand, USAGE as KEYS_USAGE } from './commands/keys.js';
 import { registryCommand, USAGE as REGISTRY_USAGE } from './commands/registry.js';
+import { requestCommand, USAGE as REQUEST_USAGE } from './commands/request.js';
 import { seedCommand, USAGE as SEED_USAGE } from './commands/seed.js';
 import { startCommand, USAGE as START_USAGE } from './commands/start.js';
 import { tokenCommand, USAGE as TOKEN_USAGE } from './commands/token.js';
@@ -31,6 +32,7 @@ commands:
   partner list|add|rotate|revoke   the partner registry of a running node
   exchange export|import     store and forward: carry envelopes and receipts by file
   message show ID            a stored message exactly as exchanged
+  request create|list|show|act|respond|attach   officers' work on requests, through the node's API
   evidence export|verify     a request's evidence bundle, and its offline check
   seed [--partner ID]        fill the running node with demo requests in every state
   conformance --url INBOX    test a partner's inbox against wire protocol v1 (conformance kit)
@@ -57,6 +59,7 @@ const HELP: Record<string, string> = {
   partner: REGISTRY_USAGE,
   exchange: REGISTRY_USAGE,
   message: REGISTRY_USAGE,
+  request: REQUEST_USAGE,
   evidence: EVIDENCE_USAGE,
   seed: SEED_USAGE,
   conformance: CONFORMANCE_USAGE,
@@ -89,6 +92,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return seedCommand(rest);
     case 'conformance':
       return conformanceCommand(rest);
+    case 'request':
+      return requestCommand(rest);
     case 'partner':
     case 'exchange':
     case 'message':

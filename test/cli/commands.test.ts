@@ -44,6 +44,7 @@ const COMMANDS = [
   'message',
   'evidence',
   'seed',
+  'request',
 ];
 
 describe('parley', () => {
