@@ -1,6 +1,6 @@
 // Activities of the node: every side effect a workflow decides on happens here. Each activity is
 // idempotent (keyed by request id and event sequence, or by message id), so Temporal may retry it.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { projectRequestEvent, type ProjectedEvent, type RequestRecord } from '../db/requests.js';
 import { isPermanentDataError } from '../db/errors.js';
@@ -45,6 +45,9 @@ export interface ProjectRequestInput {
   record: RequestRecord;
   event: ProjectedEvent;
 }
+
+/** How often a delivery attempt says it is alive, in ms (the workflow's heartbeat timeout is 10 s). */
+const DELIVERY_HEARTBEAT_MS = 2_000;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -120,6 +123,9 @@ export function createActivities(deps: ActivityDeps) {
      */
     async deliverMessage(msgId: string): Promise<DeliveryOutcome> {
       deps.metrics?.deliveryAttempt();
+      // Alive while it runs: a worker killed mid-attempt stops heartbeating, and Temporal gives
+      // the attempt to another worker after its heartbeat timeout (10 s), not after the whole minute.
+      const beat = setInterval(() => Context.current().heartbeat(), DELIVERY_HEARTBEAT_MS);
       try {
         const outcome = await deliverOnce(deps.outbox, msgId);
         if (outcome.status === 'rejected') deps.metrics?.deliveryFailure(outcome.code);
@@ -132,6 +138,8 @@ export function createActivities(deps: ActivityDeps) {
           throw ApplicationFailure.retryable(err.message, 'delivery_retry');
         if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
         throw err;
+      } finally {
+        clearInterval(beat);
       }
     },
 

@@ -19,6 +19,9 @@ export function deliveryWorkflowId(msgId: string): string {
 export function deliveryActivity(maxRetryInterval: string): Activities['deliverMessage'] {
   return proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
+    // An attempt whose worker died is given to another after this, not after the minute (the
+    // activity heartbeats every 2 s while it runs).
+    heartbeatTimeout: '10 seconds',
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
