@@ -1,7 +1,7 @@
 // The officers' CLI (`parley request …`) run as a process against two live nodes: a request created
 // from a file on A, listed and shown (table and JSON), acknowledged on B, answered on B with a
 // record whose files the CLI uploaded (`attach`, `respond --files`), closed on A; a refused action
-// printed in words with exit code 1; a create run again with its key answered with the same request.
+// printed in words with exit code 1, a node it cannot reach with 3; a create run again with its key answered with the same request.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { ACTION_ROUTES } from '../../workflows/actions.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { freePort } from '../helpers/ports.js';
 import { requestDetail } from '../helpers/requests.js';
 
 interface Run {
@@ -21,12 +22,18 @@ interface Run {
 }
 
 /** `parley request ARGS` as an officer of `node` runs it, with `stdin` piped in when given. */
-async function parley(node: TestNode, args: string[], stdin?: string): Promise<Run> {
+async function parley(
+  node: TestNode,
+  args: string[],
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/parley.ts', 'request', ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       PARLEY_URL: node.url,
       PARLEY_TOKEN: await node.token('officer', `officer-of-${node.config.partyId}`),
+      ...env,
     },
     stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
@@ -189,6 +196,17 @@ describe('parley request', () => {
     const missing = await parley(a, ['show', '01JCB2S4T6V8W0X2Y4Z6A8B0C2']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^refused: request_not_found \(HTTP 404\)/);
+    // A node it cannot reach: exit 3, with the key to run the same operation again.
+    const port = await freePort();
+    const away = await parley(
+      a,
+      ['act', '01JCB2S4T6V8W0X2Y4Z6A8B0C2', 'withdraw', '--idempotency-key', 'retry-me-later'],
+      undefined,
+      { PARLEY_URL: `http://127.0.0.1:${port}` },
+    );
+    expect(away.code).toBe(3);
+    expect(away.stderr).toContain('--idempotency-key retry-me-later');
+    expect(away.stderr).toContain(`cannot reach http://127.0.0.1:${port}/v1/requests/`);
   }, 60_000);
 
   it('a create run again with the same Idempotency-Key answers the same request, once', async () => {
