@@ -217,7 +217,7 @@ async function main() {
       `  write → integrated: p50 ${ms(integration.p50)}, p99 ${ms(integration.p99)} (${integration.n} entries; ${drainMs.toFixed(0)} ms at most to drain after a phase)`,
     );
     console.log(
-      `  write → in a signed checkpoint: p50 ${ms(checkpointed.p50)}, p99 ${ms(checkpointed.p99)} (${checkpointed.n} entries covered by the ${cps[0]!.n} checkpoints signed during the load)`,
+      `  write → in a signed checkpoint: p50 ${ms(checkpointed.p50)}, p99 ${ms(checkpointed.p99)} (${checkpointed.n} entries covered by the ${cps[0]!.n} checkpoints signed during the load; one every ${CHECKPOINT_EVERY} entries, so the last of a phase wait for the next phase of ours)`,
     );
 
     // Proofs at PROOF_ENTRIES: fill the table in bulk, rebuild the tree from it, then time proofs.
