@@ -146,6 +146,9 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     assets(req, res, next);
   });
   // The page's own routes all load the same document; its script draws the view of the path.
-  router.get(['/dashboard', '/dashboard/sign-in', '/dashboard/requests/:id'], page);
+  router.get(
+    ['/dashboard', '/dashboard/sign-in', '/dashboard/requests', '/dashboard/requests/:id'],
+    page,
+  );
   return router;
 }

@@ -25,7 +25,10 @@ export const csrf = {
 };
 
 /** The node's problem document (RFC 9457), as far as the page reads it. */
-/** @typedef {{ status?: number; code?: string; detail?: string }} Problem */
+/**
+ * @typedef {{ status?: number; code?: string; detail?: string;
+ *   errors?: { path: string; message: string }[] }} Problem
+ */
 
 /** The token is missing, expired or not valid here: the user signs in again. */
 export class SignInNeeded extends Error {
@@ -51,6 +54,8 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.status = status;
     this.code = problem.code;
+    /** What is wrong where: RFC 6901 pointers into the body sent, as the node names them. */
+    this.errors = Array.isArray(problem.errors) ? problem.errors : [];
   }
 }
 
@@ -79,13 +84,14 @@ async function problemOf(res) {
  * `unknown`: each caller states the shape it reads (types.js, from the API's schemas).
  * @param {string} method
  * @param {string} path
- * @param {{ bearer?: string; json?: unknown }} [opts]
+ * @param {{ bearer?: string; json?: unknown; headers?: Record<string, string> }} [opts] `headers`:
+ *   more request headers (an Idempotency-Key)
  * @returns {Promise<unknown>} the JSON body, or null for an answer without one
  */
 export async function callApi(method, path, opts = {}) {
   const bearer = opts.bearer ?? token.get();
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' };
+  const headers = { ...opts.headers, accept: 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   else if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   if (opts.json !== undefined) headers['content-type'] = 'application/json';

@@ -2,7 +2,10 @@
 // The officers' list: the requests they work on, from the officers' API (`GET /v1/requests`),
 // with the subject's title, which officers may see and lists may show (it carries no personal
 // data by rule). Filters live in the URL, as on the overview. A request with a message of ours the
-// partner has not accepted for over a minute is marked "Pending at partner".
+// partner has not accepted for over a minute is marked "Pending at partner". Above it, the work
+// list: the requests where this party owes the next step (the list item's `nextStep`, computed by
+// the node from the action table), incoming and outgoing apart, the soonest deadline first, the
+// overdue ones marked; the same filters apply.
 import { getJson, queryString } from './api.js';
 import {
   DIRECTION_LABEL,
@@ -10,6 +13,7 @@ import {
   KIND_LABEL,
   KINDS,
   label,
+  NEXT_STEP_LABEL,
   PRIORITY_LABEL,
   render,
   requestLink,
@@ -21,7 +25,36 @@ import {
 } from './dom.js';
 import { poll } from './live.js';
 
-/** @typedef {import('./types.js').RequestView} RequestView */
+/** @typedef {import('./types.js').RequestListItem} RequestListItem */
+
+/**
+ * The deadline of the step we owe, if it has one of ours: the acknowledgement's or the response's.
+ * Answering a question, deciding an extension and closing have none (the partner's clock waits).
+ * @param {RequestListItem} r
+ */
+const dueOf = (r) =>
+  r.nextStep?.action === 'acknowledge'
+    ? r.ackDueAt
+    : r.nextStep?.action === 'respond_final'
+      ? r.responseDueAt
+      : null;
+
+/**
+ * The requests waiting on us, soonest deadline first; those without a deadline of ours last, the
+ * longest waiting first.
+ * @param {RequestListItem[]} items
+ */
+export function workList(items) {
+  const at = (/** @type {string | null} */ iso) => (iso ? Date.parse(iso) : Infinity);
+  return items
+    .filter((r) => r.nextStep?.by === 'us')
+    .sort(
+      (x, y) =>
+        at(dueOf(x)) - at(dueOf(y)) ||
+        Date.parse(x.updatedAt) - Date.parse(y.updatedAt) ||
+        x.id.localeCompare(y.id),
+    );
+}
 
 /** URL names (shared with the overview) and the officers' API names they map to. */
 const FILTERS = /** @type {const} */ ([
@@ -68,6 +101,8 @@ export function officerRequests(ctx) {
   const updated = h('p', { class: 'updated' }, 'Loading…');
   const problem = h('div', { class: 'problem-slot' });
   const listBox = h('div');
+  const incomingBox = h('div');
+  const outgoingBox = h('div');
   const partnerField = h('div');
   const drawPartnerField = () =>
     render(
@@ -142,13 +177,79 @@ export function officerRequests(ctx) {
     form,
     h(
       'section',
+      { class: 'panel work-list', 'aria-labelledby': 'work-title' },
+      h('h2', { id: 'work-title' }, 'Waiting on us'),
+      h(
+        'p',
+        { class: 'help' },
+        'Requests where this party owes the next step, the soonest deadline first.',
+      ),
+      h(
+        'section',
+        { id: 'work-incoming', 'aria-labelledby': 'work-incoming-title' },
+        h('h3', { id: 'work-incoming-title' }, 'Incoming: partners asked us'),
+        incomingBox,
+      ),
+      h(
+        'section',
+        { id: 'work-outgoing', 'aria-labelledby': 'work-outgoing-title' },
+        h('h3', { id: 'work-outgoing-title' }, 'Outgoing: we asked partners'),
+        outgoingBox,
+      ),
+    ),
+    h(
+      'section',
       { class: 'panel', 'aria-labelledby': 'list-title' },
       h('h2', { id: 'list-title' }, 'Requests of this node'),
       listBox,
     ),
   );
 
-  /** @param {RequestView[]} items */
+  /**
+   * One half of the work list.
+   * @param {HTMLElement} box
+   * @param {string} caption
+   * @param {RequestListItem[]} items
+   * @param {string} empty
+   */
+  function drawWork(box, caption, items, empty) {
+    const now = Date.now();
+    const rows = items.map((r) => {
+      const due = dueOf(r);
+      const late = due !== null && Date.parse(due) <= now;
+      return h(
+        'tr',
+        { 'data-work-id': r.id, class: late || r.overdue ? 'overdue-row' : null },
+        h('td', {}, requestLink(r.id)),
+        h('td', {}, r.subject ? r.subject.title : h('em', {}, 'Erased')),
+        h('td', {}, r.counterparty),
+        h('td', {}, label(KIND_LABEL, r.type)),
+        h(
+          'td',
+          { class: 'next-step by-us' },
+          r.nextStep ? label(NEXT_STEP_LABEL, r.nextStep.action) : '—',
+        ),
+        h(
+          'td',
+          { class: late ? 'late' : null },
+          due ? time(due, { compact: true }) : h('span', { class: 'muted' }, 'no deadline of ours'),
+          late ? [' ', h('span', { class: 'badge overdue' }, 'Overdue')] : null,
+        ),
+        h('td', {}, statusBadges(r)),
+      );
+    });
+    render(
+      box,
+      table(
+        caption,
+        ['Request', 'Title', 'Partner', 'Kind', 'Our next step', 'Due', 'Status'],
+        rows,
+        { empty, captionHidden: true },
+      ),
+    );
+  }
+
+  /** @param {RequestListItem[]} items */
   function drawList(items) {
     const rows = items.map((r) =>
       h(
@@ -188,12 +289,25 @@ export function officerRequests(ctx) {
 
   let stop = poll(
     async () => {
-      const { items } = /** @type {{ items: RequestView[] }} */ (
+      const { items } = /** @type {{ items: RequestListItem[] }} */ (
         await getJson(`/v1/requests${queryString(apiQuery)}`)
       );
       const before = partners.size;
       for (const r of items) partners.add(r.counterparty);
       if (partners.size !== before) drawPartnerField();
+      const work = workList(items);
+      drawWork(
+        incomingBox,
+        'Incoming requests waiting on us',
+        work.filter((r) => r.direction === 'incoming'),
+        'No incoming request waits on us.',
+      );
+      drawWork(
+        outgoingBox,
+        'Outgoing requests waiting on us',
+        work.filter((r) => r.direction === 'outgoing'),
+        'No outgoing request waits on us.',
+      );
       drawList(items);
       updated.replaceChildren('Updated ', time(new Date().toISOString(), { short: true }));
       render(problem);

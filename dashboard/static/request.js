@@ -25,6 +25,7 @@ import {
 } from './dom.js';
 import { poll } from './live.js';
 import { accessLogPanel } from './access-log.js';
+import { actionsPanel } from './request-actions.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
 /** @typedef {import('./types.js').SupervisorTimeline} SupervisorTimeline */
@@ -47,6 +48,7 @@ import { accessLogPanel } from './access-log.js';
  *   };
  *   events: TimelineEvent[];
  *   explanations: Partial<Record<'acknowledgement' | 'response', DeadlineExplanation | null>> | null;
+ *   detail?: RequestDetail;
  * }} Shown
  */
 
@@ -211,6 +213,7 @@ async function load(id) {
       request: d,
       events: d.timeline,
       explanations: /** @type {Shown['explanations']} */ (d.deadlines),
+      detail: d,
     };
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 403) throw err;
@@ -624,6 +627,10 @@ export function requestPage(ctx, id) {
   );
   const events = h('div');
   const accessLog = ctx.session.roles.includes('admin') ? accessLogPanel(ctx, id) : null;
+  // Officers work the request here (request-actions.js): its buttons, coverage and gaps.
+  const work = ctx.session.roles.includes('officer')
+    ? actionsPanel(ctx, id, { refresh: () => refreshNow() })
+    : null;
   render(
     ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
@@ -632,12 +639,15 @@ export function requestPage(ctx, id) {
     banner,
     pendingNotice,
     facts,
+    work?.panel,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'deadlines-title' },
       h('h2', { id: 'deadlines-title' }, 'Deadlines'),
       deadlines,
     ),
+    work?.coverage,
+    work?.clarification,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'timeline-title' },
@@ -740,81 +750,86 @@ export function requestPage(ctx, id) {
     );
   }
 
-  const stopPolling = poll(
-    async () => {
-      let next;
-      try {
-        next = await load(id);
-      } catch (err) {
-        if (err instanceof ApiError && (err.status === 404 || err.code === 'schema_invalid')) {
-          render(
-            problem,
-            h(
-              'p',
-              { class: 'error', role: 'alert' },
-              'There is no request with this id on this node.',
-            ),
-          );
-          return;
-        }
-        throw err;
-      }
-      shown = next;
-      // Redrawn only when they change, so an open "Details" stays open while the page updates.
-      // Attempts change at every refresh while a message waits: only which messages wait counts here.
-      const factsKey = JSON.stringify({
-        ...next.request,
-        undelivered: next.request.undelivered?.map((u) => u.msgId),
-      });
-      if (factsKey !== drawnFacts) {
-        drawFacts(next);
-        drawExplanations(next);
-        drawnFacts = factsKey;
-      }
-      // Drawn when it changes only: it is a live region, read out when it appears.
-      const drawn = refusalBanner(next);
-      const bannerKey = drawn?.textContent ?? '';
-      if (bannerKey !== drawnBanner) {
-        render(banner, drawn);
-        drawnBanner = bannerKey;
-      }
-      const notice = undeliveredNotice(next);
-      const noticeKey = notice?.textContent ?? '';
-      if (noticeKey !== drawnNotice) {
-        render(pendingNotice, notice);
-        drawnNotice = noticeKey;
-      }
-      const ids = notice?.dataset.undelivered ?? '';
-      if (ids !== waitingIds) {
-        const partner = next.request.counterparty;
-        if (ids && notice) ctx.announce(notice.querySelector('p')?.textContent ?? '');
-        else ctx.announce(`No message of ours is waiting for ${partner} any more.`);
-        waitingIds = ids;
-      }
-      const waiting = new Set(next.request.undelivered?.map((u) => u.msgId) ?? []);
-      const eventsKey = JSON.stringify([next.events, [...waiting]]);
-      if (eventsKey !== drawnEvents) {
+  const tick = async () => {
+    let next;
+    try {
+      next = await load(id);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.code === 'schema_invalid')) {
         render(
-          events,
-          next.events.length
-            ? timeline(next.events, { partner: next.request.counterparty, waiting })
-            : h('p', { class: 'empty' }, 'No events yet.'),
+          problem,
+          h(
+            'p',
+            { class: 'error', role: 'alert' },
+            'There is no request with this id on this node.',
+          ),
         );
-        drawnEvents = eventsKey;
+        return;
       }
-      drawDeadlines();
-      render(problem);
+      throw err;
+    }
+    shown = next;
+    // Redrawn only when they change, so an open "Details" stays open while the page updates.
+    // Attempts change at every refresh while a message waits: only which messages wait counts here.
+    const factsKey = JSON.stringify({
+      ...next.request,
+      undelivered: next.request.undelivered?.map((u) => u.msgId),
+    });
+    if (factsKey !== drawnFacts) {
+      drawFacts(next);
+      drawExplanations(next);
+      drawnFacts = factsKey;
+    }
+    // Drawn when it changes only: it is a live region, read out when it appears.
+    const drawn = refusalBanner(next);
+    const bannerKey = drawn?.textContent ?? '';
+    if (bannerKey !== drawnBanner) {
+      render(banner, drawn);
+      drawnBanner = bannerKey;
+    }
+    const notice = undeliveredNotice(next);
+    const noticeKey = notice?.textContent ?? '';
+    if (noticeKey !== drawnNotice) {
+      render(pendingNotice, notice);
+      drawnNotice = noticeKey;
+    }
+    const ids = notice?.dataset.undelivered ?? '';
+    if (ids !== waitingIds) {
+      const partner = next.request.counterparty;
+      if (ids && notice) ctx.announce(notice.querySelector('p')?.textContent ?? '');
+      else ctx.announce(`No message of ours is waiting for ${partner} any more.`);
+      waitingIds = ids;
+    }
+    const waiting = new Set(next.request.undelivered?.map((u) => u.msgId) ?? []);
+    const eventsKey = JSON.stringify([next.events, [...waiting]]);
+    if (eventsKey !== drawnEvents) {
+      render(
+        events,
+        next.events.length
+          ? timeline(next.events, { partner: next.request.counterparty, waiting })
+          : h('p', { class: 'empty' }, 'No events yet.'),
+      );
+      drawnEvents = eventsKey;
+    }
+    if (work && next.detail) work.update(next.detail);
+    drawDeadlines();
+    render(problem);
+  };
+  const polling = {
+    onError: (/** @type {unknown} */ err) => {
+      if (!ctx.sessionLost(err))
+        render(
+          problem,
+          h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+        );
     },
-    {
-      onError: (err) => {
-        if (!ctx.sessionLost(err))
-          render(
-            problem,
-            h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
-          );
-      },
-    },
-  );
+  };
+  let stopPolling = poll(tick, polling);
+  /** Fetches the request now (after an action), then every few seconds as before. */
+  function refreshNow() {
+    stopPolling();
+    stopPolling = poll(tick, polling);
+  }
   // The bars move with the clock between two fetches.
   const ticker = window.setInterval(drawDeadlines, 1000);
   return () => {

@@ -6,6 +6,7 @@
 /** @typedef {import('../../schemas/supervisor-api.js').SupervisorRequestPage} SupervisorPage */
 /** @typedef {import('../../schemas/supervisor-api.js').SupervisorTimeline} SupervisorTimeline */
 /** @typedef {import('../../schemas/requests-api.js').RequestView} RequestView */
+/** @typedef {import('../../schemas/officer-list.js').RequestListItem} RequestListItem */
 /** @typedef {import('../../schemas/requests-api.js').RequestDetailView} RequestDetail */
 /** @typedef {import('../../schemas/requests-api.js').TimelineEvent} TimelineEvent */
 /** @typedef {import('../../workflows/deadlines.js').DeadlineExplanation} DeadlineExplanation */

@@ -1,0 +1,680 @@
+/* global crypto, FormData, HTMLElement, HTMLButtonElement, KeyboardEvent */
+// Working a request: a button for each action this node's officers may take now (the request
+// detail's `allowedActions`, computed by the node from the action table, so the page holds no rule
+// of its own), each opening a small form for the action's body; the node's refusal is shown in
+// words at the field it names (the problem document's `errors[].path`). Each submission carries an
+// Idempotency-Key, the same for the same body, so a double click or a retry acts once. Responses
+// with records are not here: only "not found / withheld for every item", which needs none. Also
+// the coverage matrix per item, and the clarification items of the records exchanged, each with
+// a button that prefills a question about it.
+import { ApiError, callApi } from './api.js';
+import { h, label, render, STATUS_LABEL, table } from './dom.js';
+
+/** @typedef {import('./types.js').RequestDetail} RequestDetail */
+/** @typedef {RequestDetail['allowedActions'][number]['action']} Action */
+
+/**
+ * One field of an action's form: `key` is its member in the body (and what an error's path names).
+ * @typedef {{
+ *   key: string;
+ *   label: string;
+ *   type: 'textarea' | 'datetime' | 'radio';
+ *   required?: boolean;
+ *   hint?: string;
+ *   options?: [string, string][];
+ * }} Field
+ */
+
+/**
+ * An action's form: its button, its route, its fields, and the body its values make.
+ * @typedef {{
+ *   button: string;
+ *   title: string;
+ *   path: string;
+ *   fields: Field[];
+ *   body: (v: Record<string, string>, d: RequestDetail) => Record<string, unknown>;
+ *   done: string;
+ *   danger?: boolean;
+ * }} FormSpec
+ */
+
+/** A datetime-local value (the reader's time zone) as an RFC 3339 UTC instant. */
+const instant = (/** @type {string} */ v) => {
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? v : new Date(ms).toISOString().replace('.000Z', 'Z');
+};
+/** Lines of a textarea that say something, one list entry each. */
+const lines = (/** @type {string} */ v) => v.split('\n').filter((l) => l.trim() !== '');
+/** The member only when the optional field was filled in. */
+const optional = (
+  /** @type {string} */ key,
+  /** @type {string | undefined} */ v,
+  f = (/** @type {string} */ x) => /** @type {unknown} */ (x),
+) => (v !== undefined && v.trim() !== '' ? { [key]: f(v) } : {});
+
+/** The forms, by the name the page gives them (the two closures share one form and route). */
+/** @type {Record<string, FormSpec>} */
+export const FORMS = {
+  acknowledge: {
+    button: 'Acknowledge',
+    title: 'Acknowledge the request',
+    path: 'acknowledge',
+    fields: [
+      { key: 'note', label: 'Note to the partner (optional)', type: 'textarea' },
+      { key: 'expected_by', label: 'Response expected by (optional)', type: 'datetime' },
+    ],
+    body: (v) => ({
+      ...optional('note', v.note),
+      ...optional('expected_by', v.expected_by, instant),
+    }),
+    done: 'Acknowledgement sent',
+  },
+  ask_clarification: {
+    button: 'Ask for clarification',
+    title: 'Ask the requester for clarification',
+    path: 'clarification-requests',
+    fields: [
+      {
+        key: 'questions',
+        label: 'Questions',
+        type: 'textarea',
+        required: true,
+        hint: 'One question per line. The response clock stops until they are answered, if the policy says so.',
+      },
+    ],
+    body: (v) => ({ questions: lines(v.questions ?? '') }),
+    done: 'Clarification question sent',
+  },
+  answer_clarification: {
+    button: 'Answer the clarification',
+    title: 'Answer the open clarification question',
+    path: 'clarifications',
+    fields: [
+      {
+        key: 'answers',
+        label: 'Answers',
+        type: 'textarea',
+        required: true,
+        hint: 'One answer per line, in the order of the questions.',
+      },
+    ],
+    body: (v) => ({ answers: lines(v.answers ?? '') }),
+    done: 'Answer sent',
+  },
+  request_extension: {
+    button: 'Ask for more time',
+    title: 'Ask the requester for more time',
+    path: 'extension-requests',
+    fields: [
+      { key: 'reason', label: 'Reason', type: 'textarea', required: true },
+      { key: 'proposed_deadline', label: 'Proposed deadline', type: 'datetime', required: true },
+    ],
+    body: (v) => ({ reason: v.reason, proposed_deadline: instant(v.proposed_deadline ?? '') }),
+    done: 'Extension request sent',
+  },
+  decide_extension: {
+    button: 'Decide on the extension',
+    title: 'Grant or refuse the extension request',
+    path: 'extension-decision',
+    fields: [
+      {
+        key: 'granted',
+        label: 'Decision',
+        type: 'radio',
+        required: true,
+        options: [
+          ['true', 'Grant'],
+          ['false', 'Refuse'],
+        ],
+      },
+      {
+        key: 'new_deadline',
+        label: 'New deadline (optional: the proposed one when granted)',
+        type: 'datetime',
+      },
+      { key: 'reason', label: 'Reason (optional)', type: 'textarea' },
+    ],
+    body: (v) => ({
+      granted: v.granted === 'true',
+      ...optional('new_deadline', v.new_deadline, instant),
+      ...optional('reason', v.reason),
+    }),
+    done: 'Extension decision sent',
+  },
+  respond_final: {
+    button: 'Respond: not found or withheld',
+    title: 'Final response without records: the same outcome for every item',
+    path: 'responses',
+    fields: [
+      {
+        key: 'outcome',
+        label: 'Outcome for every item of the request',
+        type: 'radio',
+        required: true,
+        options: [
+          ['not_found', 'Not found'],
+          ['withheld', 'Withheld'],
+        ],
+      },
+      {
+        key: 'reason',
+        label: 'Reason (required when withheld)',
+        type: 'textarea',
+      },
+      { key: 'note', label: 'Note to the partner (optional)', type: 'textarea' },
+    ],
+    body: (v, d) => ({
+      final: true,
+      records: [],
+      outcomes: d.coverage.map((c) => ({
+        item_id: c.item_id,
+        outcome: v.outcome,
+        ...optional('reason', v.reason),
+      })),
+      ...optional('note', v.note),
+    }),
+    done: 'Final response sent',
+  },
+  decline: {
+    button: 'Decline',
+    title: 'Decline the request',
+    path: 'decline',
+    fields: [{ key: 'reason', label: 'Reason', type: 'textarea', required: true }],
+    body: (v) => ({ reason: v.reason }),
+    done: 'Decline sent',
+    danger: true,
+  },
+  withdraw: {
+    button: 'Withdraw',
+    title: 'Withdraw the request',
+    path: 'withdraw',
+    fields: [{ key: 'reason', label: 'Reason (optional)', type: 'textarea' }],
+    body: (v) => optional('reason', v.reason),
+    done: 'Withdrawal sent',
+    danger: true,
+  },
+  close: {
+    button: 'Close',
+    title: 'Close the answered request',
+    path: 'close',
+    fields: [
+      {
+        key: 'outcome',
+        label: 'Outcome',
+        type: 'radio',
+        required: true,
+        options: [
+          ['accepted', 'Accepted: the answer is complete'],
+          ['incomplete', 'Incomplete: reopen it for the responder'],
+        ],
+      },
+      { key: 'reason', label: 'Reason (optional)', type: 'textarea' },
+    ],
+    body: (v) => ({ outcome: v.outcome, ...optional('reason', v.reason) }),
+    done: 'Closure sent',
+  },
+};
+
+/**
+ * The forms offered for the allowed actions, in the action table's order: the two closures are
+ * one form; a partial response needs records, which this page does not write.
+ * @param {Action[]} allowed
+ */
+export function formsFor(allowed) {
+  /** @type {string[]} */
+  const names = [];
+  for (const action of allowed) {
+    const name = action === 'close_accepted' || action === 'close_incomplete' ? 'close' : action;
+    if (FORMS[name] && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** A fresh Idempotency-Key (crypto.getRandomValues works on plain http too). */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `ui-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * The field an error's path names: the deepest member of the path that is a field's key
+ * (`/outcomes/0/reason` → reason, `/questions/2` → questions, `/outcomes` → outcome).
+ * @param {string} path
+ * @param {Field[]} fields
+ */
+function fieldOf(path, fields) {
+  const segments = path.split('/').filter(Boolean).reverse();
+  for (const s of segments) {
+    const f = fields.find((x) => x.key === s || `${x.key}s` === s);
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/**
+ * The actions panel of a request page, for officers.
+ * @param {import('./types.js').ViewContext} ctx
+ * @param {string} id
+ * @param {{ refresh: () => void }} page asks the page to fetch the request again
+ */
+export function actionsPanel(ctx, id, page) {
+  const toolbar = h('div', { class: 'action-buttons', role: 'group', 'aria-label': 'Actions' });
+  const formSlot = h('div', { class: 'action-form-slot' });
+  const outcome = h('p', { class: 'action-outcome', role: 'status', tabindex: '-1' });
+  const coverageBox = h('div');
+  const itemsBox = h('div');
+  const panel = h(
+    'section',
+    { class: 'panel actions-panel', 'aria-labelledby': 'actions-title', id: 'actions' },
+    h('h2', { id: 'actions-title' }, 'Work on this request'),
+    toolbar,
+    outcome,
+    formSlot,
+  );
+  const coverage = h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'coverage-title', id: 'coverage' },
+    h('h2', { id: 'coverage-title' }, 'Coverage per item'),
+    coverageBox,
+  );
+  const clarification = h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'clarification-items-title', id: 'clarification-items' },
+    h('h2', { id: 'clarification-items-title' }, 'Clarification items'),
+    itemsBox,
+  );
+
+  /** @type {RequestDetail | undefined} */
+  let detail;
+  let drawnForms = '';
+  let drawnCoverage = '';
+  let drawnItems = '';
+  /** The open form: its name, and what to do when it is no longer allowed. */
+  /** @type {{ name: string } | undefined} */
+  let open;
+
+  /** @param {string} name */
+  const buttonOf = (name) =>
+    /** @type {HTMLButtonElement | null} */ (toolbar.querySelector(`[data-action="${name}"]`));
+
+  function closeForm({ focus = false } = {}) {
+    const name = open?.name;
+    open = undefined;
+    render(formSlot);
+    for (const b of toolbar.querySelectorAll('button')) b.setAttribute('aria-expanded', 'false');
+    if (focus && name) buttonOf(name)?.focus();
+  }
+
+  /**
+   * Opens the form of `name`, with values to start from.
+   * @param {string} name
+   * @param {Record<string, string>} [prefill]
+   */
+  function openForm(name, prefill = {}) {
+    const spec = FORMS[name];
+    if (!spec || !detail) return;
+    open = { name };
+    for (const b of toolbar.querySelectorAll('button'))
+      b.setAttribute('aria-expanded', b.dataset.action === name ? 'true' : 'false');
+    render(outcome);
+    render(formSlot, actionForm(name, spec, prefill));
+    const first = formSlot.querySelector('textarea, input');
+    if (first instanceof HTMLElement) first.focus();
+  }
+
+  /**
+   * @param {string} name
+   * @param {FormSpec} spec
+   * @param {Record<string, string>} prefill
+   */
+  function actionForm(name, spec, prefill) {
+    const formError = h('div', { class: 'form-problem', role: 'alert' });
+    /** @type {Map<string, { error: HTMLElement; controls: HTMLElement[] }>} */
+    const slots = new Map();
+    const fieldEls = spec.fields.map((f) => {
+      const fid = `action-${name}-${f.key}`;
+      const errorId = `${fid}-error`;
+      const hintId = f.hint ? `${fid}-hint` : null;
+      const error = h('p', { class: 'field-error', id: errorId });
+      const described = [hintId, errorId].filter(Boolean).join(' ');
+      /** @type {HTMLElement[]} */
+      let controls;
+      /** @type {HTMLElement} */
+      let el;
+      if (f.type === 'radio') {
+        controls = (f.options ?? []).map(([value, text], i) =>
+          h(
+            'label',
+            { class: 'choice' },
+            h('input', {
+              type: 'radio',
+              name: f.key,
+              value,
+              id: `${fid}-${i}`,
+              required: f.required ? true : null,
+              checked: prefill[f.key] === value,
+              'aria-describedby': described,
+            }),
+            ` ${text}`,
+          ),
+        );
+        el = h(
+          'fieldset',
+          { class: 'field choices', 'data-field': f.key },
+          h('legend', {}, f.label),
+          controls,
+          error,
+        );
+        controls = controls.map((c) => /** @type {HTMLElement} */ (c.querySelector('input')));
+      } else {
+        const control =
+          f.type === 'textarea'
+            ? h('textarea', {
+                id: fid,
+                name: f.key,
+                rows: 3,
+                required: f.required ? true : null,
+                'aria-describedby': described,
+              })
+            : h('input', {
+                id: fid,
+                name: f.key,
+                type: 'datetime-local',
+                required: f.required ? true : null,
+                'aria-describedby': described,
+              });
+        const start = prefill[f.key];
+        if (start) control.value = start;
+        controls = [control];
+        el = h(
+          'div',
+          { class: 'field', 'data-field': f.key },
+          h('label', { for: fid }, f.label),
+          hintId ? h('p', { class: 'hint', id: hintId }, f.hint) : null,
+          control,
+          error,
+        );
+      }
+      slots.set(f.key, { error, controls });
+      return el;
+    });
+
+    const submit = h('button', { type: 'submit' }, spec.button);
+    /** The key of the last body sent: the same body again is the same action. */
+    /** @type {{ body: string; key: string } | undefined} */
+    let sent;
+    let busy = false;
+
+    const clearErrors = () => {
+      render(formError);
+      for (const { error, controls } of slots.values()) {
+        render(error);
+        for (const c of controls) c.removeAttribute('aria-invalid');
+      }
+    };
+
+    /**
+     * The node's refusal in words, each error at the field its path names.
+     * @param {unknown} err
+     */
+    const showRefusal = (err) => {
+      const problem = err instanceof ApiError ? err : undefined;
+      /** @type {{ path: string; message: string }[]} */
+      const details = problem?.errors ?? [];
+      /** @type {HTMLElement | undefined} */
+      let firstInvalid;
+      /** @type {{ path: string; message: string }[]} */
+      const unplaced = [];
+      for (const d of details) {
+        const f = fieldOf(d.path, spec.fields);
+        const slot = f && slots.get(f.key);
+        if (!slot) {
+          unplaced.push(d);
+          continue;
+        }
+        slot.error.append(h('span', {}, d.message), ' ');
+        for (const c of slot.controls) c.setAttribute('aria-invalid', 'true');
+        firstInvalid ??= slot.controls[0];
+      }
+      render(
+        formError,
+        h(
+          'p',
+          { class: 'error' },
+          problem
+            ? `The node refused this (${problem.code ?? problem.status}): ${problem.message}`
+            : `Not sent: ${String(err)}`,
+        ),
+        unplaced.length
+          ? h(
+              'ul',
+              { class: 'error' },
+              unplaced.map((d) => h('li', {}, d.path ? `${d.path}: ${d.message}` : d.message)),
+            )
+          : null,
+      );
+      (firstInvalid ?? submit).focus();
+    };
+
+    /**
+     * Sends the form's body, once at a time, with the key of this body.
+     * @param {HTMLFormElement} form
+     */
+    const send = async (form) => {
+      if (busy || !detail) return;
+      busy = true;
+      submit.disabled = true;
+      clearErrors();
+      const data = new FormData(form);
+      /** @type {Record<string, string>} */
+      const values = {};
+      for (const [k, v] of data.entries()) if (typeof v === 'string') values[k] = v;
+      const body = spec.body(values, detail);
+      const bodyKey = JSON.stringify(body);
+      if (!sent || sent.body !== bodyKey) sent = { body: bodyKey, key: newKey() };
+      try {
+        const answer = /** @type {{ status: string }} */ (
+          await callApi('POST', `/v1/requests/${encodeURIComponent(id)}/${spec.path}`, {
+            json: body,
+            headers: { 'idempotency-key': sent.key },
+          })
+        );
+        const said = `${spec.done}; the request is ${label(STATUS_LABEL, answer.status).toLowerCase()}.`;
+        closeForm();
+        // A live region: read out once.
+        render(outcome, said);
+        page.refresh();
+        // The buttons change with the new state: the focus goes to what was said.
+        outcome.focus();
+        busy = false;
+      } catch (err) {
+        busy = false;
+        submit.disabled = false;
+        if (!ctx.sessionLost(err)) showRefusal(err);
+      }
+    };
+
+    return h(
+      'form',
+      {
+        class: 'action-form',
+        'data-form': name,
+        'aria-labelledby': `action-${name}-title`,
+        onsubmit: (e) => {
+          e.preventDefault();
+          void send(/** @type {HTMLFormElement} */ (e.currentTarget));
+        },
+        onkeydown: (e) => {
+          if (e instanceof KeyboardEvent && e.key === 'Escape') closeForm({ focus: true });
+        },
+      },
+      h('h3', { id: `action-${name}-title` }, spec.title),
+      fieldEls,
+      formError,
+      h(
+        'div',
+        { class: 'actions' },
+        submit,
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => closeForm({ focus: true }) },
+          'Cancel',
+        ),
+      ),
+    );
+  }
+
+  /** @param {RequestDetail} d */
+  function drawButtons(d) {
+    const names = formsFor(d.allowedActions.map((a) => a.action));
+    const key = names.join(' ');
+    if (key === drawnForms) return;
+    drawnForms = key;
+    if (open && !names.includes(open.name)) {
+      const gone = FORMS[open.name]?.button ?? open.name;
+      closeForm();
+      const said = `${gone} is no longer possible: the request is ${label(STATUS_LABEL, d.status).toLowerCase()}.`;
+      render(outcome, said);
+    }
+    render(
+      toolbar,
+      names.length
+        ? names.map((name) =>
+            h(
+              'button',
+              {
+                type: 'button',
+                class: FORMS[name]?.danger ? 'secondary danger' : 'secondary',
+                'data-action': name,
+                'aria-expanded': open?.name === name ? 'true' : 'false',
+                'aria-controls': 'action-form-slot',
+                'data-focus-key': `action-${name}`,
+                onclick: () => (open?.name === name ? closeForm({ focus: true }) : openForm(name)),
+              },
+              FORMS[name]?.button ?? name,
+            ),
+          )
+        : h(
+            'p',
+            { class: 'empty' },
+            'Nothing to do here now: this node has no step it may take on the request.',
+          ),
+    );
+  }
+  formSlot.id = 'action-form-slot';
+
+  /** @param {RequestDetail} d */
+  function drawCoverage(d) {
+    const key = JSON.stringify(d.coverage);
+    if (key === drawnCoverage) return;
+    drawnCoverage = key;
+    render(
+      coverageBox,
+      table(
+        'Coverage per item',
+        ['Item', 'State', 'By message', 'Reason'],
+        d.coverage.map((c) =>
+          h(
+            'tr',
+            { 'data-item': c.item_id },
+            h('td', { class: 'mono' }, c.item_id),
+            h('td', {}, h('span', { class: `badge coverage-${c.state}` }, COVERAGE_LABEL[c.state])),
+            h('td', { class: 'mono' }, c.by.length ? c.by.join(', ') : '—'),
+            h('td', {}, c.reason ?? ''),
+          ),
+        ),
+        { empty: 'The request has no items.', captionHidden: true },
+      ),
+    );
+  }
+
+  /**
+   * Where a question about a clarification item goes now: the question form (responder), or the
+   * closure as incomplete (requester of an answered request); undefined when neither is allowed.
+   * @param {RequestDetail} d
+   * @param {string} question
+   * @returns {[string, Record<string, string>] | undefined}
+   */
+  const askWith = (d, question) => {
+    const names = formsFor(d.allowedActions.map((a) => a.action));
+    if (names.includes('ask_clarification')) return ['ask_clarification', { questions: question }];
+    if (d.allowedActions.some((a) => a.action === 'close_incomplete'))
+      return ['close', { outcome: 'incomplete', reason: question }];
+    return undefined;
+  };
+
+  /** @param {RequestDetail} d */
+  function drawItems(d) {
+    const can = askWith(d, '') !== undefined;
+    const key = JSON.stringify([d.clarificationItems, can]);
+    if (key === drawnItems) return;
+    drawnItems = key;
+    render(
+      itemsBox,
+      d.clarificationItems.length
+        ? [
+            h(
+              'p',
+              { class: 'help' },
+              'What the records exchanged so far miss against the legal minimums of this type.',
+              can ? null : ' No question can be sent about them now.',
+            ),
+            h(
+              'ul',
+              { class: 'clarification-items' },
+              d.clarificationItems.map((c, i) => {
+                const question = `About ${c.path} in message ${c.msg_id}: ${c.message}`;
+                return h(
+                  'li',
+                  { 'data-code': c.code },
+                  h('strong', {}, c.message),
+                  ' ',
+                  h('span', { class: 'muted' }, `(${c.code}, ${c.path}, message ${c.msg_id})`),
+                  can
+                    ? [
+                        ' ',
+                        h(
+                          'button',
+                          {
+                            type: 'button',
+                            class: 'secondary small',
+                            'data-focus-key': `ask-item-${i}`,
+                            onclick: () => {
+                              const target = detail && askWith(detail, question);
+                              if (target) openForm(target[0], target[1]);
+                            },
+                          },
+                          'Ask about this',
+                          h('span', { class: 'visually-hidden' }, `: ${c.message}`),
+                        ),
+                      ]
+                    : null,
+                );
+              }),
+            ),
+          ]
+        : h('p', { class: 'empty' }, 'No gaps in the records exchanged so far.'),
+    );
+  }
+
+  return {
+    panel,
+    coverage,
+    clarification,
+    /** @param {RequestDetail} d */
+    update(d) {
+      detail = d;
+      drawButtons(d);
+      drawCoverage(d);
+      drawItems(d);
+    },
+  };
+}
+
+/** @type {Record<string, string>} */
+const COVERAGE_LABEL = {
+  answered: 'Answered',
+  outstanding: 'Outstanding',
+  not_found: 'Not found',
+  withheld: 'Withheld',
+};

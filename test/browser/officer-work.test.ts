@@ -1,0 +1,222 @@
+// Officers work requests in the browser (Debian's Chromium, driven by playwright-core), signed in
+// through each node's development OpenID provider (so every action goes with the session's CSRF
+// token): A's officer asks party-b through the API; B's officer sees it in the work list as owed
+// by us, opens it, acknowledges it through its button, has a decline with a blank reason refused
+// by the node at the reason field, and asks a clarification question by keyboard only; A's officer
+// sees the question owed by us and answers it (a double click acts once); B sees the answer.
+// Screenshots: the work list, and a request with its buttons and coverage matrix.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corridorSubject } from '../fixtures/domain/mine-maps.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually, registerPartner } from '../helpers/partners.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+const TITLE = 'Corridor hazards near pylon 44 (work test)';
+const WAIT_MS = 30_000;
+
+let a: TestNode;
+let b: TestNode;
+let browser: Browser;
+let reqId: string;
+
+/** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
+const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
+
+/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
+async function officerTab(node: TestNode) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // A refusal the page shows is an answer of the node, logged by the browser as a failed load.
+    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
+      errors.push(m.text());
+  });
+  await page.goto(`${node.url}/dashboard`);
+  await page.waitForURL(/\/dashboard\/sign-in/);
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL(/\/oidc\/interaction\//);
+  await page.getByLabel('Username').fill('amira');
+  await page.getByLabel('Password').fill('amira-dev');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${node.url}/dashboard/requests`);
+  await page.getByRole('heading', { name: 'Waiting on us', level: 2 }).waitFor();
+  return { page, errors, close: () => context.close() };
+}
+
+/** The open form's submit: its only button of type submit. */
+const submitOf = (page: Page, form: string) =>
+  page.locator(`form[data-form="${form}"] button[type="submit"]`);
+
+beforeAll(async () => {
+  [a, b, browser] = await Promise.all([
+    startTestNode({ partyId: 'party-a' }),
+    startTestNode({ partyId: 'party-b' }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  const created = await call(a.url, 'POST', '/v1/requests', {
+    token: await a.token('officer', 'amira'),
+    json: {
+      type: 'mine_map',
+      counterparty: 'party-b',
+      priority: 'urgent',
+      subject: { ...structuredClone(corridorSubject), title: TITLE },
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  reqId = created.body.id as string;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([a?.destroy(), b?.destroy()]);
+});
+
+describe('officers working a request in the browser', () => {
+  it('acknowledges, is refused at the field, asks by keyboard; the requester answers', async () => {
+    // B: the incoming request is in the work list, owed by us, with its acknowledgement due.
+    const onB = await officerTab(b);
+    const work = onB.page.locator(`#work-incoming tr[data-work-id="${reqId}"]`);
+    await work.waitFor({ timeout: WAIT_MS });
+    expect(await work.textContent()).toContain('acknowledge the request');
+    expect(await work.textContent()).toContain(TITLE);
+    expect(await onB.page.locator(`#work-outgoing tr[data-work-id="${reqId}"]`).count()).toBe(0);
+    await onB.page.screenshot({
+      path: path.join(ARTIFACTS, 'officer-work-list.png'),
+      fullPage: true,
+    });
+
+    // The request's page: a button per allowed action; Answer (the requester's) is not there.
+    await work.getByRole('link', { name: reqId }).click();
+    await onB.page.getByRole('heading', { name: `Request ${reqId}`, level: 1 }).waitFor();
+    const actions = onB.page.locator('#actions');
+    const button = (name: string) => actions.getByRole('button', { name, exact: true });
+    await button('Acknowledge').waitFor();
+    for (const name of ['Ask for clarification', 'Ask for more time', 'Decline'])
+      expect(await button(name).count()).toBe(1);
+    expect(await button('Answer the clarification').count()).toBe(0);
+    expect(await button('Withdraw').count()).toBe(0);
+    // The coverage matrix: every item outstanding.
+    const coverage = onB.page.locator('#coverage tbody tr');
+    await coverage.first().waitFor();
+    expect(await coverage.count()).toBe(corridorSubject.items.length);
+    expect(await onB.page.locator('#coverage').textContent()).toContain('Outstanding');
+
+    // Acknowledge with a note: the button goes, the others stay.
+    await button('Acknowledge').click();
+    await onB.page.getByLabel('Note to the partner (optional)').fill('We are looking into it.');
+    await submitOf(onB.page, 'acknowledge').click();
+    const outcome = actions.locator('.action-outcome');
+    await outcome.getByText('Acknowledgement sent; the request is acknowledged.').waitFor();
+    await eventually(
+      async () => ((await button('Acknowledge').count()) === 0 ? true : undefined),
+      WAIT_MS,
+      'the Acknowledge button to go',
+    );
+    await button('Ask for clarification').waitFor();
+
+    // A decline with a blank reason: the node refuses it, and says so at the reason field.
+    await button('Decline').click();
+    await onB.page.getByLabel('Reason').fill('   ');
+    await submitOf(onB.page, 'decline').click();
+    const reason = onB.page.locator('form[data-form="decline"] [data-field="reason"]');
+    await reason.locator('.field-error span').waitFor();
+    expect((await reason.locator('.field-error').textContent())?.trim()).not.toBe('');
+    expect(await reason.locator('textarea').getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await onB.page.locator('form[data-form="decline"] .form-problem').textContent(),
+    ).toContain('schema_invalid');
+    // The focus is on the field the refusal names.
+    expect(await inPage<string>(onB.page, 'document.activeElement.id')).toBe(
+      'action-decline-reason',
+    );
+    await onB.page.getByRole('button', { name: 'Cancel' }).click();
+    const detailOnB = await call(b.url, 'GET', `/v1/requests/${reqId}`, {
+      token: await b.token('officer', 'amira'),
+    });
+    expect(detailOnB.body.status).toBe('acknowledged');
+
+    // Keyboard only: Tab to "Ask for clarification", Enter opens its form with the focus in it,
+    // type, Tab to its submit, Enter sends; the outcome takes the focus.
+    await onB.page.getByRole('heading', { name: `Request ${reqId}`, level: 1 }).focus();
+    await eventually(
+      async () => {
+        await onB.page.keyboard.press('Tab');
+        const text = await inPage<string>(onB.page, 'document.activeElement.textContent');
+        return text === 'Ask for clarification' ? true : undefined;
+      },
+      WAIT_MS,
+      'the Tab key to reach Ask for clarification',
+    );
+    await onB.page.keyboard.press('Enter');
+    await onB.page.locator('form[data-form="ask_clarification"]').waitFor();
+    expect(await inPage<string>(onB.page, 'document.activeElement.id')).toBe(
+      'action-ask_clarification-questions',
+    );
+    await onB.page.keyboard.type('Which datum are the coordinates in?');
+    await onB.page.keyboard.press('Tab');
+    expect(await inPage<string>(onB.page, 'document.activeElement.textContent')).toBe(
+      'Ask for clarification',
+    );
+    await onB.page.screenshot({
+      path: path.join(ARTIFACTS, 'officer-request-actions.png'),
+      fullPage: true,
+    });
+    await onB.page.keyboard.press('Enter');
+    await outcome.getByText('Clarification question sent').waitFor();
+    expect(await inPage<string>(onB.page, 'document.activeElement.className')).toBe(
+      'action-outcome',
+    );
+    // A question is open: no second one.
+    await eventually(
+      async () => ((await button('Ask for clarification').count()) === 0 ? true : undefined),
+      WAIT_MS,
+      'the Ask button to go while the question is open',
+    );
+
+    // A: the question is owed by us, in the outgoing half of the work list.
+    const onA = await officerTab(a);
+    const owed = onA.page.locator(`#work-outgoing tr[data-work-id="${reqId}"]`);
+    await owed.waitFor({ timeout: WAIT_MS });
+    expect(await owed.textContent()).toContain('answer the clarification question');
+    await owed.getByRole('link', { name: reqId }).click();
+    const actionsA = onA.page.locator('#actions');
+    const answer = actionsA.getByRole('button', { name: 'Answer the clarification', exact: true });
+    await answer.waitFor({ timeout: WAIT_MS });
+    expect(await actionsA.getByRole('button', { name: 'Withdraw', exact: true }).count()).toBe(1);
+    expect(await actionsA.getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
+    await answer.click();
+    await onA.page.getByLabel('Answers').fill('WGS 84, as the request says.');
+    // A double click sends once (the same Idempotency-Key for the same body).
+    await submitOf(onA.page, 'answer_clarification').dblclick();
+    await actionsA.locator('.action-outcome').getByText('Answer sent').waitFor();
+    await eventually(
+      async () => ((await answer.count()) === 0 ? true : undefined),
+      WAIT_MS,
+      'the Answer button to go',
+    );
+
+    // B: the answer arrived; asking is possible again.
+    await button('Ask for clarification').waitFor({ timeout: WAIT_MS });
+    const timelineA = await call(a.url, 'GET', `/v1/requests/${reqId}`, {
+      token: await a.token('officer', 'amira'),
+    });
+    const answers = (timelineA.body.timeline as { type: string }[]).filter(
+      (e) => e.type === 'answer_clarification',
+    );
+    expect(answers).toHaveLength(1);
+
+    expect(onB.errors).toEqual([]);
+    expect(onA.errors).toEqual([]);
+    await Promise.all([onA.close(), onB.close()]);
+  });
+});
