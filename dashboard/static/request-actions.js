@@ -194,7 +194,7 @@ export const FORMS = {
     danger: true,
   },
   close: {
-    button: 'Close',
+    button: 'Close the request',
     title: 'Close the answered request',
     path: 'close',
     fields: [

@@ -3,16 +3,21 @@
 // token): A's officer asks party-b through the API; B's officer sees it in the work list as owed
 // by us, opens it, acknowledges it through its button, has a decline with a blank reason refused
 // by the node at the reason field, and asks a clarification question by keyboard only; A's officer
-// sees the question owed by us and answers it (a double click acts once); B sees the answer.
-// Screenshots: the work list, and a request with its buttons and coverage matrix.
+// sees the question owed by us and answers it (a double click acts once); B sees the answer. The
+// work list puts the overdue request first and marks it. After B's final response (through the
+// API: record forms are not in the page yet), A sees the coverage matrix and the record's
+// clarification item, and one click prefills closing the request as incomplete about it.
+// Screenshots: the work list, a request with its buttons, and one with coverage and gaps.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corridorSubject } from '../fixtures/domain/mine-maps.js';
+import { cmsa0009, corridorSubject } from '../fixtures/domain/mine-maps.js';
+import { withoutAttachments } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { writeTestPolicy } from '../helpers/policy.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
 const TITLE = 'Corridor hazards near pylon 44 (work test)';
@@ -22,6 +27,8 @@ let a: TestNode;
 let b: TestNode;
 let browser: Browser;
 let reqId: string;
+/** A routine request to B, due days later: after the overdue one in B's work list. */
+let laterId: string;
 
 /** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
 const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
@@ -54,26 +61,43 @@ async function officerTab(node: TestNode) {
 const submitOf = (page: Page, form: string) =>
   page.locator(`form[data-form="${form}"] button[type="submit"]`);
 
-beforeAll(async () => {
-  [a, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    startTestNode({ partyId: 'party-b' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
-  ]);
-  await registerPartner(a, b);
-  await registerPartner(b, a);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
+/** A's officer asks party-b for the corridor's records. */
+async function askB(priority: string): Promise<string> {
   const created = await call(a.url, 'POST', '/v1/requests', {
     token: await a.token('officer', 'amira'),
     json: {
       type: 'mine_map',
       counterparty: 'party-b',
-      priority: 'urgent',
-      subject: { ...structuredClone(corridorSubject), title: TITLE },
+      priority,
+      subject: { ...structuredClone(corridorSubject), title: `${TITLE}, ${priority}` },
     },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  reqId = created.body.id as string;
+  return created.body.id as string;
+}
+
+beforeAll(async () => {
+  // Urgent mine-map requests are to be acknowledged within 4 s: overdue while the test looks.
+  const policyFile = await writeTestPolicy([
+    {
+      request_type: 'mine_map',
+      priority: 'urgent',
+      acknowledge_seconds: 4,
+      respond_seconds: 3600,
+      escalation_after_seconds: [3600],
+    },
+  ]);
+  const env = { PARLEY_POLICY_FILE: policyFile };
+  [a, b, browser] = await Promise.all([
+    startTestNode({ partyId: 'party-a', env }),
+    startTestNode({ partyId: 'party-b', env }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  laterId = await askB('routine');
+  reqId = await askB('urgent');
 });
 
 afterAll(async () => {
@@ -89,6 +113,14 @@ describe('officers working a request in the browser', () => {
     await work.waitFor({ timeout: WAIT_MS });
     expect(await work.textContent()).toContain('acknowledge the request');
     expect(await work.textContent()).toContain(TITLE);
+    // Overdue after 4 s: marked, and first, before the routine one due days later.
+    await work.locator('.badge.overdue').first().waitFor({ timeout: WAIT_MS });
+    await onB.page.locator(`#work-incoming tr[data-work-id="${laterId}"]`).waitFor();
+    expect(
+      await onB.page
+        .locator('#work-incoming tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-work-id'))),
+    ).toEqual([reqId, laterId]);
     expect(await onB.page.locator(`#work-outgoing tr[data-work-id="${reqId}"]`).count()).toBe(0);
     await onB.page.screenshot({
       path: path.join(ARTIFACTS, 'officer-work-list.png'),
@@ -214,6 +246,39 @@ describe('officers working a request in the browser', () => {
       (e) => e.type === 'answer_clarification',
     );
     expect(answers).toHaveLength(1);
+
+    // B's final response with a record that lacks its accuracy (sent through the API).
+    const { accuracy_m: _accuracy, ...record } = withoutAttachments(cmsa0009);
+    const responded = await call(b.url, 'POST', `/v1/requests/${reqId}/responses`, {
+      token: await b.token('officer', 'amira'),
+      json: {
+        final: true,
+        records: [record],
+        outcomes: [{ item_id: 'corridor', outcome: 'found' }],
+      },
+    });
+    expect(responded.status, JSON.stringify(responded.body)).toBe(200);
+    // A: the item answered, the gap listed; "Ask about this" prefills an incomplete closure.
+    await onA.page
+      .locator('#coverage tr[data-item="corridor"]')
+      .getByText('Answered')
+      .waitFor({ timeout: WAIT_MS });
+    const gap = onA.page.locator('#clarification-items li[data-code="accuracy_missing"]');
+    await gap.waitFor({ timeout: WAIT_MS });
+    await gap.getByRole('button', { name: /^Ask about this/ }).click();
+    const closeForm = onA.page.locator('form[data-form="close"]');
+    await closeForm.waitFor();
+    expect(await closeForm.getByRole('radio', { name: /Incomplete/ }).isChecked()).toBe(true);
+    expect(await closeForm.getByLabel('Reason (optional)').inputValue()).toContain('accuracy');
+    await onA.page.screenshot({
+      path: path.join(ARTIFACTS, 'officer-request-coverage.png'),
+      fullPage: true,
+    });
+    await submitOf(onA.page, 'close').click();
+    await actionsA
+      .locator('.action-outcome')
+      .getByText('Closure sent; the request is acknowledged.')
+      .waitFor();
 
     expect(onB.errors).toEqual([]);
     expect(onA.errors).toEqual([]);
