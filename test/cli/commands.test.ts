@@ -82,7 +82,8 @@ describe('parley', () => {
     expect(general.code).toBe(0);
     expect(general.stdout).toMatch(/exit codes:\n {2}0 {2}done/);
     expect((await parley(['help', 'sign'])).stdout).toMatch(/^usage: parley sign --key/);
-  });
+    // Twenty-odd processes, each loading TypeScript: minutes on a loaded two-core machine.
+  }, 300_000);
 
   it('an unknown option or a stray argument is a usage error: exit 2 with the command’s usage', async () => {
     const token = await parley(['token', '--bogus']);
