@@ -3,6 +3,12 @@
 // when A's read model says `delivered`) against bare Temporal calls on the same dev server in the
 // same run: `workflow.start` with no worker, and `workflow.execute` of a no-op workflow. Closed
 // loop: C operations in flight, N timed after a short warm-up. Prints both and their ratios.
+//
+// It also guards the hot path: it counts the Temporal work one request costs (workflow tasks,
+// activities and local activities in the last request's history on A and on B) and exits non-zero,
+// naming the limit, when a count grows past LIMITS below.
+//
+//   npm run bench:submit   (BENCH_N=200, BENCH_CONCURRENCY=8, BENCH_TIMEOUT_SECONDS=240)
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -32,7 +38,20 @@ const POLL_MS = 5;
 const ADMIN_URL = 'postgres://root@127.0.0.1:5432/test';
 const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
 
-const log = pino({ level: 'silent' });
+/**
+ * The most Temporal work one request may cost, from POST until A holds B's receipt: the counts
+ * measured on 6 December 2026 (issue 14, item 6; `BENCH_N=20`: A 2 workflow tasks, 1 activity, 3
+ * local activities; B 1, 0, 1). Histories are read once A holds B's receipt. A count above its
+ * limit makes this script exit 1: more round trips on the hot path are a regression, to be
+ * justified by raising the limit in the same commit.
+ */
+const LIMITS = {
+  A: { workflowTasks: 2, activities: 1, localActivities: 3 },
+  B: { workflowTasks: 1, activities: 0, localActivities: 1 },
+} as const;
+type Work = { workflowTasks: number; activities: number; localActivities: number };
+
+const log = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
 const noop = () => undefined;
 const silent = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -171,12 +190,27 @@ function row(label: string, rate: number | undefined, ms: number[]) {
   console.log(`${label.padEnd(44)} ${cols.map((c) => c.padStart(10)).join(' ')}`);
 }
 
-/** Workflow tasks and activities scheduled in one workflow's history so far. */
-async function temporalWork(client: Client, workflowId: string) {
+/** Workflow tasks, activities and local activities (their markers) in one workflow's history. */
+async function temporalWork(client: Client, workflowId: string): Promise<Work> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const tasks = events.filter((e) => e.workflowTaskScheduledEventAttributes).length;
-  const activities = events.filter((e) => e.activityTaskScheduledEventAttributes).length;
-  return `${tasks} workflow tasks, ${activities} activities`;
+  return {
+    workflowTasks: events.filter((e) => e.workflowTaskScheduledEventAttributes).length,
+    activities: events.filter((e) => e.activityTaskScheduledEventAttributes).length,
+    localActivities: events.filter(
+      (e) => e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER,
+    ).length,
+  };
+}
+/** The marker name the TypeScript SDK (its Rust core) records for each local activity's result. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+const workText = (w: Work) =>
+  `${w.workflowTasks} workflow tasks, ${w.activities} activities, ${w.localActivities} local activities`;
+
+/** One line per count above its limit in LIMITS. */
+function crossedLimits(party: keyof typeof LIMITS, work: Work) {
+  return (Object.keys(LIMITS[party]) as (keyof Work)[])
+    .filter((k) => work[k] > LIMITS[party][k])
+    .map((k) => `${party}: ${work[k]} ${k} > limit ${LIMITS[party][k]}`);
 }
 
 /** A client on the `default` namespace, and a worker there running `noop` (from a temp file). */
@@ -277,11 +311,18 @@ async function main() {
   console.log(
     `\n(sent by A: ${sent.rows[0]?.n}, ${sent.rows[0]?.attempts.toFixed(2)} delivery attempts each; ` +
       `delivered at B: ${atB.rows[0]?.n}; delivery polled every ${POLL_MS} ms)\n` +
-      `one request's history: A ${workA}; B ${workB} (bare execute: 1 workflow task)\n` +
+      `one request's history: A ${workText(workA)}; B ${workText(workB)} (bare execute: 1 workflow task)\n` +
       `ratio bare start p50 / ours POST p50: ${(pct(bareStart.latencies, 0.5) / pct(created, 0.5)).toFixed(3)} (goal >= 0.7)\n` +
       `ratio ours end-to-end / bare start:   ${(ours.rate / bareStart.rate).toFixed(3)}\n` +
       `ratio ours end-to-end / bare execute: ${(ours.rate / bareExecute.rate).toFixed(3)} (goal >= 0.5)`,
   );
+  const crossed = [...crossedLimits('A', workA), ...crossedLimits('B', workB)];
+  if (crossed.length > 0) {
+    throw new Error(
+      `the hot path grew past its limits (LIMITS in bench/submit.ts):\n  ${crossed.join('\n  ')}`,
+    );
+  }
+  console.log(`within the limits: A ${workText(LIMITS.A)}; B ${workText(LIMITS.B)}`);
 }
 
 let abort: (err: Error) => void = noop;
