@@ -1,6 +1,7 @@
 // Authentication of human callers: bearer JWTs from the configured issuer, verified by jose
 // against its key set, or the session cookie of a browser signed in through OpenID Connect
 // (api/session.ts); roles come from a claim. Every route names the roles it admits.
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { Request, RequestHandler } from 'express';
 import {
@@ -10,6 +11,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { AuthConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { Role } from '../schemas/common.js';
@@ -46,7 +48,13 @@ export function rolesFromClaim(claim: unknown): Role[] {
 /** Algorithms accepted for user tokens: asymmetric only, so a leaked key set signs nothing. */
 const USER_TOKEN_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'];
 
-export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticator> {
+/** How many verified bearer tokens are remembered (by SHA-256), least recently used dropped first. */
+export const TOKEN_CACHE_SIZE = 10_000;
+
+export async function createAuthenticator(
+  cfg: AuthConfig,
+  opts: { tokenCacheSize?: number } = {},
+): Promise<Authenticator> {
   let keys: JWTVerifyGetKey;
   if (cfg.jwks === 'url') {
     keys = createRemoteJWKSet(new URL(cfg.url));
@@ -60,6 +68,13 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
     keys = createLocalJWKSet(JSON.parse(text) as Parameters<typeof createLocalJWKSet>[0]);
   }
 
+  // Verified tokens by the SHA-256 of their text, with the instant (ms) their `exp` ends them: a
+  // caller sending the same token again is not verified again until then. Only successes are
+  // kept; a token whose text differs in any byte (another signature) has another digest.
+  const verified = new LRUCache<string, { principal: Principal; expiresAtMs: number }>({
+    max: opts.tokenCacheSize ?? TOKEN_CACHE_SIZE,
+  });
+
   return {
     async authenticate(authorization) {
       const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization ?? '');
@@ -68,6 +83,13 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
           'token_missing',
           'a bearer token is required (Authorization: Bearer <jwt>)',
         );
+      const digest = crypto.createHash('sha256').update(match[1]).digest('base64');
+      const hit = verified.get(digest);
+      if (hit) {
+        // Never past `exp`: an expired entry is dropped and the token verified (and refused) anew.
+        if (Date.now() < hit.expiresAtMs) return hit.principal;
+        verified.delete(digest);
+      }
       let payload;
       try {
         ({ payload } = await jwtVerify(match[1], keys, {
@@ -85,7 +107,12 @@ export async function createAuthenticator(cfg: AuthConfig): Promise<Authenticato
       // The subject is stored as the actor of what the caller does: it must be safe text.
       if (unsafeCharacter(payload.sub!) !== undefined)
         throw new AppError('token_invalid', 'the bearer token is not valid for this node');
-      return { sub: payload.sub!, roles };
+      const principal: Principal = { sub: payload.sub!, roles };
+      // jose accepts a token while the current second is before `exp`.
+      const expiresAtMs = payload.exp! * 1000;
+      const ttl = expiresAtMs - Date.now();
+      if (ttl > 0) verified.set(digest, { principal, expiresAtMs }, { ttl });
+      return principal;
     },
   };
 }
