@@ -822,6 +822,42 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         errors: ['request_not_found', 'not_found'],
       },
     },
+    '/v1/requests/{id}/export.kml': {
+      get: {
+        id: 'getRequestKml',
+        tag: 'Requests',
+        summary: 'The mine-map records of a request as KML',
+        description:
+          'The GeoJSON export’s features as KML Placemarks (WGS 84), each named by its record and kind, with its attributes as ExtendedData (an unknown attribute is left out). Mine-map requests only. Each export is recorded in the access log.',
+        roles: ['officer'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '200': {
+            description: 'The KML document',
+            content: { 'application/vnd.google-earth.kml+xml': { schema: { type: 'string' } } },
+          },
+        },
+        errors: ['request_not_found', 'not_found'],
+      },
+    },
+    '/v1/requests/{id}/export.zip': {
+      get: {
+        id: 'getRequestShapefiles',
+        tag: 'Requests',
+        summary: 'The mine-map records of a request as ESRI Shapefiles, zipped',
+        description:
+          'One Shapefile per geometry type, since a Shapefile holds one: `points` (devices, reference and turning points, accidents), `lines` (mine rows), `areas` (perimeters); each with its `.prj` (WGS 84) and `.cpg` (UTF-8), attribute names cut to the 10 characters DBF allows. A type with no feature has no file. Mine-map requests only. Each export is recorded in the access log.',
+        roles: ['officer'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '200': {
+            description: 'A zip of the Shapefiles',
+            content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          },
+        },
+        errors: ['request_not_found', 'not_found'],
+      },
+    },
     '/v1/supervisor/requests': {
       get: {
         id: 'supervisorListRequests',

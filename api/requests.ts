@@ -1,5 +1,5 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
@@ -28,7 +28,17 @@ import type { outgoingRequest } from '../workflows/outgoing-request.js';
 import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import { principalOf, requireRole, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
-import { GEOJSON_MEDIA_TYPE, mineMapFeatureCollection } from '../domain/geojson-export.js';
+import {
+  GEOJSON_MEDIA_TYPE,
+  mineMapFeatureCollection,
+  type FeatureCollection,
+} from '../domain/geojson-export.js';
+import {
+  KML_MEDIA_TYPE,
+  ZIP_MEDIA_TYPE,
+  mineMapKml,
+  mineMapShapefiles,
+} from '../domain/map-export.js';
 import { coverageOf, responsesOf } from '../domain/responses.js';
 import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
 import { requireJson } from './json-body.js';
@@ -81,6 +91,8 @@ function notRecordedIn(ms: number, reqId: string): AppError {
     { requestId: reqId },
   );
 }
+
+type MapExportRoute = 'GET /v1/requests/:id/export.kml' | 'GET /v1/requests/:id/export.zip';
 
 export function requestsRouter(deps: RequestsDeps): Router {
   const router = Router();
@@ -235,6 +247,43 @@ export function requestsRouter(deps: RequestsDeps): Router {
       .set('content-disposition', `attachment; filename="mine-map-${view.id}.geojson"`)
       .send(body);
   });
+
+  // The same export as KML and as zipped Shapefiles (domain/map-export.ts), checked and recorded
+  // as the GeoJSON one is.
+  const mapExport = (route: MapExportRoute, write: (fc: FeatureCollection) => Promise<Buffer>) =>
+    (async (req, res) => {
+      const id = Ulid.safeParse(req.params.id);
+      const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
+      if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
+      if (view.type !== 'mine_map')
+        throw new AppError('not_found', 'only mine-map requests have a map export');
+      if (!maySeeContent(principalOf(req).roles, view.type))
+        throw new AppError('forbidden', 'your roles may not see the records of this request');
+      const records: MineMapRecord[] = [];
+      for (const r of await responsesOf(deps.pool, view.id)) {
+        const parsed = responseSchema('mine_map').safeParse(r.body);
+        if (parsed.success) records.push(...parsed.data.records);
+      }
+      const body = await write(mineMapFeatureCollection(records));
+      await recordReads(deps.pool, req, route, [{ reqId: view.id, parts: ['records'] }]);
+      const ext = route.endsWith('.kml') ? 'kml' : 'zip';
+      res
+        .type(ext === 'kml' ? KML_MEDIA_TYPE : ZIP_MEDIA_TYPE)
+        .set('content-disposition', `attachment; filename="mine-map-${view.id}.${ext}"`)
+        .send(body);
+    }) satisfies RequestHandler;
+  router.get(
+    '/:id/export.kml',
+    requireRole(deps.auth, 'officer'),
+    mapExport('GET /v1/requests/:id/export.kml', (fc) =>
+      Promise.resolve(Buffer.from(mineMapKml(fc), 'utf8')),
+    ),
+  );
+  router.get(
+    '/:id/export.zip',
+    requireRole(deps.auth, 'officer'),
+    mapExport('GET /v1/requests/:id/export.zip', mineMapShapefiles),
+  );
 
   return router;
 }

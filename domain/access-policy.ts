@@ -106,6 +106,18 @@ export const ROUTES = Object.freeze({
     parts: ['records'],
     redacted: '403 forbidden',
   },
+  'GET /v1/requests/:id/export.kml': {
+    roles: ['officer'],
+    content: 'policy',
+    parts: ['records'],
+    redacted: '403 forbidden',
+  },
+  'GET /v1/requests/:id/export.zip': {
+    roles: ['officer'],
+    content: 'policy',
+    parts: ['records'],
+    redacted: '403 forbidden',
+  },
   'GET /v1/requests/:id/evidence': {
     roles: ['officer', 'supervisor', 'admin'],
     content: 'policy',

@@ -69,6 +69,8 @@ describe('the routes', () => {
       'GET /v1/messages/:ref',
       'GET /v1/requests/:id',
       'GET /v1/requests/:id/evidence',
+      'GET /v1/requests/:id/export.kml',
+      'GET /v1/requests/:id/export.zip',
       'GET /v1/requests/:id/geojson',
       'POST /codec/decode',
     ]);
