@@ -509,6 +509,15 @@ async function main() {
   ratio('list API / SQL:', listApi, listSql);
   ratio('summary API / SQL:', summaryApi, summarySql);
   ratio('summary no cache / SQL:', summaryUncached, summarySql);
+  // The goals of issue 14: the list within 0.7x of its SQL, the summary computed in under 50 ms.
+  if (listApi && listSql) {
+    const r = listApi.rate / listSql.rate;
+    console.log(`goal list API / SQL >= 0.7:    ${r >= 0.7 ? 'met' : 'NOT met'} (${r.toFixed(2)})`);
+  }
+  const computed = pct(alone, 0.5);
+  console.log(
+    `goal summary computed < 50 ms: ${computed < 50 ? 'met' : 'NOT met'} (median ${computed.toFixed(0)} ms)`,
+  );
   if (listApi)
     console.log(
       `target list p95 < 50 ms:       ${p95(listApi) < 50 ? 'met' : 'MISSED'} (${p95(listApi).toFixed(1)} ms)`,
