@@ -303,8 +303,72 @@ export const UPCOMING_DAYS = 7;
 /** The timeline events that end the wait for an acknowledgement, and the final answer. */
 const REPLY_EVENTS = ['acknowledge', 'respond_partial', 'respond_final'];
 
+/** The open statuses as an SQL list, literally, so the partial indexes on them apply. */
+const OPEN_LIST = OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
+
 /**
- * The summary's statements, all as of `now` (ISO). Time to acknowledge: from the responder's
+ * The summary's statements from the figures kept as requests change (migration 0019): the counts
+ * from `request_counts` (a few hundred rows), the durations and on-time numbers from each request's
+ * first reply and first final response (an index-only scan of `requests_timing_idx`), and what
+ * depends on `now` (upcoming deadlines, open requests already late) by indexed range queries. The
+ * same figures as {@link summaryStatements}, which reads the timeline.
+ */
+export function aggregateSummaryStatements(
+  now: string,
+): Record<'counts' | 'overdue' | 'refused' | 'upcoming' | 'timing', Statement> {
+  const full = summaryStatements(now);
+  return {
+    counts: {
+      text: `SELECT status, request_type, counterparty, sum(n)::int AS n FROM request_counts
+        GROUP BY GROUPING SETS ((status), (request_type), (counterparty)) HAVING sum(n) <> 0`,
+      values: [],
+    },
+    overdue: {
+      text: `SELECT overdue_level AS level, sum(n)::int AS n FROM request_counts WHERE overdue
+        GROUP BY overdue_level HAVING sum(n) <> 0 ORDER BY overdue_level`,
+      values: [],
+    },
+    refused: {
+      text: 'SELECT COALESCE(sum(n), 0)::int AS n FROM request_counts WHERE refused',
+      values: [],
+    },
+    upcoming: full.upcoming,
+    timing: {
+      // Two aggregates joined on their few groups: the durations in the order of
+      // requests_timing_idx (no sort of the rows by group), and the late open requests by the
+      // partial index requests_late_open_idx (the conditions are its predicate).
+      text: `WITH spans AS (
+          SELECT direction, counterparty, request_type,
+            count(*)::int AS ack_n,
+            percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+              (ORDER BY extract(epoch FROM first_reply_at - receipt_at)::float8) AS ack_q,
+            count(answered_at)::int AS answer_n,
+            percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+              (ORDER BY extract(epoch FROM answered_at - receipt_at)::float8) AS answer_q,
+            count(*) FILTER (WHERE answered_at <= response_due_at)::int AS on_time
+          FROM requests
+          WHERE receipt_at IS NOT NULL AND first_reply_at IS NOT NULL
+          GROUP BY direction, counterparty, request_type
+        ), late AS (
+          SELECT direction, counterparty, request_type, count(*)::int AS late_open
+          FROM requests
+          WHERE status IN (${OPEN_LIST}) AND answered_at IS NULL
+            AND NOT ${clockStoppedOf('deadlines')} AND response_due_at <= $1
+          GROUP BY direction, counterparty, request_type
+        )
+        SELECT direction, counterparty, request_type,
+          COALESCE(s.ack_n, 0) AS ack_n, s.ack_q, COALESCE(s.answer_n, 0) AS answer_n, s.answer_q,
+          COALESCE(s.on_time, 0) AS on_time, COALESCE(l.late_open, 0) AS late_open
+        FROM spans s FULL JOIN late l USING (direction, counterparty, request_type)
+        ORDER BY direction, counterparty, request_type`,
+      values: [now],
+    },
+  };
+}
+
+/**
+ * The summary's statements read from the timeline, all as of `now` (ISO): the full computation
+ * the aggregates replace, kept to check them against (test/db/summary-aggregates.test.ts). Time to acknowledge: from the responder's
  * receipt of the request to its first acknowledgement or response; time to answer: to its first
  * final response, which is on time if no later than the response deadline (extensions included).
  * An open request with no final response whose response deadline has passed by `now`, its clock
@@ -395,10 +459,18 @@ const onTimeOf = (answered: number, onTime: number, lateOpen: number): OnTimeSta
   share: answered + lateOpen ? onTime / (answered + lateOpen) : null,
 });
 
-/** Computes the summary as of `now`: five statements on one snapshot of the read model. */
-export async function computeSummary(pool: pg.Pool, now = new Date()): Promise<SupervisorSummary> {
+/**
+ * Computes the summary as of `now`: five statements on one snapshot of the read model, from the
+ * maintained aggregates (the default) or, with `from: 'timeline'`, by reading every request and
+ * reply as before the aggregates.
+ */
+export async function computeSummary(
+  pool: pg.Pool,
+  now = new Date(),
+  opts: { from?: 'aggregates' | 'timeline' } = {},
+): Promise<SupervisorSummary> {
   const asOf = now.toISOString();
-  const s = summaryStatements(asOf);
+  const s = opts.from === 'timeline' ? summaryStatements(asOf) : aggregateSummaryStatements(asOf);
   const [counts, overdue, refused, upcoming, timing] = await withTransaction(
     pool,
     async (client) => {
