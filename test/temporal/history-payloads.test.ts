@@ -8,7 +8,7 @@ import { decodeHistoryPayloads } from '../../temporal/history-payloads.js';
 import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { registerOfflinePartner } from '../helpers/partners.js';
+import { eventually, registerOfflinePartner } from '../helpers/partners.js';
 
 const MARKER = 'MARKER-7f3a';
 let node: TestNode;
@@ -26,7 +26,17 @@ beforeAll(async () => {
     },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  workflowId = RequestView.parse(res.body).workflowId;
+  const created = RequestView.parse(res.body);
+  workflowId = created.workflowId;
+  // The 201 comes once the workflow is started and the request recorded: wait for its first task
+  // (the request message signed and stored), so its history has commands to replay.
+  await eventually(async () => {
+    const { rows } = await node.database.pool.query(
+      'SELECT 1 FROM outbox_messages WHERE req_id = $1',
+      [created.id],
+    );
+    return rows.length ? true : undefined;
+  });
 });
 afterAll(() => node?.destroy());
 
