@@ -7,7 +7,7 @@
 // the read model against the time it was due (from the event's `due_at`); printed as p50/p99/max
 // per kind and side against the goal: every one within 2 s of its time.
 //
-//   npm run bench:deadlines   (BENCH_N=1000, BENCH_CONCURRENCY=16, BENCH_ACK_SECONDS=90,
+//   npm run bench:deadlines   (BENCH_N=1000, BENCH_CONCURRENCY=16, BENCH_ACK_SECONDS=150,
 //                              BENCH_REMIND_SECONDS=30, BENCH_ESCALATE_SECONDS=15,
 //                              BENCH_TIMEOUT_SECONDS=900)
 import os from 'node:os';
@@ -27,7 +27,7 @@ import {
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ACK_S = Number(process.env.BENCH_ACK_SECONDS ?? 90);
+const ACK_S = Number(process.env.BENCH_ACK_SECONDS ?? 150);
 const REMIND_S = Number(process.env.BENCH_REMIND_SECONDS ?? 30);
 const ESCALATE_S = Number(process.env.BENCH_ESCALATE_SECONDS ?? 15);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 900);
