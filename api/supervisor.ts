@@ -127,11 +127,13 @@ export function parseListQuery(query: unknown): {
     ...filters
   } = parseOrThrow(SupervisorListQuery, query, 'the query');
   const order = givenOrder ?? (sort === 'response_due_at' ? 'asc' : 'desc');
-  const q = filterDigest(filters);
-  const after = cursor === undefined ? undefined : decodeCursor(cursor, { sort, order, q });
+  // The digest of the filters only when a cursor is read or written (not on a last page).
+  let digest: string | undefined;
+  const q = () => (digest ??= filterDigest(filters));
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, { sort, order, q: q() });
   return {
     options: { filters, sort, order, limit, after },
-    page: (next) => encodeCursor({ v: 1, sort, order, ...next, q }),
+    page: (next) => encodeCursor({ v: 1, sort, order, ...next, q: q() }),
   };
 }
 
@@ -150,7 +152,12 @@ export function supervisorRouter(deps: SupervisorDeps): Router {
       items: found.items,
       nextCursor: found.next ? page(found.next) : null,
     };
-    res.json(body);
+    // Written as is: res.json would also hash the body for an ETag on every call, and a list
+    // that changes with every request's step gains little from conditional GETs.
+    const text = JSON.stringify(body);
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', Buffer.byteLength(text));
+    res.end(text);
   });
 
   router.get('/summary', supervisors, async (req, res) => {

@@ -14,7 +14,7 @@ import type {
   SupervisorSummary,
   SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
-import { nextStep } from '../domain/next-step.js';
+import { nextStep, type NextStep } from '../domain/next-step.js';
 import { RequestStatus as Statuses, RequestType as Types } from '../schemas/common.js';
 import { getTimeline, refusalOfRow } from './requests.js';
 import { withTransaction } from './transaction.js';
@@ -169,6 +169,31 @@ interface ItemRow {
   updated_at: string;
 }
 
+/**
+ * The next step of a row: the action table is consulted once per combination of what it looks at
+ * (status, open question, pending extension, direction; a few dozen), not once per row.
+ */
+const stepsByState = new Map<string, Omit<NextStep, 'party'> | null>();
+function nextStepOf(row: ItemRow): NextStep | null {
+  const openClarification = isOpen(row.loop_events, 'ask_clarification', 'answer_clarification');
+  const pendingExtension = isOpen(row.loop_events, 'request_extension', 'decide_extension');
+  const key = `${row.status}|${row.direction}|${+openClarification}|${+pendingExtension}`;
+  let step = stepsByState.get(key);
+  if (step === undefined) {
+    const found = nextStep({
+      status: row.status,
+      openClarification,
+      pendingExtension,
+      direction: row.direction,
+      requester: '',
+      responder: '',
+    });
+    step = found && { action: found.action, side: found.side, by: found.by };
+    stepsByState.set(key, step);
+  }
+  return step && { ...step, party: step.side === 'requester' ? row.requester : row.responder };
+}
+
 function toItem(row: ItemRow): SupervisorRequestItem {
   return {
     id: row.req_id,
@@ -188,14 +213,7 @@ function toItem(row: ItemRow): SupervisorRequestItem {
     partnerRefusal: refusalOfRow(row.partner_refusal),
     undeliveredCount: row.undelivered_count,
     undeliveredSince: row.undelivered_since,
-    nextStep: nextStep({
-      status: row.status,
-      openClarification: isOpen(row.loop_events, 'ask_clarification', 'answer_clarification'),
-      pendingExtension: isOpen(row.loop_events, 'request_extension', 'decide_extension'),
-      direction: row.direction,
-      requester: row.requester,
-      responder: row.responder,
-    }),
+    nextStep: nextStepOf(row),
     clockStopped: row.clock_stopped,
   };
 }
