@@ -120,6 +120,10 @@ export const Env = z.object({
     z.url({ message: 'expected an absolute URL' }).optional(),
   ),
   TEMPORAL_DEV_PORT: port(7233),
+  MAP_TILE_URL: z.preprocess(
+    blankIsUnset,
+    z.url({ message: 'expected an absolute URL with {z}, {x} and {y}' }).optional(),
+  ),
   TEMPORAL_DEV_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_CODEC_KEYS: z.preprocess(blankIsUnset, codecKeyList.optional()),
@@ -328,6 +332,8 @@ export interface Config {
   codec: { keys: CodecKeysConfig; corsOrigins: readonly string[] };
   auth: AuthConfig;
   signIn: SignInConfig;
+  /** Base map tiles for the dashboard's map (`{z}/{x}/{y}` template); none: a graticule only. */
+  mapTileUrl: string | undefined;
   /** Seconds between two passes of the retention sweep (0: no sweep; node/retention-sweep.ts). */
   retentionSweepSeconds: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
@@ -527,6 +533,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     codec,
     auth,
     signIn,
+    mapTileUrl: env.MAP_TILE_URL,
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,

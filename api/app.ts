@@ -59,6 +59,8 @@ export interface AppDeps {
   };
   /** Base URL of the Temporal Web UI, for the dashboard's links to workflows. */
   temporalUiUrl?: string | undefined;
+  /** Base map tiles for the dashboard's map (MAP_TILE_URL); none: a graticule only. */
+  mapTileUrl?: string | undefined;
   /**
    * The payload codec and the browser origins (the Temporal UI's) allowed to call the codec
    * endpoint `/codec/{encode,decode}`; without it the node serves no codec endpoint.

@@ -2,6 +2,8 @@
 // it needs no server, build step or CDN of its own. Static HTML, CSS and ES modules from
 // `dashboard/`; everything it shows comes from the role-checked JSON API with the user's token, so
 // the page holds no data the API would not give that user.
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 import type pg from 'pg';
@@ -18,6 +20,8 @@ export interface DashboardDeps {
   temporalUiUrl?: string | undefined;
   /** The node has browser sign-in (`/auth/login`). */
   signIn?: boolean;
+  /** Base map tiles (MAP_TILE_URL, a `{z}/{x}/{y}` template); none: the map draws a graticule. */
+  mapTileUrl?: string | undefined;
 }
 
 /** What the page needs before anyone signs in: whose node it is and where its workflows are shown. */
@@ -27,6 +31,8 @@ export interface DashboardConfig {
   namespace: string;
   /** Whether `/auth/login` signs a browser in (OpenID Connect); else tokens only. */
   signIn: boolean;
+  /** The map's base tiles, or null: a plain background with a graticule (offline). */
+  mapTileUrl: string | null;
 }
 
 /** A notification as the overview lists it: ids, codes and times, like the webhooks' payload. */
@@ -69,25 +75,43 @@ const ROOT = fileURLToPath(new URL('../dashboard/', import.meta.url));
  * Only our own files run or load: no inline script or style, no third-party origin, no framing.
  * Styles set through the CSSOM (bar widths) are not inline styles, so they need no exception.
  */
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+const csp = (tileOrigin: string | null) =>
+  [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // The map's base tiles come from MAP_TILE_URL's origin, when one is configured.
+    `img-src 'self' data:${tileOrigin ? ` ${tileOrigin}` : ''}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 
-const securityHeaders: RequestHandler = (_req, res, next) => {
-  res.set({
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-    // Request ids in dashboard URLs stay here when a user follows a link to the Temporal UI.
-    'referrer-policy': 'no-referrer',
-  });
-  next();
+/** A tile template's origin for the CSP; a `{s}` subdomain becomes a wildcard. */
+function tileOriginOf(template: string | undefined): string | null {
+  if (!template) return null;
+  const u = new URL(template.replace('{s}', 'a'));
+  return template.includes('{s}.') ? `${u.protocol}//*.${u.host.slice(2)}` : u.origin;
+}
+
+/** Leaflet's dist folder (script, CSS, marker images), served as it is: no CDN in the field. */
+const LEAFLET_DIST = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json')),
+  'dist',
+);
+
+const securityHeadersFor = (tileOrigin: string | null): RequestHandler => {
+  const CSP = csp(tileOrigin);
+  return (_req, res, next) => {
+    res.set({
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      // Request ids in dashboard URLs stay here when a user follows a link to the Temporal UI.
+      'referrer-policy': 'no-referrer',
+    });
+    next();
+  };
 };
 
 export function dashboardRouter(deps: DashboardDeps): Router {
@@ -97,6 +121,7 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     temporalUiUrl: deps.temporalUiUrl?.replace(/\/+$/, '') || null,
     namespace: deps.namespace,
     signIn: deps.signIn ?? false,
+    mapTileUrl: deps.mapTileUrl ?? null,
   };
   // Revalidated on every load (ETag), so a node upgrade never leaves an old script in a browser.
   const assets = express.static(`${ROOT}static`, { index: false, cacheControl: false });
@@ -104,7 +129,7 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     res.set('cache-control', 'no-cache').sendFile(`${ROOT}index.html`);
   };
 
-  router.use('/dashboard', securityHeaders);
+  router.use('/dashboard', securityHeadersFor(tileOriginOf(deps.mapTileUrl)));
   router.get('/dashboard/config.json', (_req, res) => {
     res.set('cache-control', 'no-cache').json(config);
   });
@@ -144,6 +169,11 @@ export function dashboardRouter(deps: DashboardDeps): Router {
   router.use('/dashboard/static', (req, res, next) => {
     res.set('cache-control', 'no-cache');
     assets(req, res, next);
+  });
+  const leaflet = express.static(LEAFLET_DIST, { index: false, cacheControl: false });
+  router.use('/dashboard/vendor/leaflet', (req, res, next) => {
+    res.set('cache-control', 'no-cache');
+    leaflet(req, res, next);
   });
   // The page's own routes all load the same document; its script draws the view of the path.
   router.get(

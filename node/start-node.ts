@@ -259,6 +259,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       audit: { log: audit, witness },
       log,
       temporalUiUrl,
+      mapTileUrl: config.mapTileUrl,
       codec: { codec, corsOrigins: config.codec.corsOrigins },
       metrics: {
         node: metrics,

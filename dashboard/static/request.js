@@ -26,6 +26,7 @@ import {
 import { poll } from './live.js';
 import { accessLogPanel } from './access-log.js';
 import { actionsPanel } from './request-actions.js';
+import { mapPanel } from './map.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
 /** @typedef {import('./types.js').SupervisorTimeline} SupervisorTimeline */
@@ -631,6 +632,8 @@ export function requestPage(ctx, id) {
   const work = ctx.session.roles.includes('officer')
     ? actionsPanel(ctx, id, { refresh: () => refreshNow() })
     : null;
+  // Officers see a mine-map request's areas and records on a map (map.js), with downloads.
+  const map = work ? mapPanel(ctx, id) : null;
   render(
     ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
@@ -648,6 +651,7 @@ export function requestPage(ctx, id) {
     ),
     work?.coverage,
     work?.clarification,
+    map?.panel,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'timeline-title' },
@@ -812,6 +816,7 @@ export function requestPage(ctx, id) {
       drawnEvents = eventsKey;
     }
     if (work && next.detail) work.update(next.detail);
+    if (map && next.detail) map.update(next.detail);
     drawDeadlines();
     render(problem);
   };
@@ -835,6 +840,7 @@ export function requestPage(ctx, id) {
   return () => {
     stopPolling();
     accessLog?.stop();
+    map?.stop();
     window.clearInterval(ticker);
   };
 }

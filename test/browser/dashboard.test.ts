@@ -113,6 +113,8 @@ describe('the dashboard', () => {
       temporalUiUrl: TEMPORAL_UI,
       namespace: a.namespace,
       signIn: true,
+      // No MAP_TILE_URL: the request map draws a graticule, offline.
+      mapTileUrl: null,
     });
     const page = await call(a.url, 'GET', '/dashboard');
     expect(page.status).toBe(200);

@@ -1,0 +1,329 @@
+/* global fetch, document, URL */
+// A mine-map request on a map (Leaflet, served by the node from its own node_modules: no CDN in
+// the field): the areas the request asks about, and the records' perimeters, mine rows, devices,
+// reference and turning points and accidents, from the node's GeoJSON export. Base tiles come from
+// MAP_TILE_URL when the node has one; without, a plain background with a graticule and a scale,
+// so the map works offline. Everything on the map is also in the table beside it, and the same
+// data downloads as GeoJSON, KML or zipped Shapefiles.
+import { ApiError, getJson, token } from './api.js';
+import { h, render, table } from './dom.js';
+
+/** @typedef {typeof import('leaflet')} Leaflet */
+/** @typedef {import('./types.js').RequestDetail} RequestDetail */
+/** @typedef {import('geojson').Feature} Feature */
+/** @typedef {import('geojson').Geometry} Geometry */
+
+const LEAFLET_URL = '/dashboard/vendor/leaflet/leaflet-src.esm.js';
+const LEAFLET_CSS = '/dashboard/vendor/leaflet/leaflet.css';
+
+/** What each kind of feature is called in the table and the legend. */
+const FEATURE_LABEL = /** @type {Record<string, string>} */ ({
+  requested_area: 'Requested area',
+  perimeter: 'Minefield perimeter',
+  mine_row: 'Mine row',
+  device: 'Device',
+  reference_point: 'Reference point',
+  turning_point: 'Turning point',
+  accident: 'Accident',
+});
+
+/** @type {Promise<Leaflet> | undefined} */
+let leafletLoading;
+/** Leaflet and its style sheet, loaded once, when the first map is drawn. */
+function leaflet() {
+  if (!leafletLoading) {
+    document.head.append(h('link', { rel: 'stylesheet', href: LEAFLET_CSS }));
+    const url = LEAFLET_URL; // a variable: the browser resolves it, not TypeScript
+    leafletLoading = /** @type {Promise<Leaflet>} */ (import(url));
+  }
+  return leafletLoading;
+}
+
+/**
+ * Decimal strings (as signed records hold them) to numbers, at any depth of a coordinate array.
+ * @param {unknown} c
+ * @returns {unknown}
+ */
+const numeric = (c) => (Array.isArray(c) ? c.map(numeric) : typeof c === 'string' ? Number(c) : c);
+
+/**
+ * The subject's drawn areas as features (named areas have no geometry here).
+ * @param {RequestDetail} d
+ * @returns {Feature[]}
+ */
+function requestedAreas(d) {
+  const subject = /** @type {{ items?: unknown } | undefined} */ (d.subject);
+  const items = Array.isArray(subject?.items) ? /** @type {unknown[]} */ (subject.items) : [];
+  /** @type {Feature[]} */
+  const out = [];
+  for (const raw of items) {
+    const item =
+      /** @type {{ item_id?: string; kind?: string; label?: string; geometry?: { type: string; coordinates: unknown } }} */ (
+        raw
+      );
+    if (item.kind !== 'area' || !item.geometry) continue;
+    out.push({
+      type: 'Feature',
+      geometry: /** @type {Geometry} */ ({
+        type: item.geometry.type,
+        coordinates: numeric(item.geometry.coordinates),
+      }),
+      properties: {
+        feature_type: 'requested_area',
+        record_id: item.item_id ?? '',
+        label: item.label ?? null,
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * A feature's coordinates in words: the point, or the number of vertices and the first one.
+ * @param {Geometry} g
+ */
+function where(g) {
+  /** @param {number[]} p */
+  const latLon = (p) => `${(p[1] ?? 0).toFixed(6)}, ${(p[0] ?? 0).toFixed(6)}`;
+  if (g.type === 'Point') return latLon(g.coordinates);
+  const flat = /** @type {number[][]} */ (
+    g.type === 'LineString'
+      ? g.coordinates
+      : g.type === 'Polygon'
+        ? g.coordinates.flat()
+        : g.type === 'MultiPolygon'
+          ? g.coordinates.flat(2)
+          : []
+  );
+  const first = flat[0];
+  return `${flat.length} vertices${first ? ` from ${latLon(first)}` : ''}`;
+}
+
+/**
+ * The step of the graticule for a view `span` degrees wide: about four to ten lines.
+ * @param {number} span
+ */
+function graticuleStep(span) {
+  const steps = [30, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005];
+  return steps.find((s) => span / s >= 4) ?? 0.0002;
+}
+
+/**
+ * A download through the API as the user (token or session cookie), saved under the node's name.
+ * @param {string} path
+ */
+async function download(path) {
+  const bearer = token.get();
+  const res = await fetch(path, {
+    headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+    credentials: 'same-origin',
+  });
+  if (!res.ok) throw new ApiError(res.status, {});
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+  const href = URL.createObjectURL(await res.blob());
+  const a = h('a', { href, download: name ?? 'export' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(href);
+}
+
+/**
+ * The map panel of a request page (officers; mine-map requests only).
+ * @param {import('./types.js').ViewContext} ctx
+ * @param {string} id
+ */
+export function mapPanel(ctx, id) {
+  const mapEl = h('div', {
+    class: 'map-view',
+    id: 'request-map',
+    role: 'region',
+    'aria-label': 'Map of the requested areas and the records (the same data is in the table)',
+  });
+  const tableSlot = h('div', { class: 'map-table' });
+  const status = h('p', { class: 'help', role: 'status' });
+  const base = `/v1/requests/${encodeURIComponent(id)}`;
+  /** @param {string} label @param {string} path */
+  const button = (label, path) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: () => {
+          download(path).then(
+            () => ctx.announce(`${label} downloaded.`),
+            (/** @type {unknown} */ err) =>
+              render(status, `The ${label} download failed: ${String(err)}`),
+          );
+        },
+      },
+      label,
+    );
+  const panel = h(
+    'section',
+    { class: 'panel map-panel', id: 'map', 'aria-labelledby': 'map-title', hidden: true },
+    h('h2', { id: 'map-title' }, 'Map'),
+    h(
+      'p',
+      { class: 'map-downloads' },
+      'Download: ',
+      button('GeoJSON', `${base}/geojson`),
+      ' ',
+      button('KML', `${base}/export.kml`),
+      ' ',
+      button('Shapefiles (zip)', `${base}/export.zip`),
+    ),
+    status,
+    h('div', { class: 'map-layout' }, mapEl, tableSlot),
+  );
+
+  /** @type {import('leaflet').Map | undefined} */
+  let map;
+  /** @type {import('leaflet').LayerGroup | undefined} */
+  let data;
+  let drawnKey = '';
+
+  /** @param {Leaflet} L */
+  function makeMap(L) {
+    const m = L.map(mapEl, {
+      zoomControl: true,
+      attributionControl: Boolean(ctx.config.mapTileUrl),
+    });
+    L.control.scale({ imperial: false }).addTo(m);
+    if (ctx.config.mapTileUrl) {
+      L.tileLayer(ctx.config.mapTileUrl, {
+        maxZoom: 19,
+        attribution: 'Base map: MAP_TILE_URL',
+      }).addTo(m);
+    } else {
+      mapEl.classList.add('map-offline');
+      const grid = L.layerGroup().addTo(m);
+      const drawGrid = () => {
+        grid.clearLayers();
+        const b = m.getBounds();
+        const step = graticuleStep(b.getEast() - b.getWest());
+        const opts = { className: 'map-graticule', interactive: false, weight: 1 };
+        for (let x = Math.floor(b.getWest() / step) * step; x <= b.getEast(); x += step)
+          L.polyline(
+            [
+              [b.getSouth(), x],
+              [b.getNorth(), x],
+            ],
+            opts,
+          ).addTo(grid);
+        for (let y = Math.floor(b.getSouth() / step) * step; y <= b.getNorth(); y += step)
+          L.polyline(
+            [
+              [y, b.getWest()],
+              [y, b.getEast()],
+            ],
+            opts,
+          ).addTo(grid);
+      };
+      m.on('moveend', drawGrid);
+    }
+    return m;
+  }
+
+  /**
+   * @param {Leaflet} L
+   * @param {Feature[]} features
+   */
+  function draw(L, features) {
+    map ??= makeMap(L);
+    data?.remove();
+    const layer = L.geoJSON(
+      /** @type {import('geojson').FeatureCollection} */ ({ type: 'FeatureCollection', features }),
+      {
+        style: (f) => ({
+          className: `map-${kindOf(f).replaceAll('_', '-')}`,
+        }),
+        pointToLayer: (f, latlng) =>
+          L.circleMarker(latlng, {
+            radius: 6,
+            className: `map-point map-${kindOf(f).replaceAll('_', '-')}`,
+          }),
+        onEachFeature: (f, l) => l.bindTooltip(nameOf(f)),
+      },
+    );
+    data = L.layerGroup([layer]).addTo(map);
+    const bounds = layer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
+    else map.setView([0, 0], 2);
+    render(
+      tableSlot,
+      table(
+        'What the map shows',
+        ['Feature', 'Record or item', 'Name', 'Where (lat, lon)'],
+        features.map((f) =>
+          h(
+            'tr',
+            { 'data-feature-type': kindOf(f) },
+            h('td', {}, FEATURE_LABEL[kindOf(f)] ?? '—'),
+            h('td', {}, textOf(propsOf(f).record_id)),
+            h('td', {}, labelOf(f)),
+            h('td', {}, f.geometry ? where(f.geometry) : '—'),
+          ),
+        ),
+        { empty: 'Nothing to show on the map yet.' },
+      ),
+    );
+  }
+
+  /**
+   * Shows the map of a mine-map request; redrawn when a response comes in.
+   * @param {RequestDetail} d
+   */
+  async function update(d) {
+    if (d.type !== 'mine_map') return;
+    const key = JSON.stringify([d.timeline.length, d.status]);
+    if (key === drawnKey) return;
+    drawnKey = key;
+    panel.hidden = false;
+    try {
+      const [L, fc] = await Promise.all([
+        leaflet(),
+        /** @type {Promise<import('geojson').FeatureCollection>} */ (getJson(`${base}/geojson`)),
+      ]);
+      draw(L, [...requestedAreas(d), ...fc.features]);
+      render(status);
+    } catch (err) {
+      drawnKey = '';
+      if (!ctx.sessionLost(err)) render(status, `The map could not be drawn: ${String(err)}`);
+    }
+  }
+
+  return {
+    panel,
+    /** @param {RequestDetail} d */
+    update: (d) => void update(d),
+    stop: () => {
+      map?.remove();
+      map = undefined;
+    },
+  };
+}
+
+/** @typedef {{ properties?: unknown } | undefined} HasProperties */
+
+/** @param {HasProperties} f */
+const propsOf = (f) => /** @type {Record<string, unknown>} */ (f?.properties ?? {});
+
+/** A feature's kind (`feature_type`), or '' if it has none. @param {HasProperties} f */
+function kindOf(f) {
+  const t = propsOf(f).feature_type;
+  return typeof t === 'string' ? t : '';
+}
+
+/** A scalar property as text; anything else as a dash. @param {unknown} v */
+const textOf = (v) =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '—';
+
+/** @param {HasProperties} f */
+function labelOf(f) {
+  const p = propsOf(f);
+  return textOf(p.label ?? p.ref_id ?? p.row_id ?? p.model ?? p.landmark);
+}
+
+/** @param {HasProperties} f */
+const nameOf = (f) => `${FEATURE_LABEL[kindOf(f)] ?? 'Feature'} ${labelOf(f)}`;

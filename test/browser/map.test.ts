@@ -1,0 +1,222 @@
+// A mine-map request on the map (Debian's Chromium, driven by playwright-core), offline: A's
+// officer asks party-b for the Valea Rece road records (two drawn areas and a named one), B
+// answers with record MF-0142 (perimeter, mine rows, devices, reference and turning points, an
+// accident); A's officer, signed in through the development OpenID provider, sees the requested
+// areas and every feature of the record as Leaflet layers, on a plain background with a graticule
+// and a scale (no MAP_TILE_URL: no tiles), and the same features as rows of the table beside the
+// map. The KML and Shapefile downloads of the page are read back with GDAL's ogrinfo: layers,
+// feature counts, WGS 84. Screenshot: test-artifacts/map-request.png.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mineMapFeatureCollection } from '../../domain/geojson-export.js';
+import { MineMapRecord } from '../../schemas/domain/mine-map.js';
+import { roadsidePartial, roadsideSubject } from '../fixtures/domain/mine-maps.js';
+import { withoutAttachments } from '../helpers/domain.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually, registerPartner } from '../helpers/partners.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+const WAIT_MS = 30_000;
+const run = promisify(execFile);
+
+let a: TestNode;
+let b: TestNode;
+let browser: Browser;
+let reqId: string;
+let tmp: string;
+
+const response = withoutAttachments(roadsidePartial);
+/** What the export holds for the record sent: the counts the map, table and files must show. */
+const expected = mineMapFeatureCollection(response.records.map((r) => MineMapRecord.parse(r)));
+const count = (pred: (t: string, g: string) => boolean) =>
+  expected.features.filter((f) => pred(f.properties.feature_type, f.geometry.type)).length;
+const drawnAreas = roadsideSubject.items.filter((i) => i.kind === 'area').length;
+
+/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
+async function officerTab(node: TestNode) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
+      errors.push(m.text());
+  });
+  await page.goto(`${node.url}/dashboard`);
+  await page.waitForURL(/\/dashboard\/sign-in/);
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL(/\/oidc\/interaction\//);
+  await page.getByLabel('Username').fill('amira');
+  await page.getByLabel('Password').fill('amira-dev');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${node.url}/dashboard/requests`);
+  return { page, errors, close: () => context.close() };
+}
+
+/** Clicks a download button of the map panel and saves what the browser got. */
+async function downloadFrom(page: Page, button: string): Promise<string> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('#map').getByRole('button', { name: button }).click(),
+  ]);
+  const file = path.join(tmp, download.suggestedFilename());
+  await download.saveAs(file);
+  return file;
+}
+
+/** Each layer of a file as ogrinfo reads it: name, geometry, feature count, whether WGS 84. */
+async function ogrLayers(file: string) {
+  const { stdout } = await run('ogrinfo', ['-ro', '-so', '-al', file]);
+  return stdout
+    .split(/^Layer name: /m)
+    .slice(1)
+    .map((block) => ({
+      name: block.split('\n')[0]!.trim(),
+      geometry: /^Geometry: (.+)$/m.exec(block)?.[1],
+      features: Number(/^Feature Count: (\d+)$/m.exec(block)?.[1]),
+      wgs84: /GEOGCRS\["WGS 84"/.test(block) && /ID\["EPSG",4326\]/.test(block),
+    }));
+}
+
+beforeAll(async () => {
+  [a, b, browser, tmp] = await Promise.all([
+    startTestNode({ partyId: 'party-a' }),
+    startTestNode({ partyId: 'party-b' }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+    fs.mkdtemp(path.join(os.tmpdir(), 'parley-map-')),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  const created = await call(a.url, 'POST', '/v1/requests', {
+    token: await a.token('officer', 'amira'),
+    json: {
+      type: 'mine_map',
+      counterparty: 'party-b',
+      priority: 'routine',
+      subject: roadsideSubject,
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  reqId = created.body.id as string;
+  const officerB = await b.token('officer', 'bogdan');
+  await eventually(
+    async () => {
+      const r = await call(b.url, 'GET', `/v1/requests/${reqId}`, { token: officerB });
+      return r.status === 200 && r.body.status === 'delivered' ? true : undefined;
+    },
+    WAIT_MS,
+    'the request to arrive at B',
+  );
+  const ack = await call(b.url, 'POST', `/v1/requests/${reqId}/acknowledge`, {
+    token: officerB,
+    json: {},
+  });
+  expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+  const sent = await call(b.url, 'POST', `/v1/requests/${reqId}/responses`, {
+    token: officerB,
+    json: response,
+  });
+  expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([a?.destroy(), b?.destroy()]);
+  if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+});
+
+describe('a mine-map request on the map', () => {
+  it('shows the requested areas and the record’s features offline, as layers and as table rows, and downloads KML and Shapefiles that GDAL reads', async () => {
+    const onA = await officerTab(a);
+    const { page } = onA;
+    await page.goto(`${a.url}/dashboard/requests/${reqId}`);
+    const map = page.locator('#map');
+    const mapView = map.locator('#request-map');
+    const rows = map.locator('tbody tr');
+    // The response arrives at A while the page is open, or before: the map follows.
+    await eventually(
+      async () =>
+        (await rows.count()) === drawnAreas + expected.features.length ? true : undefined,
+      WAIT_MS,
+      'the table to list the requested areas and every feature of the record',
+    );
+
+    // Leaflet's layers in the map's SVG, one path per area, row and point.
+    const layers = async (cls: string) => mapView.locator(`path.${cls}`).count();
+    expect(await layers('map-requested-area')).toBe(drawnAreas);
+    expect(await layers('map-perimeter')).toBe(count((t) => t === 'perimeter'));
+    expect(await layers('map-mine-row')).toBe(count((t) => t === 'mine_row'));
+    expect(await layers('map-device')).toBe(count((t) => t === 'device'));
+    expect(await layers('map-reference-point')).toBe(count((t) => t === 'reference_point'));
+    expect(await layers('map-turning-point')).toBe(count((t) => t === 'turning_point'));
+    expect(count((t) => t === 'perimeter')).toBeGreaterThan(0);
+    expect(count((t) => t === 'turning_point')).toBeGreaterThan(0);
+    // Offline: no tiles, a graticule and a metric scale instead.
+    expect(await mapView.locator('img.leaflet-tile').count()).toBe(0);
+    expect(await layers('map-graticule')).toBeGreaterThan(2);
+    await expect
+      .poll(() => mapView.locator('.leaflet-control-scale-line').textContent())
+      .toMatch(/\d+ k?m/);
+    // The table says the same in words: kinds and where.
+    expect(
+      await map.locator('tbody tr[data-feature-type="perimeter"]').first().textContent(),
+    ).toContain('Minefield perimeter');
+    expect(await map.locator('tbody tr[data-feature-type="reference_point"]').count()).toBe(
+      count((t) => t === 'reference_point'),
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'map-request.png'), fullPage: true });
+
+    // KML: one layer with every feature, WGS 84.
+    const kml = await downloadFrom(page, 'KML');
+    expect(path.basename(kml)).toBe(`mine-map-${reqId}.kml`);
+    const kmlLayers = await ogrLayers(kml);
+    expect(kmlLayers.reduce((n, l) => n + l.features, 0)).toBe(expected.features.length);
+    expect(kmlLayers.every((l) => l.wgs84)).toBe(true);
+
+    // Shapefiles: one per geometry type, each with its features, each WGS 84.
+    const zip = await downloadFrom(page, 'Shapefiles (zip)');
+    const shp = await ogrLayers(`/vsizip/${zip}`);
+    const byName = Object.fromEntries(shp.map((l) => [l.name, l]));
+    expect(Object.keys(byName).sort()).toEqual(['areas', 'lines', 'points']);
+    expect(byName.points).toMatchObject({
+      geometry: 'Point',
+      features: count((_, g) => g === 'Point'),
+      wgs84: true,
+    });
+    expect(byName.lines).toMatchObject({
+      geometry: 'Line String',
+      features: count((_, g) => g === 'LineString'),
+      wgs84: true,
+    });
+    expect(byName.areas).toMatchObject({
+      geometry: 'Polygon',
+      features: count((_, g) => g === 'Polygon' || g === 'MultiPolygon'),
+      wgs84: true,
+    });
+
+    // The GeoJSON download is the export as before.
+    const geojson = JSON.parse(await fs.readFile(await downloadFrom(page, 'GeoJSON'), 'utf8')) as {
+      features: unknown[];
+    };
+    expect(geojson.features).toHaveLength(expected.features.length);
+
+    expect(onA.errors).toEqual([]);
+    await onA.close();
+  });
+
+  it('keeps the exports to officers, as the GeoJSON one', async () => {
+    const supervisor = await a.token('supervisor', 'sam');
+    for (const ext of ['export.kml', 'export.zip']) {
+      const res = await call(a.url, 'GET', `/v1/requests/${reqId}/${ext}`, { token: supervisor });
+      expect(res.status, ext).toBe(403);
+    }
+  });
+});
