@@ -5,7 +5,9 @@
 // BENCH_REMIND_SECONDS before its deadline, escalates to level 1 at the deadline (overdue) and to
 // level 2 BENCH_ESCALATE_SECONDS after it. The lateness of each is its timeline event's `at` in
 // the read model against the time it was due (from the event's `due_at`); printed as p50/p99/max
-// per kind and side against the goal: every one within 2 s of its time.
+// per kind and side against the goal: every one within 2 s of its time. A workflow that wakes
+// after level 2 is due escalates straight to it: that event then counts for level 1 too (it is when
+// the request was first shown overdue), and the line says how many did.
 //
 //   npm run bench:deadlines   (BENCH_N=1000, BENCH_CONCURRENCY=16, BENCH_ACK_SECONDS=150,
 //                              BENCH_REMIND_SECONDS=30, BENCH_ESCALATE_SECONDS=15,
@@ -48,6 +50,7 @@ const KINDS = [
 ] as const;
 
 interface Fired {
+  req_id: string;
   type: string;
   level: number | null;
   due_at: Date;
@@ -57,7 +60,8 @@ interface Fired {
 /** The acknowledgement deadline's timekeeping events in a node's read model. */
 async function firedEvents(pool: pg.Pool): Promise<Fired[]> {
   const { rows } = await pool.query<Fired>(
-    `SELECT type, (detail->>'level')::int AS level, (detail->>'due_at')::timestamptz AS due_at, at
+    `SELECT req_id, type, (detail->>'level')::int AS level,
+            (detail->>'due_at')::timestamptz AS due_at, at
      FROM request_events
      WHERE type IN ('reminder_sent', 'reminder', 'escalated')
        AND detail->>'deadline' = 'acknowledgement'`,
@@ -65,22 +69,39 @@ async function firedEvents(pool: pg.Pool): Promise<Fired[]> {
   return rows;
 }
 
+/**
+ * Per kind, each request's lateness (ms): its first event of that kind, or, for an escalation
+ * level, its first escalation to that level or above (a workflow that wakes after level 2 is due
+ * escalates straight to 2, and that event is when level 1 became visible too; counted as `merged`).
+ */
+function lateness(events: Fired[]) {
+  return KINDS.map((k) => {
+    const first = new Map<string, Fired>();
+    for (const e of events) {
+      if (!(k.types as readonly string[]).includes(e.type)) continue;
+      if (k.level !== null && (e.level ?? 0) < k.level) continue;
+      const seen = first.get(e.req_id);
+      if (!seen || e.at < seen.at) first.set(e.req_id, e);
+    }
+    const firsts = [...first.values()];
+    return {
+      kind: k.kind,
+      late: firsts.map((e) => e.at.getTime() - (e.due_at.getTime() + k.offsetMs)),
+      merged: firsts.filter((e) => k.level !== null && e.level !== k.level).length,
+      missing: N - firsts.length,
+    };
+  });
+}
+
 function report(side: string, events: Fired[]) {
   let met = true;
-  for (const k of KINDS) {
-    const late = events
-      .filter(
-        (e) =>
-          (k.types as readonly string[]).includes(e.type) &&
-          (k.level === null || e.level === k.level),
-      )
-      .map((e) => e.at.getTime() - (e.due_at.getTime() + k.offsetMs));
-    const missing = N - late.length;
+  for (const { kind, late, merged, missing } of lateness(events)) {
     const worst = late.length ? Math.max(...late) : NaN;
     met &&= missing === 0 && worst <= GOAL_MS;
     const ms = (v: number) => `${(v / 1000).toFixed(2)} s`.padStart(9);
     console.log(
-      `  ${side} ${k.kind.padEnd(30)} ${String(late.length).padStart(6)} ${ms(pct(late, 0.5))} ${ms(pct(late, 0.99))} ${ms(worst)}` +
+      `  ${side} ${kind.padEnd(30)} ${String(late.length).padStart(6)} ${ms(pct(late, 0.5))} ${ms(pct(late, 0.99))} ${ms(worst)}` +
+        (merged ? `   ${merged} only with a higher level` : '') +
         (missing ? `   ${missing} missing` : ''),
     );
   }
@@ -129,7 +150,6 @@ async function main() {
   );
 
   // Wait until every event is in both read models, or GRACE_S past the last one's time.
-  const expected = N * KINDS.length;
   const lastDue = async (node: BenchNode) => {
     const { rows } = await node.database.pool.query<{ at: Date | null }>(
       `SELECT max(ack_due_at) AS at FROM requests`,
@@ -141,13 +161,14 @@ async function main() {
       firedEvents(a.database.pool),
       firedEvents(b.database.pool),
     ]);
-    if (ea.length >= expected && eb.length >= expected) break;
+    const missing = [...lateness(ea), ...lateness(eb)].reduce((n, k) => n + k.missing, 0);
+    if (missing === 0) break;
     const due = await lastDue(a);
     if (due && Date.now() > due.getTime() + (ESCALATE_S + GRACE_S) * 1000) break;
     await sleep(2000);
   }
   const [ea, eb] = await Promise.all([firedEvents(a.database.pool), firedEvents(b.database.pool)]);
-  const dues = [...ea, ...eb].filter((e) => e.type === 'escalated' && e.level === 1);
+  const dues = [...ea, ...eb].filter((e) => e.type === 'escalated');
   const times = dues.map((e) => e.due_at.getTime());
   const spread = times.length ? (Math.max(...times) - Math.min(...times)) / 1000 : NaN;
   console.log(
