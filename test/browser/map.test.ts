@@ -5,7 +5,7 @@
 // areas and every feature of the record as Leaflet layers, on a plain background with a graticule
 // and a scale (no MAP_TILE_URL: no tiles), and the same features as rows of the table beside the
 // map. The KML and Shapefile downloads of the page are read back with GDAL's ogrinfo: layers,
-// feature counts, WGS 84. Screenshot: test-artifacts/map-request.png.
+// feature counts, WGS 84; each download is in the access log. Screenshot: test-artifacts/map-request.png.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -207,6 +207,24 @@ describe('a mine-map request on the map', () => {
       features: unknown[];
     };
     expect(geojson.features).toHaveLength(expected.features.length);
+
+    // Each download is in the access log, as the GeoJSON export is: what was read, by whom.
+    const admin = await a.token('admin', 'auditing-admin');
+    const log = await eventually(
+      async () => {
+        const res = await call(a.url, 'GET', `/v1/admin/access-log?request=${reqId}&limit=500`, {
+          token: admin,
+        });
+        const items = res.body.items as { route: string; parts: string[]; roles: string[] }[];
+        return items.some((r) => r.route.endsWith('export.zip')) ? items : undefined;
+      },
+      WAIT_MS,
+      'the downloads in the access log',
+    );
+    for (const route of ['export.kml', 'export.zip', 'geojson']) {
+      const read = log.find((r) => r.route === `GET /v1/requests/:id/${route}`);
+      expect(read, route).toMatchObject({ parts: ['records'], roles: ['officer'] });
+    }
 
     expect(onA.errors).toEqual([]);
     await onA.close();
