@@ -1,7 +1,35 @@
 // Runs a unit of work in one transaction on one pooled connection: committed whole or not at all.
 import type pg from 'pg';
 
+/**
+ * SQLSTATEs after which the same transaction may simply be run again: 40P01 (deadlock detected:
+ * Postgres aborted this one of two transactions waiting on each other) and 40001 (serialization
+ * failure).
+ */
+const RETRY_SQLSTATES = new Set(['40P01', '40001']);
+/** Runs of a transaction aborted that way before its error is the caller's. */
+const MAX_RUNS = 3;
+
+/**
+ * Runs `fn` in a transaction; run again (at most MAX_RUNS times) when Postgres aborted it for a
+ * deadlock or a serialization failure, so `fn` must do nothing outside the database that a
+ * second run would repeat.
+ */
 export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await runTransaction(pool, fn);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (run >= MAX_RUNS || typeof code !== 'string' || !RETRY_SQLSTATES.has(code)) throw err;
+    }
+  }
+}
+
+async function runTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
