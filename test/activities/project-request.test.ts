@@ -1,11 +1,11 @@
 // The read-model projection against a real database: data Postgres can never store fails once, as
 // non-retryable `unstorable`, instead of being retried for ever by Temporal.
 import { ApplicationFailure } from '@temporalio/activity';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import type { RequestRecord } from '../../db/requests.js';
-import { cloneTemplate } from '../helpers/postgres.js';
+import { cloneTemplate, testPool } from '../helpers/postgres.js';
 import { subjectFor } from '../helpers/domain.js';
 
 let db: Awaited<ReturnType<typeof cloneTemplate>>;
@@ -13,7 +13,7 @@ let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await cloneTemplate(inject('templateDatabase'));
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool = testPool({ connectionString: db.url, max: 2 });
 });
 afterAll(async () => {
   await pool?.end();

@@ -2,7 +2,7 @@
 // row with its event, once; a request is read with its timeline from one snapshot, so no read
 // ever shows an event beside the state before it, even while projections commit between queries;
 // and a request shows our messages about it the partner has not accepted yet, read with the row.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   insertOutboxMessage,
@@ -26,14 +26,14 @@ import { getSupervisorTimeline } from '../../db/supervisor.js';
 import type { RequestStatus } from '../../schemas/common.js';
 import type { MessageKind, Payload } from '../../schemas/envelope.js';
 import { subjectFor } from '../helpers/domain.js';
-import { cloneTemplate } from '../helpers/postgres.js';
+import { cloneTemplate, testPool } from '../helpers/postgres.js';
 
 let db: Awaited<ReturnType<typeof cloneTemplate>>;
 let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await cloneTemplate(inject('templateDatabase'));
-  pool = new pg.Pool({ connectionString: db.url, max: 12 });
+  pool = testPool({ connectionString: db.url, max: 12 });
 });
 afterAll(async () => {
   await pool?.end();

@@ -1,16 +1,16 @@
 // A transaction Postgres aborts to break a deadlock is run again, so both writers' changes land;
 // any other failure is the caller's at once.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withTransaction } from '../../db/transaction.js';
-import { cloneTemplate } from '../helpers/postgres.js';
+import { cloneTemplate, testPool } from '../helpers/postgres.js';
 
 let db: { url: string; drop: () => Promise<void> };
 let pool: pg.Pool;
 
 beforeAll(async () => {
   db = await cloneTemplate(inject('templateDatabase'));
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool({ connectionString: db.url, max: 4 });
   await pool.query('CREATE TABLE counters (id text PRIMARY KEY, n int NOT NULL)');
   await pool.query(`INSERT INTO counters VALUES ('a', 0), ('b', 0)`);
 });

@@ -43,6 +43,17 @@ export async function dropDatabase(name: string): Promise<void> {
   await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
+/**
+ * A pool for a test's own queries. Dropping a test database (WITH FORCE) ends the sessions still
+ * open on it, and a pool's client being closed then emits 'error': heard here, not an uncaught
+ * exception that fails the run.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  return pool;
+}
+
 /** Clones the run's migrated template into a new database and returns its URL. */
 export async function cloneTemplate(
   template: string,

@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mintDevToken } from '../../node/dev-issuer.js';
 import type { Role } from '../../schemas/common.js';
@@ -16,7 +15,7 @@ import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import { freePort } from '../helpers/ports.js';
-import { cloneTemplate } from '../helpers/postgres.js';
+import { cloneTemplate, testPool } from '../helpers/postgres.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 
 const exec = promisify(execFile);
@@ -219,7 +218,7 @@ describe('resilience', () => {
       { kind: 'request', n: 1 },
     ]);
     // B's own records, read from its database: each of its messages signed and stored once.
-    const bPool = new pg.Pool({ connectionString: bDb.url, max: 1 });
+    const bPool = testPool({ connectionString: bDb.url, max: 1 });
     try {
       const { rows: outB } = await bPool.query(
         'SELECT kind, count(*)::int AS n FROM outbox_messages WHERE req_id = $1 GROUP BY kind ORDER BY kind',

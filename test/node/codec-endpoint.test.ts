@@ -35,15 +35,14 @@ beforeAll(async () => {
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   created = RequestView.parse(res.body);
-  // The 201 comes once the workflow is started and the request recorded; wait for the workflow to
-  // have signed and stored the request message (its first task), so its history holds payloads
-  // of every kind: input, local activities' results, the delivery activity's input.
+  // The 201 comes once the workflow is started and the request recorded; wait for the workflow's
+  // first task to be completed (the request signed and stored, its delivery scheduled), so its
+  // history holds payloads of every kind: input, local activities' results, an activity's input.
   await eventually(async () => {
-    const { rows } = await node.database.pool.query(
-      'SELECT 1 FROM outbox_messages WHERE req_id = $1',
-      [created.id],
-    );
-    return rows.length ? true : undefined;
+    const history = await node.temporal.client.workflow
+      .getHandle(created.workflowId)
+      .fetchHistory();
+    return history.events?.some((e) => e.activityTaskScheduledEventAttributes) ? true : undefined;
   });
 });
 afterAll(() => node?.destroy());

@@ -1,14 +1,14 @@
 // The verifier's key cache on a real Postgres: a burst of envelopes naming one kid costs one query,
 // a change made through this process counts at once, one made by another replica (straight in the
 // database) after the cache's lifetime, and a cache of 0 s always reads the database.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { addParty, revokeKey } from '../../db/registry.js';
 import { migrate } from '../../db/migrate.js';
 import { cachedKeyRegistry } from '../../node/key-registry.js';
 import { createParty, type TestParty } from '../helpers/envelopes.js';
 import { eventually } from '../helpers/partners.js';
-import { cloneTemplate } from '../helpers/postgres.js';
+import { cloneTemplate, testPool } from '../helpers/postgres.js';
 
 let db: { url: string; drop: () => Promise<void> };
 let pool: pg.Pool;
@@ -18,7 +18,7 @@ let keyQueries = 0;
 
 beforeAll(async () => {
   db = await cloneTemplate(inject('templateDatabase'));
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = testPool({ connectionString: db.url, max: 4 });
   await migrate(pool);
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   (pool as unknown as { query: typeof query }).query = (...args: unknown[]) => {

@@ -29,13 +29,11 @@ beforeAll(async () => {
   const created = RequestView.parse(res.body);
   workflowId = created.workflowId;
   // The 201 comes once the workflow is started and the request recorded: wait for its first task
-  // (the request message signed and stored), so its history has commands to replay.
+  // to be completed (the request signed and stored, its delivery scheduled), so the history has
+  // commands to replay.
   await eventually(async () => {
-    const { rows } = await node.database.pool.query(
-      'SELECT 1 FROM outbox_messages WHERE req_id = $1',
-      [created.id],
-    );
-    return rows.length ? true : undefined;
+    const history = await node.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    return history.events?.some((e) => e.activityTaskScheduledEventAttributes) ? true : undefined;
   });
 });
 afterAll(() => node?.destroy());
