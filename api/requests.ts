@@ -1,5 +1,5 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
@@ -224,13 +224,16 @@ export function requestsRouter(deps: RequestsDeps): Router {
     res.json(view);
   });
 
-  // The mine-map records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
-  router.get('/:id/geojson', requireRole(deps.auth, 'officer'), async (req, res) => {
+  /**
+   * The request named in the path and the mine-map records exchanged for it, for a caller who may
+   * see them: 404 request_not_found, 404 not_found (not a mine map: no `what`), 403 forbidden.
+   */
+  async function mineMapRecordsFor(req: Request, what: string) {
     const id = Ulid.safeParse(req.params.id);
     const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
     if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
     if (view.type !== 'mine_map')
-      throw new AppError('not_found', 'only mine-map requests have a GeoJSON export');
+      throw new AppError('not_found', `only mine-map requests have ${what}`);
     if (!maySeeContent(principalOf(req).roles, view.type))
       throw new AppError('forbidden', 'your roles may not see the records of this request');
     const records: MineMapRecord[] = [];
@@ -238,6 +241,12 @@ export function requestsRouter(deps: RequestsDeps): Router {
       const parsed = responseSchema('mine_map').safeParse(r.body);
       if (parsed.success) records.push(...parsed.data.records);
     }
+    return { view, records };
+  }
+
+  // The mine-map records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
+  router.get('/:id/geojson', requireRole(deps.auth, 'officer'), async (req, res) => {
+    const { view, records } = await mineMapRecordsFor(req, 'a GeoJSON export');
     const body = JSON.stringify(mineMapFeatureCollection(records));
     await recordReads(deps.pool, req, 'GET /v1/requests/:id/geojson', [
       { reqId: view.id, parts: ['records'] },
@@ -252,18 +261,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
   // as the GeoJSON one is.
   const mapExport = (route: MapExportRoute, write: (fc: FeatureCollection) => Promise<Buffer>) =>
     (async (req, res) => {
-      const id = Ulid.safeParse(req.params.id);
-      const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
-      if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
-      if (view.type !== 'mine_map')
-        throw new AppError('not_found', 'only mine-map requests have a map export');
-      if (!maySeeContent(principalOf(req).roles, view.type))
-        throw new AppError('forbidden', 'your roles may not see the records of this request');
-      const records: MineMapRecord[] = [];
-      for (const r of await responsesOf(deps.pool, view.id)) {
-        const parsed = responseSchema('mine_map').safeParse(r.body);
-        if (parsed.success) records.push(...parsed.data.records);
-      }
+      const { view, records } = await mineMapRecordsFor(req, 'a map export');
       const body = await write(mineMapFeatureCollection(records));
       await recordReads(deps.pool, req, route, [{ reqId: view.id, parts: ['records'] }]);
       const ext = route.endsWith('.kml') ? 'kml' : 'zip';
