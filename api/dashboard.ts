@@ -101,6 +101,15 @@ const LEAFLET_DIST = path.join(
   'dist',
 );
 
+/**
+ * The create page's drawing tools (Leaflet-Geoman) and KML reader (@tmcw/togeojson), served like
+ * Leaflet: from the node's own node_modules.
+ */
+const GEOMAN_DIST = path.dirname(
+  createRequire(import.meta.url).resolve('@geoman-io/leaflet-geoman-free'),
+);
+const TOGEOJSON_DIST = path.dirname(createRequire(import.meta.url).resolve('@tmcw/togeojson'));
+
 const securityHeadersFor = (tileOrigin: string | null): RequestHandler => {
   const CSP = csp(tileOrigin);
   return (_req, res, next) => {
@@ -175,6 +184,16 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     res.set('cache-control', 'no-cache');
     leaflet(req, res, next);
   });
+  for (const [route, dir] of [
+    ['/dashboard/vendor/leaflet-geoman', GEOMAN_DIST],
+    ['/dashboard/vendor/togeojson', TOGEOJSON_DIST],
+  ] as const) {
+    const files = express.static(dir, { index: false, cacheControl: false });
+    router.use(route, (req, res, next) => {
+      res.set('cache-control', 'no-cache');
+      files(req, res, next);
+    });
+  }
   // The page's own routes all load the same document; its script draws the view of the path.
   router.get(
     ['/dashboard', '/dashboard/sign-in', '/dashboard/requests', '/dashboard/requests/:id'],
