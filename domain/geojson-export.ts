@@ -21,7 +21,16 @@ import { decimalValue } from '../schemas/domain/shared.js';
 export const GEOJSON_MEDIA_TYPE = 'application/geo+json';
 
 export type FeatureType =
-  'perimeter' | 'mine_row' | 'device' | 'reference_point' | 'turning_point' | 'accident';
+  | 'perimeter'
+  | 'mine_row'
+  | 'device'
+  | 'reference_point'
+  | 'turning_point'
+  | 'accident'
+  // Grave information (domain/grave-export.ts): a burial site's location, and the circle of its
+  // stated uncertainty around a point location.
+  | 'burial_site'
+  | 'uncertainty_circle';
 
 /** Property values a GIS attribute table holds without conversion. */
 export type Scalar = string | number | boolean | null;
