@@ -30,7 +30,7 @@ const FEATURE_LABEL = /** @type {Record<string, string>} */ ({
 /** @type {Promise<Leaflet> | undefined} */
 let leafletLoading;
 /** Leaflet and its style sheet, loaded once, when the first map is drawn. */
-function leaflet() {
+export function leaflet() {
   if (!leafletLoading) {
     document.head.append(h('link', { rel: 'stylesheet', href: LEAFLET_CSS }));
     const url = LEAFLET_URL; // a variable: the browser resolves it, not TypeScript
@@ -82,7 +82,7 @@ function requestedAreas(d) {
  * A feature's coordinates in words: the point, or the number of vertices and the first one.
  * @param {Geometry} g
  */
-function where(g) {
+export function where(g) {
   /** @param {number[]} p */
   const latLon = (p) => `${(p[1] ?? 0).toFixed(6)}, ${(p[0] ?? 0).toFixed(6)}`;
   if (g.type === 'Point') return latLon(g.coordinates);
@@ -126,6 +126,49 @@ async function download(path) {
   a.click();
   a.remove();
   URL.revokeObjectURL(href);
+}
+
+/**
+ * A Leaflet map in `el` with a metric scale and the base layer: tiles from `tileUrl` (the node's
+ * MAP_TILE_URL), or without one a plain background with a graticule, redrawn as the view moves.
+ * @param {Leaflet} L
+ * @param {HTMLElement} el
+ * @param {string | null | undefined} tileUrl
+ * @param {import('leaflet').MapOptions} [options]
+ */
+export function baseMap(L, el, tileUrl, options = {}) {
+  const m = L.map(el, { zoomControl: true, attributionControl: Boolean(tileUrl), ...options });
+  L.control.scale({ imperial: false }).addTo(m);
+  if (tileUrl) {
+    L.tileLayer(tileUrl, { maxZoom: 19, attribution: 'Base map: MAP_TILE_URL' }).addTo(m);
+  } else {
+    el.classList.add('map-offline');
+    const grid = L.layerGroup().addTo(m);
+    const drawGrid = () => {
+      grid.clearLayers();
+      const b = m.getBounds();
+      const step = graticuleStep(b.getEast() - b.getWest());
+      const opts = { className: 'map-graticule', interactive: false, weight: 1 };
+      for (let x = Math.floor(b.getWest() / step) * step; x <= b.getEast(); x += step)
+        L.polyline(
+          [
+            [b.getSouth(), x],
+            [b.getNorth(), x],
+          ],
+          opts,
+        ).addTo(grid);
+      for (let y = Math.floor(b.getSouth() / step) * step; y <= b.getNorth(); y += step)
+        L.polyline(
+          [
+            [y, b.getWest()],
+            [y, b.getEast()],
+          ],
+          opts,
+        ).addTo(grid);
+    };
+    m.on('moveend', drawGrid);
+  }
+  return m;
 }
 
 /**
@@ -184,46 +227,7 @@ export function mapPanel(ctx, id) {
   let drawnKey = '';
 
   /** @param {Leaflet} L */
-  function makeMap(L) {
-    const m = L.map(mapEl, {
-      zoomControl: true,
-      attributionControl: Boolean(ctx.config.mapTileUrl),
-    });
-    L.control.scale({ imperial: false }).addTo(m);
-    if (ctx.config.mapTileUrl) {
-      L.tileLayer(ctx.config.mapTileUrl, {
-        maxZoom: 19,
-        attribution: 'Base map: MAP_TILE_URL',
-      }).addTo(m);
-    } else {
-      mapEl.classList.add('map-offline');
-      const grid = L.layerGroup().addTo(m);
-      const drawGrid = () => {
-        grid.clearLayers();
-        const b = m.getBounds();
-        const step = graticuleStep(b.getEast() - b.getWest());
-        const opts = { className: 'map-graticule', interactive: false, weight: 1 };
-        for (let x = Math.floor(b.getWest() / step) * step; x <= b.getEast(); x += step)
-          L.polyline(
-            [
-              [b.getSouth(), x],
-              [b.getNorth(), x],
-            ],
-            opts,
-          ).addTo(grid);
-        for (let y = Math.floor(b.getSouth() / step) * step; y <= b.getNorth(); y += step)
-          L.polyline(
-            [
-              [y, b.getWest()],
-              [y, b.getEast()],
-            ],
-            opts,
-          ).addTo(grid);
-      };
-      m.on('moveend', drawGrid);
-    }
-    return m;
-  }
+  const makeMap = (L) => baseMap(L, mapEl, ctx.config.mapTileUrl);
 
   /**
    * @param {Leaflet} L
