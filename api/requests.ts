@@ -33,17 +33,25 @@ import {
   mineMapFeatureCollection,
   type FeatureCollection,
 } from '../domain/geojson-export.js';
+import { graveFeatureCollection } from '../domain/grave-export.js';
+import { GEOPACKAGE_MEDIA_TYPE, geoPackage } from '../domain/geopackage-export.js';
+import type { GraveRecord } from '../schemas/domain/grave.js';
 import {
   KML_MEDIA_TYPE,
   ZIP_MEDIA_TYPE,
   mineMapKml,
   mineMapShapefiles,
 } from '../domain/map-export.js';
-import { coverageOf, responsesOf } from '../domain/responses.js';
+import { coverageOf, exchangedMessages, responsesOf } from '../domain/responses.js';
 import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
 import { requireJson } from './json-body.js';
 import { bodyDigest, IDEMPOTENCY_KEY_REUSED, idempotencyKeyOf } from './idempotency.js';
-import { maySeeContent, requestDetailFor, requestSummary } from '../domain/access-policy.js';
+import {
+  mayReadMessageBodies,
+  maySeeContent,
+  requestDetailFor,
+  requestSummary,
+} from '../domain/access-policy.js';
 import { recordReads } from './access-log.js';
 import { allowedActions, loopStateOf, nextStepOf } from '../domain/allowed-actions.js';
 import { loopEventTypes } from '../db/loop-events.js';
@@ -92,7 +100,10 @@ function notRecordedIn(ms: number, reqId: string): AppError {
   );
 }
 
-type MapExportRoute = 'GET /v1/requests/:id/export.kml' | 'GET /v1/requests/:id/export.zip';
+type MapExportRoute =
+  | 'GET /v1/requests/:id/export.kml'
+  | 'GET /v1/requests/:id/export.zip'
+  | 'GET /v1/requests/:id/export.gpkg';
 
 export function requestsRouter(deps: RequestsDeps): Router {
   const router = Router();
@@ -219,55 +230,69 @@ export function requestsRouter(deps: RequestsDeps): Router {
           })
         : [],
     };
+    // The bodies of the questions, answers and responses: read only for who may see them.
+    if (mayReadMessageBodies(roles, found.request.type))
+      full.messages = await exchangedMessages(deps.pool, found.request.id);
     const { view, parts } = requestDetailFor(full, roles);
     await recordReads(deps.pool, req, 'GET /v1/requests/:id', [{ reqId: view.id, parts }]);
     res.json(view);
   });
 
   /**
-   * The request named in the path and the mine-map records exchanged for it, for a caller who may
-   * see them: 404 request_not_found, 404 not_found (not a mine map: no `what`), 403 forbidden.
+   * The request named in the path and the map features of the records exchanged for it (mine-map
+   * records, or burial sites: personal data), for a caller who may see them, and the name its
+   * files take: 404 request_not_found, 404 not_found (an identification request: no `what`),
+   * 403 forbidden (the access policy's content readers for the request's type).
    */
-  async function mineMapRecordsFor(req: Request, what: string) {
+  async function mapFeaturesFor(req: Request, what: string) {
     const id = Ulid.safeParse(req.params.id);
     const view = id.success ? await getRequest(deps.pool, id.data) : undefined;
     if (!view) throw new AppError('request_not_found', 'no request with that id on this node');
-    if (view.type !== 'mine_map')
-      throw new AppError('not_found', `only mine-map requests have ${what}`);
+    if (view.type === 'identification_result')
+      throw new AppError('not_found', `only mine-map and grave requests have ${what}`);
     if (!maySeeContent(principalOf(req).roles, view.type))
       throw new AppError('forbidden', 'your roles may not see the records of this request');
     const records: MineMapRecord[] = [];
+    const sites: GraveRecord[] = [];
     for (const r of await responsesOf(deps.pool, view.id)) {
-      const parsed = responseSchema('mine_map').safeParse(r.body);
-      if (parsed.success) records.push(...parsed.data.records);
+      if (view.type === 'mine_map') {
+        const parsed = responseSchema('mine_map').safeParse(r.body);
+        if (parsed.success) records.push(...parsed.data.records);
+      } else {
+        const parsed = responseSchema('grave_information').safeParse(r.body);
+        if (parsed.success) sites.push(...parsed.data.records);
+      }
     }
-    return { view, records };
+    return view.type === 'mine_map'
+      ? { view, fc: mineMapFeatureCollection(records), name: `mine-map-${view.id}` }
+      : { view, fc: graveFeatureCollection(sites), name: `graves-${view.id}` };
   }
 
-  // The mine-map records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
+  // The records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
   router.get('/:id/geojson', requireRole(deps.auth, 'officer'), async (req, res) => {
-    const { view, records } = await mineMapRecordsFor(req, 'a GeoJSON export');
-    const body = JSON.stringify(mineMapFeatureCollection(records));
+    const { view, fc, name } = await mapFeaturesFor(req, 'a GeoJSON export');
+    const body = JSON.stringify(fc);
     await recordReads(deps.pool, req, 'GET /v1/requests/:id/geojson', [
       { reqId: view.id, parts: ['records'] },
     ]);
     res
       .type(GEOJSON_MEDIA_TYPE)
-      .set('content-disposition', `attachment; filename="mine-map-${view.id}.geojson"`)
+      .set('content-disposition', `attachment; filename="${name}.geojson"`)
       .send(body);
   });
 
-  // The same export as KML and as zipped Shapefiles (domain/map-export.ts), checked and recorded
-  // as the GeoJSON one is.
+  // The same export as KML, zipped Shapefiles (domain/map-export.ts) and GeoPackage
+  // (domain/geopackage-export.ts), checked and recorded as the GeoJSON one is.
+  const MEDIA_TYPES = { kml: KML_MEDIA_TYPE, zip: ZIP_MEDIA_TYPE, gpkg: GEOPACKAGE_MEDIA_TYPE };
   const mapExport = (route: MapExportRoute, write: (fc: FeatureCollection) => Promise<Buffer>) =>
     (async (req, res) => {
-      const { view, records } = await mineMapRecordsFor(req, 'a map export');
-      const body = await write(mineMapFeatureCollection(records));
+      const { view, fc, name } = await mapFeaturesFor(req, 'a map export');
+      const body = await write(fc);
       await recordReads(deps.pool, req, route, [{ reqId: view.id, parts: ['records'] }]);
-      const ext = route.endsWith('.kml') ? 'kml' : 'zip';
+      const ext = route.slice(route.lastIndexOf('.') + 1) as keyof typeof MEDIA_TYPES;
       res
-        .type(ext === 'kml' ? KML_MEDIA_TYPE : ZIP_MEDIA_TYPE)
-        .set('content-disposition', `attachment; filename="mine-map-${view.id}.${ext}"`)
+        .type(MEDIA_TYPES[ext])
+        .set('content-disposition', `attachment; filename="${name}.${ext}"`)
         .send(body);
     }) satisfies RequestHandler;
   router.get(
@@ -281,6 +306,11 @@ export function requestsRouter(deps: RequestsDeps): Router {
     '/:id/export.zip',
     requireRole(deps.auth, 'officer'),
     mapExport('GET /v1/requests/:id/export.zip', mineMapShapefiles),
+  );
+  router.get(
+    '/:id/export.gpkg',
+    requireRole(deps.auth, 'officer'),
+    mapExport('GET /v1/requests/:id/export.gpkg', geoPackage),
   );
 
   return router;

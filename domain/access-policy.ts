@@ -43,7 +43,10 @@ export const CONTENT_PARTS = [
   'message',
   /** The bytes of a file a message names. */
   'attachment',
-  /** The mine-map records as GeoJSON. */
+  /**
+   * The records as map features (GeoJSON, KML, Shapefiles, GeoPackage): a mine map's, or a grave
+   * request's burial sites (personal data: their routes admit officers only).
+   */
   'records',
   /** An evidence bundle with the envelopes' payloads and the files' names (and bytes). */
   'evidence',
@@ -91,8 +94,8 @@ export const ROUTES = Object.freeze({
   'GET /v1/requests/:id': {
     roles: ['officer', 'supervisor'],
     content: 'policy',
-    parts: ['subject', 'outcomes'],
-    redacted: 'the summary subject; coverage rows without withheld reasons',
+    parts: ['subject', 'outcomes', 'message'],
+    redacted: 'the summary subject; coverage rows without withheld reasons; no message bodies',
   },
   'POST /v1/requests/:id/<action>': {
     roles: ['officer'],
@@ -113,6 +116,12 @@ export const ROUTES = Object.freeze({
     redacted: '403 forbidden',
   },
   'GET /v1/requests/:id/export.zip': {
+    roles: ['officer'],
+    content: 'policy',
+    parts: ['records'],
+    redacted: '403 forbidden',
+  },
+  'GET /v1/requests/:id/export.gpkg': {
     roles: ['officer'],
     content: 'policy',
     parts: ['records'],
@@ -218,22 +227,39 @@ export function requestSummary(view: RequestView): RequestView {
 }
 
 /**
+ * Who reads, on a request's detail, the bodies of the messages exchanged about it (the
+ * clarification questions and answers, the responses with their records): the officers, who work
+ * the request and must see what was asked of them and answered. Supervisors follow deadlines and
+ * coverage; admins read a stored message through `GET /v1/messages/:ref` when content allows.
+ */
+export const MESSAGE_BODY_READERS: readonly Role[] = Object.freeze(['officer']);
+
+/** Whether a caller holding `roles` reads the message bodies of a request of `type`'s detail. */
+export function mayReadMessageBodies(roles: readonly Role[], type: RequestType): boolean {
+  return roles.some((r) => MESSAGE_BODY_READERS.includes(r)) && maySeeContent(roles, type);
+}
+
+/**
  * A request's detail as `roles` may see it, and the parts of content it holds (empty: nothing to
  * read-audit). Without content: the summary subject, and coverage rows without withheld reasons.
+ * The exchanged messages' bodies (`messages`) only for `mayReadMessageBodies`.
  */
 export function requestDetailFor(
   detail: RequestDetailView,
   roles: readonly Role[],
 ): { view: RequestDetailView; parts: ContentPart[] } {
+  const { messages, ...rest } = detail;
   if (maySeeContent(roles, detail.type)) {
     // An erased request has no subject left: nothing of it is read.
     const parts: ContentPart[] = detail.subject === null ? [] : ['subject'];
     if (detail.coverage.some((c) => c.reason !== undefined)) parts.push('outcomes');
-    return { view: detail, parts };
+    if (!mayReadMessageBodies(roles, detail.type)) return { view: rest, parts };
+    if (messages?.length) parts.push('message');
+    return { view: messages === undefined ? rest : { ...rest, messages }, parts };
   }
   return {
     view: {
-      ...detail,
+      ...rest,
       subject: summarySubject(detail.subject),
       coverage: detail.coverage.map(({ reason: _reason, ...row }) => row),
     },

@@ -18,7 +18,7 @@ import {
 } from '../schemas/domain/index.js';
 import type { RequestType } from '../schemas/common.js';
 import type { MessageKind } from '../schemas/envelope.js';
-import type { RequestSubject, RequestView } from '../schemas/requests-api.js';
+import type { ExchangedMessage, RequestSubject, RequestView } from '../schemas/requests-api.js';
 
 /** A response body as stored (already past the checks of its request). */
 export interface ResponseBody {
@@ -48,6 +48,25 @@ export async function responsesOf(
     [reqId],
   );
   return rows;
+}
+
+/**
+ * The messages about a request whose bodies officers read on its page (the clarification
+ * questions and answers, the responses), ours and the partner's, oldest first. Erased ones (their
+ * body removed) are not among them.
+ */
+export async function exchangedMessages(pool: pg.Pool, reqId: string): Promise<ExchangedMessage[]> {
+  const { rows } = await pool.query<Omit<ExchangedMessage, 'at'> & { at: Date }>(
+    `SELECT msg_id AS "msgId", kind, origin AS "from", payload->'body' AS body, at FROM (
+       SELECT msg_id, kind, 'us' AS origin, payload, created_at AS at FROM outbox_messages
+         WHERE req_id = $1 AND kind = ANY($2)
+       UNION ALL
+       SELECT msg_id, kind, 'partner' AS origin, payload, received_at AS at FROM inbox_messages
+         WHERE req_id = $1 AND kind = ANY($2)
+     ) m WHERE payload ? 'body' ORDER BY at, msg_id`,
+    [reqId, ['clarification_request', 'clarification', 'response']],
+  );
+  return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
 }
 
 /**

@@ -172,6 +172,20 @@ export const AllowedAction = z.object({
   path: z.string().describe('the route under /v1/requests/{id}/ that takes it'),
 });
 
+/**
+ * A message about the request whose body officers read on the request's page: the clarification
+ * questions and answers, and the responses with their records. Ours and the partner's, oldest
+ * first (domain/access-policy.ts: officers only).
+ */
+export const ExchangedMessage = z.object({
+  msgId: z.string(),
+  kind: z.enum(['clarification_request', 'clarification', 'response']),
+  from: z.enum(['us', 'partner']).describe('sent by this node, or received from the partner'),
+  at: z.iso.datetime().describe('when this node stored it (sent or received)'),
+  body: z.record(z.string(), z.unknown()).describe('the body as signed'),
+});
+export type ExchangedMessage = z.infer<typeof ExchangedMessage>;
+
 export const RequestDetailView = RequestView.extend({
   timeline: z.array(TimelineEvent),
   /** Per item of the request: answered, outstanding, not found or withheld, and by which message. */
@@ -182,6 +196,12 @@ export const RequestDetailView = RequestView.extend({
     .array(AllowedAction)
     .describe(
       'the actions of the action table this node’s side may take now (status, open question, pending extension); empty for callers without the officer role. The workflow still refuses one a crossing step made illegal (409 invalid_state)',
+    ),
+  messages: z
+    .array(ExchangedMessage)
+    .optional()
+    .describe(
+      'officers only: the clarification questions and answers and the responses (with their records) exchanged about the request, oldest first; absent for other roles',
     ),
 });
 export type RequestDetailView = z.infer<typeof RequestDetailView>;

@@ -157,6 +157,11 @@ describe.each(TYPES)('a %s request', (type) => {
       const items = detail.body.subject.items as Record<string, unknown>[];
       if (content) expect(items.some((i) => Object.keys(i).length > 2)).toBe(true);
       else expect(items.every((i) => Object.keys(i).sort().join() === 'item_id,kind')).toBe(true);
+      // The bodies of the messages exchanged (here B's response with its records): officers only.
+      const messages = detail.body.messages as { kind: string; from: string }[] | undefined;
+      if (role === 'officer')
+        expect(messages?.map((m) => `${m.kind} from ${m.from}`)).toEqual(['response from partner']);
+      else expect(messages).toBeUndefined();
       if (type === 'identification_result') {
         const withheld = (detail.body.coverage as { reason?: string }[]).find(
           (c) => c.reason !== undefined,

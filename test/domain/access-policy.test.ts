@@ -6,6 +6,7 @@ import {
   AUDITED_ROUTES,
   evidenceFormFor,
   mayReadAttachment,
+  mayReadMessageBodies,
   maySeeContent,
   messageFormFor,
   requestDetailFor,
@@ -143,5 +144,51 @@ describe('the redacted forms', () => {
       parts: ['subject', 'outcomes'],
     });
     expect(requestDetailFor({ ...detail, subject: null }, ['officer']).parts).toEqual(['outcomes']);
+  });
+});
+
+describe('the clarification questions, answers and responses on a request’s detail', () => {
+  const messages = [
+    {
+      msgId: 'm1',
+      kind: 'clarification_request',
+      from: 'partner',
+      at: '2026-05-01T10:00:00Z',
+      body: { questions: ['Which datum?'] },
+    },
+    {
+      msgId: 'm2',
+      kind: 'clarification',
+      from: 'us',
+      at: '2026-05-01T11:00:00Z',
+      body: { answers: ['WGS 84'] },
+    },
+  ] as const;
+  const detailOf = (type: RequestType) =>
+    ({
+      id: '01JD3Q8Z5X4M2N7P9R6T0V1W2A',
+      type,
+      subject: null,
+      coverage: [],
+      messages,
+    }) as unknown as RequestDetailView;
+
+  it.each([
+    ['officer', [true, true, true]],
+    ['supervisor', [false, false, false]],
+    ['admin', [false, false, false]],
+  ] as const)('%s reads them: mine map, grave information, identification', (role, expected) => {
+    expect(TYPES.map((t) => mayReadMessageBodies([role], t))).toEqual(expected);
+    for (const [i, t] of TYPES.entries()) {
+      const { view, parts } = requestDetailFor(detailOf(t), [role]);
+      expect(view.messages, `${role} ${t}`).toEqual(expected[i] ? messages : undefined);
+      expect(parts.includes('message'), `${role} ${t}`).toBe(expected[i]);
+      if (!expected[i]) expect(JSON.stringify(view)).not.toMatch(/datum|WGS/);
+    }
+  });
+
+  it('records the read of messages only when there were some', () => {
+    const none = { ...detailOf('mine_map'), messages: [] };
+    expect(requestDetailFor(none, ['officer']).parts).toEqual([]);
   });
 });
