@@ -3,6 +3,7 @@
 // (`/dashboard/session.json` verifies the token), not from reading the token in the browser; the
 // API checks them again on every call, so a view the role may not see would only get 403s.
 import { csrf, getJson, signOut, SignInNeeded, token } from './api.js';
+import { createRequestPage } from './create-request.js';
 import { h, render } from './dom.js';
 import { officerRequests } from './officer.js';
 import { overview } from './overview.js';
@@ -176,7 +177,10 @@ async function route({ moveFocus = false } = {}) {
   /** @type {ViewContext} */
   const ctx = { config, session, main, announce, navigate, sessionLost };
   const requestId = /^\/dashboard\/requests\/([^/]+)$/.exec(path)?.[1];
-  if (requestId) stopView = requestPage(ctx, decodeURIComponent(requestId));
+  if (path === '/dashboard/requests/new') {
+    if (!isOfficer(session)) return showNotForRole();
+    stopView = createRequestPage(ctx);
+  } else if (requestId) stopView = requestPage(ctx, decodeURIComponent(requestId));
   else if (path === '/dashboard' && isSupervisor(session)) stopView = overview(ctx);
   else if (path === '/dashboard' || (path === '/dashboard/requests' && isOfficer(session))) {
     if (!isOfficer(session)) return showNotForRole();

@@ -172,7 +172,13 @@ export function officerRequests(ctx) {
 
   render(
     ctx.main,
-    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Requests'), updated),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: '-1' }, 'Requests'),
+      h('a', { href: '/dashboard/requests/new', class: 'button' }, 'New request'),
+      updated,
+    ),
     problem,
     form,
     h(
