@@ -808,9 +808,9 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       get: {
         id: 'getRequestGeojson',
         tag: 'Requests',
-        summary: 'The mine-map records of a request as one RFC 7946 FeatureCollection',
+        summary: 'The records of a mine-map or grave request as one RFC 7946 FeatureCollection',
         description:
-          'Perimeters, mine rows, devices, reference and turning points of every record exchanged so far, WGS 84, one feature each with a `feature_type`; opens in QGIS as it is. Mine-map requests only. Each export is recorded in the access log.',
+          'Perimeters, mine rows, devices, reference and turning points of every mine-map record exchanged so far, or the burial sites of a grave request (a point site with an `uncertainty_circle` of its stated radius, an area site as its area), WGS 84, one feature each with a `feature_type`; opens in QGIS as it is. Not for identification requests. Each export is recorded in the access log.',
         roles: ['officer'],
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: {
@@ -826,9 +826,9 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       get: {
         id: 'getRequestKml',
         tag: 'Requests',
-        summary: 'The mine-map records of a request as KML',
+        summary: 'The records of a mine-map or grave request as KML',
         description:
-          'The GeoJSON export’s features as KML Placemarks (WGS 84), each named by its record and kind, with its attributes as ExtendedData (an unknown attribute is left out). Mine-map requests only. Each export is recorded in the access log.',
+          'The GeoJSON export’s features as KML Placemarks (WGS 84), each named by its record and kind, with its attributes as ExtendedData (an unknown attribute is left out). Mine-map and grave requests. Each export is recorded in the access log.',
         roles: ['officer'],
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: {
@@ -844,15 +844,35 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       get: {
         id: 'getRequestShapefiles',
         tag: 'Requests',
-        summary: 'The mine-map records of a request as ESRI Shapefiles, zipped',
+        summary: 'The records of a mine-map or grave request as ESRI Shapefiles, zipped',
         description:
-          'One Shapefile per geometry type, since a Shapefile holds one: `points` (devices, reference and turning points, accidents), `lines` (mine rows), `areas` (perimeters); each with its `.prj` (WGS 84) and `.cpg` (UTF-8), attribute names cut to the 10 characters DBF allows. A type with no feature has no file. Mine-map requests only. Each export is recorded in the access log.',
+          'One Shapefile per geometry type, since a Shapefile holds one: `points` (devices, reference and turning points, accidents), `lines` (mine rows), `areas` (perimeters, burial-site areas and uncertainty circles); each with its `.prj` (WGS 84) and `.cpg` (UTF-8), attribute names cut to the 10 characters DBF allows. A type with no feature has no file. Mine-map and grave requests. Each export is recorded in the access log.',
         roles: ['officer'],
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: {
           '200': {
             description: 'A zip of the Shapefiles',
             content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          },
+        },
+        errors: ['request_not_found', 'not_found'],
+      },
+    },
+    '/v1/requests/{id}/export.gpkg': {
+      get: {
+        id: 'getRequestGeoPackage',
+        tag: 'Requests',
+        summary: 'The records of a mine-map or grave request as a GeoPackage',
+        description:
+          'The GeoJSON export’s features in an OGC GeoPackage: one feature table per geometry type (`points`, `lines`, `areas` as multipolygons; a type with no feature has no table), WGS 84 (EPSG:4326), each attribute a typed column, `feature_id` the feature’s id. Mine-map and grave requests. Each export is recorded in the access log.',
+        roles: ['officer'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '200': {
+            description: 'The GeoPackage (SQLite)',
+            content: {
+              'application/geopackage+sqlite3': { schema: { type: 'string', format: 'binary' } },
+            },
           },
         },
         errors: ['request_not_found', 'not_found'],

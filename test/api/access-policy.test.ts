@@ -212,9 +212,19 @@ describe.each(TYPES)('a %s request', (type) => {
       });
       expect(file.status).toBe(content ? 200 : 403);
     }
-    if (type === 'mine_map') {
+    // The map exports (mine-map records, burial sites): officers only; none of an identification.
+    if (type !== 'identification_result') {
       const geo = await call(a.url, 'GET', `/v1/requests/${id}/geojson`, { token });
       expect(geo.status).toBe(role === 'officer' ? 200 : 403);
+    }
+    if (type === 'grave_information') {
+      const gpkg = await fetch(`${a.url}/v1/requests/${id}/export.gpkg`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(gpkg.status).toBe(role === 'officer' ? 200 : 403);
+    } else if (type === 'identification_result' && role === 'officer') {
+      const none = await call(a.url, 'GET', `/v1/requests/${id}/export.gpkg`, { token });
+      expect([none.status, none.body.code]).toEqual([404, 'not_found']);
     }
   });
 });
@@ -281,8 +291,10 @@ describe('the access log', () => {
         if (role === 'admin') expected.push({ type, route: 'GET /v1/messages/:ref', role });
         if (type === 'identification_result')
           expected.push({ type, route: 'GET /v1/attachments/:id', role });
-        if (type === 'mine_map' && role === 'officer')
+        if (type !== 'identification_result' && role === 'officer')
           expected.push({ type, route: 'GET /v1/requests/:id/geojson', role });
+        if (type === 'grave_information' && role === 'officer')
+          expected.push({ type, route: 'GET /v1/requests/:id/export.gpkg', role });
       }
     for (const type of TYPES) {
       const rows = (await accessLog(`?request=${ids[type]}&limit=500`)).items.filter((r) =>

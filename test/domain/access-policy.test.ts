@@ -70,6 +70,7 @@ describe('the routes', () => {
       'GET /v1/messages/:ref',
       'GET /v1/requests/:id',
       'GET /v1/requests/:id/evidence',
+      'GET /v1/requests/:id/export.gpkg',
       'GET /v1/requests/:id/export.kml',
       'GET /v1/requests/:id/export.zip',
       'GET /v1/requests/:id/geojson',
@@ -108,6 +109,13 @@ describe('the routes', () => {
     ['GET /v1/requests/:id/evidence', 'admin', 'mine_map', true],
     ['GET /v1/supervisor/requests/:id/timeline', 'admin', 'mine_map', false],
     ['POST /codec/decode', 'admin', undefined, true],
+    // The map exports: burial sites are personal data, officers only, as mine-map records.
+    ['GET /v1/requests/:id/geojson', 'officer', 'grave_information', true],
+    ['GET /v1/requests/:id/export.gpkg', 'officer', 'grave_information', true],
+    ['GET /v1/requests/:id/export.gpkg', 'officer', 'mine_map', true],
+    ['GET /v1/requests/:id/export.gpkg', 'supervisor', 'grave_information', false],
+    ['GET /v1/requests/:id/export.kml', 'supervisor', 'grave_information', false],
+    ['GET /v1/requests/:id/export.zip', 'admin', 'mine_map', false],
   ] as const)('%s as %s for a %s request shows content: %s', (route, role, type, shows) => {
     expect(routeShowsContent(route, [role], type)).toBe(shows);
   });
