@@ -161,6 +161,47 @@ describe('crossing actions end in the same state on both nodes', () => {
   );
 
   it.each(rounds)(
+    'a closure crossing a clarification request: the question counts only once the closure reopened the request (%i)',
+    async (n) => {
+      const id = await submit(`Crossing closure and question ${n}`);
+      const answered = await actOn(b, tokens.b, id, 'responses', finalFor('grave_information'));
+      expect(answered.status, JSON.stringify(answered.body)).toBe(200);
+      await eventually(async () =>
+        (await detail(a, id))?.status === 'answered' ? true : undefined,
+      );
+      // A marks the answer incomplete (which reopens the request) while B's officer asks a question:
+      // B may ask only once it holds the closure; before that its own node refuses the question.
+      const [closure, question] = await Promise.all([
+        actOn(a, tokens.a, id, 'close', { outcome: 'incomplete', reason: 'Item 2 is missing.' }),
+        actOn(b, tokens.b, id, 'clarification-requests', {
+          questions: ['Which records for item 2?'],
+        }),
+      ]);
+      expect(closure.status, JSON.stringify(closure.body)).toBe(200);
+      expectAcceptedOrTooLate(question);
+      const asked = (r: RequestDetailView) =>
+        r.timeline.some((e) => e.type === 'ask_clarification');
+      const [atA, atB] = await eventually(async () => {
+        const views = await bothAgree(id, 'acknowledged');
+        return views.every((r) => asked(r) === (question.status === 200)) ? views : undefined;
+      });
+      expect(asked(atA)).toBe(asked(atB));
+      // The question is open on both sides, or on neither: A's officers may answer it exactly when
+      // B's may not ask another.
+      const allowed = async (node: TestNode, token: string) => {
+        const res = await call(node.url, 'GET', `/v1/requests/${id}`, { token });
+        return (res.body as RequestDetailView).allowedActions.map((x) => x.action);
+      };
+      expect((await allowed(a, tokens.a)).includes('answer_clarification')).toBe(
+        question.status === 200,
+      );
+      expect((await allowed(b, tokens.b)).includes('ask_clarification')).toBe(
+        question.status !== 200,
+      );
+    },
+  );
+
+  it.each(rounds)(
     'an extension decision crossing a final response: the response stands, the decision too (%i)',
     async (n) => {
       const id = await submit(`Crossing decision and response ${n}`);
