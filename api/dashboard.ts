@@ -110,6 +110,13 @@ const GEOMAN_DIST = path.dirname(
 );
 const TOGEOJSON_DIST = path.dirname(createRequire(import.meta.url).resolve('@tmcw/togeojson'));
 
+/**
+ * The SHA-256 of @noble/hashes (ES modules, no dependencies) for the page's attachment digests,
+ * where crypto.subtle is missing (plain http off localhost): these files only.
+ */
+const NOBLE_DIST = path.dirname(createRequire(import.meta.url).resolve('@noble/hashes/sha2.js'));
+const NOBLE_FILES = new Set(['sha2.js', '_md.js', '_u64.js', 'utils.js']);
+
 const securityHeadersFor = (tileOrigin: string | null): RequestHandler => {
   const CSP = csp(tileOrigin);
   return (_req, res, next) => {
@@ -194,6 +201,12 @@ export function dashboardRouter(deps: DashboardDeps): Router {
       files(req, res, next);
     });
   }
+  const noble = express.static(NOBLE_DIST, { index: false, cacheControl: false });
+  router.use('/dashboard/vendor/noble-hashes', (req, res, next) => {
+    if (!NOBLE_FILES.has(req.path.slice(1))) return next();
+    res.set('cache-control', 'no-cache');
+    noble(req, res, next);
+  });
   // The page's own routes all load the same document; its script draws the view of the path.
   router.get(
     ['/dashboard', '/dashboard/sign-in', '/dashboard/requests', '/dashboard/requests/:id'],
