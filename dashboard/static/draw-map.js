@@ -329,7 +329,7 @@ export function areaEditor(opts) {
     const L = Lref ?? (await leaflet());
     const layer = L.polygon(
       polygon.map((ring) => ring.map(([x, y]) => /** @type {[number, number]} */ ([y, x]))),
-      { className: 'map-requested-area', pmIgnore: true },
+      { className: 'map-requested-area', pmIgnore: true, interactive: false },
     );
     if (map) layer.addTo(map);
     return layer;
@@ -378,7 +378,14 @@ export function areaEditor(opts) {
         await addPolygons(a.polygons, { name: a.name, area: newArea('') });
       fitAll();
       const added = areas.length - first;
-      const said = `${added} ${added === 1 ? noun.toLowerCase() : `${noun.toLowerCase()}s`} imported from ${file.name}${found.skipped ? `; ${found.skipped} features that are not areas were left out` : ''}.`;
+      const what = added === 1 ? noun.toLowerCase() : `${noun.toLowerCase()}s`;
+      const left =
+        found.skipped === 1
+          ? '; 1 feature that is not an area was left out'
+          : found.skipped
+            ? `; ${found.skipped} features that are not areas were left out`
+            : '';
+      const said = `${added} ${what} imported from ${file.name}${left}.`;
       render(status, said);
       opts.announce(said);
     } catch (err) {
