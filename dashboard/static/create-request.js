@@ -682,7 +682,7 @@ export function createRequestPage(ctx) {
         'p',
         { class: 'error' },
         refusal
-          ? `The node refused the request (${refusal.code ?? refusal.status}): ${refusal.message}`
+          ? `The node refused the request (${refusal.code ?? refusal.status}): ${refusal.message.replace(/[.!?]?$/, '.')}`
           : `Not sent: ${String(err)}`,
         placed
           ? ` ${placed === 1 ? 'One field says' : `${placed} fields say`} what to change.`
