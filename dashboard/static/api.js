@@ -22,6 +22,8 @@ export const csrf = {
   set: (value) => {
     csrfToken = value;
   },
+  /** For calls made without callApi (an upload with progress, attachments.js). */
+  get: () => csrfToken,
 };
 
 /** The node's problem document (RFC 9457), as far as the page reads it. */

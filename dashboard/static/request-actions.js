@@ -4,11 +4,14 @@
 // of its own), each opening a small form for the action's body; the node's refusal is shown in
 // words at the field it names (the problem document's `errors[].path`). Each submission carries an
 // Idempotency-Key, the same for the same body, so a double click or a retry acts once. Responses
-// with records are not here: only "not found / withheld for every item", which needs none. Also
-// the coverage matrix per item, and the clarification items of the records exchanged, each with
-// a button that prefills a question about it.
-import { ApiError, callApi } from './api.js';
+// with records have a form generated from the node's JSON Schemas of the request type's response
+// body (record-form.js; files through attachments.js), beside the one-click "not found / withheld
+// for every item". Also the coverage matrix per item, and the clarification items of the records
+// exchanged, each with a button that prefills a question about it.
+import { ApiError, callApi, getJson } from './api.js';
+import { attachmentsControl, isAttachmentList } from './attachments.js';
 import { h, label, render, STATUS_LABEL, table } from './dom.js';
+import { checkboxesControl, InputProblem, resolve, schemaForm, segmentsOf } from './record-form.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
 /** @typedef {RequestDetail['allowedActions'][number]['action']} Action */
@@ -215,19 +218,211 @@ export const FORMS = {
   },
 };
 
+/** The response with records: a form of its own, generated from the node's schemas. */
+const RECORDS_FORM = 'respond_records';
+const RECORDS_BUTTON = 'Respond with records';
+
+/** The button of a form. */
+const buttonText = (/** @type {string} */ name) =>
+  name === RECORDS_FORM ? RECORDS_BUTTON : (FORMS[name]?.button ?? name);
+
 /**
  * The forms offered for the allowed actions, in the action table's order: the two closures are
- * one form; a partial response needs records, which this page does not write.
+ * one form; a partial or final response may carry records (one form for both), and a final one
+ * can also say "not found" or "withheld" for every item at once.
  * @param {Action[]} allowed
  */
 export function formsFor(allowed) {
   /** @type {string[]} */
   const names = [];
+  const push = (/** @type {string} */ name) => {
+    if ((FORMS[name] || name === RECORDS_FORM) && !names.includes(name)) names.push(name);
+  };
   for (const action of allowed) {
-    const name = action === 'close_accepted' || action === 'close_incomplete' ? 'close' : action;
-    if (FORMS[name] && !names.includes(name)) names.push(name);
+    if (action === 'respond_partial' || action === 'respond_final') push(RECORDS_FORM);
+    push(action === 'close_accepted' || action === 'close_incomplete' ? 'close' : action);
   }
   return names;
+}
+
+/** The component of the node's OpenAPI document that is the response body of each type. */
+const RESPONSE_SCHEMA = {
+  mine_map: 'MineMapResponse',
+  grave_information: 'GraveResponse',
+  identification_result: 'IdentificationResponse',
+};
+
+/** @typedef {import('./record-form.js').Schema} Schema */
+/** @typedef {import('./record-form.js').Control} Control */
+/** @typedef {import('./record-form.js').Part} Part */
+
+/** @type {Promise<Record<string, Schema>> | undefined} */
+let schemas;
+/**
+ * The JSON Schemas of the node (its OpenAPI document's components, made from the zod schemas it
+ * validates with), fetched once per page load.
+ */
+function nodeSchemas() {
+  schemas ??= /** @type {Promise<{ components: { schemas: Record<string, Schema> } }>} */ (
+    getJson('/openapi.json')
+  ).then((doc) => doc.components.schemas);
+  schemas.catch(() => {
+    schemas = undefined;
+  });
+  return schemas;
+}
+
+/** The request's items as the response forms name them: id, and label or kind. */
+const itemsOf = (/** @type {RequestDetail} */ d) =>
+  (d.subject?.items ?? []).map((i) => {
+    const named = /** @type {{ item_id: string; kind: string; label?: string }} */ (i);
+    return { id: named.item_id, text: `${named.item_id} (${named.label ?? named.kind})` };
+  });
+
+/**
+ * Partial or final: the choices the action table allows now.
+ * @param {Part} part
+ * @param {{ partial: boolean; final: boolean }} allowed
+ * @returns {Control}
+ */
+function finalControl(part, allowed) {
+  const id = part.form.next();
+  const choices = /** @type {const} */ ([
+    ['partial', 'Partial: more will follow', allowed.partial],
+    ['final', 'Final: the answer is complete (an outcome for every item)', allowed.final],
+  ]).filter(([, , ok]) => ok);
+  const radios = choices.map(([value], i) =>
+    h('input', {
+      type: 'radio',
+      name: 'final',
+      value,
+      id: `${id}-${i}`,
+      checked: i === choices.length - 1,
+    }),
+  );
+  const error = h('p', { class: 'field-error' });
+  return {
+    el: h(
+      'fieldset',
+      { class: 'field choices', 'data-path': part.pattern },
+      h('legend', {}, 'Response'),
+      radios.map((r, i) =>
+        h('label', { class: 'choice', for: r.id }, r, ` ${choices[i]?.[1] ?? ''}`),
+      ),
+      error,
+    ),
+    value: () => radios.find((r) => r.checked)?.value === 'final',
+    showError: (_s, message) => {
+      error.append(h('span', {}, message), ' ');
+      return radios[0];
+    },
+    clearErrors: () => render(error),
+  };
+}
+
+/**
+ * The outcome per item of the request (found, not found, withheld with its reason), the choices
+ * from the schema of an outcome.
+ * @param {Part} part
+ * @param {{ id: string; text: string }[]} items
+ * @returns {Control}
+ */
+function outcomesControl(part, items) {
+  const { components } = part.form;
+  const entry = resolve(/** @type {Schema} */ (part.schema.items ?? {}), components);
+  const props = /** @type {Record<string, Schema>} */ (entry.properties ?? {});
+  const outcome = resolve(props.outcome ?? {}, components);
+  const values = Array.isArray(outcome.enum) ? outcome.enum.map(String) : [];
+  const base = part.form.next();
+  const rows = items.map((item, i) => {
+    const id = `${base}-${i}`;
+    const select = h(
+      'select',
+      { id: `${id}-outcome`, 'aria-describedby': `${id}-error` },
+      h('option', { value: '' }, '— not stated —'),
+      values.map((v) => h('option', { value: v }, v.replaceAll('_', ' '))),
+    );
+    const reason = h('input', {
+      type: 'text',
+      id: `${id}-reason`,
+      'aria-label': `Reason for ${item.id} (required when withheld)`,
+      'aria-describedby': `${id}-error`,
+    });
+    const error = h('p', { class: 'field-error', id: `${id}-error` });
+    const tr = h(
+      'tr',
+      { 'data-item': item.id },
+      h('th', { scope: 'row' }, h('label', { for: select.id }, item.text)),
+      h('td', {}, select),
+      h('td', {}, reason, error),
+    );
+    return { item, select, reason, error, tr };
+  });
+  /** @type {typeof rows} */
+  let sent = [];
+  const own = h('p', { class: 'field-error' });
+  const legend = h('legend', { tabindex: '-1' }, 'Outcome per item');
+  return {
+    el: h(
+      'fieldset',
+      { class: 'field outcomes', 'data-path': part.pattern },
+      legend,
+      h(
+        'p',
+        { class: 'hint' },
+        'A final response states an outcome for every item; an item a record covers is found; a withheld item says why.',
+      ),
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Item'),
+            h('th', { scope: 'col' }, 'Outcome'),
+            h('th', { scope: 'col' }, 'Reason'),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          rows.map((r) => r.tr),
+        ),
+      ),
+      own,
+    ),
+    value: () => {
+      sent = rows.filter((r) => r.select.value !== '');
+      if (!sent.length) return undefined;
+      return sent.map((r) => {
+        const why = r.reason.value.trim();
+        return { item_id: r.item.id, outcome: r.select.value, ...(why ? { reason: why } : {}) };
+      });
+    },
+    showError: (segments, message) => {
+      const [first, field] = segments;
+      const row = first !== undefined && /^\d+$/.test(first) ? sent[Number(first)] : undefined;
+      if (!row) {
+        own.append(h('span', {}, message), ' ');
+        return legend;
+      }
+      row.error.append(h('span', {}, message), ' ');
+      const control = field === 'reason' ? row.reason : row.select;
+      control.setAttribute('aria-invalid', 'true');
+      return control;
+    },
+    clearErrors: () => {
+      render(own);
+      for (const r of rows) {
+        render(r.error);
+        r.select.removeAttribute('aria-invalid');
+        r.reason.removeAttribute('aria-invalid');
+      }
+    },
+  };
 }
 
 /** A fresh Idempotency-Key (crypto.getRandomValues works on plain http too). */
@@ -312,14 +507,194 @@ export function actionsPanel(ctx, id, page) {
    */
   function openForm(name, prefill = {}) {
     const spec = FORMS[name];
-    if (!spec || !detail) return;
+    if ((!spec && name !== RECORDS_FORM) || !detail) return;
     open = { name };
     for (const b of toolbar.querySelectorAll('button'))
       b.setAttribute('aria-expanded', b.dataset.action === name ? 'true' : 'false');
     render(outcome);
-    render(formSlot, actionForm(name, spec, prefill));
-    const first = formSlot.querySelector('textarea, input');
+    render(formSlot, spec ? actionForm(name, spec, prefill) : recordsForm(detail));
+    const first = formSlot.querySelector('textarea, input, select');
     if (first instanceof HTMLElement) first.focus();
+  }
+
+  /**
+   * The node's refusal in words under a form, and the details no field takes as a list.
+   * @param {HTMLElement} formError
+   * @param {unknown} err
+   * @param {{ path: string; message: string }[]} unplaced
+   */
+  const sayRefusal = (formError, err, unplaced) => {
+    const problem = err instanceof ApiError ? err : undefined;
+    render(
+      formError,
+      h(
+        'p',
+        { class: 'error' },
+        problem
+          ? `The node refused this (${problem.code ?? problem.status}): ${problem.message}`
+          : `Not sent: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+      unplaced.length
+        ? h(
+            'ul',
+            { class: 'error' },
+            unplaced.map((d) => h('li', {}, d.path ? `${d.path}: ${d.message}` : d.message)),
+          )
+        : null,
+    );
+  };
+
+  /**
+   * A response with records: partial or final, records of the request's type in a form generated
+   * from the node's JSON Schema of its response body (covers as the request's items, files
+   * uploaded with their digest), the outcome per item and a note. A refusal is shown at the field
+   * its path names (`/records/0/source_document/reference`), or at the nearest one above it.
+   * @param {RequestDetail} d
+   */
+  function recordsForm(d) {
+    const title = 'Respond with records';
+    const body = h(
+      'div',
+      { class: 'records-form-body' },
+      h('p', { class: 'help' }, 'Loading the forms of this request type from the node’s schemas…'),
+    );
+    const formError = h('div', { class: 'form-problem', role: 'alert' });
+    const submit = h('button', { type: 'submit', disabled: true }, 'Send the response');
+    /** @type {Control | undefined} */
+    let control;
+    /** @type {{ body: string; key: string } | undefined} */
+    let sent;
+    let busy = false;
+    const allowed = new Set(d.allowedActions.map((a) => a.action));
+    const items = itemsOf(d);
+
+    nodeSchemas()
+      .then((components) => {
+        const schema = components[RESPONSE_SCHEMA[d.type]];
+        if (!schema) throw new Error(`the node has no schema ${RESPONSE_SCHEMA[d.type]}`);
+        control = schemaForm({
+          schema,
+          components,
+          idPrefix: 'respond',
+          widgets: {
+            '/final': (part) =>
+              finalControl(part, {
+                partial: allowed.has('respond_partial'),
+                final: allowed.has('respond_final'),
+              }),
+            '/records/*/covers': (part) =>
+              checkboxesControl(
+                part,
+                items.map((i) => i.id),
+                (v) => items.find((i) => i.id === v)?.text ?? v,
+              ),
+            '/outcomes': (part) => outcomesControl(part, items),
+          },
+          arrayWidgets: [
+            (part, entry) =>
+              isAttachmentList(entry) ? attachmentsControl(part, entry) : undefined,
+          ],
+        });
+        render(
+          body,
+          h(
+            'p',
+            { class: 'help' },
+            'The fields are those of the node’s schema for this request type; decimals are written as digits with a point (24.725). The node checks everything when it is sent.',
+          ),
+          control.el,
+        );
+        submit.disabled = false;
+      })
+      .catch((/** @type {unknown} */ err) => {
+        if (!ctx.sessionLost(err))
+          render(body, h('p', { class: 'error' }, `The forms could not be loaded: ${String(err)}`));
+      });
+
+    const send = async () => {
+      if (busy || !control) return;
+      render(formError);
+      control.clearErrors();
+      /** @type {unknown} */
+      let value;
+      try {
+        value = control.value();
+      } catch (err) {
+        if (!(err instanceof InputProblem)) throw err;
+        render(formError, h('p', { class: 'error' }, `Not sent: ${err.message}.`));
+        (err.control ?? submit).focus();
+        return;
+      }
+      const bodyKey = JSON.stringify(value);
+      if (!sent || sent.body !== bodyKey) sent = { body: bodyKey, key: newKey() };
+      busy = true;
+      submit.disabled = true;
+      try {
+        const answer = /** @type {{ status: string; clarification_items?: unknown[] }} */ (
+          await callApi('POST', `/v1/requests/${encodeURIComponent(id)}/responses`, {
+            json: value,
+            headers: { 'idempotency-key': sent.key },
+          })
+        );
+        const final = /** @type {{ final?: boolean }} */ (value).final === true;
+        const gaps = answer.clarification_items?.length ?? 0;
+        const said =
+          `${final ? 'Final' : 'Partial'} response sent; the request is ${label(STATUS_LABEL, answer.status).toLowerCase()}.` +
+          (gaps
+            ? ` The records miss ${gaps} thing${gaps === 1 ? '' : 's'} the legal minimums ask for: see Clarification items.`
+            : '');
+        closeForm();
+        render(outcome, said);
+        page.refresh();
+        outcome.focus();
+        busy = false;
+      } catch (err) {
+        busy = false;
+        submit.disabled = false;
+        if (ctx.sessionLost(err)) return;
+        /** @type {{ path: string; message: string }[]} */
+        const unplaced = [];
+        /** @type {HTMLElement | undefined} */
+        let first;
+        for (const e of err instanceof ApiError ? err.errors : []) {
+          const at = e.path ? control.showError(segmentsOf(e.path), e.message) : undefined;
+          if (at) first ??= at;
+          else unplaced.push(e);
+        }
+        sayRefusal(formError, err, unplaced);
+        (first ?? submit).focus();
+      }
+    };
+
+    return h(
+      'form',
+      {
+        class: 'action-form records-form',
+        'data-form': RECORDS_FORM,
+        novalidate: true,
+        'aria-labelledby': `action-${RECORDS_FORM}-title`,
+        onsubmit: (e) => {
+          e.preventDefault();
+          void send();
+        },
+        onkeydown: (e) => {
+          if (e instanceof KeyboardEvent && e.key === 'Escape') closeForm({ focus: true });
+        },
+      },
+      h('h3', { id: `action-${RECORDS_FORM}-title` }, title),
+      body,
+      formError,
+      h(
+        'div',
+        { class: 'actions' },
+        submit,
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => closeForm({ focus: true }) },
+          'Cancel',
+        ),
+      ),
+    );
   }
 
   /**
@@ -531,7 +906,7 @@ export function actionsPanel(ctx, id, page) {
     if (key === drawnForms) return;
     drawnForms = key;
     if (open && !names.includes(open.name)) {
-      const gone = FORMS[open.name]?.button ?? open.name;
+      const gone = buttonText(open.name);
       closeForm();
       const said = `${gone} is no longer possible: the request is ${label(STATUS_LABEL, d.status).toLowerCase()}.`;
       render(outcome, said);
@@ -551,7 +926,7 @@ export function actionsPanel(ctx, id, page) {
                 'data-focus-key': `action-${name}`,
                 onclick: () => (open?.name === name ? closeForm({ focus: true }) : openForm(name)),
               },
-              FORMS[name]?.button ?? name,
+              buttonText(name),
             ),
           )
         : h(

@@ -26,6 +26,7 @@ import {
 import { poll } from './live.js';
 import { accessLogPanel } from './access-log.js';
 import { actionsPanel } from './request-actions.js';
+import { conversationPanel } from './conversation.js';
 import { mapPanel } from './map.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
@@ -634,6 +635,8 @@ export function requestPage(ctx, id) {
     : null;
   // Officers see a mine-map request's areas and records on a map (map.js), with downloads.
   const map = work ? mapPanel(ctx, id) : null;
+  // Officers read the questions, answers and responses exchanged (conversation.js).
+  const talk = work ? conversationPanel(ctx) : null;
   render(
     ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
@@ -651,6 +654,7 @@ export function requestPage(ctx, id) {
     ),
     work?.coverage,
     work?.clarification,
+    talk?.panel,
     map?.panel,
     h(
       'section',
@@ -817,6 +821,7 @@ export function requestPage(ctx, id) {
     }
     if (work && next.detail) work.update(next.detail);
     if (map && next.detail) map.update(next.detail);
+    if (talk && next.detail) talk.update(next.detail);
     drawDeadlines();
     render(problem);
   };

@@ -1,0 +1,312 @@
+// Officers answer with records in the browser (Debian's Chromium, driven by playwright-core),
+// signed in through each node's development OpenID provider: A's officer asks party-b for a mine
+// map; B's officer opens "Respond with records", whose form is generated from the node's JSON
+// Schema of a mine-map response (/openapi.json), fills a minefield record (covers, source
+// document, hazard, a perimeter pasted as GeoJSON with plain numbers, a device row), attaches a
+// file (hashed in the page, uploaded with a progress bar, its digest shown), has the node refuse a
+// malformed record id at that very field, corrects it and sends a final response. A's officer sees
+// the record with its file (downloaded: the same bytes), the coverage matrix (answered), the gaps
+// of the record as clarification items with one click to ask about them, and B's questions and
+// A's answers are shown to the officers on both sides. Screenshots in test-artifacts/.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corridorSubject } from '../fixtures/domain/mine-maps.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually, registerPartner } from '../helpers/partners.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+const WAIT_MS = 30_000;
+
+let a: TestNode;
+let b: TestNode;
+let browser: Browser;
+let reqId: string;
+
+/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
+async function officerTab(node: TestNode) {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // A refusal the page shows is an answer of the node, logged by the browser as a failed load.
+    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
+      errors.push(m.text());
+  });
+  await page.goto(`${node.url}/dashboard`);
+  await page.waitForURL(/\/dashboard\/sign-in/);
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL(/\/oidc\/interaction\//);
+  await page.getByLabel('Username').fill('amira');
+  await page.getByLabel('Password').fill('amira-dev');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${node.url}/dashboard/requests`);
+  return { page, errors, close: () => context.close() };
+}
+
+/** A field of the generated form by its place in the body (`*`: any row). */
+const field = (page: Page, pattern: string) =>
+  page.locator(`form[data-form="respond_records"] [data-path="${pattern}"]`).first();
+
+async function status(node: TestNode, id: string): Promise<string | undefined> {
+  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
+    token: await node.token('officer', 'poller'),
+  });
+  return res.status === 200 ? (res.body.status as string) : undefined;
+}
+const inStatus = (node: TestNode, id: string, s: string) =>
+  eventually(async () => ((await status(node, id)) === s ? true : undefined), WAIT_MS, s);
+
+beforeAll(async () => {
+  [a, b, browser] = await Promise.all([
+    startTestNode({ partyId: 'party-a' }),
+    startTestNode({ partyId: 'party-b' }),
+    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  const created = await call(a.url, 'POST', '/v1/requests', {
+    token: await a.token('officer', 'amira'),
+    json: {
+      type: 'mine_map',
+      counterparty: 'party-b',
+      priority: 'routine',
+      subject: corridorSubject,
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  reqId = created.body.id as string;
+  await inStatus(b, reqId, 'delivered');
+  // B acknowledges and asks a question; A answers (the buttons are tested in officer-work).
+  const officerB = await b.token('officer', 'amira');
+  for (const [path, json] of [
+    ['acknowledge', {}],
+    ['clarification-requests', { questions: ['Which pylons does the corridor include?'] }],
+  ] as const) {
+    const res = await call(b.url, 'POST', `/v1/requests/${reqId}/${path}`, {
+      token: officerB,
+      json,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+  await inStatus(a, reqId, 'acknowledged');
+  await eventually(
+    async () => {
+      const res = await call(a.url, 'POST', `/v1/requests/${reqId}/clarifications`, {
+        token: await a.token('officer', 'amira'),
+        json: { answers: ['Pylons 40 to 46, both sides of the line.'] },
+      });
+      return res.status === 200 ? true : undefined;
+    },
+    WAIT_MS,
+    'A to answer the question',
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([a?.destroy(), b?.destroy()]);
+});
+
+describe('an officer answering with records in the browser', () => {
+  it('fills the generated form, attaches a file, is refused at a field; A sees it all', async () => {
+    const onB = await officerTab(b);
+    await onB.page.goto(`${b.url}/dashboard/requests/${reqId}`);
+    // The questions asked and the answers given, for the officers.
+    const talkB = onB.page.locator('#conversation');
+    await talkB
+      .locator('[data-kind="clarification"]')
+      .getByText('Pylons 40 to 46')
+      .waitFor({ timeout: WAIT_MS });
+    expect(await talkB.locator('[data-kind="clarification_request"]').textContent()).toContain(
+      'Which pylons',
+    );
+
+    // The form, generated from the node's schema of a mine-map response.
+    const respond = onB.page
+      .locator('#actions')
+      .getByRole('button', { name: 'Respond with records', exact: true });
+    await respond.waitFor({ timeout: WAIT_MS });
+    await respond.click();
+    await field(onB.page, '/records/*/record_id').locator('input').waitFor();
+    // Every member of the record schema has its field: enums as selects, decimals as text.
+    expect(
+      await field(onB.page, '/records/*/hazard_type')
+        .locator('option')
+        .evaluateAll((o) => o.map((x) => x.getAttribute('value'))),
+    ).toEqual([
+      '',
+      'minefield',
+      'mined_area',
+      'booby_trapped_area',
+      'unexploded_ordnance',
+      'cluster_munition_strike_area',
+    ]);
+    expect(
+      await field(onB.page, '/records/*/accuracy_m').locator('input').getAttribute('inputmode'),
+    ).toBe('decimal');
+
+    await field(onB.page, '/records/*/record_id').locator('input').fill('MF 0777!');
+    await field(onB.page, '/records/*/covers').locator('input[value="corridor"]').check();
+    await field(onB.page, '/records/*/source_document/reference')
+      .locator('input')
+      .fill('Minefield record 7/44-94');
+    await field(onB.page, '/records/*/hazard_type').locator('select').selectOption('minefield');
+    await field(onB.page, '/records/*/confidence').locator('select').selectOption('confirmed');
+    // Plain numbers, as GIS software writes them: sent as decimal strings as written.
+    await field(onB.page, '/records/*/perimeter')
+      .locator('textarea')
+      .fill(
+        JSON.stringify({
+          type: 'Feature',
+          properties: {},
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [24.758, 46.599],
+                [24.7625, 46.599],
+                [24.7625, 46.6015],
+                [24.758, 46.6015],
+                [24.758, 46.599],
+              ],
+            ],
+          },
+        }),
+      );
+    await field(onB.page, '/records/*/datum').locator('select').selectOption('WGS84');
+    await field(onB.page, '/records/*/accuracy_m').locator('input').fill('5.0');
+    await field(onB.page, '/records/*/devices')
+      .getByRole('button', { name: 'Add device', exact: true })
+      .click();
+    await field(onB.page, '/records/*/devices/*/category')
+      .locator('select')
+      .selectOption('anti_personnel');
+    await field(onB.page, '/records/*/devices/*/model').locator('input').fill('PMN-2');
+    await field(onB.page, '/records/*/devices/*/quantity').locator('input').fill('40');
+    await field(onB.page, '/records/*/devices/*/quantity_basis')
+      .locator('select')
+      .selectOption('estimated');
+    await field(onB.page, '/records/*/devices/*/anti_handling')
+      .locator('select')
+      .selectOption('unknown');
+
+    // A file: hashed in the page, uploaded with its progress, its digest shown.
+    const bytes = Buffer.from('Field sketch of minefield 7/44-94.\n'.repeat(60_000));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await field(onB.page, '/records/*/attachments')
+      .locator('input[type="file"]')
+      .setInputFiles({ name: 'sketch-7-44-94.txt', mimeType: 'text/plain', buffer: bytes });
+    const file = field(onB.page, '/records/*/attachments').locator('li.attachment');
+    await file.locator('.attachment-status').getByText('Uploaded.').waitFor({ timeout: WAIT_MS });
+    expect(await file.locator('.attachment-digest').textContent()).toBe(sha256);
+    const bar = file.locator('progress');
+    expect(await bar.evaluate((p: { value: number; max: number }) => p.value === p.max)).toBe(true);
+    await file.getByLabel(/^Description of/).fill('Sketch of the field record');
+
+    // The outcome of the one item, and a note.
+    await onB.page
+      .locator('form[data-form="respond_records"] tr[data-item="corridor"] select')
+      .selectOption('found');
+    await field(onB.page, '/note').locator('textarea').fill('The record of the 1994 laying.');
+
+    // The node refuses the malformed record id, at its field, with the focus there.
+    const submit = onB.page.locator('form[data-form="respond_records"] button[type="submit"]');
+    await submit.click();
+    const recordId = field(onB.page, '/records/*/record_id');
+    await recordId.locator('.field-error span').waitFor({ timeout: WAIT_MS });
+    expect(await recordId.locator('input').getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await onB.page.locator('form[data-form="respond_records"] .form-problem').textContent(),
+    ).toContain('schema_invalid');
+    expect(await onB.page.evaluate<string>('document.activeElement.getAttribute("name")')).toBe(
+      '/records/*/record_id',
+    );
+    await onB.page.screenshot({
+      path: path.join(ARTIFACTS, 'respond-records-refused.png'),
+      fullPage: true,
+    });
+
+    // Corrected, sent: the response is final; the gaps are said.
+    await recordId.locator('input').fill('MF-0777');
+    await submit.click();
+    const outcome = onB.page.locator('#actions .action-outcome');
+    await outcome
+      .getByText(/^Final response sent; the request is answered\./)
+      .waitFor({ timeout: WAIT_MS });
+    expect(await outcome.textContent()).toContain('Clarification items');
+
+    // What was signed: decimals as written, the file referenced by its digest.
+    const mine = await call(b.url, 'GET', `/v1/requests/${reqId}`, {
+      token: await b.token('officer', 'amira'),
+    });
+    const response = (mine.body.messages as { kind: string; body: Record<string, unknown> }[]).find(
+      (m) => m.kind === 'response',
+    );
+    const record = (response?.body.records as Record<string, unknown>[])[0]!;
+    expect(record).toMatchObject({
+      record_id: 'MF-0777',
+      covers: ['corridor'],
+      accuracy_m: '5.0',
+      perimeter: { type: 'Polygon' },
+      devices: [{ model: 'PMN-2', quantity: 40 }],
+      attachments: [
+        {
+          ref: `sha256:${sha256}`,
+          media_type: 'text/plain',
+          file_name: 'sketch-7-44-94.txt',
+          description: 'Sketch of the field record',
+        },
+      ],
+    });
+    expect((record.perimeter as { coordinates: string[][][] }).coordinates[0]![1]).toEqual([
+      '24.7625',
+      '46.599',
+    ]);
+
+    // A: the record with its file, the coverage matrix, the gaps with one click to ask.
+    await inStatus(a, reqId, 'answered');
+    const onA = await officerTab(a);
+    await onA.page.goto(`${a.url}/dashboard/requests/${reqId}`);
+    const shown = onA.page.locator('#conversation [data-record="MF-0777"]');
+    await shown.waitFor({ timeout: WAIT_MS });
+    expect(await shown.textContent()).toContain('Minefield record 7/44-94');
+    expect(await shown.locator('.attachment-digest').textContent()).toBe(sha256);
+    await onA.page
+      .locator('#coverage tr[data-item="corridor"]')
+      .getByText('Answered')
+      .waitFor({ timeout: WAIT_MS });
+    const gap = onA.page.locator('#clarification-items li[data-code="laying_date_missing"]');
+    await gap.waitFor({ timeout: WAIT_MS });
+    await onA.page.screenshot({
+      path: path.join(ARTIFACTS, 'request-with-coverage.png'),
+      fullPage: true,
+    });
+    const [download] = await Promise.all([
+      onA.page.waitForEvent('download'),
+      shown.getByRole('button', { name: /^Download/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('sketch-7-44-94.txt');
+    const saved = await fs.readFile(await download.path());
+    expect(createHash('sha256').update(saved).digest('hex')).toBe(sha256);
+    // One click on a gap prefills the incomplete closure about it.
+    await gap.getByRole('button', { name: /^Ask about this/ }).click();
+    const closeForm = onA.page.locator('form[data-form="close"]');
+    await closeForm.waitFor();
+    expect(await closeForm.getByRole('radio', { name: /Incomplete/ }).isChecked()).toBe(true);
+    expect(await closeForm.getByLabel('Reason (optional)').inputValue()).toContain('laying');
+
+    expect(onB.errors).toEqual([]);
+    expect(onA.errors).toEqual([]);
+    await Promise.all([onA.close(), onB.close()]);
+  });
+});
