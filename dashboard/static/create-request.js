@@ -573,6 +573,7 @@ export function createRequestPage(ctx) {
           geometry: geometryOf(a.polygons),
         });
         slots.set(`/subject/items/${i}`, a.slot);
+        slots.set(`/subject/items/${i}/label`, a.labelSlot);
       }
     };
     const kind = type.input.value;

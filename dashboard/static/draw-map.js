@@ -542,7 +542,10 @@ export function areaEditor(opts) {
       areas.map((a) => ({
         label: a.label.value.trim(),
         polygons: polygonsOfArea(a),
-        slot: { error: a.error, controls: [/** @type {HTMLElement} */ (a.label)] },
+        // An error about the shape is said in the area's row (the focus goes to the message); one
+        // about the name marks the name field too.
+        slot: { error: a.error, controls: /** @type {HTMLElement[]} */ ([]) },
+        labelSlot: { error: a.error, controls: [/** @type {HTMLElement} */ (a.label)] },
       })),
     stop: () => {
       map?.remove();

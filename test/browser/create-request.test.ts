@@ -445,6 +445,12 @@ describe('officers creating requests in the browser', () => {
       .fill('46.569, 24.699\n46.569, 24.703\n46.572, 24.703');
     await mine.getByRole('button', { name: 'Add these coordinates' }).click();
     await page.locator('#mine-area-list li.area').waitFor();
+    // A second area whose ring crosses itself (a bow tie): typed, so only the node checks it.
+    await mine
+      .getByLabel('Or type the corners of a polygon')
+      .fill('46.000, 24.000\n46.010, 24.010\n46.000, 24.010\n46.010, 24.000');
+    await mine.getByRole('button', { name: 'Add these coordinates' }).click();
+    await page.locator('#mine-area-list li.area').nth(1).waitFor();
     await page.getByLabel('Purpose (required)').selectOption('clearance_planning');
     // A laying period that ends before it starts: refused by the node at "Laid until".
     await page.getByLabel('Laid from').fill('1995');
@@ -453,19 +459,26 @@ describe('officers creating requests in the browser', () => {
     await page.getByRole('button', { name: 'Send the request' }).click();
     const until = page.locator('#create-laying-to');
     await page.locator('#create-laying-to-error span').waitFor();
+    // The crossing ring is said in its area's row, which takes the focus (the first error).
+    const crossing = page.locator('#mine-area-2-error');
+    expect((await crossing.textContent())?.trim()).not.toBe('');
+    expect(await inPage<string>(page, 'document.activeElement.id')).toBe('mine-area-2-error');
+    expect(await page.locator('#mine-area-1-error').textContent()).toBe('');
     expect(await page.locator('#create-laying-to-error').textContent()).toContain(
       'an end not before the start',
     );
     expect(await until.getAttribute('aria-invalid')).toBe('true');
     expect(await until.getAttribute('aria-describedby')).toContain('create-laying-to-error');
-    expect(await inPage<string>(page, 'document.activeElement.id')).toBe('create-laying-to');
     expect(await page.locator('.form-problem').textContent()).toContain('schema_invalid');
+    expect(await page.locator('.form-problem').textContent()).toContain('2 fields say');
     await page.screenshot({
       path: path.join(ARTIFACTS, 'create-form-refused.png'),
       fullPage: true,
     });
 
-    // Fixed; now this node's own party as the partner: refused at the partner field.
+    // Fixed (the crossing area removed); now this node's own party as the partner: refused at
+    // the partner field.
+    await mine.getByRole('button', { name: 'Remove area 2' }).click();
     await until.fill('1996');
     await page.getByLabel('Partner (required)').fill('party-a');
     await page.getByRole('button', { name: 'Send the request' }).click();
