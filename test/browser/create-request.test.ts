@@ -489,6 +489,14 @@ describe('officers creating requests in the browser', () => {
     expect(await until.getAttribute('aria-invalid')).toBeNull();
     expect(await page.locator('#create-laying-to-error').textContent()).toBe('');
     expect(await inPage<string>(page, 'document.activeElement.id')).toBe('create-counterparty');
+    // A partner this node does not know: the node names no path, the page puts it at the partner.
+    await page.getByLabel('Partner (required)').fill('party-z');
+    await page.getByRole('button', { name: 'Send the request' }).click();
+    await page
+      .locator('#create-counterparty-error')
+      .getByText('party-z is not a registered partner of this node')
+      .waitFor();
+    expect(await page.locator('.form-problem').textContent()).toContain('unknown_party');
     expect(await countOutgoing()).toBe(before);
 
     // Fixed again, sent with a double click: one request.
