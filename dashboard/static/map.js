@@ -1,10 +1,12 @@
 /* global fetch, document, URL */
-// A mine-map request on a map (Leaflet, served by the node from its own node_modules: no CDN in
-// the field): the areas the request asks about, and the records' perimeters, mine rows, devices,
-// reference and turning points and accidents, from the node's GeoJSON export. Base tiles come from
-// MAP_TILE_URL when the node has one; without, a plain background with a graticule and a scale,
-// so the map works offline. Everything on the map is also in the table beside it, and the same
-// data downloads as GeoJSON, KML or zipped Shapefiles.
+// A mine-map or grave request on a map (Leaflet, served by the node from its own node_modules: no
+// CDN in the field): the areas the request asks about, and the records' perimeters, mine rows,
+// devices, reference and turning points and accidents, or the burial sites with the circle of
+// their stated uncertainty, from the node's GeoJSON export; one overlay per kind, switched in the
+// layers control. Base tiles come from MAP_TILE_URL when the node has one; without, a plain
+// background with a graticule and a scale, so the map works offline. Everything on the map is also
+// in the table beside it, and the same data downloads as GeoJSON, KML, zipped Shapefiles or
+// GeoPackage.
 import { ApiError, getJson, token } from './api.js';
 import { h, render, table } from './dom.js';
 
@@ -25,6 +27,8 @@ const FEATURE_LABEL = /** @type {Record<string, string>} */ ({
   reference_point: 'Reference point',
   turning_point: 'Turning point',
   accident: 'Accident',
+  uncertainty_circle: 'Uncertainty',
+  burial_site: 'Burial site',
 });
 
 /** @type {Promise<Leaflet> | undefined} */
@@ -172,7 +176,16 @@ export function baseMap(L, el, tileUrl, options = {}) {
 }
 
 /**
- * The map panel of a request page (officers; mine-map requests only).
+ * A feature's stated uncertainty radius in metres (burial sites), or 0.
+ * @param {HasProperties} f
+ */
+function uncertaintyOf(f) {
+  const r = propsOf(f).uncertainty_m;
+  return typeof r === 'number' && r > 0 ? r : 0;
+}
+
+/**
+ * The map panel of a request page (officers; mine-map and grave requests).
  * @param {import('./types.js').ViewContext} ctx
  * @param {string} id
  */
@@ -215,6 +228,8 @@ export function mapPanel(ctx, id) {
       button('KML', `${base}/export.kml`),
       ' ',
       button('Shapefiles (zip)', `${base}/export.zip`),
+      ' ',
+      button('GeoPackage', `${base}/export.gpkg`),
     ),
     status,
     h('div', { class: 'map-layout' }, mapEl, tableSlot),
@@ -224,6 +239,8 @@ export function mapPanel(ctx, id) {
   let map;
   /** @type {import('leaflet').LayerGroup | undefined} */
   let data;
+  /** @type {import('leaflet').Control.Layers | undefined} */
+  let overlays;
   let drawnKey = '';
 
   /** @param {Leaflet} L */
@@ -236,22 +253,50 @@ export function mapPanel(ctx, id) {
   function draw(L, features) {
     map ??= makeMap(L);
     data?.remove();
-    const layer = L.geoJSON(
-      /** @type {import('geojson').FeatureCollection} */ ({ type: 'FeatureCollection', features }),
-      {
-        style: (f) => ({
-          className: `map-${kindOf(f).replaceAll('_', '-')}`,
-        }),
-        pointToLayer: (f, latlng) =>
-          L.circleMarker(latlng, {
-            radius: 6,
-            className: `map-point map-${kindOf(f).replaceAll('_', '-')}`,
-          }),
-        onEachFeature: (f, l) => l.bindTooltip(nameOf(f)),
-      },
-    );
-    data = L.layerGroup([layer]).addTo(map);
-    const bounds = layer.getBounds();
+    overlays?.remove();
+    // The export's uncertainty circles are polygons for GIS files; here Leaflet draws the circle
+    // itself from the site's point and radius, in metres on the ground at any zoom.
+    const shown = features.filter((f) => kindOf(f) !== 'uncertainty_circle');
+    /** One overlay per kind of feature, in the order they lie: circles under their sites. */
+    const groups = new Map(Object.keys(FEATURE_LABEL).map((k) => [k, L.layerGroup()]));
+    const bounds = L.latLngBounds([]);
+    for (const f of shown) {
+      const kind = kindOf(f);
+      const cls = `map-${kind.replaceAll('_', '-')}`;
+      const layer = L.geoJSON(f, {
+        style: () => ({ className: cls }),
+        pointToLayer: (_, latlng) =>
+          L.circleMarker(latlng, { radius: 6, className: `map-point ${cls}` }),
+        onEachFeature: (_, l) => l.bindTooltip(nameOf(f)),
+      });
+      if (!groups.has(kind)) groups.set(kind, L.layerGroup());
+      groups.get(kind)?.addLayer(layer);
+      if (layer.getBounds().isValid()) bounds.extend(layer.getBounds());
+      const radius = uncertaintyOf(f);
+      if (f.geometry?.type === 'Point' && radius > 0) {
+        const [lon = 0, lat = 0] = f.geometry.coordinates;
+        const centre = L.latLng(lat, lon);
+        groups
+          .get('uncertainty_circle')
+          ?.addLayer(
+            L.circle(centre, { radius, className: 'map-uncertainty-circle' }).bindTooltip(
+              `${nameOf(f)}: within ${radius} m`,
+            ),
+          );
+        bounds.extend(centre.toBounds(2 * radius));
+      }
+    }
+    const present = [...groups].filter(([, g]) => g.getLayers().length > 0);
+    data = L.layerGroup(present.map(([, g]) => g)).addTo(map);
+    overlays = L.control
+      .layers(
+        undefined,
+        Object.fromEntries(
+          present.map(([k, g]) => [`${FEATURE_LABEL[k] ?? k} (${g.getLayers().length})`, g]),
+        ),
+        { collapsed: true },
+      )
+      .addTo(map);
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
     else map.setView([0, 0], 2);
     render(
@@ -259,14 +304,19 @@ export function mapPanel(ctx, id) {
       table(
         'What the map shows',
         ['Feature', 'Record or item', 'Name', 'Where (lat, lon)'],
-        features.map((f) =>
+        shown.map((f) =>
           h(
             'tr',
             { 'data-feature-type': kindOf(f) },
             h('td', {}, FEATURE_LABEL[kindOf(f)] ?? '—'),
             h('td', {}, textOf(propsOf(f).record_id)),
             h('td', {}, labelOf(f)),
-            h('td', {}, f.geometry ? where(f.geometry) : '—'),
+            h(
+              'td',
+              {},
+              f.geometry ? where(f.geometry) : '—',
+              uncertaintyOf(f) > 0 ? ` ± ${uncertaintyOf(f)} m` : '',
+            ),
           ),
         ),
         { empty: 'Nothing to show on the map yet.' },
@@ -275,11 +325,11 @@ export function mapPanel(ctx, id) {
   }
 
   /**
-   * Shows the map of a mine-map request; redrawn when a response comes in.
+   * Shows the map of a mine-map or grave request; redrawn when a response comes in.
    * @param {RequestDetail} d
    */
   async function update(d) {
-    if (d.type !== 'mine_map') return;
+    if (d.type !== 'mine_map' && d.type !== 'grave_information') return;
     const key = JSON.stringify([d.timeline.length, d.status]);
     if (key === drawnKey) return;
     drawnKey = key;
@@ -326,7 +376,8 @@ const textOf = (v) =>
 /** @param {HasProperties} f */
 function labelOf(f) {
   const p = propsOf(f);
-  return textOf(p.label ?? p.ref_id ?? p.row_id ?? p.model ?? p.landmark);
+  const burial = typeof p.burial === 'string' ? `${p.burial} burial` : undefined;
+  return textOf(p.label ?? p.ref_id ?? p.row_id ?? p.model ?? p.landmark ?? burial);
 }
 
 /** @param {HasProperties} f */

@@ -4,8 +4,13 @@
 // accident); A's officer, signed in through the development OpenID provider, sees the requested
 // areas and every feature of the record as Leaflet layers, on a plain background with a graticule
 // and a scale (no MAP_TILE_URL: no tiles), and the same features as rows of the table beside the
-// map. The KML and Shapefile downloads of the page are read back with GDAL's ogrinfo: layers,
-// feature counts, WGS 84; each download is in the access log. Screenshot: test-artifacts/map-request.png.
+// map. The KML, Shapefile and GeoPackage downloads of the page are read back with GDAL's ogrinfo:
+// layers, feature counts, WGS 84; each download is in the access log. Screenshot:
+// test-artifacts/map-request.png. Then a grave-information request (two cases, an incident and a
+// drawn area), answered with three burial sites: one an area, two points with an uncertainty of
+// 25 and 250 m; the officer sees the requested area, the sites and a circle of each point's
+// radius (sized by the map's own scale), the same as table rows, and a GeoPackage GDAL reads.
+// Screenshot: test-artifacts/map-graves.png. Supervisors get none of the exports (403).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +19,11 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mineMapFeatureCollection } from '../../domain/geojson-export.js';
+import { graveFeatureCollection } from '../../domain/grave-export.js';
+import type { RequestType } from '../../schemas/common.js';
+import { GraveRecord } from '../../schemas/domain/grave.js';
 import { MineMapRecord } from '../../schemas/domain/mine-map.js';
+import { areaSubject, casesSubject, gs031, gs044, gs052 } from '../fixtures/domain/graves.js';
 import { roadsidePartial, roadsideSubject } from '../fixtures/domain/mine-maps.js';
 import { withoutAttachments } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
@@ -29,6 +38,7 @@ let a: TestNode;
 let b: TestNode;
 let browser: Browser;
 let reqId: string;
+let graveId: string;
 let tmp: string;
 
 const response = withoutAttachments(roadsidePartial);
@@ -37,6 +47,21 @@ const expected = mineMapFeatureCollection(response.records.map((r) => MineMapRec
 const count = (pred: (t: string, g: string) => boolean) =>
   expected.features.filter((f) => pred(f.properties.feature_type, f.geometry.type)).length;
 const drawnAreas = roadsideSubject.items.filter((i) => i.kind === 'area').length;
+
+/** Two missing persons' cases, an incident and the plateau: what the three sites cover. */
+const graveSubject = {
+  title: 'Burial places of the Valea Rece detainees and graves on the plateau',
+  items: [...casesSubject.items, ...areaSubject.items.filter((i) => i.kind === 'area')],
+};
+const graveResponse = withoutAttachments({ final: false, records: [gs031, gs044, gs052] });
+const graveExpected = graveFeatureCollection(
+  graveResponse.records.map((r) => GraveRecord.parse(r)),
+);
+/** The point sites and their radii in metres, smallest first. */
+const pointSites = graveExpected.features
+  .filter((f) => f.properties.feature_type === 'burial_site' && f.geometry.type === 'Point')
+  .map((f) => ({ site: f.properties.record_id, radius: Number(f.properties.uncertainty_m) }))
+  .sort((x, y) => x.radius - y.radius);
 
 /** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
 async function officerTab(node: TestNode) {
@@ -95,37 +120,41 @@ beforeAll(async () => {
   await registerPartner(a, b);
   await registerPartner(b, a);
   await fs.mkdir(ARTIFACTS, { recursive: true });
+  [reqId, graveId] = await Promise.all([
+    answeredRequest('mine_map', roadsideSubject, response),
+    answeredRequest('grave_information', graveSubject, graveResponse),
+  ]);
+});
+
+/** A request from A to party-b, acknowledged and answered by B's officer with `body`. */
+async function answeredRequest(type: RequestType, subject: unknown, body: unknown) {
   const created = await call(a.url, 'POST', '/v1/requests', {
     token: await a.token('officer', 'amira'),
-    json: {
-      type: 'mine_map',
-      counterparty: 'party-b',
-      priority: 'routine',
-      subject: roadsideSubject,
-    },
+    json: { type, counterparty: 'party-b', priority: 'routine', subject },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  reqId = created.body.id as string;
+  const id = created.body.id as string;
   const officerB = await b.token('officer', 'bogdan');
   await eventually(
     async () => {
-      const r = await call(b.url, 'GET', `/v1/requests/${reqId}`, { token: officerB });
+      const r = await call(b.url, 'GET', `/v1/requests/${id}`, { token: officerB });
       return r.status === 200 && r.body.status === 'delivered' ? true : undefined;
     },
     WAIT_MS,
-    'the request to arrive at B',
+    `the ${type} request to arrive at B`,
   );
-  const ack = await call(b.url, 'POST', `/v1/requests/${reqId}/acknowledge`, {
+  const ack = await call(b.url, 'POST', `/v1/requests/${id}/acknowledge`, {
     token: officerB,
     json: {},
   });
   expect(ack.status, JSON.stringify(ack.body)).toBe(200);
-  const sent = await call(b.url, 'POST', `/v1/requests/${reqId}/responses`, {
+  const sent = await call(b.url, 'POST', `/v1/requests/${id}/responses`, {
     token: officerB,
-    json: response,
+    json: body,
   });
   expect(sent.status, JSON.stringify(sent.body)).toBe(200);
-});
+  return id;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -203,6 +232,22 @@ describe('a mine-map request on the map', () => {
     });
 
     // The GeoJSON download is the export as before.
+    // GeoPackage: one feature table per geometry type (areas as multipolygons), each WGS 84.
+    const gpkg = await downloadFrom(page, 'GeoPackage');
+    expect(path.basename(gpkg)).toBe(`mine-map-${reqId}.gpkg`);
+    const tables = Object.fromEntries((await ogrLayers(gpkg)).map((l) => [l.name, l]));
+    expect(Object.keys(tables).sort()).toEqual(['areas', 'lines', 'points']);
+    expect(tables.points).toMatchObject({ geometry: 'Point', features: byName.points!.features });
+    expect(tables.lines).toMatchObject({
+      geometry: 'Line String',
+      features: byName.lines!.features,
+    });
+    expect(tables.areas).toMatchObject({
+      geometry: 'Multi Polygon',
+      features: byName.areas!.features,
+    });
+    expect(Object.values(tables).every((l) => l.wgs84)).toBe(true);
+
     const geojson = JSON.parse(await fs.readFile(await downloadFrom(page, 'GeoJSON'), 'utf8')) as {
       features: unknown[];
     };
@@ -221,7 +266,7 @@ describe('a mine-map request on the map', () => {
       WAIT_MS,
       'the downloads in the access log',
     );
-    for (const route of ['export.kml', 'export.zip', 'geojson']) {
+    for (const route of ['export.kml', 'export.zip', 'export.gpkg', 'geojson']) {
       const read = log.find((r) => r.route === `GET /v1/requests/:id/${route}`);
       expect(read, route).toMatchObject({ parts: ['records'], roles: ['officer'] });
     }
@@ -230,11 +275,97 @@ describe('a mine-map request on the map', () => {
     await onA.close();
   });
 
-  it('keeps the exports to officers, as the GeoJSON one', async () => {
+  it('keeps the exports to officers, as the GeoJSON one, for mine maps and burial sites', async () => {
     const supervisor = await a.token('supervisor', 'sam');
-    for (const ext of ['export.kml', 'export.zip']) {
-      const res = await call(a.url, 'GET', `/v1/requests/${reqId}/${ext}`, { token: supervisor });
-      expect(res.status, ext).toBe(403);
+    for (const id of [reqId, graveId])
+      for (const ext of ['geojson', 'export.kml', 'export.zip', 'export.gpkg']) {
+        const res = await call(a.url, 'GET', `/v1/requests/${id}/${ext}`, { token: supervisor });
+        expect(res.status, ext).toBe(403);
+      }
+  });
+});
+
+describe('a grave-information request on the map', () => {
+  it('shows the burial sites with circles of their stated uncertainty, as layers and table rows, and a GeoPackage GDAL reads', async () => {
+    const onA = await officerTab(a);
+    const { page } = onA;
+    await page.goto(`${a.url}/dashboard/requests/${graveId}`);
+    const map = page.locator('#map');
+    const mapView = map.locator('#request-map');
+    const rows = map.locator('tbody tr');
+    const sites = graveExpected.features.filter((f) => f.properties.feature_type === 'burial_site');
+    const areas = graveSubject.items.filter((i) => i.kind === 'area').length;
+    await eventually(
+      async () => ((await rows.count()) === areas + sites.length ? true : undefined),
+      WAIT_MS,
+      'the table to list the requested area and every burial site',
+    );
+
+    // The layers: the requested area, every site (an area or a point), a circle per point site.
+    const layers = async (cls: string) => mapView.locator(`path.${cls}`).count();
+    expect(await layers('map-requested-area')).toBe(areas);
+    expect(await layers('map-burial-site')).toBe(sites.length);
+    expect(await layers('map-uncertainty-circle')).toBe(pointSites.length);
+    expect(pointSites.map((p) => p.radius)).toEqual([25, 250]);
+    await expect
+      .poll(() => mapView.locator('.leaflet-control-layers-overlays').textContent())
+      .toContain(`Uncertainty (${pointSites.length})`);
+    expect(await mapView.locator('.leaflet-control-layers-overlays').textContent()).toContain(
+      `Burial site (${sites.length})`,
+    );
+
+    // Each circle is its radius on the ground: measured against the map's own metric scale.
+    const scale = mapView.locator('.leaflet-control-scale-line');
+    const [label, width] = await Promise.all([
+      scale.textContent(),
+      scale.evaluate((e) => e.getBoundingClientRect().width),
+    ]);
+    const [, amount, unit] = /^(\d+) (k?m)$/.exec(label ?? '') ?? [];
+    const metresPerPixel = (Number(amount) * (unit === 'km' ? 1000 : 1)) / width;
+    const diameters = (
+      await mapView
+        .locator('path.map-uncertainty-circle')
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width))
+    ).sort((x, y) => x - y);
+    pointSites.forEach(({ radius }, i) => {
+      // Leaflet rounds a circle's radius to whole pixels: allow two pixels either way.
+      expect(Math.abs(diameters[i]! - (2 * radius) / metresPerPixel), `${radius} m`).toBeLessThan(
+        4.5,
+      );
+    });
+
+    // The table says the same in words, with each point's uncertainty.
+    for (const { site, radius } of pointSites) {
+      const row = map.locator('tbody tr[data-feature-type="burial_site"]', { hasText: site });
+      expect(await row.textContent()).toMatch(new RegExp(`Burial site.*± ${radius} m`));
     }
+    expect(await map.locator('tbody tr[data-feature-type="requested_area"]').count()).toBe(areas);
+    // The map panel alone: on the full page the map is a small part below the records.
+    await map.scrollIntoViewIfNeeded();
+    await map.screenshot({ path: path.join(ARTIFACTS, 'map-graves.png') });
+
+    // GeoPackage: the point sites, and the area site with the two circles, WGS 84.
+    const gpkg = await downloadFrom(page, 'GeoPackage');
+    expect(path.basename(gpkg)).toBe(`graves-${graveId}.gpkg`);
+    const tables = Object.fromEntries((await ogrLayers(gpkg)).map((l) => [l.name, l]));
+    expect(Object.keys(tables).sort()).toEqual(['areas', 'points']);
+    expect(tables.points).toMatchObject({
+      geometry: 'Point',
+      features: pointSites.length,
+      wgs84: true,
+    });
+    expect(tables.areas).toMatchObject({
+      geometry: 'Multi Polygon',
+      features: graveExpected.features.filter((f) => f.geometry.type !== 'Point').length,
+      wgs84: true,
+    });
+    const { stdout } = await run('ogrinfo', ['-ro', '-al', '-q', gpkg, 'points']);
+    for (const { site, radius } of pointSites) {
+      expect(stdout).toContain(`record_id (String) = ${site}`);
+      expect(stdout).toContain(`uncertainty_m (Real) = ${radius}`);
+    }
+
+    expect(onA.errors).toEqual([]);
+    await onA.close();
   });
 });
