@@ -143,13 +143,19 @@ export function isAttachmentList(items) {
  * button to take it out again.
  * @param {import('./record-form.js').Part} part
  * @param {Schema} items the attachment entry's schema
+ * @param {boolean} [single] one file, the value an entry (a report's attachment), not a list
  * @returns {Control}
  */
-export function attachmentsControl(part, items) {
+export function attachmentsControl(part, items, single = false) {
   const id = part.form.next();
   const props = /** @type {Record<string, unknown>} */ (items.properties ?? {});
   const hasDescription = 'description' in props;
-  const picker = h('input', { type: 'file', id, multiple: true, 'aria-describedby': `${id}-hint` });
+  const picker = h('input', {
+    type: 'file',
+    id,
+    multiple: !single,
+    'aria-describedby': `${id}-hint`,
+  });
   const list = h('ul', { class: 'attachment-list' });
   const error = h('p', { class: 'field-error', id: `${id}-error` });
   /**
@@ -246,6 +252,8 @@ export function attachmentsControl(part, items) {
   };
 
   picker.addEventListener('change', () => {
+    // One file only: a new choice replaces the one before.
+    if (single) for (const f of files.splice(0)) f.li.remove();
     for (const file of Array.from(picker.files ?? [])) void add(file);
     picker.value = '';
   });
@@ -275,14 +283,20 @@ export function attachmentsControl(part, items) {
         throw new InputProblem(picker, 'a file was not uploaded');
       }
       sent = files.filter((f) => f.entry);
-      if (!sent.length) return part.required ? [] : undefined;
-      return sent.map((f) => {
+      const entries = sent.map((f) => {
         const text = f.description?.value.trim();
         return { ...f.entry, ...(text ? { description: text } : {}) };
       });
+      if (single) return entries[0];
+      if (!sent.length) return part.required ? [] : undefined;
+      return entries;
     },
     showError: (segments, message) => {
-      const f = segments[0] !== undefined ? sent[Number(segments[0])] : undefined;
+      const f = single
+        ? sent[0]
+        : segments[0] !== undefined
+          ? sent[Number(segments[0])]
+          : undefined;
       if (f) {
         f.error.append(h('span', {}, message), ' ');
         return f.description ?? picker;

@@ -204,7 +204,7 @@ export function conversationPanel(_ctx) {
   const panel = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'conversation-title', id: 'conversation' },
-    h('h2', { id: 'conversation-title' }, 'Questions, answers and responses'),
+    h('h2', { id: 'conversation-title' }, 'Clarifications and responses'),
     box,
   );
   let drawn = '';

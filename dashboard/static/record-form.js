@@ -45,6 +45,7 @@ import { h, render } from './dom.js';
  *   next: () => string;
  *   widgets: Record<string, (part: Part) => Control>;
  *   arrayWidgets: ((part: Part, items: Schema) => Control | undefined)[];
+ *   objectWidgets: ((part: Part) => Control | undefined)[];
  * }} FormContext
  */
 
@@ -648,32 +649,48 @@ function unionControl(part) {
     return build({ ...part, schema: { ...nonNull[0], description: part.schema.description } });
   /** @param {Schema} v */
   const propsOf = (v) => (isSchema(v.properties) ? v.properties : {});
+  /**
+   * The values a variant's member may take when it is a constant or an enum, else undefined.
+   * @param {Schema} v
+   * @param {string} k
+   */
+  const tagsOf = (v, k) => {
+    const p = propsOf(v)[k];
+    if (!isSchema(p)) return undefined;
+    if ('const' in p) return [String(p.const)];
+    return Array.isArray(p.enum) ? p.enum.map(String) : undefined;
+  };
   const first = nonNull[0];
+  // The member that tells the variants apart: a constant or an enum in every one.
   const key = first
-    ? Object.keys(propsOf(first)).find((k) =>
-        nonNull.every((v) => {
-          const p = propsOf(v)[k];
-          return isSchema(p) && 'const' in p;
-        }),
-      )
+    ? Object.keys(propsOf(first)).find((k) => nonNull.every((v) => tagsOf(v, k) !== undefined))
     : undefined;
   if (!key) return jsonControl(part);
   const id = part.form.next();
-  const constOf = (/** @type {Schema} */ v) =>
-    String(/** @type {Schema} */ (propsOf(v)[key]).const);
+  /** Each value of the member, with the variant it selects (that member fixed to the value). */
+  const choices = nonNull.flatMap((v) =>
+    (tagsOf(v, key) ?? []).map((tag) => ({
+      tag,
+      schema: { ...v, properties: { ...propsOf(v), [key]: { const: tag } } },
+    })),
+  );
   const select = h(
     'select',
     { id, name: `${part.pattern}/${key}` },
     h('option', { value: '' }, part.required ? '— choose —' : '— not stated —'),
-    nonNull.map((v) => h('option', { value: constOf(v) }, constOf(v).replaceAll('_', ' '))),
+    choices.map((c) => h('option', { value: c.tag }, c.tag.replaceAll('_', ' '))),
   );
   const slot = h('div', { class: 'variant' });
   /** @type {Control | undefined} */
   let active;
   select.addEventListener('change', () => {
-    const v = nonNull.find((x) => constOf(x) === select.value);
-    active = v
-      ? objectControl({ ...part, schema: v, label: `${part.label}: ${select.value}` }, true)
+    const chosen = choices.find((c) => c.tag === select.value);
+    // Chosen: sent, even when the variant has nothing more to fill in.
+    active = chosen
+      ? objectControl(
+          { ...part, schema: chosen.schema, required: true, label: `${part.label}: ${chosen.tag}` },
+          true,
+        )
       : undefined;
     render(slot, active?.el);
   });
@@ -725,6 +742,10 @@ function build(part) {
   if ('const' in s) return constControl(part);
   switch (s.type) {
     case 'object':
+      for (const widget of part.form.objectWidgets) {
+        const made = widget(part);
+        if (made) return made;
+      }
       return objectControl(part);
     case 'array':
       return arrayControl(part);
@@ -749,6 +770,7 @@ function build(part) {
  *   idPrefix: string;
  *   widgets?: Record<string, (part: Part) => Control>;
  *   arrayWidgets?: ((part: Part, items: Schema) => Control | undefined)[];
+ *   objectWidgets?: ((part: Part) => Control | undefined)[];
  * }} opts `widgets`: controls of their own for some places (`/records/N/covers`); `arrayWidgets`:
  *   tried on every array before the generic rows (attachments, by the shape of their items)
  * @returns {Control}
@@ -762,6 +784,7 @@ export function schemaForm(opts) {
     next: () => `${opts.idPrefix}-${++n}`,
     widgets: opts.widgets ?? {},
     arrayWidgets: opts.arrayWidgets ?? [],
+    objectWidgets: opts.objectWidgets ?? [],
   };
   return objectControl(
     { schema: resolve(opts.schema, opts.components), label: '', required: true, pattern: '', form },

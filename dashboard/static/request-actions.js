@@ -590,9 +590,16 @@ export function actionsPanel(ctx, id, page) {
               ),
             '/outcomes': (part) => outcomesControl(part, items),
           },
+          // Files, wherever a schema refers to one: a list of them, or a single one.
           arrayWidgets: [
             (part, entry) =>
               isAttachmentList(entry) ? attachmentsControl(part, entry) : undefined,
+          ],
+          objectWidgets: [
+            (part) =>
+              isAttachmentList(part.schema)
+                ? attachmentsControl(part, part.schema, true)
+                : undefined,
           ],
         });
         render(

@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultsSubject } from '../fixtures/domain/identifications.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -308,5 +309,104 @@ describe('an officer answering with records in the browser', () => {
     expect(onB.errors).toEqual([]);
     expect(onA.errors).toEqual([]);
     await Promise.all([onA.close(), onB.close()]);
+  });
+
+  it('generates the identification result form: a method by its kind, a report with its file', async () => {
+    const created = await call(a.url, 'POST', '/v1/requests', {
+      token: await a.token('officer', 'amira'),
+      json: {
+        type: 'identification_result',
+        counterparty: 'party-b',
+        priority: 'routine',
+        subject: resultsSubject,
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await inStatus(b, id, 'delivered');
+    const ack = await call(b.url, 'POST', `/v1/requests/${id}/acknowledge`, {
+      token: await b.token('officer', 'amira'),
+      json: {},
+    });
+    expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+
+    const onB = await officerTab(b);
+    await onB.page.goto(`${b.url}/dashboard/requests/${id}`);
+    await onB.page
+      .locator('#actions')
+      .getByRole('button', { name: 'Respond with records', exact: true })
+      .click();
+    await field(onB.page, '/records/*/conclusion').locator('select').waitFor();
+    // Partial: a first record, more to follow.
+    await onB.page.getByRole('radio', { name: /Partial/ }).check();
+    await field(onB.page, '/records/*/covers').locator('input[value="case-1"]').check();
+    await field(onB.page, '/records/*/remains/remains_id').locator('input').fill('R-2024-0412');
+    await field(onB.page, '/records/*/case_id').locator('input').fill('MP-2024-00123');
+    await field(onB.page, '/records/*/conclusion').locator('select').selectOption('identified');
+    // A method: its kind chosen first (DNA, or one of the others), then its own fields.
+    await field(onB.page, '/records/*/methods')
+      .getByRole('button', { name: 'Add method', exact: true })
+      .click();
+    const kind = field(onB.page, '/records/*/methods/*').locator('select').first();
+    expect(await kind.locator('option').evaluateAll((o) => o.map((x) => x.textContent))).toEqual(
+      expect.arrayContaining(['dna', 'fingerprints', 'odontology']),
+    );
+    await kind.selectOption('dna');
+    await field(onB.page, '/records/*/methods/*/marker_systems')
+      .locator('input[value="autosomal_str"]')
+      .check();
+    await field(onB.page, '/records/*/methods/*/likelihood_ratio')
+      .locator('input')
+      .fill('1200000000');
+    await field(onB.page, '/records/*/methods/*/laboratory/name')
+      .locator('input')
+      .fill('Regional Forensic DNA Laboratory');
+    // The report's one file.
+    await field(onB.page, '/records/*/report/reported_on').locator('input').fill('2024-09-02');
+    await field(onB.page, '/records/*/report/confirmed_by').locator('input').fill('Dr. Lale');
+    const report = field(onB.page, '/records/*/report/attachment');
+    expect(await report.locator('input[type="file"]').getAttribute('multiple')).toBeNull();
+    const bytes = Buffer.from('Identification report R-2024-0412\n');
+    await report
+      .locator('input[type="file"]')
+      .setInputFiles({ name: 'report-r0412.txt', mimeType: 'text/plain', buffer: bytes });
+    await report.locator('.attachment-status').getByText('Uploaded.').waitFor({ timeout: WAIT_MS });
+    await onB.page.locator('form[data-form="respond_records"] button[type="submit"]').click();
+    await onB.page
+      .locator('#actions .action-outcome')
+      .getByText(/^Partial response sent; the request is partially answered\./)
+      .waitFor({ timeout: WAIT_MS });
+
+    const mine = await call(b.url, 'GET', `/v1/requests/${id}`, {
+      token: await b.token('officer', 'amira'),
+    });
+    const response = (mine.body.messages as { kind: string; body: Record<string, unknown> }[]).find(
+      (m) => m.kind === 'response',
+    );
+    expect(response?.body).toMatchObject({
+      final: false,
+      records: [
+        {
+          covers: ['case-1'],
+          conclusion: 'identified',
+          methods: [
+            {
+              method: 'dna',
+              marker_systems: ['autosomal_str'],
+              likelihood_ratio: '1200000000',
+            },
+          ],
+          report: {
+            confirmed_by: 'Dr. Lale',
+            attachment: {
+              ref: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+              file_name: 'report-r0412.txt',
+            },
+          },
+        },
+      ],
+    });
+    expect(onB.errors).toEqual([]);
+    await onB.close();
   });
 });
