@@ -474,6 +474,35 @@ export function areaEditor(opts) {
     void starting.then(() => map?.invalidateSize());
   };
 
+  // Centring the map on a place: offline there are no tiles to find it by.
+  const goInput = h('input', {
+    type: 'text',
+    id: `${idPrefix}-go`,
+    inputmode: 'decimal',
+    'aria-describedby': `${idPrefix}-go-error`,
+  });
+  const goError = h('p', { class: 'field-error', id: `${idPrefix}-go-error` });
+  const goTo = () => {
+    render(goError);
+    goInput.removeAttribute('aria-invalid');
+    const m = /^\s*(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)\s*$/.exec(goInput.value);
+    const lat = Number(m?.[1]);
+    const lon = Number(m?.[2]);
+    if (!m || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+      goInput.setAttribute('aria-invalid', 'true');
+      render(goError, 'Not "latitude, longitude" in degrees, e.g. 46.5750, 24.7150.');
+      return;
+    }
+    map?.setView([lat, lon], 14);
+    opts.announce(`The map is centred on ${lat}, ${lon}.`);
+  };
+  // Enter goes there, rather than sending the whole form.
+  goInput.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    goTo();
+  });
+
   const element = h(
     'div',
     { class: 'area-editor' },
@@ -502,6 +531,18 @@ export function areaEditor(opts) {
       ),
     ),
     status,
+    h(
+      'div',
+      { class: 'field go-to' },
+      h('label', { for: `${idPrefix}-go` }, 'Centre the map on (latitude, longitude)'),
+      h(
+        'div',
+        { class: 'actions' },
+        goInput,
+        h('button', { type: 'button', class: 'secondary', onclick: goTo }, 'Go'),
+      ),
+      goError,
+    ),
     h(
       'div',
       { class: 'field' },

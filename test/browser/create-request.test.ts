@@ -179,6 +179,16 @@ describe('officers creating requests in the browser', () => {
     await draw.waitFor();
     expect(await map.locator('img.leaflet-tile').count()).toBe(0);
     expect(await map.locator('path.map-graticule').count()).toBeGreaterThan(2);
+    // Centred on the road first (Enter in the field goes there, it does not send the form).
+    await page
+      .locator('section[data-type="mine_map"]')
+      .getByLabel('Centre the map on (latitude, longitude)')
+      .fill('46.585, 24.73');
+    await page.keyboard.press('Enter');
+    await map
+      .locator('.leaflet-control-scale-line')
+      .getByText(/^\d+ m$/)
+      .waitFor();
     await draw.click();
     const box = (await map.boundingBox())!;
     const corners = [
@@ -238,6 +248,11 @@ describe('officers creating requests in the browser', () => {
     expect(ring[4]).toEqual(ring[0]);
     expect(ring[1]![0]).toBeGreaterThan(ring[0]![0]!);
     expect(ring[2]![1]).toBeLessThan(ring[1]![1]!);
+    // Where the map was centred: around 46.585 N, 24.73 E.
+    for (const [lon, lat] of ring) {
+      expect(Math.abs(lon! - 24.73)).toBeLessThan(0.05);
+      expect(Math.abs(lat! - 46.585)).toBeLessThan(0.05);
+    }
     // The request's page shows the area on its map.
     await page
       .locator('#request-map path.map-requested-area')
