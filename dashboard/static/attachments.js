@@ -223,10 +223,11 @@ export function attachmentsControl(part, items, single = false) {
     files.push(entry);
     list.append(li);
     try {
-      const { digest } = await sha256Of(file, (done) => {
+      const { digest, by } = await sha256Of(file, (done) => {
         bar.value = done;
       });
       render(digestText, digest);
+      li.dataset.hashedBy = by;
       entry.state = 'uploading';
       bar.value = 0;
       render(status, 'Uploading…');

@@ -746,6 +746,8 @@ function build(part) {
         const made = widget(part);
         if (made) return made;
       }
+      // A map of free keys (z.record) has no members to make fields of.
+      if (!isSchema(s.properties) && isSchema(s.additionalProperties)) return jsonControl(part);
       return objectControl(part);
     case 'array':
       return arrayControl(part);

@@ -210,6 +210,15 @@ describe('an officer answering with records in the browser', () => {
     const file = field(onB.page, '/records/*/attachments').locator('li.attachment');
     await file.locator('.attachment-status').getByText('Uploaded.').waitFor({ timeout: WAIT_MS });
     expect(await file.locator('.attachment-digest').textContent()).toBe(sha256);
+    // Hashed by the library the node serves (crypto.subtle is only the fallback).
+    expect(await file.getAttribute('data-hashed-by')).toBe('@noble/hashes');
+    for (const [name, code] of [
+      ['sha2.js', 200],
+      ['index.js', 404],
+    ] as const)
+      expect((await fetch(`${b.url}/dashboard/vendor/noble-hashes/${name}`)).status, name).toBe(
+        code,
+      );
     const bar = file.locator('progress');
     expect(await bar.evaluate((p: { value: number; max: number }) => p.value === p.max)).toBe(true);
     await file.getByLabel(/^Description of/).fill('Sketch of the field record');
