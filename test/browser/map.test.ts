@@ -163,7 +163,7 @@ afterAll(async () => {
 });
 
 describe('a mine-map request on the map', () => {
-  it('shows the requested areas and the record’s features offline, as layers and as table rows, and downloads KML and Shapefiles that GDAL reads', async () => {
+  it('shows the requested areas and the record’s features offline, as layers and as table rows, and downloads KML, Shapefiles and a GeoPackage that GDAL reads', async () => {
     const onA = await officerTab(a);
     const { page } = onA;
     await page.goto(`${a.url}/dashboard/requests/${reqId}`);
