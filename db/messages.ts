@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import type { MessageKind, Payload } from '../schemas/envelope.js';
 import { appendAudit } from './audit.js';
+import { withSessionLock } from './singleton.js';
 import { withTransaction } from './transaction.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -585,33 +586,5 @@ export async function withRelayLock<T>(
   pool: pg.Pool,
   fn: () => Promise<T>,
 ): Promise<{ held: true; value: T } | { held: false }> {
-  if ((pool.options.max ?? 10) < 2) return { held: true, value: await fn() };
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // The session is held while `fn` runs: a connection lost meanwhile must not end the process.
-  const onError = (err: Error) => {
-    broken ??= err;
-  };
-  client.on('error', onError);
-  try {
-    const { rows } = await client.query<{ held: boolean }>(
-      'SELECT pg_try_advisory_lock($1) AS held',
-      [RELAY_LOCK],
-    );
-    if (!rows[0]?.held) return { held: false };
-    try {
-      return { held: true, value: await fn() };
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch((err: unknown) => {
-        // Closing the session is the other way to let the lock go.
-        broken = err as Error;
-      });
-    }
-  } catch (err) {
-    broken ??= err as Error;
-    throw err;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  return withSessionLock(pool, RELAY_LOCK, fn);
 }

@@ -1,8 +1,11 @@
 // The retention sweep: every RETENTION_SWEEP_SECONDS, erases the requests whose retention (the
 // policy's `retention`, per request type, from the request's end) has passed, and finishes any
 // erasure a crash left half done. The clock is injectable, so tests drive it without waiting.
+// Every process of a node may run the loop: one pass at a time runs, among all of them (its
+// advisory lock); a process that finds it held skips its turn.
 import type { Logger } from 'pino';
 import { dueForErasure } from '../db/erasure.js';
+import { RETENTION_SWEEP_LOCK, withSessionLock } from '../db/singleton.js';
 import { eraseRequest, retentionOf, type ErasureDeps } from '../domain/erasure.js';
 import { isAppError } from '../errors.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
@@ -66,7 +69,7 @@ export function startRetentionSweep(o: {
       ? setInterval(() => {
           if (stopped) return;
           running = running
-            .then(() => sweep())
+            .then(() => withSessionLock(o.deps.pool, RETENTION_SWEEP_LOCK, () => sweep()))
             .catch((err: unknown) =>
               o.log.warn(
                 { errName: (err as Error).name, msg: (err as Error).message },
@@ -78,7 +81,11 @@ export function startRetentionSweep(o: {
   timer?.unref();
   return {
     sweep: (now) => {
-      const pass = running.then(() => sweep(now));
+      const pass = running
+        .then(() =>
+          withSessionLock(o.deps.pool, RETENTION_SWEEP_LOCK, () => sweep(now), { wait: true }),
+        )
+        .then((r) => (r.held ? r.value : { erased: [], skipped: [] }));
       running = pass.catch(() => undefined);
       return pass;
     },
