@@ -416,6 +416,23 @@ export async function addOutboxVersion(
   });
 }
 
+/** Our live message (pending or delivered) about a request at conversation place `seq`, if any. */
+export async function ownMessageAt(
+  db: Queryable,
+  reqId: string,
+  partner: string,
+  seq: number,
+): Promise<OutboxRow | undefined> {
+  const { rows } = await db.query<OutboxRow>(
+    `SELECT * FROM outbox_messages
+     WHERE req_id = $1 AND aud = $2 AND kind <> 'receipt' AND status IN ('pending', 'delivered')
+       AND seq = $3
+     LIMIT 1`,
+    [reqId, partner, seq],
+  );
+  return rows[0];
+}
+
 export async function getOutboxMessage(
   db: Queryable,
   msgId: string,
@@ -582,7 +599,7 @@ export async function inboxBacklog(
  * one connection (embedded PGlite, whose process is the only one on its database) cannot hold it
  * while `fn` queries, so there `fn` runs without it.
  */
-export async function withRelayLock<T>(
+export function withRelayLock<T>(
   pool: pg.Pool,
   fn: () => Promise<T>,
 ): Promise<{ held: true; value: T } | { held: false }> {

@@ -1,10 +1,12 @@
 // Sending: every outgoing message is signed and stored before any attempt; delivery posts it to
 // the partner's inbox and keeps the partner's signed receipt as proof. Idempotent by msg_id.
+import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import {
   addOutboxVersion,
   conversationCounts,
   getOutboxMessage,
+  ownMessageAt,
   insertOutboxRows,
   markDelivered,
   markRejected,
@@ -139,6 +141,18 @@ async function signAndStore(
  * A draft's own claims about the conversation, against what is stored (under the lock): it cannot
  * have seen partner messages this node does not hold, and its place must be the next one.
  */
+/** Whether a stored payload says what `draft` says: kind, body and what it replies to. */
+function sameDraft(payload: Payload, draft: OwnDraft): boolean {
+  const plain = (v: unknown) =>
+    v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as unknown);
+  const p = payload as unknown as Record<string, unknown>;
+  return (
+    p.kind === draft.kind &&
+    isDeepStrictEqual(plain(p.body), plain(draft.body)) &&
+    isDeepStrictEqual(plain(p.in_reply_to), plain(draft.in_reply_to))
+  );
+}
+
 function checkClaims(
   draft: { seq?: number | undefined; seen?: number | undefined },
   counts: { fromPartner: number; own: number },
@@ -260,6 +274,13 @@ export async function enqueueInOrder(
           body: r.body,
         })),
       };
+    }
+    // A workflow task that ran this step and then timed out (its worker was killed, or too slow)
+    // runs it again with another msg_id (the workflow's clock moved on): the message it signed
+    // then, at the same place with the same content, is this one.
+    if (draft.seq <= counts.own) {
+      const same = await ownMessageAt(client, reqId, draft.aud, draft.seq);
+      if (same && sameDraft(same.payload, draft)) return signedOf(same);
     }
     checkClaims(draft, counts);
     const signed = await signAndStore(

@@ -419,7 +419,10 @@ export async function runRequest(
       from: side,
       seq: ownSeq,
       seen,
-      msgId,
+      // The stored message's id: another than `msgId` when this step ran before in a workflow task
+      // that timed out (its clock, hence its id, differed). Equal in every history recorded before
+      // this line changed, so replays take the same path.
+      msgId: result.msgId,
       digest: result.digest,
       kind,
       sentAt: result.sentAt,

@@ -266,6 +266,28 @@ describe('enqueueInOrder signs our messages in the conversation’s order', () =
     expect(retried).toEqual(first);
   });
 
+  it('gives a step run again under another msg_id (a workflow task that timed out) the message it signed at that place, and still refuses another message there', async () => {
+    const reqId = ulid();
+    expect((await postToB((await fromA('request', reqId, { seq: 1 })).token)).status).toBe(202);
+    const draft = { ...bDraft(reqId), seq: 1, seen: 1 };
+    const first = signed(await enqueueInOrder(b.exchange.outbox, { ...draft, msg_id: ulid() }));
+    const again = await enqueueInOrder(b.exchange.outbox, { ...draft, msg_id: ulid() });
+    expect(again).toEqual(first);
+    const { rows } = await b.database.pool.query(
+      'SELECT msg_id FROM outbox_messages WHERE req_id = $1',
+      [reqId],
+    );
+    expect(rows).toEqual([{ msg_id: first.msgId }]);
+    await expect(
+      enqueueInOrder(b.exchange.outbox, {
+        ...bDraft(reqId, { body: { note: 'Something else.' } }),
+        msg_id: ulid(),
+        seq: 1,
+        seen: 1,
+      }),
+    ).rejects.toMatchObject({ code: 'sequence_invalid' });
+  });
+
   it('signs nothing and hands back the partner’s messages after `seen`, in order, when more are stored (behind)', async () => {
     const reqId = ulid();
     const m1 = await fromA('request', reqId, { seq: 1 });
