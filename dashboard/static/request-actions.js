@@ -612,6 +612,9 @@ export function actionsPanel(ctx, id, page) {
           control.el,
         );
         submit.disabled = false;
+        // The form came after the click: its first field takes the focus, as other forms' do.
+        const first = control.el?.querySelector('input, select, textarea');
+        if (first instanceof HTMLElement && formSlot.contains(first)) first.focus();
       })
       .catch((/** @type {unknown} */ err) => {
         if (!ctx.sessionLost(err))
@@ -684,8 +687,15 @@ export function actionsPanel(ctx, id, page) {
           e.preventDefault();
           void send();
         },
+        // Escape closes this long form from its buttons only: in a field it may just close a
+        // select's list, and the records typed would be lost.
         onkeydown: (e) => {
-          if (e instanceof KeyboardEvent && e.key === 'Escape') closeForm({ focus: true });
+          if (
+            e instanceof KeyboardEvent &&
+            e.key === 'Escape' &&
+            !(e.target instanceof HTMLElement && e.target.matches('input, select, textarea'))
+          )
+            closeForm({ focus: true });
         },
       },
       h('h3', { id: `action-${RECORDS_FORM}-title` }, title),
