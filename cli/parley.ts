@@ -15,7 +15,14 @@ import { keysCommand, USAGE as KEYS_USAGE } from './commands/keys.js';
 import { registryCommand, USAGE as REGISTRY_USAGE } from './commands/registry.js';
 import { requestCommand, USAGE as REQUEST_USAGE } from './commands/request.js';
 import { seedCommand, USAGE as SEED_USAGE } from './commands/seed.js';
-import { startCommand, USAGE as START_USAGE } from './commands/start.js';
+import {
+  API_USAGE,
+  apiCommand,
+  startCommand,
+  USAGE as START_USAGE,
+  WORKER_USAGE,
+  workerCommand,
+} from './commands/start.js';
 import { tokenCommand, USAGE as TOKEN_USAGE } from './commands/token.js';
 import { loadDotEnv } from './env.js';
 
@@ -23,6 +30,8 @@ const USAGE = `usage: parley <command> [options]
 
 commands:
   start                      run a whole node (Temporal, Postgres, worker, API) in the foreground
+  api                        run the node's HTTP API and background jobs only (one of N replicas)
+  worker                     run the node's Temporal worker only (one of N replicas)
   token --role R --sub ID    mint a development bearer token (R: officer, supervisor, admin)
   auth init-dev              create the development token issuer key in the data folder
   keys generate|list|jwks    this node's own signing keys (files in the keys folder)
@@ -40,7 +49,7 @@ commands:
 \`parley <command> --help\` shows a command's options.
 
 exit codes:
-  0  done (for start: stopped by Ctrl-C or SIGTERM)
+  0  done (for start, api, worker: stopped by Ctrl-C or SIGTERM)
   1  the command ran and the outcome is a failure: the node answered with an error, an envelope
      or evidence bundle does not verify, an import or seed step failed, a node stopped by a failure
   2  usage or configuration: unknown command or option, a missing or bad value, a busy port
@@ -50,6 +59,8 @@ exit codes:
 /** Each command's usage, printed by `parley <command> --help` (exit code 0). */
 const HELP: Record<string, string> = {
   start: START_USAGE,
+  api: API_USAGE,
+  worker: WORKER_USAGE,
   token: TOKEN_USAGE,
   auth: AUTH_USAGE,
   keys: KEYS_USAGE,
@@ -74,6 +85,10 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
   switch (command) {
     case 'start':
       return startCommand(rest);
+    case 'api':
+      return apiCommand(rest);
+    case 'worker':
+      return workerCommand(rest);
     case 'token':
       return tokenCommand(rest);
     case 'auth':

@@ -1,5 +1,10 @@
-// Starts a whole Parley node in this process: database (migrated), Temporal (embedded dev server
-// or an existing service), worker, and the HTTP API. `stop()` takes it all down in reverse order.
+// Starts a Parley node in this process: database (migrated), Temporal (embedded dev server or an
+// existing service), worker, and the HTTP API. `stop()` takes it all down in reverse order.
+// Process roles: `all` (`parley start`) runs everything; `api` (`parley api`) the HTTP API, the
+// inbox and the node's background jobs (relay, audit integrator and witness rounds, retention
+// sweep, resumption of deliveries), each one process at a time by its advisory lock; `worker`
+// (`parley worker`) the Temporal worker and its activities only. Any number of `api` and `worker`
+// processes may run against one Postgres database and one Temporal namespace.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client, Connection } from '@temporalio/client';
@@ -10,6 +15,8 @@ import { createMetrics } from '../api/metrics.js';
 import { createAuthenticator } from '../api/auth.js';
 import { createSignIn, withSessions } from '../api/session.js';
 import { preflight, type Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { withSessionLock, WITNESS_LOCK } from '../db/singleton.js';
 import { migrate } from '../db/migrate.js';
 import { openDatabase, type Database } from '../db/pool.js';
 import { ensureTemporalCli } from '../temporal/cli-locator.js';
@@ -37,8 +44,13 @@ import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 import { startRetentionSweep, type RetentionSweep } from './retention-sweep.js';
 
+/** Which parts of a node this process runs (see the top of this file). */
+export type NodeRole = 'all' | 'api' | 'worker';
+
 export interface NodeOptions {
   log: Logger;
+  /** `all` (the default), `api` or `worker`. */
+  role?: NodeRole;
   /** A prebuilt workflow bundle (tests build one per run); otherwise the worker bundles at start. */
   workflowBundlePath?: string;
   /** Where verified inbound messages go; by default, the request workflows. */
@@ -59,7 +71,8 @@ export interface RunningNode {
     codec: EncryptionCodec;
   };
   devServer: DevServer | undefined;
-  worker: Worker;
+  /** The Temporal worker (role `all`); a `parley api` process has none. */
+  worker: Worker | undefined;
   policy: LoadedPolicy;
   /** Sending, receiving and the registry, for in-process callers (CLI, tests). */
   exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
@@ -72,8 +85,60 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/**
+ * What a `parley api` or `parley worker` process needs from outside: all processes of a node share
+ * one Temporal service and one Postgres database, so neither the embedded dev server nor PGlite
+ * (each belonging to one process) will do. Throws ConfigError (exit code 2) naming what is missing.
+ */
+export function checkRole(config: Config, role: NodeRole): void {
+  if (role === 'all') return;
+  const problems: { path: string; message: string }[] = [];
+  if (config.temporal.kind !== 'external')
+    problems.push({
+      path: 'TEMPORAL_ADDRESS',
+      message: `not set: parley ${role} runs beside the node’s other processes on one Temporal service; set TEMPORAL_ADDRESS (host:port) and TEMPORAL_NAMESPACE to theirs (the embedded dev server is for parley start only)`,
+    });
+  if (config.database.kind !== 'postgres')
+    problems.push({
+      path: 'DATABASE_URL',
+      message: `not set: parley ${role} shares the node’s Postgres database with its other processes; set DATABASE_URL to it (embedded PGlite is for parley start only)`,
+    });
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** A `parley worker` process: the Temporal worker and its activities, nothing else. */
+export interface RunningWorker {
+  config: Config;
+  database: Database;
+  temporal: { address: string };
+  worker: Worker;
+  /** Settles when the worker has stopped, whether by stop() or because it failed. */
+  stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a `parley worker` process (role `worker`): see startNode. */
+export async function startWorker(config: Config, opts: NodeOptions): Promise<RunningWorker> {
+  const node = await startNode(config, { ...opts, role: 'worker' });
+  return {
+    config,
+    database: node.database,
+    temporal: { address: node.temporal.address },
+    worker: node.worker!,
+    stopped: node.stopped,
+    stop: () => node.stop(),
+  };
+}
+
+/**
+ * Starts the parts of a node that `opts.role` names (default `all`, the whole node). Role
+ * `worker` returns no usable `url`, `exchange`, `audit` or `retention`: use startWorker.
+ */
 export async function startNode(config: Config, opts: NodeOptions): Promise<RunningNode> {
   const { log } = opts;
+  const role = opts.role ?? 'all';
+  const runsApi = role !== 'worker';
+  const runsWorker = role !== 'api';
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   const runCleanups = async () => {
     for (const c of cleanups.splice(0).reverse()) {
@@ -88,11 +153,14 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     }
   };
 
-  // Ports and the token issuer first: a configuration problem is said before anything is touched.
-  await preflight(config);
+  // What the role needs, ports and the token issuer first: a configuration problem is said before
+  // anything is touched. A worker neither listens nor checks tokens.
+  checkRole(config, role);
+  if (runsApi) await preflight(config);
   installTemporalRuntime(log, { metricsAddress: config.metrics.temporalAddress });
   try {
     if (
+      runsApi &&
       config.auth.jwks === 'file' &&
       config.auth.createDevIssuer &&
       (await ensureDevIssuer(config.dataDir))
@@ -102,7 +170,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         'created a development token issuer; set AUTH_JWKS_FILE or AUTH_JWKS_URL in production',
       );
     }
-    const auth = await createAuthenticator(config.auth);
+    const auth = runsApi ? await createAuthenticator(config.auth) : undefined;
     const newKid = await ensureOwnKey(config.keysDir);
     if (newKid)
       log.warn(
@@ -178,42 +246,86 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
 
     // One registry per node: the API serves it, the activities count deliveries and webhooks in it.
     const metrics = createMetrics();
-    const nativeConnection: NativeConnection = await connectWorker(config.temporal);
-    cleanups.push({ name: 'worker connection', run: () => nativeConnection.close() });
-    const worker = await createWorker({
-      connection: nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      codec,
-      deps: {
-        pool: database.pool,
-        outbox,
-        metrics: metrics.activities,
-        webhooks: {
-          partyId: config.partyId,
-          urls: config.notifications.webhookUrls,
-          secret: config.notifications.webhookSecret,
-          publicUrl: config.http.publicUrl,
+    let worker: Worker | undefined;
+    let workerRun: Promise<void> | undefined;
+    if (runsWorker) {
+      const nativeConnection: NativeConnection = await connectWorker(config.temporal);
+      cleanups.push({ name: 'worker connection', run: () => nativeConnection.close() });
+      const w = await createWorker({
+        connection: nativeConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        codec,
+        deps: {
+          pool: database.pool,
+          outbox,
+          metrics: metrics.activities,
+          webhooks: {
+            partyId: config.partyId,
+            urls: config.notifications.webhookUrls,
+            secret: config.notifications.webhookSecret,
+            publicUrl: config.http.publicUrl,
+          },
         },
-      },
-      ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
-    });
-    const workerRun = worker.run();
-    cleanups.push({
-      name: 'worker',
-      run: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await workerRun;
-      },
-    });
+        ...(opts.workflowBundlePath ? { workflowBundlePath: opts.workflowBundlePath } : {}),
+      });
+      const running = (worker = w);
+      workerRun = running.run();
+      const run = workerRun;
+      cleanups.push({
+        name: 'worker',
+        run: async () => {
+          if (running.getState() === 'RUNNING') running.shutdown();
+          await run;
+        },
+      });
+    }
+
+    if (!runsApi) {
+      // A worker only: it stops when its worker does.
+      let stopping: Promise<void> | undefined;
+      const stop = () => (stopping ??= runCleanups());
+      const stopped = stoppedWith(workerRun!, stop, log);
+      return {
+        config,
+        url: '',
+        database,
+        temporal: {
+          client,
+          connection,
+          address: temporalAddress(config.temporal),
+          uiUrl: undefined,
+          codec,
+        },
+        devServer,
+        worker,
+        policy,
+        exchange: { inbox, outbox, send },
+        audit: undefined as unknown as RunningNode['audit'],
+        retention: undefined as unknown as RunningNode['retention'],
+        stopped,
+        stop,
+      };
+    }
 
     const audit = new AuditLog({ pool: database.pool, partyId: config.partyId, keyring, log });
     const witnessDeps = { pool: database.pool, partyId: config.partyId, keyring, log, audit };
+    // One witness round at a time among all the node's processes, each showing the newest
+    // checkpoint as it stands once it holds the lock: a partner never sees a smaller checkpoint after
+    // a larger one (which it would take for a fork). The loop's rounds skip a turn while another
+    // runs; a caller that needs checkpoint `size` countersigned (an evidence bundle) waits for it.
     const witness = async (size: number) => {
-      const latest = await latestCheckpoint(database.pool);
-      if (!latest || latest.size < size) return;
-      const outcome = await requestCosignatures(witnessDeps, latest);
-      log.debug({ size: latest.size, outcome }, 'checkpoint shown to partners');
+      await withSessionLock(
+        database.pool,
+        WITNESS_LOCK,
+        async () => {
+          const latest = await latestCheckpoint(database.pool);
+          if (!latest || latest.size < size) return;
+          const outcome = await requestCosignatures(witnessDeps, latest);
+          log.debug({ size: latest.size, outcome }, 'checkpoint shown to partners');
+        },
+        { wait: size > 0 },
+      );
     };
     const integrator = startAuditIntegrator({
       audit,
@@ -248,7 +360,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
       },
-      auth: signIn ? withSessions(auth, signIn) : auth,
+      auth: signIn ? withSessions(auth!, signIn) : auth!,
       signIn,
       exchange: { inbox, outbox },
       attachments: config.attachments,
@@ -319,16 +431,12 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
 
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= runCleanups());
-    const stopped = workerRun.then(
-      () => stop(),
-      async (err: unknown) => {
-        log.fatal(
-          { errName: (err as Error).name, msg: (err as Error).message },
-          'worker failed; stopping the node',
-        );
-        await stop();
-      },
-    );
+    // Without a worker (role api), the process runs until stop() is called.
+    const stopped = workerRun
+      ? stoppedWith(workerRun, stop, log)
+      : new Promise<void>((resolve) => {
+          cleanups.unshift({ name: 'stopped', run: () => Promise.resolve(resolve()) });
+        });
 
     return {
       config,
@@ -354,4 +462,18 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     await runCleanups();
     throw err;
   }
+}
+
+/** Settles once the node has stopped after its worker ended, cleanly or by a failure. */
+function stoppedWith(workerRun: Promise<void>, stop: () => Promise<void>, log: Logger) {
+  return workerRun.then(
+    () => stop(),
+    async (err: unknown) => {
+      log.fatal(
+        { errName: (err as Error).name, msg: (err as Error).message },
+        'worker failed; stopping the node',
+      );
+      await stop();
+    },
+  );
 }

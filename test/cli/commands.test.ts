@@ -33,6 +33,8 @@ function parley(args: string[], env: Record<string, string> = {}): Promise<Run> 
 
 const COMMANDS = [
   'start',
+  'api',
+  'worker',
   'token',
   'auth',
   'keys',
@@ -94,7 +96,23 @@ describe('parley', () => {
     expect(start.code).toBe(2);
     expect(start.stderr).toMatch(/parley start takes no arguments \(got now\)/);
     expect((await parley(['nonsense'])).code).toBe(2);
-  });
+    // A process role without the Temporal service and database it shares with the node's other
+    // processes says what is missing, exit 2, before it creates anything.
+    const dir = await emptyDir();
+    const api = await parley(['api'], { PARLEY_DATA_DIR: dir, PARTY_ID: 'party-a' });
+    expect(api.code).toBe(2);
+    expect(api.stderr).toMatch(/TEMPORAL_ADDRESS: not set: parley api /);
+    expect(api.stderr).toMatch(/DATABASE_URL: not set: parley api /);
+    const worker = await parley(['worker'], {
+      PARLEY_DATA_DIR: dir,
+      PARTY_ID: 'party-a',
+      DATABASE_URL: 'postgres://root@127.0.0.1:5432/test',
+    });
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toMatch(/TEMPORAL_ADDRESS: not set: parley worker /);
+    expect(worker.stderr).not.toMatch(/DATABASE_URL/);
+    expect(await fs.readdir(dir)).toEqual([]);
+  }, 120_000);
 
   it('a node or inbox it cannot reach is named, with exit code 3', async () => {
     const port = await freePort();
