@@ -84,7 +84,8 @@ export function partnerRefusalOf(
 
 /**
  * Writes a request's row and one timeline event in a transaction. Idempotent: replaying the same
- * event changes nothing, and an older event never overwrites a newer status (nor a newer refusal).
+ * event changes nothing, and an older event never overwrites a newer status (nor a newer refusal);
+ * another event at the same place (a timed-out workflow task run again) replaces the first.
  */
 export async function projectRequestEvent(
   pool: pg.Pool,
@@ -112,7 +113,7 @@ export async function projectRequestEvent(
          partner_refusal = COALESCE(EXCLUDED.partner_refusal, requests.partner_refusal),
          updated_at = EXCLUDED.updated_at,
          last_seq = EXCLUDED.last_seq
-       WHERE requests.last_seq < EXCLUDED.last_seq`,
+       WHERE requests.last_seq <= EXCLUDED.last_seq`,
       [
         record.reqId,
         record.workflowId,
@@ -169,7 +170,11 @@ export async function projectRequestEvent(
     const { rowCount } = await client.query(
       `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (req_id, seq) DO NOTHING`,
+       ON CONFLICT (req_id, seq) DO UPDATE SET
+         at = EXCLUDED.at, type = EXCLUDED.type, actor = EXCLUDED.actor,
+         status = EXCLUDED.status, detail = EXCLUDED.detail
+       WHERE (request_events.type, request_events.actor, request_events.status, request_events.detail)
+         IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.actor, EXCLUDED.status, EXCLUDED.detail)`,
       [
         record.reqId,
         event.seq,
@@ -180,7 +185,10 @@ export async function projectRequestEvent(
         JSON.stringify(event.detail),
       ],
     );
-    // Logged once, when first projected: a retried activity finds the event and logs nothing.
+    // Logged once, when first projected: a retried activity finds the event and logs nothing. A
+    // different event at a place already projected replaces it (and is logged too): the first came
+    // from a workflow task that timed out after projecting (its worker killed, or too slow), whose
+    // run again decided otherwise at that place; the workflow's history holds the second.
     if (rowCount === 1) {
       await appendAudit(client, [
         {

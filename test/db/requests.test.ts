@@ -177,6 +177,64 @@ describe('a partner’s refusal in the read model', () => {
   });
 });
 
+describe('a workflow task run again after it timed out', () => {
+  it('replaces the event projected at a place by the one its second run decided there, status and log too', async () => {
+    const reqId = '01JBXKQ6W3V2Z8N4PRT5YHGM9F';
+    const record = recordOf(reqId);
+    const delivered: ProjectedEvent = {
+      ...created(),
+      seq: 2,
+      type: 'delivered',
+      actor: 'party-b',
+      status: 'delivered',
+      detail: { msgId: '01JBXKQ6W3V2Z8N4PRT5YHGM9D' },
+    };
+    await projectRequestEvent(pool, record, created());
+    // The first run projected `delivered` at 2, then its task timed out; run again, the workflow
+    // took the partner's acknowledgement first (2) and the receipt after it (3).
+    await projectRequestEvent(pool, record, delivered);
+    const acknowledged: ProjectedEvent = {
+      ...created(),
+      seq: 2,
+      at: iso(2500),
+      type: 'acknowledged',
+      actor: 'party-b',
+      status: 'acknowledged',
+      detail: { msgId: '01JBXKQ6W3V2Z8N4PRT5YHGM9E' },
+    };
+    await projectRequestEvent(pool, record, acknowledged);
+    await projectRequestEvent(pool, record, { ...delivered, seq: 3, status: null });
+    expect((await getRequest(pool, reqId))?.status).toBe('acknowledged');
+    const types = async () =>
+      (
+        await pool.query<{ seq: number; type: string }>(
+          'SELECT seq, type FROM request_events WHERE req_id = $1 ORDER BY seq',
+          [reqId],
+        )
+      ).rows;
+    expect(await types()).toEqual([
+      { seq: 1, type: 'created' },
+      { seq: 2, type: 'acknowledged' },
+      { seq: 3, type: 'delivered' },
+    ]);
+    await integrateAudit(pool);
+    const logged = async () =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit_log WHERE req_id = $1`,
+          [reqId],
+        )
+      ).rows[0]!.n;
+    const before = await logged();
+    expect(before).toBe(4); // created, delivered (replaced), acknowledged, delivered
+    // The same event again (a retried activity) changes and logs nothing.
+    await projectRequestEvent(pool, record, { ...acknowledged, at: iso(2600) });
+    await integrateAudit(pool);
+    expect(await logged()).toBe(before);
+    expect(await types()).toHaveLength(3);
+  });
+});
+
 /**
  * A pool whose clients run `between` once, right after the first read of a request's row: a
  * projection committing between the row and the timeline, every time, instead of by chance.
