@@ -48,6 +48,10 @@ beforeAll(async () => {
   const app = express();
   app.use(openapiRouter({ partyId: 'party-a' }));
   server = app.listen(0, '127.0.0.1');
+  // The tests between two fetches can keep this process busy for seconds (schema validation): the
+  // server's 5 s keep-alive timer and fetch's own 4 s one then fire together, and fetch may reuse
+  // a socket the server is closing (ECONNRESET). Idle sockets stay open; close() still ends them.
+  server.keepAliveTimeout = 0;
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const res = await fetch(`${base}/openapi.json`);
