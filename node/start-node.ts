@@ -34,7 +34,7 @@ import { ensureLogKey, ensureOwnKey, loadKeyring } from '../protocol/keyring.js'
 import { AuditLog } from '../audit/service.js';
 import { startAuditIntegrator } from '../audit/integrator.js';
 import { requestCosignatures } from '../audit/witness.js';
-import { latestCheckpoint } from '../db/audit.js';
+import { getCheckpoint, latestCheckpoint } from '../db/audit.js';
 import type { KeyRegistry } from '../protocol/keys.js';
 import { cachedKeyRegistry } from './key-registry.js';
 import { ensureDevIssuer } from './dev-issuer.js';
@@ -319,10 +319,14 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         database.pool,
         WITNESS_LOCK,
         async () => {
+          // The caller's own checkpoint when it names one (a newer one signed while it waited
+          // would leave its own uncountersigned for good), else the newest. Partners that have
+          // countersigned a larger one already are not asked (requestCosignatures).
           const latest = await latestCheckpoint(database.pool);
           if (!latest || latest.size < size) return;
-          const outcome = await requestCosignatures(witnessDeps, latest);
-          log.debug({ size: latest.size, outcome }, 'checkpoint shown to partners');
+          const shown = (size > 0 && (await getCheckpoint(database.pool, size))) || latest;
+          const outcome = await requestCosignatures(witnessDeps, shown);
+          log.debug({ size: shown.size, outcome }, 'checkpoint shown to partners');
         },
         { wait: size > 0 },
       );
