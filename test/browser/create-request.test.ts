@@ -12,9 +12,10 @@
 // create-form-refused.png, create-form-keyboard.png.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
+import { inPage, launchChromium, officerTab } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 
@@ -67,33 +68,6 @@ let a: TestNode;
 let b: TestNode;
 let browser: Browser;
 let officerToken: string;
-
-/** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
-const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
-
-/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
-async function officerTab(node: TestNode) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // A refusal the page shows is an answer of the node, logged by the browser as a failed load.
-    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
-      errors.push(m.text());
-  });
-  await page.goto(`${node.url}/dashboard`);
-  await page.waitForURL(/\/dashboard\/sign-in/);
-  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL(/\/oidc\/interaction\//);
-  await page.getByLabel('Username').fill('amira');
-  await page.getByLabel('Password').fill('amira-dev');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${node.url}/dashboard/requests`);
-  await page.getByRole('heading', { name: 'Waiting on us', level: 2 }).waitFor();
-  return { page, errors, close: () => context.close() };
-}
 
 /** From the officers' list to the create page, by its link. */
 async function openCreate(page: Page) {
@@ -151,7 +125,7 @@ beforeAll(async () => {
   [a, b, browser] = await Promise.all([
     startTestNode({ partyId: 'party-a' }),
     startTestNode({ partyId: 'party-b' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+    launchChromium(),
   ]);
   await registerPartner(a, b);
   await registerPartner(b, a);
@@ -166,7 +140,7 @@ afterAll(async () => {
 
 describe('officers creating requests in the browser', () => {
   it('draws an area on the map with the mouse and sends a mine-map request with it', async () => {
-    const tab = await officerTab(a);
+    const tab = await officerTab(browser, a);
     const { page } = tab;
     await openCreate(page);
     await page.getByLabel('Partner (required)').fill('party-b');
@@ -263,7 +237,7 @@ describe('officers creating requests in the browser', () => {
   });
 
   it('imports areas from KML and GeoJSON, draws a multipolygon, and names an administrative area', async () => {
-    const tab = await officerTab(a);
+    const tab = await officerTab(browser, a);
     const { page } = tab;
     await openCreate(page);
     await page.getByLabel('Partner (required)').fill('party-b');
@@ -360,7 +334,7 @@ describe('officers creating requests in the browser', () => {
   });
 
   it('creates a grave information request and an identification request', async () => {
-    const tab = await officerTab(a);
+    const tab = await officerTab(browser, a);
     const { page } = tab;
     await openCreate(page);
     await page.getByLabel('Partner (required)').fill('party-b');
@@ -449,7 +423,7 @@ describe('officers creating requests in the browser', () => {
   });
 
   it('shows the node’s refusals at their fields, and a double click creates one request', async () => {
-    const tab = await officerTab(a);
+    const tab = await officerTab(browser, a);
     const { page } = tab;
     await openCreate(page);
     await page.getByLabel('Partner (required)').fill('party-b');
@@ -530,7 +504,7 @@ describe('officers creating requests in the browser', () => {
   });
 
   it('creates a request with the keyboard alone', async () => {
-    const tab = await officerTab(a);
+    const tab = await officerTab(browser, a);
     const { page } = tab;
     // From the list's heading: Tab to "New request", Enter.
     await page.getByRole('heading', { name: 'Requests', level: 1 }).focus();

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mineMapFeatureCollection } from '../../domain/geojson-export.js';
 import { graveFeatureCollection } from '../../domain/grave-export.js';
@@ -27,6 +27,7 @@ import { areaSubject, casesSubject, gs031, gs044, gs052 } from '../fixtures/doma
 import { roadsidePartial, roadsideSubject } from '../fixtures/domain/mine-maps.js';
 import { withoutAttachments } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
+import { launchChromium, officerTab } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 
@@ -63,28 +64,6 @@ const pointSites = graveExpected.features
   .map((f) => ({ site: f.properties.record_id, radius: Number(f.properties.uncertainty_m) }))
   .sort((x, y) => x.radius - y.radius);
 
-/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
-async function officerTab(node: TestNode) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
-      errors.push(m.text());
-  });
-  await page.goto(`${node.url}/dashboard`);
-  await page.waitForURL(/\/dashboard\/sign-in/);
-  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL(/\/oidc\/interaction\//);
-  await page.getByLabel('Username').fill('amira');
-  await page.getByLabel('Password').fill('amira-dev');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${node.url}/dashboard/requests`);
-  return { page, errors, close: () => context.close() };
-}
-
 /** Clicks a download button of the map panel and saves what the browser got. */
 async function downloadFrom(page: Page, button: string): Promise<string> {
   const [download] = await Promise.all([
@@ -114,7 +93,7 @@ beforeAll(async () => {
   [a, b, browser, tmp] = await Promise.all([
     startTestNode({ partyId: 'party-a' }),
     startTestNode({ partyId: 'party-b' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+    launchChromium(),
     fs.mkdtemp(path.join(os.tmpdir(), 'parley-map-')),
   ]);
   await registerPartner(a, b);
@@ -164,7 +143,7 @@ afterAll(async () => {
 
 describe('a mine-map request on the map', () => {
   it('shows the requested areas and the record’s features offline, as layers and as table rows, and downloads KML, Shapefiles and a GeoPackage that GDAL reads', async () => {
-    const onA = await officerTab(a);
+    const onA = await officerTab(browser, a);
     const { page } = onA;
     await page.goto(`${a.url}/dashboard/requests/${reqId}`);
     const map = page.locator('#map');
@@ -287,7 +266,7 @@ describe('a mine-map request on the map', () => {
 
 describe('a grave-information request on the map', () => {
   it('shows the burial sites with circles of their stated uncertainty, as layers and table rows, and a GeoPackage GDAL reads', async () => {
-    const onA = await officerTab(a);
+    const onA = await officerTab(browser, a);
     const { page } = onA;
     await page.goto(`${a.url}/dashboard/requests/${graveId}`);
     const map = page.locator('#map');

@@ -10,11 +10,12 @@
 // Screenshots: the work list, a request with its buttons, and one with coverage and gaps.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cmsa0009, corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { withoutAttachments } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
+import { inPage, launchChromium, officerTab } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
@@ -29,33 +30,6 @@ let browser: Browser;
 let reqId: string;
 /** A routine request to B, due days later: after the overdue one in B's work list. */
 let laterId: string;
-
-/** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
-const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
-
-/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
-async function officerTab(node: TestNode) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // A refusal the page shows is an answer of the node, logged by the browser as a failed load.
-    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
-      errors.push(m.text());
-  });
-  await page.goto(`${node.url}/dashboard`);
-  await page.waitForURL(/\/dashboard\/sign-in/);
-  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL(/\/oidc\/interaction\//);
-  await page.getByLabel('Username').fill('amira');
-  await page.getByLabel('Password').fill('amira-dev');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${node.url}/dashboard/requests`);
-  await page.getByRole('heading', { name: 'Waiting on us', level: 2 }).waitFor();
-  return { page, errors, close: () => context.close() };
-}
 
 /** The open form's submit: its only button of type submit. */
 const submitOf = (page: Page, form: string) =>
@@ -91,7 +65,7 @@ beforeAll(async () => {
   [a, b, browser] = await Promise.all([
     startTestNode({ partyId: 'party-a', env }),
     startTestNode({ partyId: 'party-b', env }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+    launchChromium(),
   ]);
   await registerPartner(a, b);
   await registerPartner(b, a);
@@ -108,7 +82,7 @@ afterAll(async () => {
 describe('officers working a request in the browser', () => {
   it('acknowledges, is refused at the field, asks by keyboard; the requester answers', async () => {
     // B: the incoming request is in the work list, owed by us, with its acknowledgement due.
-    const onB = await officerTab(b);
+    const onB = await officerTab(browser, b);
     const work = onB.page.locator(`#work-incoming tr[data-work-id="${reqId}"]`);
     await work.waitFor({ timeout: WAIT_MS });
     expect(await work.textContent()).toContain('acknowledge the request');
@@ -216,7 +190,7 @@ describe('officers working a request in the browser', () => {
     );
 
     // A: the question is owed by us, in the outgoing half of the work list.
-    const onA = await officerTab(a);
+    const onA = await officerTab(browser, a);
     const owed = onA.page.locator(`#work-outgoing tr[data-work-id="${reqId}"]`);
     await owed.waitFor({ timeout: WAIT_MS });
     expect(await owed.textContent()).toContain('answer the clarification question');

@@ -11,11 +11,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultsSubject } from '../fixtures/domain/identifications.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
+import { launchChromium, officerTab } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 
@@ -26,32 +27,6 @@ let a: TestNode;
 let b: TestNode;
 let browser: Browser;
 let reqId: string;
-
-/** A fresh tab signed in as the development officer on `node`, with its page errors collected. */
-async function officerTab(node: TestNode) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // A refusal the page shows is an answer of the node, logged by the browser as a failed load.
-    if (m.type() === 'error' && !m.text().includes('Failed to load resource'))
-      errors.push(m.text());
-  });
-  await page.goto(`${node.url}/dashboard`);
-  await page.waitForURL(/\/dashboard\/sign-in/);
-  await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL(/\/oidc\/interaction\//);
-  await page.getByLabel('Username').fill('amira');
-  await page.getByLabel('Password').fill('amira-dev');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Allow' }).click();
-  await page.waitForURL(`${node.url}/dashboard/requests`);
-  return { page, errors, close: () => context.close() };
-}
 
 /** A field of the generated form by its place in the body (`*`: any row). */
 const field = (page: Page, pattern: string) =>
@@ -70,7 +45,7 @@ beforeAll(async () => {
   [a, b, browser] = await Promise.all([
     startTestNode({ partyId: 'party-a' }),
     startTestNode({ partyId: 'party-b' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
+    launchChromium(),
   ]);
   await registerPartner(a, b);
   await registerPartner(b, a);
@@ -120,7 +95,7 @@ afterAll(async () => {
 
 describe('an officer answering with records in the browser', () => {
   it('fills the generated form, attaches a file, is refused at a field; A sees it all', async () => {
-    const onB = await officerTab(b);
+    const onB = await officerTab(browser, b);
     await onB.page.goto(`${b.url}/dashboard/requests/${reqId}`);
     // The questions asked and the answers given, for the officers.
     const talkB = onB.page.locator('#conversation');
@@ -285,7 +260,7 @@ describe('an officer answering with records in the browser', () => {
 
     // A: the record with its file, the coverage matrix, the gaps with one click to ask.
     await inStatus(a, reqId, 'answered');
-    const onA = await officerTab(a);
+    const onA = await officerTab(browser, a);
     await onA.page.goto(`${a.url}/dashboard/requests/${reqId}`);
     const shown = onA.page.locator('#conversation [data-record="MF-0777"]');
     await shown.waitFor({ timeout: WAIT_MS });
@@ -339,7 +314,7 @@ describe('an officer answering with records in the browser', () => {
     });
     expect(ack.status, JSON.stringify(ack.body)).toBe(200);
 
-    const onB = await officerTab(b);
+    const onB = await officerTab(browser, b);
     await onB.page.goto(`${b.url}/dashboard/requests/${id}`);
     await onB.page
       .locator('#actions')

@@ -6,7 +6,8 @@
 // or the session cookie; after "Sign out" the session opens nothing, even replayed by hand.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { inPage, launchChromium } from '../helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
@@ -18,14 +19,8 @@ const ARTIFACTS = path.resolve('test-artifacts');
 let node: TestNode;
 let browser: Browser;
 
-/** Runs an expression in the page (a string: this project type-checks for Node, not the DOM). */
-const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
-
 beforeAll(async () => {
-  [node, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] }),
-  ]);
+  [node, browser] = await Promise.all([startTestNode({ partyId: 'party-a' }), launchChromium()]);
   await registerOfflinePartner(node, 'party-c');
   await fs.mkdir(ARTIFACTS, { recursive: true });
 });
