@@ -3,7 +3,12 @@
 // the request with its inclusion proof in a fresh checkpoint countersigned by the partner. And its
 // digest-only form (`digestOnly`), for readers who may not see the content and for erased items.
 import type pg from 'pg';
-import { auditIndicesForRequest, cosignaturesOf } from '../db/audit.js';
+import {
+  auditIndicesForRequest,
+  cosignaturesOf,
+  getCheckpoint,
+  lastCosignedSize,
+} from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
 import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
@@ -161,11 +166,18 @@ export async function buildEvidenceBundle(
     }
   }
 
-  // A fresh checkpoint covering everything above, shown to the partner to countersign.
+  // A fresh checkpoint covering everything above, shown to the partner to countersign. The proofs
+  // go against the largest checkpoint the partner has countersigned once that is done, if it covers
+  // ours: a newer checkpoint signed meanwhile (the integrator's, or one for entries written since)
+  // may already be countersigned in its place (a partner never countersigns a smaller tree after a
+  // larger one), or not yet be, and must not replace a countersigned one in the bundle.
   let checkpoint = await deps.audit.checkpoint();
   if (deps.witness) {
     await deps.witness(checkpoint.size).catch(() => undefined);
-    checkpoint = await deps.audit.checkpoint();
+    const cosignedSize = await lastCosignedSize(deps.pool, partner);
+    const cosigned =
+      cosignedSize >= checkpoint.size ? await getCheckpoint(deps.pool, cosignedSize) : undefined;
+    if (cosigned) checkpoint = cosigned;
   }
   const digests = [...envelopes.map((e) => e.digest), ...receipts.map((r) => r.digest)];
   const indices = (await auditIndicesForRequest(deps.pool, reqId, digests)).filter(

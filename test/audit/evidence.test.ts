@@ -4,6 +4,7 @@
 // verifies offline, while any changed byte is named.
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEvidenceBundle } from '../../audit/bundle.js';
 import { AuditLog } from '../../audit/service.js';
 import { signCheckpoint } from '../../audit/checkpoint.js';
 import { integrateAudit } from '../../db/audit.js';
@@ -307,6 +308,40 @@ describe('the evidence bundle', () => {
         what,
       ).toEqual(expect.arrayContaining([expect.stringMatching(item)]));
     }
+  });
+
+  it('stays countersigned when the log grows while the partner is asked', async () => {
+    // The node's own witness round, then what happens on a busy node meanwhile: another request is
+    // sent and a newer checkpoint signed over it, not yet shown to B. The bundle must prove against
+    // the checkpoint B countersigned, not the newest.
+    let newer = 0;
+    const witness = async (size: number) => {
+      await a.audit.witness(size);
+      const other = await call(a.url, 'POST', '/v1/requests', {
+        token: await a.token('officer', 'officer-amira'),
+        json: {
+          type: 'mine_map',
+          counterparty: 'party-b',
+          subject: subjectFor('mine_map', 'Records for the eastern bank'),
+        },
+      });
+      expect(other.status, JSON.stringify(other.body)).toBe(201);
+      newer = (await a.audit.log.checkpoint()).size;
+    };
+    const bundle = await buildEvidenceBundle(
+      {
+        pool: a.database.pool,
+        partyId: 'party-a',
+        keyring: await loadKeyring(a.config.keysDir),
+        audit: a.audit.log,
+        witness,
+      },
+      reqId,
+    );
+    expect(newer).toBeGreaterThan(0);
+    expect(bundle.log.checkpoint.cosignatures).toHaveLength(1);
+    const report = await verifyBundle(bundle, trust);
+    expect(report.verdicts.filter((v) => !v.ok)).toEqual([]);
   });
 
   it('fails when the reader does not trust the keys', async () => {

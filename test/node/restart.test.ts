@@ -8,7 +8,7 @@ import { RequestDetailView, RequestView } from '../../schemas/requests-api.js';
 import { getRequestState } from '../../workflows/messages.js';
 import { call } from '../helpers/http.js';
 import { startTestNode } from '../helpers/node.js';
-import { registerOfflinePartner } from '../helpers/partners.js';
+import { eventually, registerOfflinePartner } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 import { accepts, exited, startCli } from '../helpers/cli-process.js';
 import { subjectFor } from '../helpers/domain.js';
@@ -53,9 +53,22 @@ describe.each(['pglite', 'postgres'] as const)(
           status: 'submitted',
           createdBy: 'alice',
         });
-        const state = await second.temporal.client.workflow
-          .getHandle(created.workflowId)
-          .query(getRequestState);
+        // The workflow answers on the restarted node. The 201 came from the API's own record of
+        // the request; the workflow may have been stopped before its first task recorded it, in
+        // which case the restarted worker does so now: wait for that, not for a moment.
+        const handle = second.temporal.client.workflow.getHandle(created.workflowId);
+        expect(await handle.query(getRequestState)).toMatchObject({
+          reqId: created.id,
+          status: 'submitted',
+        });
+        const state = await eventually(
+          async () => {
+            const s = await handle.query(getRequestState);
+            return s.recorded ? s : undefined;
+          },
+          60_000,
+          'the restarted workflow to record its request',
+        );
         expect(state).toMatchObject({ reqId: created.id, status: 'submitted', recorded: true });
       } finally {
         await second.destroy();
