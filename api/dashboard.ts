@@ -117,6 +117,11 @@ const TOGEOJSON_DIST = path.dirname(createRequire(import.meta.url).resolve('@tmc
 const NOBLE_DIST = path.dirname(createRequire(import.meta.url).resolve('@noble/hashes/sha2.js'));
 const NOBLE_FILES = new Set(['sha2.js', '_md.js', '_u64.js', 'utils.js']);
 
+/** i18next's ES module (one file, no dependencies): the page's message catalogs and plurals. */
+const I18NEXT_ESM = createRequire(import.meta.url)
+  .resolve('i18next')
+  .replace(/dist[\\/]cjs[\\/]i18next\.js$/, path.join('dist', 'esm', 'i18next.js'));
+
 const securityHeadersFor = (tileOrigin: string | null): RequestHandler => {
   const CSP = csp(tileOrigin);
   return (_req, res, next) => {
@@ -206,6 +211,15 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     if (!NOBLE_FILES.has(req.path.slice(1))) return next();
     res.set('cache-control', 'no-cache');
     noble(req, res, next);
+  });
+  router.get('/dashboard/vendor/i18next/i18next.js', (_req, res) => {
+    res.set('cache-control', 'no-cache').type('text/javascript').sendFile(I18NEXT_ESM);
+  });
+  // The message catalogs, one file per language and part of the page (locales/<lng>/<ns>.json).
+  const locales = express.static(`${ROOT}locales`, { index: false, cacheControl: false });
+  router.use('/dashboard/locales', (req, res, next) => {
+    res.set('cache-control', 'no-cache');
+    locales(req, res, next);
   });
   // The page's own routes all load the same document; its script draws the view of the path.
   router.get(

@@ -4,6 +4,7 @@
 // page adds the session's CSRF token to every call that changes something; signed in with a pasted
 // bearer token, the token lives in sessionStorage, so it goes away with the tab and is never sent
 // anywhere but this origin.
+import { t } from './i18n.js';
 
 const TOKEN_KEY = 'parley.dashboard.token';
 
@@ -39,7 +40,7 @@ export class SignInNeeded extends Error {
    * @param {string} [code] the node's code, e.g. `token_missing` (never signed in)
    */
   constructor(reason, code) {
-    super(reason ?? 'sign in to continue');
+    super(reason ?? t('api.signInToContinue'));
     this.name = 'SignInNeeded';
     this.code = code;
   }
@@ -52,7 +53,7 @@ export class ApiError extends Error {
    * @param {Problem} problem
    */
   constructor(status, problem) {
-    super(problem.detail ?? `the node answered ${status}`);
+    super(problem.detail ?? t('api.nodeAnswered', { status }));
     this.name = 'ApiError';
     this.status = status;
     this.code = problem.code;

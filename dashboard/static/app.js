@@ -1,10 +1,12 @@
-/* global document, window, location, history, fetch, Element, HTMLAnchorElement, MouseEvent */
+/* global document, window, location, history, fetch, console, Element, HTMLAnchorElement, MouseEvent,
+   HTMLSelectElement */
 // The dashboard's entry: which view a path shows, for whom. Roles come from the node
 // (`/dashboard/session.json` verifies the token), not from reading the token in the browser; the
 // API checks them again on every call, so a view the role may not see would only get 403s.
 import { csrf, getJson, signOut, SignInNeeded, token } from './api.js';
 import { createRequestPage } from './create-request.js';
-import { h, render } from './dom.js';
+import { h, render, withNode } from './dom.js';
+import { initI18n, language, LANGUAGES, setLanguage, t } from './i18n.js';
 import { officerRequests } from './officer.js';
 import { overview } from './overview.js';
 import { requestPage } from './request.js';
@@ -25,6 +27,33 @@ const loadConfig = async () =>
   (await fetch('/dashboard/config.json', { cache: 'no-store' })).json();
 const config = /** @type {DashboardConfig} */ (await loadConfig());
 party.textContent = config.partyId;
+await initI18n();
+
+/**
+ * The document's own words, which index.html shows in English until the catalogs are loaded; a
+ * new language sets them again (the view and the header are redrawn by `route`).
+ */
+function drawFrame() {
+  document.title = t('frame.title');
+  const skip = document.querySelector('.skip-link');
+  if (skip) skip.textContent = t('frame.skipLink');
+  nav.setAttribute('aria-label', t('frame.navLabel'));
+}
+drawFrame();
+// What main shows until the first view draws (only once: views replace it).
+render(
+  main,
+  h('p', {}, t('frame.loading')),
+  h(
+    'noscript',
+    {},
+    h(
+      'p',
+      {},
+      withNode((mark) => t('frame.noscript', { link: mark }), h('a', { href: '/docs' }, '/docs')),
+    ),
+  ),
+);
 
 /** @type {{ token: string | null; session: Session } | undefined} */
 let known;
@@ -90,11 +119,14 @@ function drawChrome(session) {
       ? h(
           'ul',
           {},
-          isSupervisor(session) ? h('li', {}, link('/dashboard', 'Overview')) : null,
-          isOfficer(session) ? h('li', {}, link('/dashboard/requests', 'Requests')) : null,
+          isSupervisor(session) ? h('li', {}, link('/dashboard', t('nav.overview'))) : null,
+          isOfficer(session) ? h('li', {}, link('/dashboard/requests', t('nav.requests'))) : null,
         )
       : null,
   );
+  const roles = session?.roles
+    .map((r) => t(`session.role.${r}`, { defaultValue: r }))
+    .join(t('session.roleSeparator'));
   render(
     who,
     session
@@ -102,9 +134,10 @@ function drawChrome(session) {
           h(
             'span',
             { class: 'who' },
-            'Signed in as ',
-            h('strong', {}, session.name ?? session.sub),
-            ` (${session.roles.join(', ')})`,
+            withNode(
+              (mark) => t('session.signedInAs', { name: mark, roles }),
+              h('strong', {}, session.name ?? session.sub),
+            ),
           ),
           h(
             'button',
@@ -118,10 +151,50 @@ function drawChrome(session) {
                   .then(() => navigate('/dashboard/sign-in'));
               },
             },
-            'Sign out',
+            t('session.signOut'),
           ),
         ]
       : null,
+    languagePicker(),
+  );
+}
+
+/**
+ * The language picker: the languages the page offers, each in its own name. A new choice redraws
+ * the header and the view in place; the picker keeps the focus (its `data-focus-key`).
+ */
+function languagePicker() {
+  const select = h(
+    'select',
+    {
+      id: 'language',
+      name: 'language',
+      'data-focus-key': 'language',
+      onchange: (e) => {
+        const code = /** @type {HTMLSelectElement} */ (e.currentTarget).value;
+        void setLanguage(code).then(
+          () => {
+            drawFrame();
+            void route();
+          },
+          (err) => {
+            console.error(err);
+            announce(t('language.failed'));
+            select.value = language();
+          },
+        );
+      },
+    },
+    LANGUAGES.map((l) =>
+      h('option', { value: l.code, lang: l.code, selected: l.code === language() }, l.name),
+    ),
+  );
+  return h(
+    'span',
+    { class: 'language' },
+    h('label', { for: 'language' }, t('language.label')),
+    ' ',
+    select,
   );
 }
 
@@ -168,7 +241,7 @@ async function route({ moveFocus = false } = {}) {
     if (err instanceof SignInNeeded) return toSignIn(err.message);
     render(
       main,
-      h('p', { role: 'alert', class: 'error' }, `The node did not answer: ${String(err)}`),
+      h('p', { role: 'alert', class: 'error' }, t('errors.noAnswer', { error: String(err) })),
     );
     return;
   }
@@ -191,23 +264,15 @@ async function route({ moveFocus = false } = {}) {
   else {
     render(
       main,
-      h('h1', { tabindex: '-1' }, 'Page not found'),
-      h('p', {}, h('a', { href: '/dashboard' }, 'Back to the dashboard')),
+      h('h1', { tabindex: '-1' }, t('notFound.heading')),
+      h('p', {}, h('a', { href: '/dashboard' }, t('notFound.back'))),
     );
   }
   focusHeading(moveFocus);
 }
 
 function showNotForRole() {
-  render(
-    main,
-    h('h1', { tabindex: '-1' }, 'Nothing to show for your role'),
-    h(
-      'p',
-      {},
-      'The dashboard has views for officers and supervisors; this token holds neither role.',
-    ),
-  );
+  render(main, h('h1', { tabindex: '-1' }, t('noRole.heading')), h('p', {}, t('noRole.text')));
 }
 
 /**
@@ -215,7 +280,10 @@ function showNotForRole() {
  * @param {boolean} move
  */
 function focusHeading(move) {
-  document.title = `${main.querySelector('h1')?.textContent ?? 'Dashboard'} · Parley ${config.partyId}`;
+  document.title = t('frame.pageTitle', {
+    heading: main.querySelector('h1')?.textContent ?? t('frame.dashboard'),
+    party: config.partyId,
+  });
   if (move) main.querySelector('h1')?.focus();
 }
 
@@ -230,4 +298,5 @@ document.addEventListener('click', (e) => {
   navigate(a.pathname + a.search);
 });
 window.addEventListener('popstate', () => void route({ moveFocus: true }));
+drawChrome(undefined);
 await route();

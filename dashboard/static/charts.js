@@ -2,6 +2,7 @@
 // chart library is installed on the node, and these three shapes need none. Every chart carries
 // its figures as text beside the drawing, so it reads the same with a screen reader or no colour.
 import { h, svg } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 
 /**
  * A chart in a `<figure>` with its caption and an optional note under it.
@@ -92,7 +93,7 @@ export function lineChart(series, opts) {
   const height = 160;
   const pad = 6;
   const times = series.flatMap((s) => s.points.map((p) => p.t));
-  if (times.length === 0) return h('p', { class: 'empty' }, 'No samples yet.');
+  if (times.length === 0) return h('p', { class: 'empty' }, t('chart.noSamples'));
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
   const vmax = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.v)));
@@ -113,7 +114,7 @@ export function lineChart(series, opts) {
     h(
       'div',
       { class: 'plot' },
-      h('span', { class: 'y-max', 'aria-hidden': 'true' }, String(vmax)),
+      h('span', { class: 'y-max', 'aria-hidden': 'true' }, formatNumber(vmax)),
       svg(
         'svg',
         {
@@ -156,7 +157,7 @@ export function lineChart(series, opts) {
           'li',
           {},
           h('span', { class: `swatch ${s.cls}`, 'aria-hidden': 'true' }),
-          `${s.name}: ${s.points.at(-1)?.v ?? 0}`,
+          t('chart.legend', { name: s.name, value: formatNumber(s.points.at(-1)?.v ?? 0) }),
         ),
       ),
     ),

@@ -1,6 +1,8 @@
 /* global document, HTMLElement, CSS */
 // Small DOM helpers. Elements are built from data, never from HTML strings, so no text the API
-// returns can turn into markup; and the formats every view shares (times, durations, labels).
+// returns can turn into markup; and the formats every view shares (times, durations, labels), in
+// the chosen language (i18n.js, the `common` catalog).
+import { dateFormat, formatNumber, t } from './i18n.js';
 
 /** @typedef {string | number | Node | null | undefined | false} Child */
 /** Children as a tree of lists, three deep (as deep as the views nest them). */
@@ -85,14 +87,38 @@ export function render(container, ...children) {
   }
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
-const compact = new Intl.DateTimeFormat(undefined, {
+/**
+ * A translated sentence with an element in it: `text` gets a mark to pass as the element's
+ * placeholder, e.g. `(mark) => t('frame.noscript', { link: mark })`, and the element goes where
+ * the mark comes back.
+ * @param {(mark: string) => string} text
+ * @param {Node} node
+ * @returns {Children}
+ */
+export function withNode(text, node) {
+  const mark = '\u0001';
+  const [before, after = ''] = text(mark).split(mark);
+  return [before, node, after];
+}
+
+/** Formats made when used: the language is chosen after this module loads, and may change. */
+const DATE_TIME = /** @type {const} */ ({ dateStyle: 'medium', timeStyle: 'medium' });
+const TIME_ONLY = /** @type {const} */ ({ timeStyle: 'medium' });
+const COMPACT = /** @type {const} */ ({
   month: 'short',
   day: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
+});
+/** As `Date.prototype.toLocaleString` writes an instant, in the chosen language. */
+const FULL = /** @type {const} */ ({
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
 });
 
 /**
@@ -103,7 +129,7 @@ const compact = new Intl.DateTimeFormat(undefined, {
  */
 export function time(iso, opts = {}) {
   if (!iso) return h('span', { class: 'muted' }, '—');
-  const format = opts.short ? timeOnly : opts.compact ? compact : dateTime;
+  const format = dateFormat(opts.short ? TIME_ONLY : opts.compact ? COMPACT : DATE_TIME);
   return h('time', { datetime: iso, title: iso }, format.format(new Date(iso)));
 }
 
@@ -113,7 +139,7 @@ export function time(iso, opts = {}) {
  */
 export function duration(seconds) {
   let s = Math.round(Math.abs(seconds));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t('duration.s', { n: formatNumber(s) });
   const units = /** @type {const} */ ([
     ['d', 86_400],
     ['h', 3_600],
@@ -123,7 +149,7 @@ export function duration(seconds) {
   const parts = [];
   for (const [unit, size] of units) {
     if (s >= size) {
-      parts.push(`${Math.floor(s / size)} ${unit}`);
+      parts.push(t(`duration.${unit}`, { n: formatNumber(Math.floor(s / size)) }));
       s %= size;
     }
     if (parts.length === 2) break;
@@ -138,64 +164,86 @@ export function duration(seconds) {
  */
 export function relative(iso, nowMs) {
   const diff = (Date.parse(iso) - nowMs) / 1000;
-  return diff >= 0 ? `in ${duration(diff)}` : `${duration(diff)} ago`;
+  return diff >= 0
+    ? t('relative.in', { duration: duration(diff) })
+    : t('relative.ago', { duration: duration(diff) });
 }
 
-/** @type {Record<string, string>} */
-export const STATUS_LABEL = {
-  submitted: 'Submitted',
-  delivered: 'Delivered',
-  acknowledged: 'Acknowledged',
-  partially_answered: 'Partially answered',
-  answered: 'Answered',
-  closed: 'Closed',
-  declined: 'Declined',
-  withdrawn: 'Withdrawn',
-};
+/**
+ * A table of labels for a set of values, whose texts are looked up in the chosen language each
+ * time one is read (`labels[value]`, `Object.entries(labels)`).
+ * @param {string[]} values
+ * @param {(value: string) => string} text
+ * @returns {Record<string, string>}
+ */
+function labelTable(values, text) {
+  /** @type {Record<string, string>} */
+  const labels = {};
+  for (const value of values)
+    Object.defineProperty(labels, value, { enumerable: true, get: () => text(value) });
+  return labels;
+}
+
+export const STATUS_LABEL = labelTable(
+  [
+    'submitted',
+    'delivered',
+    'acknowledged',
+    'partially_answered',
+    'answered',
+    'closed',
+    'declined',
+    'withdrawn',
+  ],
+  (s) => t(`status.${s}`),
+);
 export const STATUSES = Object.keys(STATUS_LABEL);
 /** Statuses in which a request still waits for someone. */
 export const OPEN_STATUSES = ['submitted', 'delivered', 'acknowledged', 'partially_answered'];
 
-/** @type {Record<string, string>} */
-export const KIND_LABEL = {
-  mine_map: 'Mine map',
-  grave_information: 'Grave information',
-  identification_result: 'Identification result',
-};
+export const KIND_LABEL = labelTable(
+  ['mine_map', 'grave_information', 'identification_result'],
+  (k) => t(`kind.${k}`),
+);
 export const KINDS = Object.keys(KIND_LABEL);
 
-/** @type {Record<string, string>} */
-export const PRIORITY_LABEL = { routine: 'Routine', urgent: 'Urgent', critical: 'Critical' };
+export const PRIORITY_LABEL = labelTable(['routine', 'urgent', 'critical'], (p) =>
+  t(`priority.${p}`),
+);
 export const PRIORITIES = Object.keys(PRIORITY_LABEL);
 
-/** @type {Record<string, string>} */
-export const DIRECTION_LABEL = { outgoing: 'Outgoing', incoming: 'Incoming' };
+export const DIRECTION_LABEL = labelTable(['outgoing', 'incoming'], (d) => t(`direction.${d}`));
 
-/** @type {Record<string, string>} */
-export const DEADLINE_LABEL = { acknowledgement: 'Acknowledgement', response: 'Response' };
+export const DEADLINE_LABEL = labelTable(['acknowledgement', 'response'], (d) =>
+  t(`deadline.${d}`),
+);
 
 /** The kinds of signed messages, as a noun in a sentence ("our withdrawal"). */
-/** @type {Record<string, string>} */
-export const MESSAGE_KIND_LABEL = {
-  request: 'request',
-  acknowledgement: 'acknowledgement',
-  clarification_request: 'clarification request',
-  clarification: 'clarification',
-  extension_request: 'extension request',
-  extension_decision: 'extension decision',
-  response: 'response',
-  decline: 'decline',
-  withdrawal: 'withdrawal',
-  closure: 'closure',
-  reminder: 'reminder',
-};
+export const MESSAGE_KIND_LABEL = labelTable(
+  [
+    'request',
+    'acknowledgement',
+    'clarification_request',
+    'clarification',
+    'extension_request',
+    'extension_decision',
+    'response',
+    'decline',
+    'withdrawal',
+    'closure',
+    'reminder',
+  ],
+  (k) => t(`messageKind.${k}`),
+);
 
 /**
  * Why the partner refused one of our messages, in one sentence.
  * @param {{ kind: string | null; code: string }} refusal
  */
 export const refusalSentence = (refusal) =>
-  `The partner refused our ${refusal.kind ? label(MESSAGE_KIND_LABEL, refusal.kind) : 'message'} (${refusal.code}); it had no effect.`;
+  refusal.kind
+    ? t('refusal.ofKind', { what: label(MESSAGE_KIND_LABEL, refusal.kind), code: refusal.code })
+    : t('refusal.ofMessage', { code: refusal.code });
 
 /**
  * A label for a value of one of the maps above, or the value itself.
@@ -237,7 +285,7 @@ export function statusBadges(r, opts = {}) {
     Date.now() - Date.parse(oldest) >= (opts.pendingAfterMs ?? UNDELIVERED_MARK_AFTER_MS)
       ? oldest
       : null;
-  const partner = r.counterparty ?? 'the partner';
+  const since = pendingSince ? dateFormat(FULL).format(new Date(pendingSince)) : '';
   return h(
     'span',
     { class: 'badges' },
@@ -246,7 +294,9 @@ export function statusBadges(r, opts = {}) {
       ? h(
           'span',
           { class: 'badge overdue' },
-          r.escalationLevel ? `Overdue · level ${r.escalationLevel}` : 'Overdue',
+          r.escalationLevel
+            ? t('badge.overdueLevel', { level: formatNumber(r.escalationLevel) })
+            : t('badge.overdue'),
         )
       : null,
     r.partnerRefusal
@@ -254,9 +304,9 @@ export function statusBadges(r, opts = {}) {
           'span',
           {
             class: 'badge refused',
-            title: `The partner refused a message (${r.partnerRefusal.code})`,
+            title: t('badge.refusedTitle', { code: r.partnerRefusal.code }),
           },
-          'Refused by partner',
+          t('badge.refused'),
         )
       : null,
     pendingSince
@@ -264,9 +314,11 @@ export function statusBadges(r, opts = {}) {
           'span',
           {
             class: 'badge pending-at-partner',
-            title: `A message of ours has not been accepted by ${partner} since ${new Date(pendingSince).toLocaleString()}: ${partner} does not show this status yet`,
+            title: r.counterparty
+              ? t('badge.pendingTitle', { partner: r.counterparty, since })
+              : t('badge.pendingTitleNoParty', { since }),
           },
-          'Pending at partner',
+          t('badge.pending'),
         )
       : null,
   );
@@ -293,7 +345,7 @@ export function requestLink(id) {
  */
 export function table(caption, headers, rows, opts = {}) {
   if (rows.length === 0) {
-    const empty = h('p', { class: 'empty' }, opts.empty ?? 'Nothing to show.');
+    const empty = h('p', { class: 'empty' }, opts.empty ?? t('table.empty'));
     return opts.captionHidden ? empty : h('div', {}, h('p', { class: 'caption' }, caption), empty);
   }
   return h(
@@ -328,21 +380,16 @@ export const clockStoppedBadge = () =>
     'span',
     {
       class: 'badge clock-stopped',
-      title:
-        'A clarification question is open: the response clock stands still until it is answered',
+      title: t('clock.stoppedTitle'),
     },
-    'Clock stopped',
+    t('clock.stopped'),
   );
 
 /** The steps a request waits for (the supervisor API's `nextStep.action`), as what is to be done. */
-/** @type {Record<string, string>} */
-export const NEXT_STEP_LABEL = {
-  answer_clarification: 'answer the clarification question',
-  decide_extension: 'decide on the extension request',
-  acknowledge: 'acknowledge the request',
-  respond_final: 'give the final response',
-  close_accepted: 'close the answered request',
-};
+export const NEXT_STEP_LABEL = labelTable(
+  ['answer_clarification', 'decide_extension', 'acknowledge', 'respond_final', 'close_accepted'],
+  (a) => t(`nextStep.action.${a}`),
+);
 
 /**
  * Who owes the request's next step, in words: "Us (party-a): answer the clarification question",
@@ -354,7 +401,7 @@ export function nextStepText(step) {
   return h(
     'span',
     { class: `next-step by-${step.by}` },
-    h('strong', {}, step.by === 'us' ? 'Us' : 'Partner'),
-    ` (${step.party}): ${label(NEXT_STEP_LABEL, step.action)}`,
+    h('strong', {}, step.by === 'us' ? t('nextStep.us') : t('nextStep.partner')),
+    t('nextStep.detail', { party: step.party, action: label(NEXT_STEP_LABEL, step.action) }),
   );
 }

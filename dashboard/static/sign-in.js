@@ -5,7 +5,8 @@
 // development, from `npm run token`); the node checks it before it is kept, so a wrong token is
 // refused here and not on the first view.
 import { ApiError, getJson, SignInNeeded, token } from './api.js';
-import { h, render } from './dom.js';
+import { h, render, withNode } from './dom.js';
+import { t } from './i18n.js';
 
 /**
  * Where to go after signing in: a dashboard path only, so a crafted link cannot send the user
@@ -35,7 +36,7 @@ export function signIn(ctx) {
     spellcheck: 'false',
     'aria-describedby': 'token-help sign-in-error',
   });
-  const button = h('button', { type: 'submit' }, 'Sign in');
+  const button = h('button', { type: 'submit' }, t('signIn.button'));
 
   /** @param {SubmitEvent} e */
   const submit = async (e) => {
@@ -50,10 +51,10 @@ export function signIn(ctx) {
     } catch (err) {
       error.textContent =
         err instanceof SignInNeeded
-          ? `This token is not accepted: ${err.message}.`
+          ? t('signIn.token.notAccepted', { reason: err.message })
           : err instanceof ApiError && err.status === 403
-            ? 'This token holds no role the dashboard serves (officer, supervisor or admin).'
-            : `The node did not answer: ${String(err)}`;
+            ? t('signIn.token.noRole')
+            : t('errors.noAnswer', { error: String(err) });
       field.focus();
     } finally {
       button.disabled = false;
@@ -66,35 +67,27 @@ export function signIn(ctx) {
     h(
       'section',
       { class: 'sign-in', 'aria-labelledby': 'sign-in-title' },
-      h('h1', { id: 'sign-in-title', tabindex: '-1' }, `Sign in to ${ctx.config.partyId}`),
+      h(
+        'h1',
+        { id: 'sign-in-title', tabindex: '-1' },
+        t('signIn.heading', { party: ctx.config.partyId }),
+      ),
       reason
-        ? h(
-            'p',
-            { class: 'notice', role: 'status' },
-            `Your session ended (${reason}). Sign in again.`,
-          )
+        ? h('p', { class: 'notice', role: 'status' }, t('signIn.sessionEnded', { reason }))
         : null,
       ctx.config.signIn
         ? [
-            h(
-              'p',
-              { id: 'sign-in-help' },
-              'Sign in with your organisation’s account. You will come back here once signed in.',
-            ),
+            h('p', { id: 'sign-in-help' }, t('signIn.help')),
             h(
               'p',
               {},
               h(
                 'a',
                 { class: 'button', href: login, 'aria-describedby': 'sign-in-help' },
-                'Sign in',
+                t('signIn.button'),
               ),
             ),
-            h(
-              'h2',
-              { class: 'advanced', id: 'token-title' },
-              'Advanced: sign in with a bearer token',
-            ),
+            h('h2', { class: 'advanced', id: 'token-title' }, t('signIn.advanced')),
           ]
         : null,
       h(
@@ -102,15 +95,15 @@ export function signIn(ctx) {
         {
           onsubmit: (e) => void submit(/** @type {SubmitEvent} */ (e)),
         },
-        h('label', { for: 'token' }, 'Bearer token'),
+        h('label', { for: 'token' }, t('signIn.token.label')),
         field,
         h(
           'p',
           { id: 'token-help', class: 'help' },
-          'Paste the token your organisation issued you. It is kept in this browser tab only ' +
-            'and forgotten when the tab closes. For development: ',
-          h('code', {}, 'npm run -s token -- --role supervisor --sub sofia'),
-          '.',
+          withNode(
+            (mark) => t('signIn.token.help', { command: mark }),
+            h('code', {}, 'npm run -s token -- --role supervisor --sub sofia'),
+          ),
         ),
         error,
         button,
