@@ -3,7 +3,8 @@
 // only, never what was read. From `GET /v1/admin/access-log?request=<id>`; the request page shows
 // this panel to admins only (the route answers nobody else).
 import { getJson, queryString } from './api.js';
-import { h, label, render, table, time } from './dom.js';
+import { h, render, table, time } from './dom.js';
+import { t } from './i18n.js';
 import { POLL_MS, poll } from './live.js';
 
 /** @typedef {import('../../schemas/access-log-api.js').AccessLogPage} AccessLogPage */
@@ -12,28 +13,42 @@ import { POLL_MS, poll } from './live.js';
 /** How many of the newest reads the panel lists. */
 const SHOWN = 50;
 
-/** @type {Record<string, string>} */
-const ROUTE_LABEL = {
-  'GET /v1/requests/:id': 'Request page',
-  'GET /v1/requests/:id/geojson': 'GeoJSON export',
-  'GET /v1/requests/:id/evidence': 'Evidence bundle',
-  'GET /v1/messages/:ref': 'Stored message',
-  'GET /v1/attachments/:id': 'File download',
-  'GET /v1/admin/exchange/export': 'Exchange export',
-  'POST /codec/decode': 'Temporal codec decode',
+/**
+ * The routes a read goes through, each with its key under `overview:accessLog.route` (the route
+ * itself is no key: it holds `:` and `/`).
+ * @type {Record<string, string>}
+ */
+const ROUTE_KEY = {
+  'GET /v1/requests/:id': 'request',
+  'GET /v1/requests/:id/geojson': 'geojson',
+  'GET /v1/requests/:id/evidence': 'evidence',
+  'GET /v1/messages/:ref': 'message',
+  'GET /v1/attachments/:id': 'attachment',
+  'GET /v1/admin/exchange/export': 'exchangeExport',
+  'POST /codec/decode': 'codecDecode',
 };
 
-/** @type {Record<string, string>} */
-const PART_LABEL = {
-  subject: 'subject',
-  outcomes: 'withheld reasons',
-  message: 'message',
-  attachment: 'file',
-  records: 'records',
-  evidence: 'full evidence',
-  temporal_payloads: 'Temporal payloads',
-  exchange_bundle: 'envelopes',
+/** The parts of a request a read touched, each with its key under `overview:accessLog.part`. */
+const PARTS = [
+  'subject',
+  'outcomes',
+  'message',
+  'attachment',
+  'records',
+  'evidence',
+  'temporal_payloads',
+  'exchange_bundle',
+];
+
+/** @param {string} route */
+const routeLabel = (route) => {
+  const key = ROUTE_KEY[route];
+  return key ? t(`overview:accessLog.route.${key}`) : route;
 };
+
+/** @param {string} part */
+const partLabel = (part) =>
+  PARTS.includes(part) ? t(`overview:accessLog.part.${part}`) : part.replaceAll('_', ' ');
 
 /** @param {AccessLogEntry} r */
 const row = (r) =>
@@ -48,8 +63,8 @@ const row = (r) =>
       ' ',
       h('span', { class: 'muted' }, r.roles.join(', ')),
     ),
-    h('td', {}, label(ROUTE_LABEL, r.route)),
-    h('td', {}, r.parts.map((p) => label(PART_LABEL, p)).join(', ')),
+    h('td', {}, routeLabel(r.route)),
+    h('td', {}, r.parts.map(partLabel).join(', ')),
     h('td', {}, r.ref ? h('span', { class: 'mono' }, r.ref.slice(0, 16)) : null),
   );
 
@@ -60,16 +75,12 @@ const row = (r) =>
  * @returns {{ panel: HTMLElement; stop: () => void }}
  */
 export function accessLogPanel(ctx, reqId) {
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const body = h('div', {}, h('p', { class: 'muted' }, t('overview:accessLog.loading')));
   const panel = h(
     'section',
     { class: 'panel access-log', 'aria-labelledby': 'access-log-title' },
-    h('h2', { id: 'access-log-title' }, 'Who read this request'),
-    h(
-      'p',
-      { class: 'help' },
-      'Every read of its content (subject, records, files, messages, full evidence), newest first. Shown to admins only.',
-    ),
+    h('h2', { id: 'access-log-title' }, t('overview:accessLog.title')),
+    h('p', { class: 'help' }, t('overview:accessLog.help')),
     body,
   );
   let drawn = '';
@@ -84,12 +95,18 @@ export function accessLogPanel(ctx, reqId) {
       render(
         body,
         table(
-          'Reads of this request’s content',
-          ['When', 'Who', 'Through', 'What', 'Item'],
+          t('overview:accessLog.caption'),
+          [
+            t('overview:accessLog.columns.when'),
+            t('overview:accessLog.columns.who'),
+            t('overview:accessLog.columns.through'),
+            t('overview:accessLog.columns.what'),
+            t('overview:accessLog.columns.item'),
+          ],
           page.items.map(row),
           {
             captionHidden: true,
-            empty: 'Nobody has read this request’s content yet.',
+            empty: t('overview:accessLog.empty'),
           },
         ),
       );
@@ -103,7 +120,7 @@ export function accessLogPanel(ctx, reqId) {
             h(
               'p',
               { class: 'error', role: 'alert' },
-              `Could not load the access log: ${String(err)}`,
+              t('overview:accessLog.error', { message: String(err) }),
             ),
           );
       },

@@ -23,6 +23,7 @@ import {
   table,
   time,
 } from './dom.js';
+import { t } from './i18n.js';
 import { poll } from './live.js';
 
 /** @typedef {import('./types.js').RequestListItem} RequestListItem */
@@ -79,7 +80,7 @@ function select(name, text, options, selected) {
     h(
       'select',
       { id, name, 'data-focus-key': id },
-      [['', 'Any'], ...options].map(([value, shown]) =>
+      [['', t('officer:filters.any')], ...options].map(([value, shown]) =>
         h('option', { value, selected: value === (selected ?? '') }, shown),
       ),
     ),
@@ -98,7 +99,7 @@ export function officerRequests(ctx) {
   /** Partners seen in the answers so far, offered in the partner filter. */
   const partners = new Set(url.get('partner') ? [/** @type {string} */ (url.get('partner'))] : []);
 
-  const updated = h('p', { class: 'updated' }, 'Loading…');
+  const updated = h('p', { class: 'updated' }, t('officer:page.loading'));
   const problem = h('div', { class: 'problem-slot' });
   const listBox = h('div');
   const incomingBox = h('div');
@@ -109,7 +110,7 @@ export function officerRequests(ctx) {
       partnerField,
       select(
         'partner',
-        'Partner',
+        t('officer:filters.partner'),
         [...partners].sort().map((p) => [p, p]),
         url.get('partner'),
       ),
@@ -141,31 +142,35 @@ export function officerRequests(ctx) {
     h(
       'fieldset',
       {},
-      h('legend', {}, 'Filter the list'),
+      h('legend', {}, t('officer:filters.legend')),
       select(
         'status',
-        'Status',
+        t('officer:filters.status'),
         STATUSES.map((s) => [s, label(STATUS_LABEL, s)]),
         url.get('status'),
       ),
       select(
         'kind',
-        'Kind',
+        t('officer:filters.kind'),
         KINDS.map((k) => [k, label(KIND_LABEL, k)]),
         url.get('kind'),
       ),
       partnerField,
       select(
         'direction',
-        'Direction',
-        Object.entries(DIRECTION_LABEL).map(([k, v]) => [k, v]),
+        t('officer:filters.direction'),
+        Object.keys(DIRECTION_LABEL).map((d) => [d, label(DIRECTION_LABEL, d)]),
         url.get('direction'),
       ),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'submit' }, 'Apply filters'),
-        h('a', { href: '/dashboard/requests', class: 'button secondary' }, 'Clear'),
+        h('button', { type: 'submit' }, t('officer:filters.apply')),
+        h(
+          'a',
+          { href: '/dashboard/requests', class: 'button secondary' },
+          t('officer:filters.clear'),
+        ),
       ),
     ),
   );
@@ -175,8 +180,8 @@ export function officerRequests(ctx) {
     h(
       'div',
       { class: 'page-head' },
-      h('h1', { tabindex: '-1' }, 'Requests'),
-      h('a', { href: '/dashboard/requests/new', class: 'button' }, 'New request'),
+      h('h1', { tabindex: '-1' }, t('officer:page.title')),
+      h('a', { href: '/dashboard/requests/new', class: 'button' }, t('officer:page.newRequest')),
       updated,
     ),
     problem,
@@ -184,29 +189,25 @@ export function officerRequests(ctx) {
     h(
       'section',
       { class: 'panel work-list', 'aria-labelledby': 'work-title' },
-      h('h2', { id: 'work-title' }, 'Waiting on us'),
-      h(
-        'p',
-        { class: 'help' },
-        'Requests where this party owes the next step, the soonest deadline first.',
-      ),
+      h('h2', { id: 'work-title' }, t('officer:work.title')),
+      h('p', { class: 'help' }, t('officer:work.help')),
       h(
         'section',
         { id: 'work-incoming', 'aria-labelledby': 'work-incoming-title' },
-        h('h3', { id: 'work-incoming-title' }, 'Incoming: partners asked us'),
+        h('h3', { id: 'work-incoming-title' }, t('officer:work.incoming.title')),
         incomingBox,
       ),
       h(
         'section',
         { id: 'work-outgoing', 'aria-labelledby': 'work-outgoing-title' },
-        h('h3', { id: 'work-outgoing-title' }, 'Outgoing: we asked partners'),
+        h('h3', { id: 'work-outgoing-title' }, t('officer:work.outgoing.title')),
         outgoingBox,
       ),
     ),
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'list-title' },
-      h('h2', { id: 'list-title' }, 'Requests of this node'),
+      h('h2', { id: 'list-title' }, t('officer:list.title')),
       listBox,
     ),
   );
@@ -227,7 +228,7 @@ export function officerRequests(ctx) {
         'tr',
         { 'data-work-id': r.id, class: late || r.overdue ? 'overdue-row' : null },
         h('td', {}, requestLink(r.id)),
-        h('td', {}, r.subject ? r.subject.title : h('em', {}, 'Erased')),
+        h('td', {}, r.subject ? r.subject.title : h('em', {}, t('officer:erased'))),
         h('td', {}, r.counterparty),
         h('td', {}, label(KIND_LABEL, r.type)),
         h(
@@ -238,8 +239,10 @@ export function officerRequests(ctx) {
         h(
           'td',
           { class: late ? 'late' : null },
-          due ? time(due, { compact: true }) : h('span', { class: 'muted' }, 'no deadline of ours'),
-          late ? [' ', h('span', { class: 'badge overdue' }, 'Overdue')] : null,
+          due
+            ? time(due, { compact: true })
+            : h('span', { class: 'muted' }, t('officer:work.noDeadline')),
+          late ? [' ', h('span', { class: 'badge overdue' }, t('officer:work.overdue'))] : null,
         ),
         h('td', {}, statusBadges(r)),
       );
@@ -248,7 +251,15 @@ export function officerRequests(ctx) {
       box,
       table(
         caption,
-        ['Request', 'Title', 'Partner', 'Kind', 'Our next step', 'Due', 'Status'],
+        [
+          t('officer:work.columns.request'),
+          t('officer:work.columns.title'),
+          t('officer:work.columns.partner'),
+          t('officer:work.columns.kind'),
+          t('officer:work.columns.nextStep'),
+          t('officer:work.columns.due'),
+          t('officer:work.columns.status'),
+        ],
         rows,
         { empty, captionHidden: true },
       ),
@@ -262,7 +273,7 @@ export function officerRequests(ctx) {
         'tr',
         { 'data-request-id': r.id },
         h('td', {}, requestLink(r.id)),
-        h('td', {}, r.subject ? r.subject.title : h('em', {}, 'Erased')),
+        h('td', {}, r.subject ? r.subject.title : h('em', {}, t('officer:erased'))),
         h('td', {}, time(r.createdAt, { compact: true })),
         h('td', {}, label(DIRECTION_LABEL, r.direction)),
         h('td', {}, r.counterparty),
@@ -275,20 +286,20 @@ export function officerRequests(ctx) {
     render(
       listBox,
       table(
-        'Requests',
+        t('officer:list.caption'),
         [
-          'Request',
-          'Title',
-          'Created',
-          'Direction',
-          'Partner',
-          'Kind',
-          'Priority',
-          'Status',
-          'Response due',
+          t('officer:list.columns.request'),
+          t('officer:list.columns.title'),
+          t('officer:list.columns.created'),
+          t('officer:list.columns.direction'),
+          t('officer:list.columns.partner'),
+          t('officer:list.columns.kind'),
+          t('officer:list.columns.priority'),
+          t('officer:list.columns.status'),
+          t('officer:list.columns.responseDue'),
         ],
         rows,
-        { empty: 'No request matches the filters.', captionHidden: true },
+        { empty: t('officer:list.empty'), captionHidden: true },
       ),
     );
   }
@@ -304,18 +315,21 @@ export function officerRequests(ctx) {
       const work = workList(items);
       drawWork(
         incomingBox,
-        'Incoming requests waiting on us',
+        t('officer:work.incoming.caption'),
         work.filter((r) => r.direction === 'incoming'),
-        'No incoming request waits on us.',
+        t('officer:work.incoming.empty'),
       );
       drawWork(
         outgoingBox,
-        'Outgoing requests waiting on us',
+        t('officer:work.outgoing.caption'),
         work.filter((r) => r.direction === 'outgoing'),
-        'No outgoing request waits on us.',
+        t('officer:work.outgoing.empty'),
       );
       drawList(items);
-      updated.replaceChildren('Updated ', time(new Date().toISOString(), { short: true }));
+      updated.replaceChildren(
+        t('officer:page.updated'),
+        time(new Date().toISOString(), { short: true }),
+      );
       render(problem);
     },
     {
@@ -323,7 +337,11 @@ export function officerRequests(ctx) {
         if (!ctx.sessionLost(err))
           render(
             problem,
-            h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+            h(
+              'p',
+              { class: 'error', role: 'alert' },
+              t('officer:errors.refresh', { message: String(err) }),
+            ),
           );
       },
     },

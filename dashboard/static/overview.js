@@ -33,6 +33,7 @@ import {
   table,
   time,
 } from './dom.js';
+import { dateFormat, formatNumber, t } from './i18n.js';
 import { poll } from './live.js';
 
 /** @typedef {import('./types.js').Summary} Summary */
@@ -115,13 +116,13 @@ function recordSample(partyId, s) {
   } catch {
     samples = [];
   }
-  const t = Date.parse(s.asOf);
-  if (samples.at(-1)?.t !== t) {
+  const at = Date.parse(s.asOf);
+  if (samples.at(-1)?.t !== at) {
     /** @type {Record<string, number>} */
     const counts = {};
     for (const status of OPEN_STATUSES)
       counts[status] = /** @type {Record<string, number>} */ (s.byStatus)[status] ?? 0;
-    samples.push({ t, counts });
+    samples.push({ t: at, counts });
     samples = samples.slice(-HISTORY_SAMPLES);
     sessionStorage.setItem(key, JSON.stringify(samples));
   }
@@ -144,7 +145,7 @@ function select(name, text, options, selected) {
     h(
       'select',
       { id, name },
-      [['', 'Any'], ...options].map(([value, shown]) =>
+      [['', t('overview:filters.any')], ...options].map(([value, shown]) =>
         h('option', { value, selected: value === (selected ?? '') }, shown),
       ),
     ),
@@ -172,8 +173,20 @@ const countRows = (counts, labels) =>
   Object.entries(counts)
     .filter(([, n]) => n > 0)
     .map(([k, n]) =>
-      h('tr', {}, h('th', { scope: 'row' }, label(labels, k)), h('td', { class: 'num' }, n)),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, label(labels, k)),
+        h('td', { class: 'num' }, formatNumber(n)),
+      ),
     );
+
+/**
+ * A share (0…1) as a whole percentage, in the page's language: rounded first, so the English
+ * figure is the one it always was (`67%`).
+ * @param {number} fraction
+ */
+const percent = (fraction) => formatNumber(Math.round(fraction * 100) / 100, { style: 'percent' });
 
 /** @param {number | null} seconds */
 const maybeDuration = (seconds) => (seconds === null ? '—' : duration(seconds));
@@ -185,7 +198,7 @@ export function overview(ctx) {
   /** @type {number | undefined} */
   let lastOverdue;
 
-  const updated = h('p', { class: 'updated' }, 'Loading…');
+  const updated = h('p', { class: 'updated' }, t('overview:page.loading'));
   const problem = h('div', { class: 'problem-slot' });
   const glance = h('div');
   const charts = h('div', { class: 'charts' });
@@ -223,105 +236,107 @@ export function overview(ctx) {
     h(
       'fieldset',
       {},
-      h('legend', {}, 'Filter the lists'),
+      h('legend', {}, t('overview:filters.legend')),
       select(
         'status',
-        'Status',
+        t('overview:filters.status'),
         STATUSES.map((s) => [s, label(STATUS_LABEL, s)]),
         filters.status,
       ),
       select(
         'kind',
-        'Kind',
+        t('overview:filters.kind'),
         KINDS.map((k) => [k, label(KIND_LABEL, k)]),
         filters.kind,
       ),
       select(
         'partner',
-        'Partner',
+        t('overview:filters.partner'),
         filters.partner ? [[filters.partner, filters.partner]] : [],
         filters.partner,
       ),
       select(
         'priority',
-        'Priority',
+        t('overview:filters.priority'),
         PRIORITIES.map((p) => [p, label(PRIORITY_LABEL, p)]),
         filters.priority,
       ),
       select(
         'overdue',
-        'Overdue',
+        t('overview:filters.overdue'),
         [
-          ['true', 'Overdue only'],
-          ['false', 'Not overdue'],
+          ['true', t('overview:filters.overdueOnly')],
+          ['false', t('overview:filters.notOverdue')],
         ],
         filters.overdue,
       ),
       select(
         'refused',
-        'Refused by the partner',
+        t('overview:filters.refused'),
         [
-          ['true', 'Refused only'],
-          ['false', 'Not refused'],
+          ['true', t('overview:filters.refusedOnly')],
+          ['false', t('overview:filters.notRefused')],
         ],
         filters.refused,
       ),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'submit' }, 'Apply filters'),
-        h('a', { href: '/dashboard', class: 'button secondary' }, 'Clear'),
+        h('button', { type: 'submit' }, t('overview:filters.apply')),
+        h('a', { href: '/dashboard', class: 'button secondary' }, t('overview:filters.clear')),
       ),
     ),
   );
 
   render(
     ctx.main,
-    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Overview'), updated),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { tabindex: '-1' }, t('overview:page.title')),
+      updated,
+    ),
     problem,
     form,
     section(
-      'At a glance',
+      t('overview:glance.title'),
       'glance',
       glance,
-      h('p', { class: 'help' }, 'All requests on this node.'),
+      h('p', { class: 'help' }, t('overview:glance.help')),
     ),
     section(
-      'Overdue',
+      t('overview:overdue.title'),
       'overdue',
       overdueBox,
-      h('p', { class: 'help' }, 'Matching the filters, the longest overdue first.'),
+      h('p', { class: 'help' }, t('overview:overdue.help')),
     ),
     section(
-      'Refused by the partner',
+      t('overview:refused.title'),
       'refused',
       refusedBox,
-      h(
-        'p',
-        { class: 'help' },
-        'Matching the filters: a message of ours the partner refused, which had no effect (our later messages were not sent). The request stands as it was without it.',
-      ),
+      h('p', { class: 'help' }, t('overview:refused.help')),
     ),
-    section('Upcoming deadlines', 'upcoming', upcomingBox),
+    section(t('overview:upcoming.title'), 'upcoming', upcomingBox),
     section(
-      'Notifications',
+      t('overview:notifications.title'),
       'notifications',
       notificationsBox,
-      h(
-        'p',
-        { class: 'help' },
-        'Escalations and near deadlines on this node, the latest first; those of deadlines already met or no longer running are left out.',
-      ),
+      h('p', { class: 'help' }, t('overview:notifications.help')),
     ),
     section(
-      'Requests',
+      t('overview:requests.title'),
       'requests',
       listBox,
-      h('p', { class: 'help' }, 'Matching the filters, newest first.'),
+      h('p', { class: 'help' }, t('overview:requests.help')),
     ),
-    section('Charts', 'charts', charts, h('p', { class: 'help' }, 'All requests on this node.')),
-    section('Counts', 'counts', countsBox),
-    section('Security alerts', 'alerts', alertsBox),
+    section(
+      t('overview:charts.title'),
+      'charts',
+      charts,
+      h('p', { class: 'help' }, t('overview:charts.help')),
+    ),
+    section(t('overview:counts.title'), 'counts', countsBox),
+    section(t('overview:alerts.title'), 'alerts', alertsBox),
   );
 
   /** Partners come from the summary; the list is redrawn only while nobody is choosing in it. */
@@ -333,7 +348,11 @@ export function overview(ctx) {
     if (have.join() === wanted.join()) return;
     el.replaceChildren(
       ...wanted.map((p) =>
-        h('option', { value: p, selected: p === (filters.partner ?? '') }, p || 'Any'),
+        h(
+          'option',
+          { value: p, selected: p === (filters.partner ?? '') },
+          p || t('overview:filters.any'),
+        ),
       ),
     );
   }
@@ -343,30 +362,37 @@ export function overview(ctx) {
     /** @type {Record<string, number>} */
     const byStatus = s.byStatus;
     const open = OPEN_STATUSES.reduce((n, st) => n + (byStatus[st] ?? 0), 0);
-    /** @param {string} name @param {string | number} value @param {string} [cls] */
-    const card = (name, value, cls) =>
+    /** @param {string} name @param {string} text @param {string} [cls] */
+    const cardOf = (name, text, cls) =>
       h(
         'li',
         { class: `card ${cls ?? ''}` },
-        h('span', { class: 'card-value' }, String(value)),
+        h('span', { class: 'card-value' }, text),
         h('span', { class: 'card-label' }, name),
       );
+    /** @param {string} name @param {number} value @param {string} [cls] */
+    const card = (name, value, cls) => cardOf(name, formatNumber(value), cls);
     // Open requests already past their response deadline count as late (the API's `lateOpen`).
     /** @param {import('./types.js').Summary['onTime']['outgoing'] | undefined} o */
-    const share = (o) =>
-      o?.share === null || o === undefined ? '—' : `${Math.round(o.share * 100)}%`;
+    const share = (o) => (o?.share === null || o === undefined ? '—' : percent(o.share));
     render(
       glance,
       h(
         'ul',
         { class: 'cards' },
-        card('Requests', s.total),
-        card('Open', open),
-        card('Overdue', s.overdue.total, s.overdue.total ? 'alert' : ''),
-        card('Refused by the partner', s.refusedByPartner, s.refusedByPartner ? 'alert' : ''),
-        card(`Deadlines in the next ${s.upcoming.days} days`, s.upcoming.count),
-        card('Partners answer on time', share(s.onTime.outgoing)),
-        card('We answer on time', share(s.onTime.incoming)),
+        card(t('overview:glance.requests'), s.total),
+        card(t('overview:glance.open'), open),
+        card(t('overview:glance.overdue'), s.overdue.total, s.overdue.total ? 'alert' : ''),
+        card(t('overview:glance.refused'), s.refusedByPartner, s.refusedByPartner ? 'alert' : ''),
+        card(
+          t('overview:glance.upcoming', {
+            count: s.upcoming.days,
+            days: formatNumber(s.upcoming.days),
+          }),
+          s.upcoming.count,
+        ),
+        cardOf(t('overview:glance.partnersOnTime'), share(s.onTime.outgoing)),
+        cardOf(t('overview:glance.weOnTime'), share(s.onTime.incoming)),
       ),
     );
   }
@@ -379,63 +405,88 @@ export function overview(ctx) {
       cls: `series-${i + 1}`,
       points: samples.map((p) => ({ t: p.t, v: p.counts[st] ?? 0 })),
     }));
-    const fmt = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+    const fmt = dateFormat({ timeStyle: 'medium' });
     // `answered` here counts the open requests already late too: they are late answers.
     /** @type {Map<string, { answered: number; onTime: number }>} */
     const perPartner = new Map(s.byPartner.map((p) => [p.partner, { answered: 0, onTime: 0 }]));
-    for (const t of s.timing) {
-      const acc = perPartner.get(t.partner) ?? { answered: 0, onTime: 0 };
-      acc.answered += t.onTime.answered + t.onTime.lateOpen;
-      acc.onTime += t.onTime.onTime;
-      perPartner.set(t.partner, acc);
+    for (const timing of s.timing) {
+      const acc = perPartner.get(timing.partner) ?? { answered: 0, onTime: 0 };
+      acc.answered += timing.onTime.answered + timing.onTime.lateOpen;
+      acc.onTime += timing.onTime.onTime;
+      perPartner.set(timing.partner, acc);
     }
     /** @param {'toAnswer' | 'toAcknowledge'} which */
     const quantiles = (which) =>
       s.timing
-        .filter((t) => t[which].count > 0)
-        .map((t) => ({
-          label: `${t.partner} · ${label(KIND_LABEL, t.kind)} · ${label(DIRECTION_LABEL, t.direction).toLowerCase()}`,
-          median: t[which].medianSeconds,
-          p90: t[which].p90Seconds,
-          text: `median ${maybeDuration(t[which].medianSeconds)}, 90% within ${maybeDuration(t[which].p90Seconds)} (${t[which].count})`,
+        .filter((timing) => timing[which].count > 0)
+        .map((timing) => ({
+          label: t('overview:charts.timing.label', {
+            partner: timing.partner,
+            kind: label(KIND_LABEL, timing.kind),
+            direction: label(DIRECTION_LABEL, timing.direction).toLowerCase(),
+          }),
+          median: timing[which].medianSeconds,
+          p90: timing[which].p90Seconds,
+          text: t('overview:charts.timing.text', {
+            median: maybeDuration(timing[which].medianSeconds),
+            p90: maybeDuration(timing[which].p90Seconds),
+            n: formatNumber(timing[which].count),
+          }),
         }));
     const answer = quantiles('toAnswer');
     const ack = quantiles('toAcknowledge');
     render(
       charts,
       figure(
-        'Open requests by status over time',
+        t('overview:charts.open.title'),
         lineChart(series, {
-          ariaLabel: `Open requests now: ${series.map((x) => `${x.name} ${x.points.at(-1)?.v ?? 0}`).join(', ')}`,
-          formatTime: (t) => fmt.format(t),
+          ariaLabel: t('overview:charts.open.now', {
+            counts: series
+              .map((x) =>
+                t('overview:charts.open.count', {
+                  status: x.name,
+                  n: formatNumber(x.points.at(-1)?.v ?? 0),
+                }),
+              )
+              .join(', '),
+          }),
+          formatTime: (ms) => fmt.format(ms),
         }),
-        'Sampled while this tab is open; the node keeps counts, not their history.',
+        t('overview:charts.open.note'),
       ),
       figure(
-        'On-time rate per partner',
+        t('overview:charts.onTime.title'),
         perPartner.size
           ? barList(
               [...perPartner].map(([partner, v]) => ({
                 label: partner,
                 fraction: v.answered ? v.onTime / v.answered : null,
                 text: v.answered
-                  ? `${Math.round((v.onTime / v.answered) * 100)}% (${v.onTime} of ${v.answered})`
-                  : 'no final answers and none late yet',
+                  ? t('overview:charts.onTime.share', {
+                      percent: percent(v.onTime / v.answered),
+                      onTime: formatNumber(v.onTime),
+                      answered: formatNumber(v.answered),
+                    })
+                  : t('overview:charts.onTime.none'),
                 cls: v.answered && v.onTime / v.answered < 0.8 ? 'low' : '',
               })),
             )
-          : h('p', { class: 'empty' }, 'No partners with requests yet.'),
-        'First final answers given by the response deadline, both directions; open requests past their response deadline count as late.',
+          : h('p', { class: 'empty' }, t('overview:charts.onTime.empty')),
+        t('overview:charts.onTime.note'),
       ),
       figure(
-        'Time to answer',
-        answer.length ? quantileList(answer) : h('p', { class: 'empty' }, 'No final answers yet.'),
-        'From the signed receipt of the request to its first final answer: dark to the median, light to the 90th percentile.',
+        t('overview:charts.answer.title'),
+        answer.length
+          ? quantileList(answer)
+          : h('p', { class: 'empty' }, t('overview:charts.answer.empty')),
+        t('overview:charts.answer.note'),
       ),
       figure(
-        'Time to acknowledge',
-        ack.length ? quantileList(ack) : h('p', { class: 'empty' }, 'No acknowledgements yet.'),
-        'From the signed receipt to the first acknowledgement or answer.',
+        t('overview:charts.acknowledge.title'),
+        ack.length
+          ? quantileList(ack)
+          : h('p', { class: 'empty' }, t('overview:charts.acknowledge.empty')),
+        t('overview:charts.acknowledge.note'),
       ),
     );
   }
@@ -446,22 +497,36 @@ export function overview(ctx) {
       h(
         'tr',
         {},
-        h('th', { scope: 'row' }, l.level === 0 ? 'Not escalated' : `Level ${l.level}`),
-        h('td', { class: 'num' }, l.count),
+        h(
+          'th',
+          { scope: 'row' },
+          l.level === 0
+            ? t('overview:counts.notEscalated')
+            : t('overview:counts.level', { level: formatNumber(l.level) }),
+        ),
+        h('td', { class: 'num' }, formatNumber(l.count)),
       ),
     );
     const partners = s.byPartner.map((p) =>
-      h('tr', {}, h('th', { scope: 'row' }, p.partner), h('td', { class: 'num' }, p.count)),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, p.partner),
+        h('td', { class: 'num' }, formatNumber(p.count)),
+      ),
     );
-    const headers = ['', 'Requests'];
+    const headers = ['', t('overview:counts.requests')];
+    const empty = t('overview:counts.empty');
     render(
       countsBox,
-      table('By status', headers, countRows(s.byStatus, STATUS_LABEL), {
-        empty: 'No requests yet.',
+      table(t('overview:counts.byStatus'), headers, countRows(s.byStatus, STATUS_LABEL), {
+        empty,
       }),
-      table('By kind', headers, countRows(s.byKind, KIND_LABEL), { empty: 'No requests yet.' }),
-      table('By partner', headers, partners, { empty: 'No requests yet.' }),
-      table('Overdue by escalation level', ['', 'Overdue'], levels, { empty: 'Nothing overdue.' }),
+      table(t('overview:counts.byKind'), headers, countRows(s.byKind, KIND_LABEL), { empty }),
+      table(t('overview:counts.byPartner'), headers, partners, { empty }),
+      table(t('overview:counts.byLevel'), ['', t('overview:counts.overdue')], levels, {
+        empty: t('overview:counts.nothingOverdue'),
+      }),
     );
   }
 
@@ -480,7 +545,7 @@ export function overview(ctx) {
           h('td', {}, label(DEADLINE_LABEL, m.deadline)),
           h('td', {}, time(m.dueAt, { compact: true })),
           h('td', {}, nextStepText(r.nextStep), r.clockStopped ? [' ', clockStoppedBadge()] : null),
-          h('td', { class: 'num' }, r.escalationLevel),
+          h('td', { class: 'num' }, formatNumber(r.escalationLevel)),
           h('td', {}, r.counterparty),
           h('td', {}, label(KIND_LABEL, r.type)),
           h('td', {}, label(PRIORITY_LABEL, r.priority)),
@@ -489,21 +554,21 @@ export function overview(ctx) {
     render(
       overdueBox,
       table(
-        'Overdue requests',
+        t('overview:overdue.caption'),
         [
-          'Request',
-          'Late by',
-          'Missed',
-          'Was due',
-          'Next step owed by',
-          'Escalation level',
-          'Partner',
-          'Kind',
-          'Priority',
+          t('overview:overdue.columns.request'),
+          t('overview:overdue.columns.lateBy'),
+          t('overview:overdue.columns.missed'),
+          t('overview:overdue.columns.wasDue'),
+          t('overview:overdue.columns.nextStep'),
+          t('overview:overdue.columns.level'),
+          t('overview:overdue.columns.partner'),
+          t('overview:overdue.columns.kind'),
+          t('overview:overdue.columns.priority'),
         ],
         rows,
         {
-          empty: 'Nothing overdue.',
+          empty: t('overview:overdue.empty'),
           captionHidden: true,
         },
       ),
@@ -520,7 +585,11 @@ export function overview(ctx) {
           'tr',
           { 'data-request-id': r.id },
           h('td', {}, requestLink(r.id)),
-          h('td', {}, refusal.kind ? label(MESSAGE_KIND_LABEL, refusal.kind) : 'a message'),
+          h(
+            'td',
+            {},
+            refusal.kind ? label(MESSAGE_KIND_LABEL, refusal.kind) : t('overview:refused.aMessage'),
+          ),
           h('td', {}, h('code', {}, refusal.code)),
           h('td', {}, time(refusal.at, { compact: true })),
           h('td', {}, r.counterparty),
@@ -532,10 +601,18 @@ export function overview(ctx) {
     render(
       refusedBox,
       table(
-        'Requests with a message the partner refused',
-        ['Request', 'Refused', 'Partner’s code', 'When', 'Partner', 'Kind', 'Status now'],
+        t('overview:refused.caption'),
+        [
+          t('overview:refused.columns.request'),
+          t('overview:refused.columns.refused'),
+          t('overview:refused.columns.code'),
+          t('overview:refused.columns.when'),
+          t('overview:refused.columns.partner'),
+          t('overview:refused.columns.kind'),
+          t('overview:refused.columns.status'),
+        ],
         rows,
-        { empty: 'No message refused.', captionHidden: true },
+        { empty: t('overview:refused.empty'), captionHidden: true },
       ),
     );
   }
@@ -575,14 +652,29 @@ export function overview(ctx) {
       h(
         'p',
         { class: 'help' },
-        `${s.upcoming.count} deadline${s.upcoming.count === 1 ? '' : 's'} in the next ${s.upcoming.days} days on this node; the soonest, matching the filters:`,
+        t('overview:upcoming.help', {
+          count: s.upcoming.count,
+          n: formatNumber(s.upcoming.count),
+          within: t('overview:upcoming.within', {
+            count: s.upcoming.days,
+            days: formatNumber(s.upcoming.days),
+          }),
+        }),
       ),
       table(
-        'Upcoming deadlines',
-        ['Due', 'Deadline', 'Next step owed by', 'Request', 'Partner', 'Kind', 'Priority'],
+        t('overview:upcoming.caption'),
+        [
+          t('overview:upcoming.columns.due'),
+          t('overview:upcoming.columns.deadline'),
+          t('overview:upcoming.columns.nextStep'),
+          t('overview:upcoming.columns.request'),
+          t('overview:upcoming.columns.partner'),
+          t('overview:upcoming.columns.kind'),
+          t('overview:upcoming.columns.priority'),
+        ],
         rows,
         {
-          empty: 'None.',
+          empty: t('overview:upcoming.empty'),
           captionHidden: true,
         },
       ),
@@ -622,31 +714,27 @@ export function overview(ctx) {
                 restart();
               },
             },
-            'Show more',
+            t('overview:requests.showMore'),
           )
-        : h(
-            'p',
-            { class: 'help' },
-            `The first ${MAX_PAGE} are shown; narrow the filters to see others.`,
-          )
+        : h('p', { class: 'help' }, t('overview:requests.limit', { max: formatNumber(MAX_PAGE) }))
       : null;
     render(
       listBox,
       table(
-        'Requests',
+        t('overview:requests.caption'),
         [
-          'Request',
-          'Created',
-          'Direction',
-          'Partner',
-          'Kind',
-          'Priority',
-          'Status',
-          'Response due',
+          t('overview:requests.columns.request'),
+          t('overview:requests.columns.created'),
+          t('overview:requests.columns.direction'),
+          t('overview:requests.columns.partner'),
+          t('overview:requests.columns.kind'),
+          t('overview:requests.columns.priority'),
+          t('overview:requests.columns.status'),
+          t('overview:requests.columns.responseDue'),
         ],
         rows,
         {
-          empty: 'No request matches the filters.',
+          empty: t('overview:requests.empty'),
           captionHidden: true,
         },
       ),
@@ -665,11 +753,11 @@ export function overview(ctx) {
           'td',
           { class: n.kind === 'escalation' || n.kind === 'message_refused' ? 'late' : null },
           n.kind === 'escalation'
-            ? `Escalation, level ${n.level}`
+            ? t('overview:notifications.escalation', { level: formatNumber(n.level) })
             : n.kind === 'deadline_near'
-              ? 'Deadline near'
+              ? t('overview:notifications.deadlineNear')
               : n.kind === 'message_refused'
-                ? 'Message refused by the partner'
+                ? t('overview:notifications.messageRefused')
                 : label({}, n.kind),
         ),
         h('td', {}, n.deadline ? label(DEADLINE_LABEL, n.deadline) : '—'),
@@ -682,11 +770,19 @@ export function overview(ctx) {
     render(
       notificationsBox,
       table(
-        'Notifications',
-        ['When', 'What', 'Deadline', 'Due', 'Request', 'Partner', 'Kind'],
+        t('overview:notifications.caption'),
+        [
+          t('overview:notifications.columns.when'),
+          t('overview:notifications.columns.what'),
+          t('overview:notifications.columns.deadline'),
+          t('overview:notifications.columns.due'),
+          t('overview:notifications.columns.request'),
+          t('overview:notifications.columns.partner'),
+          t('overview:notifications.columns.kind'),
+        ],
         rows,
         {
-          empty: 'No notifications.',
+          empty: t('overview:notifications.empty'),
           captionHidden: true,
         },
       ),
@@ -708,12 +804,25 @@ export function overview(ctx) {
     render(
       alertsBox,
       alerts.length > latest.length
-        ? h('p', { class: 'help' }, `The latest ${latest.length} of ${alerts.length}.`)
+        ? h(
+            'p',
+            { class: 'help' },
+            t('overview:alerts.latest', {
+              shown: formatNumber(latest.length),
+              total: formatNumber(alerts.length),
+            }),
+          )
         : null,
-      table('Security alerts', ['When', 'What', 'Party'], rows, {
-        empty: 'No security alerts.',
-        captionHidden: true,
-      }),
+      table(
+        t('overview:alerts.caption'),
+        [
+          t('overview:alerts.columns.when'),
+          t('overview:alerts.columns.what'),
+          t('overview:alerts.columns.party'),
+        ],
+        rows,
+        { empty: t('overview:alerts.empty'), captionHidden: true },
+      ),
     );
   }
 
@@ -728,8 +837,10 @@ export function overview(ctx) {
         'p',
         { class: 'error' },
         err instanceof ApiError && err.status === 403
-          ? 'Your role may not see this.'
-          : `Could not load: ${err instanceof Error ? err.message : String(err)}`,
+          ? t('overview:errors.forbidden')
+          : t('overview:errors.load', {
+              message: err instanceof Error ? err.message : String(err),
+            }),
       ),
     );
   }
@@ -766,13 +877,18 @@ export function overview(ctx) {
       drawCounts(s);
       drawUpcoming(s);
       updated.replaceChildren(
-        'Updated ',
+        t('overview:page.updated'),
         time(new Date().toISOString(), { short: true }),
-        ' · figures as of ',
+        t('overview:page.asOf'),
         time(s.asOf, { short: true }),
       );
       if (lastOverdue !== undefined && lastOverdue !== s.overdue.total)
-        ctx.announce(`${s.overdue.total} request${s.overdue.total === 1 ? '' : 's'} overdue`);
+        ctx.announce(
+          t('overview:announce.overdue', {
+            count: s.overdue.total,
+            n: formatNumber(s.overdue.total),
+          }),
+        );
       lastOverdue = s.overdue.total;
     } else {
       for (const box of [glance, charts, countsBox, upcomingBox]) drawError(box, summary.reason);
@@ -781,19 +897,11 @@ export function overview(ctx) {
     else drawError(listBox, page.reason);
     if (overdue.status === 'fulfilled') {
       if (overdueWanted) drawOverdue(/** @type {Page} */ (overdue.value).items);
-      else
-        render(
-          overdueBox,
-          h('p', { class: 'empty' }, 'The filter shows requests that are not overdue.'),
-        );
+      else render(overdueBox, h('p', { class: 'empty' }, t('overview:overdue.filteredOut')));
     } else drawError(overdueBox, overdue.reason);
     if (refused.status === 'fulfilled') {
       if (refusedWanted) drawRefused(/** @type {Page} */ (refused.value).items);
-      else
-        render(
-          refusedBox,
-          h('p', { class: 'empty' }, 'The filter shows requests with no refused message.'),
-        );
+      else render(refusedBox, h('p', { class: 'empty' }, t('overview:refused.filteredOut')));
     } else drawError(refusedBox, refused.reason);
     if (alerts.status === 'fulfilled')
       drawAlerts(/** @type {{ alerts: SecurityAlert[] }} */ (alerts.value).alerts);
@@ -815,7 +923,11 @@ export function overview(ctx) {
         if (!ctx.sessionLost(err))
           render(
             problem,
-            h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+            h(
+              'p',
+              { class: 'error', role: 'alert' },
+              t('overview:errors.refresh', { message: String(err) }),
+            ),
           );
       },
     });
