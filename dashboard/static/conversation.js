@@ -7,6 +7,7 @@
 // button that downloads it as the signed-in user.
 import { ApiError, token } from './api.js';
 import { h, render, time } from './dom.js';
+import { t } from './i18n.js';
 import { humanize } from './record-form.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
@@ -44,7 +45,7 @@ function attachment(a) {
   const name = text(a.file_name) || ref;
   const said = h('span', { class: 'muted', role: 'status' });
   const download = async () => {
-    render(said, 'Downloading…');
+    render(said, t('request:conversation.downloading'));
     /** @type {Record<string, string>} */
     const headers = {};
     const bearer = token.get();
@@ -62,9 +63,14 @@ function attachment(a) {
       link.click();
       link.remove();
       URL.revokeObjectURL(url);
-      render(said, 'Downloaded.');
+      render(said, t('request:conversation.downloaded'));
     } catch (err) {
-      render(said, `Not downloaded: ${err instanceof Error ? err.message : String(err)}`);
+      render(
+        said,
+        t('request:conversation.notDownloaded', {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
     }
   };
   return h(
@@ -76,13 +82,13 @@ function attachment(a) {
     h(
       'div',
       {},
-      'SHA-256: ',
+      `${t('request:conversation.digest')} `,
       h('code', { class: 'attachment-digest' }, ref.replace('sha256:', '')),
     ),
     h(
       'button',
       { type: 'button', class: 'secondary small', onclick: () => void download() },
-      'Download',
+      t('request:conversation.download'),
       h('span', { class: 'visually-hidden' }, ` ${name}`),
     ),
     ' ',
@@ -102,8 +108,13 @@ function valueOf(key, v) {
   if (typeof v !== 'object') return text(v);
   if (isObject(v) && typeof v.type === 'string' && GEOMETRY.test(v.type))
     return [
-      `${v.type}, ${positions(v.coordinates)} position${positions(v.coordinates) === 1 ? '' : 's'} `,
-      h('details', {}, h('summary', {}, 'GeoJSON'), h('pre', { class: 'mono' }, JSON.stringify(v))),
+      `${t('request:conversation.geometry', { type: v.type, count: positions(v.coordinates) })} `,
+      h(
+        'details',
+        {},
+        h('summary', {}, t('request:conversation.geojson')),
+        h('pre', { class: 'mono' }, JSON.stringify(v)),
+      ),
     ];
   if (key === 'attachments' && Array.isArray(v))
     return h('ul', { class: 'attachment-list' }, v.filter(isObject).map(attachment));
@@ -134,7 +145,7 @@ const terms = (o) =>
  * @param {string} partner
  */
 function message(m, partner) {
-  const who = m.from === 'us' ? 'We' : partner;
+  const ours = m.from === 'us';
   const body = m.body;
   /** @param {unknown} v */
   const list = (v) => (Array.isArray(v) ? v.map((x) => h('li', {}, String(x))) : []);
@@ -142,14 +153,38 @@ function message(m, partner) {
     return h(
       'li',
       { 'data-kind': m.kind, 'data-msg': m.msgId },
-      h('p', {}, h('strong', {}, `${who} asked`), ' ', time(m.at)),
+      h(
+        'p',
+        {},
+        h(
+          'strong',
+          {},
+          ours
+            ? t('request:conversation.weAsked')
+            : t('request:conversation.partnerAsked', { partner }),
+        ),
+        ' ',
+        time(m.at),
+      ),
       h('ol', { class: 'questions' }, list(body.questions)),
     );
   if (m.kind === 'clarification')
     return h(
       'li',
       { 'data-kind': m.kind, 'data-msg': m.msgId },
-      h('p', {}, h('strong', {}, `${who} answered`), ' ', time(m.at)),
+      h(
+        'p',
+        {},
+        h(
+          'strong',
+          {},
+          ours
+            ? t('request:conversation.weAnswered')
+            : t('request:conversation.partnerAnswered', { partner }),
+        ),
+        ' ',
+        time(m.at),
+      ),
       h('ol', { class: 'answers' }, list(body.answers)),
     );
   const records = Array.isArray(body.records) ? body.records.filter(isObject) : [];
@@ -163,11 +198,17 @@ function message(m, partner) {
       h(
         'strong',
         {},
-        `${body.final === true ? 'Final' : 'Partial'} response ${m.from === 'us' ? 'we sent' : `from ${partner}`}`,
+        body.final === true
+          ? ours
+            ? t('request:conversation.finalWeSent')
+            : t('request:conversation.finalFrom', { partner })
+          : ours
+            ? t('request:conversation.partialWeSent')
+            : t('request:conversation.partialFrom', { partner }),
       ),
       ' ',
       time(m.at),
-      `: ${records.length} record${records.length === 1 ? '' : 's'}`,
+      `: ${t('request:conversation.records', { count: records.length })}`,
     ),
     typeof body.note === 'string' ? h('p', { class: 'note' }, body.note) : null,
     outcomes.length
@@ -178,7 +219,9 @@ function message(m, partner) {
             h(
               'li',
               {},
-              `${String(o.item_id)}: ${String(o.outcome).replaceAll('_', ' ')}`,
+              `${String(o.item_id)}: ${t(`request:conversation.outcome.${String(o.outcome)}`, {
+                defaultValue: String(o.outcome).replaceAll('_', ' '),
+              })}`,
               typeof o.reason === 'string' ? ` (${o.reason})` : '',
             ),
           ),
@@ -188,7 +231,11 @@ function message(m, partner) {
       h(
         'details',
         { class: 'record', 'data-record': text(r.record_id) || String(i), open: true },
-        h('summary', {}, `Record ${text(r.record_id) || String(i + 1)}`),
+        h(
+          'summary',
+          {},
+          t('request:conversation.record', { id: text(r.record_id) || String(i + 1) }),
+        ),
         terms(r),
       ),
     ),
@@ -204,7 +251,7 @@ export function conversationPanel(_ctx) {
   const panel = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'conversation-title', id: 'conversation' },
-    h('h2', { id: 'conversation-title' }, 'Clarifications and responses'),
+    h('h2', { id: 'conversation-title' }, t('request:conversation.heading')),
     box,
   );
   let drawn = '';
@@ -224,7 +271,7 @@ export function conversationPanel(_ctx) {
               { class: 'conversation' },
               messages.map((m) => message(m, d.counterparty)),
             )
-          : h('p', { class: 'empty' }, 'No question, answer or response yet.'),
+          : h('p', { class: 'empty' }, t('request:conversation.empty')),
       );
     },
   };

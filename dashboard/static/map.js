@@ -9,6 +9,7 @@
 // GeoPackage.
 import { ApiError, getJson, token } from './api.js';
 import { h, render, table } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 
 /** @typedef {typeof import('leaflet')} Leaflet */
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
@@ -18,18 +19,29 @@ import { h, render, table } from './dom.js';
 const LEAFLET_URL = '/dashboard/vendor/leaflet/leaflet-src.esm.js';
 const LEAFLET_CSS = '/dashboard/vendor/leaflet/leaflet.css';
 
-/** What each kind of feature is called in the table and the legend. */
-const FEATURE_LABEL = /** @type {Record<string, string>} */ ({
-  requested_area: 'Requested area',
-  perimeter: 'Minefield perimeter',
-  mine_row: 'Mine row',
-  device: 'Device',
-  reference_point: 'Reference point',
-  turning_point: 'Turning point',
-  accident: 'Accident',
-  uncertainty_circle: 'Uncertainty',
-  burial_site: 'Burial site',
-});
+/**
+ * The kinds of feature, in the order their overlays lie (circles under their sites); each is
+ * named in the table and the legend by `request:map.feature.<kind>`.
+ */
+const FEATURE_KINDS = [
+  'requested_area',
+  'perimeter',
+  'mine_row',
+  'device',
+  'reference_point',
+  'turning_point',
+  'accident',
+  'uncertainty_circle',
+  'burial_site',
+];
+
+/**
+ * What a kind of feature is called, or `fallback` for a kind the page does not know.
+ * @param {string} kind
+ * @param {string} fallback
+ */
+const featureLabel = (kind, fallback) =>
+  FEATURE_KINDS.includes(kind) ? t(`request:map.feature.${kind}`) : fallback;
 
 /** @type {Promise<Leaflet> | undefined} */
 let leafletLoading;
@@ -100,7 +112,9 @@ export function where(g) {
           : []
   );
   const first = flat[0];
-  return `${flat.length} vertices${first ? ` from ${latLon(first)}` : ''}`;
+  return first
+    ? t('request:map.verticesFrom', { count: flat.length, first: latLon(first) })
+    : t('request:map.vertices', { count: flat.length });
 }
 
 /**
@@ -144,7 +158,7 @@ export function baseMap(L, el, tileUrl, options = {}) {
   const m = L.map(el, { zoomControl: true, attributionControl: Boolean(tileUrl), ...options });
   L.control.scale({ imperial: false }).addTo(m);
   if (tileUrl) {
-    L.tileLayer(tileUrl, { maxZoom: 19, attribution: 'Base map: MAP_TILE_URL' }).addTo(m);
+    L.tileLayer(tileUrl, { maxZoom: 19, attribution: t('request:map.attribution') }).addTo(m);
   } else {
     el.classList.add('map-offline');
     const grid = L.layerGroup().addTo(m);
@@ -194,7 +208,7 @@ export function mapPanel(ctx, id) {
     class: 'map-view',
     id: 'request-map',
     role: 'region',
-    'aria-label': 'Map of the requested areas and the records (the same data is in the table)',
+    'aria-label': t('request:map.label'),
   });
   const tableSlot = h('div', { class: 'map-table' });
   const status = h('p', { class: 'help', role: 'status' });
@@ -207,9 +221,12 @@ export function mapPanel(ctx, id) {
         type: 'button',
         onclick: () => {
           download(path).then(
-            () => ctx.announce(`${label} downloaded.`),
+            () => ctx.announce(t('request:map.downloaded', { format: label })),
             (/** @type {unknown} */ err) =>
-              render(status, `The ${label} download failed: ${String(err)}`),
+              render(
+                status,
+                t('request:map.downloadFailed', { format: label, error: String(err) }),
+              ),
           );
         },
       },
@@ -218,18 +235,18 @@ export function mapPanel(ctx, id) {
   const panel = h(
     'section',
     { class: 'panel map-panel', id: 'map', 'aria-labelledby': 'map-title', hidden: true },
-    h('h2', { id: 'map-title' }, 'Map'),
+    h('h2', { id: 'map-title' }, t('request:map.heading')),
     h(
       'p',
       { class: 'map-downloads' },
-      'Download: ',
-      button('GeoJSON', `${base}/geojson`),
+      `${t('request:map.download')} `,
+      button(t('request:map.format.geojson'), `${base}/geojson`),
       ' ',
-      button('KML', `${base}/export.kml`),
+      button(t('request:map.format.kml'), `${base}/export.kml`),
       ' ',
-      button('Shapefiles (zip)', `${base}/export.zip`),
+      button(t('request:map.format.shapefiles'), `${base}/export.zip`),
       ' ',
-      button('GeoPackage', `${base}/export.gpkg`),
+      button(t('request:map.format.geopackage'), `${base}/export.gpkg`),
     ),
     status,
     h('div', { class: 'map-layout' }, mapEl, tableSlot),
@@ -258,7 +275,7 @@ export function mapPanel(ctx, id) {
     // itself from the site's point and radius, in metres on the ground at any zoom.
     const shown = features.filter((f) => kindOf(f) !== 'uncertainty_circle');
     /** One overlay per kind of feature, in the order they lie: circles under their sites. */
-    const groups = new Map(Object.keys(FEATURE_LABEL).map((k) => [k, L.layerGroup()]));
+    const groups = new Map(FEATURE_KINDS.map((k) => [k, L.layerGroup()]));
     const bounds = L.latLngBounds([]);
     for (const f of shown) {
       const kind = kindOf(f);
@@ -280,7 +297,7 @@ export function mapPanel(ctx, id) {
           .get('uncertainty_circle')
           ?.addLayer(
             L.circle(centre, { radius, className: 'map-uncertainty-circle' }).bindTooltip(
-              `${nameOf(f)}: within ${radius} m`,
+              t('request:map.within', { name: nameOf(f), radius: formatNumber(radius) }),
             ),
           );
         bounds.extend(centre.toBounds(2 * radius));
@@ -292,7 +309,13 @@ export function mapPanel(ctx, id) {
       .layers(
         undefined,
         Object.fromEntries(
-          present.map(([k, g]) => [`${FEATURE_LABEL[k] ?? k} (${g.getLayers().length})`, g]),
+          present.map(([k, g]) => [
+            t('request:map.overlay', {
+              feature: featureLabel(k, k),
+              number: formatNumber(g.getLayers().length),
+            }),
+            g,
+          ]),
         ),
         { collapsed: true },
       )
@@ -302,24 +325,31 @@ export function mapPanel(ctx, id) {
     render(
       tableSlot,
       table(
-        'What the map shows',
-        ['Feature', 'Record or item', 'Name', 'Where (lat, lon)'],
+        t('request:map.table.caption'),
+        [
+          t('request:map.table.feature'),
+          t('request:map.table.record'),
+          t('request:map.table.name'),
+          t('request:map.table.where'),
+        ],
         shown.map((f) =>
           h(
             'tr',
             { 'data-feature-type': kindOf(f) },
-            h('td', {}, FEATURE_LABEL[kindOf(f)] ?? '—'),
+            h('td', {}, featureLabel(kindOf(f), '—')),
             h('td', {}, textOf(propsOf(f).record_id)),
             h('td', {}, labelOf(f)),
             h(
               'td',
               {},
               f.geometry ? where(f.geometry) : '—',
-              uncertaintyOf(f) > 0 ? ` ± ${uncertaintyOf(f)} m` : '',
+              uncertaintyOf(f) > 0
+                ? ` ${t('request:map.plusMinus', { radius: formatNumber(uncertaintyOf(f)) })}`
+                : '',
             ),
           ),
         ),
-        { empty: 'Nothing to show on the map yet.' },
+        { empty: t('request:map.table.empty') },
       ),
     );
   }
@@ -343,7 +373,7 @@ export function mapPanel(ctx, id) {
       render(status);
     } catch (err) {
       drawnKey = '';
-      if (!ctx.sessionLost(err)) render(status, `The map could not be drawn: ${String(err)}`);
+      if (!ctx.sessionLost(err)) render(status, t('request:map.notDrawn', { error: String(err) }));
     }
   }
 
@@ -365,8 +395,8 @@ const propsOf = (f) => /** @type {Record<string, unknown>} */ (f?.properties ?? 
 
 /** A feature's kind (`feature_type`), or '' if it has none. @param {HasProperties} f */
 function kindOf(f) {
-  const t = propsOf(f).feature_type;
-  return typeof t === 'string' ? t : '';
+  const kind = propsOf(f).feature_type;
+  return typeof kind === 'string' ? kind : '';
 }
 
 /** A scalar property as text; anything else as a dash. @param {unknown} v */
@@ -376,9 +406,16 @@ const textOf = (v) =>
 /** @param {HasProperties} f */
 function labelOf(f) {
   const p = propsOf(f);
-  const burial = typeof p.burial === 'string' ? `${p.burial} burial` : undefined;
+  const burial =
+    typeof p.burial === 'string'
+      ? t(`request:map.burial.${p.burial}`, { defaultValue: `${p.burial} burial` })
+      : undefined;
   return textOf(p.label ?? p.ref_id ?? p.row_id ?? p.model ?? p.landmark ?? burial);
 }
 
 /** @param {HasProperties} f */
-const nameOf = (f) => `${FEATURE_LABEL[kindOf(f)] ?? 'Feature'} ${labelOf(f)}`;
+const nameOf = (f) =>
+  t('request:map.featureName', {
+    feature: featureLabel(kindOf(f), t('request:map.featureUnknown')),
+    label: labelOf(f),
+  });

@@ -8,21 +8,15 @@
 import { ApiError, getJson } from './api.js';
 import {
   clockStoppedBadge,
-  DEADLINE_LABEL,
-  DIRECTION_LABEL,
   duration,
   h,
-  KIND_LABEL,
-  label,
-  MESSAGE_KIND_LABEL,
-  PRIORITY_LABEL,
   refusalSentence,
   relative,
   render,
-  STATUS_LABEL,
   statusBadges,
   time,
 } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 import { poll } from './live.js';
 import { accessLogPanel } from './access-log.js';
 import { actionsPanel } from './request-actions.js';
@@ -67,52 +61,63 @@ const SETTLES = {
   response: ['answered', 'closed', 'declined', 'withdrawn'],
 };
 
-/** The officers' actions (timeline event types), as the noun of the message that carries them. */
-/** @type {Record<string, string>} */
-const ACTION_NOUN = {
-  acknowledge: 'acknowledgement',
-  ask_clarification: 'clarification request',
-  answer_clarification: 'clarification',
-  request_extension: 'extension request',
-  decide_extension: 'extension decision',
-  respond_partial: 'partial response',
-  respond_final: 'final response',
-  decline: 'decline',
-  withdraw: 'withdrawal',
-  close_accepted: 'closure (accepted)',
-  close_incomplete: 'closure (incomplete)',
-};
+/**
+ * The officers' actions (timeline event types), each named as the noun of the message that
+ * carries it by `request:actionNoun.<type>`.
+ */
+const ACTIONS = [
+  'acknowledge',
+  'ask_clarification',
+  'answer_clarification',
+  'request_extension',
+  'decide_extension',
+  'respond_partial',
+  'respond_final',
+  'decline',
+  'withdraw',
+  'close_accepted',
+  'close_incomplete',
+];
 
-/** Titles of the timeline's events; others are their type in words. */
-/** @type {Record<string, string>} */
-const EVENT_TITLE = {
-  created: 'Created',
-  received: 'Received from the partner',
-  delivered: 'Delivered: the partner signed its receipt',
-  message_delivered: 'Message delivered',
-  message_refused_by_partner: 'Refused by the partner',
-  reminder_sent: 'Reminder sent',
-  reminder_received: 'Reminder received',
-  escalated: 'Escalated',
-  acknowledge: 'Acknowledged',
-  ask_clarification: 'Clarification requested',
-  answer_clarification: 'Clarification given',
-  request_extension: 'Extension requested',
-  decide_extension: 'Extension decided',
-  respond_partial: 'Partial response',
-  respond_final: 'Final response',
-  decline: 'Declined',
-  withdraw: 'Withdrawn',
-  close_accepted: 'Closed (accepted)',
-  close_incomplete: 'Closed as incomplete: reopened',
-};
+/** @param {string} type an officers' action (one of ACTIONS) */
+const actionNoun = (type) => t(`request:actionNoun.${type}`);
 
-/** @param {string} type */
+/**
+ * The title of a timeline event (`request:event.<type>`); a type without one is its type in words.
+ * @param {string} type
+ */
 const eventLabel = (type) => {
-  if (EVENT_TITLE[type]) return EVENT_TITLE[type];
   const s = type.replaceAll('_', ' ');
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return t(`request:event.${type}`, { defaultValue: s.charAt(0).toUpperCase() + s.slice(1) });
 };
+
+/**
+ * A kind of signed message as a noun in a sentence ("our withdrawal"); an unknown kind in words.
+ * @param {string} kind
+ */
+const messageKind = (kind) =>
+  t(`request:messageKind.${kind}`, { defaultValue: kind.replaceAll('_', ' ') });
+
+/** @param {string} value */
+const statusLabel = (value) =>
+  t(`request:status.${value}`, { defaultValue: value.replaceAll('_', ' ') });
+
+/** Stands for the n-th element put in a translated text by `fill`. @param {number} n */
+const slot = (n) => `\u0001${n}\u0001`;
+
+/**
+ * A translated text with elements in it: each `slot(n)` in `text` (passed to `t` as a
+ * placeholder's value) becomes the n-th of `parts`, so a `<time>` can stand where the language
+ * puts it.
+ * @param {string} text
+ * @param {...(import('./dom.js').Child | import('./dom.js').Child[])} parts
+ * @returns {import('./dom.js').Child[]}
+ */
+function fill(text, ...parts) {
+  return text
+    .split('\u0001')
+    .flatMap((piece, i) => (i % 2 ? (parts[Number(piece)] ?? []) : piece ? [piece] : []));
+}
 
 /** @param {unknown} v */
 const textOf = (v) => (typeof v === 'string' ? v : null);
@@ -127,16 +132,33 @@ const textOf = (v) => (typeof v === 'string' ? v : null);
 function notAppliedSentence(e, events) {
   const ours = e.type === 'action_not_applied';
   const kind = textOf(e.detail.kind);
-  const what = kind ? label(MESSAGE_KIND_LABEL, kind) : 'message';
   const reason = textOf(e.detail.reason);
   const crossedWith = textOf(e.detail.crossedWith);
   const rival = crossedWith
-    ? events.find((x) => x.detail.msgId === crossedWith && ACTION_NOUN[x.type])
+    ? events.find((x) => x.detail.msgId === crossedWith && ACTIONS.includes(x.type))
     : undefined;
-  const subject = ours ? `Your ${what}` : `The partner’s ${what}`;
-  if (!crossedWith) return `${subject} was not applied${reason ? `: ${reason}` : ''}.`;
-  const other = `${ours ? 'the partner’s' : 'your'} ${rival ? ACTION_NOUN[rival.type] : 'message'}`;
-  return `${subject} was not applied: ${other} crossed it and stands${reason ? ` (${reason})` : ''}.`;
+  const subject = kind
+    ? t(ours ? 'request:notApplied.subject.ours' : 'request:notApplied.subject.theirs', {
+        what: messageKind(kind),
+      })
+    : t(
+        ours
+          ? 'request:notApplied.subject.oursMessage'
+          : 'request:notApplied.subject.theirsMessage',
+      );
+  if (!crossedWith)
+    return reason
+      ? t('request:notApplied.reason', { subject, reason })
+      : t('request:notApplied.plain', { subject });
+  // The message that crossed ours is the partner's, and the other way round.
+  const other = rival
+    ? t(ours ? 'request:notApplied.other.theirs' : 'request:notApplied.other.ours', {
+        what: actionNoun(rival.type),
+      })
+    : t(ours ? 'request:notApplied.other.theirsMessage' : 'request:notApplied.other.oursMessage');
+  return reason
+    ? t('request:notApplied.crossedReason', { subject, other, reason })
+    : t('request:notApplied.crossed', { subject, other });
 }
 
 /**
@@ -154,12 +176,18 @@ function eventSentence(e, events) {
       code: textOf(e.detail.code) ?? 'unknown',
     });
     return dropped
-      ? `${sentence} ${dropped} later message${dropped === 1 ? '' : 's'} of ours ${dropped === 1 ? 'was' : 'were'} not sent.`
+      ? `${sentence} ${t('request:timeline.droppedAfterRefusal', { count: dropped })}`
       : sentence;
   }
   if (typeof e.detail.onTime === 'boolean') {
     const at = textOf(e.detail.countsAt);
-    return [e.detail.onTime ? 'In time' : 'Late', at ? [' (counts at ', time(at), ')'] : null, '.'];
+    if (!at) return t(e.detail.onTime ? 'request:timeline.inTime' : 'request:timeline.late');
+    return fill(
+      t(e.detail.onTime ? 'request:timeline.inTimeCountsAt' : 'request:timeline.lateCountsAt', {
+        at: slot(0),
+      }),
+      time(at),
+    );
   }
   return null;
 }
@@ -219,10 +247,10 @@ async function load(id) {
     };
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 403) throw err;
-    const t = /** @type {SupervisorTimeline} */ (
+    const tl = /** @type {SupervisorTimeline} */ (
       await getJson(`/v1/supervisor/requests/${encodeURIComponent(id)}/timeline`)
     );
-    return { request: t.request, events: t.events, explanations: null };
+    return { request: tl.request, events: tl.events, explanations: null };
   }
 }
 
@@ -291,12 +319,7 @@ function deadlineNow(kind, shown, now) {
   const explanation = shown.explanations?.[kind] ?? null;
   const dueAt = explanation?.dueAt ?? (kind === 'acknowledgement' ? r.ackDueAt : r.responseDueAt);
   const from = explanation?.countsFrom ?? r.receiptAt;
-  if (!dueAt || !from)
-    return h(
-      'p',
-      { class: 'state' },
-      'Not running yet: it starts at the partner’s signed receipt of the request.',
-    );
+  if (!dueAt || !from) return h('p', { class: 'state' }, t('request:deadline.notRunning'));
 
   const settledBy = settlingEvent(kind, shown);
   const stopped =
@@ -312,8 +335,8 @@ function deadlineNow(kind, shown, now) {
   const end = settledBy ? Date.parse(textOf(settledBy.detail.countsAt) ?? settledBy.at) : now;
   const last = Math.max(due, end);
   const scaleEnd = last > start ? last + (last - start) * 0.08 : start + 1000;
-  const at = (/** @type {number} */ t) =>
-    Math.max(0, Math.min(1, (t - start) / (scaleEnd - start)));
+  const at = (/** @type {number} */ ms) =>
+    Math.max(0, Math.min(1, (ms - start) / (scaleEnd - start)));
   // Times of day alone on a scale of a day or less; dates with them beyond.
   const onScale = (/** @type {string} */ iso) =>
     scaleEnd - start > DAY_MS ? time(iso, { compact: true }) : time(iso, { short: true });
@@ -324,20 +347,20 @@ function deadlineNow(kind, shown, now) {
   let cls;
   if (settledBy) {
     const late = end - due;
-    const how = label(STATUS_LABEL, settledBy.status ?? '');
+    const how = statusLabel(settledBy.status ?? '');
     state =
       late > 0
-        ? `Settled (${how}) ${duration(late / 1000)} after it fell due.`
-        : `Settled in time (${how}), ${duration(-late / 1000)} before it fell due.`;
+        ? t('request:deadline.settledLate', { how, late: duration(late / 1000) })
+        : t('request:deadline.settledInTime', { how, early: duration(-late / 1000) });
     cls = late > 0 ? 'settled-late' : 'settled';
   } else if (stopped) {
-    state = 'A clarification question is open: the clock stands still until it is answered.';
+    state = t('request:deadline.clockStopped');
     cls = 'paused';
   } else if (now >= due) {
-    state = `Overdue by ${duration((now - due) / 1000)}.`;
+    state = t('request:deadline.overdue', { by: duration((now - due) / 1000) });
     cls = 'overdue';
   } else {
-    state = `Due ${relative(dueAt, now)}.`;
+    state = t('request:deadline.dueIn', { when: relative(dueAt, now) });
     cls = 'running';
   }
 
@@ -352,17 +375,28 @@ function deadlineNow(kind, shown, now) {
           h('strong', {}, state),
           pause
             ? [
-                ' Stopped since ',
-                time(pause.since),
-                pause.leftMs > 0
-                  ? ` with ${duration(pause.leftMs / 1000)} left; answered now, it would be due `
-                  : ', already past due then; answered now, it would be due ',
-                time(dueIso),
-                '.',
+                ' ',
+                fill(
+                  pause.leftMs > 0
+                    ? t('request:deadline.stoppedWithTimeLeft', {
+                        since: slot(0),
+                        left: duration(pause.leftMs / 1000),
+                        due: slot(1),
+                      })
+                    : t('request:deadline.stoppedPastDue', { since: slot(0), due: slot(1) }),
+                  time(pause.since),
+                  time(dueIso),
+                ),
               ]
             : null,
         )
-      : h('p', { class: `state ${cls}` }, h('strong', {}, state), ' Due ', time(dueAt), '.'),
+      : h(
+          'p',
+          { class: `state ${cls}` },
+          h('strong', {}, state),
+          ' ',
+          fill(t('request:deadline.dueAt', { at: slot(0) }), time(dueAt)),
+        ),
     h(
       'div',
       { class: `deadline-track ${cls}`, 'aria-hidden': 'true' },
@@ -374,15 +408,28 @@ function deadlineNow(kind, shown, now) {
     h(
       'div',
       { class: 'deadline-scale', 'aria-hidden': 'true' },
-      h('span', { class: 'scale-receipt' }, 'receipt ', onScale(from)),
+      h(
+        'span',
+        { class: 'scale-receipt' },
+        fill(t('request:deadline.scale.receipt', { at: slot(0) }), onScale(from)),
+      ),
       stopped && !pause
-        ? pin(h('span', { class: 'scale-due' }, 'now (clock stopped)'), at(now))
+        ? pin(h('span', { class: 'scale-due' }, t('request:deadline.scale.nowStopped')), at(now))
         : pin(
             h(
               'span',
               { class: `scale-due${at(due) < 0.4 ? ' below' : ''}` },
-              stopped ? 'due if answered now ' : 'due ',
-              onScale(stopped ? dueIso : dueAt),
+              fill(
+                t(
+                  stopped
+                    ? 'request:deadline.scale.dueIfAnsweredNow'
+                    : 'request:deadline.scale.due',
+                  {
+                    at: slot(0),
+                  },
+                ),
+                onScale(stopped ? dueIso : dueAt),
+              ),
             ),
             at(due),
           ),
@@ -400,43 +447,66 @@ function explain(e) {
   return h(
     'div',
     { class: 'explanation' },
-    h('h4', {}, 'How it was computed'),
+    h('h4', {}, t('request:explanation.heading')),
     h(
       'dl',
       {},
-      row('Rule', h('code', {}, e.rule)),
-      row('Counts from', [time(e.countsFrom), ' (the signed receipt)']),
+      row(t('request:explanation.rule'), h('code', {}, e.rule)),
       row(
-        'Duration',
-        `${duration(e.durationSeconds)} (${e.calendar === 'working_days' ? 'working days' : 'calendar time'})`,
+        t('request:explanation.countsFrom'),
+        fill(t('request:explanation.countsFromReceipt', { at: slot(0) }), time(e.countsFrom)),
       ),
-      e.daysSkipped.length ? row('Days skipped', e.daysSkipped.join(', ')) : null,
-      row('Due by the rule alone', time(e.baseDueAt)),
       row(
-        'Clock stopped',
+        t('request:explanation.duration'),
+        t(
+          e.calendar === 'working_days'
+            ? 'request:explanation.workingDays'
+            : 'request:explanation.calendarTime',
+          { duration: duration(e.durationSeconds) },
+        ),
+      ),
+      e.daysSkipped.length
+        ? row(t('request:explanation.daysSkipped'), e.daysSkipped.join(', '))
+        : null,
+      row(t('request:explanation.baseDue'), time(e.baseDueAt)),
+      row(
+        t('request:explanation.clockStopped'),
         e.pauses.length
           ? h(
               'ul',
               {},
               e.pauses.map((p) =>
-                h('li', {}, time(p.from), ' to ', p.to ? time(p.to) : 'now (open)'),
+                h(
+                  'li',
+                  {},
+                  p.to
+                    ? fill(
+                        t('request:explanation.pause', { from: slot(0), to: slot(1) }),
+                        time(p.from),
+                        time(p.to),
+                      )
+                    : fill(t('request:explanation.pauseOpen', { from: slot(0) }), time(p.from)),
+                ),
               ),
-              h('li', {}, `${duration(e.pausedSeconds)} in all`),
+              h(
+                'li',
+                {},
+                t('request:explanation.pausedInAll', { duration: duration(e.pausedSeconds) }),
+              ),
             )
-          : 'never',
+          : t('request:explanation.never'),
       ),
       row(
-        'Extension',
+        t('request:explanation.extension'),
         e.extension
-          ? [
-              'granted ',
+          ? fill(
+              t('request:explanation.extensionGranted', { at: slot(0), deadline: slot(1) }),
               time(e.extension.grantedAt),
-              ', new deadline ',
               time(e.extension.newDeadline),
-            ]
-          : 'none',
+            )
+          : t('request:explanation.none'),
       ),
-      row('Due', time(e.dueAt)),
+      row(t('request:explanation.due'), time(e.dueAt)),
     ),
   );
 }
@@ -456,7 +526,7 @@ function details(detail) {
   return h(
     'details',
     {},
-    h('summary', {}, 'Details'),
+    h('summary', {}, t('request:timeline.details')),
     h(
       'dl',
       {},
@@ -481,9 +551,9 @@ function timeline(events, pending) {
       const sentence =
         eventSentence(e, events) ??
         (!NO_EFFECT.includes(e.type) && undone.has(textOf(e.detail.msgId))
-          ? 'It had no effect: see below.'
-          : ACTION_NOUN[e.type] && pending.waiting.has(textOf(e.detail.msgId) ?? '')
-            ? `Not yet accepted by ${pending.partner}: see above.`
+          ? t('request:timeline.noEffect')
+          : ACTIONS.includes(e.type) && pending.waiting.has(textOf(e.detail.msgId) ?? '')
+            ? t('request:timeline.notYetAccepted', { partner: pending.partner })
             : null);
       return h(
         'li',
@@ -497,12 +567,11 @@ function timeline(events, pending) {
           { class: 'what' },
           // A message that had no effect is said as a sentence, which is its title.
           notApplied ? h('strong', {}, sentence) : h('strong', {}, eventLabel(e.type)),
-          e.actor ? h('span', { class: 'muted' }, ` by ${e.actor}`) : null,
+          e.actor
+            ? h('span', { class: 'muted' }, ` ${t('request:timeline.by', { actor: e.actor })}`)
+            : null,
           e.status
-            ? [
-                ' → ',
-                h('span', { class: `badge status-${e.status}` }, label(STATUS_LABEL, e.status)),
-              ]
+            ? [' → ', h('span', { class: `badge status-${e.status}` }, statusLabel(e.status))]
             : null,
           sentence && !notApplied ? h('p', { class: 'sentence' }, sentence) : null,
           details(e.detail),
@@ -531,13 +600,12 @@ function refusalBanner(s) {
     h(
       'p',
       {},
-      'The request is shown as it stands without that message',
-      dropped
-        ? `; ${dropped} later message${dropped === 1 ? '' : 's'} of ours ${dropped === 1 ? 'was' : 'were'} not sent`
-        : '',
-      '. Refused ',
-      time(refusal.at),
-      '.',
+      fill(
+        dropped
+          ? t('request:refusal.standsWithoutDropped', { count: dropped, at: slot(0) })
+          : t('request:refusal.standsWithout', { at: slot(0) }),
+        time(refusal.at),
+      ),
     ),
   );
 }
@@ -548,10 +616,13 @@ function refusalBanner(s) {
  * @param {string} partner
  */
 function attemptsSaid(u, partner) {
-  if (u.attempts === 0) return 'not tried yet';
-  const tries = `${u.attempts} attempt${u.attempts === 1 ? '' : 's'}`;
-  if (u.lastError === 'unreachable') return `${tries}, last answer: none (${partner} unreachable)`;
-  return `${tries}, last answer: ${u.lastError ?? 'none'}`;
+  if (u.attempts === 0) return t('request:pending.notTried');
+  const tries = t('request:pending.attempts', { count: u.attempts });
+  if (u.lastError === 'unreachable')
+    return t('request:pending.lastAnswerUnreachable', { tries, partner });
+  return u.lastError
+    ? t('request:pending.lastAnswer', { tries, answer: u.lastError })
+    : t('request:pending.lastAnswerNone', { tries });
 }
 
 /** @param {string} iso @param {Date} now */
@@ -569,30 +640,35 @@ function undeliveredNotice(s) {
   if (waiting.length === 0) return null;
   const partner = s.request.counterparty;
   const now = new Date();
-  const listed = waiting.map((u, i) => [
-    i === 0 ? '' : i === waiting.length - 1 ? ' and ' : ', ',
-    `our ${label(MESSAGE_KIND_LABEL, u.kind)} (since `,
-    time(u.since, sameDay(u.since, now) ? { short: true } : { compact: true }),
-    `, ${attemptsSaid(u, partner)})`,
+  const listed = waiting.flatMap((u, i) => [
+    i === 0 ? '' : t(i === waiting.length - 1 ? 'request:pending.and' : 'request:pending.comma'),
+    ...fill(
+      t('request:pending.message', {
+        kind: messageKind(u.kind),
+        since: slot(0),
+        attempts: attemptsSaid(u, partner),
+      }),
+      time(u.since, sameDay(u.since, now) ? { short: true } : { compact: true }),
+    ),
   ]);
-  const until = waiting.length === 1 ? 'Until it is' : 'Until they are';
+  // One message or several: "it" or "them", whatever the number (not a plural of a count).
+  const one = waiting.length === 1 ? 'one' : 'several';
   const kinds = new Set(waiting.map((u) => u.kind));
   const meaning =
     kinds.size === 1 && kinds.has('request')
-      ? `${until}, ${partner} does not know of this request.`
+      ? t(`request:pending.unknownRequest.${one}`, { partner })
       : kinds.size === 1 && kinds.has('reminder')
-        ? `${until}, ${partner} has not seen ${waiting.length === 1 ? 'it' : 'them'}.`
-        : `${until}, ${partner} does not show this state.`;
+        ? t(`request:pending.reminderUnseen.${one}`, { partner })
+        : t(`request:pending.stateNotShown.${one}`, { partner });
   return h(
     'div',
     { class: 'banner undelivered', 'data-undelivered': waiting.map((u) => u.msgId).join(' ') },
-    h('p', {}, h('strong', {}, `Not yet accepted by ${partner}: `, listed, '.')),
     h(
       'p',
       {},
-      meaning,
-      ` This node sends ${waiting.length === 1 ? 'it' : 'them'} again until ${partner} accepts or refuses.`,
+      h('strong', {}, fill(t('request:pending.heading', { partner, list: slot(0) }), listed)),
     ),
+    h('p', {}, meaning, ' ', t(`request:pending.sendsAgain.${one}`, { partner })),
   );
 }
 
@@ -601,7 +677,11 @@ function undeliveredNotice(s) {
  * @param {string} id
  */
 export function requestPage(ctx, id) {
-  const head = h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, `Request ${id}`));
+  const head = h(
+    'div',
+    { class: 'page-head' },
+    h('h1', { tabindex: '-1' }, t('request:page.heading', { id })),
+  );
   const problem = h('div', { class: 'problem-slot' });
   // A live region from the start, so a refusal that comes in while the page is open is read out.
   const banner = h('div', { class: 'banner-slot', role: 'status' });
@@ -621,7 +701,7 @@ export function requestPage(ctx, id) {
       h(
         'article',
         { class: 'deadline', 'data-deadline': b.kind },
-        h('h3', {}, `${label(DEADLINE_LABEL, b.kind)} deadline`),
+        h('h3', {}, t(`request:deadline.heading.${b.kind}`)),
         b.now,
         b.how,
       ),
@@ -639,7 +719,7 @@ export function requestPage(ctx, id) {
   const talk = work ? conversationPanel(ctx) : null;
   render(
     ctx.main,
-    h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, '← Back to the dashboard')),
+    h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, t('request:page.back'))),
     head,
     problem,
     banner,
@@ -649,7 +729,7 @@ export function requestPage(ctx, id) {
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'deadlines-title' },
-      h('h2', { id: 'deadlines-title' }, 'Deadlines'),
+      h('h2', { id: 'deadlines-title' }, t('request:deadline.title')),
       deadlines,
     ),
     work?.coverage,
@@ -659,7 +739,7 @@ export function requestPage(ctx, id) {
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'timeline-title' },
-      h('h2', { id: 'timeline-title' }, 'Timeline'),
+      h('h2', { id: 'timeline-title' }, t('request:timeline.title')),
       events,
     ),
     accessLog?.panel,
@@ -691,11 +771,7 @@ export function requestPage(ctx, id) {
           ? explain(e)
           : s.explanations
             ? null
-            : h(
-                'p',
-                { class: 'help' },
-                'How it was computed is shown to officers and supervisors.',
-              ),
+            : h('p', { class: 'help' }, t('request:explanation.officersOnly')),
       );
     }
   }
@@ -714,20 +790,29 @@ export function requestPage(ctx, id) {
       h(
         'dl',
         { class: 'facts' },
-        row('Status', statusBadges(r, { pendingAfterMs: 0 })),
-        row('Kind', label(KIND_LABEL, r.type)),
-        row('Direction', label(DIRECTION_LABEL, r.direction)),
-        row('Partner', r.counterparty),
-        row('Priority', label(PRIORITY_LABEL, r.priority)),
-        row('Created', time(r.createdAt)),
-        row('Receipt signed', time(r.receiptAt)),
-        row('Escalation level', String(r.escalationLevel)),
+        row(t('request:facts.status'), statusBadges(r, { pendingAfterMs: 0 })),
+        row(
+          t('request:facts.kind'),
+          t(`request:kind.${r.type}`, { defaultValue: r.type.replaceAll('_', ' ') }),
+        ),
+        row(
+          t('request:facts.direction'),
+          t(`request:direction.${r.direction}`, { defaultValue: r.direction }),
+        ),
+        row(t('request:facts.partner'), r.counterparty),
+        row(
+          t('request:facts.priority'),
+          t(`request:priority.${r.priority}`, { defaultValue: r.priority }),
+        ),
+        row(t('request:facts.created'), time(r.createdAt)),
+        row(t('request:facts.receiptSigned'), time(r.receiptAt)),
+        row(t('request:facts.escalationLevel'), formatNumber(r.escalationLevel)),
       ),
       showSubject && r.subject
         ? h(
             'section',
             { class: 'panel subject', 'aria-labelledby': 'subject-title' },
-            h('h2', { id: 'subject-title' }, 'Subject'),
+            h('h2', { id: 'subject-title' }, t('request:subject.heading')),
             h('p', {}, h('strong', {}, r.subject.title)),
             'description' in r.subject && typeof r.subject.description === 'string'
               ? h('p', {}, r.subject.description)
@@ -746,14 +831,10 @@ export function requestPage(ctx, id) {
                 rel: 'noopener noreferrer',
                 class: 'temporal-link',
               },
-              `Workflow ${r.workflowId} in the Temporal Web UI`,
-              h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'),
+              t('request:workflow.link', { id: r.workflowId }),
+              h('span', { class: 'visually-hidden' }, ` ${t('request:workflow.newTab')}`),
             )
-          : h(
-              'span',
-              { class: 'muted' },
-              `Workflow ${r.workflowId} (no Temporal Web UI address is configured: TEMPORAL_UI_URL)`,
-            ),
+          : h('span', { class: 'muted' }, t('request:workflow.noTemporalUi', { id: r.workflowId })),
       ),
     );
   }
@@ -764,14 +845,7 @@ export function requestPage(ctx, id) {
       next = await load(id);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.code === 'schema_invalid')) {
-        render(
-          problem,
-          h(
-            'p',
-            { class: 'error', role: 'alert' },
-            'There is no request with this id on this node.',
-          ),
-        );
+        render(problem, h('p', { class: 'error', role: 'alert' }, t('request:page.notFound')));
         return;
       }
       throw err;
@@ -805,7 +879,7 @@ export function requestPage(ctx, id) {
     if (ids !== waitingIds) {
       const partner = next.request.counterparty;
       if (ids && notice) ctx.announce(notice.querySelector('p')?.textContent ?? '');
-      else ctx.announce(`No message of ours is waiting for ${partner} any more.`);
+      else ctx.announce(t('request:pending.noneWaiting', { partner }));
       waitingIds = ids;
     }
     const waiting = new Set(next.request.undelivered?.map((u) => u.msgId) ?? []);
@@ -815,7 +889,7 @@ export function requestPage(ctx, id) {
         events,
         next.events.length
           ? timeline(next.events, { partner: next.request.counterparty, waiting })
-          : h('p', { class: 'empty' }, 'No events yet.'),
+          : h('p', { class: 'empty' }, t('request:timeline.empty')),
       );
       drawnEvents = eventsKey;
     }
@@ -830,7 +904,11 @@ export function requestPage(ctx, id) {
       if (!ctx.sessionLost(err))
         render(
           problem,
-          h('p', { class: 'error', role: 'alert' }, `Could not refresh: ${String(err)}`),
+          h(
+            'p',
+            { class: 'error', role: 'alert' },
+            t('request:page.refreshFailed', { error: String(err) }),
+          ),
         );
     },
   };
