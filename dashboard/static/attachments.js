@@ -8,6 +8,7 @@
 // in a secure context (https or localhost), which a field laptop on plain http is not.
 import { csrf, token } from './api.js';
 import { h, render } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 import { InputProblem } from './record-form.js';
 
 /** @typedef {import('./record-form.js').Control} Control */
@@ -58,9 +59,7 @@ export async function sha256Of(file, progress) {
     progress(1);
     return { digest, by: 'crypto.subtle' };
   }
-  throw new Error(
-    'this browser cannot compute the file’s digest here (no hashing library, no secure context)',
-  );
+  throw new Error(t('records:attachments.noDigest'));
 }
 
 /**
@@ -104,22 +103,29 @@ export function upload(file, digest, mediaType, progress) {
       else
         reject(
           new Error(
-            `the node refused the file (${body.code ?? xhr.status})${body.detail ? `: ${body.detail}` : ''}`,
+            body.detail
+              ? t('records:attachments.refusedDetail', {
+                  code: body.code ?? xhr.status,
+                  detail: body.detail,
+                })
+              : t('records:attachments.refused', { code: body.code ?? xhr.status }),
           ),
         );
     });
-    xhr.addEventListener('error', () => reject(new Error('the node could not be reached')));
+    xhr.addEventListener('error', () => reject(new Error(t('records:attachments.unreachable'))));
     xhr.send(file);
   });
 }
 
+/** One decimal, no grouping (as the sizes have always been written: "1023.5 kB"). */
+const ONE_DECIMAL = { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false };
 /** Bytes in words: "1.2 MB". */
 const size = (/** @type {number} */ n) =>
   n < 1024
-    ? `${n} B`
+    ? t('records:size.bytes', { size: formatNumber(n, { useGrouping: false }) })
     : n < 1024 * 1024
-      ? `${(n / 1024).toFixed(1)} kB`
-      : `${(n / 1024 / 1024).toFixed(1)} MB`;
+      ? t('records:size.kilobytes', { size: formatNumber(n / 1024, ONE_DECIMAL) })
+      : t('records:size.megabytes', { size: formatNumber(n / 1024 / 1024, ONE_DECIMAL) });
 
 /**
  * Whether an array's items are attachment references: an object with a `ref` of the form
@@ -174,11 +180,15 @@ export function attachmentsControl(part, items, single = false) {
   /** @param {File} file */
   const add = async (file) => {
     const mediaType = file.type || 'application/octet-stream';
-    const bar = h('progress', { max: 1, value: 0, 'aria-label': `Progress of ${file.name}` });
+    const bar = h('progress', {
+      max: 1,
+      value: 0,
+      'aria-label': t('records:attachments.progress', { file: file.name }),
+    });
     const status = h(
       'span',
       { class: 'attachment-status', role: 'status' },
-      'Computing its digest…',
+      t('records:attachments.hashing'),
     );
     const digestText = h('code', { class: 'attachment-digest' });
     const fileError = h('p', { class: 'field-error' });
@@ -187,19 +197,21 @@ export function attachmentsControl(part, items, single = false) {
       ? h('input', {
           type: 'text',
           id: `${id}-d${n}`,
-          'aria-label': `Description of ${file.name} (optional)`,
+          'aria-label': t('records:attachments.descriptionOf', { file: file.name }),
         })
       : undefined;
     const li = h(
       'li',
       { class: 'attachment', 'data-file': file.name },
       h('strong', {}, file.name),
-      ` (${mediaType}, ${size(file.size)}) `,
+      ` ${t('records:attachments.facts', { mediaType, size: size(file.size) })} `,
       bar,
       ' ',
       status,
-      h('div', {}, 'SHA-256: ', digestText),
-      description ? h('label', { for: `${id}-d${n}` }, 'Description (optional) ') : null,
+      h('div', {}, `${t('records:attachments.digest')} `, digestText),
+      description
+        ? h('label', { for: `${id}-d${n}` }, `${t('records:attachments.description')} `)
+        : null,
       description ?? null,
       fileError,
     );
@@ -217,7 +229,7 @@ export function attachmentsControl(part, items, single = false) {
             picker.focus();
           },
         },
-        `Remove ${file.name}`,
+        t('records:attachments.remove', { file: file.name }),
       ),
     );
     files.push(entry);
@@ -230,7 +242,7 @@ export function attachmentsControl(part, items, single = false) {
       li.dataset.hashedBy = by;
       entry.state = 'uploading';
       bar.value = 0;
-      render(status, 'Uploading…');
+      render(status, t('records:attachments.uploading'));
       const stored = await upload(file, digest, mediaType, (done, total) => {
         bar.max = total;
         bar.value = done;
@@ -244,10 +256,13 @@ export function attachmentsControl(part, items, single = false) {
         file_name: file.name,
       };
       li.dataset.digest = stored.sha256;
-      render(status, stored.created ? 'Uploaded.' : 'Already on the node.');
+      render(
+        status,
+        stored.created ? t('records:attachments.uploaded') : t('records:attachments.alreadyThere'),
+      );
     } catch (err) {
       entry.state = 'failed';
-      render(status, 'Not uploaded.');
+      render(status, t('records:attachments.notUploaded'));
       render(fileError, err instanceof Error ? err.message : String(err));
     }
   };
@@ -264,12 +279,8 @@ export function attachmentsControl(part, items, single = false) {
       'fieldset',
       { class: 'field attachments', 'data-path': part.pattern },
       h('legend', {}, part.label),
-      h(
-        'p',
-        { class: 'hint', id: `${id}-hint` },
-        'Each file is hashed here (SHA-256, its id on the node), uploaded with its progress shown, and referred to from the record by its digest.',
-      ),
-      h('label', { for: id }, 'Add files'),
+      h('p', { class: 'hint', id: `${id}-hint` }, t('records:attachments.hint')),
+      h('label', { for: id }, t('records:attachments.add')),
       ' ',
       picker,
       list,
@@ -277,11 +288,11 @@ export function attachmentsControl(part, items, single = false) {
     ),
     value: () => {
       const waiting = files.find((f) => f.state === 'hashing' || f.state === 'uploading');
-      if (waiting) throw new InputProblem(picker, 'wait until every file is uploaded');
+      if (waiting) throw new InputProblem(picker, t('records:attachments.waiting'));
       const failed = files.find((f) => f.state === 'failed');
       if (failed) {
-        render(error, 'Remove the file that was not uploaded, or choose it again.');
-        throw new InputProblem(picker, 'a file was not uploaded');
+        render(error, t('records:attachments.failed'));
+        throw new InputProblem(picker, t('records:attachments.failedProblem'));
       }
       sent = files.filter((f) => f.entry);
       const entries = sent.map((f) => {

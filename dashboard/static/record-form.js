@@ -10,6 +10,7 @@
 // (an RFC 6901 pointer into the body) is shown at the field it names, or at the nearest field
 // above it.
 import { h, render } from './dom.js';
+import { formatNumber, language, t } from './i18n.js';
 
 /** @typedef {{ [key: string]: unknown }} Schema */
 
@@ -113,6 +114,28 @@ export const humanize = (/** @type {string} */ key) => {
 const singular = (/** @type {string} */ label) =>
   /[^s]s$/.test(label) ? label.slice(0, -1) : label;
 
+/**
+ * The label of a member of a record, in the page's language: the known members have one in the
+ * catalog (`records:field.…`); a member a later schema adds gets its name made readable.
+ * @param {string} name
+ */
+export const fieldLabel = (name) => t(`records:field.${name}`, { defaultValue: humanize(name) });
+
+/**
+ * The text of an enum value or a variant's tag in a select or a checkbox (`not_found` → "not
+ * found"); the value sent stays as it is.
+ * @param {string} value
+ */
+export const valueLabel = (value) =>
+  t(`records:value.${value}`, { defaultValue: value.replaceAll('_', ' ') });
+
+/** A label with the mark of a field the body must have. */
+const requiredMark = (/** @type {string} */ label, /** @type {boolean} */ required) =>
+  required ? t('records:form.required', { label }) : label;
+
+/** Lower case in the page's language (a label inside a sentence). */
+const lower = (/** @type {string} */ text) => text.toLocaleLowerCase(language());
+
 /** @param {Schema} s */
 const variantsOf = (s) => schemaList(s.oneOf ?? s.anyOf);
 
@@ -190,7 +213,7 @@ function fieldFrame(part, id, control, extraHint) {
   const el = h(
     'div',
     { class: 'field', 'data-path': part.pattern },
-    h('label', { for: id }, part.label, part.required ? ' (required)' : ''),
+    h('label', { for: id }, requiredMark(part.label, part.required)),
     hint,
     control,
     error,
@@ -247,12 +270,12 @@ function stringControl(part) {
       part,
       h('input', { id, name, type: 'text', inputmode: 'decimal', autocomplete: 'off' }),
       (v) => v.trim(),
-      'A decimal number such as 24.725, sent as written',
+      t('records:decimal.hint'),
     );
   if (typeof s.pattern === 'string' && s.pattern.startsWith(PARTIAL_DATE_START))
     return leaf(
       part,
-      h('input', { id, name, type: 'text', placeholder: 'YYYY, YYYY-MM or YYYY-MM-DD' }),
+      h('input', { id, name, type: 'text', placeholder: t('records:partialDate.placeholder') }),
       (v) => v.trim(),
     );
   const long = typeof s.maxLength === 'number' && s.maxLength > 500;
@@ -289,8 +312,12 @@ function enumControl(part) {
   const select = h(
     'select',
     { id, name: part.pattern },
-    h('option', { value: '' }, part.required ? '— choose —' : '— not stated —'),
-    values.map((v) => h('option', { value: v }, v.replaceAll('_', ' '))),
+    h(
+      'option',
+      { value: '' },
+      part.required ? t('records:select.choose') : t('records:select.notStated'),
+    ),
+    values.map((v) => h('option', { value: v }, valueLabel(v))),
   );
   return leaf(part, select, (v) => v);
 }
@@ -325,20 +352,21 @@ function booleanControl(part) {
 /** @param {Part} part @returns {Control} */
 function geometryControl(part) {
   const id = part.form.next();
-  const kinds = (variantsOf(part.schema).length ? variantsOf(part.schema) : [part.schema])
-    .map((v) => {
+  const kindList = (variantsOf(part.schema).length ? variantsOf(part.schema) : [part.schema]).map(
+    (v) => {
       const r = resolve(v, part.form.components);
       const props = isSchema(r.properties) ? r.properties : {};
       return isSchema(props.type) ? String(props.type.const) : '';
-    })
-    .join(' or ');
+    },
+  );
+  const kinds = kindList.join(` ${t('records:geometry.or')} `);
   const area = h('textarea', {
     id,
     name: part.pattern,
     rows: 4,
     class: 'mono',
     spellcheck: 'false',
-    placeholder: `{"type": "${kinds.split(' ')[0]}", "coordinates": …}`,
+    placeholder: `{"type": "${kindList[0] ?? ''}", "coordinates": …}`,
   });
   const control = leaf(
     part,
@@ -347,11 +375,16 @@ function geometryControl(part) {
       try {
         return parseGeoJson(v);
       } catch (err) {
-        control.showError([], `not GeoJSON: ${err instanceof Error ? err.message : String(err)}`);
-        throw new InputProblem(area, 'a geometry that is not GeoJSON');
+        control.showError(
+          [],
+          t('records:geometry.notGeoJson', {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
+        throw new InputProblem(area, t('records:geometry.problem'));
       }
     },
-    `GeoJSON ${kinds}, [longitude, latitude] in WGS 84 (a Feature's geometry is taken); numbers are sent as decimal strings as written`,
+    t('records:geometry.hint', { kinds }),
   );
   return control;
 }
@@ -374,11 +407,14 @@ function jsonControl(part) {
       try {
         return /** @type {unknown} */ (JSON.parse(v));
       } catch (err) {
-        control.showError([], `not JSON: ${err instanceof Error ? err.message : String(err)}`);
-        throw new InputProblem(area, 'a value that is not JSON');
+        control.showError(
+          [],
+          t('records:json.notJson', { error: err instanceof Error ? err.message : String(err) }),
+        );
+        throw new InputProblem(area, t('records:json.problem'));
       }
     },
-    'JSON',
+    t('records:json.hint'),
   );
   return control;
 }
@@ -412,19 +448,14 @@ function objectControl(part, bare = false) {
     key,
     build({
       schema: resolve(/** @type {Schema} */ (ps), part.form.components),
-      label: humanize(key),
+      label: fieldLabel(key),
       required: required.has(key),
       pattern: `${part.pattern}/${key}`,
       form: part.form,
     }),
   ]);
   const own = ownError(id);
-  const legend = h(
-    'legend',
-    { tabindex: '-1', id },
-    part.label,
-    part.required ? ' (required)' : '',
-  );
+  const legend = h('legend', { tabindex: '-1', id }, requiredMark(part.label, part.required));
   // A long description (a record type's rules) folds away.
   const hint =
     typeof s.description !== 'string' || bare
@@ -433,7 +464,7 @@ function objectControl(part, bare = false) {
         ? h(
             'details',
             { class: 'hint' },
-            h('summary', {}, `What the node checks of ${part.label.toLowerCase()}`),
+            h('summary', {}, t('records:object.checks', { label: lower(part.label) })),
             h('p', {}, s.description),
           )
         : h('p', { class: 'hint' }, s.description);
@@ -475,13 +506,13 @@ function objectControl(part, bare = false) {
 
 /** Checkboxes for an array of enum values (hazard types): each value once. */
 /** @param {Part} part @param {string[]} values @param {(v: string) => string} [text] @returns {Control} */
-export function checkboxesControl(part, values, text = (v) => v.replaceAll('_', ' ')) {
+export function checkboxesControl(part, values, text = valueLabel) {
   const id = part.form.next();
   const boxes = values.map((v, i) =>
     h('input', { type: 'checkbox', value: v, id: `${id}-${i}`, name: part.pattern }),
   );
   const own = ownError(id);
-  const legend = h('legend', { tabindex: '-1' }, part.label, part.required ? ' (required)' : '');
+  const legend = h('legend', { tabindex: '-1' }, requiredMark(part.label, part.required));
   const el = h(
     'fieldset',
     { class: 'field choices', 'data-path': part.pattern, id },
@@ -517,23 +548,34 @@ export function checkboxesControl(part, values, text = (v) => v.replaceAll('_', 
 function rowsControl(part, items) {
   const id = part.form.next();
   const list = h('ol', { class: 'schema-rows' });
-  const rowLabel = singular(part.label);
+  // The rows' name: the catalog's for a known list (`records:row.turning_points`), else made from
+  // the list's label ("Turning points" → "Turning point").
+  const name = part.pattern.slice(part.pattern.lastIndexOf('/') + 1);
+  const rowLabel = t(`records:row.${name}.title`, { defaultValue: singular(part.label) });
+  /** @param {number} n */
+  const rowTitle = (n) => t('records:rows.title', { row: rowLabel, n: formatNumber(n) });
+  /** @param {number} n */
+  const removeText = (n) =>
+    t(`records:row.${name}.remove`, {
+      n: formatNumber(n),
+      defaultValue: t('records:rows.remove', { row: lower(rowLabel), n: formatNumber(n) }),
+    });
   /** @type {{ li: HTMLElement; control: Control }[]} */
   const rows = [];
   /** The rows the last value came from, in order: a refusal's index names one of them. */
   /** @type {Control[]} */
   let sent = [];
   const own = ownError(id);
-  const legend = h('legend', { tabindex: '-1' }, part.label, part.required ? ' (required)' : '');
+  const legend = h('legend', { tabindex: '-1' }, requiredMark(part.label, part.required));
   const renumber = () =>
     rows.forEach((r, i) => {
       const title = r.li.querySelector(':scope > .row-title');
-      if (title) title.textContent = `${rowLabel} ${i + 1}`;
+      if (title) title.textContent = rowTitle(i + 1);
     });
   const add = () => {
     const control = build({
       schema: items,
-      label: `${rowLabel} ${rows.length + 1}`,
+      label: rowTitle(rows.length + 1),
       required: true,
       pattern: `${part.pattern}/*`,
       form: part.form,
@@ -544,7 +586,7 @@ function rowsControl(part, items) {
       { class: 'schema-row' },
       objectRow
         ? null
-        : h('span', { class: 'row-title visually-hidden' }, `${rowLabel} ${rows.length + 1}`),
+        : h('span', { class: 'row-title visually-hidden' }, rowTitle(rows.length + 1)),
       control.el,
       h(
         'button',
@@ -559,7 +601,7 @@ function rowsControl(part, items) {
             addButton.focus();
           },
         },
-        `Remove ${rowLabel.toLowerCase()} ${rows.length + 1}`,
+        removeText(rows.length + 1),
       ),
     );
     rows.push({ li, control });
@@ -582,7 +624,9 @@ function rowsControl(part, items) {
           first.focus();
       },
     },
-    `Add ${rowLabel.toLowerCase()}`,
+    t(`records:row.${name}.add`, {
+      defaultValue: t('records:rows.add', { row: lower(rowLabel) }),
+    }),
   );
   // A list the body must have starts with a row to fill in (records, a required list of items).
   const minItems = typeof part.schema.minItems === 'number' ? part.schema.minItems : 0;
@@ -677,8 +721,12 @@ function unionControl(part) {
   const select = h(
     'select',
     { id, name: `${part.pattern}/${key}` },
-    h('option', { value: '' }, part.required ? '— choose —' : '— not stated —'),
-    choices.map((c) => h('option', { value: c.tag }, c.tag.replaceAll('_', ' '))),
+    h(
+      'option',
+      { value: '' },
+      part.required ? t('records:select.choose') : t('records:select.notStated'),
+    ),
+    choices.map((c) => h('option', { value: c.tag }, valueLabel(c.tag))),
   );
   const slot = h('div', { class: 'variant' });
   /** @type {Control | undefined} */
@@ -688,14 +736,25 @@ function unionControl(part) {
     // Chosen: sent, even when the variant has nothing more to fill in.
     active = chosen
       ? objectControl(
-          { ...part, schema: chosen.schema, required: true, label: `${part.label}: ${chosen.tag}` },
+          {
+            ...part,
+            schema: chosen.schema,
+            required: true,
+            label: t('records:union.variant', {
+              label: part.label,
+              variant: valueLabel(chosen.tag),
+            }),
+          },
           true,
         )
       : undefined;
     render(slot, active?.el);
   });
   const frame = fieldFrame(
-    { ...part, label: `${part.label}: ${humanize(key).toLowerCase()}` },
+    {
+      ...part,
+      label: t('records:union.member', { label: part.label, member: lower(fieldLabel(key)) }),
+    },
     id,
     select,
   );

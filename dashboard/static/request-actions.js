@@ -10,14 +10,16 @@
 // exchanged, each with a button that prefills a question about it.
 import { ApiError, callApi, getJson } from './api.js';
 import { attachmentsControl, isAttachmentList } from './attachments.js';
-import { h, label, render, STATUS_LABEL, table } from './dom.js';
+import { h, render, table } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 import { checkboxesControl, InputProblem, resolve, schemaForm, segmentsOf } from './record-form.js';
 
 /** @typedef {import('./types.js').RequestDetail} RequestDetail */
 /** @typedef {RequestDetail['allowedActions'][number]['action']} Action */
 
 /**
- * One field of an action's form: `key` is its member in the body (and what an error's path names).
+ * One field of an action's form: `key` is its member in the body (and what an error's path names);
+ * `label`, `hint` and each option's text are catalog keys, translated where the form is drawn.
  * @typedef {{
  *   key: string;
  *   label: string;
@@ -29,7 +31,8 @@ import { checkboxesControl, InputProblem, resolve, schemaForm, segmentsOf } from
  */
 
 /**
- * An action's form: its button, its route, its fields, and the body its values make.
+ * An action's form: its button, its route, its fields, and the body its values make. `button`,
+ * `title` and `done` (what the page says once it is sent) are catalog keys, translated at use.
  * @typedef {{
  *   button: string;
  *   title: string;
@@ -59,112 +62,117 @@ const optional = (
 /** @type {Record<string, FormSpec>} */
 export const FORMS = {
   acknowledge: {
-    button: 'Acknowledge',
-    title: 'Acknowledge the request',
+    button: 'actions:forms.acknowledge.button',
+    title: 'actions:forms.acknowledge.title',
     path: 'acknowledge',
     fields: [
-      { key: 'note', label: 'Note to the partner (optional)', type: 'textarea' },
-      { key: 'expected_by', label: 'Response expected by (optional)', type: 'datetime' },
+      { key: 'note', label: 'actions:fields.note', type: 'textarea' },
+      { key: 'expected_by', label: 'actions:forms.acknowledge.expectedBy', type: 'datetime' },
     ],
     body: (v) => ({
       ...optional('note', v.note),
       ...optional('expected_by', v.expected_by, instant),
     }),
-    done: 'Acknowledgement sent',
+    done: 'actions:forms.acknowledge.done',
   },
   ask_clarification: {
-    button: 'Ask for clarification',
-    title: 'Ask the requester for clarification',
+    button: 'actions:forms.ask_clarification.button',
+    title: 'actions:forms.ask_clarification.title',
     path: 'clarification-requests',
     fields: [
       {
         key: 'questions',
-        label: 'Questions',
+        label: 'actions:forms.ask_clarification.questions',
         type: 'textarea',
         required: true,
-        hint: 'One question per line. The response clock stops until they are answered, if the policy says so.',
+        hint: 'actions:forms.ask_clarification.questionsHint',
       },
     ],
     body: (v) => ({ questions: lines(v.questions ?? '') }),
-    done: 'Clarification question sent',
+    done: 'actions:forms.ask_clarification.done',
   },
   answer_clarification: {
-    button: 'Answer the clarification',
-    title: 'Answer the open clarification question',
+    button: 'actions:forms.answer_clarification.button',
+    title: 'actions:forms.answer_clarification.title',
     path: 'clarifications',
     fields: [
       {
         key: 'answers',
-        label: 'Answers',
+        label: 'actions:forms.answer_clarification.answers',
         type: 'textarea',
         required: true,
-        hint: 'One answer per line, in the order of the questions.',
+        hint: 'actions:forms.answer_clarification.answersHint',
       },
     ],
     body: (v) => ({ answers: lines(v.answers ?? '') }),
-    done: 'Answer sent',
+    done: 'actions:forms.answer_clarification.done',
   },
   request_extension: {
-    button: 'Ask for more time',
-    title: 'Ask the requester for more time',
+    button: 'actions:forms.request_extension.button',
+    title: 'actions:forms.request_extension.title',
     path: 'extension-requests',
     fields: [
-      { key: 'reason', label: 'Reason', type: 'textarea', required: true },
-      { key: 'proposed_deadline', label: 'Proposed deadline', type: 'datetime', required: true },
+      { key: 'reason', label: 'actions:fields.reason', type: 'textarea', required: true },
+      {
+        key: 'proposed_deadline',
+        label: 'actions:forms.request_extension.proposedDeadline',
+        type: 'datetime',
+        required: true,
+      },
     ],
     body: (v) => ({ reason: v.reason, proposed_deadline: instant(v.proposed_deadline ?? '') }),
-    done: 'Extension request sent',
+    done: 'actions:forms.request_extension.done',
   },
   decide_extension: {
-    button: 'Decide on the extension',
-    title: 'Grant or refuse the extension request',
+    button: 'actions:forms.decide_extension.button',
+    title: 'actions:forms.decide_extension.title',
     path: 'extension-decision',
     fields: [
       {
         key: 'granted',
-        label: 'Decision',
+        label: 'actions:forms.decide_extension.decision',
         type: 'radio',
         required: true,
         options: [
-          ['true', 'Grant'],
-          ['false', 'Refuse'],
+          ['true', 'actions:forms.decide_extension.grant'],
+          ['false', 'actions:forms.decide_extension.refuse'],
         ],
       },
       {
         key: 'new_deadline',
-        label: 'New deadline (optional: the proposed one when granted)',
+        label: 'actions:forms.decide_extension.newDeadline',
         type: 'datetime',
       },
-      { key: 'reason', label: 'Reason (optional)', type: 'textarea' },
+      { key: 'reason', label: 'actions:fields.reasonOptional', type: 'textarea' },
     ],
     body: (v) => ({
       granted: v.granted === 'true',
       ...optional('new_deadline', v.new_deadline, instant),
       ...optional('reason', v.reason),
     }),
-    done: 'Extension decision sent',
+    done: 'actions:forms.decide_extension.done',
   },
   respond_final: {
-    button: 'Respond: not found or withheld',
-    title: 'Final response without records: the same outcome for every item',
+    button: 'actions:forms.respond_final.button',
+    title: 'actions:forms.respond_final.title',
     path: 'responses',
     fields: [
       {
         key: 'outcome',
-        label: 'Outcome for every item of the request',
+        label: 'actions:forms.respond_final.outcome',
         type: 'radio',
         required: true,
         options: [
-          ['not_found', 'Not found'],
-          ['withheld', 'Withheld'],
+          ['not_found', 'actions:forms.respond_final.notFound'],
+          ['withheld', 'actions:forms.respond_final.withheld'],
         ],
       },
       {
         key: 'reason',
-        label: 'Reason (required when withheld)',
+        label: 'actions:forms.respond_final.reason',
         type: 'textarea',
       },
-      { key: 'note', label: 'Note to the partner (optional)', type: 'textarea' },
+      { key: 'note', label: 'actions:fields.note', type: 'textarea' },
     ],
     body: (v, d) => ({
       final: true,
@@ -176,55 +184,71 @@ export const FORMS = {
       })),
       ...optional('note', v.note),
     }),
-    done: 'Final response sent',
+    done: 'actions:forms.respond_final.done',
   },
   decline: {
-    button: 'Decline',
-    title: 'Decline the request',
+    button: 'actions:forms.decline.button',
+    title: 'actions:forms.decline.title',
     path: 'decline',
-    fields: [{ key: 'reason', label: 'Reason', type: 'textarea', required: true }],
+    fields: [{ key: 'reason', label: 'actions:fields.reason', type: 'textarea', required: true }],
     body: (v) => ({ reason: v.reason }),
-    done: 'Decline sent',
+    done: 'actions:forms.decline.done',
     danger: true,
   },
   withdraw: {
-    button: 'Withdraw',
-    title: 'Withdraw the request',
+    button: 'actions:forms.withdraw.button',
+    title: 'actions:forms.withdraw.title',
     path: 'withdraw',
-    fields: [{ key: 'reason', label: 'Reason (optional)', type: 'textarea' }],
+    fields: [{ key: 'reason', label: 'actions:fields.reasonOptional', type: 'textarea' }],
     body: (v) => optional('reason', v.reason),
-    done: 'Withdrawal sent',
+    done: 'actions:forms.withdraw.done',
     danger: true,
   },
   close: {
-    button: 'Close the request',
-    title: 'Close the answered request',
+    button: 'actions:forms.close.button',
+    title: 'actions:forms.close.title',
     path: 'close',
     fields: [
       {
         key: 'outcome',
-        label: 'Outcome',
+        label: 'actions:forms.close.outcome',
         type: 'radio',
         required: true,
         options: [
-          ['accepted', 'Accepted: the answer is complete'],
-          ['incomplete', 'Incomplete: reopen it for the responder'],
+          ['accepted', 'actions:forms.close.accepted'],
+          ['incomplete', 'actions:forms.close.incomplete'],
         ],
       },
-      { key: 'reason', label: 'Reason (optional)', type: 'textarea' },
+      { key: 'reason', label: 'actions:fields.reasonOptional', type: 'textarea' },
     ],
     body: (v) => ({ outcome: v.outcome, ...optional('reason', v.reason) }),
-    done: 'Closure sent',
+    done: 'actions:forms.close.done',
   },
 };
 
 /** The response with records: a form of its own, generated from the node's schemas. */
 const RECORDS_FORM = 'respond_records';
-const RECORDS_BUTTON = 'Respond with records';
 
-/** The button of a form. */
-const buttonText = (/** @type {string} */ name) =>
-  name === RECORDS_FORM ? RECORDS_BUTTON : (FORMS[name]?.button ?? name);
+/** The button of a form, in words. */
+const buttonText = (/** @type {string} */ name) => {
+  if (name === RECORDS_FORM) return t('actions:records.button');
+  const key = FORMS[name]?.button;
+  return key ? t(key) : name;
+};
+
+/**
+ * Where the request stands, in the words of "the request is …" (lower case; a status the catalog
+ * does not know is shown as it is, underscores as spaces).
+ * @param {string} status
+ */
+const stateWords = (status) =>
+  t(`actions:state.${status}`, { defaultValue: status.replaceAll('_', ' ') });
+
+/**
+ * The kind of a request's item, in words (a kind the catalog does not know is shown as it is).
+ * @param {string} kind
+ */
+const kindWords = (kind) => t(`actions:itemKind.${kind}`, { defaultValue: kind });
 
 /**
  * The forms offered for the allowed actions, in the action table's order: the two closures are
@@ -276,7 +300,10 @@ function nodeSchemas() {
 const itemsOf = (/** @type {RequestDetail} */ d) =>
   (d.subject?.items ?? []).map((i) => {
     const named = /** @type {{ item_id: string; kind: string; label?: string }} */ (i);
-    return { id: named.item_id, text: `${named.item_id} (${named.label ?? named.kind})` };
+    return {
+      id: named.item_id,
+      text: `${named.item_id} (${named.label ?? kindWords(named.kind)})`,
+    };
   });
 
 /**
@@ -288,8 +315,8 @@ const itemsOf = (/** @type {RequestDetail} */ d) =>
 function finalControl(part, allowed) {
   const id = part.form.next();
   const choices = /** @type {const} */ ([
-    ['partial', 'Partial: more will follow', allowed.partial],
-    ['final', 'Final: the answer is complete (an outcome for every item)', allowed.final],
+    ['partial', t('actions:records.final.partial'), allowed.partial],
+    ['final', t('actions:records.final.final'), allowed.final],
   ]).filter(([, , ok]) => ok);
   const radios = choices.map(([value], i) =>
     h('input', {
@@ -305,7 +332,7 @@ function finalControl(part, allowed) {
     el: h(
       'fieldset',
       { class: 'field choices', 'data-path': part.pattern },
-      h('legend', {}, 'Response'),
+      h('legend', {}, t('actions:records.final.legend')),
       radios.map((r, i) =>
         h('label', { class: 'choice', for: r.id }, r, ` ${choices[i]?.[1] ?? ''}`),
       ),
@@ -339,13 +366,19 @@ function outcomesControl(part, items) {
     const select = h(
       'select',
       { id: `${id}-outcome`, 'aria-describedby': `${id}-error` },
-      h('option', { value: '' }, '— not stated —'),
-      values.map((v) => h('option', { value: v }, v.replaceAll('_', ' '))),
+      h('option', { value: '' }, t('actions:records.outcomes.notStated')),
+      values.map((v) =>
+        h(
+          'option',
+          { value: v },
+          t(`actions:records.outcome.${v}`, { defaultValue: v.replaceAll('_', ' ') }),
+        ),
+      ),
     );
     const reason = h('input', {
       type: 'text',
       id: `${id}-reason`,
-      'aria-label': `Reason for ${item.id} (required when withheld)`,
+      'aria-label': t('actions:records.outcomes.reasonFor', { item: item.id }),
       'aria-describedby': `${id}-error`,
     });
     const error = h('p', { class: 'field-error', id: `${id}-error` });
@@ -361,17 +394,13 @@ function outcomesControl(part, items) {
   /** @type {typeof rows} */
   let sent = [];
   const own = h('p', { class: 'field-error' });
-  const legend = h('legend', { tabindex: '-1' }, 'Outcome per item');
+  const legend = h('legend', { tabindex: '-1' }, t('actions:records.outcomes.legend'));
   return {
     el: h(
       'fieldset',
       { class: 'field outcomes', 'data-path': part.pattern },
       legend,
-      h(
-        'p',
-        { class: 'hint' },
-        'A final response states an outcome for every item; an item a record covers is found; a withheld item says why.',
-      ),
+      h('p', { class: 'hint' }, t('actions:records.outcomes.hint')),
       h(
         'table',
         {},
@@ -381,9 +410,9 @@ function outcomesControl(part, items) {
           h(
             'tr',
             {},
-            h('th', { scope: 'col' }, 'Item'),
-            h('th', { scope: 'col' }, 'Outcome'),
-            h('th', { scope: 'col' }, 'Reason'),
+            h('th', { scope: 'col' }, t('actions:records.outcomes.item')),
+            h('th', { scope: 'col' }, t('actions:records.outcomes.outcome')),
+            h('th', { scope: 'col' }, t('actions:records.outcomes.reason')),
           ),
         ),
         h(
@@ -453,7 +482,11 @@ function fieldOf(path, fields) {
  * @param {{ refresh: () => void }} page asks the page to fetch the request again
  */
 export function actionsPanel(ctx, id, page) {
-  const toolbar = h('div', { class: 'action-buttons', role: 'group', 'aria-label': 'Actions' });
+  const toolbar = h('div', {
+    class: 'action-buttons',
+    role: 'group',
+    'aria-label': t('actions:panel.toolbar'),
+  });
   const formSlot = h('div', { class: 'action-form-slot' });
   const outcome = h('p', { class: 'action-outcome', role: 'status', tabindex: '-1' });
   const coverageBox = h('div');
@@ -461,7 +494,7 @@ export function actionsPanel(ctx, id, page) {
   const panel = h(
     'section',
     { class: 'panel actions-panel', 'aria-labelledby': 'actions-title', id: 'actions' },
-    h('h2', { id: 'actions-title' }, 'Work on this request'),
+    h('h2', { id: 'actions-title' }, t('actions:panel.heading')),
     toolbar,
     outcome,
     formSlot,
@@ -469,13 +502,13 @@ export function actionsPanel(ctx, id, page) {
   const coverage = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'coverage-title', id: 'coverage' },
-    h('h2', { id: 'coverage-title' }, 'Coverage per item'),
+    h('h2', { id: 'coverage-title' }, t('actions:coverage.heading')),
     coverageBox,
   );
   const clarification = h(
     'section',
     { class: 'panel', 'aria-labelledby': 'clarification-items-title', id: 'clarification-items' },
-    h('h2', { id: 'clarification-items-title' }, 'Clarification items'),
+    h('h2', { id: 'clarification-items-title' }, t('actions:clarificationItems.heading')),
     itemsBox,
   );
 
@@ -531,8 +564,13 @@ export function actionsPanel(ctx, id, page) {
         'p',
         { class: 'error' },
         problem
-          ? `The node refused this (${problem.code ?? problem.status}): ${problem.message}`
-          : `Not sent: ${err instanceof Error ? err.message : String(err)}`,
+          ? t('actions:refusal.refused', {
+              code: problem.code ?? problem.status,
+              message: problem.message,
+            })
+          : t('actions:refusal.notSent', {
+              reason: err instanceof Error ? err.message : String(err),
+            }),
       ),
       unplaced.length
         ? h(
@@ -552,14 +590,14 @@ export function actionsPanel(ctx, id, page) {
    * @param {RequestDetail} d
    */
   function recordsForm(d) {
-    const title = 'Respond with records';
+    const title = t('actions:records.title');
     const body = h(
       'div',
       { class: 'records-form-body' },
-      h('p', { class: 'help' }, 'Loading the forms of this request type from the node’s schemas…'),
+      h('p', { class: 'help' }, t('actions:records.loading')),
     );
     const formError = h('div', { class: 'form-problem', role: 'alert' });
-    const submit = h('button', { type: 'submit', disabled: true }, 'Send the response');
+    const submit = h('button', { type: 'submit', disabled: true }, t('actions:records.submit'));
     /** @type {Control | undefined} */
     let control;
     /** @type {{ body: string; key: string } | undefined} */
@@ -571,7 +609,8 @@ export function actionsPanel(ctx, id, page) {
     nodeSchemas()
       .then((components) => {
         const schema = components[RESPONSE_SCHEMA[d.type]];
-        if (!schema) throw new Error(`the node has no schema ${RESPONSE_SCHEMA[d.type]}`);
+        if (!schema)
+          throw new Error(t('actions:records.noSchema', { schema: RESPONSE_SCHEMA[d.type] }));
         control = schemaForm({
           schema,
           components,
@@ -602,15 +641,7 @@ export function actionsPanel(ctx, id, page) {
                 : undefined,
           ],
         });
-        render(
-          body,
-          h(
-            'p',
-            { class: 'help' },
-            'The fields are those of the node’s schema for this request type; decimals are written as digits with a point (24.725). The node checks everything when it is sent.',
-          ),
-          control.el,
-        );
+        render(body, h('p', { class: 'help' }, t('actions:records.help')), control.el);
         submit.disabled = false;
         // The form came after the click: its first field takes the focus, as other forms' do.
         const first = control.el?.querySelector('input, select, textarea');
@@ -618,7 +649,10 @@ export function actionsPanel(ctx, id, page) {
       })
       .catch((/** @type {unknown} */ err) => {
         if (!ctx.sessionLost(err))
-          render(body, h('p', { class: 'error' }, `The forms could not be loaded: ${String(err)}`));
+          render(
+            body,
+            h('p', { class: 'error' }, t('actions:records.loadFailed', { error: String(err) })),
+          );
       });
 
     const send = async () => {
@@ -631,7 +665,10 @@ export function actionsPanel(ctx, id, page) {
         value = control.value();
       } catch (err) {
         if (!(err instanceof InputProblem)) throw err;
-        render(formError, h('p', { class: 'error' }, `Not sent: ${err.message}.`));
+        render(
+          formError,
+          h('p', { class: 'error' }, t('actions:refusal.notSentInput', { reason: err.message })),
+        );
         (err.control ?? submit).focus();
         return;
       }
@@ -649,10 +686,11 @@ export function actionsPanel(ctx, id, page) {
         const final = /** @type {{ final?: boolean }} */ (value).final === true;
         const gaps = answer.clarification_items?.length ?? 0;
         const said =
-          `${final ? 'Final' : 'Partial'} response sent; the request is ${label(STATUS_LABEL, answer.status).toLowerCase()}.` +
-          (gaps
-            ? ` The records miss ${gaps} thing${gaps === 1 ? '' : 's'} the legal minimums ask for: see Clarification items.`
-            : '');
+          t('actions:sent', {
+            what: t(final ? 'actions:records.sentFinal' : 'actions:records.sentPartial'),
+            state: stateWords(answer.status),
+          }) +
+          (gaps ? ` ${t('actions:records.gaps', { count: gaps, n: formatNumber(gaps) })}` : '');
         closeForm();
         render(outcome, said);
         page.refresh();
@@ -708,7 +746,7 @@ export function actionsPanel(ctx, id, page) {
         h(
           'button',
           { type: 'button', class: 'secondary', onclick: () => closeForm({ focus: true }) },
-          'Cancel',
+          t('actions:forms.cancel'),
         ),
       ),
     );
@@ -747,13 +785,13 @@ export function actionsPanel(ctx, id, page) {
               checked: prefill[f.key] === value,
               'aria-describedby': described,
             }),
-            ` ${text}`,
+            ` ${t(text)}`,
           ),
         );
         el = h(
           'fieldset',
           { class: 'field choices', 'data-field': f.key },
-          h('legend', {}, f.label),
+          h('legend', {}, t(f.label)),
           controls,
           error,
         );
@@ -781,8 +819,8 @@ export function actionsPanel(ctx, id, page) {
         el = h(
           'div',
           { class: 'field', 'data-field': f.key },
-          h('label', { for: fid }, f.label),
-          hintId ? h('p', { class: 'hint', id: hintId }, f.hint) : null,
+          h('label', { for: fid }, t(f.label)),
+          hintId && f.hint ? h('p', { class: 'hint', id: hintId }, t(f.hint)) : null,
           control,
           error,
         );
@@ -791,7 +829,7 @@ export function actionsPanel(ctx, id, page) {
       return el;
     });
 
-    const submit = h('button', { type: 'submit' }, spec.button);
+    const submit = h('button', { type: 'submit' }, t(spec.button));
     /** The key of the last body sent: the same body again is the same action. */
     /** @type {{ body: string; key: string } | undefined} */
     let sent;
@@ -834,8 +872,11 @@ export function actionsPanel(ctx, id, page) {
           'p',
           { class: 'error' },
           problem
-            ? `The node refused this (${problem.code ?? problem.status}): ${problem.message}`
-            : `Not sent: ${String(err)}`,
+            ? t('actions:refusal.refused', {
+                code: problem.code ?? problem.status,
+                message: problem.message,
+              })
+            : t('actions:refusal.notSent', { reason: String(err) }),
         ),
         unplaced.length
           ? h(
@@ -871,7 +912,7 @@ export function actionsPanel(ctx, id, page) {
             headers: { 'idempotency-key': sent.key },
           })
         );
-        const said = `${spec.done}; the request is ${label(STATUS_LABEL, answer.status).toLowerCase()}.`;
+        const said = t('actions:sent', { what: t(spec.done), state: stateWords(answer.status) });
         closeForm();
         // A live region: read out once.
         render(outcome, said);
@@ -910,7 +951,7 @@ export function actionsPanel(ctx, id, page) {
         h(
           'button',
           { type: 'button', class: 'secondary', onclick: () => closeForm({ focus: true }) },
-          'Cancel',
+          t('actions:forms.cancel'),
         ),
       ),
     );
@@ -925,7 +966,10 @@ export function actionsPanel(ctx, id, page) {
     if (open && !names.includes(open.name)) {
       const gone = buttonText(open.name);
       closeForm();
-      const said = `${gone} is no longer possible: the request is ${label(STATUS_LABEL, d.status).toLowerCase()}.`;
+      const said = t('actions:panel.noLongerPossible', {
+        action: gone,
+        state: stateWords(d.status),
+      });
       render(outcome, said);
     }
     render(
@@ -946,11 +990,7 @@ export function actionsPanel(ctx, id, page) {
               buttonText(name),
             ),
           )
-        : h(
-            'p',
-            { class: 'empty' },
-            'Nothing to do here now: this node has no step it may take on the request.',
-          ),
+        : h('p', { class: 'empty' }, t('actions:panel.nothing')),
     );
   }
   formSlot.id = 'action-form-slot';
@@ -963,19 +1003,32 @@ export function actionsPanel(ctx, id, page) {
     render(
       coverageBox,
       table(
-        'Coverage per item',
-        ['Item', 'State', 'By message', 'Reason'],
+        t('actions:coverage.heading'),
+        [
+          t('actions:coverage.item'),
+          t('actions:coverage.state'),
+          t('actions:coverage.byMessage'),
+          t('actions:coverage.reason'),
+        ],
         d.coverage.map((c) =>
           h(
             'tr',
             { 'data-item': c.item_id },
             h('td', { class: 'mono' }, c.item_id),
-            h('td', {}, h('span', { class: `badge coverage-${c.state}` }, COVERAGE_LABEL[c.state])),
+            h(
+              'td',
+              {},
+              h(
+                'span',
+                { class: `badge coverage-${c.state}` },
+                t(`actions:coverage.states.${c.state}`, { defaultValue: c.state }),
+              ),
+            ),
             h('td', { class: 'mono' }, c.by.length ? c.by.join(', ') : '—'),
             h('td', {}, c.reason ?? ''),
           ),
         ),
-        { empty: 'The request has no items.', captionHidden: true },
+        { empty: t('actions:coverage.empty'), captionHidden: true },
       ),
     );
   }
@@ -1008,20 +1061,32 @@ export function actionsPanel(ctx, id, page) {
             h(
               'p',
               { class: 'help' },
-              'What the records exchanged so far miss against the legal minimums of this type.',
-              can ? null : ' No question can be sent about them now.',
+              t('actions:clarificationItems.help'),
+              can ? null : ` ${t('actions:clarificationItems.noQuestion')}`,
             ),
             h(
               'ul',
               { class: 'clarification-items' },
               d.clarificationItems.map((c, i) => {
-                const question = `About ${c.path} in message ${c.msg_id}: ${c.message}`;
+                const question = t('actions:clarificationItems.question', {
+                  path: c.path,
+                  msg: c.msg_id,
+                  message: c.message,
+                });
                 return h(
                   'li',
                   { 'data-code': c.code },
                   h('strong', {}, c.message),
                   ' ',
-                  h('span', { class: 'muted' }, `(${c.code}, ${c.path}, message ${c.msg_id})`),
+                  h(
+                    'span',
+                    { class: 'muted' },
+                    t('actions:clarificationItems.where', {
+                      code: c.code,
+                      path: c.path,
+                      msg: c.msg_id,
+                    }),
+                  ),
                   can
                     ? [
                         ' ',
@@ -1036,7 +1101,7 @@ export function actionsPanel(ctx, id, page) {
                               if (target) openForm(target[0], target[1]);
                             },
                           },
-                          'Ask about this',
+                          t('actions:clarificationItems.ask'),
                           h('span', { class: 'visually-hidden' }, `: ${c.message}`),
                         ),
                       ]
@@ -1045,7 +1110,7 @@ export function actionsPanel(ctx, id, page) {
               }),
             ),
           ]
-        : h('p', { class: 'empty' }, 'No gaps in the records exchanged so far.'),
+        : h('p', { class: 'empty' }, t('actions:clarificationItems.empty')),
     );
   }
 
@@ -1062,11 +1127,3 @@ export function actionsPanel(ctx, id, page) {
     },
   };
 }
-
-/** @type {Record<string, string>} */
-const COVERAGE_LABEL = {
-  answered: 'Answered',
-  outstanding: 'Outstanding',
-  not_found: 'Not found',
-  withheld: 'Withheld',
-};
