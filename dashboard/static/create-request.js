@@ -10,8 +10,9 @@
 // the message. Every submission carries an Idempotency-Key, the same for the same body, so a
 // double click or a retry creates one request; the node's 201 leads to the new request's page.
 import { ApiError, callApi, getJson } from './api.js';
-import { h, KIND_LABEL, label, PRIORITIES, PRIORITY_LABEL, render } from './dom.js';
+import { h, KINDS, PRIORITIES, render } from './dom.js';
 import { areaEditor, geometryOf } from './draw-map.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./dom.js').Attrs} Attrs */
 /** Where an error is shown: the message's slot, and the controls marked invalid. */
@@ -20,25 +21,19 @@ import { areaEditor, geometryOf } from './draw-map.js';
 
 const STYLE = '/dashboard/static/create-request.css';
 
-const HAZARD_LABEL = /** @type {Record<string, string>} */ ({
-  minefield: 'Minefield',
-  mined_area: 'Mined area',
-  booby_trapped_area: 'Booby-trapped area',
-  unexploded_ordnance: 'Unexploded ordnance',
-  cluster_munition_strike_area: 'Cluster munition strike area',
-});
-const PURPOSE_LABEL = /** @type {Record<string, string>} */ ({
-  clearance_planning: 'Clearance planning',
-  return_of_civilians: 'Return of civilians',
-  infrastructure: 'Infrastructure',
-  other: 'Other (say which in the note)',
-});
-const ASKED_LABEL = /** @type {Record<string, string>} */ ({
-  identification_results: 'Identification results',
-  dna_profiles: 'DNA profiles',
-  remains_status: 'Where the remains are (their status)',
-});
-const DATE_HINT = 'YYYY, YYYY-MM or YYYY-MM-DD; for one date, give it in both.';
+// The values the API takes; their words are under `create:mine.hazards.types`,
+// `create:mine.purpose.options` and `create:ident.asked.options`.
+const HAZARD_TYPES = [
+  'minefield',
+  'mined_area',
+  'booby_trapped_area',
+  'unexploded_ordnance',
+  'cluster_munition_strike_area',
+];
+const PURPOSES = ['clearance_planning', 'return_of_civilians', 'infrastructure', 'other'];
+const ASKED = ['identification_results', 'dna_profiles', 'remains_status'];
+/** The key of the hint under a date's "from" field. */
+const DATE_HINT = 'create:dateHint';
 
 /** A fresh Idempotency-Key (random, not a UUID API: works on plain http too). */
 function newKey() {
@@ -77,7 +72,7 @@ function field(f) {
   const el = h(
     'div',
     { class: 'field', 'data-field': f.id },
-    h('label', { for: f.id }, f.label, f.required ? ' (required)' : null),
+    h('label', { for: f.id }, f.label, f.required ? ` ${t('create:field.required')}` : null),
     hintId ? h('p', { class: 'hint', id: hintId }, f.hint) : null,
     input,
     error,
@@ -89,13 +84,13 @@ function field(f) {
  * A group of checkboxes, one per value.
  * @param {string} id
  * @param {string} legend
- * @param {Record<string, string>} labels
+ * @param {[string, string][]} labels each value and its words
  * @param {string} [hint]
  */
 function checkboxes(id, legend, labels, hint) {
   const errorId = `${id}-error`;
   const hintId = hint ? `${id}-hint` : null;
-  const inputs = Object.entries(labels).map(([value], i) =>
+  const inputs = labels.map(([value], i) =>
     h('input', {
       type: 'checkbox',
       id: `${id}-${i}`,
@@ -111,7 +106,7 @@ function checkboxes(id, legend, labels, hint) {
     h('legend', {}, legend),
     hintId ? h('p', { class: 'hint', id: hintId }, hint) : null,
     inputs.map((input, i) =>
-      h('label', { class: 'choice', for: input.id }, input, ` ${Object.values(labels)[i] ?? ''}`),
+      h('label', { class: 'choice', for: input.id }, input, ` ${labels[i]?.[1] ?? ''}`),
     ),
     error,
   );
@@ -129,89 +124,82 @@ function checkboxes(id, legend, labels, hint) {
  * @param {string} to
  */
 function period(from, to) {
-  const f = from.trim();
-  const t = to.trim();
-  if (!f && !t) return undefined;
-  if (f && f === t) return { date: f };
-  return { ...(f ? { from: f } : {}), ...(t ? { to: t } : {}) };
+  const start = from.trim();
+  const end = to.trim();
+  if (!start && !end) return undefined;
+  if (start && start === end) return { date: start };
+  return { ...(start ? { from: start } : {}), ...(end ? { to: end } : {}) };
 }
 
 /**
  * @typedef {{ key: string; label: string; as?: 'input' | 'textarea'; hint?: string;
  *   required?: boolean; upper?: boolean }} ItemField
  * `key`: the member's path in the item, `/` between levels (admin_area/name); `from`/`to` pairs
- * make a period
- * @typedef {{ noun: string; add: string; fields: ItemField[] }} ItemKind
+ * make a period. `label`, `hint`: catalog keys, translated where the field is made
+ * @typedef {{ fields: ItemField[] }} ItemKind
+ * An item kind's own words are under `create:items.<kind>` (legend, add, added, removed, removeWhat)
  * @typedef {{ kind: string; n: number; inputs: Map<string, Control>; slots: Map<string, Slot>;
  *   slot: Slot; fieldset: HTMLElement }} ItemEntry
  */
 
-const ADMIN_AREA_FIELDS = /** @type {ItemField[]} */ ([
-  { key: 'admin_area/name', label: 'Name of the administrative area', required: true },
-  {
-    key: 'admin_area/country',
-    label: 'Country (ISO 3166-1 code)',
-    hint: 'Two letters, e.g. RO.',
-    upper: true,
-  },
-  { key: 'admin_area/code', label: 'Administrative code', hint: 'A P-code or a national code.' },
-]);
-
 /** @type {Record<string, ItemKind>} */
 const ITEM_KINDS = {
   admin_area: {
-    noun: 'Named area',
-    add: 'Add a named administrative area',
-    fields: ADMIN_AREA_FIELDS,
+    fields: [
+      { key: 'admin_area/name', label: 'create:items.admin_area.name', required: true },
+      {
+        key: 'admin_area/country',
+        label: 'create:items.admin_area.country',
+        hint: 'create:items.admin_area.countryHint',
+        upper: true,
+      },
+      {
+        key: 'admin_area/code',
+        label: 'create:items.admin_area.code',
+        hint: 'create:items.admin_area.codeHint',
+      },
+    ],
   },
   case: {
-    noun: 'Case',
-    add: 'Add a case',
     fields: [
       {
         key: 'case_id',
-        label: 'Missing-person case id',
-        hint: 'Your case id, e.g. MP-2024-00123.',
+        label: 'create:items.case.caseId',
+        hint: 'create:items.case.caseIdHint',
         required: true,
       },
     ],
   },
   remains: {
-    noun: 'Remains',
-    add: 'Add remains',
     fields: [
       {
         key: 'remains_id',
-        label: 'Remains id',
-        hint: 'The id of the set of remains, e.g. R-0457.',
+        label: 'create:items.remains.remainsId',
+        hint: 'create:items.remains.remainsIdHint',
         required: true,
       },
     ],
   },
   incident: {
-    noun: 'Incident',
-    add: 'Add an incident',
     fields: [
       {
         key: 'description',
-        label: 'The incident or event',
+        label: 'create:items.incident.description',
         as: 'textarea',
-        hint: 'Without personal data.',
+        hint: 'create:items.incident.descriptionHint',
         required: true,
       },
-      { key: 'when/from', label: 'When: from', hint: DATE_HINT },
-      { key: 'when/to', label: 'When: to' },
-      { key: 'place', label: 'Place' },
+      { key: 'when/from', label: 'create:items.incident.whenFrom', hint: DATE_HINT },
+      { key: 'when/to', label: 'create:items.incident.whenTo' },
+      { key: 'place', label: 'create:items.incident.place' },
     ],
   },
   period: {
-    noun: 'Period',
-    add: 'Add a period',
     fields: [
-      { key: 'period/from', label: 'From', hint: DATE_HINT },
-      { key: 'period/to', label: 'To' },
-      { key: 'admin_area/name', label: 'In the administrative area (optional)' },
-      { key: 'admin_area/country', label: 'Its country (ISO 3166-1 code)', upper: true },
+      { key: 'period/from', label: 'create:items.period.from', hint: DATE_HINT },
+      { key: 'period/to', label: 'create:items.period.to' },
+      { key: 'admin_area/name', label: 'create:items.period.adminAreaName' },
+      { key: 'admin_area/country', label: 'create:items.period.adminAreaCountry', upper: true },
     ],
   },
 };
@@ -228,7 +216,7 @@ function itemList(idPrefix, heading, kinds, announce) {
   const entries = [];
   let counter = 0;
   const list = h('ol', { class: 'item-list', id: `${idPrefix}-items` });
-  const empty = h('p', { class: 'empty' }, 'None yet.');
+  const empty = h('p', { class: 'empty' }, t('create:items.none'));
   const listError = h('p', { class: 'field-error', id: `${idPrefix}-items-error` });
   const buttons = h('div', { class: 'actions add-buttons' });
 
@@ -246,10 +234,10 @@ function itemList(idPrefix, heading, kinds, announce) {
     const fields = spec.fields.map((f) => {
       const made = field({
         id: `${id}-${f.key.replaceAll('/', '-')}`,
-        label: f.label,
+        label: t(f.label),
         required: f.required,
         as: f.as,
-        hint: f.hint,
+        hint: f.hint ? t(f.hint) : undefined,
       });
       made.input.setAttribute(
         'aria-describedby',
@@ -263,7 +251,7 @@ function itemList(idPrefix, heading, kinds, announce) {
     const fieldset = h(
       'fieldset',
       { class: 'item', 'data-item-kind': kind, 'aria-labelledby': legendId },
-      h('legend', { id: legendId }, `${spec.noun} ${n}`),
+      h('legend', { id: legendId }, t(`create:items.${kind}.legend`, { n })),
       fields,
       itemError,
       h(
@@ -278,12 +266,12 @@ function itemList(idPrefix, heading, kinds, announce) {
             );
             li.remove();
             empty.hidden = entries.length > 0;
-            announce(`${spec.noun} ${n} removed.`);
+            announce(t(`create:items.${kind}.removed`, { n }));
             buttons.querySelector('button')?.focus();
           },
         },
-        'Remove',
-        h('span', { class: 'visually-hidden' }, ` ${spec.noun.toLowerCase()} ${n}`),
+        t('create:items.remove'),
+        h('span', { class: 'visually-hidden' }, ` ${t(`create:items.${kind}.removeWhat`, { n })}`),
       ),
     );
     const li = h('li', {}, fieldset);
@@ -298,14 +286,18 @@ function itemList(idPrefix, heading, kinds, announce) {
     });
     empty.hidden = true;
     inputs.values().next().value?.focus();
-    announce(`${spec.noun} ${n} added.`);
+    announce(t(`create:items.${kind}.added`, { n }));
   };
 
   for (const kind of kinds) {
     const spec = ITEM_KINDS[kind];
     if (spec)
       buttons.append(
-        h('button', { type: 'button', class: 'secondary', onclick: () => add(kind) }, spec.add),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', onclick: () => add(kind) },
+          t(`create:items.${kind}.add`),
+        ),
       );
   }
 
@@ -381,83 +373,92 @@ export function createRequestPage(ctx) {
   const partners = h('datalist', { id: 'create-partners' });
   const partner = field({
     id: 'create-counterparty',
-    label: 'Partner',
-    hint: 'The party id of the partner asked, e.g. party-b. Partners of earlier requests are offered.',
+    label: t('create:request.partner.label'),
+    hint: t('create:request.partner.hint'),
     required: true,
     attrs: { list: 'create-partners', autocomplete: 'off', spellcheck: 'false' },
   });
   partner.input.value = url.get('partner') ?? '';
   const type = field({
     id: 'create-type',
-    label: 'Kind of request',
+    label: t('create:request.type.label'),
     as: 'select',
-    options: Object.entries(KIND_LABEL),
+    options: KINDS.map((k) => [k, t(`create:request.type.kinds.${k}`)]),
   });
   const initialType = url.get('type');
-  if (initialType && initialType in KIND_LABEL) type.input.value = initialType;
+  if (initialType && KINDS.includes(initialType)) type.input.value = initialType;
   const priority = field({
     id: 'create-priority',
-    label: 'Priority',
+    label: t('create:request.priority.label'),
     as: 'select',
-    options: PRIORITIES.map((p) => [p, label(PRIORITY_LABEL, p)]),
-    hint: 'Sets the deadlines, by the agreed policy.',
+    options: PRIORITIES.map((p) => [p, t(`create:request.priority.levels.${p}`)]),
+    hint: t('create:request.priority.hint'),
   });
   const title = field({
     id: 'create-title',
-    label: 'Title',
-    hint: 'Shown in lists on both sides: no names of people.',
+    label: t('create:request.title.label'),
+    hint: t('create:request.title.hint'),
     required: true,
     attrs: { maxlength: 200 },
   });
   const description = field({
     id: 'create-description',
-    label: 'Description (optional)',
+    label: t('create:request.description.label'),
     as: 'textarea',
   });
 
   // Mine map.
   const mineAreas = areaEditor({ idPrefix: 'mine-area', tileUrl: ctx.config.mapTileUrl, announce });
-  const mineNamed = itemList('mine-named', 'Named administrative areas', ['admin_area'], announce);
-  const layingFrom = field({ id: 'create-laying-from', label: 'Laid from', hint: DATE_HINT });
-  const layingTo = field({ id: 'create-laying-to', label: 'Laid until' });
+  const mineNamed = itemList('mine-named', t('create:mine.namedAreas'), ['admin_area'], announce);
+  const layingFrom = field({
+    id: 'create-laying-from',
+    label: t('create:mine.laying.from'),
+    hint: t(DATE_HINT),
+  });
+  const layingTo = field({ id: 'create-laying-to', label: t('create:mine.laying.to') });
   const hazards = checkboxes(
     'create-hazard-types',
-    'Hazard types asked about (optional)',
-    HAZARD_LABEL,
-    'None ticked: every kind of hazard.',
+    t('create:mine.hazards.legend'),
+    HAZARD_TYPES.map((v) => [v, t(`create:mine.hazards.types.${v}`)]),
+    t('create:mine.hazards.hint'),
   );
   const purpose = field({
     id: 'create-purpose',
-    label: 'Purpose',
+    label: t('create:mine.purpose.label'),
     as: 'select',
     required: true,
-    options: [['', 'Choose the purpose'], ...Object.entries(PURPOSE_LABEL)],
+    options: [
+      ['', t('create:mine.purpose.choose')],
+      ...PURPOSES.map(
+        (v) => /** @type {[string, string]} */ ([v, t(`create:mine.purpose.options.${v}`)]),
+      ),
+    ],
   });
   const purposeNote = field({
     id: 'create-purpose-note',
-    label: 'About the purpose (optional)',
+    label: t('create:mine.purposeNote.label'),
     as: 'textarea',
   });
   const precision = field({
     id: 'create-precision',
-    label: 'Precision asked for, in metres (optional)',
+    label: t('create:mine.precision.label'),
     attrs: { inputmode: 'decimal' },
   });
   const mineSection = h(
     'section',
     { class: 'panel type-section', 'data-type': 'mine_map', 'aria-labelledby': 'mine-title' },
-    h('h2', { id: 'mine-title' }, 'Mine map: the areas and what is asked'),
+    h('h2', { id: 'mine-title' }, t('create:mine.heading')),
     h(
       'section',
       { 'aria-labelledby': 'mine-areas-title' },
-      h('h3', { id: 'mine-areas-title' }, 'Areas'),
+      h('h3', { id: 'mine-areas-title' }, t('create:mine.areas')),
       mineAreas.element,
     ),
     mineNamed.element,
     h(
       'fieldset',
       { class: 'field-group', 'data-field': 'create-laying' },
-      h('legend', {}, 'Laying period (optional)'),
+      h('legend', {}, t('create:mine.laying.legend')),
       h('div', { class: 'field-row' }, layingFrom.el, layingTo.el),
     ),
     hazards.el,
@@ -473,7 +474,7 @@ export function createRequestPage(ctx) {
   });
   const graveItems = itemList(
     'grave',
-    'Cases, named areas, incidents and periods',
+    t('create:grave.items'),
     ['case', 'admin_area', 'incident', 'period'],
     announce,
   );
@@ -484,19 +485,23 @@ export function createRequestPage(ctx) {
       'data-type': 'grave_information',
       'aria-labelledby': 'grave-title',
     },
-    h('h2', { id: 'grave-title' }, 'Grave information: what is asked about'),
+    h('h2', { id: 'grave-title' }, t('create:grave.heading')),
     graveItems.element,
     h(
       'section',
       { 'aria-labelledby': 'grave-areas-title' },
-      h('h3', { id: 'grave-areas-title' }, 'Areas'),
+      h('h3', { id: 'grave-areas-title' }, t('create:grave.areas')),
       graveAreas.element,
     ),
   );
 
   // Identification results.
-  const idItems = itemList('ident', 'Cases and remains', ['case', 'remains'], announce);
-  const asked = checkboxes('create-asked', 'What is asked (at least one)', ASKED_LABEL);
+  const idItems = itemList('ident', t('create:ident.items'), ['case', 'remains'], announce);
+  const asked = checkboxes(
+    'create-asked',
+    t('create:ident.asked.legend'),
+    ASKED.map((v) => [v, t(`create:ident.asked.options.${v}`)]),
+  );
   const idSection = h(
     'section',
     {
@@ -504,7 +509,7 @@ export function createRequestPage(ctx) {
       'data-type': 'identification_result',
       'aria-labelledby': 'ident-title',
     },
-    h('h2', { id: 'ident-title' }, 'Identification results: cases and remains'),
+    h('h2', { id: 'ident-title' }, t('create:ident.heading')),
     idItems.element,
     asked.el,
   );
@@ -520,11 +525,11 @@ export function createRequestPage(ctx) {
     const q = new URLSearchParams(location.search);
     q.set('type', type.input.value);
     history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
-    announce(`${label(KIND_LABEL, type.input.value)} request: its fields follow.`);
+    announce(t(`create:request.type.chosen.${type.input.value}`));
   });
 
   const problem = h('div', { class: 'form-problem', role: 'alert' });
-  const submit = h('button', { type: 'submit' }, 'Send the request');
+  const submit = h('button', { type: 'submit' }, t('create:submit.send'));
   /** Every slot an error was shown in, to clear them at the next try. */
   /** @type {Slot[]} */
   let shown = [];
@@ -683,10 +688,13 @@ export function createRequestPage(ctx) {
         'p',
         { class: 'error' },
         refusal
-          ? `The node refused the request (${refusal.code ?? refusal.status}): ${refusal.message.replace(/[.!?]?$/, '.')}`
-          : `Not sent: ${String(err)}`,
+          ? t('create:submit.refused', {
+              code: refusal.code ?? refusal.status,
+              message: refusal.message.replace(/[.!?]?$/, '.'),
+            })
+          : t('create:submit.notSent', { error: String(err) }),
         placed
-          ? ` ${placed === 1 ? 'One field says' : `${placed} fields say`} what to change.`
+          ? ` ${placed === 1 ? t('create:submit.oneField') : t('create:submit.fields', { count: placed })}`
           : '',
       ),
       unplaced.length
@@ -716,7 +724,7 @@ export function createRequestPage(ctx) {
           headers: { 'idempotency-key': sent.key },
         })
       );
-      announce(`Request ${created.id} created and sent to ${created.counterparty}.`);
+      announce(t('create:submit.created', { id: created.id, partner: created.counterparty }));
       ctx.navigate(`/dashboard/requests/${encodeURIComponent(created.id)}`);
     } catch (err) {
       busy = false;
@@ -730,15 +738,11 @@ export function createRequestPage(ctx) {
     h(
       'p',
       { class: 'crumbs' },
-      h('a', { href: '/dashboard/requests' }, 'Requests'),
-      ' › New request',
+      h('a', { href: '/dashboard/requests' }, t('create:page.crumbs.requests')),
+      ` › ${t('create:page.crumbs.new')}`,
     ),
-    h('h1', { tabindex: '-1', id: 'create-title-heading' }, 'New request'),
-    h(
-      'p',
-      { class: 'help' },
-      'The request is signed and sent to the partner as soon as the node accepts it. Fields marked required must be filled; the node checks everything and says at each field what to change.',
-    ),
+    h('h1', { tabindex: '-1', id: 'create-title-heading' }, t('create:page.heading')),
+    h('p', { class: 'help' }, t('create:page.help')),
     h(
       'form',
       {
@@ -754,7 +758,7 @@ export function createRequestPage(ctx) {
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'create-request-title' },
-        h('h2', { id: 'create-request-title' }, 'The request'),
+        h('h2', { id: 'create-request-title' }, t('create:request.heading')),
         h('div', { class: 'field-row' }, partner.el, type.el, priority.el),
         partners,
         title.el,

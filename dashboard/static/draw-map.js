@@ -6,6 +6,7 @@
 // typed as coordinates, which is also the way without a mouse. Every area is listed beside the map
 // in words (its vertices, where it starts), with a name field and a button to remove it.
 import { h, render } from './dom.js';
+import { language, t } from './i18n.js';
 import { baseMap, leaflet, where } from './map.js';
 
 /** @typedef {typeof import('leaflet')} Leaflet */
@@ -27,6 +28,39 @@ import { baseMap, leaflet, where } from './map.js';
 const GEOMAN_URL = '/dashboard/vendor/leaflet-geoman/leaflet-geoman.min.js';
 const GEOMAN_CSS = '/dashboard/vendor/leaflet-geoman/leaflet-geoman.css';
 const TOGEOJSON_URL = '/dashboard/vendor/togeojson/togeojson.es.mjs';
+
+/**
+ * Leaflet-Geoman's words that its polygon, rectangle, edit and removal tools show (button titles,
+ * the hints that follow the pointer, the actions beside a button), as catalog keys by Geoman's
+ * own names; what is not listed stays Geoman's English.
+ */
+const GEOMAN_KEYS = {
+  tooltips: ['firstVertex', 'continueLine', 'finishLine', 'finishPoly', 'finishRect'],
+  actions: ['finish', 'cancel', 'removeLastVertex'],
+  buttonTitles: ['drawPolyButton', 'drawRectButton', 'editButton', 'deleteButton'],
+};
+
+/**
+ * Geoman's words in the page's language. Geoman keeps the language on its global `L.PM`, so it is
+ * set every time a map is made; English is Geoman's own.
+ * @param {import('leaflet').Map} map
+ */
+function geomanLanguage(map) {
+  const lng = language();
+  if (lng === 'en') {
+    map.pm.setLang('en');
+    return;
+  }
+  /** @type {Record<string, Record<string, string>>} */
+  const words = {};
+  for (const [group, names] of Object.entries(GEOMAN_KEYS))
+    for (const name of names) (words[group] ??= {})[name] = t(`create:geoman.${group}.${name}`);
+  // Geoman merges the words into its translation of the fallback language, changing that in place:
+  // the fallback is the language itself, so its English stays whole. A language Geoman has no
+  // translation of gets just these words; Geoman shows its English for any other.
+  const code = /** @type {import('leaflet').PM.SupportLocales} */ (lng);
+  map.pm.setLang(code, words, code);
+}
 
 /** @type {Promise<Leaflet> | undefined} */
 let drawingLoading;
@@ -127,7 +161,7 @@ export function polygonsOfText(text) {
     .split(/\n\s*\n/)
     .map((b) => b.trim())
     .filter(Boolean);
-  if (!blocks.length) return { error: 'Type at least three points, one per line.' };
+  if (!blocks.length) return { error: t('create:coords.errors.empty') };
   for (const [bi, block] of blocks.entries()) {
     /** @type {Ring} */
     const ring = [];
@@ -137,13 +171,13 @@ export function polygonsOfText(text) {
       const lon = Number(m?.[2]);
       if (!m || Math.abs(lat) > 90 || Math.abs(lon) > 180)
         return {
-          error: `Polygon ${bi + 1}, line ${li + 1}: not "latitude, longitude" in degrees (latitude -90 to 90, longitude -180 to 180).`,
+          error: t('create:coords.errors.line', { polygon: bi + 1, line: li + 1 }),
         };
       ring.push([lon, lat]);
     }
     const ringClosed = closed(ring);
     if (ringClosed.length < 4)
-      return { error: `Polygon ${bi + 1}: at least three different points are needed.` };
+      return { error: t('create:coords.errors.tooFew', { polygon: bi + 1 }) };
     polygons.push([ringClosed]);
   }
   return { polygons };
@@ -164,12 +198,10 @@ export function geometryOf(polygons) {
 
 /**
  * The areas editor: a map to draw on, an import, a coordinates box, and the list of areas.
- * @param {{ idPrefix: string; tileUrl: string | null | undefined; announce: (text: string) => void;
- *   noun?: string }} opts `noun`: what an area is called in the list ("Area")
+ * @param {{ idPrefix: string; tileUrl: string | null | undefined; announce: (text: string) => void }} opts
  */
 export function areaEditor(opts) {
   const { idPrefix } = opts;
-  const noun = opts.noun ?? 'Area';
   /** @type {Area[]} */
   const areas = [];
   let counter = 0;
@@ -177,12 +209,11 @@ export function areaEditor(opts) {
     class: 'map-view draw-map',
     id: `${idPrefix}-map`,
     role: 'region',
-    'aria-label':
-      'Map to draw areas on with the mouse: the polygon and rectangle tools are at its top left. Without a mouse, import a file or type coordinates below.',
+    'aria-label': t('create:map.label'),
   });
   const status = h('p', { class: 'help', role: 'status' });
   const list = h('ol', { class: 'area-list', id: `${idPrefix}-list` });
-  const empty = h('p', { class: 'empty' }, 'No area yet.');
+  const empty = h('p', { class: 'empty' }, t('create:areas.none'));
   const target = h('select', { id: `${idPrefix}-target` });
   const importInput = h('input', {
     type: 'file',
@@ -211,8 +242,8 @@ export function areaEditor(opts) {
     const before = target.value;
     render(
       target,
-      h('option', { value: '' }, `a new ${noun.toLowerCase()}`),
-      areas.map((a) => h('option', { value: String(a.n) }, `${noun} ${a.n}`)),
+      h('option', { value: '' }, t('create:target.new')),
+      areas.map((a) => h('option', { value: String(a.n) }, t('create:areas.area', { n: a.n }))),
     );
     target.value = areas.some((a) => String(a.n) === before) ? before : '';
   };
@@ -225,9 +256,12 @@ export function areaEditor(opts) {
         ? { type: 'Polygon', coordinates: polygons[0] }
         : { type: 'MultiPolygon', coordinates: polygons }
     );
-    const kind =
-      polygons.length === 1 ? 'a polygon' : `a multipolygon of ${polygons.length} polygons`;
-    return `${kind}, ${where(geometry)}`;
+    return polygons.length === 1
+      ? t('create:areas.summary.polygon', { where: where(geometry) })
+      : t('create:areas.summary.multipolygon', {
+          count: polygons.length,
+          where: where(geometry),
+        });
   };
 
   const redrawList = () => {
@@ -273,7 +307,7 @@ export function areaEditor(opts) {
       h(
         'div',
         { class: 'field' },
-        h('label', { for: `${id}-label` }, `Name of ${noun.toLowerCase()} ${n} (optional)`),
+        h('label', { for: `${id}-label` }, t('create:areas.name', { n })),
         label,
       ),
       h('p', { class: 'area-summary' }),
@@ -291,8 +325,8 @@ export function areaEditor(opts) {
                 map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16 });
             },
           },
-          'Show on the map',
-          h('span', { class: 'visually-hidden' }, `: ${noun.toLowerCase()} ${n}`),
+          t('create:areas.show'),
+          h('span', { class: 'visually-hidden' }, `: ${t('create:areas.which', { n })}`),
         ),
         h(
           'button',
@@ -301,12 +335,12 @@ export function areaEditor(opts) {
             class: 'secondary small danger',
             onclick: () => {
               removeArea(a);
-              opts.announce(`${noun} ${n} removed.`);
+              opts.announce(t('create:areas.removed', { n }));
               coordsInput.focus();
             },
           },
-          'Remove',
-          h('span', { class: 'visually-hidden' }, ` ${noun.toLowerCase()} ${n}`),
+          t('create:areas.remove'),
+          h('span', { class: 'visually-hidden' }, ` ${t('create:areas.which', { n })}`),
         ),
       ),
       error,
@@ -364,7 +398,8 @@ export function areaEditor(opts) {
       let doc;
       if (/\.kml$/i.test(file.name) || /^\s*<(\?xml|kml)/.test(text)) {
         const xml = new DOMParser().parseFromString(text, 'application/xml');
-        if (xml.getElementsByTagName('parsererror').length) throw new Error('not a KML document');
+        if (xml.getElementsByTagName('parsererror').length)
+          throw new Error(t('create:import.errors.notKml'));
         const url = TOGEOJSON_URL;
         const togeojson = await /** @type {Promise<typeof import('@tmcw/togeojson')>} */ (
           import(url)
@@ -372,25 +407,27 @@ export function areaEditor(opts) {
         doc = togeojson.kml(xml);
       } else doc = /** @type {unknown} */ (JSON.parse(text));
       const found = areasOfGeoJson(doc);
-      if (!found.areas.length) throw new Error('it holds no polygon');
+      if (!found.areas.length) throw new Error(t('create:import.errors.noPolygon'));
       const first = areas.length;
       for (const a of found.areas)
         await addPolygons(a.polygons, { name: a.name, area: newArea('') });
       fitAll();
-      const added = areas.length - first;
-      const what = added === 1 ? noun.toLowerCase() : `${noun.toLowerCase()}s`;
-      const left =
-        found.skipped === 1
-          ? '; 1 feature that is not an area was left out'
-          : found.skipped
-            ? `; ${found.skipped} features that are not areas were left out`
-            : '';
-      const said = `${added} ${what} imported from ${file.name}${left}.`;
+      const imported = t('create:import.imported', { count: areas.length - first });
+      const said = found.skipped
+        ? t('create:import.doneSkipped', {
+            imported,
+            file: file.name,
+            skipped: t('create:import.skipped', { count: found.skipped }),
+          })
+        : t('create:import.done', { imported, file: file.name });
       render(status, said);
       opts.announce(said);
     } catch (err) {
       importInput.setAttribute('aria-invalid', 'true');
-      render(importError, `${file.name} could not be imported: ${String(err)}`);
+      render(
+        importError,
+        t('create:import.errors.failed', { file: file.name, error: String(err) }),
+      );
     }
   };
   importInput.addEventListener('change', () => {
@@ -411,9 +448,7 @@ export function areaEditor(opts) {
     const a = await addPolygons(parsed.polygons);
     coordsInput.value = '';
     fitAll();
-    opts.announce(
-      `${noun} ${a.n} now has ${a.parts.length} polygon${a.parts.length > 1 ? 's' : ''}.`,
-    );
+    opts.announce(t('create:coords.added', { n: a.n, count: a.parts.length }));
   };
 
   /** Creates the map once its element is in the page and visible (Leaflet measures it). */
@@ -425,6 +460,7 @@ export function areaEditor(opts) {
         map = baseMap(L, mapEl, opts.tileUrl);
         map.setView([20, 10], 2);
         map.pm.setGlobalOptions({ allowSelfIntersection: false, snappable: false });
+        geomanLanguage(map);
         map.pm.addControls({
           position: 'topleft',
           drawMarker: false,
@@ -451,7 +487,7 @@ export function areaEditor(opts) {
           a.parts.push({ layer: e.layer });
           e.layer.on('pm:edit', redrawList);
           redrawList();
-          const said = `${noun} ${a.n}: polygon ${a.parts.length} drawn.`;
+          const said = t('create:map.drawn', { n: a.n, part: a.parts.length });
           render(status, said);
           opts.announce(said);
         });
@@ -465,10 +501,7 @@ export function areaEditor(opts) {
         for (const a of areas) for (const p of a.parts) p.layer.addTo(map);
         fitAll();
       } catch (err) {
-        render(
-          status,
-          `The map could not be drawn: ${String(err)}. Import a file or type coordinates.`,
-        );
+        render(status, t('create:map.failed', { error: String(err) }));
       }
     })();
     void starting.then(() => map?.invalidateSize());
@@ -490,11 +523,11 @@ export function areaEditor(opts) {
     const lon = Number(m?.[2]);
     if (!m || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
       goInput.setAttribute('aria-invalid', 'true');
-      render(goError, 'Not "latitude, longitude" in degrees, e.g. 46.5750, 24.7150.');
+      render(goError, t('create:go.error'));
       return;
     }
     map?.setView([lat, lon], 14);
-    opts.announce(`The map is centred on ${lat}, ${lon}.`);
+    opts.announce(t('create:go.done', { lat, lon }));
   };
   // Enter goes there, rather than sending the whole form.
   goInput.addEventListener('keydown', (e) => {
@@ -506,15 +539,11 @@ export function areaEditor(opts) {
   const element = h(
     'div',
     { class: 'area-editor' },
-    h(
-      'p',
-      { class: 'help' },
-      'Draw with the mouse: pick the polygon or rectangle tool on the map, click each corner, and click the first corner again to close the shape. Each drawn shape goes to the area chosen here; several polygons in one area make a multipolygon.',
-    ),
+    h('p', { class: 'help' }, t('create:map.help')),
     h(
       'div',
       { class: 'field' },
-      h('label', { for: `${idPrefix}-target` }, 'Drawn or typed shapes go to'),
+      h('label', { for: `${idPrefix}-target` }, t('create:target.label')),
       target,
     ),
     h(
@@ -524,7 +553,7 @@ export function areaEditor(opts) {
       h(
         'div',
         { class: 'area-side' },
-        h('h4', { id: `${idPrefix}-list-title` }, `${noun}s of the request`),
+        h('h4', { id: `${idPrefix}-list-title` }, t('create:areas.heading')),
         empty,
         list,
         listError,
@@ -534,31 +563,27 @@ export function areaEditor(opts) {
     h(
       'div',
       { class: 'field go-to' },
-      h('label', { for: `${idPrefix}-go` }, 'Centre the map on (latitude, longitude)'),
+      h('label', { for: `${idPrefix}-go` }, t('create:go.label')),
       h(
         'div',
         { class: 'actions' },
         goInput,
-        h('button', { type: 'button', class: 'secondary', onclick: goTo }, 'Go'),
+        h('button', { type: 'button', class: 'secondary', onclick: goTo }, t('create:go.button')),
       ),
       goError,
     ),
     h(
       'div',
       { class: 'field' },
-      h('label', { for: `${idPrefix}-file` }, 'Import areas from a GeoJSON or KML file'),
+      h('label', { for: `${idPrefix}-file` }, t('create:import.label')),
       importInput,
       importError,
     ),
     h(
       'div',
       { class: 'field' },
-      h('label', { for: `${idPrefix}-coords` }, 'Or type the corners of a polygon'),
-      h(
-        'p',
-        { class: 'hint', id: `${idPrefix}-coords-hint` },
-        'One "latitude, longitude" per line in decimal degrees (WGS 84), e.g. 46.5750, 24.7150; a blank line starts another polygon of the same area.',
-      ),
+      h('label', { for: `${idPrefix}-coords` }, t('create:coords.label')),
+      h('p', { class: 'hint', id: `${idPrefix}-coords-hint` }, t('create:coords.hint')),
       coordsInput,
       coordsError,
       h(
@@ -567,7 +592,7 @@ export function areaEditor(opts) {
         h(
           'button',
           { type: 'button', class: 'secondary', onclick: () => void addTyped() },
-          'Add these coordinates',
+          t('create:coords.add'),
         ),
       ),
     ),
