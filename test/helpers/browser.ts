@@ -1,6 +1,7 @@
-// The browser tests' common steps: Debian's Chromium, and a tab signed in through the node's
-// development OpenID provider as an officer would sign in.
-import { chromium, type Browser, type Page } from 'playwright-core';
+// The browser tests' common steps: Debian's Chromium, a tab signed in through the node's
+// development OpenID provider as an officer would sign in, and the steps of the officers' pages
+// (the create form and its map, a request's page with its action buttons and forms).
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type { TestNode } from './node.js';
 
 /** Debian's Chromium, as the machines here have it (no sandbox: the tests run as root). */
@@ -39,3 +40,56 @@ export async function officerTab(browser: Browser, node: TestNode) {
   await page.getByRole('heading', { name: 'Waiting on us', level: 2 }).waitFor();
   return { page, errors, close: () => context.close() };
 }
+
+/** From the officers' list to the create page, by its link. */
+export async function openNewRequest(page: Page): Promise<void> {
+  await page.getByRole('link', { name: 'New request', exact: true }).click();
+  await page.getByRole('heading', { name: 'New request', level: 1 }).waitFor();
+}
+
+/**
+ * Draws a polygon with the mouse on a Leaflet-Geoman map: its "Draw Polygons" button, a click per
+ * corner (given as fractions of the map's width and height), and a click on the first corner
+ * again, which closes the polygon.
+ */
+export async function drawPolygon(
+  page: Page,
+  map: Locator,
+  corners: readonly (readonly [number, number])[],
+): Promise<void> {
+  await map.getByRole('button', { name: 'Draw Polygons', exact: true }).click();
+  // Measured after the click, which scrolls the map into view.
+  const box = (await map.boundingBox())!;
+  const points = corners.map(([fx, fy]) => [box.x + box.width * fx, box.y + box.height * fy]);
+  for (const [x, y] of points) await page.mouse.click(x!, y!);
+  await page.mouse.click(points[0]![0]!, points[0]![1]!);
+}
+
+const REQUEST_PAGE = /\/dashboard\/requests\/[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/** A request's page, reached after the node's 201 on the create form; the request's id. */
+export async function landedOnRequest(page: Page, timeout = 30_000): Promise<string> {
+  await page.waitForURL(REQUEST_PAGE, { timeout });
+  const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  await page.getByRole('heading', { name: `Request ${id}`, level: 1 }).waitFor();
+  return id;
+}
+
+/** A button of a request page's actions, by its exact text. */
+export const actionButton = (page: Page, name: string): Locator =>
+  page.locator('#actions').getByRole('button', { name, exact: true });
+
+/** What the request page says once an action is sent ("… sent; the request is …"). */
+export const actionOutcome = (page: Page): Locator => page.locator('#actions .action-outcome');
+
+/** The submit of an open action form (`data-form`: the action's form, or respond_records). */
+export const submitOf = (page: Page, form: string): Locator =>
+  page.locator(`form[data-form="${form}"] button[type="submit"]`);
+
+/** A field of the generated records form by its place in the body (`*`: any row). */
+export const recordField = (page: Page, pattern: string): Locator =>
+  page.locator(`form[data-form="respond_records"] [data-path="${pattern}"]`).first();
+
+/** The status badge among a request page's facts (class `status-<status>`). */
+export const statusBadge = (page: Page): Locator =>
+  page.locator('dl.facts .badges .badge[class*="status-"]');
