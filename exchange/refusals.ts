@@ -101,6 +101,7 @@ export class RefusalLog {
   private pending = new Map<string, RejectionCount>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
+  private flushing: Promise<void> = Promise.resolve();
   private readonly held = new Map<string, number>();
   private heldTotal = 0;
 
@@ -186,8 +187,17 @@ export class RefusalLog {
     return err;
   }
 
-  /** Adds the counts held so far to the database now. */
-  async flush(): Promise<void> {
+  /**
+   * Adds the counts held so far to the database now; resolves once they, and those of a flush
+   * already under way (the timer's), are stored. One flush at a time.
+   */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const counts = [...this.pending.values()];

@@ -309,6 +309,13 @@ describe('POST /v1/requests with Idempotency-Key', () => {
       headers,
     });
     expect(first.status).toBe(201);
+    // Temporal's visibility lists a started workflow a moment later: count once it lists every
+    // request's workflow (each request of this node is outgoing, with one workflow).
+    await eventually(
+      async () => ((await workflowCount()) === (await requestCount()) ? true : undefined),
+      30_000,
+      'every workflow listed',
+    );
     const before = [await requestCount(), await workflowCount()];
     const other = await call(node.url, 'POST', '/v1/requests', {
       token: officer,

@@ -73,7 +73,8 @@ describe.each(['pglite', 'postgres'] as const)(
       } finally {
         await second.destroy();
       }
-    });
+      // Two node starts and a restarted worker's first task: a minute or more on a busy machine.
+    }, 180_000);
   },
 );
 
