@@ -6,13 +6,15 @@
 // error (503 unavailable) instead of the data. This costs one single-row INSERT on the request's
 // path (no lock shared with other writers, not the audit log's append lock), read from the same
 // Postgres the data just came from: if it cannot take the insert, it could not serve the read.
-import { Router, type Request } from 'express';
+import type { Router } from 'express';
+import { type Request } from 'express';
 import type pg from 'pg';
 import { insertAccessReads, listAccessReads } from '../db/access-log.js';
 import type { ContentPart, PolicyRoute } from '../domain/access-policy.js';
 import { AccessLogQuery, type AccessLogPage } from '../schemas/access-log-api.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 /** What one answer read: the request (null: none in particular), the parts, the item by id. */
 export interface ContentRead {
@@ -41,8 +43,9 @@ export async function recordReads(
 }
 
 export function accessLogRouter(deps: { pool: pg.Pool; auth: Authenticator }): Router {
-  const router = Router();
-  router.get('/v1/admin/access-log', requireRole(deps.auth, 'admin'), async (req, res) => {
+  const declared = new DeclaredRouter('', deps.auth);
+  const router = declared.router;
+  declared.route('listAccessLog', async (req, res) => {
     const q = parseOrThrow(AccessLogQuery, req.query, 'the query');
     const rows = await listAccessReads(deps.pool, {
       reqId: q.request,

@@ -2,7 +2,8 @@
 // a stored message names, when the access policy lets them see that request's content (each
 // download read-audited); partner nodes upload the attachments of their messages, authenticated by
 // a token signed with their registered message key.
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Router } from 'express';
+import { type Request, type RequestHandler, type Response } from 'express';
 import {
   attachmentKnownTo,
   getAttachment,
@@ -18,10 +19,11 @@ import {
 } from '../exchange/attachments.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
 import { requestsNamingAttachment } from '../db/access-log.js';
 import { mayReadAttachment } from '../domain/access-policy.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface AttachmentsRouterDeps {
   inbox: InboxDeps;
@@ -47,70 +49,62 @@ const closeOnRefusal: RequestHandler = (_req, res, next) => {
 const keepConnection = (res: Response) => res.removeHeader('connection');
 
 export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
-  const router = Router();
+  const declared = new DeclaredRouter('', deps.auth);
+  const router = declared.router;
   const { pool } = deps.inbox;
   const store = { pool, sink: deps.inbox.sink, log: deps.inbox.log };
   const id = (req: Request) => parseAttachmentId(String(req.params.id));
 
-  router.put(
-    '/v1/attachments/:id',
-    closeOnRefusal,
-    requireRole(deps.auth, 'officer'),
-    async (req, res) => {
-      const sha256 = id(req);
-      const mediaType = checkUploadHeaders(req, deps.limits);
-      const stored = await receiveUpload(store, req, deps.limits, {
-        sha256,
-        mediaType,
-        createdBy: principalOf(req).sub,
-      });
-      keepConnection(res);
-      if (stored.created) res.status(201).location(`/v1/attachments/sha256:${sha256}`);
-      res.json(view(stored.meta));
-    },
-  );
+  declared.routeWith('uploadAttachment', { first: [closeOnRefusal] }, async (req, res) => {
+    const sha256 = id(req);
+    const mediaType = checkUploadHeaders(req, deps.limits);
+    const stored = await receiveUpload(store, req, deps.limits, {
+      sha256,
+      mediaType,
+      createdBy: principalOf(req).sub,
+    });
+    keepConnection(res);
+    if (stored.created) res.status(201).location(`/v1/attachments/sha256:${sha256}`);
+    res.json(view(stored.meta));
+  });
 
-  router.get(
-    '/v1/attachments/:id',
-    requireRole(deps.auth, 'officer', 'supervisor'),
-    async (req, res) => {
-      const sha256 = id(req);
-      // Only what a stored message names: an upload no message refers to stays with its uploader.
-      const requests = await requestsNamingAttachment(pool, sha256);
-      const found = requests.length > 0 ? await getAttachment(pool, sha256) : undefined;
-      if (!found)
-        throw new AppError(
-          'unknown_attachment',
-          'no stored attachment with this digest is named by a stored message',
-        );
-      // As sensitive as the most sensitive request that names it (domain/access-policy.ts).
-      if (
-        !mayReadAttachment(
-          principalOf(req).roles,
-          requests.map((r) => r.type),
-        )
-      )
-        throw new AppError('forbidden', 'your roles may not see the files of this request');
-      await recordReads(
-        pool,
-        req,
-        'GET /v1/attachments/:id',
-        requests.map((r) => ({ reqId: r.reqId, parts: ['attachment'], ref: sha256 })),
+  declared.route('getAttachment', async (req, res) => {
+    const sha256 = id(req);
+    // Only what a stored message names: an upload no message refers to stays with its uploader.
+    const requests = await requestsNamingAttachment(pool, sha256);
+    const found = requests.length > 0 ? await getAttachment(pool, sha256) : undefined;
+    if (!found)
+      throw new AppError(
+        'unknown_attachment',
+        'no stored attachment with this digest is named by a stored message',
       );
-      res
-        .status(200)
-        .set({
-          'content-type': found.media_type,
-          'content-length': String(found.content.length),
-          'content-disposition': 'attachment',
-          'x-content-type-options': 'nosniff',
-          'cache-control': 'private, no-store',
-          etag: `"sha256:${sha256}"`,
-          'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
-        })
-        .end(found.content);
-    },
-  );
+    // As sensitive as the most sensitive request that names it (domain/access-policy.ts).
+    if (
+      !mayReadAttachment(
+        principalOf(req).roles,
+        requests.map((r) => r.type),
+      )
+    )
+      throw new AppError('forbidden', 'your roles may not see the files of this request');
+    await recordReads(
+      pool,
+      req,
+      'GET /v1/attachments/:id',
+      requests.map((r) => ({ reqId: r.reqId, parts: ['attachment'], ref: sha256 })),
+    );
+    res
+      .status(200)
+      .set({
+        'content-type': found.media_type,
+        'content-length': String(found.content.length),
+        'content-disposition': 'attachment',
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'private, no-store',
+        etag: `"sha256:${sha256}"`,
+        'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
+      })
+      .end(found.content);
+  });
 
   // Partner nodes: the token is the credential; HEAD says whether the upload is needed.
   const partnerToken = async (req: Request, sha256: string) => {
@@ -124,13 +118,13 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
     return verified;
   };
 
-  router.head('/v1/partner-attachments/:id', async (req, res) => {
+  declared.route('partnerHasAttachment', async (req, res) => {
     const sha256 = id(req);
     const { claims } = await partnerToken(req, sha256);
     res.status((await attachmentKnownTo(pool, sha256, claims.iss)) ? 200 : 404).end();
   });
 
-  router.put('/v1/partner-attachments/:id', closeOnRefusal, async (req, res) => {
+  declared.routeWith('partnerUploadAttachment', { first: [closeOnRefusal] }, async (req, res) => {
     const sha256 = id(req);
     const { claims } = await partnerToken(req, sha256);
     const mediaType = checkUploadHeaders(req, deps.limits);

@@ -1,7 +1,7 @@
 // The audit log over HTTP: checkpoints and proofs for supervisors and auditors, the full
 // integrity check, security alerts, the evidence bundle of a request, and the witness endpoint
 // partners post their checkpoints to (authenticated by the log key's signature, not a token).
-import { Router } from 'express';
+import type { Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
 import { buildEvidenceBundle, digestOnly, type BundleDeps } from '../audit/bundle.js';
@@ -10,13 +10,13 @@ import { witnessCheckpoint, type WitnessDeps } from '../audit/witness.js';
 import { cosignaturesOf, listCheckpoints, listSecurityAlerts } from '../db/audit.js';
 import { WitnessRequest } from '../schemas/audit.js';
 import { Ulid } from '../schemas/common.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
 import { requestTypeOf } from '../db/access-log.js';
-import { ROUTES, evidenceFormFor } from '../domain/access-policy.js';
+import { evidenceFormFor } from '../domain/access-policy.js';
 import { AppError } from '../errors.js';
-import { requireJson } from './json-body.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface AuditRouterDeps extends WitnessDeps {
   pool: pg.Pool;
@@ -38,10 +38,10 @@ const EvidenceQuery = z.strictObject({
 });
 
 export function auditRouter(deps: AuditRouterDeps): Router {
-  const router = Router();
-  const readers = requireRole(deps.auth, 'supervisor', 'admin');
+  const declared = new DeclaredRouter('', deps.auth);
+  const router = declared.router;
 
-  router.get('/v1/audit/checkpoints', readers, async (_req, res) => {
+  declared.route('listCheckpoints', async (_req, res) => {
     const rows = await listCheckpoints(deps.pool, 100);
     const cosigs = await cosignaturesOf(
       deps.pool,
@@ -60,14 +60,14 @@ export function auditRouter(deps: AuditRouterDeps): Router {
     });
   });
 
-  router.post('/v1/audit/checkpoints', requireRole(deps.auth, 'admin'), async (_req, res) => {
+  declared.route('signCheckpoint', async (_req, res) => {
     const c = await deps.audit.checkpoint();
     res
       .status(201)
       .json({ size: c.size, root: c.root.toString('hex'), at: c.at.toISOString(), token: c.token });
   });
 
-  router.get('/v1/audit/entries/:index/proof', readers, async (req, res) => {
+  declared.route('inclusionProof', async (req, res) => {
     const index = parseOrThrow(Size, req.params.index, 'the entry index');
     const q = parseOrThrow(ProofQuery, req.query, 'the query');
     const p = await deps.audit.inclusion(index, q.tree_size);
@@ -81,7 +81,7 @@ export function auditRouter(deps: AuditRouterDeps): Router {
     });
   });
 
-  router.get('/v1/audit/consistency', readers, async (req, res) => {
+  declared.route('consistencyProof', async (req, res) => {
     const q = parseOrThrow(ConsistencyQuery, req.query, 'the query');
     res.json({
       from_size: q.from,
@@ -90,42 +90,38 @@ export function auditRouter(deps: AuditRouterDeps): Router {
     });
   });
 
-  router.get('/v1/audit/verify', readers, async (_req, res) => {
+  declared.route('verifyLog', async (_req, res) => {
     const problems = await deps.audit.verifyIntegrity();
     res.json({ ok: problems.length === 0, size: await deps.audit.sync(), problems });
   });
 
-  router.get('/v1/audit/alerts', readers, async (_req, res) => {
+  declared.route('securityAlerts', async (_req, res) => {
     res.json({ alerts: await listSecurityAlerts(deps.pool) });
   });
 
-  router.post('/v1/audit/witness', requireJson, async (req, res) => {
+  declared.route('witnessCheckpoint', async (req, res) => {
     const body = parseOrThrow(WitnessRequest, req.body, 'the witness request');
     res.json(await witnessCheckpoint(deps, body));
   });
 
   // The full bundle to a role that may see the request's content; the digest-only bundle to the
   // others (domain/access-policy.ts), which still proves every envelope by its log entry.
-  router.get(
-    '/v1/requests/:id/evidence',
-    requireRole(deps.auth, ...ROUTES['GET /v1/requests/:id/evidence'].roles),
-    async (req, res) => {
-      const id = parseOrThrow(Ulid, req.params.id, 'the request id');
-      const q = parseOrThrow(EvidenceQuery, req.query, 'the query');
-      const type = await requestTypeOf(deps.pool, id);
-      if (!type) throw new AppError('unknown_request', 'no request with this id on this node');
-      const form = evidenceFormFor(principalOf(req).roles, type, q.content);
-      const full = await buildEvidenceBundle(deps, id, {
-        withAttachments: form === 'full' && q.attachments,
-      });
-      const bundle = form === 'full' ? full : digestOnly(full);
-      if (form === 'full')
-        await recordReads(deps.pool, req, 'GET /v1/requests/:id/evidence', [
-          { reqId: id, parts: ['evidence'], ref: q.attachments ? 'with_attachments' : null },
-        ]);
-      res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
-    },
-  );
+  declared.route('evidenceBundle', async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const q = parseOrThrow(EvidenceQuery, req.query, 'the query');
+    const type = await requestTypeOf(deps.pool, id);
+    if (!type) throw new AppError('unknown_request', 'no request with this id on this node');
+    const form = evidenceFormFor(principalOf(req).roles, type, q.content);
+    const full = await buildEvidenceBundle(deps, id, {
+      withAttachments: form === 'full' && q.attachments,
+    });
+    const bundle = form === 'full' ? full : digestOnly(full);
+    if (form === 'full')
+      await recordReads(deps.pool, req, 'GET /v1/requests/:id/evidence', [
+        { reqId: id, parts: ['evidence'], ref: q.attachments ? 'with_attachments' : null },
+      ]);
+    res.set('content-disposition', `attachment; filename="evidence-${id}.json"`).json(bundle);
+  });
 
   return router;
 }

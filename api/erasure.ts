@@ -1,12 +1,13 @@
 // Admin route that erases one request's personal content (domain/erasure.ts), keeping its
 // evidence: `POST /v1/admin/requests/:id/erase`, and `GET` of the same path's erasure record.
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { eraseRequest, erasureOf } from '../domain/erasure.js';
 import { AppError } from '../errors.js';
 import { Ulid } from '../schemas/common.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface ErasureRouterDeps {
   pool: pg.Pool;
@@ -22,11 +23,11 @@ function requestId(raw: unknown): string {
 }
 
 export function erasureRouter(deps: ErasureRouterDeps): Router {
-  const router = Router();
-  const admins = requireRole(deps.auth, 'admin');
+  const declared = new DeclaredRouter('/v1/admin/requests', deps.auth);
+  const router = declared.router;
 
   // Erases, or answers the erasure already made: the same 200 however often it is sent.
-  router.post('/:id/erase', admins, async (req, res) => {
+  declared.route('eraseRequest', async (req, res) => {
     const id = requestId(req.params.id);
     const view = await eraseRequest(deps, id, {
       trigger: 'admin',
@@ -35,7 +36,7 @@ export function erasureRouter(deps: ErasureRouterDeps): Router {
     res.json(view);
   });
 
-  router.get('/:id/erasure', admins, async (req, res) => {
+  declared.route('getErasure', async (req, res) => {
     const id = requestId(req.params.id);
     const view = await erasureOf(deps.pool, id);
     if (!view) throw new AppError('not_found', 'this request has not been erased');

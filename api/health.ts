@@ -1,8 +1,9 @@
 // Liveness and readiness: `/healthz` says the process answers, `/readyz` that it can do its work.
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { inboxBacklog } from '../db/messages.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface ReadinessDeps {
   partyId: string;
@@ -83,11 +84,12 @@ async function inboxReport(
 }
 
 export function healthRouter(deps: ReadinessDeps): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
+  const declared = new DeclaredRouter('');
+  const router = declared.router;
+  declared.route('health', (_req, res) => {
     res.json({ status: 'ok', party: deps.partyId });
   });
-  router.get('/readyz', async (_req, res) => {
+  declared.route('readiness', async (_req, res) => {
     const [postgres, temporal, inbox] = await Promise.all([
       timed(() => deps.pool.query('SELECT 1')),
       timed(

@@ -2,8 +2,8 @@
 // authenticate by signature, not by bearer token: the envelope is the credential. A source that
 // keeps sending input no party can be held to is answered 429 rate_limited with Retry-After; the
 // limit counts refusals only, so a valid envelope from the same address is still taken.
+import type { Router } from 'express';
 import express, {
-  Router,
   type ErrorRequestHandler,
   type NextFunction,
   type Request,
@@ -16,10 +16,12 @@ import { refusalLogOf } from '../exchange/refusals.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 import { sendProblem } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 export function inboxRouter(deps: InboxDeps): Router {
-  const router = Router();
-  router.get('/.well-known/jwks.json', (_req, res) => {
+  const declared = new DeclaredRouter('');
+  const router = declared.router;
+  declared.route('getJwks', (_req, res) => {
     res.set('cache-control', 'max-age=300').json(deps.keyring.jwks());
   });
 
@@ -64,8 +66,8 @@ export function inboxRouter(deps: InboxDeps): Router {
     next(await refuseUnread(req, refused));
   };
 
-  router.post(
-    '/v1/messages',
+  declared.route(
+    'receiveMessage',
     async (req: Request, _res: Response, next: NextFunction) => {
       if (!req.is(ENVELOPE_MEDIA_TYPE)) {
         const refused = new AppError(

@@ -607,13 +607,8 @@ function requestBody(body: NonNullable<Operation['body']>, examples?: Json): Jso
   return { required: true, description, content: { [media]: { schema } } };
 }
 
-function operation(op: Operation): Json {
-  const codes = [
-    ...(op.errors ?? []),
-    ...(op.roles ? AUTH : []),
-    ...(op.stateful === false ? [] : ['unavailable' as const]),
-    'internal' as const,
-  ];
+function operation(op: Operation, method: string): Json {
+  const codes = declaredCodes(op, method);
   const who = op.roles
     ? `**Roles:** ${op.roles.join(', ')} (bearer JWT).`
     : '**No authentication.**';
@@ -666,14 +661,19 @@ const ATTACHMENT_ID = pathParam(
 );
 const BYTES = { '*/*': { schema: { type: 'string', format: 'binary' } } };
 
-export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string }): Json {
-  const paths: Record<string, Record<string, Operation>> = {
+/**
+ * Every route of the node, declared once: method and path, roles, body, parameters, answers and the
+ * error codes it gives. The express routes are built from these declarations (api/routes.ts) and
+ * so is the OpenAPI document (below): neither can name a route, a role or a body the other lacks.
+ */
+function operationTable(partyId: string): Record<string, Record<string, Operation>> {
+  return {
     '/v1/messages': {
       post: {
         id: 'receiveMessage',
         tag: 'Protocol',
         summary: 'Receive a signed message (partner inbox)',
-        description: messagesDescription(opts.partyId),
+        description: messagesDescription(partyId),
         body: {
           media: ENVELOPE_MEDIA_TYPE,
           schema: ref('Envelope'),
@@ -1304,6 +1304,49 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
       },
     },
   };
+}
+
+/** A declared route: its operation, method and path (OpenAPI form), and every code it may answer. */
+export interface DeclaredRoute {
+  id: string;
+  method: 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  roles: readonly Role[] | undefined;
+  /** Whether the route takes a JSON body (checked by `requireJson`, parsed by the app). */
+  jsonBody: boolean;
+  codes: ReadonlySet<ErrorCode>;
+}
+
+/** Every code an operation's declaration lets it answer, as its OpenAPI responses list them. */
+function declaredCodes(op: Operation, method: string): ErrorCode[] {
+  return [
+    ...(op.errors ?? []),
+    ...(op.roles ? AUTH : []),
+    // A signed-in browser's call that changes state without the session's CSRF token.
+    ...(op.roles && method !== 'get' && method !== 'head' ? ['csrf_invalid' as const] : []),
+    ...(op.stateful === false ? [] : ['unavailable' as const]),
+    'internal' as const,
+  ];
+}
+
+/** The node's routes by operation id (descriptions name no party: only the shape is used). */
+export function declaredRoutes(): Map<string, DeclaredRoute> {
+  const out = new Map<string, DeclaredRoute>();
+  for (const [path, ops] of Object.entries(operationTable('this-node')))
+    for (const [method, op] of Object.entries(ops))
+      out.set(op.id, {
+        id: op.id,
+        method: method as DeclaredRoute['method'],
+        path,
+        roles: op.roles,
+        jsonBody: typeof op.body === 'string',
+        codes: new Set(declaredCodes(op, method)),
+      });
+  return out;
+}
+
+export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string }): Json {
+  const paths = operationTable(opts.partyId);
 
   return {
     openapi: '3.1.0',
@@ -1340,7 +1383,7 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
     paths: Object.fromEntries(
       Object.entries(paths).map(([path, ops]) => [
         path,
-        Object.fromEntries(Object.entries(ops).map(([m, op]) => [m, operation(op)])),
+        Object.fromEntries(Object.entries(ops).map(([m, op]) => [m, operation(op, m)])),
       ]),
     ),
     components: {

@@ -1,6 +1,7 @@
 // Operators' view of message traffic and store-and-forward: the outbox (what waits for which
 // partner), one stored message, and export/import of bundles.
-import express, { Router } from 'express';
+import type { Router } from 'express';
+import express from 'express';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -13,12 +14,13 @@ import type { OutboxDeps } from '../exchange/outbox.js';
 import { Bundle } from '../schemas/bundle.js';
 import { PartyId, Ulid } from '../schemas/common.js';
 import { Sha256Hex } from '../schemas/envelope.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
 import { requestTypeOf } from '../db/access-log.js';
 import { messageFormFor } from '../domain/access-policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 const OutboxQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'rejected', 'abandoned']).optional(),
@@ -50,8 +52,8 @@ export function outboxRouter(deps: {
   /** Where request workflows run: told when a file brings a receipt, so they need not retry first. */
   client?: Client;
 }): Router {
-  const router = Router();
-  const operators = requireRole(deps.auth, 'admin', 'supervisor');
+  const declared = new DeclaredRouter('', deps.auth);
+  const router = declared.router;
   /**
    * Tells the request's workflow that the receipt of its message `msgId` is stored, so its waiting
    * delivery attempt stops now. Best effort: the receipt is stored, and the next attempt finds it.
@@ -70,9 +72,8 @@ export function outboxRouter(deps: {
       );
     }
   };
-  const admin = requireRole(deps.auth, 'admin');
 
-  router.get('/v1/outbox', operators, async (req, res) => {
+  declared.route('listOutbox', async (req, res) => {
     const q = parseOrThrow(OutboxQuery, req.query, 'the query');
     const rows = await listOutbox(deps.pool, { status: q.status, aud: q.partner, limit: q.limit });
     res.json({
@@ -96,7 +97,7 @@ export function outboxRouter(deps: {
   // A stored message exactly as exchanged: by msg_id (ours) or by digest (received). Its token and
   // payload only to a role that may see its request's content (domain/access-policy.ts), with
   // the read recorded; otherwise its ids, kind, digest and status.
-  router.get('/v1/messages/:ref', admin, async (req, res) => {
+  declared.route('getStoredMessage', async (req, res) => {
     const ref = String(req.params.ref);
     const out = Ulid.safeParse(ref).success ? await getOutboxMessage(deps.pool, ref) : undefined;
     const inb =
@@ -141,7 +142,7 @@ export function outboxRouter(deps: {
     res.json({ ...meta, token: m.token, payload: m.payload, receipt: m.receipt_token });
   });
 
-  router.get('/v1/admin/exchange/export', admin, async (req, res) => {
+  declared.route('exportBundle', async (req, res) => {
     const { partner } = parseOrThrow(z.strictObject({ partner: PartyId }), req.query, 'the query');
     const bundle = await exportBundle(deps.outbox, partner);
     // Our pending envelopes, with their content, for transport: an operator's tool, read-audited
@@ -158,13 +159,10 @@ export function outboxRouter(deps: {
       .json(bundle);
   });
 
-  router.post(
-    '/v1/admin/exchange/import',
-    admin,
-    express.json({ limit: BUNDLE_LIMIT }),
+  declared.routeWith(
+    'importBundle',
+    { parse: [express.json({ limit: BUNDLE_LIMIT })] },
     async (req, res) => {
-      if (!req.is('application/json'))
-        throw new AppError('unsupported_media_type', 'send the bundle as application/json');
       const bundle = parseOrThrow(Bundle, req.body, 'the bundle');
       res.json(
         await importBundle(

@@ -1,6 +1,6 @@
 // Admin routes of the partner registry: add a partner with its keys, rotate (add) keys, revoke a
 // key, change name or inbox. Every change is recorded with who made it.
-import { Router } from 'express';
+import type { Router } from 'express';
 import type pg from 'pg';
 import {
   addKeys,
@@ -21,9 +21,9 @@ import {
   UpdatePartnerBody,
 } from '../schemas/partners-api.js';
 import { PartyId } from '../schemas/common.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
-import { requireJson } from './json-body.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 /** Turns a JWKS with roles and validity into keys to register, checking each kid and algorithm. */
 export async function keysFromInput(input: KeysInput, now = new Date()): Promise<NewKey[]> {
@@ -70,7 +70,8 @@ export function partnersRouter(deps: {
   /** Told after every change to the registry (the verifier's key cache forgets what it held). */
   registryChanged?: () => void;
 }): Router {
-  const router = Router();
+  const declared = new DeclaredRouter('/v1/admin/partners', deps.auth);
+  const router = declared.router;
   /** Runs a registry change; whatever came of it, cached keys are forgotten. */
   const changing = async (change: Promise<unknown>) => {
     try {
@@ -79,14 +80,12 @@ export function partnersRouter(deps: {
       deps.registryChanged?.();
     }
   };
-  const admin = requireRole(deps.auth, 'admin');
-  const readers = requireRole(deps.auth, 'admin', 'supervisor');
 
-  router.get('/', readers, async (_req, res) => {
+  declared.route('listPartners', async (_req, res) => {
     res.json({ items: await listParties(deps.pool) });
   });
 
-  router.post('/', admin, requireJson, async (req, res) => {
+  declared.route('addPartner', async (req, res) => {
     const body = parseOrThrow(AddPartnerBody, req.body, 'the partner');
     if (body.partyId === deps.partyId) {
       throw new AppError('schema_invalid', 'a partner is another party', [
@@ -107,20 +106,20 @@ export function partnersRouter(deps: {
       .json(await getParty(deps.pool, body.partyId));
   });
 
-  router.get('/:partyId', readers, async (req, res) => {
+  declared.route('getPartner', async (req, res) => {
     const party = await getParty(deps.pool, partyParam(req.params.partyId));
     if (!party) throw new AppError('unknown_party', 'no registered party with that id');
     res.json({ ...party, changes: await listRegistryChanges(deps.pool, party.partyId) });
   });
 
-  router.patch('/:partyId', admin, requireJson, async (req, res) => {
+  declared.route('updatePartner', async (req, res) => {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(UpdatePartnerBody, req.body, 'the change');
     await changing(updateParty(deps.pool, partyId, body, principalOf(req).sub));
     res.json(await getParty(deps.pool, partyId));
   });
 
-  router.post('/:partyId/keys', admin, requireJson, async (req, res) => {
+  declared.route('addPartnerKeys', async (req, res) => {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(KeysInput, req.body, 'the keys');
     const keys = await keysFromInput(body);
@@ -128,7 +127,7 @@ export function partnersRouter(deps: {
     res.status(201).json(await getParty(deps.pool, partyId));
   });
 
-  router.post('/:partyId/keys/:kid/revoke', admin, requireJson, async (req, res) => {
+  declared.route('revokePartnerKey', async (req, res) => {
     const partyId = partyParam(req.params.partyId);
     const body = parseOrThrow(RevokeKeyBody, req.body, 'the revocation');
     const revokedAt = body.revokedAt ? new Date(body.revokedAt) : new Date();

@@ -91,7 +91,15 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
             ? new AppError('unavailable', 'a backing service is unavailable; try again shortly')
             : new AppError('internal', 'internal error')));
     // Log the code and route only: messages of unexpected errors may quote request data.
-    const fields = { code: appError.code, method: req.method, route: routeOf(req) };
+    const fields = {
+      code: appError.code,
+      method: req.method,
+      route: routeOf(req),
+      // A code the route's declaration does not list (api/routes.ts): the document is wrong.
+      ...(typeof res.locals.undeclaredCode === 'string'
+        ? { undeclaredFor: res.locals.undeclaredCode }
+        : {}),
+    };
     if (appError.status >= 500) {
       // The stack's frames say where without the message, which may carry personal data.
       const frames =
@@ -100,7 +108,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
         { ...fields, errName: err instanceof Error ? err.name : typeof err, frames },
         'request failed',
       );
-    } else log.info(fields, 'request refused');
+    } else if (fields.undeclaredFor)
+      log.warn(fields, 'request refused with a code its route does not declare');
+    else log.info(fields, 'request refused');
     if (res.headersSent) return;
     sendProblem(res, appError);
   };

@@ -3,7 +3,7 @@
 // (domain/outgoing-message.ts); then a Temporal update whose validator refuses an action the
 // request's state does not allow (409 invalid_state) before anything is signed, stored or sent.
 // The answer says what happened.
-import { Router } from 'express';
+import type { Router } from 'express';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { claimIdempotencyKey, getRequest } from '../db/requests.js';
@@ -17,14 +17,14 @@ import { withinTime } from '../temporal/within.js';
 import { Ulid } from '../schemas/common.js';
 import { ACTION_ROUTES, actionFor } from '../workflows/actions.js';
 import { act, requestWorkflowId } from '../workflows/messages.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
-import { requireJson } from './json-body.js';
+import { principalOf, type Authenticator } from './auth.js';
 import {
   actionUpdateId,
   bodyDigest,
   IDEMPOTENCY_KEY_REUSED,
   idempotencyKeyOf,
 } from './idempotency.js';
+import { DeclaredRouter } from './routes.js';
 
 /** The action routes under /v1/requests/:id/, one per path of the action table. */
 export { ACTION_ROUTES } from '../workflows/actions.js';
@@ -39,13 +39,13 @@ export function requestActionsRouter(deps: {
   /** Longest wait for the workflow to confirm an action, before `503 update_timeout`. */
   updateTimeoutMs?: number;
 }): Router {
-  const router = Router();
-  const officer = requireRole(deps.auth, 'officer');
+  const declared = new DeclaredRouter('/v1/requests', deps.auth);
+  const router = declared.router;
   for (const route of ACTION_ROUTES) {
     const { kind } = route;
     if (kind === 'request' || kind === 'receipt')
       throw new TypeError(`no officer action is carried by a ${kind}`);
-    router.post(`/:id/${route.path}`, officer, requireJson, async (req, res) => {
+    declared.route(`requestAction_${route.path.replace(/-/g, '_')}`, async (req, res) => {
       const id = Ulid.safeParse(req.params.id);
       const existing = id.success ? await getRequest(deps.pool, id.data) : undefined;
       if (!existing)

@@ -1,5 +1,6 @@
 // Officers' request routes: create and submit a request, list requests, read one with its timeline.
-import { Router, type Request, type RequestHandler } from 'express';
+import type { Router } from 'express';
+import { type Request, type RequestHandler } from 'express';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ulid } from 'ulid';
@@ -26,7 +27,7 @@ import { createdEvent } from '../workflows/created-event.js';
 import { requestWorkflowId } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
 import { startingSearchAttributes } from '../workflows/search-attributes.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 import {
   GEOJSON_MEDIA_TYPE,
@@ -44,7 +45,6 @@ import {
 } from '../domain/map-export.js';
 import { coverageOf, exchangedMessages, responsesOf } from '../domain/responses.js';
 import { responseSchema, type MineMapRecord } from '../schemas/domain/index.js';
-import { requireJson } from './json-body.js';
 import { bodyDigest, IDEMPOTENCY_KEY_REUSED, idempotencyKeyOf } from './idempotency.js';
 import {
   mayReadMessageBodies,
@@ -56,6 +56,7 @@ import { recordReads } from './access-log.js';
 import { allowedActions, loopStateOf, nextStepOf } from '../domain/allowed-actions.js';
 import { loopEventTypes } from '../db/loop-events.js';
 import type { RequestListItem } from '../schemas/officer-list.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface RequestsDeps {
   partyId: string;
@@ -106,10 +107,10 @@ type MapExportRoute =
   | 'GET /v1/requests/:id/export.gpkg';
 
 export function requestsRouter(deps: RequestsDeps): Router {
-  const router = Router();
-  const readers = requireRole(deps.auth, 'officer', 'supervisor');
+  const declared = new DeclaredRouter('/v1/requests', deps.auth);
+  const router = declared.router;
 
-  router.post('/', requireRole(deps.auth, 'officer'), requireJson, async (req, res) => {
+  declared.route('createRequest', async (req, res) => {
     // The number rule of every officer body that ends up signed: what the partner would refuse
     // (an integer beyond 2^53, a body too deep) is refused here with the partner's code.
     const body = parseOfficerBody(CreateRequestBody, req.body, 'the request');
@@ -193,7 +194,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
     res.status(201).location(`/v1/requests/${reqId}`).json(view);
   });
 
-  router.get('/', readers, async (req, res) => {
+  declared.route('listRequests', async (req, res) => {
     const query = parseOrThrow(ListRequestsQuery, req.query, 'the query');
     // Lists show every request in its summary form (title, items' ids and kinds), for every role:
     // no content, so nothing to read-audit; the detail shows what the caller's role may see.
@@ -210,7 +211,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
     res.json({ items });
   });
 
-  router.get('/:id', readers, async (req, res) => {
+  declared.route('getRequest', async (req, res) => {
     const id = Ulid.safeParse(req.params.id);
     // The row and its timeline from one snapshot: never an event beside the state before it.
     const found = id.success ? await getRequestDetail(deps.pool, id.data) : undefined;
@@ -269,7 +270,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
   }
 
   // The records exchanged for a request, as one RFC 7946 file QGIS opens as it is.
-  router.get('/:id/geojson', requireRole(deps.auth, 'officer'), async (req, res) => {
+  declared.route('getRequestGeojson', async (req, res) => {
     const { view, fc, name } = await mapFeaturesFor(req, 'a GeoJSON export');
     const body = JSON.stringify(fc);
     await recordReads(deps.pool, req, 'GET /v1/requests/:id/geojson', [
@@ -295,23 +296,17 @@ export function requestsRouter(deps: RequestsDeps): Router {
         .set('content-disposition', `attachment; filename="${name}.${ext}"`)
         .send(body);
     }) satisfies RequestHandler;
-  router.get(
-    '/:id/export.kml',
-    requireRole(deps.auth, 'officer'),
+  declared.route(
+    'getRequestKml',
     mapExport('GET /v1/requests/:id/export.kml', (fc) =>
       Promise.resolve(Buffer.from(mineMapKml(fc), 'utf8')),
     ),
   );
-  router.get(
-    '/:id/export.zip',
-    requireRole(deps.auth, 'officer'),
+  declared.route(
+    'getRequestShapefiles',
     mapExport('GET /v1/requests/:id/export.zip', mineMapShapefiles),
   );
-  router.get(
-    '/:id/export.gpkg',
-    requireRole(deps.auth, 'officer'),
-    mapExport('GET /v1/requests/:id/export.gpkg', geoPackage),
-  );
+  declared.route('getRequestGeoPackage', mapExport('GET /v1/requests/:id/export.gpkg', geoPackage));
 
   return router;
 }

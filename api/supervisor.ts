@@ -2,7 +2,7 @@
 // summary figures, and one request's timeline. Read-only, from the Postgres read model; no
 // subject text or creator, since the subject may hold personal data.
 import crypto from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
 import {
@@ -24,8 +24,9 @@ import {
   type SupervisorSummary,
   type SupervisorTimeline,
 } from '../schemas/supervisor-api.js';
-import { requireRole, type Authenticator } from './auth.js';
+import { type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface SupervisorDeps {
   pool: pg.Pool;
@@ -138,14 +139,14 @@ export function parseListQuery(query: unknown): {
 }
 
 export function supervisorRouter(deps: SupervisorDeps): Router {
-  const router = Router();
-  const supervisors = requireRole(deps.auth, 'supervisor', 'admin');
+  const declared = new DeclaredRouter('/v1/supervisor', deps.auth);
+  const router = declared.router;
   const summary = summaryCache(() => computeSummary(deps.pool), {
     freshMs: deps.summaryFreshMs ?? 5000,
     maxAgeMs: deps.summaryMaxAgeMs ?? 30_000,
   });
 
-  router.get('/requests', supervisors, async (req, res) => {
+  declared.route('supervisorListRequests', async (req, res) => {
     const { options, page } = parseListQuery(req.query);
     const found = await listForSupervisor(deps.pool, options);
     const body: SupervisorRequestPage = {
@@ -160,12 +161,12 @@ export function supervisorRouter(deps: SupervisorDeps): Router {
     res.end(text);
   });
 
-  router.get('/summary', supervisors, async (req, res) => {
+  declared.route('supervisorSummary', async (req, res) => {
     parseOrThrow(z.strictObject({}), req.query, 'the query');
     res.json(await summary());
   });
 
-  router.get('/requests/:id/timeline', supervisors, async (req, res) => {
+  declared.route('supervisorTimeline', async (req, res) => {
     const { id } = parseOrThrow(RequestIdParams, { id: req.params.id }, 'the path');
     // The request and its events from one snapshot: never an event beside the state before it.
     const body: SupervisorTimeline | undefined = await getSupervisorTimeline(deps.pool, id);

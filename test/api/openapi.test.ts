@@ -151,7 +151,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('documents every route of the routers app.ts mounts, and nothing else', () => {
-    const deps = {} as any;
+    const deps = { auth: {} } as any;
     const mounted: [string, Router][] = [
       ['', healthRouter(deps)],
       ['', inboxRouter(deps)],
