@@ -2,7 +2,8 @@
 // the node's encrypted payloads in the Temporal Web UI or CLI, `POST /codec/encode` encrypts input
 // they send to a workflow. Admins only: payloads hold personal data no supervisor may see. Only
 // the node's own namespace, bounded bodies, and CORS for the configured Temporal UI origin only.
-import express, { Router, type RequestHandler } from 'express';
+import type { Router } from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -10,8 +11,9 @@ import { AppError } from '../errors.js';
 import { CodecPayloads, type CodecPayload } from '../schemas/codec-api.js';
 import { CodecError } from '../temporal/codec.js';
 import { recordReads } from './access-log.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface CodecRouteDeps {
   codec: PayloadCodec;
@@ -77,9 +79,9 @@ function cors(origins: readonly string[]): { headers: RequestHandler; preflight:
 }
 
 export function codecRouter(deps: CodecRouteDeps): Router {
-  const router = Router();
+  const declared = new DeclaredRouter('/codec', deps.auth);
+  const router = declared.router;
   const { headers, preflight } = cors(deps.corsOrigins);
-  const admins = requireRole(deps.auth, 'admin');
   const ownNamespace: RequestHandler = (req, _res, next) => {
     const ns = req.get('x-namespace');
     if (ns !== undefined && ns !== deps.namespace)
@@ -132,7 +134,7 @@ export function codecRouter(deps: CodecRouteDeps): Router {
 
   router.use(headers);
   router.options(['/encode', '/decode'], preflight);
-  router.post('/decode', admins, ownNamespace, json, body, route('decode'));
-  router.post('/encode', admins, ownNamespace, json, body, route('encode'));
+  declared.route('codec_decode', ownNamespace, json, body, route('decode'));
+  declared.route('codec_encode', ownNamespace, json, body, route('encode'));
   return router;
 }

@@ -5,10 +5,12 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { Router, type RequestHandler } from 'express';
+import type { Router } from 'express';
+import express, { type RequestHandler } from 'express';
 import type pg from 'pg';
 import { STILL_RELEVANT } from '../db/notifications.js';
-import { principalOf, requireRole, type Authenticator } from './auth.js';
+import { principalOf, type Authenticator } from './auth.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface DashboardDeps {
   partyId: string;
@@ -136,7 +138,8 @@ const securityHeadersFor = (tileOrigin: string | null): RequestHandler => {
 };
 
 export function dashboardRouter(deps: DashboardDeps): Router {
-  const router = Router();
+  const declared = new DeclaredRouter('', deps.auth);
+  const router = declared.router;
   const config: DashboardConfig = {
     partyId: deps.partyId,
     temporalUiUrl: deps.temporalUiUrl?.replace(/\/+$/, '') || null,
@@ -151,42 +154,34 @@ export function dashboardRouter(deps: DashboardDeps): Router {
   };
 
   router.use('/dashboard', securityHeadersFor(tileOriginOf(deps.mapTileUrl)));
-  router.get('/dashboard/config.json', (_req, res) => {
+  declared.route('dashboardConfig', (_req, res) => {
     res.set('cache-control', 'no-cache').json(config);
   });
   // Who the token belongs to, as this node verified it: the page picks its views from the roles.
-  router.get(
-    '/dashboard/session.json',
-    requireRole(deps.auth, 'officer', 'supervisor', 'admin'),
-    (req, res) => {
-      const { sub, roles } = principalOf(req);
-      // Signed in with the session cookie: the name to show, and the CSRF token to send.
-      const session = req.browserSession;
-      res.set('cache-control', 'no-store').json({
-        sub,
-        roles,
-        ...(session ? { name: session.name, csrfToken: session.csrfToken } : {}),
-      });
-    },
-  );
+  declared.route('dashboardSession', (req, res) => {
+    const { sub, roles } = principalOf(req);
+    // Signed in with the session cookie: the name to show, and the CSRF token to send.
+    const session = req.browserSession;
+    res.set('cache-control', 'no-store').json({
+      sub,
+      roles,
+      ...(session ? { name: session.name, csrfToken: session.csrfToken } : {}),
+    });
+  });
   // Escalations and near deadlines, as the webhooks get them (the notifications table has no API
   // of its own yet): supervisors only, no subject.
   let notifications: { at: number; value: Promise<DashboardNotification[]> } | undefined;
-  router.get(
-    '/dashboard/notifications.json',
-    requireRole(deps.auth, 'supervisor', 'admin'),
-    async (_req, res) => {
-      if (!notifications || Date.now() - notifications.at > NOTIFICATIONS_FRESH_MS) {
-        const value = latestNotifications(deps.pool);
-        notifications = { at: Date.now(), value };
-        // A failed query is not kept: the next caller tries again.
-        value.catch(() => {
-          if (notifications?.value === value) notifications = undefined;
-        });
-      }
-      res.set('cache-control', 'no-store').json({ notifications: await notifications.value });
-    },
-  );
+  declared.route('dashboardNotifications', async (_req, res) => {
+    if (!notifications || Date.now() - notifications.at > NOTIFICATIONS_FRESH_MS) {
+      const value = latestNotifications(deps.pool);
+      notifications = { at: Date.now(), value };
+      // A failed query is not kept: the next caller tries again.
+      value.catch(() => {
+        if (notifications?.value === value) notifications = undefined;
+      });
+    }
+    res.set('cache-control', 'no-store').json({ notifications: await notifications.value });
+  });
   router.use('/dashboard/static', (req, res, next) => {
     res.set('cache-control', 'no-cache');
     assets(req, res, next);
@@ -212,7 +207,7 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     res.set('cache-control', 'no-cache');
     noble(req, res, next);
   });
-  router.get('/dashboard/vendor/i18next/i18next.js', (_req, res) => {
+  declared.route('dashboardI18next', (_req, res) => {
     res.set('cache-control', 'no-cache').type('text/javascript').sendFile(I18NEXT_ESM);
   });
   // The message catalogs, one file per language and part of the page (locales/<lng>/<ns>.json).
@@ -222,9 +217,12 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     locales(req, res, next);
   });
   // The page's own routes all load the same document; its script draws the view of the path.
-  router.get(
-    ['/dashboard', '/dashboard/sign-in', '/dashboard/requests', '/dashboard/requests/:id'],
-    page,
-  );
+  for (const id of [
+    'dashboardOverview',
+    'dashboardSignIn',
+    'dashboardRequests',
+    'dashboardRequest',
+  ])
+    declared.route(id, page);
   return router;
 }

@@ -6,7 +6,8 @@
 // one, so two nodes in one process keep their figures apart. Labels hold codes, kinds and route
 // templates only: no request ids, no subjects, no names.
 import crypto from 'node:crypto';
-import { Router, type Request, type RequestHandler } from 'express';
+import type { Router } from 'express';
+import { type Request, type RequestHandler } from 'express';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -15,6 +16,7 @@ import { inboxBacklog } from '../db/messages.js';
 import { AppError, ERROR_STATUS } from '../errors.js';
 import { RequestStatus, RequestType } from '../schemas/common.js';
 import { MessageKind } from '../schemas/envelope.js';
+import { DeclaredRouter } from './routes.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -284,8 +286,9 @@ export interface MetricsRouterDeps {
 }
 
 export function metricsRouter(deps: MetricsRouterDeps): Router {
-  const router = Router();
-  router.get('/metrics', async (req, res) => {
+  const declared = new DeclaredRouter('');
+  const router = declared.router;
+  declared.route('metrics', async (req, res) => {
     authorize(req, deps.token);
     const { metrics } = deps;
     try {

@@ -661,6 +661,184 @@ const ATTACHMENT_ID = pathParam(
 );
 const BYTES = { '*/*': { schema: { type: 'string', format: 'binary' } } };
 
+const HTML_PAGE = {
+  '200': {
+    description: 'The web UI’s page (one document; its script draws the view of the path)',
+    content: { 'text/html': { schema: { type: 'string' } } },
+  },
+};
+
+/** The web UI's own routes: its pages, what its script reads, browser sign-in, the codec. */
+function webUiPaths(): Record<string, Record<string, Operation>> {
+  const page = (id: string, summary: string): Record<string, Operation> => ({
+    get: { id, tag: 'Web UI', summary, stateful: false, ok: HTML_PAGE },
+  });
+  const codec = (op: 'encode' | 'decode'): Record<string, Operation> => ({
+    post: {
+      id: `codec_${op}`,
+      tag: 'Web UI',
+      summary: `${op === 'decode' ? 'Decrypt' : 'Encrypt'} Temporal payloads (the Temporal Web UI’s remote codec)`,
+      description:
+        'Answers browsers of the Temporal Web UI’s origin (`TEMPORAL_CODEC_CORS_ORIGIN`, else the embedded or configured UI’s), with CORS. `X-Namespace`, when sent, must be this node’s namespace. A decode is recorded in the access log (by count: a payload names no request).',
+      roles: ['admin'],
+      body: {
+        media: 'application/json',
+        schema: {
+          type: 'object',
+          properties: { payloads: { type: 'array', items: { type: 'object' } } },
+          required: ['payloads'],
+        },
+        description: 'Temporal payloads in their JSON form (`metadata`, `data`, base64)',
+      },
+      ok: { '200': answer('The payloads, encoded or decoded', { type: 'object' }) },
+      errors: ['unsupported_media_type', 'malformed_json', 'schema_invalid', 'too_large'],
+    },
+  });
+  return {
+    '/dashboard': page(
+      'dashboardOverview',
+      'The web UI: supervisors’ overview (officers go to their work list)',
+    ),
+    '/dashboard/sign-in': page('dashboardSignIn', 'The web UI: sign-in page'),
+    '/dashboard/requests': page(
+      'dashboardRequests',
+      'The web UI: officers’ work list and requests',
+    ),
+    '/dashboard/requests/{id}': {
+      get: {
+        ...page('dashboardRequest', 'The web UI: one request (`new`: the new-request form)').get!,
+        params: [pathParam('id', z.string(), 'the request id (ULID), or `new`')],
+      },
+    },
+    '/dashboard/config.json': {
+      get: {
+        id: 'dashboardConfig',
+        tag: 'Web UI',
+        summary: 'What the web UI needs to know about this node',
+        stateful: false,
+        ok: {
+          '200': answer('Party, namespace, Temporal UI, sign-in, map tiles', {
+            type: 'object',
+            properties: {
+              partyId: { type: 'string' },
+              temporalUiUrl: { type: ['string', 'null'] },
+              namespace: { type: 'string' },
+              signIn: { type: 'boolean' },
+              mapTileUrl: { type: ['string', 'null'] },
+            },
+            required: ['partyId', 'temporalUiUrl', 'namespace', 'signIn', 'mapTileUrl'],
+          }),
+        },
+      },
+    },
+    '/dashboard/session.json': {
+      get: {
+        id: 'dashboardSession',
+        tag: 'Web UI',
+        summary: 'Who the caller is, as this node verified it',
+        description:
+          'The subject and roles of the token or session; signed in through the browser, the name to show and the CSRF token to send with state-changing calls (`x-csrf-token`).',
+        roles: ['officer', 'supervisor', 'admin'],
+        ok: {
+          '200': answer('The caller', {
+            type: 'object',
+            properties: {
+              sub: { type: 'string' },
+              roles: { type: 'array', items: { type: 'string' } },
+              name: { type: 'string' },
+              csrfToken: { type: 'string' },
+            },
+            required: ['sub', 'roles'],
+          }),
+        },
+      },
+    },
+    '/dashboard/notifications.json': {
+      get: {
+        id: 'dashboardNotifications',
+        tag: 'Web UI',
+        summary: 'The latest escalations and near deadlines (no subject)',
+        roles: ['supervisor', 'admin'],
+        ok: {
+          '200': answer('Notifications, newest first', {
+            type: 'object',
+            properties: { notifications: { type: 'array', items: { type: 'object' } } },
+            required: ['notifications'],
+          }),
+        },
+      },
+    },
+    '/dashboard/vendor/i18next/i18next.js': {
+      get: {
+        id: 'dashboardI18next',
+        tag: 'Web UI',
+        summary: 'The i18next module the web UI’s message catalogs load with (served, no CDN)',
+        stateful: false,
+        ok: {
+          '200': {
+            description: 'JavaScript module',
+            content: { 'text/javascript': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/auth/login': {
+      get: {
+        id: 'signInStart',
+        tag: 'Web UI',
+        summary: 'Browser sign-in: to the OpenID provider (authorization code with PKCE)',
+        description:
+          'Mounted when sign-in is configured. `next`: the dashboard path to return to. Answers `303` to the provider.',
+        stateful: false,
+        ok: { '303': { description: 'To the OpenID provider' } },
+        errors: ['unavailable'],
+      },
+    },
+    '/auth/callback': {
+      get: {
+        id: 'signInCallback',
+        tag: 'Web UI',
+        summary: 'Browser sign-in: the provider’s answer; sets the session cookie',
+        description:
+          'Answers `303` to the dashboard, signed in (an httpOnly, SameSite=Strict session cookie), or to the sign-in page with the reason.',
+        ok: {
+          '200': {
+            description:
+              'Signed in: a page of this origin that continues to the dashboard (a SameSite=Strict cookie is not sent on a redirect chain that began at the provider)',
+            content: { 'text/html': { schema: { type: 'string' } } },
+          },
+          '303': { description: 'Not signed in: back to the sign-in page with the reason' },
+        },
+      },
+    },
+    '/auth/session': {
+      get: {
+        id: 'signInSession',
+        tag: 'Web UI',
+        summary: 'Whether this browser is signed in (never a 401)',
+        ok: {
+          '200': answer('Signed in, with who and the CSRF token; or not, with why', {
+            type: 'object',
+            properties: { signedIn: { type: 'boolean' }, reason: { type: 'string' } },
+            required: ['signedIn'],
+          }),
+        },
+      },
+    },
+    '/auth/logout': {
+      post: {
+        id: 'signOut',
+        tag: 'Web UI',
+        summary: 'Signs this browser out (with the session’s `x-csrf-token`)',
+        ok: { '204': { description: 'Signed out: the session is gone' } },
+        errors: ['csrf_invalid'],
+      },
+    },
+    '/codec/decode': codec('decode'),
+    '/codec/encode': codec('encode'),
+  };
+}
+
 /**
  * Every route of the node, declared once: method and path, roles, body, parameters, answers and the
  * error codes it gives. The express routes are built from these declarations (api/routes.ts) and
@@ -1280,6 +1458,23 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         },
       },
     },
+    '/metrics': {
+      get: {
+        id: 'metrics',
+        tag: 'Operations',
+        summary: 'Prometheus metrics of the node (and of its Temporal SDK worker)',
+        description:
+          'Open unless `METRICS_TOKEN` is set; then `Authorization: Bearer <METRICS_TOKEN>` (a shared secret for the scraper, not a JWT). Counts, latencies and states only: no personal data, no request ids.',
+        ok: {
+          '200': {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+        errors: ['token_missing', 'token_invalid'],
+      },
+    },
+    ...webUiPaths(),
     '/openapi.json': {
       get: {
         id: 'openapi',
@@ -1378,7 +1573,12 @@ export function buildOpenApiDocument(opts: { partyId: string; serverUrl?: string
         name: 'Attachments',
         description: 'Files records refer to, by SHA-256; pushed node to node before their message',
       },
-      { name: 'Operations', description: 'Health and documentation' },
+      { name: 'Operations', description: 'Health, metrics and documentation' },
+      {
+        name: 'Web UI',
+        description:
+          'The browser UI’s pages, what its script reads, browser sign-in (OpenID Connect), the Temporal Web UI’s payload codec',
+      },
     ],
     paths: Object.fromEntries(
       Object.entries(paths).map(([path, ops]) => [

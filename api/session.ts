@@ -5,13 +5,15 @@
 // Postgres by the id's SHA-256, and no token of the provider is kept at all. Every call with the
 // cookie that changes state must carry the session's CSRF token in `x-csrf-token`.
 import crypto from 'node:crypto';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Router } from 'express';
+import { type Request, type RequestHandler, type Response } from 'express';
 import * as oidc from 'openid-client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import { unsafeCharacter } from '../schemas/text.js';
 import { rolesFromClaim, type Authenticator, type Principal } from './auth.js';
+import { DeclaredRouter } from './routes.js';
 
 export const SESSION_COOKIE = 'parley_session';
 const SIGN_IN_COOKIE = 'parley_sign_in';
@@ -121,7 +123,8 @@ export function createSignIn(opts: SignInOptions): SignIn {
 
   const cookieBase = () => ({ httpOnly: true, secure: secure() });
 
-  const router = Router();
+  const declared = new DeclaredRouter('');
+  const router = declared.router;
 
   // The development provider (login and consent pages included), once the node listens.
   router.use('/oidc', (req, res, next) => {
@@ -129,7 +132,7 @@ export function createSignIn(opts: SignInOptions): SignIn {
     settings.provider(req, res, next);
   });
 
-  router.get('/auth/login', async (req, res) => {
+  declared.route('signInStart', async (req, res) => {
     if (!settings) throw new AppError('unavailable', 'sign-in is starting; try again shortly');
     const next = safeNext(req.query.next);
     // Without PUBLIC_URL the provider sends the browser back to the node's own address: start
@@ -185,7 +188,7 @@ export function createSignIn(opts: SignInOptions): SignIn {
     res.set('cache-control', 'no-store').redirect(303, url.href);
   });
 
-  router.get('/auth/callback', async (req, res) => {
+  declared.route('signInCallback', async (req, res) => {
     if (!settings) throw new AppError('unavailable', 'sign-in is starting; try again shortly');
     const id = cookieOf(req, SIGN_IN_COOKIE);
     res.clearCookie(SIGN_IN_COOKIE, { ...cookieBase(), sameSite: 'lax', path: '/auth' });
@@ -281,7 +284,7 @@ export function createSignIn(opts: SignInOptions): SignIn {
 
   // The page's question "am I signed in?", answered without a 401 (a browser logs every 401 as
   // an error): who, with which roles, and the CSRF token; or why not.
-  router.get('/auth/session', async (req, res) => {
+  declared.route('signInSession', async (req, res) => {
     res.set('cache-control', 'no-store');
     let principal: Principal | undefined;
     try {
@@ -298,7 +301,7 @@ export function createSignIn(opts: SignInOptions): SignIn {
     );
   });
 
-  router.post('/auth/logout', async (req, res) => {
+  declared.route('signOut', async (req, res) => {
     const id = cookieOf(req, SESSION_COOKIE);
     if (id) {
       const { rows } = await opts.pool.query<{ csrf_token: string }>(
