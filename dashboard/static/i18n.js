@@ -153,6 +153,8 @@ export async function setLanguage(code) {
 
 /** @type {Map<string, Intl.DateTimeFormat>} */
 const dateFormats = new Map();
+/** @type {Map<string, Intl.NumberFormat>} */
+const numberFormats = new Map();
 /**
  * A date and time format in the chosen language (one per language and options, kept).
  * @param {Intl.DateTimeFormatOptions} options
@@ -169,4 +171,9 @@ export function dateFormat(options) {
  * @param {number} n
  * @param {Intl.NumberFormatOptions} [options]
  */
-export const formatNumber = (n, options) => new Intl.NumberFormat(current, options).format(n);
+export function formatNumber(n, options = {}) {
+  const key = `${current} ${JSON.stringify(options)}`;
+  let f = numberFormats.get(key);
+  if (!f) numberFormats.set(key, (f = new Intl.NumberFormat(current, options)));
+  return f.format(n);
+}

@@ -4,17 +4,15 @@
 // sentence of the catalogs is left on those pages. The language picker switches to English and
 // the choice is remembered across a reload. Screenshots of the Russian pages in test-artifacts/.
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
-import { inPage, launchChromium } from '../helpers/browser.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import { ARTIFACTS, inPage, partnersWithBrowser } from '../helpers/browser.js';
+import type { TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
 
-const ARTIFACTS = path.resolve('test-artifacts');
 const LOCALES = path.resolve('dashboard/locales');
 const TITLE = 'Corridor hazards near pylon 44 (language test)';
 
@@ -81,15 +79,10 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 }
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  [a, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    startTestNode({ partyId: 'party-b' }),
-    launchChromium(),
-  ]);
-  await registerPartner(a, b);
-  await registerPartner(b, a);
-  await fsp.mkdir(ARTIFACTS, { recursive: true });
+  ({ a, b, browser, stop } = await partnersWithBrowser());
   const created = await call(a.url, 'POST', '/v1/requests', {
     token: await a.token('officer', 'amira'),
     json: {
@@ -113,10 +106,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([a?.destroy(), b?.destroy()]);
-});
+afterAll(() => stop?.());
 
 describe('the web UI in Russian', () => {
   it('shows an officer’s pages in Russian, dates included, and remembers a switch to English', async () => {

@@ -14,27 +14,26 @@
 // lifecycle-ui-1-drawn.png, -2-acknowledged.png, -3-clarification.png, -4-response-form.png,
 // -5-coverage-map.png, -6-closed.png.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
 import {
   actionButton,
+  ARTIFACTS,
   actionOutcome,
   drawPolygon,
   landedOnRequest,
-  launchChromium,
   officerTab,
   openNewRequest,
+  partnersWithBrowser,
   recordField,
   statusBadge,
   submitOf,
 } from '../helpers/browser.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import type { TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
 
-const ARTIFACTS = path.resolve('test-artifacts');
 const WAIT_MS = 30_000;
 const TITLE = 'Minefields along the Valea Rece road (lifecycle)';
 const QUESTION = 'Does the area include the verges on both sides of the road?';
@@ -59,21 +58,13 @@ async function supervised(node: TestNode, id: string) {
   };
 }
 
+let stop: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
-  [a, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    startTestNode({ partyId: 'party-b' }),
-    launchChromium(),
-  ]);
-  await registerPartner(a, b);
-  await registerPartner(b, a);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
+  ({ a, b, browser, stop } = await partnersWithBrowser());
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([a?.destroy(), b?.destroy()]);
-});
+afterAll(() => stop?.());
 
 describe('a request’s whole life in the browser, on both nodes', () => {
   it('is drawn, sent, acknowledged, clarified, answered with records and a file, and closed', async () => {

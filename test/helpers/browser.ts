@@ -2,7 +2,10 @@
 // development OpenID provider as an officer would sign in, and the steps of the officers' pages
 // (the create form and its map, a request's page with its action buttons and forms).
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import type { TestNode } from './node.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { startTestNode, type TestNode } from './node.js';
+import { registerPartner } from './partners.js';
 
 /** Debian's Chromium, as the machines here have it (no sandbox: the tests run as root). */
 export const launchChromium = (): Promise<Browser> =>
@@ -93,3 +96,35 @@ export const recordField = (page: Page, pattern: string): Locator =>
 /** The status badge among a request page's facts (class `status-<status>`). */
 export const statusBadge = (page: Page): Locator =>
   page.locator('dl.facts .badges .badge[class*="status-"]');
+
+/** Where browser tests leave their screenshots. */
+export const ARTIFACTS = path.resolve('test-artifacts');
+
+/**
+ * Two live nodes, party-a and party-b, each registered as the other's partner, and Chromium; the
+ * screenshot folder exists. `stop` closes the browser and both nodes.
+ */
+export async function partnersWithBrowser(): Promise<{
+  a: TestNode;
+  b: TestNode;
+  browser: Browser;
+  stop: () => Promise<void>;
+}> {
+  const [a, b, browser] = await Promise.all([
+    startTestNode({ partyId: 'party-a' }),
+    startTestNode({ partyId: 'party-b' }),
+    launchChromium(),
+  ]);
+  await registerPartner(a, b);
+  await registerPartner(b, a);
+  await fs.mkdir(ARTIFACTS, { recursive: true });
+  return {
+    a,
+    b,
+    browser,
+    stop: async () => {
+      await browser.close();
+      await Promise.all([a.destroy(), b.destroy()]);
+    },
+  };
+}
