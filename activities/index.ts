@@ -2,7 +2,8 @@
 // idempotent (keyed by request id and event sequence, or by message id), so Temporal may retry it.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
-import { projectRequestEvent, type ProjectedEvent, type RequestRecord } from '../db/requests.js';
+import { projectRequestEvent } from '../db/requests.js';
+import type { ProjectedEvent, RequestRecord } from '../schemas/workflow-contract.js';
 import { isPermanentDataError } from '../db/errors.js';
 import { markAbandoned } from '../db/messages.js';
 import { AppError } from '../errors.js';
@@ -19,7 +20,7 @@ import type { InboundMessage } from '../workflows/messages.js';
 import { factsOf } from '../workflows/conversation.js';
 import { notifyWebhooks, type NotifyResult, type WebhookOptions } from './notify-webhooks.js';
 
-/** What the activities count for `/metrics` (see api/metrics.ts). */
+/** What the activities count for `/metrics` (see observability/metrics.ts). */
 export interface ActivityMetrics {
   deliveryAttempt(): void;
   /** A failed attempt, by reason: an error code, `http_<status>` or `unreachable`. */

@@ -148,7 +148,7 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
     'reply_mismatch',
     '`in_reply_to` names no message this node sent or received with that `msg_id` and digest',
   ],
-  // The request's own checks (node/inbound-router.ts), then its conversation order (under the
+  // The request's own checks (exchange/inbound-router.ts), then its conversation order (under the
   // request's lock, as the message is stored): exchange/inbox.ts.
   [
     'policy_mismatch',

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { getInboxMessage, getOutboxMessage, listOutbox } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import { exportBundle, importBundle } from '../exchange/bundle.js';
-import { receiptArrived, requestWorkflowId } from '../workflows/messages.js';
+import { signalReceiptArrived } from '../temporal/request-workflows.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
 import { Bundle } from '../schemas/bundle.js';
@@ -62,9 +62,7 @@ export function outboxRouter(deps: {
     const message = await getOutboxMessage(deps.pool, msgId);
     if (!deps.client || !message?.req_id) return;
     try {
-      await deps.client.workflow
-        .getHandle(requestWorkflowId(message.req_id))
-        .signal(receiptArrived, { msgId });
+      await signalReceiptArrived(deps.client, message.req_id, msgId);
     } catch (err) {
       deps.inbox.log.warn(
         { msgId, errName: (err as Error).name },

@@ -13,10 +13,10 @@ import { earlierResponses } from '../domain/responses.js';
 import { requestSummary } from '../domain/access-policy.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { actOnRequest } from '../temporal/request-workflows.js';
 import { withinTime } from '../temporal/within.js';
 import { Ulid } from '../schemas/common.js';
 import { ACTION_ROUTES, actionFor } from '../workflows/actions.js';
-import { act, requestWorkflowId } from '../workflows/messages.js';
 import { principalOf, type Authenticator } from './auth.js';
 import {
   actionUpdateId,
@@ -88,10 +88,7 @@ export function requestActionsRouter(deps: {
           deps.client,
           limitMs,
           () =>
-            deps.client.workflow.getHandle(requestWorkflowId(existing.id)).executeUpdate(act, {
-              args: [{ action, actor: principal, body }],
-              ...(updateId ? { updateId } : {}),
-            }),
+            actOnRequest(deps.client, existing.id, { action, actor: principal, body }, updateId),
           () =>
             new AppError(
               'update_timeout',

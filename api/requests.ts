@@ -10,11 +10,12 @@ import {
   getRequestDetail,
   listRequests,
   projectRequestEvent,
-  type RequestRecord,
 } from '../db/requests.js';
+import type { RequestRecord } from '../schemas/workflow-contract.js';
 import { getParty } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
+import { startOutgoingRequest } from '../temporal/request-workflows.js';
 import { withinTime } from '../temporal/within.js';
 import { parseOfficerBody } from '../domain/outgoing-message.js';
 import { Ulid } from '../schemas/common.js';
@@ -25,8 +26,6 @@ import {
 } from '../schemas/requests-api.js';
 import { createdEvent } from '../workflows/created-event.js';
 import { requestWorkflowId } from '../workflows/messages.js';
-import type { outgoingRequest } from '../workflows/outgoing-request.js';
-import { startingSearchAttributes } from '../workflows/search-attributes.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 import {
@@ -157,24 +156,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
     // then answers it.
     try {
       await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
-        deps.client.workflow.start<typeof outgoingRequest>('outgoingRequest', {
-          workflowId: record.workflowId,
-          taskQueue: deps.taskQueue,
-          args: [
-            {
-              record,
-              policy: deps.policy.policy,
-              policyDigest: deps.policy.digest,
-              maxRetryInterval: deps.maxRetryInterval,
-              ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
-            },
-          ],
-          // Running: the same request (a retry). Closed: never a second run of a request that
-          // ended (the key outlives the workflow); the read model answers the retry below.
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: startingSearchAttributes(record, 'submitted'),
-        }),
+        startOutgoingRequest(deps, record),
       );
     } catch (err) {
       // A retry of a request whose workflow has ended: it was recorded, and stays as it is.

@@ -5,6 +5,7 @@ import type { Direction, Priority, RequestStatus, RequestType } from '../schemas
 import { timelineEventDigestOf } from '../audit/timeline-digest.js';
 import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
+import type { ProjectedEvent, RequestRecord } from '../schemas/workflow-contract.js';
 import type {
   ListRequestsQuery,
   PartnerRefusal,
@@ -15,47 +16,6 @@ import type {
 } from '../schemas/requests-api.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
-
-/** The facts of a request that do not change after creation. */
-export interface RequestRecord {
-  reqId: string;
-  workflowId: string;
-  direction: Direction;
-  type: RequestType;
-  requester: string;
-  responder: string;
-  priority: Priority;
-  subject: RequestSubject;
-  createdBy: string | null;
-  createdAt: string;
-}
-
-/** One timeline event, numbered by the workflow so a retried projection is a no-op. */
-export interface ProjectedEvent {
-  seq: number;
-  at: string;
-  type: string;
-  actor: string | null;
-  /** Status after this event, when the event changes it. */
-  status: RequestStatus | null;
-  overdue?: boolean;
-  detail: Record<string, unknown>;
-  /** Deadline state after this event, when it changed. */
-  deadlines?: DeadlineSnapshot;
-  /** A notification for supervisors raised by this event (escalation, near deadline). */
-  notification?: { kind: string; level: number; detail: Record<string, unknown> };
-}
-
-/** What the read model shows of a request's deadlines. */
-export interface DeadlineSnapshot {
-  receiptAt: string | null;
-  ackDueAt: string | null;
-  responseDueAt: string | null;
-  escalationLevel: number;
-  policyDigest: string | null;
-  /** How each deadline was computed. */
-  explanations: Record<string, unknown>;
-}
 
 /** What the audit log holds of a timeline event (see audit/timeline-digest.ts). */
 export function timelineEventDigest(

@@ -2,7 +2,7 @@
 // existing service), worker, and the HTTP API. `stop()` takes it all down in reverse order.
 // Process roles: `all` (`parley start`) runs everything; `api` (`parley api`) the HTTP API, the
 // inbox and the node's background jobs (relay, audit integrator and witness rounds, retention
-// sweep, resumption of deliveries), each one process at a time by its advisory lock; `worker`
+// sweep), each one process at a time by its advisory lock; `worker`
 // (`parley worker`) the Temporal worker and its activities only. Any number of `api` and `worker`
 // processes may run against one Postgres database and one Temporal namespace.
 import type { Server } from 'node:http';
@@ -11,7 +11,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createApp } from '../api/app.js';
-import { createMetrics } from '../api/metrics.js';
+import { createMetrics } from '../observability/metrics.js';
 import { createAuthenticator } from '../api/auth.js';
 import { createSignIn, withSessions } from '../api/session.js';
 import { preflight, type Config } from '../config.js';
@@ -29,7 +29,6 @@ import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
 import type { InboundSink, InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
-import { resumePendingDeliveries, type SendDeps } from '../exchange/send.js';
 import { ensureLogKey, ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
 import { AuditLog } from '../audit/service.js';
 import { startAuditIntegrator } from '../audit/integrator.js';
@@ -39,7 +38,7 @@ import type { KeyRegistry } from '../protocol/keys.js';
 import { cachedKeyRegistry } from './key-registry.js';
 import { ensureDevIssuer } from './dev-issuer.js';
 import { startDevOidc } from './dev-oidc.js';
-import { createInboundRouter, startRelay } from './inbound-router.js';
+import { createInboundRouter, startRelay } from '../exchange/inbound-router.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 import { startRetentionSweep, type RetentionSweep } from './retention-sweep.js';
@@ -75,7 +74,7 @@ export interface RunningNode {
   worker: Worker | undefined;
   policy: LoadedPolicy;
   /** Sending, receiving and the registry, for in-process callers (CLI, tests). */
-  exchange: { inbox: InboxDeps; outbox: OutboxDeps; send: SendDeps };
+  exchange: { inbox: InboxDeps; outbox: OutboxDeps };
   /** The audit log, and asking partners to countersign its newest checkpoint. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   /** The retention sweep (RETENTION_SWEEP_SECONDS); `sweep(now)` runs a pass as of `now`. */
@@ -237,12 +236,6 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         }),
       log,
     };
-    const send: SendDeps = {
-      ...outbox,
-      client,
-      taskQueue: config.temporal.taskQueue,
-      maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
-    };
 
     // One registry per node: the API serves it, the activities count deliveries and webhooks in it.
     const metrics = createMetrics();
@@ -300,7 +293,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         devServer,
         worker,
         policy,
-        exchange: { inbox, outbox, send },
+        exchange: { inbox, outbox },
         audit: undefined as unknown as RunningNode['audit'],
         retention: undefined as unknown as RunningNode['retention'],
         stopped,
@@ -369,7 +362,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       exchange: { inbox, outbox },
       attachments: config.attachments,
       policy,
-      maxRetryInterval: send.maxRetryInterval,
+      maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
       updateTimeoutMs: config.updateTimeoutSeconds * 1000,
       historyLimit: config.workflowHistoryLimit,
       audit: { log: audit, witness },
@@ -429,8 +422,6 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       log,
     });
     cleanups.push({ name: 'retention sweep', run: () => retention.stop() });
-    const resumed = await resumePendingDeliveries(send);
-    if (resumed) log.info({ resumed }, 'deliveries of pending messages resumed');
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
 
     let stopping: Promise<void> | undefined;
@@ -456,7 +447,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       devServer,
       worker,
       policy,
-      exchange: { inbox, outbox, send },
+      exchange: { inbox, outbox },
       audit: { log: audit, witness },
       retention,
       stopped,

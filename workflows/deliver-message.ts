@@ -1,5 +1,10 @@
-// Delivers one stored outgoing message until the partner's signed receipt is in (or the partner
-// refuses it for good). Retries with backoff for as long as it takes: days offline are normal.
+// The delivery activity as every request workflow calls it: retried with backoff for as long as
+// it takes (days offline are normal) until the partner's signed receipt is in or the partner
+// refuses the message for good. A request's own workflow is the one deliverer of its messages.
+//
+// The `deliverMessage` workflow (one stored message, `deliver-<msgId>`) is no longer started by the
+// node: older versions started one per pending message at boot, beside the request workflow's own
+// sender. It stays registered so that those deliveries finish, and erasure still deletes them.
 // Deterministic orchestration only: no I/O, no Node modules; the attempt itself is an activity.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';

@@ -15,7 +15,11 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { DeadlineSnapshot, ProjectedEvent, RequestRecord } from '../db/requests.js';
+import type {
+  DeadlineSnapshot,
+  ProjectedEvent,
+  RequestRecord,
+} from '../schemas/workflow-contract.js';
 import type { MessageKind } from '../schemas/envelope.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
 import { ACTIONS, apply, refusal, type Action, type LifecycleState, type Side } from './actions.js';

@@ -19,7 +19,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { DeadlineSnapshot, ProjectedEvent, RequestRecord } from '../db/requests.js';
+import type {
+  DeadlineSnapshot,
+  ProjectedEvent,
+  RequestRecord,
+} from '../schemas/workflow-contract.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
 import { ACTIONS, refusal, type Side } from './actions.js';
 import {

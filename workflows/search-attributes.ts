@@ -6,7 +6,7 @@ import {
   type SearchAttributePair,
 } from '@temporalio/common';
 import type { RequestStatus } from '../schemas/common.js';
-import type { RequestRecord } from '../db/requests.js';
+import type { RequestRecord } from '../schemas/workflow-contract.js';
 
 export const ParleyStatus = defineSearchAttributeKey('ParleyStatus', SearchAttributeType.KEYWORD);
 export const ParleyRequestType = defineSearchAttributeKey(

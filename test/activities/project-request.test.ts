@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import type { RequestRecord } from '../../db/requests.js';
+import type { RequestRecord } from '../../schemas/workflow-contract.js';
 import { cloneTemplate, testPool } from '../helpers/postgres.js';
 import { subjectFor } from '../helpers/domain.js';
 

@@ -19,9 +19,8 @@ import {
   getTimeline,
   listRequests,
   projectRequestEvent,
-  type ProjectedEvent,
-  type RequestRecord,
 } from '../../db/requests.js';
+import type { ProjectedEvent, RequestRecord } from '../../schemas/workflow-contract.js';
 import { getSupervisorTimeline } from '../../db/supervisor.js';
 import type { RequestStatus } from '../../schemas/common.js';
 import type { MessageKind, Payload } from '../../schemas/envelope.js';

@@ -5,12 +5,12 @@
 // aggregates cannot drift from what the summary means.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  projectRequestEvent,
-  type DeadlineSnapshot,
-  type ProjectedEvent,
-  type RequestRecord,
-} from '../../db/requests.js';
+import { projectRequestEvent } from '../../db/requests.js';
+import type {
+  DeadlineSnapshot,
+  ProjectedEvent,
+  RequestRecord,
+} from '../../schemas/workflow-contract.js';
 import { computeSummary } from '../../db/supervisor.js';
 import type { Direction, Priority, RequestType } from '../../schemas/common.js';
 import { createdEvent } from '../../workflows/created-event.js';

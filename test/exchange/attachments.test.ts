@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAttachment } from '../../db/attachments.js';
 import { holdForAttachments } from '../../exchange/attachments.js';
 import type { InboundSink } from '../../exchange/inbox.js';
-import { sendMessage } from '../../exchange/send.js';
-import { redispatch } from '../../node/inbound-router.js';
+import { sendMessage } from '../helpers/send.js';
+import { redispatch } from '../../exchange/inbound-router.js';
 import { ATTACHMENT_TOKEN_HEADER, signAttachmentToken } from '../../protocol/attachment-token.js';
 import { generateSigningKey, loadSigningKey } from '../../protocol/keys.js';
 import { signDraft } from '../../protocol/sign.js';
@@ -298,7 +298,7 @@ describe('attachments between two nodes', () => {
     const bytes = pdfLike(48_000);
     const digest = sha256(bytes);
     expect((await put(a, bytes)).status).toBe(201);
-    const sent = await sendMessage(a.exchange.send, {
+    const sent = await sendMessage(a, {
       kind: 'decline',
       aud: 'party-b',
       req_id: ulid(),
@@ -505,7 +505,7 @@ describe('attachments between two nodes', () => {
   it('rejects a message whose attachment the partner refuses, without sending it', async () => {
     const csv = Buffer.from('site,individuals_min,individuals_max\nS-17,3,5\n');
     expect((await put(a, csv, { type: 'text/csv' })).status).toBe(201);
-    const sent = await sendMessage(a.exchange.send, {
+    const sent = await sendMessage(a, {
       kind: 'decline',
       aud: 'party-b',
       req_id: ulid(),

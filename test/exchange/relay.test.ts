@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { RELAY_LOCK } from '../../db/messages.js';
 import { AttachmentsPending } from '../../exchange/attachments.js';
-import { startRelay } from '../../node/inbound-router.js';
+import { startRelay } from '../../exchange/inbound-router.js';
 import { signDraft } from '../../protocol/sign.js';
 import { createParty, validDraft, type TestParty } from '../helpers/envelopes.js';
 import { call } from '../helpers/http.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulid } from 'ulid';
 import { verifyEnvelope } from '../../protocol/verify.js';
 import { exportBundle } from '../../exchange/bundle.js';
-import { sendMessage } from '../../exchange/send.js';
+import { sendMessage } from '../helpers/send.js';
 import type { OwnDraft } from '../../protocol/sign.js';
 import { call } from '../helpers/http.js';
 import { PROTOCOL_ONLY, startTestNode, type TestNode } from '../helpers/node.js';
@@ -56,7 +56,7 @@ afterAll(async () => {
 
 describe('two nodes exchanging signed messages', () => {
   it('A sends B a message; B stores it exactly; B’s signed receipt comes back and verifies at A', async () => {
-    const sent = await sendMessage(a.exchange.send, declineDraft('party-b'));
+    const sent = await sendMessage(a, declineDraft('party-b'));
     const delivered = await eventually(
       async () => {
         const m = await outboxEntry(a, sent.payload.msg_id);
@@ -101,7 +101,7 @@ describe('two nodes exchanging signed messages', () => {
   it('keeps a message for an unreachable B pending, and delivers it when B comes back', async () => {
     const bData = { dataDir: b.dataDir, namespace: b.namespace, databaseUrl: b.databaseUrl! };
     await b.destroy({ keep: true });
-    const sent = await sendMessage(a.exchange.send, declineDraft('party-b'));
+    const sent = await sendMessage(a, declineDraft('party-b'));
     const waiting = await eventually(
       async () => {
         const m = await outboxEntry(a, sent.payload.msg_id);
@@ -152,8 +152,8 @@ describe('two nodes exchanging signed messages', () => {
         ).status,
       ).toBe(200);
     }
-    const fromA = await sendMessage(a.exchange.send, declineDraft('party-b'));
-    const fromB = await sendMessage(b.exchange.send, declineDraft('party-a'));
+    const fromA = await sendMessage(a, declineDraft('party-b'));
+    const fromB = await sendMessage(b, declineDraft('party-a'));
 
     for (const [sender, receiver, msg, senderToken, receiverToken] of [
       [a, b, fromA, admin.a, admin.b],

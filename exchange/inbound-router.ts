@@ -1,7 +1,7 @@
 // Hands verified messages to the request workflows: a request starts the responder's workflow,
 // everything else is signalled to the workflow of its request. Refuses, before anything is stored,
 // messages that have no place here (unknown request, wrong party, another deadline policy).
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
@@ -11,32 +11,29 @@ import {
   markDispatched,
   withRelayLock,
 } from '../db/messages.js';
-import { getRequest, type RequestRecord } from '../db/requests.js';
+import { getRequest } from '../db/requests.js';
+import type { RequestRecord } from '../schemas/workflow-contract.js';
 import { checkResponseBody, responsesOf } from '../domain/responses.js';
 import { AppError } from '../errors.js';
-import { AttachmentsPending, holdForAttachments } from '../exchange/attachments.js';
+import { AttachmentsPending, holdForAttachments } from './attachments.js';
 import {
   storedMessageOf,
   type ConversationOrder,
   type InboundSink,
   type StoredMessage,
-} from '../exchange/inbox.js';
+} from './inbox.js';
 import type { VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
-import type { incomingRequest } from '../workflows/incoming-request.js';
-import { messageReceived, requestWorkflowId } from '../workflows/messages.js';
-import { startingSearchAttributes } from '../workflows/search-attributes.js';
-import type { LoadedPolicy } from './policy.js';
+import {
+  handMessage,
+  startIncomingRequest,
+  type RequestWorkflowsDeps,
+} from '../temporal/request-workflows.js';
+import { requestWorkflowId } from '../workflows/messages.js';
 
-export interface InboundRouterDeps {
+export interface InboundRouterDeps extends RequestWorkflowsDeps {
   pool: pg.Pool;
-  client: Client;
-  taskQueue: string;
   partyId: string;
-  policy: LoadedPolicy;
-  maxRetryInterval: string;
-  /** History events after which a request workflow continues as new. */
-  historyLimit?: number;
 }
 
 /**
@@ -113,48 +110,29 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
           createdAt: m.receivedAt.toISOString(),
         };
         await handOver(deps.client, () =>
-          deps.client.workflow.start<typeof incomingRequest>('incomingRequest', {
-            workflowId,
-            taskQueue: deps.taskQueue,
-            args: [
-              {
-                record,
-                policy: deps.policy.policy,
-                policyDigest: deps.policy.digest,
-                maxRetryInterval: deps.maxRetryInterval,
-                ...(deps.historyLimit ? { continueAsNewAfterEvents: deps.historyLimit } : {}),
-                received: {
-                  msgId: p.msg_id,
-                  digest: m.digest,
-                  receivedAt: m.receivedAt.toISOString(),
-                  sentAt: m.order?.sentAt ?? new Date((p.sent_at ?? p.iat) * 1000).toISOString(),
-                },
-              },
-            ],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: startingSearchAttributes(record, 'delivered'),
+          startIncomingRequest(deps, record, {
+            msgId: p.msg_id,
+            digest: m.digest,
+            receivedAt: m.receivedAt.toISOString(),
+            sentAt: m.order?.sentAt ?? new Date((p.sent_at ?? p.iat) * 1000).toISOString(),
           }),
         );
         return;
       }
-      try {
-        await handOver(deps.client, () =>
-          deps.client.workflow.getHandle(workflowId).signal(messageReceived, {
-            msgId: p.msg_id,
-            digest: m.digest,
-            kind: p.kind,
-            receivedAt: m.receivedAt.toISOString(),
-            // The effective order as stored (a partner that predates seq/seen gets arrival order);
-            // from a caller that did not read it, what the payload says.
-            ...(m.order ?? orderInPayload(p)),
-            body: p.body,
-          }),
-        );
-      } catch (err) {
-        // The request's workflow has ended (closed, declined, withdrawn): the message stays stored
-        // and receipted, in the evidence, with nothing left to act on it.
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+      // A request's workflow that has ended (closed, declined, withdrawn) leaves the message
+      // stored and receipted, in the evidence, with nothing left to act on it.
+      await handOver(deps.client, () =>
+        handMessage(deps.client, p.req_id, {
+          msgId: p.msg_id,
+          digest: m.digest,
+          kind: p.kind,
+          receivedAt: m.receivedAt.toISOString(),
+          // The effective order as stored (a partner that predates seq/seen gets arrival order);
+          // from a caller that did not read it, what the payload says.
+          ...(m.order ?? orderInPayload(p)),
+          body: p.body,
+        }),
+      );
     },
   };
 }
