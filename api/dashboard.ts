@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Router } from 'express';
 import express, { type RequestHandler } from 'express';
 import type pg from 'pg';
-import { STILL_RELEVANT } from '../db/notifications.js';
+import { relevantNotifications, type ListedNotification } from '../db/notifications.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { DeclaredRouter } from './routes.js';
 
@@ -38,19 +38,7 @@ export interface DashboardConfig {
 }
 
 /** A notification as the overview lists it: ids, codes and times, like the webhooks' payload. */
-export interface DashboardNotification {
-  reqId: string;
-  seq: number;
-  at: string;
-  kind: string;
-  level: number;
-  deadline: string | null;
-  dueAt: string | null;
-  type: string;
-  direction: string;
-  counterparty: string;
-  priority: string;
-}
+export type DashboardNotification = Omit<ListedNotification, 'at'> & { at: string };
 
 /** How many of the latest notifications the overview shows (of settled deadlines: none). */
 const NOTIFICATIONS_SHOWN = 20;
@@ -58,16 +46,7 @@ const NOTIFICATIONS_SHOWN = 20;
 const NOTIFICATIONS_FRESH_MS = 2000;
 
 async function latestNotifications(pool: pg.Pool): Promise<DashboardNotification[]> {
-  const { rows } = await pool.query<Omit<DashboardNotification, 'at'> & { at: Date }>(
-    `SELECT n.req_id AS "reqId", n.seq, n.at, n.kind, n.level,
-       n.detail->>'deadline' AS deadline, n.detail->>'due_at' AS "dueAt",
-       r.request_type AS type, r.direction, r.counterparty, r.priority
-     FROM notifications n JOIN requests r ON r.req_id = n.req_id
-     WHERE ${STILL_RELEVANT}
-     ORDER BY n.at DESC, n.req_id DESC, n.seq DESC
-     LIMIT $1`,
-    [NOTIFICATIONS_SHOWN],
-  );
+  const rows = await relevantNotifications(pool, NOTIFICATIONS_SHOWN);
   return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
 }
 

@@ -2,6 +2,7 @@
 import type { Router } from 'express';
 import type { Connection } from '@temporalio/client';
 import type pg from 'pg';
+import { ping } from '../db/health.js';
 import { inboxBacklog } from '../db/messages.js';
 import { DeclaredRouter } from './routes.js';
 
@@ -91,7 +92,7 @@ export function healthRouter(deps: ReadinessDeps): Router {
   });
   declared.route('readiness', async (_req, res) => {
     const [postgres, temporal, inbox] = await Promise.all([
-      timed(() => deps.pool.query('SELECT 1')),
+      timed(() => ping(deps.pool)),
       timed(
         () =>
           deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>

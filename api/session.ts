@@ -10,6 +10,16 @@ import { type Request, type RequestHandler, type Response } from 'express';
 import * as oidc from 'openid-client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import {
+  deleteExpiredSessions,
+  deleteExpiredSignIns,
+  deleteUiSession,
+  getUiSession,
+  insertSession,
+  insertSignIn,
+  sessionCsrfToken,
+  takeSignIn,
+} from '../db/ui-sessions.js';
 import { AppError } from '../errors.js';
 import { unsafeCharacter } from '../schemas/text.js';
 import { rolesFromClaim, type Authenticator, type Principal } from './auth.js';
@@ -161,12 +171,15 @@ export function createSignIn(opts: SignInOptions): SignIn {
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const id = randomId();
-    await opts.pool.query(`DELETE FROM ui_sign_ins WHERE expires_at < now()`);
-    await opts.pool.query(
-      `INSERT INTO ui_sign_ins (id_hash, state, nonce, code_verifier, next, expires_at)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
-      [digest(id), state, nonce, codeVerifier, next, SIGN_IN_SECONDS],
-    );
+    await deleteExpiredSignIns(opts.pool);
+    await insertSignIn(opts.pool, {
+      idHash: digest(id),
+      state,
+      nonce,
+      code_verifier: codeVerifier,
+      next,
+      seconds: SIGN_IN_SECONDS,
+    });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: `${settings.baseUrl}/auth/callback`,
       scope: opts.scopes,
@@ -192,19 +205,7 @@ export function createSignIn(opts: SignInOptions): SignIn {
     if (!settings) throw new AppError('unavailable', 'sign-in is starting; try again shortly');
     const id = cookieOf(req, SIGN_IN_COOKIE);
     res.clearCookie(SIGN_IN_COOKIE, { ...cookieBase(), sameSite: 'lax', path: '/auth' });
-    const { rows } = id
-      ? await opts.pool.query<{
-          state: string;
-          nonce: string;
-          code_verifier: string;
-          next: string;
-        }>(
-          `DELETE FROM ui_sign_ins WHERE id_hash = $1 AND expires_at > now()
-           RETURNING state, nonce, code_verifier, next`,
-          [digest(id)],
-        )
-      : { rows: [] };
-    const pending = rows[0];
+    const pending = id ? await takeSignIn(opts.pool, digest(id)) : undefined;
     if (!pending)
       return toSignIn(res, 'the sign-in took too long or began in another browser; try again');
 
@@ -252,12 +253,15 @@ export function createSignIn(opts: SignInOptions): SignIn {
       );
 
     const session = randomId();
-    await opts.pool.query(`DELETE FROM ui_sessions WHERE expires_at < now()`);
-    await opts.pool.query(
-      `INSERT INTO ui_sessions (id_hash, sub, name, roles, csrf_token, expires_at)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
-      [digest(session), sub, name, roles, randomId(), opts.sessionSeconds],
-    );
+    await deleteExpiredSessions(opts.pool);
+    await insertSession(opts.pool, {
+      idHash: digest(session),
+      sub,
+      name,
+      roles,
+      csrfToken: randomId(),
+      seconds: opts.sessionSeconds,
+    });
     res.cookie(SESSION_COOKIE, session, {
       ...cookieBase(),
       sameSite: 'strict',
@@ -304,14 +308,10 @@ export function createSignIn(opts: SignInOptions): SignIn {
   declared.route('signOut', async (req, res) => {
     const id = cookieOf(req, SESSION_COOKIE);
     if (id) {
-      const { rows } = await opts.pool.query<{ csrf_token: string }>(
-        `SELECT csrf_token FROM ui_sessions WHERE id_hash = $1`,
-        [digest(id)],
-      );
-      const row = rows[0];
-      if (row && !sameBytes(req.get(CSRF_HEADER) ?? '', row.csrf_token))
+      const csrfToken = await sessionCsrfToken(opts.pool, digest(id));
+      if (csrfToken !== undefined && !sameBytes(req.get(CSRF_HEADER) ?? '', csrfToken))
         throw new AppError('csrf_invalid', `signing out needs the session's ${CSRF_HEADER}`);
-      await opts.pool.query(`DELETE FROM ui_sessions WHERE id_hash = $1`, [digest(id)]);
+      await deleteUiSession(opts.pool, digest(id));
     }
     res.clearCookie(SESSION_COOKIE, { ...cookieBase(), sameSite: 'strict', path: '/' });
     res.set('cache-control', 'no-store').status(204).end();
@@ -329,25 +329,14 @@ export function createSignIn(opts: SignInOptions): SignIn {
   async function session(req: Request): Promise<Principal | undefined> {
     const id = cookieOf(req, SESSION_COOKIE);
     if (!id) return undefined;
-    const { rows } = await opts.pool.query<{
-      sub: string;
-      name: string | null;
-      roles: string[];
-      csrf_token: string;
-      live: boolean;
-    }>(
-      `SELECT sub, name, roles, csrf_token, expires_at > now() AS live
-         FROM ui_sessions WHERE id_hash = $1`,
-      [digest(id)],
-    );
-    const row = rows[0];
+    const row = await getUiSession(opts.pool, digest(id));
     if (!row)
       throw new AppError(
         'token_invalid',
         'the sign-in session is not known to this node (signed out or ended); sign in again',
       );
     if (!row.live) {
-      await opts.pool.query(`DELETE FROM ui_sessions WHERE id_hash = $1`, [digest(id)]);
+      await deleteUiSession(opts.pool, digest(id));
       throw new AppError('token_expired', 'the sign-in session has ended; sign in again');
     }
     if (!SAFE_METHODS.has(req.method) && !sameBytes(req.get(CSRF_HEADER) ?? '', row.csrf_token))

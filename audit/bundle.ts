@@ -10,6 +10,7 @@ import {
   lastCosignedSize,
 } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
+import { receivedEnvelopesOf, sentEnvelopesOf } from '../db/evidence.js';
 import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
 import { AppError } from '../errors.js';
@@ -92,27 +93,8 @@ export async function buildEvidenceBundle(
   const { request } = detail;
   const partner = request.counterparty;
 
-  const { rows: sent } = await deps.pool.query<{
-    digest: string;
-    token: string | null;
-    receipt_token: string | null;
-    receipt_digest: string | null;
-  }>(
-    `SELECT v.digest, v.token, m.receipt_token, m.receipt_digest
-     FROM outbox_versions v JOIN outbox_messages m USING (msg_id)
-     WHERE m.req_id = $1 ORDER BY v.signed_at, v.digest`,
-    [reqId],
-  );
-  const { rows: received } = await deps.pool.query<{
-    digest: string;
-    token: string | null;
-    receipt_token: string | null;
-    receipt_digest: string;
-  }>(
-    `SELECT digest, token, receipt_token, receipt_digest FROM inbox_messages
-     WHERE req_id = $1 AND kind <> 'receipt' ORDER BY received_at, digest`,
-    [reqId],
-  );
+  const sent = await sentEnvelopesOf(deps.pool, reqId);
+  const received = await receivedEnvelopesOf(deps.pool, reqId);
 
   // A token no longer stored (erased: null or a marker in its place) makes a digest-only item:
   // the digest and the log entry that holds it still prove what was exchanged, and when.

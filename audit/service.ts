@@ -4,7 +4,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
-  AUDIT_INTEGRATOR_LOCK,
   auditLeafHash,
   auditSize,
   checkpointCovering,
@@ -13,6 +12,7 @@ import {
   integrateAudit,
   latestCheckpoint,
   listCheckpoints,
+  lockAuditIntegrator,
   raiseSecurityAlert,
   readAuditRange,
   readLeafHashes,
@@ -115,7 +115,7 @@ export class AuditLog {
       this.checkpointing = this.integrate()
         .then(() =>
           withTransaction(this.deps.pool, async (client) => {
-            await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_INTEGRATOR_LOCK]);
+            await lockAuditIntegrator(client);
             return this.makeCheckpoint(client);
           }),
         )

@@ -13,7 +13,7 @@ import {
   raiseSecurityAlert,
   type CheckpointRow,
 } from '../db/audit.js';
-import { findKey, listParties } from '../db/registry.js';
+import { findKey, listParties, lockParty } from '../db/registry.js';
 import { withTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { keyUnusableReason } from '../protocol/keys.js';
@@ -69,7 +69,7 @@ export async function witnessCheckpoint(
 
   return withTransaction(deps.pool, async (client) => {
     // One check at a time per partner: the base cannot move under us.
-    await client.query('SELECT 1 FROM parties WHERE party_id = $1 FOR UPDATE', [key.partyId]);
+    await lockParty(client, key.partyId);
     const last = await lastWitnessed(client, key.partyId);
     const baseSize = last?.size ?? 0;
     const fork = async (message: string): Promise<never> => {

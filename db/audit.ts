@@ -27,6 +27,14 @@ export function auditEntryText(e: NewAuditEntry, at: Date): string {
 export const AUDIT_INTEGRATOR_LOCK = 7_302_130;
 
 /**
+ * Takes the integrator's lock within `client`'s open transaction (released at commit or
+ * rollback), waiting while another integration or checkpoint holds it.
+ */
+export async function lockAuditIntegrator(client: pg.PoolClient): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_INTEGRATOR_LOCK]);
+}
+
+/**
  * Stages entries within `client`'s open transaction: they exist exactly when what they record
  * does (a rollback stages nothing). No lock another writer waits for is taken: an entry gets its
  * index when the integrator (integrateAudit) takes it, after the caller's commit. The insert runs

@@ -78,3 +78,36 @@ export const STILL_RELEVANT = `CASE n.detail ->> 'deadline'
         OR (n.detail ->> 'due_at')::timestamptz IS NOT DISTINCT FROM r.response_due_at)
     ELSE true
   END`;
+
+/** A notification as the dashboard's overview lists it: ids, codes and times, no detail. */
+export interface ListedNotification {
+  reqId: string;
+  seq: number;
+  at: Date;
+  kind: string;
+  level: number;
+  deadline: string | null;
+  dueAt: string | null;
+  type: string;
+  direction: string;
+  counterparty: string;
+  priority: string;
+}
+
+/** The newest `limit` notifications a supervisor still needs to see (STILL_RELEVANT). */
+export async function relevantNotifications(
+  pool: pg.Pool,
+  limit: number,
+): Promise<ListedNotification[]> {
+  const { rows } = await pool.query<ListedNotification>(
+    `SELECT n.req_id AS "reqId", n.seq, n.at, n.kind, n.level,
+       n.detail->>'deadline' AS deadline, n.detail->>'due_at' AS "dueAt",
+       r.request_type AS type, r.direction, r.counterparty, r.priority
+     FROM notifications n JOIN requests r ON r.req_id = n.req_id
+     WHERE ${STILL_RELEVANT}
+     ORDER BY n.at DESC, n.req_id DESC, n.seq DESC
+     LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

@@ -189,6 +189,17 @@ export async function addKeys(
   });
 }
 
+/**
+ * Locks the party's row within `client`'s open transaction (until commit or rollback), so work
+ * about one partner runs one at a time. Returns whether the party is registered.
+ */
+export async function lockParty(client: pg.PoolClient, partyId: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM parties WHERE party_id = $1 FOR UPDATE', [
+    partyId,
+  ]);
+  return rowCount !== 0;
+}
+
 export async function revokeKey(
   pool: pg.Pool,
   partyId: string,

@@ -6,6 +6,7 @@
 // And the coverage matrix of a request from the responses exchanged so far.
 import type pg from 'pg';
 import { getRequest } from '../db/requests.js';
+import { exchangedMessagesOf, storedResponses } from '../db/responses.js';
 import { AppError, issueDetails } from '../errors.js';
 import {
   checkResponse,
@@ -39,15 +40,7 @@ export async function responsesOf(
   pool: pg.Pool,
   reqId: string,
 ): Promise<{ msg_id: string; body: ResponseBody }[]> {
-  const { rows } = await pool.query<{ msg_id: string; body: ResponseBody }>(
-    `SELECT msg_id, payload->'body' AS body, at FROM (
-       SELECT msg_id, payload, created_at AS at FROM outbox_messages WHERE req_id = $1 AND kind = 'response'
-       UNION ALL
-       SELECT msg_id, payload, received_at AS at FROM inbox_messages WHERE req_id = $1 AND kind = 'response'
-     ) r WHERE payload ? 'body' ORDER BY at, msg_id`,
-    [reqId],
-  );
-  return rows;
+  return storedResponses(pool, reqId);
 }
 
 /**
@@ -56,16 +49,11 @@ export async function responsesOf(
  * body removed) are not among them.
  */
 export async function exchangedMessages(pool: pg.Pool, reqId: string): Promise<ExchangedMessage[]> {
-  const { rows } = await pool.query<Omit<ExchangedMessage, 'at'> & { at: Date }>(
-    `SELECT msg_id AS "msgId", kind, origin AS "from", payload->'body' AS body, at FROM (
-       SELECT msg_id, kind, 'us' AS origin, payload, created_at AS at FROM outbox_messages
-         WHERE req_id = $1 AND kind = ANY($2)
-       UNION ALL
-       SELECT msg_id, kind, 'partner' AS origin, payload, received_at AS at FROM inbox_messages
-         WHERE req_id = $1 AND kind = ANY($2)
-     ) m WHERE payload ? 'body' ORDER BY at, msg_id`,
-    [reqId, ['clarification_request', 'clarification', 'response']],
-  );
+  const rows = await exchangedMessagesOf(pool, reqId, [
+    'clarification_request',
+    'clarification',
+    'response',
+  ]);
   return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
 }
 
