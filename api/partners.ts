@@ -10,10 +10,9 @@ import {
   listRegistryChanges,
   revokeKey,
   updateParty,
-  type NewKey,
 } from '../db/registry.js';
 import { AppError } from '../errors.js';
-import { algFitsKey, publicPart, thumbprint } from '../protocol/keys.js';
+import { keysFromInput } from '../node/partner-keys.js';
 import {
   AddPartnerBody,
   KeysInput,
@@ -24,38 +23,6 @@ import { PartyId } from '../schemas/common.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { parseOrThrow } from './problem.js';
 import { DeclaredRouter } from './routes.js';
-
-/** Turns a JWKS with roles and validity into keys to register, checking each kid and algorithm. */
-export async function keysFromInput(input: KeysInput, now = new Date()): Promise<NewKey[]> {
-  return Promise.all(
-    input.jwks.keys.map(async (jwk, i) => {
-      const kid = await thumbprint(jwk);
-      const path = `/jwks/keys/${i}`;
-      if (jwk.kid !== undefined && jwk.kid !== kid) {
-        throw new AppError(
-          'schema_invalid',
-          'a key’s kid must be its RFC 7638 SHA-256 thumbprint',
-          [{ path: `${path}/kid`, message: `expected ${kid}` }],
-        );
-      }
-      const alg = jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'Ed25519');
-      if (!algFitsKey(alg, jwk)) {
-        throw new AppError('schema_invalid', 'the algorithm does not fit the key', [
-          { path: `${path}/alg`, message: `${alg} does not fit a ${jwk.kty} key` },
-        ]);
-      }
-      const validUntil = input.validUntil !== undefined ? input.validUntil : jwk.parley_valid_until;
-      return {
-        kid,
-        alg,
-        publicJwk: publicPart(jwk),
-        roles: input.roles ?? jwk.parley_roles ?? ['message', 'receipt'],
-        validFrom: new Date(input.validFrom ?? jwk.parley_valid_from ?? now.toISOString()),
-        validUntil: validUntil ? new Date(validUntil) : null,
-      };
-    }),
-  );
-}
 
 function partyParam(id: string | string[] | undefined): string {
   const parsed = PartyId.safeParse(id);
