@@ -12,7 +12,7 @@ import {
   projectRequestEvent,
 } from '../db/requests.js';
 import type { RequestRecord } from '../schemas/workflow-contract.js';
-import { getParty } from '../db/registry.js';
+import { partyExists } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
 import { startOutgoingRequest } from '../temporal/request-workflows.js';
@@ -118,7 +118,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
         { path: '/counterparty', message: 'must differ from this node’s own party id' },
       ]);
     }
-    if (!(await getParty(deps.pool, body.counterparty))) {
+    if (!(await partyExists(deps.pool, body.counterparty))) {
       throw new AppError(
         'unknown_party',
         `${body.counterparty} is not a registered partner of this node`,
@@ -149,23 +149,25 @@ export function requestsRouter(deps: RequestsDeps): Router {
       createdBy: principal.sub,
       createdAt: new Date().toISOString(),
     };
-    // Two steps, each durable before the 201: the workflow is started (one call to Temporal), then
-    // the API records the request's first event itself, as the workflow will (the same event, seq
-    // 1: whichever comes second changes nothing). A failure between the two leaves a started
-    // workflow, which records the request on its own; the caller's retry with its Idempotency-Key
-    // then answers it.
-    try {
-      await recordedWithin(deps.client, deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS, reqId, () =>
-        startOutgoingRequest(deps, record),
-      );
-    } catch (err) {
-      // A retry of a request whose workflow has ended: it was recorded, and stays as it is.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
-    }
+    // Both durable before the 201: the workflow is started (one call to Temporal) while the API
+    // records the request's first event itself, as the workflow will (the same event, seq 1:
+    // whichever comes second changes nothing), in a transaction that commits only once the start
+    // succeeded. A failed start writes nothing; a commit that fails after the start leaves a
+    // started workflow, which records the request on its own, and the caller's retry with its
+    // Idempotency-Key then answers it.
     const limitMs = deps.recordTimeoutMs ?? RECORD_TIMEOUT_MS;
+    const start = async () => {
+      try {
+        await recordedWithin(deps.client, limitMs, reqId, () => startOutgoingRequest(deps, record));
+      } catch (err) {
+        // A retry of a request whose workflow has ended: it was recorded, and stays as it is.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
+      }
+    };
     try {
       await projectRequestEvent(deps.pool, record, createdEvent(record, deps.policy.digest), {
         timeoutMs: limitMs,
+        alongside: start,
       });
     } catch (err) {
       if ((err as { code?: unknown }).code !== '57014') throw err;

@@ -268,6 +268,12 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
   }));
 }
 
+/** Whether `partyId` is a registered partner (one indexed lookup, for the create path). */
+export async function partyExists(pool: pg.Pool, partyId: string): Promise<boolean> {
+  const { rowCount } = await pool.query('SELECT 1 FROM parties WHERE party_id = $1', [partyId]);
+  return rowCount === 1;
+}
+
 export async function getParty(pool: pg.Pool, partyId: string): Promise<PartnerView | undefined> {
   return (await listParties(pool, partyId))[0];
 }

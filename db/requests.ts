@@ -51,9 +51,20 @@ export async function projectRequestEvent(
   pool: pg.Pool,
   record: RequestRecord,
   event: ProjectedEvent,
-  opts: { timeoutMs?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    /**
+     * Work outside the database that must succeed for this write to stand (the API's start of the
+     * request's workflow): it runs while the statements do, and the transaction commits only
+     * once it has succeeded; if it fails, nothing is written. Run again when the transaction is.
+     */
+    alongside?: () => Promise<unknown>;
+  } = {},
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
+    const outside = opts.alongside?.();
+    // Settled by the await below; until then a rejection must not count as unhandled.
+    outside?.catch(() => undefined);
     // A caller that must answer in bounded time (the API) gives up on a blocked write: SQLSTATE
     // 57014 (query_canceled), and the transaction rolls back.
     if (opts.timeoutMs)
@@ -161,6 +172,7 @@ export async function projectRequestEvent(
         },
       ]);
     }
+    await outside;
   });
 }
 

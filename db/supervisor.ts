@@ -326,7 +326,7 @@ const OPEN_LIST = OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
  * The summary's statements from the figures kept as requests change (migration 0019): the counts
- * from `request_counts` (a few hundred rows), the durations and on-time numbers from each request's
+ * from `request_counts` (a few hundred rows, up to 16 shards each: migration 0020), the durations and on-time numbers from each request's
  * first reply and first final response (an index-only scan of `requests_timing_idx`), and what
  * depends on `now` (upcoming deadlines, open requests already late) by indexed range queries. The
  * same figures as {@link summaryStatements}, which reads the timeline.
