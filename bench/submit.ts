@@ -3,12 +3,17 @@
 // when A's read model says `delivered`) against bare Temporal calls on the same dev server in the
 // same run: `workflow.start` with no worker, and `workflow.execute` of a no-op workflow. Closed
 // loop: C operations in flight, N timed after a short warm-up. Prints both and their ratios.
+// Each node runs in a process of its own, as `parley start` would (the partner's node is another
+// machine in real life): this process only calls their HTTP APIs, reads their databases, and runs
+// the baseline's client and no-op worker.
 //
 // It also guards the hot path: it counts the Temporal work one request costs (workflow tasks,
 // activities and local activities in the last request's history on A and on B) and exits non-zero,
 // naming the limit, when a count grows past LIMITS below.
 //
-//   npm run bench:submit   (BENCH_N=200, BENCH_CONCURRENCY=8, BENCH_TIMEOUT_SECONDS=240)
+//   npm run bench:submit   (BENCH_N=200, BENCH_CONCURRENCY=8, BENCH_TIMEOUT_SECONDS=240,
+//                           BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" to profile the nodes)
+import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -55,7 +60,8 @@ const log = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
 const noop = () => undefined;
 const silent = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const runId = crypto.randomBytes(4).toString('hex');
+const runId = process.env.BENCH_RUN_ID ?? crypto.randomBytes(4).toString('hex');
+const SELF = fileURLToPath(import.meta.url);
 
 // Everything started is undone in reverse order, on success, error, timeout or Ctrl-C.
 const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
@@ -88,31 +94,82 @@ async function admin(sql: string) {
   await client.query(sql).finally(() => client.end());
 }
 
-async function startBenchNode(partyId: string, root: string, temporalAddress: string) {
-  const name = `bench_${crypto.randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  onCleanup(`database ${name}`, () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-  const dataDir = path.join(root, partyId);
-  const config = loadConfig({
+/** The node's configuration; the same in its process and in this one (tokens, namespaces). */
+function benchConfig(partyId: string, root: string, temporalAddress: string, databaseUrl: string) {
+  return loadConfig({
     PARTY_ID: partyId,
     PORT: '0',
-    PARLEY_DATA_DIR: dataDir,
+    PARLEY_DATA_DIR: path.join(root, partyId),
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: `bench-${partyId}-${runId}`,
     LOG_LEVEL: 'silent',
     DELIVERY_MAX_BACKOFF_SECONDS: '1',
   });
+}
+
+/** In a node's own process: starts it, says its URL, and stops it when the parent lets go. */
+async function serveNode() {
+  installTemporalRuntime(log);
+  const { BENCH_PARTY, BENCH_ROOT, BENCH_TEMPORAL, BENCH_DATABASE_URL } = process.env;
+  const config = benchConfig(BENCH_PARTY!, BENCH_ROOT!, BENCH_TEMPORAL!, BENCH_DATABASE_URL!);
   const node = await startNode(config, {
     log,
-    workflowBundlePath: path.join(root, 'workflow-bundle.js'),
+    workflowBundlePath: path.join(BENCH_ROOT!, 'workflow-bundle.js'),
   });
-  onCleanup(`node ${partyId}`, () => node.stop());
+  process.once('disconnect', () => void node.stop().finally(() => process.exit(0)));
+  process.send!({ url: node.url });
+}
+
+/** A node of `partyId` in a child process, on a fresh database; clients to it from here. */
+async function startBenchNode(partyId: string, root: string, temporalAddress: string) {
+  const name = `bench_${crypto.randomBytes(6).toString('hex')}`;
+  await admin(`CREATE DATABASE ${name}`);
+  onCleanup(`database ${name}`, () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+  const config = benchConfig(partyId, root, temporalAddress, databaseUrl);
+  const child = fork(SELF, [], {
+    // BENCH_NODE_ARGS: more node flags for the nodes' processes, e.g. `--cpu-prof`.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_NODE_ARGS?.split(' ') ?? [])],
+    env: {
+      ...process.env,
+      BENCH_PARTY: partyId,
+      BENCH_ROOT: root,
+      BENCH_TEMPORAL: temporalAddress,
+      BENCH_DATABASE_URL: databaseUrl,
+      BENCH_RUN_ID: runId,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  onCleanup(`node ${partyId}`, async () => {
+    if (child.connected) child.disconnect();
+    // A node stops within 10 s; one that does not is killed.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(killer);
+  });
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string }));
+    void exited.then(() => reject(new Error(`the node of ${partyId} exited before it listened`)));
+  });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  onCleanup(`pool of ${partyId}`, () => pool.end());
+  const connection = await Connection.connect({ address: temporalAddress });
+  onCleanup(`client of ${partyId}`, () => connection.close());
+  const client = new Client({ connection, namespace: config.temporal.namespace });
   const { issuer, audience, rolesClaim } = config.auth;
   const token = (roles: Role[], sub: string) =>
-    mintDevToken({ dataDir, issuer, audience, rolesClaim, sub, roles, ttlSeconds: 3600 });
-  return { ...node, databaseUrl, token };
+    mintDevToken({
+      dataDir: config.dataDir,
+      issuer,
+      audience,
+      rolesClaim,
+      sub,
+      roles,
+      ttlSeconds: 3600,
+    });
+  return { url, config, databaseUrl, pool, client, token };
 }
 type BenchNode = Awaited<ReturnType<typeof startBenchNode>>;
 
@@ -292,14 +349,14 @@ async function main() {
     await delivered(lastId);
   });
 
-  const sent = await a.database.pool.query<{ n: number; attempts: number }>(
+  const sent = await a.pool.query<{ n: number; attempts: number }>(
     "SELECT count(*)::int AS n, avg(attempts)::float AS attempts FROM outbox_messages WHERE kind = 'request'",
   );
-  const atB = await b.database.pool.query<{ n: number }>(
+  const atB = await b.pool.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM requests WHERE direction = 'incoming' AND status = 'delivered'",
   );
-  const workA = await temporalWork(a.temporal.client, requestWorkflowId(lastId));
-  const workB = await temporalWork(b.temporal.client, requestWorkflowId(lastId));
+  const workA = await temporalWork(a.client, requestWorkflowId(lastId));
+  const workB = await temporalWork(b.client, requestWorkflowId(lastId));
 
   console.log(
     `\n${'path'.padEnd(44)} ${['subm/s', 'p50 ms', 'p95 ms'].map((h) => h.padStart(10)).join(' ')}`,
@@ -325,17 +382,21 @@ async function main() {
   console.log(`within the limits: A ${workText(LIMITS.A)}; B ${workText(LIMITS.B)}`);
 }
 
-let abort: (err: Error) => void = noop;
-const aborted = new Promise<never>((_, reject) => (abort = reject));
-setTimeout(() => abort(new Error(`timed out after ${TIMEOUT_S} s`)), TIMEOUT_S * 1000).unref();
-process.once('SIGINT', () => abort(new Error('interrupted')));
-let exitCode = 0;
-try {
-  await Promise.race([main(), aborted]);
-} catch (err) {
-  console.error(err);
-  exitCode = 1;
-} finally {
-  await Promise.race([cleanup(), sleep(30_000)]);
+if (process.env.BENCH_PARTY) {
+  await serveNode();
+} else {
+  let abort: (err: Error) => void = noop;
+  const aborted = new Promise<never>((_, reject) => (abort = reject));
+  setTimeout(() => abort(new Error(`timed out after ${TIMEOUT_S} s`)), TIMEOUT_S * 1000).unref();
+  process.once('SIGINT', () => abort(new Error('interrupted')));
+  let exitCode = 0;
+  try {
+    await Promise.race([main(), aborted]);
+  } catch (err) {
+    console.error(err);
+    exitCode = 1;
+  } finally {
+    await Promise.race([cleanup(), sleep(30_000)]);
+  }
+  process.exit(exitCode);
 }
-process.exit(exitCode);
