@@ -274,6 +274,15 @@ export async function partyExists(pool: pg.Pool, partyId: string): Promise<boole
   return rowCount === 1;
 }
 
+/** A registered partner's inbox URL (undefined when not registered), for a delivery attempt. */
+export async function partyInboxUrl(pool: pg.Pool, partyId: string): Promise<string | undefined> {
+  const { rows } = await pool.query<{ inbox_url: string }>(
+    'SELECT inbox_url FROM parties WHERE party_id = $1',
+    [partyId],
+  );
+  return rows[0]?.inbox_url;
+}
+
 export async function getParty(pool: pg.Pool, partyId: string): Promise<PartnerView | undefined> {
   return (await listParties(pool, partyId))[0];
 }

@@ -73,17 +73,30 @@ export async function projectRequestEvent(
       ]);
     const counterparty = record.direction === 'outgoing' ? record.responder : record.requester;
     const refusal = partnerRefusalOf(event);
+    // One statement writes the row and, when the event changed them, its deadlines ($19: whether
+    // it did); the WHERE keeps an older event from overwriting a newer one's state.
+    const d = event.deadlines;
     await client.query(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
          counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
-         partner_refusal)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18)
+         partner_refusal, receipt_at, ack_due_at, response_due_at, escalation_level, policy_digest,
+         deadlines)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $18,
+         $20, $21, $22, COALESCE($23, 0), $24, COALESCE($25::jsonb, '{}'::jsonb))
        ON CONFLICT (req_id) DO UPDATE SET
          status = COALESCE($16, requests.status),
          overdue = COALESCE($17, requests.overdue),
          partner_refusal = COALESCE(EXCLUDED.partner_refusal, requests.partner_refusal),
          updated_at = EXCLUDED.updated_at,
-         last_seq = EXCLUDED.last_seq
+         last_seq = EXCLUDED.last_seq,
+         receipt_at = CASE WHEN $19 THEN EXCLUDED.receipt_at ELSE requests.receipt_at END,
+         ack_due_at = CASE WHEN $19 THEN EXCLUDED.ack_due_at ELSE requests.ack_due_at END,
+         response_due_at =
+           CASE WHEN $19 THEN EXCLUDED.response_due_at ELSE requests.response_due_at END,
+         escalation_level =
+           CASE WHEN $19 THEN EXCLUDED.escalation_level ELSE requests.escalation_level END,
+         policy_digest = CASE WHEN $19 THEN EXCLUDED.policy_digest ELSE requests.policy_digest END,
+         deadlines = CASE WHEN $19 THEN EXCLUDED.deadlines ELSE requests.deadlines END
        WHERE requests.last_seq <= EXCLUDED.last_seq`,
       [
         record.reqId,
@@ -104,26 +117,15 @@ export async function projectRequestEvent(
         event.status,
         event.overdue ?? null,
         refusal && JSON.stringify(refusal),
+        d !== undefined,
+        d?.receiptAt ?? null,
+        d?.ackDueAt ?? null,
+        d?.responseDueAt ?? null,
+        d?.escalationLevel ?? null,
+        d?.policyDigest ?? null,
+        d ? JSON.stringify(d.explanations) : null,
       ],
     );
-    if (event.deadlines) {
-      const d = event.deadlines;
-      await client.query(
-        `UPDATE requests SET receipt_at = $2, ack_due_at = $3, response_due_at = $4, escalation_level = $5,
-           policy_digest = $6, deadlines = $7
-         WHERE req_id = $1 AND last_seq = $8`,
-        [
-          record.reqId,
-          d.receiptAt,
-          d.ackDueAt,
-          d.responseDueAt,
-          d.escalationLevel,
-          d.policyDigest,
-          JSON.stringify(d.explanations),
-          event.seq,
-        ],
-      );
-    }
     if (event.notification) {
       await client.query(
         `INSERT INTO notifications (req_id, seq, at, kind, level, detail) VALUES ($1, $2, $3, $4, $5, $6)

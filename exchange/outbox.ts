@@ -17,7 +17,7 @@ import {
   type OutboxRow,
 } from '../db/messages.js';
 import { withTransaction } from '../db/transaction.js';
-import { getParty } from '../db/registry.js';
+import { partyExists, partyInboxUrl } from '../db/registry.js';
 import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
@@ -103,7 +103,7 @@ function sentAtOf(payload: Payload): string {
 
 /** The addressee must be registered; the attachments the body names are listed from the store. */
 async function attachmentsOf(deps: OutboxDeps, draft: OwnDraft): Promise<Attachment[]> {
-  if (!(await getParty(deps.pool, draft.aud)))
+  if (!(await partyExists(deps.pool, draft.aud)))
     throw new AppError('unknown_party', `no registered party ${draft.aud}`);
   return draft.attachments ?? (await attachmentsNamedIn(deps.pool, draft.body));
 }
@@ -326,8 +326,10 @@ export async function applyReceipt(
   msgId: string,
   receiptToken: string,
   via: 'online' | 'import',
+  /** The message as the caller just read it (a delivery attempt), to spare reading it again. */
+  read?: OutboxRow,
 ): Promise<{ receiptDigest: string; receivedAt: Date; partnerSent?: number }> {
-  const message = await getOutboxMessage(deps.pool, msgId);
+  const message = read ?? (await getOutboxMessage(deps.pool, msgId));
   if (!message) throw new AppError('unknown_message', `no outgoing message ${msgId}`);
   const receipt = await verifyEnvelope(receiptToken, {
     registry: deps.registry,
@@ -338,7 +340,11 @@ export async function applyReceipt(
   const p = receipt.payload;
   if (p.kind !== 'receipt' || p.iss !== message.aud)
     throw new AppError('reply_mismatch', 'not a receipt from the addressee');
-  const ours = await outboxVersionDigests(deps.pool, msgId);
+  // Most receipts name the message's first signature; only a re-signed one needs the others.
+  const ours =
+    p.in_reply_to.digest === message.digest
+      ? [message.digest]
+      : await outboxVersionDigests(deps.pool, msgId);
   if (
     p.in_reply_to.msg_id !== msgId ||
     !ours.includes(p.in_reply_to.digest) ||
@@ -382,8 +388,8 @@ function deliveredOutcome(r: {
 }
 
 /** Re-signs a pending message whose lifetime is nearly over, keeping its msg_id. */
-async function freshToken(deps: OutboxDeps, msgId: string): Promise<string> {
-  const m = (await getOutboxMessage(deps.pool, msgId))!;
+async function freshToken(deps: OutboxDeps, m: OutboxRow): Promise<string> {
+  const msgId = m.msg_id;
   const now = new Date();
   if (m.payload.exp - 60 > Math.floor(now.getTime() / 1000)) return m.token;
   const { v: _v, iat: _iat, exp: _exp, iss: _iss, ...rest } = m.payload;
@@ -406,18 +412,19 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   }
   if (message.status === 'rejected')
     return { status: 'rejected', code: message.last_error ?? 'rejected' };
-  const partner = await getParty(deps.pool, message.aud);
-  if (!partner) throw new AppError('unknown_party', `no registered party ${message.aud}`);
+  const inboxUrl = await partyInboxUrl(deps.pool, message.aud);
+  if (inboxUrl === undefined)
+    throw new AppError('unknown_party', `no registered party ${message.aud}`);
 
   // The partner gets the message's attachments first, so it never holds a message without them.
-  const pushed = await pushAttachments(deps, message, partner.inboxUrl);
+  const pushed = await pushAttachments(deps, message, inboxUrl);
   if (pushed && 'retry' in pushed) throw new DeliveryRetry(pushed.retry);
   if (pushed) return { status: 'rejected', code: pushed.rejected };
 
-  const token = await freshToken(deps, msgId);
+  const token = await freshToken(deps, message);
   let res: Response;
   try {
-    res = await fetch(partner.inboxUrl, {
+    res = await fetch(inboxUrl, {
       method: 'POST',
       headers: {
         'content-type': ENVELOPE_MEDIA_TYPE,
@@ -434,7 +441,7 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   const text = await res.text();
   if (res.status === 202) {
     await recordAttempt(deps.pool, msgId, null);
-    return deliveredOutcome(await applyReceipt(deps, msgId, text.trim(), 'online'));
+    return deliveredOutcome(await applyReceipt(deps, msgId, text.trim(), 'online', message));
   }
   let problem: { code?: unknown; receipt?: unknown } = {};
   try {
@@ -445,7 +452,7 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   if (res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string') {
     // Delivered before, but its answer was lost: the partner returns the receipt it owes.
     await recordAttempt(deps.pool, msgId, null);
-    return deliveredOutcome(await applyReceipt(deps, msgId, problem.receipt, 'online'));
+    return deliveredOutcome(await applyReceipt(deps, msgId, problem.receipt, 'online', message));
   }
   const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   await recordAttempt(deps.pool, msgId, code);
