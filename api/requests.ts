@@ -164,16 +164,23 @@ export function requestsRouter(deps: RequestsDeps): Router {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
       }
     };
+    let view;
     try {
-      await projectRequestEvent(deps.pool, record, createdEvent(record, deps.policy.digest), {
-        timeoutMs: limitMs,
-        alongside: start,
-      });
+      view = await projectRequestEvent(
+        deps.pool,
+        record,
+        createdEvent(record, deps.policy.digest),
+        {
+          timeoutMs: limitMs,
+          alongside: start,
+        },
+      );
     } catch (err) {
       if ((err as { code?: unknown }).code !== '57014') throw err;
       throw notRecordedIn(limitMs, reqId);
     }
-    const view = await getRequest(deps.pool, reqId);
+    // The row as the write left it; a retry of a request that moved on since reads it as it is.
+    view ??= await getRequest(deps.pool, reqId);
     if (!view) throw new Error('request recorded but missing from the read model');
     res.status(201).location(`/v1/requests/${reqId}`).json(view);
   });

@@ -60,8 +60,8 @@ export async function projectRequestEvent(
      */
     alongside?: () => Promise<unknown>;
   } = {},
-): Promise<void> {
-  await withTransaction(pool, async (client) => {
+): Promise<RequestView | undefined> {
+  return withTransaction(pool, async (client) => {
     const outside = opts.alongside?.();
     // Settled by the await below; until then a rejection must not count as unhandled.
     outside?.catch(() => undefined);
@@ -76,7 +76,7 @@ export async function projectRequestEvent(
     // One statement writes the row and, when the event changed them, its deadlines ($19: whether
     // it did); the WHERE keeps an older event from overwriting a newer one's state.
     const d = event.deadlines;
-    await client.query(
+    const { rows: written } = await client.query<RequestRow>(
       `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
          counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
          partner_refusal, receipt_at, ack_due_at, response_due_at, escalation_level, policy_digest,
@@ -97,7 +97,8 @@ export async function projectRequestEvent(
            CASE WHEN $19 THEN EXCLUDED.escalation_level ELSE requests.escalation_level END,
          policy_digest = CASE WHEN $19 THEN EXCLUDED.policy_digest ELSE requests.policy_digest END,
          deadlines = CASE WHEN $19 THEN EXCLUDED.deadlines ELSE requests.deadlines END
-       WHERE requests.last_seq <= EXCLUDED.last_seq`,
+       WHERE requests.last_seq <= EXCLUDED.last_seq
+       RETURNING ${REQUEST_COLUMNS}`,
       [
         record.reqId,
         record.workflowId,
@@ -175,6 +176,8 @@ export async function projectRequestEvent(
       ]);
     }
     await outside;
+    // The row as this write left it (none when a newer event had already been projected).
+    return written[0] && toView(written[0]);
   });
 }
 

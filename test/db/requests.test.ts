@@ -238,7 +238,7 @@ describe('a workflow task run again after it timed out', () => {
  * A pool whose clients run `between` once, right after the first read of a request's row: a
  * projection committing between the row and the timeline, every time, instead of by chance.
  */
-function poolCommittingBetweenReads(between: () => Promise<void>): pg.Pool {
+function poolCommittingBetweenReads(between: () => Promise<unknown>): pg.Pool {
   const hooked = Object.create(pool) as pg.Pool;
   let pending = true;
   hooked.connect = (async () => {
