@@ -12,7 +12,7 @@ import {
   updateParty,
 } from '../db/registry.js';
 import { AppError } from '../errors.js';
-import { keysFromInput } from '../node/partner-keys.js';
+import { keysFromInput } from '../domain/partner-keys.js';
 import {
   AddPartnerBody,
   KeysInput,

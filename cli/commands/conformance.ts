@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { keysFromInput } from '../../node/partner-keys.js';
+import { keysFromInput } from '../../domain/partner-keys.js';
 import {
   buildProbes,
   formatResult,

@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { keysFromInput } from '../../node/partner-keys.js';
+import { keysFromInput } from '../../domain/partner-keys.js';
 import { AppError } from '../../errors.js';
 import { loadSigningKey, type KeyRecord, type StoredSigningKey } from '../../protocol/keys.js';
 import { signDraft, type Draft } from '../../protocol/sign.js';
