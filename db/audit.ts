@@ -48,15 +48,19 @@ export async function appendAudit(
 ): Promise<number[]> {
   if (entries.length === 0) return [];
   const texts = entries.map((e) => auditEntryText(e, at));
-  const { rows } = await client.query<{ ids: string[] }>(
-    'SELECT audit_stage($1::text[], $2, $3::text[], $4::text[]) AS ids',
-    [
+  const { rows } = await client.query<{ ids: string[] }>({
+    // A named statement: Postgres parses and plans it once per connection, not at every call (it
+    // runs in every writing transaction). Hot statements are named only when their result columns
+    // are spelled out: a migration by another replica cannot change what a prepared one returns.
+    name: 'audit_stage',
+    text: 'SELECT audit_stage($1::text[], $2, $3::text[], $4::text[]) AS ids',
+    values: [
       texts,
       at,
       entries.map((e) => ('req_id' in e ? e.req_id : null)),
       entries.map((e) => refsOf(e).join(',')),
     ],
-  );
+  });
   return rows[0]!.ids.map(Number);
 }
 

@@ -31,10 +31,11 @@ export async function withConversationLock<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   return withTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      CONVERSATION_LOCK_NAMESPACE,
-      reqId,
-    ]);
+    await client.query({
+      name: 'conversation_lock', // prepared once per connection, as audit_stage (db/audit.ts)
+      text: 'SELECT pg_advisory_xact_lock($1, hashtext($2))',
+      values: [CONVERSATION_LOCK_NAMESPACE, reqId],
+    });
     return fn(client);
   });
 }
@@ -136,12 +137,13 @@ export async function insertInboxMessage(
   client: pg.PoolClient,
   m: NewInboxMessage,
 ): Promise<boolean> {
-  const { rowCount } = await client.query(
-    `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
+  const { rowCount } = await client.query({
+    name: 'insert_inbox_message', // prepared once per connection, as audit_stage (db/audit.ts)
+    text: `INSERT INTO inbox_messages (digest, iss, msg_id, kind, req_id, kid, token, payload, received_at, via,
        receipt_token, receipt_digest, seq, seen, sent_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT DO NOTHING`,
-    [
+    values: [
       m.digest,
       m.iss,
       m.msgId,
@@ -158,7 +160,7 @@ export async function insertInboxMessage(
       m.seen,
       m.sentAt,
     ],
-  );
+  });
   if (rowCount !== 1) return false;
   await appendAudit(client, [
     {
@@ -201,10 +203,11 @@ export async function getInboxMessage(
 }
 
 export async function markDispatched(pool: pg.Pool, digest: string): Promise<void> {
-  await pool.query(
-    'UPDATE inbox_messages SET dispatched_at = now() WHERE digest = $1 AND dispatched_at IS NULL',
-    [digest],
-  );
+  await pool.query({
+    name: 'mark_dispatched',
+    text: 'UPDATE inbox_messages SET dispatched_at = now() WHERE digest = $1 AND dispatched_at IS NULL',
+    values: [digest],
+  });
 }
 
 /** Receipts this node signed for messages from a party that came by file, to carry back. */

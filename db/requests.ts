@@ -76,8 +76,9 @@ export async function projectRequestEvent(
     // One statement writes the row and, when the event changed them, its deadlines ($19: whether
     // it did); the WHERE keeps an older event from overwriting a newer one's state.
     const d = event.deadlines;
-    const { rows: written } = await client.query<RequestRow>(
-      `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
+    const { rows: written } = await client.query<RequestRow>({
+      name: 'project_request', // prepared once per connection, as audit_stage (db/audit.ts)
+      text: `INSERT INTO requests (req_id, workflow_id, direction, request_type, requester, responder,
          counterparty, priority, status, overdue, subject, created_by, created_at, updated_at, last_seq,
          partner_refusal, receipt_at, ack_due_at, response_due_at, escalation_level, policy_digest,
          deadlines)
@@ -99,7 +100,7 @@ export async function projectRequestEvent(
          deadlines = CASE WHEN $19 THEN EXCLUDED.deadlines ELSE requests.deadlines END
        WHERE requests.last_seq <= EXCLUDED.last_seq
        RETURNING ${REQUEST_COLUMNS}`,
-      [
+      values: [
         record.reqId,
         record.workflowId,
         record.direction,
@@ -126,7 +127,7 @@ export async function projectRequestEvent(
         d?.policyDigest ?? null,
         d ? JSON.stringify(d.explanations) : null,
       ],
-    );
+    });
     if (event.notification) {
       await client.query(
         `INSERT INTO notifications (req_id, seq, at, kind, level, detail) VALUES ($1, $2, $3, $4, $5, $6)
@@ -141,15 +142,16 @@ export async function projectRequestEvent(
         ],
       );
     }
-    const { rowCount } = await client.query(
-      `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
+    const { rowCount } = await client.query({
+      name: 'project_event',
+      text: `INSERT INTO request_events (req_id, seq, at, type, actor, status, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (req_id, seq) DO UPDATE SET
          at = EXCLUDED.at, type = EXCLUDED.type, actor = EXCLUDED.actor,
          status = EXCLUDED.status, detail = EXCLUDED.detail
        WHERE (request_events.type, request_events.actor, request_events.status, request_events.detail)
          IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.actor, EXCLUDED.status, EXCLUDED.detail)`,
-      [
+      values: [
         record.reqId,
         event.seq,
         event.at,
@@ -158,7 +160,7 @@ export async function projectRequestEvent(
         event.status,
         JSON.stringify(event.detail),
       ],
-    );
+    });
     // Logged once, when first projected: a retried activity finds the event and logs nothing. A
     // different event at a place already projected replaces it (and is logged too): the first came
     // from a workflow task that timed out after projecting (its worker killed, or too slow), whose
