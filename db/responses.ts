@@ -1,9 +1,8 @@
 // Queries on the bodies of the messages exchanged about a request, ours (outbox) and the
 // partner's (inbox) together, for the checks and views of domain/responses.ts.
 import type pg from 'pg';
-import type { ResponseBody } from '../domain/responses.js';
 import type { MessageKind } from '../schemas/envelope.js';
-import type { ExchangedMessage } from '../schemas/requests-api.js';
+import type { ExchangedMessage, ResponseBody } from '../schemas/requests-api.js';
 
 /**
  * The responses of a request this node holds, oldest first: sent (outbox) or received (inbox).

@@ -23,7 +23,8 @@ import { responseSchema, type Gap } from '../schemas/domain/index.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
 import { MessageBodies, Payload, type Attachment, type MessageKind } from '../schemas/envelope.js';
 import type { RequestView } from '../schemas/requests-api.js';
-import { checkAgainstRequest, type ResponseBody } from './responses.js';
+import type { ResponseBody } from '../schemas/requests-api.js';
+import { checkAgainstRequest } from './responses.js';
 
 /** The kinds an officer's action is carried by (never a request or a receipt). */
 export type ActionKind = Exclude<MessageKind, 'request' | 'receipt'>;

@@ -19,18 +19,12 @@ import {
 } from '../schemas/domain/index.js';
 import type { RequestType } from '../schemas/common.js';
 import type { MessageKind } from '../schemas/envelope.js';
-import type { ExchangedMessage, RequestSubject, RequestView } from '../schemas/requests-api.js';
-
-/** A response body as stored (already past the checks of its request). */
-export interface ResponseBody {
-  final: boolean;
-  records: readonly Record<string, unknown>[];
-  outcomes?: readonly {
-    item_id: string;
-    outcome: 'found' | 'not_found' | 'withheld';
-    reason?: string;
-  }[];
-}
+import type {
+  ExchangedMessage,
+  RequestSubject,
+  RequestView,
+  ResponseBody,
+} from '../schemas/requests-api.js';
 
 /**
  * The responses of a request this node holds, oldest first: sent (outbox) or received (inbox).

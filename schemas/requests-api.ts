@@ -215,3 +215,14 @@ export const ListRequestsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type ListRequestsQuery = z.infer<typeof ListRequestsQuery>;
+
+/** A response body as stored (already past the checks of its request). */
+export interface ResponseBody {
+  final: boolean;
+  records: readonly Record<string, unknown>[];
+  outcomes?: readonly {
+    item_id: string;
+    outcome: 'found' | 'not_found' | 'withheld';
+    reason?: string;
+  }[];
+}
