@@ -47,7 +47,28 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** Starts of a dev server that exited before it was ready, after which the last one's error stands. */
+const EARLY_EXIT_ATTEMPTS = 3;
+
+/**
+ * Starts the dev server and waits until it answers. One that exits before it is ready is started
+ * again (at most EARLY_EXIT_ATTEMPTS starts): the CLI picks free ports for its internal services at
+ * start, and another process can take one of them before the server binds it.
+ */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(opts);
+    } catch (err) {
+      if (!(err instanceof EarlyExit) || attempt >= EARLY_EXIT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** The dev server process ended before it answered. */
+class EarlyExit extends Error {}
+
+async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   if (await portInUse(opts.port)) {
     throw new Error(
       `port ${opts.port} is already in use, so the Temporal dev server cannot start there ` +
@@ -62,15 +83,18 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF');
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
 
-  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Both streams are read (and only their tails kept): a fatal error may be printed on either.
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // Never leave the server behind, even when this process exits without stopping it.
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));
-  let stderrTail = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4000);
-  });
+  let outputTail = '';
+  const keepTail = (chunk: Buffer) => {
+    outputTail = (outputTail + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
   const address = `127.0.0.1:${opts.port}`;
   const server: DevServer = {
     address,
@@ -89,8 +113,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(
-        `the Temporal dev server exited with code ${child.exitCode}: ${stderrTail.trim()}`,
+      throw new EarlyExit(
+        `the Temporal dev server exited with code ${child.exitCode}: ${outputTail.trim()}`,
       );
     }
     try {
