@@ -438,7 +438,8 @@ export function areaEditor(opts) {
   const addTyped = async () => {
     render(coordsError);
     coordsInput.removeAttribute('aria-invalid');
-    const parsed = polygonsOfText(coordsInput.value);
+    const text = coordsInput.value;
+    const parsed = polygonsOfText(text);
     if ('error' in parsed) {
       coordsInput.setAttribute('aria-invalid', 'true');
       render(coordsError, parsed.error);
@@ -446,7 +447,9 @@ export function areaEditor(opts) {
       return;
     }
     const a = await addPolygons(parsed.polygons);
-    coordsInput.value = '';
+    // Emptied only if it still holds what was added: the first add waits for the map's library,
+    // and what was typed meanwhile (the next polygon) must not be lost.
+    if (coordsInput.value === text) coordsInput.value = '';
     fitAll();
     opts.announce(t('create:coords.added', { n: a.n, count: a.parts.length }));
   };
