@@ -23,7 +23,6 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { pino } from 'pino';
 import { loadConfig } from '../config.js';
 import { mintDevToken } from '../node/dev-issuer.js';
 import { startNode } from '../node/start-node.js';
@@ -32,6 +31,7 @@ import { ensureTemporalCli } from '../temporal/cli-locator.js';
 import { startDevServer } from '../temporal/dev-server.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
 import { WORKFLOWS_PATH } from '../temporal/worker.js';
+import { admin, ADMIN_URL, http, log, onCleanup, pct, runBench, sleep } from './harness.js';
 import { requestWorkflowId } from '../workflows/messages.js';
 import { subjectFor } from '../test/helpers/domain.js';
 
@@ -40,7 +40,6 @@ const C = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const WARMUP = Math.min(10, N);
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 240);
 const POLL_MS = 5;
-const ADMIN_URL = 'postgres://root@127.0.0.1:5432/test';
 const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
 
 /**
@@ -56,27 +55,10 @@ const LIMITS = {
 } as const;
 type Work = { workflowTasks: number; activities: number; localActivities: number };
 
-const log = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
 const noop = () => undefined;
 const silent = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const runId = process.env.BENCH_RUN_ID ?? crypto.randomBytes(4).toString('hex');
 const SELF = fileURLToPath(import.meta.url);
-
-// Everything started is undone in reverse order, on success, error, timeout or Ctrl-C.
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-let closing = false;
-function onCleanup(name: string, run: () => Promise<unknown>) {
-  if (closing)
-    void run().catch(noop); // started while cleaning up (after a timeout): undo now
-  else cleanups.push({ name, run });
-}
-async function cleanup() {
-  closing = true;
-  for (const c of cleanups.splice(0).reverse()) {
-    await c.run().catch((err: Error) => console.error(`cleanup ${c.name}: ${err.message}`));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -86,12 +68,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(sql).finally(() => client.end());
 }
 
 /** The node's configuration; the same in its process and in this one (tokens, namespaces). */
@@ -173,18 +149,6 @@ async function startBenchNode(partyId: string, root: string, temporalAddress: st
 }
 type BenchNode = Awaited<ReturnType<typeof startBenchNode>>;
 
-/** GET, or POST of `json` with a bearer token; throws unless the answer is a success. */
-async function http(url: string, token?: string, json?: unknown) {
-  const res = await fetch(url, {
-    method: json === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: json === undefined ? null : JSON.stringify(json),
-  });
-  const body = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
 async function registerPartner(self: BenchNode, partner: BenchNode) {
   await http(`${self.url}/v1/admin/partners`, await self.token(['admin'], 'bench-admin'), {
     partyId: partner.config.partyId,
@@ -238,9 +202,6 @@ async function measure(op: (i: number) => Promise<unknown>) {
   await run(Array.from({ length: WARMUP }, (_, i) => -1 - i));
   return run(Array.from({ length: N }, (_, i) => i));
 }
-
-const pct = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(q * xs.length) - 1)] ?? NaN;
 
 function row(label: string, rate: number | undefined, ms: number[]) {
   const cols = [rate?.toFixed(1) ?? '-', pct(ms, 0.5).toFixed(1), pct(ms, 0.95).toFixed(1)];
@@ -382,21 +343,5 @@ async function main() {
   console.log(`within the limits: A ${workText(LIMITS.A)}; B ${workText(LIMITS.B)}`);
 }
 
-if (process.env.BENCH_PARTY) {
-  await serveNode();
-} else {
-  let abort: (err: Error) => void = noop;
-  const aborted = new Promise<never>((_, reject) => (abort = reject));
-  setTimeout(() => abort(new Error(`timed out after ${TIMEOUT_S} s`)), TIMEOUT_S * 1000).unref();
-  process.once('SIGINT', () => abort(new Error('interrupted')));
-  let exitCode = 0;
-  try {
-    await Promise.race([main(), aborted]);
-  } catch (err) {
-    console.error(err);
-    exitCode = 1;
-  } finally {
-    await Promise.race([cleanup(), sleep(30_000)]);
-  }
-  process.exit(exitCode);
-}
+if (process.env.BENCH_PARTY) await serveNode();
+else await runBench(main, TIMEOUT_S);
