@@ -23,6 +23,7 @@ import {
   CreateRequestBody,
   ListRequestsQuery,
   type RequestDetailView,
+  type RequestView,
 } from '../schemas/requests-api.js';
 import { createdEvent } from '../workflows/created-event.js';
 import { requestWorkflowId } from '../workflows/messages.js';
@@ -164,7 +165,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || key === undefined) throw err;
       }
     };
-    let view;
+    let view: RequestView | undefined;
     try {
       view = await projectRequestEvent(
         deps.pool,

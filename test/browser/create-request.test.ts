@@ -10,14 +10,13 @@
 // typing, Enter: the area typed as coordinates, the non-map way). Screenshots:
 // test-artifacts/create-form-drawn-area.png, create-form-imported-areas.png,
 // create-form-refused.png, create-form-keyboard.png.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
-import { inPage, launchChromium, officerTab } from '../helpers/browser.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import { inPage, officerTab, partnersWithBrowser } from '../helpers/browser.js';
+import type { TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
 const WAIT_MS = 30_000;
@@ -65,8 +64,8 @@ const GEOJSON = {
 };
 
 let a: TestNode;
-let b: TestNode;
 let browser: Browser;
+let stop: (() => Promise<void>) | undefined;
 let officerToken: string;
 
 /** From the officers' list to the create page, by its link. */
@@ -122,20 +121,12 @@ const countOutgoing = async () => {
 };
 
 beforeAll(async () => {
-  [a, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    startTestNode({ partyId: 'party-b' }),
-    launchChromium(),
-  ]);
-  await registerPartner(a, b);
-  await registerPartner(b, a);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
+  ({ a, browser, stop } = await partnersWithBrowser());
   officerToken = await a.token('officer', 'amira');
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all([a?.destroy(), b?.destroy()]);
+  await stop?.();
 });
 
 describe('officers creating requests in the browser', () => {

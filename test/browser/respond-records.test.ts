@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultsSubject } from '../fixtures/domain/identifications.js';
 import { corridorSubject } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
-import { launchChromium, officerTab } from '../helpers/browser.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import { officerTab, partnersWithBrowser } from '../helpers/browser.js';
+import type { TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
 const WAIT_MS = 30_000;
@@ -26,6 +26,7 @@ const WAIT_MS = 30_000;
 let a: TestNode;
 let b: TestNode;
 let browser: Browser;
+let stop: (() => Promise<void>) | undefined;
 let reqId: string;
 
 /** A field of the generated form by its place in the body (`*`: any row). */
@@ -42,14 +43,7 @@ const inStatus = (node: TestNode, id: string, s: string) =>
   eventually(async () => ((await status(node, id)) === s ? true : undefined), WAIT_MS, s);
 
 beforeAll(async () => {
-  [a, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a' }),
-    startTestNode({ partyId: 'party-b' }),
-    launchChromium(),
-  ]);
-  await registerPartner(a, b);
-  await registerPartner(b, a);
-  await fs.mkdir(ARTIFACTS, { recursive: true });
+  ({ a, b, browser, stop } = await partnersWithBrowser());
   const created = await call(a.url, 'POST', '/v1/requests', {
     token: await a.token('officer', 'amira'),
     json: {
@@ -89,8 +83,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.all([a?.destroy(), b?.destroy()]);
+  await stop?.();
 });
 
 describe('an officer answering with records in the browser', () => {
