@@ -19,6 +19,10 @@ export const ERROR_STATUS = {
   issuer_mismatch: 403,
   wrong_audience: 403,
   key_role_mismatch: 403,
+  // Sealed content (schemas/sealed.ts): it does not open with this node's keys, or it came in clear
+  // from a partner the registry says seals.
+  undecryptable: 400,
+  not_sealed: 400,
   // Wire protocol: the envelope verifies but conflicts with what is stored.
   replay: 409,
   reply_mismatch: 409,
@@ -27,6 +31,8 @@ export const ERROR_STATUS = {
   sequence_gap: 409,
   sequence_invalid: 409,
   unknown_party: 404,
+  // The partner takes sealed content, and the registry holds no usable encryption key of it.
+  encryption_key_missing: 409,
   unknown_request: 404,
   // Request lifecycle: the action is not allowed in the request's current state.
   invalid_state: 409,

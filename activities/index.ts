@@ -50,6 +50,18 @@ export interface ProjectRequestInput {
 /** How often a delivery attempt says it is alive, in ms (the workflow's heartbeat timeout is 10 s). */
 const DELIVERY_HEARTBEAT_MS = 2_000;
 
+/**
+ * A failure to sign and store a message, as Temporal should take it: a refusal is final, but a
+ * partner that takes sealed content and has no usable encryption key can get one registered, so
+ * that one is tried again (with backoff) until it has.
+ */
+function signingFailure(err: unknown): unknown {
+  if (!(err instanceof AppError)) return err;
+  if (err.code === 'encryption_key_missing')
+    return ApplicationFailure.retryable(err.message, err.code);
+  return ApplicationFailure.nonRetryable(err.message, err.code);
+}
+
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Writes the request's read-model row and one timeline event. */
@@ -74,8 +86,7 @@ export function createActivities(deps: ActivityDeps) {
         const signed = await enqueueMessage(deps.outbox, draft);
         return { msgId: signed.payload.msg_id, digest: signed.digest };
       } catch (err) {
-        if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
-        throw err;
+        throw signingFailure(err);
       }
     },
 
@@ -107,8 +118,7 @@ export function createActivities(deps: ActivityDeps) {
           })),
         };
       } catch (err) {
-        if (err instanceof AppError) throw ApplicationFailure.nonRetryable(err.message, err.code);
-        throw err;
+        throw signingFailure(err);
       }
     },
 

@@ -33,6 +33,12 @@ export const ERROR_MEANINGS = {
   issuer_mismatch: '`iss` is not the party that owns the signing key',
   wrong_audience: '`aud` (or a bundle’s `to`) is not this node’s party id',
   key_role_mismatch: 'the key’s roles do not allow signing this kind of message',
+  undecryptable:
+    'the payload’s `sealed` content is sealed to a key this node does not hold, does not decrypt, or names another `iss`, `aud` or `msg_id` than the signed payload',
+  not_sealed:
+    'the sender is registered as sealing its content, and the payload carries a personal body member (or an attachment’s file name) in clear',
+  encryption_key_missing:
+    'the partner is registered as taking sealed content, and no usable key with the `encryption` role of it is registered: add one (`POST /v1/admin/partners/:id/keys`) first',
   replay:
     'the message was received before (same digest, or same `iss` and `msg_id`); the problem carries `receipt` and `original_digest`',
   reply_mismatch:
@@ -139,6 +145,18 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
     'key_role_mismatch',
     'key lacks the role for this kind (`receipt` for receipts, `message` for all others)',
+  ],
+  [
+    'undecryptable',
+    'a sealed payload (one with `sealed`): the JWE header is not exactly `{alg, enc, kid, typ, epk}` as the profile says, names no encryption key of this node, does not decrypt, or its content names another `iss`, `aud` or `msg_id`',
+  ],
+  [
+    'schema_invalid',
+    'a sealed payload whose members are in the wrong part (a personal body member in clear, a public one inside `sealed`, attachment lists that differ), or whose opened payload breaks the schema of its `kind`',
+  ],
+  [
+    'not_sealed',
+    'an unsealed payload from a party the registry says seals, carrying a personal body member or an attachment’s file name in clear',
   ],
   [
     'replay',

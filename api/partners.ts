@@ -63,7 +63,13 @@ export function partnersRouter(deps: {
     await changing(
       addParty(
         deps.pool,
-        { partyId: body.partyId, name: body.name, inboxUrl: body.inboxUrl, keys },
+        {
+          partyId: body.partyId,
+          name: body.name,
+          inboxUrl: body.inboxUrl,
+          keys,
+          sealContent: body.sealContent,
+        },
         principalOf(req).sub,
       ),
     );

@@ -8,6 +8,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type pg from 'pg';
 import { claimIdempotencyKey, getRequest } from '../db/requests.js';
 import { missingAttachments } from '../db/attachments.js';
+import { sealingKeyFor } from '../db/registry.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
 import { requestSummary } from '../domain/access-policy.js';
@@ -50,6 +51,10 @@ export function requestActionsRouter(deps: {
       const existing = id.success ? await getRequest(deps.pool, id.data) : undefined;
       if (!existing)
         throw new AppError('request_not_found', 'no request with that id on this node');
+      // A partner that takes sealed content needs a usable encryption key registered first
+      // (`encryption_key_missing`); its messages are larger, sealed, and sized as such.
+      const partner = existing.direction === 'outgoing' ? existing.responder : existing.requester;
+      const sealed = (await sealingKeyFor(deps.pool, partner, new Date())) !== undefined;
       // What will be signed, normalised and checked as the partner will check it: a body the
       // partner must refuse is refused here with the partner's code, and nothing is signed.
       const { body, gaps } = checkOutgoingBody(
@@ -57,6 +62,7 @@ export function requestActionsRouter(deps: {
         existing,
         normaliseBody(kind, existing.type, req.body),
         kind === 'response' ? await earlierResponses(deps.pool, existing.id) : [],
+        { sealed },
       );
       // Files a record refers to travel with the message: they must be uploaded first.
       const missing = await missingAttachments(deps.pool, referencedAttachments(body));

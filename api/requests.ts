@@ -12,7 +12,7 @@ import {
   projectRequestEvent,
 } from '../db/requests.js';
 import type { RequestRecord } from '../schemas/workflow-contract.js';
-import { partyExists } from '../db/registry.js';
+import { sealingKeyFor } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
 import { startOutgoingRequest } from '../temporal/request-workflows.js';
@@ -119,12 +119,9 @@ export function requestsRouter(deps: RequestsDeps): Router {
         { path: '/counterparty', message: 'must differ from this node’s own party id' },
       ]);
     }
-    if (!(await partyExists(deps.pool, body.counterparty))) {
-      throw new AppError(
-        'unknown_party',
-        `${body.counterparty} is not a registered partner of this node`,
-      );
-    }
+    // A registered partner (`unknown_party`) and, when it takes sealed content, a usable
+    // encryption key of it (`encryption_key_missing`): nothing is started that could not be signed.
+    await sealingKeyFor(deps.pool, body.counterparty, new Date());
     const principal = principalOf(req);
     const key = idempotencyKeyOf(req);
     let reqId = ulid();

@@ -192,6 +192,8 @@ export async function buildEvidenceBundle(
     });
   }
   for (const k of (await listParties(deps.pool, partner))[0]?.keys ?? []) {
+    // Encryption keys sign nothing: no signature in the bundle needs them.
+    if (k.alg === 'ECDH-ES+A256KW') continue;
     if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
     keys.push({
       party_id: partner,

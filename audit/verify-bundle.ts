@@ -10,7 +10,7 @@ import { AuditEntry } from '../schemas/audit.js';
 import { EvidenceBundle, type EvidenceKey } from '../schemas/evidence.js';
 import { AppError } from '../errors.js';
 import type { KeyRecord } from '../protocol/keys.js';
-import { verifyEnvelope } from '../protocol/verify.js';
+import { verifyAsSigned } from '../protocol/verify.js';
 import { signingInputDigest, verifyCheckpoint, verifyCosignature } from './checkpoint.js';
 import { verifyInclusion } from './merkle.js';
 
@@ -227,7 +227,7 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       continue;
     }
     try {
-      const v = await verifyEnvelope(env.token, {
+      const v = await verifyAsSigned(env.token, {
         registry,
         self: claimedAudience(env.token),
         now: new Date(),
@@ -268,7 +268,7 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       continue;
     }
     try {
-      const v = await verifyEnvelope(r.token, {
+      const v = await verifyAsSigned(r.token, {
         registry,
         self: claimedAudience(r.token),
         now: new Date(),

@@ -45,7 +45,8 @@ async function partnerLogKey(
 ): Promise<(PublicLogKey & { partyId: string }) | undefined> {
   const kid = peekKid(token);
   const key = kid ? await findKey(pool, kid) : undefined;
-  if (!key || !key.roles.includes('log') || keyUnusableReason(key, at)) return undefined;
+  if (!key || key.alg === 'ECDH-ES+A256KW' || !key.roles.includes('log')) return undefined;
+  if (keyUnusableReason(key, at)) return undefined;
   return { kid: key.kid, alg: key.alg, publicJwk: key.publicJwk, partyId: key.partyId };
 }
 

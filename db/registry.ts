@@ -7,13 +7,14 @@ import { sha256Hex } from '../protocol/digest.js';
 import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
 import type { KeyRecord } from '../protocol/keys.js';
-import type { KeyRole, SignatureAlg } from '../schemas/envelope.js';
+import type { SealingKey } from '../protocol/seal.js';
+import type { KeyAlg, KeyRole } from '../schemas/envelope.js';
 import type { PartnerKeyView, PartnerView, RegistryChangeView } from '../schemas/partners-api.js';
 
 /** A key ready to be registered: thumbprint computed, roles and validity decided. */
 export interface NewKey {
   kid: string;
-  alg: SignatureAlg;
+  alg: KeyAlg;
   publicJwk: JWK;
   roles: KeyRole[];
   validFrom: Date;
@@ -23,7 +24,7 @@ export interface NewKey {
 interface KeyRow {
   kid: string;
   party_id: string;
-  alg: SignatureAlg;
+  alg: KeyAlg;
   public_jwk: JWK;
   roles: KeyRole[];
   valid_from: Date;
@@ -37,10 +38,14 @@ interface KeyRow {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export async function findKey(pool: pg.Pool, kid: string): Promise<KeyRecord | undefined> {
-  const { rows } = await pool.query<KeyRow>('SELECT * FROM party_keys WHERE kid = $1', [kid]);
+  const { rows } = await pool.query<KeyRow & { seal_content: boolean }>(
+    `SELECT k.*, p.seal_content FROM party_keys k JOIN parties p USING (party_id) WHERE k.kid = $1`,
+    [kid],
+  );
   const r = rows[0];
   if (!r) return undefined;
   return {
+    partySeals: r.seal_content,
     kid: r.kid,
     partyId: r.party_id,
     alg: r.alg,
@@ -136,14 +141,21 @@ async function insertKeys(
 
 export async function addParty(
   pool: pg.Pool,
-  party: { partyId: string; name: string; inboxUrl: string; keys: NewKey[] },
+  party: {
+    partyId: string;
+    name: string;
+    inboxUrl: string;
+    keys: NewKey[];
+    sealContent?: boolean | undefined;
+  },
   actor: string,
 ): Promise<void> {
+  const sealContent = party.sealContent ?? false;
   await withTransaction(pool, async (c) => {
     const { rowCount } = await c.query(
-      `INSERT INTO parties (party_id, name, inbox_url, created_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (party_id) DO NOTHING`,
-      [party.partyId, party.name, party.inboxUrl, actor],
+      `INSERT INTO parties (party_id, name, inbox_url, created_by, seal_content)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (party_id) DO NOTHING`,
+      [party.partyId, party.name, party.inboxUrl, actor, sealContent],
     );
     if (rowCount === 0)
       throw new AppError('conflict', `party ${party.partyId} is already registered`);
@@ -151,7 +163,7 @@ export async function addParty(
       actor,
       action: 'party_added',
       partyId: party.partyId,
-      detail: { name: party.name, inboxUrl: party.inboxUrl },
+      detail: { name: party.name, inboxUrl: party.inboxUrl, sealContent },
     });
     await insertKeys(c, party.partyId, party.keys, actor);
   });
@@ -160,14 +172,19 @@ export async function addParty(
 export async function updateParty(
   pool: pg.Pool,
   partyId: string,
-  changes: { name?: string | undefined; inboxUrl?: string | undefined },
+  changes: {
+    name?: string | undefined;
+    inboxUrl?: string | undefined;
+    sealContent?: boolean | undefined;
+  },
   actor: string,
 ): Promise<void> {
   await withTransaction(pool, async (c) => {
     const { rowCount } = await c.query(
-      `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url), updated_at = now()
+      `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url),
+         seal_content = COALESCE($4, seal_content), updated_at = now()
        WHERE party_id = $1`,
-      [partyId, changes.name ?? null, changes.inboxUrl ?? null],
+      [partyId, changes.name ?? null, changes.inboxUrl ?? null, changes.sealContent ?? null],
     );
     if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
     await recordChange(c, { actor, action: 'party_updated', partyId, detail: { ...changes } });
@@ -250,8 +267,9 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     inbox_url: string;
     created_at: Date;
     created_by: string;
+    seal_content: boolean;
   }>(
-    'SELECT party_id, name, inbox_url, created_at, created_by FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
+    'SELECT party_id, name, inbox_url, created_at, created_by, seal_content FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
     [partyId ?? null],
   );
   const { rows: keys } = await pool.query<KeyRow>(
@@ -264,6 +282,7 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     inboxUrl: p.inbox_url,
     createdAt: p.created_at.toISOString(),
     createdBy: p.created_by,
+    sealContent: p.seal_content,
     keys: keys.filter((k) => k.party_id === p.party_id).map(keyView),
   }));
 }
@@ -281,6 +300,38 @@ export async function partyInboxUrl(pool: pg.Pool, partyId: string): Promise<str
     [partyId],
   );
   return rows[0]?.inbox_url;
+}
+
+/**
+ * Whether messages to `partyId` are sealed, and to which of its keys: the newest registered key
+ * with the `encryption` role usable at `at`. `undefined` when the party does not take sealed
+ * content; `encryption_key_missing` when it does and no key is usable.
+ */
+export async function sealingKeyFor(
+  db: Pick<pg.Pool, 'query'>,
+  partyId: string,
+  at: Date,
+): Promise<SealingKey | undefined> {
+  const { rows } = await db.query<{ seal_content: boolean; kid: string | null; public_jwk: JWK }>(
+    `SELECT p.seal_content, k.kid, k.public_jwk FROM parties p
+       LEFT JOIN LATERAL (
+         SELECT kid, public_jwk FROM party_keys
+          WHERE party_id = p.party_id AND 'encryption' = ANY (roles) AND valid_from <= $2
+            AND (valid_until IS NULL OR valid_until > $2) AND (revoked_at IS NULL OR revoked_at > $2)
+          ORDER BY valid_from DESC, kid LIMIT 1) k ON true
+      WHERE p.party_id = $1`,
+    [partyId, at],
+  );
+  const r = rows[0];
+  if (!r)
+    throw new AppError('unknown_party', `${partyId} is not a registered partner of this node`);
+  if (!r.seal_content) return undefined;
+  if (!r.kid)
+    throw new AppError(
+      'encryption_key_missing',
+      `${partyId} takes sealed content, and none of its registered encryption keys is usable now`,
+    );
+  return { kid: r.kid, publicJwk: r.public_jwk };
 }
 
 export async function getParty(pool: pg.Pool, partyId: string): Promise<PartnerView | undefined> {

@@ -142,6 +142,8 @@ export function normaliseBody(
 const PLACEHOLDER_REPLY = { msg_id: '01J00000000000000000000000', digest: '0'.repeat(64) };
 /** Bytes of a compact JWS besides its payload: the header and the signature, with room to spare. */
 const HEADER_AND_SIGNATURE = 512;
+/** Bytes of a JWE besides its ciphertext (header with the ephemeral key, wrapped key, IV, tag). */
+const SEALED_OVERHEAD = 512;
 
 /** Paths of the payload's body as paths of the officer's body; other members keep theirs. */
 const inBody = (details: readonly ErrorDetail[] = []): ErrorDetail[] =>
@@ -169,8 +171,9 @@ export function checkOutgoingBody(
   request: OutgoingRequest,
   body: Record<string, unknown>,
   earlier: readonly ResponseBody[],
-  now = new Date(),
+  opts: { now?: Date; sealed?: boolean } = {},
 ): { body: Record<string, unknown>; gaps: Gap[] } {
+  const now = opts.now ?? new Date();
   const self = request.direction === 'outgoing' ? request.requester : request.responder;
   const partner = request.direction === 'outgoing' ? request.responder : request.requester;
   // The files the records name travel as the envelope's `attachments` (exchange/outbox.ts): the
@@ -203,7 +206,12 @@ export function checkOutgoingBody(
     return rethrowInBody(err, ['schema_invalid']);
   }
   const bytes = canonicalBytes(payload);
-  if (Math.ceil((bytes.length * 4) / 3) + HEADER_AND_SIGNATURE > MAX_ENVELOPE_BYTES)
+  // Sealed (protocol/seal.ts), the content is encoded twice: once into the JWE (base64url, plus its
+  // header and key), then with the whole payload. An upper bound: every member counted in both.
+  const payloadBytes = opts.sealed
+    ? bytes.length + Math.ceil((bytes.length * 4) / 3) + SEALED_OVERHEAD
+    : bytes.length;
+  if (Math.ceil((payloadBytes * 4) / 3) + HEADER_AND_SIGNATURE > MAX_ENVELOPE_BYTES)
     throw new AppError(
       'too_large',
       `the signed message would be over ${MAX_ENVELOPE_BYTES} bytes: send the records in several partial responses`,

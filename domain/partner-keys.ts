@@ -4,7 +4,7 @@
 // which check a key set from a file the same way without a running node.
 import type { NewKey } from '../db/registry.js';
 import { AppError } from '../errors.js';
-import { algFitsKey, publicPart, thumbprint } from '../protocol/keys.js';
+import { algFitsKey, publicPart, rolesMisfit, thumbprint } from '../protocol/keys.js';
 import type { KeysInput } from '../schemas/partners-api.js';
 
 /** Turns a JWKS with roles and validity into keys to register, checking each kid and algorithm. */
@@ -20,18 +20,35 @@ export async function keysFromInput(input: KeysInput, now = new Date()): Promise
           [{ path: `${path}/kid`, message: `expected ${kid}` }],
         );
       }
-      const alg = jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'Ed25519');
+      // Without `alg`: an X25519 key or one marked `use: enc` encrypts, any other signs.
+      const encrypts = jwk.crv === 'X25519' || jwk.use === 'enc';
+      const alg = jwk.alg ?? (encrypts ? 'ECDH-ES+A256KW' : jwk.kty === 'EC' ? 'ES256' : 'Ed25519');
       if (!algFitsKey(alg, jwk)) {
         throw new AppError('schema_invalid', 'the algorithm does not fit the key', [
           { path: `${path}/alg`, message: `${alg} does not fit a ${jwk.kty} key` },
         ]);
       }
+      if ((alg === 'ECDH-ES+A256KW') !== (jwk.use === undefined ? encrypts : jwk.use === 'enc'))
+        throw new AppError('schema_invalid', '`use` does not fit the algorithm', [
+          { path: `${path}/use`, message: `a key for ${alg} has use ${encrypts ? 'enc' : 'sig'}` },
+        ]);
+      const roles =
+        input.roles ??
+        jwk.parley_roles ??
+        (alg === 'ECDH-ES+A256KW'
+          ? ['encryption' as const]
+          : ['message' as const, 'receipt' as const]);
+      const misfit = rolesMisfit(alg, roles);
+      if (misfit)
+        throw new AppError('schema_invalid', 'the roles do not fit the key', [
+          { path: input.roles ? '/roles' : `${path}/parley_roles`, message: misfit },
+        ]);
       const validUntil = input.validUntil !== undefined ? input.validUntil : jwk.parley_valid_until;
       return {
         kid,
         alg,
         publicJwk: publicPart(jwk),
-        roles: input.roles ?? jwk.parley_roles ?? ['message', 'receipt'],
+        roles,
         validFrom: new Date(input.validFrom ?? jwk.parley_valid_from ?? now.toISOString()),
         validUntil: validUntil ? new Date(validUntil) : null,
       };

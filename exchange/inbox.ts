@@ -100,6 +100,7 @@ export async function receiveEnvelope(
       self: deps.partyId,
       now: new Date(),
       mode: via,
+      open: deps.keyring.decryptionKeys,
     });
     await refuseReplay(deps.pool, verified);
     await checkInReplyTo(deps.pool, verified);

@@ -17,7 +17,7 @@ import {
   type OutboxRow,
 } from '../db/messages.js';
 import { withTransaction } from '../db/transaction.js';
-import { partyExists, partyInboxUrl } from '../db/registry.js';
+import { partyExists, partyInboxUrl, sealingKeyFor } from '../db/registry.js';
 import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
@@ -123,7 +123,10 @@ async function signAndStore(
       : { ...draft, sent_at: draft.sent_at ?? iat },
     now,
   );
-  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
+  // Sealed to the partner's newest encryption key when the registry says it takes sealed content.
+  const sealTo =
+    payload.kind === 'receipt' ? undefined : await sealingKeyFor(client, payload.aud, now);
+  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now), sealTo);
   await insertOutboxRows(client, {
     msgId: payload.msg_id,
     aud: payload.aud,
@@ -394,7 +397,9 @@ async function freshToken(deps: OutboxDeps, m: OutboxRow): Promise<string> {
   if (m.payload.exp - 60 > Math.floor(now.getTime() / 1000)) return m.token;
   const { v: _v, iat: _iat, exp: _exp, iss: _iss, ...rest } = m.payload;
   const payload = buildPayload({ ...rest, iss: deps.partyId }, now);
-  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now));
+  const sealTo =
+    payload.kind === 'receipt' ? undefined : await sealingKeyFor(deps.pool, payload.aud, now);
+  const signed = await signPayload(payload, deps.keyring.signerFor(payload.kind, now), sealTo);
   await addOutboxVersion(deps.pool, msgId, { digest: signed.digest, token: signed.token, payload });
   return signed.token;
 }

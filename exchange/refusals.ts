@@ -24,13 +24,16 @@ export type RefusalKind = 'unattributed' | 'copy' | 'statement';
 
 /**
  * The kind of a refusal with `code`, given whether `verifyEnvelope` had passed. Of its own checks
- * only the key's role comes after the freshness check; every refusal after it is a statement but
- * a replay.
+ * the key's role and the sealed content's come after the freshness check; every refusal after it
+ * is a statement but a replay.
  */
 export function refusalKind(code: string, verified: boolean): RefusalKind {
-  if (!verified) return code === 'key_role_mismatch' ? 'statement' : 'unattributed';
+  if (!verified) return AFTER_FRESHNESS.has(code) ? 'statement' : 'unattributed';
   return code === 'replay' ? 'copy' : 'statement';
 }
+
+/** Codes of verifyEnvelope's own checks that come after its freshness check. */
+const AFTER_FRESHNESS = new Set(['key_role_mismatch', 'undecryptable', 'not_sealed']);
 
 export interface RefusalLimits {
   /** Unattributed refusals one source may cause before it is answered 429. */

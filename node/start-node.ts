@@ -29,7 +29,12 @@ import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
 import type { InboundSink, InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
-import { ensureLogKey, ensureOwnKey, loadKeyring } from '../protocol/keyring.js';
+import {
+  ensureEncryptionKey,
+  ensureLogKey,
+  ensureOwnKey,
+  loadKeyring,
+} from '../protocol/keyring.js';
 import { AuditLog } from '../audit/service.js';
 import { startAuditIntegrator } from '../audit/integrator.js';
 import { requestCosignatures } from '../audit/witness.js';
@@ -179,6 +184,12 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     const logKid = await ensureLogKey(config.keysDir);
     if (logKid)
       log.warn({ kid: logKid, dir: config.keysDir }, 'created this node’s audit log key (Ed25519)');
+    const encKid = await ensureEncryptionKey(config.keysDir);
+    if (encKid)
+      log.warn(
+        { kid: encKid, dir: config.keysDir },
+        'created this node’s encryption key (X25519) for sealed content',
+      );
     const keyring = await loadKeyring(config.keysDir);
     const policy = await loadPolicy(config.policyFile);
     const codecKeys = codecKeyRing(config.codec.keys);

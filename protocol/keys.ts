@@ -8,18 +8,24 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose';
-import type { KeyRole, SignatureAlg } from '../schemas/envelope.js';
+import type { EncryptionAlg, KeyAlg, KeyRole, SignatureAlg } from '../schemas/envelope.js';
 
-/** A public key in the registry: whose it is, what it may sign, and when. */
+/** A public key in the registry: whose it is, what it may sign (or that it encrypts), and when. */
 export interface KeyRecord {
   kid: string;
   partyId: string;
-  alg: SignatureAlg;
+  alg: KeyAlg;
   publicJwk: JWK;
   roles: KeyRole[];
   validFrom: Date;
   validUntil: Date | null;
   revokedAt: Date | null;
+  /**
+   * Whether the registry says the key's party seals its content (schemas/sealed.ts): a message
+   * from it carrying personal members in clear is then refused (`not_sealed`). Unknown (a key
+   * set from a file, as an evidence bundle carries) checks nothing.
+   */
+  partySeals?: boolean;
 }
 
 /** Where verification looks keys up: by kid only, never from the message itself. */
@@ -53,9 +59,34 @@ export function thumbprint(jwk: JWK): Promise<string> {
 }
 
 /** Whether the key's type and curve fit the algorithm it is registered with. */
-export function algFitsKey(alg: SignatureAlg, jwk: JWK): boolean {
+export function algFitsKey(alg: KeyAlg, jwk: JWK): boolean {
+  if (alg === 'ECDH-ES+A256KW')
+    return (jwk.kty === 'OKP' && jwk.crv === 'X25519') || (jwk.kty === 'EC' && jwk.crv === 'P-256');
   if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
   return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+}
+
+/**
+ * Whether roles fit the algorithm: an encryption key has the `encryption` role and no other, a
+ * signing key never has it. Undefined when they fit, else why not.
+ */
+export function rolesMisfit(alg: KeyAlg, roles: readonly KeyRole[]): string | undefined {
+  const encrypts = alg === 'ECDH-ES+A256KW';
+  if (encrypts && (roles.length !== 1 || roles[0] !== 'encryption'))
+    return 'an ECDH-ES+A256KW key has the encryption role and no other';
+  if (!encrypts && roles.includes('encryption'))
+    return 'only an ECDH-ES+A256KW key has the encryption role';
+  return undefined;
+}
+
+/** One of this node's own encryption keys: partners seal content to it, this node opens it. */
+export interface DecryptionKey {
+  kid: string;
+  alg: EncryptionAlg;
+  validFrom: Date;
+  validUntil: Date | null;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
 }
 
 /** Why a key may not be used at an instant, or undefined when it may. */
@@ -111,6 +142,51 @@ export async function loadSigningKey(stored: StoredSigningKey): Promise<SigningK
     kid,
     alg: stored.alg,
     roles: stored.roles,
+    validFrom: new Date(stored.valid_from),
+    validUntil: stored.valid_until ? new Date(stored.valid_until) : null,
+    privateKey,
+    publicJwk: publicPart(stored.private_jwk),
+  };
+}
+
+/** The serialized form of an own encryption key, as kept in the keys folder (never in git). */
+export interface StoredEncryptionKey {
+  kid: string;
+  alg: EncryptionAlg;
+  roles: ['encryption'];
+  valid_from: string;
+  valid_until: string | null;
+  private_jwk: JWK;
+}
+
+/** A new X25519 key for sealed content (the curve every current library has). */
+export async function generateEncryptionKey(
+  opts: { validFrom?: Date; validUntil?: Date | null } = {},
+): Promise<StoredEncryptionKey> {
+  const { privateKey } = await generateKeyPair('ECDH-ES+A256KW', {
+    crv: 'X25519',
+    extractable: true,
+  });
+  const privateJwk = await exportJWK(privateKey);
+  return {
+    kid: await thumbprint(privateJwk),
+    alg: 'ECDH-ES+A256KW',
+    roles: ['encryption'],
+    valid_from: (opts.validFrom ?? new Date()).toISOString(),
+    valid_until: opts.validUntil ? opts.validUntil.toISOString() : null,
+    private_jwk: privateJwk,
+  };
+}
+
+export async function loadDecryptionKey(stored: StoredEncryptionKey): Promise<DecryptionKey> {
+  const privateKey = await importJWK(stored.private_jwk, 'ECDH-ES+A256KW');
+  if (privateKey instanceof Uint8Array) throw new TypeError('expected an asymmetric key');
+  const kid = await thumbprint(stored.private_jwk);
+  if (kid !== stored.kid)
+    throw new TypeError(`key file says kid ${stored.kid} but the key's thumbprint is ${kid}`);
+  return {
+    kid,
+    alg: stored.alg,
     validFrom: new Date(stored.valid_from),
     validUntil: stored.valid_until ? new Date(stored.valid_until) : null,
     privateKey,

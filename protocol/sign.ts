@@ -16,6 +16,7 @@ import {
 import { canonicalBytes } from './canonical-json.js';
 import { messageDigest } from './digest.js';
 import type { SigningKey } from './keys.js';
+import { sealPayload, type SealingKey } from './seal.js';
 
 /** Default lifetime of an envelope: well inside the 15 minutes receivers accept. */
 export const DEFAULT_LIFETIME_SECONDS = 600;
@@ -24,6 +25,7 @@ export interface SignedEnvelope {
   token: string;
   digest: string;
   header: ProtectedHeader;
+  /** The payload in clear, as this node keeps it (the token's may be sealed: schemas/sealed.ts). */
   payload: Payload;
 }
 
@@ -87,8 +89,15 @@ export function buildPayload(
   return parsed.data;
 }
 
-/** Signs a payload with one of this node's keys. */
-export async function signPayload(payload: Payload, key: SigningKey): Promise<SignedEnvelope> {
+/**
+ * Signs a payload with one of this node's keys; with `sealTo`, its personal content is first sealed
+ * to that key of the recipient (protocol/seal.ts), and the token carries the sealed form.
+ */
+export async function signPayload(
+  payload: Payload,
+  key: SigningKey,
+  sealTo?: SealingKey,
+): Promise<SignedEnvelope> {
   if (!key.roles.includes(roleForKind(payload.kind))) {
     throw new TypeError(
       `key ${key.kid} has no ${roleForKind(payload.kind)} role to sign a ${payload.kind}`,
@@ -96,7 +105,8 @@ export async function signPayload(payload: Payload, key: SigningKey): Promise<Si
   }
   // Member order alg, kid, typ is the canonical order; kid and typ need no escaping.
   const header: ProtectedHeader = { alg: key.alg, kid: key.kid, typ: ENVELOPE_TYP };
-  const token = await new CompactSign(canonicalBytes(payload))
+  const signed = sealTo ? await sealPayload(payload, sealTo) : payload;
+  const token = await new CompactSign(canonicalBytes(signed))
     .setProtectedHeader(header)
     .sign(key.privateKey);
   const [header64 = '', payload64 = ''] = token.split('.');

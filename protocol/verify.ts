@@ -4,11 +4,13 @@
 import { compactVerify, importJWK, type CryptoKey, type JWK } from 'jose';
 import { AppError, issueDetails } from '../errors.js';
 import { Payload, ProtectedHeader, roleForKind, type SignatureAlg } from '../schemas/envelope.js';
+import { SealedPayload } from '../schemas/sealed.js';
 import { decodeBase64url } from './base64url.js';
 import { parseCanonical } from './canonical-json.js';
 import { refuseUnsafeStrings } from '../schemas/text.js';
 import { messageDigest } from './digest.js';
-import { keyUnusableReason, type KeyRecord, type KeyRegistry } from './keys.js';
+import { keyUnusableReason, type DecryptionKey, type KeyRecord, type KeyRegistry } from './keys.js';
+import { holdsSealableContent, openSealed } from './seal.js';
 
 /** Largest envelope accepted, in bytes of the compact token. */
 export const MAX_ENVELOPE_BYTES = 1024 * 1024;
@@ -24,14 +26,24 @@ export interface VerifyContext {
   now: Date;
   /** `import` (store and forward) relaxes freshness, never anything else. */
   mode: 'online' | 'import';
+  /** This node's encryption keys, to open sealed content (none: a sealed payload is refused). */
+  open?: readonly DecryptionKey[];
 }
 
 export interface VerifiedEnvelope {
   token: string;
   digest: string;
   header: ProtectedHeader;
+  /** The payload in clear: opened when it came sealed. */
   payload: Payload;
   key: KeyRecord;
+  /** Whether the token's payload was sealed (schemas/sealed.ts). */
+  sealed: boolean;
+}
+
+/** An envelope verified as signed, its sealed content (if any) left as it is. */
+export interface VerifiedAsSigned extends Omit<VerifiedEnvelope, 'payload' | 'sealed'> {
+  payload: Payload | SealedPayload;
 }
 
 const fail = (code: ConstructorParameters<typeof AppError>[0], message: string): never => {
@@ -64,7 +76,47 @@ export async function verifyCompactSignature(
   return payload;
 }
 
+/**
+ * Verifies an envelope against the profile, and opens its sealed content with `ctx.open`: what a
+ * node does with a message addressed to it. The order of the checks is the README's table.
+ */
 export async function verifyEnvelope(token: string, ctx: VerifyContext): Promise<VerifiedEnvelope> {
+  const v = await verifyAsSigned(token, ctx);
+  if ('sealed' in v.payload) {
+    // 7. Sealed content: opened with this node's keys, then the whole payload's schema.
+    const opened = await openSealed(v.payload, ctx.open ?? []);
+    const unsafe = refuseUnsafeStrings(opened);
+    if (unsafe)
+      throw new AppError('schema_invalid', 'the payload holds text that cannot be stored safely', [
+        unsafe,
+      ]);
+    return { ...v, payload: parsePayload(opened), sealed: true };
+  }
+  if (v.key.partySeals && holdsSealableContent(v.payload))
+    fail(
+      'not_sealed',
+      `${v.payload.iss} seals its content, and this payload carries some in clear`,
+    );
+  return { ...v, payload: v.payload, sealed: false };
+}
+
+function parsePayload(raw: unknown): Payload {
+  const parsed = Payload.safeParse(raw);
+  if (!parsed.success) {
+    throw new AppError(
+      'schema_invalid',
+      'the payload does not match the protocol schema',
+      issueDetails(parsed.error.issues),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Verifies an envelope as signed (steps 1–6 of the table), leaving sealed content sealed: for a
+ * third party checking evidence, or anyone without the recipient's key.
+ */
+export async function verifyAsSigned(token: string, ctx: VerifyContext): Promise<VerifiedAsSigned> {
   // 1. Shape: one compact serialization of ASCII, three canonical base64url segments.
   if (token.length > MAX_ENVELOPE_BYTES)
     fail('too_large', `envelope over ${MAX_ENVELOPE_BYTES} bytes`);
@@ -126,15 +178,17 @@ export async function verifyEnvelope(token: string, ctx: VerifyContext): Promise
     throw new AppError('schema_invalid', 'the payload holds text that cannot be stored safely', [
       unsafe,
     ]);
-  const parsed = Payload.safeParse(raw);
-  if (!parsed.success) {
-    throw new AppError(
-      'schema_invalid',
-      'the payload does not match the protocol schema',
-      issueDetails(parsed.error.issues),
-    );
-  }
-  const payload = parsed.data;
+  let payload: Payload | SealedPayload;
+  if ('sealed' in claims) {
+    const sealed = SealedPayload.safeParse(raw);
+    if (!sealed.success)
+      throw new AppError(
+        'schema_invalid',
+        'the sealed payload does not match the protocol schema',
+        issueDetails(sealed.error.issues),
+      );
+    payload = sealed.data;
+  } else payload = parsePayload(raw);
 
   // 6. Freshness (online only) and the key's right to sign this kind.
   if (payload.exp <= payload.iat) fail('stale', 'exp must be after iat');

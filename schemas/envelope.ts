@@ -18,6 +18,17 @@ export const PROTOCOL_VERSION = 1;
 export const SignatureAlg = z.enum(['Ed25519', 'EdDSA', 'ES256']);
 export type SignatureAlg = z.infer<typeof SignatureAlg>;
 
+/**
+ * The one key-agreement algorithm of sealed content (schemas/sealed.ts): ECDH-ES with A256KW key
+ * wrapping, over X25519 or P-256. A key registered with it encrypts; it never signs.
+ */
+export const EncryptionAlg = z.literal('ECDH-ES+A256KW');
+export type EncryptionAlg = z.infer<typeof EncryptionAlg>;
+
+/** Every algorithm a registered key may have: one that signs, or the one that encrypts. */
+export const KeyAlg = z.enum([...SignatureAlg.options, EncryptionAlg.value]);
+export type KeyAlg = z.infer<typeof KeyAlg>;
+
 /** An RFC 7638 SHA-256 JWK thumbprint: 43 base64url characters. */
 export const Kid = z
   .string()
@@ -204,9 +215,11 @@ export type PayloadOf<K extends MessageKind> = Extract<Payload, { kind: K }>;
 
 /**
  * Key roles: which kinds a key may sign. A node's default key holds message and receipt; its audit
- * log is signed by a key of its own with the `log` role (checkpoints and cosignatures only).
+ * log is signed by a key of its own with the `log` role (checkpoints and cosignatures only). A key
+ * with the `encryption` role (and only that role, with algorithm ECDH-ES+A256KW) signs nothing:
+ * partners seal content to it (schemas/sealed.ts).
  */
-export const KeyRole = z.enum(['message', 'receipt', 'log']);
+export const KeyRole = z.enum(['message', 'receipt', 'log', 'encryption']);
 export type KeyRole = z.infer<typeof KeyRole>;
 
 /** The role a key needs to sign a message of this kind. */

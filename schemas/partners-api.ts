@@ -1,7 +1,7 @@
 // Bodies and views of the admin partner-registry API (`/v1/admin/partners`). No I/O.
 import { z } from 'zod';
 import { PartyId } from './common.js';
-import { KeyRole, SignatureAlg } from './envelope.js';
+import { KeyAlg, KeyRole } from './envelope.js';
 import { safeIdentifier, safeText } from './text.js';
 
 const B64u = (len: number) =>
@@ -10,16 +10,24 @@ const B64u = (len: number) =>
 /** Optional Parley members a JWKS entry may carry to describe the key. */
 const KeyMetadata = {
   kid: safeIdentifier({ max: 200 }).optional(),
-  alg: SignatureAlg.optional(),
-  use: z.literal('sig').optional(),
+  alg: KeyAlg.optional(),
+  use: z.enum(['sig', 'enc']).optional(),
   parley_roles: z.array(KeyRole).min(1).optional(),
   parley_valid_from: z.iso.datetime().optional(),
   parley_valid_until: z.iso.datetime().nullable().optional(),
 };
 
-/** A public signing key as a JWK: Ed25519 (OKP) or P-256 (EC). Private members are refused. */
+/**
+ * A public key as a JWK: Ed25519 (OKP) or P-256 (EC) to sign, X25519 (OKP) or P-256 (EC) to
+ * encrypt (algorithm ECDH-ES+A256KW, role `encryption`). Private members are refused.
+ */
 export const PublicJwk = z.discriminatedUnion('kty', [
-  z.strictObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: B64u(43), ...KeyMetadata }),
+  z.strictObject({
+    kty: z.literal('OKP'),
+    crv: z.enum(['Ed25519', 'X25519']),
+    x: B64u(43),
+    ...KeyMetadata,
+  }),
   z.strictObject({
     kty: z.literal('EC'),
     crv: z.literal('P-256'),
@@ -50,12 +58,19 @@ export const AddPartnerBody = KeysInput.extend({
     protocol: /^https?$/,
     message: 'an http(s) URL of the partner’s POST /v1/messages',
   }),
+  /**
+   * Whether the personal content of messages to and from this party is sealed (README, _Sealed
+   * content_): messages to it are sealed to its encryption key, and its messages carrying content
+   * in clear are refused (`not_sealed`). Off unless set.
+   */
+  sealContent: z.boolean().optional(),
 }).strict();
 export type AddPartnerBody = z.infer<typeof AddPartnerBody>;
 
 export const UpdatePartnerBody = z.strictObject({
   name: safeText(200).optional(),
   inboxUrl: z.url({ protocol: /^https?$/ }).optional(),
+  sealContent: z.boolean().optional(),
 });
 export type UpdatePartnerBody = z.infer<typeof UpdatePartnerBody>;
 
@@ -67,7 +82,7 @@ export type RevokeKeyBody = z.infer<typeof RevokeKeyBody>;
 
 export const PartnerKeyView = z.object({
   kid: z.string(),
-  alg: SignatureAlg,
+  alg: KeyAlg,
   publicJwk: z.record(z.string(), z.unknown()),
   roles: z.array(KeyRole),
   validFrom: z.iso.datetime(),
@@ -85,6 +100,8 @@ export const PartnerView = z.object({
   inboxUrl: z.string(),
   createdAt: z.iso.datetime(),
   createdBy: z.string(),
+  /** Whether content to and from this party is sealed. */
+  sealContent: z.boolean(),
   keys: z.array(PartnerKeyView),
 });
 export type PartnerView = z.infer<typeof PartnerView>;

@@ -7,7 +7,7 @@ import { keysFromInput } from '../../domain/partner-keys.js';
 import { AppError } from '../../errors.js';
 import { loadSigningKey, type KeyRecord, type StoredSigningKey } from '../../protocol/keys.js';
 import { signDraft, type Draft } from '../../protocol/sign.js';
-import { verifyEnvelope } from '../../protocol/verify.js';
+import { verifyAsSigned } from '../../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE, MessageKind } from '../../schemas/envelope.js';
 import { Jwks } from '../../schemas/partners-api.js';
 import { reach } from '../api-client.js';
@@ -120,14 +120,15 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   );
   const token = await readInput(positionals[0]);
   try {
-    const v = await verifyEnvelope(token, {
+    // As signed: a sealed payload stays sealed (opening it needs the recipient's node).
+    const v = await verifyAsSigned(token, {
       registry: { findKey: (kid) => Promise.resolve(records.get(kid)) },
       self: values.self,
       now: new Date(),
       mode: values.import ? 'import' : 'online',
     });
     process.stdout.write(
-      `valid ${v.payload.kind} from ${v.payload.iss}, digest ${v.digest}\n${JSON.stringify(v.payload, null, 2)}\n`,
+      `valid ${v.payload.kind} from ${v.payload.iss}, digest ${v.digest}${'sealed' in v.payload ? ' (content sealed to the recipient)' : ''}\n${JSON.stringify(v.payload, null, 2)}\n`,
     );
     return 0;
   } catch (err) {

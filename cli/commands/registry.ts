@@ -6,7 +6,8 @@ import { callNode, report } from '../api-client.js';
 
 export const USAGE = `usage:
   parley partner list
-  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--seal] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley partner seal --party-id ID on|off
   parley partner rotate --party-id ID --jwks FILE [--roles …] [--valid-from ISO] [--valid-until ISO]
   parley partner revoke --party-id ID --kid KID --reason TEXT [--at ISO]
   parley exchange export --partner ID --out FILE
@@ -50,6 +51,7 @@ async function run(argv: string[]): Promise<number> {
         'party-id': { type: 'string' },
         name: { type: 'string' },
         'inbox-url': { type: 'string' },
+        seal: { type: 'boolean' },
         ...keyOptions,
       },
     });
@@ -58,7 +60,23 @@ async function run(argv: string[]): Promise<number> {
         partyId: values['party-id'],
         name: values.name,
         inboxUrl: values['inbox-url'],
+        ...(values.seal ? { sealContent: true } : {}),
         ...(await keysBody(values)),
+      }),
+    );
+  }
+  if (key === 'partner seal') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { 'party-id': { type: 'string' } },
+      allowPositionals: true,
+    });
+    const [onOff] = positionals;
+    if (!values['party-id'] || (onOff !== 'on' && onOff !== 'off'))
+      throw new UsageError('--party-id and on or off are required');
+    return report(
+      await callNode('PATCH', `/v1/admin/partners/${encodeURIComponent(values['party-id'])}`, {
+        sealContent: onOff === 'on',
       }),
     );
   }

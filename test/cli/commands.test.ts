@@ -155,7 +155,10 @@ describe('parley', () => {
       expect(exported.code, exported.stderr).toBe(0);
 
       const jwks = await call(a.url, 'GET', '/.well-known/jwks.json');
-      const kids = (jwks.body.keys as { kid: string }[]).map((k) => k.kid);
+      // The keys that sign (the encryption key signs nothing, so no bundle names it).
+      const kids = (jwks.body.keys as { kid: string; use: string }[])
+        .filter((k) => k.use === 'sig')
+        .map((k) => k.kid);
       const verified = await parley([
         'evidence',
         'verify',

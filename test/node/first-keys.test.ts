@@ -8,7 +8,12 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devIssuerPaths } from '../../config.js';
 import { ensureDevIssuer } from '../../node/dev-issuer.js';
-import { ensureLogKey, ensureOwnKey, loadKeyring } from '../../protocol/keyring.js';
+import {
+  ensureEncryptionKey,
+  ensureLogKey,
+  ensureOwnKey,
+  loadKeyring,
+} from '../../protocol/keyring.js';
 
 const exec = promisify(execFile);
 const dirs: string[] = [];
@@ -27,14 +32,23 @@ describe('the keys a node creates on its first start', () => {
     const keysDir = path.join(dir, 'keys');
     const own = await Promise.all(Array.from({ length: 8 }, () => ensureOwnKey(keysDir)));
     const log = await Promise.all(Array.from({ length: 8 }, () => ensureLogKey(keysDir)));
+    const enc = await Promise.all(Array.from({ length: 8 }, () => ensureEncryptionKey(keysDir)));
     const issuers = await Promise.all(Array.from({ length: 8 }, () => ensureDevIssuer(dir)));
     expect(own.filter(Boolean)).toHaveLength(1);
     expect(log.filter(Boolean)).toHaveLength(1);
+    expect(enc.filter(Boolean)).toHaveLength(1);
     expect(issuers.filter(Boolean)).toHaveLength(1);
     const ring = await loadKeyring(keysDir);
     expect(ring.keys.map((k) => k.kid).sort()).toEqual(
       [own.find(Boolean), log.find(Boolean)].sort(),
     );
+    expect(ring.decryptionKeys.map((k) => k.kid)).toEqual([enc.find(Boolean)]);
+    // Published for partners to seal to, without its private part.
+    const published = ring.jwks().keys.filter((k) => k.use === 'enc');
+    expect(published).toEqual([
+      expect.objectContaining({ kid: enc.find(Boolean), crv: 'X25519', alg: 'ECDH-ES+A256KW' }),
+    ]);
+    expect(published[0]).not.toHaveProperty('d');
     expect((await fs.readdir(keysDir)).filter((f) => !f.endsWith('.json'))).toEqual([]);
   });
 
@@ -42,13 +56,14 @@ describe('the keys a node creates on its first start', () => {
     const dir = await tempDir();
     const keysDir = path.join(dir, 'keys');
     const script = `
-      const { ensureOwnKey, ensureLogKey, loadKeyring } = await import('./protocol/keyring.ts');
+      const { ensureOwnKey, ensureLogKey, ensureEncryptionKey, loadKeyring } = await import('./protocol/keyring.ts');
       const { ensureDevIssuer } = await import('./node/dev-issuer.ts');
       await ensureOwnKey(${JSON.stringify(keysDir)});
       await ensureLogKey(${JSON.stringify(keysDir)});
+      await ensureEncryptionKey(${JSON.stringify(keysDir)});
       await ensureDevIssuer(${JSON.stringify(dir)});
       const ring = await loadKeyring(${JSON.stringify(keysDir)});
-      console.log(JSON.stringify(ring.keys.map((k) => k.kid).sort()));
+      console.log(JSON.stringify([...ring.keys, ...ring.decryptionKeys].map((k) => k.kid).sort()));
     `;
     const outputs = await Promise.all(
       Array.from({ length: 4 }, () =>
@@ -57,7 +72,7 @@ describe('the keys a node creates on its first start', () => {
     );
     const seen = new Set(outputs.map((o) => o.stdout.trim()));
     expect(seen.size).toBe(1);
-    expect(JSON.parse([...seen][0]!)).toHaveLength(2);
+    expect(JSON.parse([...seen][0]!)).toHaveLength(3);
     const paths = devIssuerPaths(dir);
     const privateJwk = JSON.parse(await fs.readFile(paths.privateJwk, 'utf8')) as {
       x: string;
