@@ -13,7 +13,9 @@ import {
 import { AppError } from '../errors.js';
 import {
   checkUploadHeaders,
+  mediaTypeOf,
   parseAttachmentId,
+  SEALED_UPLOAD_MEDIA_TYPE,
   receiveUpload,
   type AttachmentLimits,
 } from '../exchange/attachments.js';
@@ -126,8 +128,15 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
 
   declared.routeWith('partnerUploadAttachment', { first: [closeOnRefusal] }, async (req, res) => {
     const sha256 = id(req);
-    const { claims } = await partnerToken(req, sha256);
-    const mediaType = checkUploadHeaders(req, deps.limits);
+    const { claims, key } = await partnerToken(req, sha256);
+    // Sealed to this node (application/jose): checked by the media type the token signs.
+    const sealed = mediaTypeOf(req.headers['content-type']) === SEALED_UPLOAD_MEDIA_TYPE;
+    if (!sealed && key.partySeals)
+      throw new AppError(
+        'not_sealed',
+        `${claims.iss} seals its content: its files come sealed to this node (${SEALED_UPLOAD_MEDIA_TYPE})`,
+      );
+    const mediaType = checkUploadHeaders(req, deps.limits, sealed ? claims.media_type : undefined);
     if (claims.size > deps.limits.maxBytes)
       throw new AppError('too_large', `attachments may be at most ${deps.limits.maxBytes} bytes`);
     if (claims.media_type !== mediaType) {
@@ -140,6 +149,7 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
       mediaType,
       createdBy: partnerAuthor(claims.iss),
       expectedSize: claims.size,
+      ...(sealed ? { sealedTo: deps.inbox.keyring.decryptionKeys } : {}),
     });
     keepConnection(res);
     res.status(stored.created ? 201 : 200).json(view(stored.meta));

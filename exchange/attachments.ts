@@ -17,8 +17,12 @@ import {
 } from '../db/attachments.js';
 import { markDispatched, markRejected, recordAttempt, type OutboxRow } from '../db/messages.js';
 import { AppError } from '../errors.js';
+import { sealingKeyFor } from '../db/registry.js';
 import { ATTACHMENT_TOKEN_HEADER, signAttachmentToken } from '../protocol/attachment-token.js';
+import type { DecryptionKey } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
+import { openBytes, sealBytes } from '../protocol/seal.js';
+import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 import { storedMessageOf, type InboundSink, type StoredMessage } from './inbox.js';
 
 /** How attachments are limited on this node (ATTACHMENT_MAX_BYTES, ATTACHMENT_MEDIA_TYPES). */
@@ -52,9 +56,26 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
   return type ? type : undefined;
 }
 
-/** Refuses, before any byte is read, an upload this node would not keep. */
-export function checkUploadHeaders(req: IncomingMessage, limits: AttachmentLimits): string {
-  const mediaType = mediaTypeOf(req.headers['content-type']);
+/**
+ * The media type of a partner upload whose bytes are sealed to this node (protocol/seal.ts
+ * `sealBytes`): a compact JWE, as text.
+ */
+export const SEALED_UPLOAD_MEDIA_TYPE = ENVELOPE_MEDIA_TYPE;
+
+/** The most bytes a sealed upload of a file of at most `maxBytes` can take (base64url, header). */
+export const sealedUploadMax = (maxBytes: number): number => Math.ceil((maxBytes * 4) / 3) + 4096;
+
+/**
+ * Refuses, before any byte is read, an upload this node would not keep. A sealed partner upload
+ * (`sealedAs`: the media type its token signs) is checked by that type and its sealed size.
+ */
+export function checkUploadHeaders(
+  req: IncomingMessage,
+  limits: AttachmentLimits,
+  sealedAs?: string,
+): string {
+  const sealed = sealedAs !== undefined;
+  const mediaType = sealed ? sealedAs : mediaTypeOf(req.headers['content-type']);
   if (!mediaType || !limits.mediaTypes.includes(mediaType)) {
     throw new AppError(
       'unsupported_media_type',
@@ -69,7 +90,8 @@ export function checkUploadHeaders(req: IncomingMessage, limits: AttachmentLimit
     );
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits);
+  const max = sealed ? sealedUploadMax(limits.maxBytes) : limits.maxBytes;
+  if (Number.isFinite(declared) && declared > max) throw tooLarge(limits);
   return mediaType;
 }
 
@@ -135,9 +157,25 @@ export async function receiveUpload(
   deps: StoreDeps,
   req: IncomingMessage,
   limits: AttachmentLimits,
-  upload: { sha256: string; mediaType: string; createdBy: string; expectedSize?: number },
+  upload: {
+    sha256: string;
+    mediaType: string;
+    createdBy: string;
+    expectedSize?: number;
+    /** The body is the file sealed to this node: opened with these keys before it is checked. */
+    sealedTo?: readonly DecryptionKey[];
+  },
 ): Promise<{ created: boolean; meta: AttachmentMeta }> {
-  const read = await readHashed(req, limits.maxBytes);
+  let read: { content: Buffer; sha256: string } | 'too_large';
+  if (upload.sealedTo) {
+    const sealed = await readHashed(req, sealedUploadMax(limits.maxBytes));
+    if (sealed === 'too_large') throw tooLarge(limits);
+    const content = Buffer.from(
+      await openBytes(sealed.content.toString('latin1').trim(), upload.sealedTo),
+    );
+    if (content.length > limits.maxBytes) throw tooLarge(limits);
+    read = { content, sha256: crypto.createHash('sha256').update(content).digest('hex') };
+  } else read = await readHashed(req, limits.maxBytes);
   if (read === 'too_large') throw tooLarge(limits);
   if (read.sha256 !== upload.sha256)
     throw new AppError('digest_mismatch', 'the bytes do not hash to the SHA-256 in the URL');
@@ -291,16 +329,24 @@ async function pushOne(
     return { retry: `unreachable: ${(err as Error).name}` };
   }
 
+  // To a partner that takes sealed content, the bytes travel sealed to its encryption key.
+  let sealTo;
+  try {
+    sealTo = await sealingKeyFor(deps.pool, partner, new Date());
+  } catch (err) {
+    if (err instanceof AppError) return { retry: `attachment_${err.code}` };
+    throw err;
+  }
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'PUT',
       headers: {
-        'content-type': stored.media_type,
+        'content-type': sealTo ? SEALED_UPLOAD_MEDIA_TYPE : stored.media_type,
         accept: 'application/json, application/problem+json',
         [ATTACHMENT_TOKEN_HEADER]: await token(),
       },
-      body: stored.content,
+      body: sealTo ? await sealBytes(stored.content, sealTo) : stored.content,
       // A minute at least, plus a second per 256 KiB: large scans on slow links.
       signal: AbortSignal.timeout(Math.max(timeoutMs, 60_000) + Math.ceil(stored.size / 256)),
     });

@@ -17,6 +17,7 @@ import {
   isPublicMember,
   SEAL_ALG,
   SEAL_ENC,
+  SEALED_FILE_TYP,
   SEALED_TYP,
   SealedContent,
   SealedHeader,
@@ -189,4 +190,49 @@ export async function openSealed(
     );
   const { sealed: _sealed, ...rest } = wire;
   return { ...rest, body: { ...wire.body, ...c.body }, attachments: c.attachments };
+}
+
+/**
+ * An attachment's bytes sealed to the recipient (same algorithms as sealed content). The digest and
+ * size the upload token signs are of the plain bytes, so the recipient checks them after opening.
+ */
+export async function sealBytes(bytes: Uint8Array, to: SealingKey): Promise<string> {
+  return new CompactEncrypt(bytes)
+    .setProtectedHeader({ alg: SEAL_ALG, enc: SEAL_ENC, kid: to.kid, typ: SEALED_FILE_TYP })
+    .encrypt(await publicKeyOf(to));
+}
+
+/** Opens sealed attachment bytes with this node's keys, or refuses (`undecryptable`). */
+export async function openBytes(jwe: string, keys: readonly DecryptionKey[]): Promise<Uint8Array> {
+  let kid: string | undefined;
+  try {
+    const h = decodeProtectedHeader(jwe);
+    if (
+      h.alg === SEAL_ALG &&
+      h.enc === SEAL_ENC &&
+      h.typ === SEALED_FILE_TYP &&
+      typeof h.kid === 'string'
+    )
+      kid = h.kid;
+  } catch {
+    // refused below
+  }
+  if (!kid)
+    throw undecryptable(
+      `a sealed file is a compact JWE with {alg: ${SEAL_ALG}, enc: ${SEAL_ENC}, kid, typ: ${SEALED_FILE_TYP}}`,
+    );
+  const key = keys.find((k) => k.kid === kid);
+  if (!key)
+    throw undecryptable(
+      `the file is sealed to key ${kid}, which is not one of this node's encryption keys`,
+    );
+  try {
+    const { plaintext } = await compactDecrypt(jwe, key.privateKey, {
+      keyManagementAlgorithms: [SEAL_ALG],
+      contentEncryptionAlgorithms: [SEAL_ENC],
+    });
+    return plaintext;
+  } catch {
+    throw undecryptable('the sealed file does not decrypt with the key it names');
+  }
 }

@@ -9,6 +9,8 @@ import { Attachment, EncryptionAlg, InReplyTo, MessageKind, PROTOCOL_VERSION } f
 
 /** The JWE `typ` of sealed content, and its content encryption. */
 export const SEALED_TYP = 'parley-content+jwe';
+/** The JWE `typ` of an attachment's bytes sealed to the recipient (sent as `application/jose`). */
+export const SEALED_FILE_TYP = 'parley-file+jwe';
 export const SEAL_ENC = 'A256GCM';
 export const SEAL_ALG: EncryptionAlg = 'ECDH-ES+A256KW';
 
