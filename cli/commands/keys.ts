@@ -3,12 +3,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { Env } from '../../config.js';
-import { generateSigningKey } from '../../protocol/keys.js';
+import { generateEncryptionKey, generateSigningKey } from '../../protocol/keys.js';
 import { loadKeyring, writeKeyFile } from '../../protocol/keyring.js';
 import { KeyRole } from '../../schemas/envelope.js';
 
 export const USAGE = `usage:
   parley keys generate [--alg Ed25519|ES256] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley keys generate --roles encryption [--valid-from ISO] [--valid-until ISO]
+                            an X25519 key partners seal content to (rotation: keep the old file)
   parley keys list
   parley keys jwks          print the public key set to give to partners
 `;
@@ -52,12 +54,19 @@ export async function keysCommand(argv: string[]): Promise<number> {
       );
       return 2;
     }
-    const key = await generateSigningKey({
-      alg: args.data.alg,
-      roles: args.data.roles,
+    const validity = {
       ...(args.data['valid-from'] ? { validFrom: new Date(args.data['valid-from']) } : {}),
       validUntil: args.data['valid-until'] ? new Date(args.data['valid-until']) : null,
-    });
+    };
+    const encrypts = args.data.roles.includes('encryption');
+    if (encrypts && args.data.roles.length > 1) {
+      process.stderr.write('an encryption key has the encryption role and no other\n' + USAGE);
+      return 2;
+    }
+    // An encryption key is X25519 (ECDH-ES+A256KW) whatever --alg says: it never signs.
+    const key = encrypts
+      ? await generateEncryptionKey(validity)
+      : await generateSigningKey({ alg: args.data.alg, roles: args.data.roles, ...validity });
     const file = await writeKeyFile(dir, key);
     process.stdout.write(
       `created ${key.alg} key ${key.kid} (roles ${key.roles.join(', ')})\n  ${file}\n`,
@@ -73,8 +82,12 @@ export async function keysCommand(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(ring.jwks(), null, 2) + '\n');
       return 0;
     }
-    if (ring.keys.length === 0) process.stdout.write(`no keys in ${dir}\n`);
-    for (const k of ring.keys) {
+    if (ring.keys.length + ring.decryptionKeys.length === 0)
+      process.stdout.write(`no keys in ${dir}\n`);
+    for (const k of [
+      ...ring.keys,
+      ...ring.decryptionKeys.map((d) => ({ ...d, roles: ['encryption'] })),
+    ]) {
       process.stdout.write(
         `${k.kid}  ${k.alg.padEnd(7)}  ${k.roles.join(',').padEnd(15)}  from ${k.validFrom.toISOString()}  until ${k.validUntil?.toISOString() ?? '-'}\n`,
       );
