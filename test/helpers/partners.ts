@@ -3,11 +3,15 @@ import { expect } from 'vitest';
 import { call } from './http.js';
 import type { TestNode } from './node.js';
 
-/** Adds `partner` to `node`'s registry with the keys it publishes at /.well-known/jwks.json. */
+/**
+ * Adds `partner` to `node`'s registry with the keys it publishes at /.well-known/jwks.json;
+ * `opts.sealContent` registers it as a party whose content is sealed (README, _Sealed content_).
+ */
 export async function registerPartner(
   node: TestNode,
   partner: TestNode,
   inboxUrl = `${partner.url}/v1/messages`,
+  opts: { sealContent?: boolean } = {},
 ): Promise<void> {
   const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
   expect(jwks.status).toBe(200);
@@ -18,6 +22,7 @@ export async function registerPartner(
       name: `Node of ${partner.config.partyId}`,
       inboxUrl,
       jwks: jwks.body,
+      ...(opts.sealContent !== undefined ? { sealContent: opts.sealContent } : {}),
     },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
