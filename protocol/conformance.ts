@@ -17,13 +17,16 @@ import {
 import { canonicalJson } from './canonical-json.js';
 import { forgeToken, headerJson, segmentsOf, toKeyObject } from './forge.js';
 import {
+  generateEncryptionKey,
   generateSigningKey,
+  loadDecryptionKey,
   loadSigningKey,
   type KeyRecord,
   type KeyRegistry,
   type SigningKey,
   type StoredSigningKey,
 } from './keys.js';
+import { sealPayload, type SealingKey } from './seal.js';
 import { buildPayload, signPayload, type Draft } from './sign.js';
 import { MAX_ENVELOPE_BYTES, MAX_SKEW_SECONDS, verifyEnvelope } from './verify.js';
 
@@ -78,6 +81,11 @@ export interface ConformanceSetup {
   unusableKey?: KitKey;
   /** The digest of the deadline policy both parties agreed (`GET /v1/policy` on a Parley node). */
   policyDigest: string;
+  /**
+   * Optional: the partner's encryption key (from its JWKS, `use: enc`), for the sealed-content
+   * checks (README, _Sealed content_); without it they are left out.
+   */
+  sealTo?: SealingKey;
   now?: Date;
 }
 
@@ -256,6 +264,50 @@ export async function buildProbes(setup: ConformanceSetup): Promise<Probe[]> {
       body: { deadline: 'acknowledgement', due_at: new Date((nowS + 86_400) * 1000).toISOString() },
     });
 
+  /** A sealed request, then sealed content the partner must refuse, each with its code. */
+  const sealedProbes = async (to: SealingKey) => {
+    const reqD = ulid(now.getTime());
+    const sealedRequest = requestDraft('grave_information', reqD);
+    const signed = await signPayload(buildPayload(sealedRequest, now), key, to);
+    accepted(
+      'sealed request (grave_information)',
+      `a new request whose subject is sealed to the partner's encryption key ${to.kid}`,
+      signed,
+      true,
+    );
+    const strayRequest = () => buildPayload(requestDraft('grave_information', ulid()), now);
+    const sealedWire = async (p: Payload, k: SealingKey = to) =>
+      (await sealPayload(p, k)) as unknown as Record<string, unknown> & { sealed: string };
+    const stranger = await loadDecryptionKey(await generateEncryptionKey());
+    refused(
+      'sealed to an unknown key',
+      'a request sealed to an encryption key the partner does not hold',
+      forge(await sealedWire(strayRequest(), stranger)),
+      400,
+      'undecryptable',
+    );
+    const p = strayRequest();
+    const elsewhere = await sealedWire({ ...p, msg_id: ulid(now.getTime()) });
+    refused(
+      'sealed content of another message',
+      'a request whose sealed content names another msg_id than the signed payload',
+      forge({ ...(await sealedWire(p)), sealed: elsewhere.sealed }),
+      400,
+      'undecryptable',
+    );
+    const leaky = await sealedWire(strayRequest());
+    refused(
+      'personal member in clear beside sealed content',
+      'a sealed request that also carries its subject in clear',
+      forge({
+        ...leaky,
+        body: { ...(leaky.body as Record<string, unknown>), subject: SUBJECTS.grave_information },
+      }),
+      400,
+      'schema_invalid',
+    );
+  };
+
   // --- Valid messages: every kind the kit can send without the partner's officers acting. ---
   const reqA = ulid(now.getTime());
   const reqB = ulid(now.getTime());
@@ -294,6 +346,9 @@ export async function buildProbes(setup: ConformanceSetup): Promise<Probe[]> {
       }),
     ),
   );
+
+  // --- Sealed content, when the partner publishes an encryption key. ---
+  if (setup.sealTo) await sealedProbes(setup.sealTo);
 
   // --- Bad input no party can be held to: each must be refused with its own code. ---
   // They are about a request id nobody holds, so a partner that wrongly accepts one changes

@@ -18,6 +18,7 @@ import {
   type Answer,
 } from '../../protocol/conformance.js';
 import type { StoredSigningKey } from '../../protocol/keys.js';
+import type { SealingKey } from '../../protocol/seal.js';
 import { Jwks } from '../../schemas/partners-api.js';
 import { reach } from '../api-client.js';
 
@@ -39,7 +40,9 @@ export const USAGE = `usage:
   --party          the party id the partner registered the kit's key under
   --partner        the partner's own party id (aud of every message)
   --partner-jwks   the partner's public keys (URL or file) to verify its receipts;
-                   default: /.well-known/jwks.json at the inbox's origin
+                   default: /.well-known/jwks.json at the inbox's origin. When they hold an
+                   encryption key (use enc), sealed content is checked too (with --vectors:
+                   only when given)
   --policy-digest  the digest of the agreed deadline policy; default: GET /v1/policy at the
                    inbox's origin
   --revoked-key    optional: another key file of the kit that the partner registered for OUR_ID
@@ -177,12 +180,37 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     policyDigest = policy.data.digest;
   }
 
+  // The partner's keys: its receipts must verify under them, and sealed-content checks are made
+  // when it publishes an encryption key. Vectors are written without them unless given.
+  let partnerKeys;
+  let sealTo: SealingKey | undefined;
+  if (!a.vectors || a['partner-jwks']) {
+    const jwksSource = a['partner-jwks'] ?? `${origin!}/.well-known/jwks.json`;
+    const jwksJson = /^https?:\/\//.test(jwksSource)
+      ? await getJson(jwksSource)
+      : await readJson(jwksSource);
+    if ('why' in jwksJson) return usageError(`--partner-jwks: ${jwksJson.why}`);
+    const jwks = Jwks.safeParse(jwksJson.json);
+    if (!jwks.success) return usageError(`--partner-jwks ${jwksSource}: not a JWKS`);
+    try {
+      const keys = await keysFromInput({ jwks: jwks.data, validFrom: new Date(0).toISOString() });
+      partnerKeys = partnerRegistry(a.partner, keys);
+      const enc = keys
+        .filter((k) => k.alg === 'ECDH-ES+A256KW')
+        .sort((x, y) => y.validFrom.getTime() - x.validFrom.getTime())[0];
+      if (enc) sealTo = { kid: enc.kid, publicJwk: enc.publicJwk };
+    } catch (err) {
+      return usageError(`--partner-jwks ${jwksSource}: ${(err as Error).message}`);
+    }
+  }
+
   const setup = {
     self: a.party,
     partner: a.partner,
     key,
     policyDigest,
     ...(unusableKey ? { unusableKey } : {}),
+    ...(sealTo ? { sealTo } : {}),
   };
   if (a.vectors) {
     const now = new Date();
@@ -197,23 +225,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const jwksSource = a['partner-jwks'] ?? `${origin!}/.well-known/jwks.json`;
-  const jwksJson = /^https?:\/\//.test(jwksSource)
-    ? await getJson(jwksSource)
-    : await readJson(jwksSource);
-  if ('why' in jwksJson) return usageError(`--partner-jwks: ${jwksJson.why}`);
-  const jwks = Jwks.safeParse(jwksJson.json);
-  if (!jwks.success) return usageError(`--partner-jwks ${jwksSource}: not a JWKS`);
-  let partnerKeys;
-  try {
-    partnerKeys = partnerRegistry(
-      a.partner,
-      await keysFromInput({ jwks: jwks.data, validFrom: new Date(0).toISOString() }),
-    );
-  } catch (err) {
-    return usageError(`--partner-jwks ${jwksSource}: ${(err as Error).message}`);
-  }
-
+  if (!partnerKeys) return usageError('--partner-jwks: the partner’s keys are needed');
   const inbox = a.url!;
   const post = async (body: string, contentType: string): Promise<Answer> => {
     const res = await reach(inbox, {

@@ -189,6 +189,11 @@ describe('parley conformance', () => {
         'request (identification_result)',
         'reminder',
         'withdrawal',
+        // The node publishes an encryption key: sealed content is checked too.
+        'sealed request (grave_information)',
+        'sealed to an unknown key',
+        'sealed content of another message',
+        'personal member in clear beside sealed content',
         'too large',
         'wrong media type',
         'malformed envelope (JSON serialization)',
