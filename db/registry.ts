@@ -316,7 +316,8 @@ export async function sealingKeyFor(
     `SELECT p.seal_content, k.kid, k.public_jwk FROM parties p
        LEFT JOIN LATERAL (
          SELECT kid, public_jwk FROM party_keys
-          WHERE party_id = p.party_id AND 'encryption' = ANY (roles) AND valid_from <= $2
+          WHERE party_id = p.party_id AND 'encryption' = ANY (roles) AND alg = 'ECDH-ES+A256KW'
+            AND valid_from <= $2
             AND (valid_until IS NULL OR valid_until > $2) AND (revoked_at IS NULL OR revoked_at > $2)
           ORDER BY valid_from DESC, kid LIMIT 1) k ON true
       WHERE p.party_id = $1`,

@@ -20,17 +20,23 @@ export async function keysFromInput(input: KeysInput, now = new Date()): Promise
           [{ path: `${path}/kid`, message: `expected ${kid}` }],
         );
       }
-      // Without `alg`: an X25519 key or one marked `use: enc` encrypts, any other signs.
-      const encrypts = jwk.crv === 'X25519' || jwk.use === 'enc';
+      // Without `alg`: an X25519 key, or one marked `use: enc`, encrypts; any other signs.
+      const encrypts = jwk.crv === 'X25519' || jwk.use === 'enc' || jwk.alg === 'ECDH-ES+A256KW';
       const alg = jwk.alg ?? (encrypts ? 'ECDH-ES+A256KW' : jwk.kty === 'EC' ? 'ES256' : 'Ed25519');
       if (!algFitsKey(alg, jwk)) {
         throw new AppError('schema_invalid', 'the algorithm does not fit the key', [
-          { path: `${path}/alg`, message: `${alg} does not fit a ${jwk.kty} key` },
+          {
+            path: jwk.alg ? `${path}/alg` : `${path}/crv`,
+            message: `${alg} does not fit a ${jwk.kty} ${String(jwk.crv)} key`,
+          },
         ]);
       }
-      if ((alg === 'ECDH-ES+A256KW') !== (jwk.use === undefined ? encrypts : jwk.use === 'enc'))
+      if (jwk.use !== undefined && (jwk.use === 'enc') !== (alg === 'ECDH-ES+A256KW'))
         throw new AppError('schema_invalid', '`use` does not fit the algorithm', [
-          { path: `${path}/use`, message: `a key for ${alg} has use ${encrypts ? 'enc' : 'sig'}` },
+          {
+            path: `${path}/use`,
+            message: `a key for ${alg} has use ${alg === 'ECDH-ES+A256KW' ? 'enc' : 'sig'}`,
+          },
         ]);
       const roles =
         input.roles ??
