@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   // from a partner the registry says seals.
   undecryptable: 400,
   not_sealed: 400,
+  // Mediated exchange: a message from a party that goes through a mediator came without the
+  // mediator's relay receipt; or the mediator took the message and could not yet reach the recipient.
+  relay_missing: 400,
+  relay_pending: 504,
   // Wire protocol: the envelope verifies but conflicts with what is stored.
   replay: 409,
   reply_mismatch: 409,

@@ -11,6 +11,8 @@ import express, {
 } from 'express';
 import { AppError } from '../errors.js';
 import { receiveEnvelope, type InboxDeps } from '../exchange/inbox.js';
+import { claimedAudience, RELAY_RECEIPT_HEADER, relayEnvelope } from '../exchange/mediator.js';
+import { partyOwnInbox } from '../db/registry.js';
 import { sourceKey } from '../exchange/refusal-limit.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { MAX_ENVELOPE_BYTES } from '../protocol/verify.js';
@@ -83,7 +85,24 @@ export function inboxRouter(deps: InboxDeps): Router {
       const body: unknown = req.body;
       if (typeof body !== 'string')
         throw await refuseUnread(req, new AppError('malformed_envelope', 'empty body'));
-      const { receipt } = await receiveEnvelope(deps, body.trim(), 'online', sourceOf(req));
+      const token = body.trim();
+      // A mediator relays what is addressed to a party it relays for (README, _Mediated
+      // exchange_); everything else is this node's own mail, refused as before when not for it.
+      const aud = claimedAudience(token);
+      if (
+        aud !== undefined &&
+        aud !== deps.partyId &&
+        (await partyOwnInbox(deps.pool, aud))?.relays
+      ) {
+        const answer = await relayEnvelope(deps, token, sourceOf(req));
+        res.set(RELAY_RECEIPT_HEADER, answer.relayReceipt);
+        if ('problem' in answer) return sendProblem(res, answer.problem);
+        res.status(answer.status).type(answer.contentType).send(answer.body);
+        return;
+      }
+      const { receipt } = await receiveEnvelope(deps, token, 'online', sourceOf(req), {
+        relayReceipt: req.get(RELAY_RECEIPT_HEADER),
+      });
       res.status(202).type(ENVELOPE_MEDIA_TYPE).send(receipt);
     },
     tooLarge,

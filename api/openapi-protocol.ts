@@ -37,6 +37,10 @@ export const ERROR_MEANINGS = {
     'the payload’s `sealed` content is sealed to a key this node does not hold, does not decrypt, or names another `iss`, `aud` or `msg_id` than the signed payload',
   not_sealed:
     'the sender is registered as sealing its content, and the payload carries a personal body member (or an attachment’s file name) in clear',
+  relay_missing:
+    'the sender’s messages go through a mediator (the registry’s `via`), and this one came without that mediator’s relay receipt for its digest (`Parley-Relay-Receipt`)',
+  relay_pending:
+    'a mediator stored the message and signed its relay receipt (`Parley-Relay-Receipt`), but could not reach the recipient yet: send the same envelope again later',
   encryption_key_missing:
     'the partner is registered as taking sealed content, and no usable key with the `encryption` role of it is registered: add one (`POST /v1/admin/partners/:id/keys`) first',
   replay:
@@ -159,6 +163,10 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
     'an unsealed payload from a party the registry says seals, carrying a personal body member or an attachment’s file name in clear',
   ],
   [
+    'relay_missing',
+    'online, from a party whose messages go through a mediator (the registry’s `via`): no `Parley-Relay-Receipt` header holding that mediator’s signed receipt for this message’s digest',
+  ],
+  [
     'replay',
     'same digest, or same `iss` and `msg_id`, already stored: checked before `in_reply_to`, so a copy of a stored reply is a `replay` even when its `in_reply_to` is wrong; checked again as the message is stored (a concurrent copy), and when a later check refuses a message stored meanwhile',
   ],
@@ -204,6 +212,10 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
     'sequence_invalid',
     '`seen` counts more of this node’s messages about the request than it signed (`sent`)',
+  ],
+  [
+    'relay_pending',
+    'on a mediator, for a message addressed to a party it relays for: the message is stored and its relay receipt is in `Parley-Relay-Receipt`, but the recipient could not be reached: send the same envelope again later (any other answer of the recipient comes back as it came)',
   ],
   ['unavailable', 'storage unreachable: nothing was stored, send again later'],
   ['internal', 'a bug: nothing was stored, send again later'],

@@ -69,6 +69,8 @@ export function partnersRouter(deps: {
           inboxUrl: body.inboxUrl,
           keys,
           sealContent: body.sealContent,
+          via: body.via,
+          relays: body.relays,
         },
         principalOf(req).sub,
       ),

@@ -38,14 +38,16 @@ interface KeyRow {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export async function findKey(pool: pg.Pool, kid: string): Promise<KeyRecord | undefined> {
-  const { rows } = await pool.query<KeyRow & { seal_content: boolean }>(
-    `SELECT k.*, p.seal_content FROM party_keys k JOIN parties p USING (party_id) WHERE k.kid = $1`,
+  const { rows } = await pool.query<KeyRow & { seal_content: boolean; via_party: string | null }>(
+    `SELECT k.*, p.seal_content, p.via_party FROM party_keys k JOIN parties p USING (party_id)
+      WHERE k.kid = $1`,
     [kid],
   );
   const r = rows[0];
   if (!r) return undefined;
   return {
     partySeals: r.seal_content,
+    partyVia: r.via_party,
     kid: r.kid,
     partyId: r.party_id,
     alg: r.alg,
@@ -147,15 +149,19 @@ export async function addParty(
     inboxUrl: string;
     keys: NewKey[];
     sealContent?: boolean | undefined;
+    via?: string | undefined;
+    relays?: boolean | undefined;
   },
   actor: string,
 ): Promise<void> {
   const sealContent = party.sealContent ?? false;
+  const relays = party.relays ?? false;
   await withTransaction(pool, async (c) => {
+    if (party.via !== undefined) await checkMediator(c, party.via, party.partyId);
     const { rowCount } = await c.query(
-      `INSERT INTO parties (party_id, name, inbox_url, created_by, seal_content)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (party_id) DO NOTHING`,
-      [party.partyId, party.name, party.inboxUrl, actor, sealContent],
+      `INSERT INTO parties (party_id, name, inbox_url, created_by, seal_content, via_party, relays)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (party_id) DO NOTHING`,
+      [party.partyId, party.name, party.inboxUrl, actor, sealContent, party.via ?? null, relays],
     );
     if (rowCount === 0)
       throw new AppError('conflict', `party ${party.partyId} is already registered`);
@@ -163,7 +169,13 @@ export async function addParty(
       actor,
       action: 'party_added',
       partyId: party.partyId,
-      detail: { name: party.name, inboxUrl: party.inboxUrl, sealContent },
+      detail: {
+        name: party.name,
+        inboxUrl: party.inboxUrl,
+        sealContent,
+        ...(party.via !== undefined ? { via: party.via } : {}),
+        ...(relays ? { relays } : {}),
+      },
     });
     await insertKeys(c, party.partyId, party.keys, actor);
   });
@@ -176,15 +188,28 @@ export async function updateParty(
     name?: string | undefined;
     inboxUrl?: string | undefined;
     sealContent?: boolean | undefined;
+    /** The mediator messages to and from the party go through; null: directly. */
+    via?: string | null | undefined;
+    relays?: boolean | undefined;
   },
   actor: string,
 ): Promise<void> {
   await withTransaction(pool, async (c) => {
+    if (changes.via) await checkMediator(c, changes.via, partyId);
     const { rowCount } = await c.query(
       `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url),
-         seal_content = COALESCE($4, seal_content), updated_at = now()
+         seal_content = COALESCE($4, seal_content), relays = COALESCE($5, relays),
+         via_party = CASE WHEN $6 THEN $7 ELSE via_party END, updated_at = now()
        WHERE party_id = $1`,
-      [partyId, changes.name ?? null, changes.inboxUrl ?? null, changes.sealContent ?? null],
+      [
+        partyId,
+        changes.name ?? null,
+        changes.inboxUrl ?? null,
+        changes.sealContent ?? null,
+        changes.relays ?? null,
+        changes.via !== undefined,
+        changes.via ?? null,
+      ],
     );
     if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
     await recordChange(c, { actor, action: 'party_updated', partyId, detail: { ...changes } });
@@ -204,6 +229,17 @@ export async function addKeys(
     if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
     await insertKeys(c, partyId, keys, actor);
   });
+}
+
+/** A mediator must be a registered party other than the one it mediates for. */
+async function checkMediator(c: pg.PoolClient, via: string, partyId: string): Promise<void> {
+  if (via === partyId)
+    throw new AppError('schema_invalid', 'a party is not its own mediator', [
+      { path: '/via', message: 'must name another registered party' },
+    ]);
+  const { rowCount } = await c.query('SELECT 1 FROM parties WHERE party_id = $1', [via]);
+  if (rowCount === 0)
+    throw new AppError('unknown_party', `the mediator ${via} is not a registered party`);
 }
 
 /**
@@ -268,8 +304,10 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     created_at: Date;
     created_by: string;
     seal_content: boolean;
+    via_party: string | null;
+    relays: boolean;
   }>(
-    'SELECT party_id, name, inbox_url, created_at, created_by, seal_content FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
+    'SELECT party_id, name, inbox_url, created_at, created_by, seal_content, via_party, relays FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
     [partyId ?? null],
   );
   const { rows: keys } = await pool.query<KeyRow>(
@@ -283,6 +321,8 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     createdAt: p.created_at.toISOString(),
     createdBy: p.created_by,
     sealContent: p.seal_content,
+    via: p.via_party,
+    relays: p.relays,
     keys: keys.filter((k) => k.party_id === p.party_id).map(keyView),
   }));
 }
@@ -293,13 +333,39 @@ export async function partyExists(pool: pg.Pool, partyId: string): Promise<boole
   return rowCount === 1;
 }
 
-/** A registered partner's inbox URL (undefined when not registered), for a delivery attempt. */
+/**
+ * Where a message to a registered partner is posted (undefined when not registered): its inbox,
+ * or its mediator's when the registry says its messages go through one (`via`).
+ */
 export async function partyInboxUrl(pool: pg.Pool, partyId: string): Promise<string | undefined> {
   const { rows } = await pool.query<{ inbox_url: string }>(
-    'SELECT inbox_url FROM parties WHERE party_id = $1',
+    `SELECT COALESCE(m.inbox_url, p.inbox_url) AS inbox_url
+       FROM parties p LEFT JOIN parties m ON m.party_id = p.via_party
+      WHERE p.party_id = $1`,
     [partyId],
   );
   return rows[0]?.inbox_url;
+}
+
+/** A party's own inbox (never through a mediator): where a mediator forwards to. */
+export async function partyOwnInbox(
+  pool: pg.Pool,
+  partyId: string,
+): Promise<{ inboxUrl: string; relays: boolean } | undefined> {
+  const { rows } = await pool.query<{ inbox_url: string; relays: boolean }>(
+    'SELECT inbox_url, relays FROM parties WHERE party_id = $1',
+    [partyId],
+  );
+  return rows[0] && { inboxUrl: rows[0].inbox_url, relays: rows[0].relays };
+}
+
+/** The mediator the registry routes a party's messages through, if any. */
+export async function partyVia(pool: pg.Pool, partyId: string): Promise<string | undefined> {
+  const { rows } = await pool.query<{ via_party: string | null }>(
+    'SELECT via_party FROM parties WHERE party_id = $1',
+    [partyId],
+  );
+  return rows[0]?.via_party ?? undefined;
 }
 
 /**

@@ -21,6 +21,8 @@ import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
 import { refusalKind, refusalLogOf, type RefusalLog } from './refusals.js';
+import { checkRelayReceipt } from './mediator.js';
+import { keepRelayReceipt } from '../db/mediator.js';
 
 /**
  * A message's effective place in its request's conversation, as stored: the payload's `seq` and
@@ -91,9 +93,12 @@ export async function receiveEnvelope(
   token: string,
   via: 'online' | 'import',
   source = via === 'import' ? 'import' : 'unknown',
+  /** The mediator's relay receipt that came beside the message (README, _Mediated exchange_). */
+  route: { relayReceipt?: string | undefined } = {},
 ): Promise<Receipted> {
   let accepted: AcceptedMessage;
   let verified: VerifiedEnvelope | undefined;
+  let relayReceipt: string | undefined;
   try {
     verified = await verifyEnvelope(token, {
       registry: deps.registry,
@@ -102,6 +107,9 @@ export async function receiveEnvelope(
       mode: via,
       open: deps.keyring.decryptionKeys,
     });
+    // From a party whose messages go through a mediator: online, only with its relay receipt.
+    if (via === 'online')
+      relayReceipt = await checkRelayReceipt(deps, verified, route.relayReceipt);
     await refuseReplay(deps.pool, verified);
     await checkInReplyTo(deps.pool, verified);
     try {
@@ -124,6 +132,7 @@ export async function receiveEnvelope(
   }
 
   const { payload, digest, receivedAt, receipt } = accepted;
+  if (relayReceipt) await keepRelayReceipt(deps.pool, { table: 'inbox', digest }, relayReceipt);
   try {
     await deps.sink.accept(accepted);
     await markDispatched(deps.pool, digest);

@@ -17,7 +17,9 @@ import {
   type OutboxRow,
 } from '../db/messages.js';
 import { withTransaction } from '../db/transaction.js';
-import { partyExists, partyInboxUrl, sealingKeyFor } from '../db/registry.js';
+import { partyExists, partyInboxUrl, partyVia, sealingKeyFor } from '../db/registry.js';
+import { keepRelayReceipt } from '../db/mediator.js';
+import { RELAY_RECEIPT_HEADER } from './mediator.js';
 import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
@@ -404,6 +406,33 @@ async function freshToken(deps: OutboxDeps, m: OutboxRow): Promise<string> {
   return signed.token;
 }
 
+/**
+ * Keeps the mediator's relay receipt for one of our messages, when it is one: a receipt signed by
+ * the mediator the registry routes the partner through, naming a digest we signed for the message.
+ */
+async function keepMediatorReceipt(deps: OutboxDeps, message: OutboxRow, token: string) {
+  const via = await partyVia(deps.pool, message.aud);
+  if (!via) return;
+  try {
+    const r = await verifyEnvelope(token, {
+      registry: deps.registry,
+      self: deps.partyId,
+      now: new Date(),
+      mode: 'import',
+    });
+    const p = r.payload;
+    if (p.kind !== 'receipt' || p.iss !== via || p.in_reply_to.msg_id !== message.msg_id) return;
+    const ours =
+      p.body.digest === message.digest
+        ? [message.digest]
+        : await outboxVersionDigests(deps.pool, message.msg_id);
+    if (!ours.includes(p.body.digest)) return;
+    await keepRelayReceipt(deps.pool, { table: 'outbox', msgId: message.msg_id }, token);
+  } catch {
+    // Not the mediator's receipt: nothing to keep. The partner's own receipt decides delivery.
+  }
+}
+
 /** One delivery attempt. Throws DeliveryRetry when the partner should be tried again later. */
 export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<DeliveryOutcome> {
   const message = await getOutboxMessage(deps.pool, msgId);
@@ -444,6 +473,9 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
     throw new DeliveryRetry(reason);
   }
   const text = await res.text();
+  // Through a mediator: its relay receipt (proof it took the message, and when) is kept.
+  const relayed = res.headers.get(RELAY_RECEIPT_HEADER);
+  if (relayed) await keepMediatorReceipt(deps, message, relayed);
   if (res.status === 202) {
     await recordAttempt(deps.pool, msgId, null);
     return deliveredOutcome(await applyReceipt(deps, msgId, text.trim(), 'online', message));

@@ -29,6 +29,7 @@ export type RefusalKind = 'unattributed' | 'copy' | 'statement';
  */
 export function refusalKind(code: string, verified: boolean): RefusalKind {
   if (!verified) return AFTER_FRESHNESS.has(code) ? 'statement' : 'unattributed';
+  if (code === 'relay_missing') return 'statement';
   return code === 'replay' ? 'copy' : 'statement';
 }
 

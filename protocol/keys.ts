@@ -26,6 +26,11 @@ export interface KeyRecord {
    * set from a file, as an evidence bundle carries) checks nothing.
    */
   partySeals?: boolean;
+  /**
+   * The mediator the registry says the key's party's messages come through (README, _Mediated
+   * exchange_): a message from it must carry that mediator's relay receipt. Unknown: no check.
+   */
+  partyVia?: string | null;
 }
 
 /** Where verification looks keys up: by kid only, never from the message itself. */

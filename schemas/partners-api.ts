@@ -64,6 +64,14 @@ export const AddPartnerBody = KeysInput.extend({
    * in clear are refused (`not_sealed`). Off unless set.
    */
   sealContent: z.boolean().optional(),
+  /**
+   * The mediator (a registered party) that carries messages to and from this party (README,
+   * _Mediated exchange_): messages to it are posted to the mediator's inbox, and its messages
+   * must come with the mediator's relay receipt.
+   */
+  via: PartyId.optional(),
+  /** On a mediator: whether it relays messages from and to this party. */
+  relays: z.boolean().optional(),
 }).strict();
 export type AddPartnerBody = z.infer<typeof AddPartnerBody>;
 
@@ -71,6 +79,9 @@ export const UpdatePartnerBody = z.strictObject({
   name: safeText(200).optional(),
   inboxUrl: z.url({ protocol: /^https?$/ }).optional(),
   sealContent: z.boolean().optional(),
+  /** The mediator to go through, or null to exchange directly again. */
+  via: PartyId.nullable().optional(),
+  relays: z.boolean().optional(),
 });
 export type UpdatePartnerBody = z.infer<typeof UpdatePartnerBody>;
 
@@ -102,6 +113,10 @@ export const PartnerView = z.object({
   createdBy: z.string(),
   /** Whether content to and from this party is sealed. */
   sealContent: z.boolean(),
+  /** The mediator messages to and from this party go through, if any. */
+  via: PartyId.nullable(),
+  /** On a mediator: whether it relays for this party. */
+  relays: z.boolean(),
   keys: z.array(PartnerKeyView),
 });
 export type PartnerView = z.infer<typeof PartnerView>;

@@ -1,0 +1,134 @@
+// Queries of a mediator: the messages it relays between two parties, each with the exact token, its
+// own relay receipt and, once it has it, the recipient's receipt (README, _Mediated exchange_).
+import type pg from 'pg';
+
+export interface RelayedRow {
+  digest: string;
+  iss: string;
+  aud: string;
+  msg_id: string;
+  kind: string;
+  req_id: string | null;
+  sealed: boolean;
+  received_at: Date;
+  relay_receipt_token: string;
+  attempts: number;
+  last_error: string | null;
+  partner_status: number | null;
+  partner_receipt_token: string | null;
+  partner_received_at: Date | null;
+}
+
+const COLUMNS = `digest, iss, aud, msg_id, kind, req_id, sealed, received_at, relay_receipt_token,
+  attempts, last_error, partner_status, partner_receipt_token, partner_received_at`;
+
+/**
+ * Stores a message to relay, once by digest: the first relay receipt signed for it stays (a sender
+ * that posts it again gets the same one). Returns the stored row.
+ */
+export async function storeRelayed(
+  pool: pg.Pool,
+  m: {
+    digest: string;
+    iss: string;
+    aud: string;
+    msgId: string;
+    kind: string;
+    reqId: string | null;
+    sealed: boolean;
+    token: string;
+    receivedAt: Date;
+    relayReceiptToken: string;
+  },
+): Promise<RelayedRow> {
+  const { rows } = await pool.query<RelayedRow>(
+    `WITH ins AS (
+       INSERT INTO relayed_messages (digest, iss, aud, msg_id, kind, req_id, sealed, token,
+         received_at, relay_receipt_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (digest) DO NOTHING RETURNING ${COLUMNS})
+     SELECT * FROM ins
+     UNION ALL SELECT ${COLUMNS} FROM relayed_messages WHERE digest = $1
+     LIMIT 1`,
+    [
+      m.digest,
+      m.iss,
+      m.aud,
+      m.msgId,
+      m.kind,
+      m.reqId,
+      m.sealed,
+      m.token,
+      m.receivedAt,
+      m.relayReceiptToken,
+    ],
+  );
+  return rows[0]!;
+}
+
+/** The relayed message with this digest, if any. */
+export async function getRelayed(pool: pg.Pool, digest: string): Promise<RelayedRow | undefined> {
+  const { rows } = await pool.query<RelayedRow>(
+    `SELECT ${COLUMNS} FROM relayed_messages WHERE digest = $1`,
+    [digest],
+  );
+  return rows[0];
+}
+
+/** Records one forwarding attempt: the recipient's answer status (or none) and its code or receipt. */
+export async function recordForward(
+  pool: pg.Pool,
+  digest: string,
+  outcome: {
+    status: number | null;
+    error: string | null;
+    receiptToken?: string;
+    receivedAt?: Date;
+  },
+): Promise<void> {
+  await pool.query(
+    `UPDATE relayed_messages SET attempts = attempts + 1, last_error = $2,
+       partner_status = COALESCE($3, partner_status),
+       partner_receipt_token = COALESCE(partner_receipt_token, $4),
+       partner_received_at = COALESCE(partner_received_at, $5)
+     WHERE digest = $1`,
+    [
+      digest,
+      outcome.error,
+      outcome.status,
+      outcome.receiptToken ?? null,
+      outcome.receivedAt ?? null,
+    ],
+  );
+}
+
+/** What a mediator relayed, newest first (no tokens: ids, kinds, times and outcomes only). */
+export async function listRelayed(
+  pool: pg.Pool,
+  opts: { reqId?: string | undefined; limit: number },
+): Promise<RelayedRow[]> {
+  const { rows } = await pool.query<RelayedRow>(
+    `SELECT ${COLUMNS} FROM relayed_messages WHERE ($1::text IS NULL OR req_id = $1)
+      ORDER BY received_at DESC LIMIT $2`,
+    [opts.reqId ?? null, opts.limit],
+  );
+  return rows;
+}
+
+/** Keeps the mediator's relay receipt beside a message this node sent or received. */
+export async function keepRelayReceipt(
+  pool: pg.Pool,
+  where: { table: 'outbox'; msgId: string } | { table: 'inbox'; digest: string },
+  token: string,
+): Promise<void> {
+  if (where.table === 'outbox')
+    await pool.query(
+      'UPDATE outbox_messages SET relay_receipt_token = COALESCE(relay_receipt_token, $2) WHERE msg_id = $1',
+      [where.msgId, token],
+    );
+  else
+    await pool.query(
+      'UPDATE inbox_messages SET relay_receipt_token = COALESCE(relay_receipt_token, $2) WHERE digest = $1',
+      [where.digest, token],
+    );
+}

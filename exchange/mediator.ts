@@ -1,0 +1,238 @@
+// Mediated exchange (README, _Mediated exchange_). A mediator relays a party's signed message to
+// its recipient unchanged: it verifies the signature (the sender is registered with it), stores the
+// exact token, signs its own relay receipt (an ordinary v1 receipt from the mediator to the sender,
+// naming the message's digest and when the mediator took it), and posts the token to the
+// recipient's inbox with that receipt beside it (`Parley-Relay-Receipt`). The recipient's answer
+// goes back to the sender as it came: its receipt (202), or its refusal. A recipient out of reach
+// is answered `504 relay_pending`: the sender keeps sending the same envelope, and each try is a
+// forwarding attempt, so the sender's workflow stays the one that retries. The mediator never opens
+// sealed content: it holds no key for it.
+import { AppError, type ErrorCode } from '../errors.js';
+import { partyOwnInbox } from '../db/registry.js';
+import { recordForward, storeRelayed } from '../db/mediator.js';
+import { digestOfInput } from '../protocol/digest.js';
+import { signDraft } from '../protocol/sign.js';
+import { verifyAsSigned, verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
+import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
+import type { InboxDeps } from './inbox.js';
+import { refusalKind, refusalLogOf } from './refusals.js';
+
+/** The header beside a relayed message (and the mediator's answer) holding its relay receipt. */
+export const RELAY_RECEIPT_HEADER = 'parley-relay-receipt';
+
+/** What the mediator answers the sender. */
+export type RelayAnswer =
+  | { status: number; contentType: string; body: string; relayReceipt: string }
+  | { problem: AppError; relayReceipt: string };
+
+/** The audience a token claims, read without trust (to tell a message to relay from our own). */
+export function claimedAudience(token: string): string | undefined {
+  try {
+    const payload64 = token.split('.')[1] ?? '';
+    const v: unknown = JSON.parse(Buffer.from(payload64, 'base64url').toString('utf8'));
+    const aud = v && typeof v === 'object' ? (v as { aud?: unknown }).aud : undefined;
+    return typeof aud === 'string' ? aud : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Relays one envelope addressed to another party. Refusals are counted as the inbox's are. */
+export async function relayEnvelope(
+  deps: InboxDeps,
+  token: string,
+  source: string,
+  timeoutMs = 10_000,
+): Promise<RelayAnswer> {
+  let verified = false;
+  let checked;
+  try {
+    const v = await verifyAsSigned(token, {
+      registry: deps.registry,
+      self: claimedAudience(token) ?? '',
+      now: new Date(),
+      mode: 'online',
+    });
+    verified = true;
+    const p = v.payload;
+    if (p.kind === 'receipt')
+      throw new AppError('wrong_audience', 'a mediator relays messages, not receipts');
+    const [from, to] = await Promise.all([
+      partyOwnInbox(deps.pool, p.iss),
+      partyOwnInbox(deps.pool, p.aud),
+    ]);
+    if (!from?.relays || !to?.relays)
+      throw new AppError(
+        'wrong_audience',
+        `aud is not this node, and it relays nothing between ${p.iss} and ${p.aud}`,
+      );
+    checked = { v, p, to };
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status >= 500) throw err;
+    throw await refusalLogOf(deps).refuse(err, {
+      code: err.code,
+      digest: digestOfInput(token),
+      via: 'online',
+      source,
+      kind: refusalKind(err.code, verified),
+    });
+  }
+  const { v, p, to } = checked;
+  const now = new Date();
+  const receipt = await signDraft(
+    {
+      kind: 'receipt',
+      iss: deps.partyId,
+      aud: p.iss,
+      req_id: p.req_id,
+      in_reply_to: { msg_id: p.msg_id, digest: v.digest },
+      body: { digest: v.digest, received_at: now.toISOString() },
+    },
+    deps.keyring.signerFor('receipt', now),
+    now,
+  );
+  const row = await storeRelayed(deps.pool, {
+    digest: v.digest,
+    iss: p.iss,
+    aud: p.aud,
+    msgId: p.msg_id,
+    kind: p.kind,
+    reqId: p.req_id,
+    sealed: 'sealed' in p,
+    token,
+    receivedAt: now,
+    relayReceiptToken: receipt.token,
+  });
+  const relayReceipt = row.relay_receipt_token;
+  if (row.partner_receipt_token)
+    return {
+      status: 202,
+      contentType: ENVELOPE_MEDIA_TYPE,
+      body: row.partner_receipt_token,
+      relayReceipt,
+    };
+
+  const pending = (why: string): RelayAnswer => ({
+    problem: new AppError(
+      'relay_pending',
+      `the mediator holds the message (see its relay receipt) and could not reach ${p.aud} yet (${why}): send it again later`,
+    ),
+    relayReceipt,
+  });
+  let res: Response;
+  try {
+    res = await fetch(to.inboxUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': ENVELOPE_MEDIA_TYPE,
+        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
+        [RELAY_RECEIPT_HEADER]: relayReceipt,
+      },
+      body: token,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const why = `unreachable: ${(err as Error).name}`;
+    await recordForward(deps.pool, v.digest, { status: null, error: why });
+    return pending(why);
+  }
+  const text = await res.text();
+  const contentType = res.headers.get('content-type') ?? 'application/problem+json';
+  let problem: { code?: unknown; receipt?: unknown } = {};
+  if (res.status !== 202) {
+    try {
+      problem = JSON.parse(text) as typeof problem;
+    } catch {
+      problem = {};
+    }
+  }
+  const receiptToken =
+    res.status === 202
+      ? text.trim()
+      : res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string'
+        ? problem.receipt
+        : undefined;
+  if (receiptToken !== undefined) {
+    // The recipient's receipt is kept only when it is one: signed by the recipient, for this
+    // message. The sender checks it again; anything else is not relayed as a receipt.
+    const theirs = await recipientReceipt(deps, receiptToken, p.iss, p.aud, v.digest);
+    if (!theirs) {
+      await recordForward(deps.pool, v.digest, {
+        status: res.status,
+        error: 'receipt_invalid',
+      });
+      return pending('its answer is not its receipt for the message');
+    }
+    await recordForward(deps.pool, v.digest, {
+      status: res.status,
+      error: null,
+      receiptToken: theirs.token,
+      receivedAt: theirs.receivedAt,
+    });
+    deps.log.info({ digest: v.digest, kind: p.kind, iss: p.iss, aud: p.aud }, 'message relayed');
+    return { status: res.status, contentType, body: text, relayReceipt };
+  }
+  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
+  await recordForward(deps.pool, v.digest, { status: res.status, error: code });
+  if (res.status >= 500 || res.status === 429 || res.status === 408) return pending(code);
+  // A refusal by the recipient goes back to the sender as it came: both see the same code.
+  return { status: res.status, contentType, body: text, relayReceipt };
+}
+
+/** The recipient's receipt for the message with `digest`, if `token` is one. */
+async function recipientReceipt(
+  deps: InboxDeps,
+  token: string,
+  sender: string,
+  recipient: string,
+  digest: string,
+): Promise<{ token: string; receivedAt: Date } | undefined> {
+  try {
+    const r = await verifyEnvelope(token, {
+      registry: deps.registry,
+      self: sender,
+      now: new Date(),
+      mode: 'import',
+    });
+    const p = r.payload;
+    if (p.kind !== 'receipt' || p.iss !== recipient || p.body.digest !== digest) return undefined;
+    return { token, receivedAt: new Date(p.body.received_at) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The recipient's side: a message from a party whose messages go through a mediator must come with
+ * that mediator's relay receipt for its digest (`relay_missing` otherwise). Returns the receipt to
+ * keep beside the message, or undefined when the sender is not mediated.
+ */
+export async function checkRelayReceipt(
+  deps: Pick<InboxDeps, 'registry'>,
+  message: VerifiedEnvelope,
+  relayReceipt: string | undefined,
+): Promise<string | undefined> {
+  const via = message.key.partyVia;
+  if (!via) return undefined;
+  const missing = (why: string): never => {
+    throw new AppError(
+      'relay_missing' satisfies ErrorCode,
+      `${message.payload.iss} sends through ${via}: ${why}`,
+    );
+  };
+  if (!relayReceipt) return missing(`the message came without ${via}'s relay receipt`);
+  try {
+    const r = await verifyEnvelope(relayReceipt, {
+      registry: deps.registry,
+      self: message.payload.iss,
+      now: new Date(),
+      mode: 'import',
+    });
+    const p = r.payload;
+    if (p.kind === 'receipt' && p.iss === via && p.body.digest === message.digest)
+      return relayReceipt;
+  } catch {
+    // refused below
+  }
+  return missing(`the relay receipt is not ${via}'s receipt for this message's digest`);
+}

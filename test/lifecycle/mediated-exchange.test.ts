@@ -1,0 +1,272 @@
+// Mediated exchange (README, _Mediated exchange_): A and B exchange through a mediator M, each on
+// its own node, namespace and database. A and B seal their content to each other, so M relays what
+// it cannot read. M is reached through a proxy that the test can cut, as an outage would.
+//
+// - A whole request lifecycle through M converges on A and B; every message crossed M, and each
+//   side holds M's relay receipt for it (A: proof M took it; B: proof it came through M).
+// - M holds no personal content: no marker in any row of any table of its database.
+// - M away for a while: the request waits (relay and delivery retry), then goes through.
+// - A message changed on its way is refused by B (the signature is A's, not M's), and a message
+//   from A that bypasses M is refused (`relay_missing`).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
+import { finalFor, subjectFor } from '../helpers/domain.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
+import { freePort } from '../helpers/ports.js';
+import { CuttableProxy } from '../helpers/proxy.js';
+import { requestDetail } from '../helpers/requests.js';
+
+const MARKER = 'MEDIATED-MARKER-Zora-Ilic';
+
+let a: TestNode;
+let m: TestNode;
+let b: TestNode;
+let proxy: CuttableProxy;
+/** M's inbox as A and B know it: through the proxy. */
+let mInbox: string;
+const officers: Record<string, string> = {};
+
+async function register(
+  node: TestNode,
+  partner: TestNode,
+  extra: { inboxUrl?: string; via?: string; relays?: boolean; sealContent?: boolean } = {},
+) {
+  const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
+  const res = await call(node.url, 'POST', '/v1/admin/partners', {
+    token: await node.token('admin', 'admin-ops'),
+    json: {
+      partyId: partner.config.partyId,
+      name: `Node of ${partner.config.partyId}`,
+      inboxUrl: `${partner.url}/v1/messages`,
+      jwks: jwks.body,
+      ...extra,
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
+  return eventually(
+    async () => {
+      const r = await requestDetail(node, id);
+      return r && pred(r) ? r : undefined;
+    },
+    45_000,
+    `${node.config.partyId}: ${what}`,
+  );
+}
+
+const act = (node: TestNode, id: string, route: string, json: unknown) =>
+  call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
+    token: officers[node.config.partyId]!,
+    json,
+  });
+
+async function createAtA(title: string): Promise<string> {
+  const created = await call(a.url, 'POST', '/v1/requests', {
+    token: officers['party-a']!,
+    json: {
+      type: 'grave_information',
+      counterparty: 'party-b',
+      priority: 'routine',
+      subject: subjectFor('grave_information', title),
+    },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id as string;
+}
+
+/** Every row of every table of the node's database, as text. */
+async function everything(node: TestNode): Promise<string> {
+  const pool = node.database.pool;
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+  );
+  let text = '';
+  for (const t of tables) {
+    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${t.name} t`);
+    text += rows.map((r) => r.row).join('\n');
+  }
+  return text;
+}
+
+beforeAll(async () => {
+  const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
+  [a, m, b] = await Promise.all([
+    startTestNode({ partyId: 'party-a', env }),
+    startTestNode({ partyId: 'party-m', env }),
+    startTestNode({ partyId: 'party-b', env }),
+  ]);
+  const mPort = Number(new URL(m.url).port);
+  proxy = new CuttableProxy({ host: '127.0.0.1', port: mPort });
+  const port = await freePort();
+  await proxy.listen(port);
+  mInbox = `http://127.0.0.1:${port}/v1/messages`;
+  // M relays for both; A and B know M, and know each other as reached through M.
+  await register(m, a, { relays: true });
+  await register(m, b, { relays: true });
+  await register(a, m, { inboxUrl: mInbox });
+  await register(b, m, { inboxUrl: mInbox });
+  await register(a, b, { via: 'party-m', sealContent: true });
+  await register(b, a, { via: 'party-m', sealContent: true });
+  officers['party-a'] = await a.token('officer', 'officer-amira');
+  officers['party-b'] = await b.token('officer', 'officer-bogdan');
+}, 120_000);
+afterAll(async () => {
+  await proxy?.close();
+  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+});
+
+describe('a request through a mediator', () => {
+  let id: string;
+
+  it('runs its whole lifecycle between A and B through M, both sides converging', async () => {
+    id = await createAtA(`Burial site of ${MARKER}`);
+    const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+    expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
+    expect((await act(b, id, 'acknowledge', { note: `Searching for ${MARKER}` })).status).toBe(200);
+    await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
+    const final = await act(b, id, 'responses', finalFor('grave_information'));
+    expect(final.status, JSON.stringify(final.body)).toBe(200);
+    await until(a, id, (r) => r.status === 'answered', 'answered');
+    expect((await act(a, id, 'close', { outcome: 'accepted' })).status).toBe(200);
+    const endB = await until(b, id, (r) => r.status === 'closed', 'closed');
+    const endA = (await requestDetail(a, id))!;
+    expect(endA.status).toBe('closed');
+    // Deadlines count from B's receipt on both sides, as without a mediator.
+    expect(endB.receiptAt).toBe(endA.receiptAt);
+  });
+
+  it('left every message with M, and M’s relay receipt with both parties', async () => {
+    const { rows } = await m.database.pool.query<{
+      kind: string;
+      iss: string;
+      aud: string;
+      sealed: boolean;
+      partner_receipt_token: string | null;
+    }>(
+      'SELECT kind, iss, aud, sealed, partner_receipt_token FROM relayed_messages WHERE req_id = $1',
+      [id],
+    );
+    expect(rows.map((r) => `${r.iss}>${r.aud}:${r.kind}`).sort()).toEqual(
+      [
+        'party-a>party-b:closure',
+        'party-a>party-b:request',
+        'party-b>party-a:acknowledgement',
+        'party-b>party-a:response',
+      ].sort(),
+    );
+    expect(rows.every((r) => r.partner_receipt_token !== null)).toBe(true);
+    // What carried personal content crossed M sealed.
+    expect(rows.filter((r) => r.kind !== 'closure').every((r) => r.sealed)).toBe(true);
+
+    const relayOf = (token: string | null) =>
+      token &&
+      (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as {
+        iss: string;
+        kind: string;
+        body: { digest: string };
+      });
+    const sentByA = await a.database.pool.query<{
+      digest: string;
+      relay_receipt_token: string | null;
+    }>('SELECT digest, relay_receipt_token FROM outbox_messages WHERE req_id = $1', [id]);
+    expect(sentByA.rows.length).toBeGreaterThanOrEqual(2);
+    for (const r of sentByA.rows) {
+      const relay = relayOf(r.relay_receipt_token);
+      expect(relay, 'A holds M’s relay receipt').toMatchObject({ iss: 'party-m', kind: 'receipt' });
+    }
+    const receivedByB = await b.database.pool.query<{
+      digest: string;
+      relay_receipt_token: string | null;
+    }>('SELECT digest, relay_receipt_token FROM inbox_messages WHERE req_id = $1', [id]);
+    expect(receivedByB.rows.length).toBeGreaterThanOrEqual(2);
+    for (const r of receivedByB.rows)
+      expect(relayOf(r.relay_receipt_token)).toMatchObject({
+        iss: 'party-m',
+        body: { digest: r.digest },
+      });
+  });
+
+  it('holds no personal content at M', async () => {
+    // The parties hold it (so the marker did travel), M holds none of it anywhere.
+    expect(await everything(b)).toContain(MARKER);
+    expect(await everything(m)).not.toContain(MARKER);
+  });
+
+  it('waits while M is away and goes through when it is back', async () => {
+    proxy.cut();
+    const waiting = await createAtA('Request sent while the mediator is away');
+    // A's outbox says why it waits: M cannot be reached.
+    await eventually(
+      async () => {
+        const res = await call(a.url, 'GET', '/v1/outbox?limit=1000', {
+          token: await a.token('supervisor'),
+        });
+        const item = (
+          res.body.items as {
+            reqId?: string;
+            status: string;
+            attempts: number;
+            lastError: string | null;
+          }[]
+        ).find((i) => i.reqId === waiting);
+        return item && item.status === 'pending' && item.attempts >= 1 && item.lastError
+          ? item
+          : undefined;
+      },
+      30_000,
+      'a failed attempt at A',
+    );
+    expect((await requestDetail(b, waiting)) ?? undefined).toBeUndefined();
+    proxy.restore();
+    await until(b, waiting, (r) => r.status === 'delivered', 'delivered after M came back');
+    await until(a, waiting, (r) => r.status === 'delivered', 'A holds B’s receipt');
+  });
+
+  it('refuses at B a message changed on its way, and one that bypasses M', async () => {
+    const { rows } = await m.database.pool.query<{ token: string; relay_receipt_token: string }>(
+      `SELECT token, relay_receipt_token FROM relayed_messages
+        WHERE iss = 'party-a' AND kind = 'request' ORDER BY received_at LIMIT 1`,
+    );
+    const [h, p, s] = rows[0]!.token.split('.');
+    const payload = Buffer.from(p!, 'base64url');
+    payload[payload.length - 2] = payload[payload.length - 2]! ^ 1;
+    const altered = `${h}.${payload.toString('base64url')}.${s}`;
+    const post = (token: string, relay?: string) =>
+      fetch(`${b.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/jose',
+          ...(relay ? { 'parley-relay-receipt': relay } : {}),
+        },
+        body: token,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { code: string } }));
+    const changed = await post(altered, rows[0]!.relay_receipt_token);
+    expect(changed.status).toBe(401);
+    expect(changed.body.code).toBe('signature_invalid');
+
+    // A fresh message of A straight to B, without M's relay receipt.
+    // (A's outbox would route it through M: it is signed by hand instead.)
+    const { signPayload, buildPayload } = await import('../../protocol/sign.js');
+    const direct = await signPayload(
+      buildPayload(
+        {
+          kind: 'reminder',
+          iss: 'party-a',
+          aud: 'party-b',
+          req_id: id,
+          body: { deadline: 'response', due_at: '2030-01-01T00:00:00Z' },
+        },
+        new Date(),
+      ),
+      a.exchange.outbox.keyring.signerFor('reminder'),
+    );
+    const bypass = await post(direct.token);
+    expect(bypass.status).toBe(400);
+    expect(bypass.body.code).toBe('relay_missing');
+  });
+});
