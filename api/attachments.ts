@@ -15,11 +15,15 @@ import {
   checkUploadHeaders,
   mediaTypeOf,
   parseAttachmentId,
+  readHashed,
+  sealedUploadMax,
   SEALED_UPLOAD_MEDIA_TYPE,
   receiveUpload,
   type AttachmentLimits,
 } from '../exchange/attachments.js';
 import type { InboxDeps } from '../exchange/inbox.js';
+import { claimedTokenAudience, relayAttachment } from '../exchange/mediator.js';
+import { partyOwnInbox } from '../db/registry.js';
 import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
@@ -120,13 +124,44 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
     return verified;
   };
 
+  /**
+   * On a mediator, an upload addressed to a party it relays for is passed on (README, _Mediated
+   * exchange_). Returns whether it was.
+   */
+  const relayed = async (req: Request, res: Response, method: 'HEAD' | 'PUT') => {
+    const token = req.get(ATTACHMENT_TOKEN_HEADER);
+    const aud = claimedTokenAudience(token);
+    if (!token || !aud || aud === deps.inbox.partyId) return false;
+    if (!(await partyOwnInbox(pool, aud))?.relays) return false;
+    let body: Buffer | undefined;
+    if (method === 'PUT') {
+      const read = await readHashed(req, sealedUploadMax(deps.limits.maxBytes));
+      if (read === 'too_large')
+        throw new AppError('too_large', `attachments may be at most ${deps.limits.maxBytes} bytes`);
+      body = read.content;
+    }
+    const answer = await relayAttachment(deps.inbox, {
+      method,
+      sha256: id(req),
+      token,
+      contentType: req.get('content-type'),
+      ...(body ? { body } : {}),
+    });
+    if (answer.status < 400) keepConnection(res);
+    if (answer.contentType) res.type(answer.contentType);
+    res.status(answer.status).end(answer.body);
+    return true;
+  };
+
   declared.route('partnerHasAttachment', async (req, res) => {
+    if (await relayed(req, res, 'HEAD')) return;
     const sha256 = id(req);
     const { claims } = await partnerToken(req, sha256);
     res.status((await attachmentKnownTo(pool, sha256, claims.iss)) ? 200 : 404).end();
   });
 
   declared.routeWith('partnerUploadAttachment', { first: [closeOnRefusal] }, async (req, res) => {
+    if (await relayed(req, res, 'PUT')) return;
     const sha256 = id(req);
     const { claims, key } = await partnerToken(req, sha256);
     // Sealed to this node (application/jose): checked by the media type the token signs.

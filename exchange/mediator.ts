@@ -10,6 +10,7 @@
 import { AppError, type ErrorCode } from '../errors.js';
 import { partyOwnInbox } from '../db/registry.js';
 import { recordForward, storeRelayed } from '../db/mediator.js';
+import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
 import { digestOfInput } from '../protocol/digest.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyAsSigned, verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
@@ -235,4 +236,71 @@ export async function checkRelayReceipt(
     // refused below
   }
   return missing(`the relay receipt is not ${via}'s receipt for this message's digest`);
+}
+
+/** The audience an attachment upload token claims, read without trust. */
+export function claimedTokenAudience(token: string | undefined): string | undefined {
+  return token ? claimedAudience(token.trim()) : undefined;
+}
+
+/**
+ * A mediator passes a partner's attachment check (HEAD) or upload (PUT) on to the party the upload
+ * token names, unchanged (a sealed file stays sealed), after checking the token as the recipient
+ * would (the sender's registered message key) and that it relays for both parties. The recipient's
+ * answer comes back as it came; a recipient out of reach is `relay_pending`.
+ */
+export async function relayAttachment(
+  deps: Pick<InboxDeps, 'pool' | 'registry' | 'log'>,
+  req: {
+    method: 'HEAD' | 'PUT';
+    sha256: string;
+    token: string;
+    contentType?: string | undefined;
+    body?: Buffer;
+  },
+  timeoutMs = 60_000,
+): Promise<{ status: number; contentType: string | null; body: Buffer }> {
+  const aud = claimedAudience(req.token.trim()) ?? '';
+  const { claims } = await verifyAttachmentToken(req.token, {
+    registry: deps.registry,
+    self: aud,
+    now: new Date(),
+  });
+  if (claims.sha256 !== req.sha256)
+    throw new AppError('digest_mismatch', 'the token names another attachment than the URL');
+  const [from, to] = await Promise.all([
+    partyOwnInbox(deps.pool, claims.iss),
+    partyOwnInbox(deps.pool, claims.aud),
+  ]);
+  if (!from?.relays || !to?.relays)
+    throw new AppError(
+      'wrong_audience',
+      `aud is not this node, and it relays nothing between ${claims.iss} and ${claims.aud}`,
+    );
+  let res: Response;
+  try {
+    res = await fetch(new URL(`/v1/partner-attachments/sha256:${req.sha256}`, to.inboxUrl), {
+      method: req.method,
+      headers: {
+        [ATTACHMENT_TOKEN_HEADER]: req.token,
+        accept: 'application/json, application/problem+json',
+        ...(req.contentType ? { 'content-type': req.contentType } : {}),
+      },
+      ...(req.body ? { body: req.body } : {}),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new AppError(
+      'relay_pending',
+      `could not reach ${claims.aud} (${(err as Error).name}): send it again later`,
+    );
+  }
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status >= 500)
+    throw new AppError(
+      'relay_pending',
+      `${claims.aud} answered ${res.status}: send it again later`,
+    );
+  deps.log.info({ sha256: req.sha256, iss: claims.iss, aud: claims.aud }, 'attachment relayed');
+  return { status: res.status, contentType: res.headers.get('content-type'), body };
 }

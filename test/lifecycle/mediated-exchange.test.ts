@@ -3,14 +3,18 @@
 // it cannot read. M is reached through a proxy that the test can cut, as an outage would.
 //
 // - A whole request lifecycle through M converges on A and B; every message crossed M, and each
-//   side holds M's relay receipt for it (A: proof M took it; B: proof it came through M).
+//   side holds M's relay receipt for it (A: proof M took it; B: proof it came through M). B's
+//   answer carries a file: it crosses M sealed and arrives whole.
 // - M holds no personal content: no marker in any row of any table of its database.
 // - M away for a while: the request waits (relay and delivery retry), then goes through.
 // - A message changed on its way is refused by B (the signature is A's, not M's), and a message
 //   from A that bypasses M is refused (`relay_missing`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
-import { finalFor, subjectFor } from '../helpers/domain.js';
+import { referencedAttachments } from '../../schemas/domain/shared.js';
+import { PHOTO_GS031 } from '../fixtures/domain/attachments.js';
+import { casesFinal } from '../fixtures/domain/graves.js';
+import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually } from '../helpers/partners.js';
@@ -94,7 +98,12 @@ async function everything(node: TestNode): Promise<string> {
 }
 
 beforeAll(async () => {
-  const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
+  const env = {
+    DELIVERY_MAX_BACKOFF_SECONDS: '1',
+    KEY_REGISTRY_CACHE_SECONDS: '0',
+    // The fixtures' site photo is an SVG drawing, which a node takes only when configured to.
+    ATTACHMENT_MEDIA_TYPES: 'image/svg+xml,text/plain,application/pdf',
+  };
   [a, m, b] = await Promise.all([
     startTestNode({ partyId: 'party-a', env }),
     startTestNode({ partyId: 'party-m', env }),
@@ -129,9 +138,32 @@ describe('a request through a mediator', () => {
     expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
     expect((await act(b, id, 'acknowledge', { note: `Searching for ${MARKER}` })).status).toBe(200);
     await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
-    const final = await act(b, id, 'responses', finalFor('grave_information'));
+    // B's answer refers to a photo of the site: uploaded at B, it travels to A through M.
+    expect(referencedAttachments(casesFinal)).toEqual([PHOTO_GS031.sha256]);
+    const up = await fetch(`${b.url}/v1/attachments/sha256:${PHOTO_GS031.sha256}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${officers['party-b']!}`,
+        'content-type': PHOTO_GS031.media_type,
+      },
+      body: PHOTO_GS031.bytes,
+    });
+    expect(up.status).toBe(201);
+    const final = await act(b, id, 'responses', casesFinal);
     expect(final.status, JSON.stringify(final.body)).toBe(200);
     await until(a, id, (r) => r.status === 'answered', 'answered');
+    const photo = await fetch(`${a.url}/v1/attachments/sha256:${PHOTO_GS031.sha256}`, {
+      headers: { authorization: `Bearer ${officers['party-a']!}` },
+    });
+    expect(photo.status).toBe(200);
+    expect(Buffer.from(await photo.arrayBuffer()).equals(Buffer.from(PHOTO_GS031.bytes))).toBe(
+      true,
+    );
+    // M passed the file on without keeping it.
+    const atM = await m.database.pool.query('SELECT 1 FROM attachments WHERE sha256 = $1', [
+      PHOTO_GS031.sha256,
+    ]);
+    expect(atM.rowCount).toBe(0);
     expect((await act(a, id, 'close', { outcome: 'accepted' })).status).toBe(200);
     const endB = await until(b, id, (r) => r.status === 'closed', 'closed');
     const endA = (await requestDetail(a, id))!;
