@@ -6,8 +6,10 @@ import { callNode, report } from '../api-client.js';
 
 export const USAGE = `usage:
   parley partner list
-  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--seal] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--seal] [--via MEDIATOR] [--relays] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
   parley partner seal --party-id ID on|off
+  parley partner via --party-id ID MEDIATOR|none      messages to and from ID go through MEDIATOR
+  parley partner relays --party-id ID on|off          (on a mediator) relay for ID
   parley partner rotate --party-id ID --jwks FILE [--roles …] [--valid-from ISO] [--valid-until ISO]
   parley partner revoke --party-id ID --kid KID --reason TEXT [--at ISO]
   parley exchange export --partner ID --out FILE
@@ -52,6 +54,8 @@ async function run(argv: string[]): Promise<number> {
         name: { type: 'string' },
         'inbox-url': { type: 'string' },
         seal: { type: 'boolean' },
+        via: { type: 'string' },
+        relays: { type: 'boolean' },
         ...keyOptions,
       },
     });
@@ -61,7 +65,28 @@ async function run(argv: string[]): Promise<number> {
         name: values.name,
         inboxUrl: values['inbox-url'],
         ...(values.seal ? { sealContent: true } : {}),
+        ...(values.via ? { via: values.via } : {}),
+        ...(values.relays ? { relays: true } : {}),
         ...(await keysBody(values)),
+      }),
+    );
+  }
+  if (key === 'partner via' || key === 'partner relays') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { 'party-id': { type: 'string' } },
+      allowPositionals: true,
+    });
+    const [value] = positionals;
+    if (!values['party-id'] || !value)
+      throw new UsageError(
+        `--party-id and ${sub === 'via' ? 'MEDIATOR or none' : 'on or off'} are required`,
+      );
+    if (sub === 'relays' && value !== 'on' && value !== 'off')
+      throw new UsageError('relays takes on or off');
+    return report(
+      await callNode('PATCH', `/v1/admin/partners/${encodeURIComponent(values['party-id'])}`, {
+        ...(sub === 'via' ? { via: value === 'none' ? null : value } : { relays: value === 'on' }),
       }),
     );
   }
