@@ -322,7 +322,7 @@ export function areaEditor(opts) {
             onclick: () => {
               const layers = a.parts.map((p) => p.layer);
               if (map && Lref && layers.length)
-                map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16 });
+                map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16, animate: false });
             },
           },
           t('create:areas.show'),
@@ -385,7 +385,7 @@ export function areaEditor(opts) {
   const fitAll = () => {
     if (!map || !Lref) return;
     const layers = areas.flatMap((a) => a.parts.map((p) => p.layer));
-    if (layers.length) map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16 });
+    if (layers.length) map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16, animate: false });
   };
 
   /** @param {File} file */
@@ -461,7 +461,7 @@ export function areaEditor(opts) {
         const L = await leafletWithDrawing();
         Lref = L;
         map = baseMap(L, mapEl, opts.tileUrl);
-        map.setView([20, 10], 2);
+        map.setView([20, 10], 2, { animate: false });
         map.pm.setGlobalOptions({ allowSelfIntersection: false, snappable: false });
         geomanLanguage(map);
         map.pm.addControls({
@@ -529,7 +529,7 @@ export function areaEditor(opts) {
       render(goError, t('create:go.error'));
       return;
     }
-    map?.setView([lat, lon], 14);
+    map?.setView([lat, lon], 14, { animate: false });
     opts.announce(t('create:go.done', { lat, lon }));
   };
   // Enter goes there, rather than sending the whole form.

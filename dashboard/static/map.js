@@ -320,8 +320,8 @@ export function mapPanel(ctx, id) {
         { collapsed: true },
       )
       .addTo(map);
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
-    else map.setView([0, 0], 2);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17, animate: false });
+    else map.setView([0, 0], 2, { animate: false });
     render(
       tableSlot,
       table(
