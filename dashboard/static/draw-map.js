@@ -322,7 +322,10 @@ export function areaEditor(opts) {
             onclick: () => {
               const layers = a.parts.map((p) => p.layer);
               if (map && Lref && layers.length)
-                map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16, animate: false });
+                map.fitBounds(Lref.featureGroup(layers).getBounds(), {
+                  maxZoom: 16,
+                  animate: false,
+                });
             },
           },
           t('create:areas.show'),
@@ -385,7 +388,8 @@ export function areaEditor(opts) {
   const fitAll = () => {
     if (!map || !Lref) return;
     const layers = areas.flatMap((a) => a.parts.map((p) => p.layer));
-    if (layers.length) map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16, animate: false });
+    if (layers.length)
+      map.fitBounds(Lref.featureGroup(layers).getBounds(), { maxZoom: 16, animate: false });
   };
 
   /** @param {File} file */
