@@ -1,6 +1,10 @@
 // Queries of a mediator: the messages it relays between two parties, each with the exact token, its
 // own relay receipt and, once it has it, the recipient's receipt (README, _Mediated exchange_).
 import type pg from 'pg';
+import { digestOfInput } from '../protocol/digest.js';
+import type { MessageKind } from '../schemas/envelope.js';
+import { appendAudit } from './audit.js';
+import { withTransaction } from './transaction.js';
 
 export interface RelayedRow {
   digest: string;
@@ -24,7 +28,8 @@ const COLUMNS = `digest, iss, aud, msg_id, kind, req_id, sealed, received_at, re
 
 /**
  * Stores a message to relay, once by digest: the first relay receipt signed for it stays (a sender
- * that posts it again gets the same one). Returns the stored row.
+ * that posts it again gets the same one), and the log says so once (`message_relayed`). Returns
+ * the stored row.
  */
 export async function storeRelayed(
   pool: pg.Pool,
@@ -33,7 +38,7 @@ export async function storeRelayed(
     iss: string;
     aud: string;
     msgId: string;
-    kind: string;
+    kind: Exclude<MessageKind, 'receipt'>;
     reqId: string | null;
     sealed: boolean;
     token: string;
@@ -41,7 +46,30 @@ export async function storeRelayed(
     relayReceiptToken: string;
   },
 ): Promise<RelayedRow> {
-  const { rows } = await pool.query<RelayedRow>(
+  return withTransaction(pool, async (client) => {
+    const row = await insertRelayed(client, m);
+    if (row.relay_receipt_token === m.relayReceiptToken)
+      await appendAudit(client, [
+        {
+          type: 'message_relayed',
+          digest: m.digest,
+          msg_id: m.msgId,
+          kind: m.kind,
+          req_id: m.reqId,
+          iss: m.iss,
+          aud: m.aud,
+          relay_receipt_digest: digestOfInput(m.relayReceiptToken),
+        },
+      ]);
+    return row;
+  });
+}
+
+async function insertRelayed(
+  client: pg.PoolClient,
+  m: Parameters<typeof storeRelayed>[1],
+): Promise<RelayedRow> {
+  const { rows } = await client.query<RelayedRow>(
     `WITH ins AS (
        INSERT INTO relayed_messages (digest, iss, aud, msg_id, kind, req_id, sealed, token,
          received_at, relay_receipt_token)
@@ -86,20 +114,34 @@ export async function recordForward(
     receivedAt?: Date;
   },
 ): Promise<void> {
-  await pool.query(
-    `UPDATE relayed_messages SET attempts = attempts + 1, last_error = $2,
-       partner_status = COALESCE($3, partner_status),
-       partner_receipt_token = COALESCE(partner_receipt_token, $4),
-       partner_received_at = COALESCE(partner_received_at, $5)
-     WHERE digest = $1`,
-    [
-      digest,
-      outcome.error,
-      outcome.status,
-      outcome.receiptToken ?? null,
-      outcome.receivedAt ?? null,
-    ],
-  );
+  await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ had: boolean }>(
+      `UPDATE relayed_messages r SET attempts = r.attempts + 1, last_error = $2,
+         partner_status = COALESCE($3, r.partner_status),
+         partner_receipt_token = COALESCE(r.partner_receipt_token, $4),
+         partner_received_at = COALESCE(r.partner_received_at, $5)
+       FROM (SELECT partner_receipt_token IS NOT NULL AS had FROM relayed_messages
+              WHERE digest = $1 FOR UPDATE) old
+       WHERE r.digest = $1 RETURNING old.had`,
+      [
+        digest,
+        outcome.error,
+        outcome.status,
+        outcome.receiptToken ?? null,
+        outcome.receivedAt ?? null,
+      ],
+    );
+    // The recipient's receipt is logged once, when it first comes.
+    if (rows[0] && !rows[0].had && outcome.receiptToken && outcome.receivedAt)
+      await appendAudit(client, [
+        {
+          type: 'relay_receipt_received',
+          digest: digestOfInput(outcome.receiptToken),
+          for_digest: digest,
+          received_at: outcome.receivedAt.toISOString(),
+        },
+      ]);
+  });
 }
 
 /** What a mediator relayed, newest first (no tokens: ids, kinds, times and outcomes only). */

@@ -83,6 +83,25 @@ export const AuditEntry = z.discriminatedUnion('type', [
     messages: z.array(Sha256Hex),
     attachments: z.array(Sha256Hex),
   }),
+  /**
+   * On a mediator: a message from `iss` to `aud` it took and will pass on (its exact token kept),
+   * and the digest of the relay receipt it signed for it.
+   */
+  entry('message_relayed', {
+    digest: Sha256Hex,
+    msg_id: Ulid,
+    kind: MessageKind,
+    req_id: Ulid.nullable(),
+    iss: PartyId,
+    aud: PartyId,
+    relay_receipt_digest: Sha256Hex,
+  }),
+  /** On a mediator: the recipient's receipt for a message it relayed, passed back to the sender. */
+  entry('relay_receipt_received', {
+    digest: Sha256Hex,
+    for_digest: Sha256Hex,
+    received_at: Instant,
+  }),
   /** A partner's checkpoint this node checked and countersigned. */
   entry('checkpoint_witnessed', {
     party_id: PartyId,

@@ -192,6 +192,33 @@ describe('a request through a mediator', () => {
       ].sort(),
     );
     expect(rows.every((r) => r.partner_receipt_token !== null)).toBe(true);
+    // M's own tamper-evident log says what it relayed and when each recipient took it.
+    const digests = (
+      await m.database.pool.query<{ digest: string }>(
+        'SELECT digest FROM relayed_messages WHERE req_id = $1',
+        [id],
+      )
+    ).rows.map((r) => r.digest);
+    const logged = await eventually(
+      async () => {
+        const { rows: entries } = await m.database.pool.query<{ entry: string }>(
+          'SELECT entry FROM audit_log ORDER BY idx',
+        );
+        const parsed = entries.map(
+          (e) => JSON.parse(e.entry) as { type: string; digest?: string; for_digest?: string },
+        );
+        const relayed = parsed.filter((e) => e.type === 'message_relayed').map((e) => e.digest);
+        const receipts = parsed
+          .filter((e) => e.type === 'relay_receipt_received')
+          .map((e) => e.for_digest);
+        return digests.every((d) => relayed.includes(d) && receipts.includes(d))
+          ? parsed
+          : undefined;
+      },
+      20_000,
+      'M’s log entries for what it relayed',
+    );
+    expect(JSON.stringify(logged)).not.toContain(MARKER);
     // What carried personal content crossed M sealed.
     expect(rows.filter((r) => r.kind !== 'closure').every((r) => r.sealed)).toBe(true);
 
