@@ -1,5 +1,6 @@
 // The node's OpenAPI 3.1 document, built from the zod schemas (the single source of every body,
 // view and payload), served at `GET /openapi.json`, and a same-origin Swagger UI at `GET /docs`.
+import { RelayedQuery } from '../schemas/mediator-api.js';
 import { createRequire } from 'node:module';
 import express, { Router } from 'express';
 import { z } from 'zod';
@@ -278,6 +279,22 @@ const OUTPUTS: Record<string, z.ZodType> = {
     deliveredAt: Instant.nullable(),
     deliveredVia: Via.nullable(),
     receiptReceivedAt: Instant.nullable(),
+  }),
+  RelayedItem: z.object({
+    digest: Sha256Hex,
+    msgId: Ulid,
+    kind: MessageKind,
+    reqId: Ulid.nullable(),
+    from: PartyId,
+    to: PartyId,
+    sealed: z.boolean().describe('whether its personal content is sealed to the recipient'),
+    receivedAt: Instant.describe('when this mediator took it (its relay receipt says so)'),
+    attempts: z.int().min(0).describe('forwarding attempts to the recipient'),
+    lastError: z.string().nullable().describe('the last attempt’s error or the recipient’s code'),
+    recipientStatus: z.int().nullable().describe('the HTTP status of the recipient’s last answer'),
+    recipientReceivedAt: Instant.nullable().describe(
+      'the recipient’s receipt time, once it took it',
+    ),
   }),
   StoredMessage: z.discriminatedUnion('direction', [
     z.object({
@@ -1191,6 +1208,19 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         roles: OPERATORS,
         params: queryParams(OutboxQuery),
         ok: { '200': answer('The messages', items('OutboxItem')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/relayed': {
+      get: {
+        id: 'listRelayed',
+        tag: 'Exchange',
+        summary: 'On a mediator: the messages it relayed between parties, newest first',
+        description:
+          'Ids, kinds, parties, times and outcomes only: never tokens or content (README, _Mediated exchange_).',
+        roles: OPERATORS,
+        params: queryParams(RelayedQuery),
+        ok: { '200': answer('The relayed messages', items('RelayedItem')) },
         errors: ['schema_invalid'],
       },
     },

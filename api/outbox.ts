@@ -11,6 +11,8 @@ import { exportBundle, importBundle } from '../exchange/bundle.js';
 import { signalReceiptArrived } from '../temporal/request-workflows.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
+import { listRelayed } from '../db/mediator.js';
+import { RelayedQuery } from '../schemas/mediator-api.js';
 import { Bundle } from '../schemas/bundle.js';
 import { PartyId, Ulid } from '../schemas/common.js';
 import { Sha256Hex } from '../schemas/envelope.js';
@@ -88,6 +90,28 @@ export function outboxRouter(deps: {
         deliveredAt: m.delivered_at?.toISOString() ?? null,
         deliveredVia: m.delivered_via,
         receiptReceivedAt: m.receipt_received_at?.toISOString() ?? null,
+      })),
+    });
+  });
+
+  // On a mediator: what it relayed, without tokens or content.
+  declared.route('listRelayed', async (req, res) => {
+    const q = parseOrThrow(RelayedQuery, req.query, 'the query');
+    const rows = await listRelayed(deps.pool, { reqId: q.req_id, limit: q.limit });
+    res.json({
+      items: rows.map((r) => ({
+        digest: r.digest,
+        msgId: r.msg_id,
+        kind: r.kind,
+        reqId: r.req_id,
+        from: r.iss,
+        to: r.aud,
+        sealed: r.sealed,
+        receivedAt: r.received_at.toISOString(),
+        attempts: r.attempts,
+        lastError: r.last_error,
+        recipientStatus: r.partner_status,
+        recipientReceivedAt: r.partner_received_at?.toISOString() ?? null,
       })),
     });
   });

@@ -146,6 +146,7 @@ export const ROUTES = Object.freeze({
     redacted: '403 forbidden',
   },
   'GET /v1/outbox': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
+  'GET /v1/relayed': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
   'GET /v1/supervisor/requests': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
   'GET /v1/supervisor/summary': { roles: ['supervisor', 'admin'], content: 'never', parts: [] },
   'GET /v1/supervisor/requests/:id/timeline': {

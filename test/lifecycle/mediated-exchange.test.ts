@@ -219,6 +219,26 @@ describe('a request through a mediator', () => {
       'M’s log entries for what it relayed',
     );
     expect(JSON.stringify(logged)).not.toContain(MARKER);
+
+    // M's operators see what it relayed (ids, kinds, parties, outcomes), never the content.
+    const listed = await call(m.url, 'GET', `/v1/relayed?req_id=${id}`, {
+      token: await m.token('supervisor'),
+    });
+    expect(listed.status).toBe(200);
+    const items = listed.body.items as {
+      kind: string;
+      from: string;
+      to: string;
+      sealed: boolean;
+      recipientReceivedAt: string | null;
+    }[];
+    expect(items.map((i) => `${i.from}>${i.to}:${i.kind}`).sort()).toEqual(
+      rows.map((r) => `${r.iss}>${r.aud}:${r.kind}`).sort(),
+    );
+    expect(items.every((i) => i.recipientReceivedAt !== null)).toBe(true);
+    expect(JSON.stringify(listed.body)).not.toMatch(/eyJ/); // no token
+    const officer = await call(m.url, 'GET', '/v1/relayed', { token: await m.token('officer') });
+    expect(officer.status).toBe(403);
     // What carried personal content crossed M sealed.
     expect(rows.filter((r) => r.kind !== 'closure').every((r) => r.sealed)).toBe(true);
 
