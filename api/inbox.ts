@@ -11,7 +11,8 @@ import express, {
 } from 'express';
 import { AppError } from '../errors.js';
 import { receiveEnvelope, type InboxDeps } from '../exchange/inbox.js';
-import { claimedAudience, RELAY_RECEIPT_HEADER, relayEnvelope } from '../exchange/mediator.js';
+import { claimedAudience, relayEnvelope } from '../exchange/mediator.js';
+import { RELAY_RECEIPT_HEADER } from '../exchange/relay-receipt.js';
 import { partyOwnInbox } from '../db/registry.js';
 import { sourceKey } from '../exchange/refusal-limit.js';
 import { refusalLogOf } from '../exchange/refusals.js';

@@ -21,7 +21,7 @@ import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
 import { refusalKind, refusalLogOf, type RefusalLog } from './refusals.js';
-import { checkRelayReceipt } from './mediator.js';
+import { checkRelayReceipt } from './relay-receipt.js';
 import { keepRelayReceipt } from '../db/mediator.js';
 
 /**

@@ -7,19 +7,17 @@
 // is answered `504 relay_pending`: the sender keeps sending the same envelope, and each try is a
 // forwarding attempt, so the sender's workflow stays the one that retries. The mediator never opens
 // sealed content: it holds no key for it.
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { partyOwnInbox } from '../db/registry.js';
 import { recordForward, storeRelayed } from '../db/mediator.js';
 import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
 import { digestOfInput } from '../protocol/digest.js';
 import { signDraft } from '../protocol/sign.js';
-import { verifyAsSigned, verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
+import { verifyAsSigned, verifyEnvelope } from '../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 import type { InboxDeps } from './inbox.js';
+import { RELAY_RECEIPT_HEADER } from './relay-receipt.js';
 import { refusalKind, refusalLogOf } from './refusals.js';
-
-/** The header beside a relayed message (and the mediator's answer) holding its relay receipt. */
-export const RELAY_RECEIPT_HEADER = 'parley-relay-receipt';
 
 /** What the mediator answers the sender. */
 export type RelayAnswer =
@@ -201,41 +199,6 @@ async function recipientReceipt(
   } catch {
     return undefined;
   }
-}
-
-/**
- * The recipient's side: a message from a party whose messages go through a mediator must come with
- * that mediator's relay receipt for its digest (`relay_missing` otherwise). Returns the receipt to
- * keep beside the message, or undefined when the sender is not mediated.
- */
-export async function checkRelayReceipt(
-  deps: Pick<InboxDeps, 'registry'>,
-  message: VerifiedEnvelope,
-  relayReceipt: string | undefined,
-): Promise<string | undefined> {
-  const via = message.key.partyVia;
-  if (!via) return undefined;
-  const missing = (why: string): never => {
-    throw new AppError(
-      'relay_missing' satisfies ErrorCode,
-      `${message.payload.iss} sends through ${via}: ${why}`,
-    );
-  };
-  if (!relayReceipt) return missing(`the message came without ${via}'s relay receipt`);
-  try {
-    const r = await verifyEnvelope(relayReceipt, {
-      registry: deps.registry,
-      self: message.payload.iss,
-      now: new Date(),
-      mode: 'import',
-    });
-    const p = r.payload;
-    if (p.kind === 'receipt' && p.iss === via && p.body.digest === message.digest)
-      return relayReceipt;
-  } catch {
-    // refused below
-  }
-  return missing(`the relay receipt is not ${via}'s receipt for this message's digest`);
 }
 
 /** The audience an attachment upload token claims, read without trust. */

@@ -19,7 +19,7 @@ import {
 import { withTransaction } from '../db/transaction.js';
 import { partyExists, partyInboxUrl, partyVia, sealingKeyFor } from '../db/registry.js';
 import { keepRelayReceipt } from '../db/mediator.js';
-import { RELAY_RECEIPT_HEADER } from './mediator.js';
+import { RELAY_RECEIPT_HEADER } from './relay-receipt.js';
 import { pushAttachments } from './attachments.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
