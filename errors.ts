@@ -44,6 +44,9 @@ export const ERROR_STATUS = {
   request_open: 409,
   // Domain: a response that does not account for the request's items.
   response_incomplete: 422,
+  // Consent scopes: identification records scoped to the requesting authority would cross a
+  // mediator that could read them (README, _Consent scopes_).
+  consent_scope: 422,
   policy_mismatch: 409,
   unknown_message: 404,
   token_missing: 401,

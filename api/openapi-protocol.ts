@@ -41,6 +41,8 @@ export const ERROR_MEANINGS = {
     'the sender’s messages go through a mediator (the registry’s `via`), and this one came without that mediator’s relay receipt for its digest (`Parley-Relay-Receipt`)',
   relay_pending:
     'a mediator stored the message and signed its relay receipt (`Parley-Relay-Receipt`), but could not reach the recipient yet: send the same envelope again later',
+  consent_scope:
+    'identification records scoped to the requesting authority (their `consent`, or none) in a response that goes through a mediator unsealed: seal content to the partner, or the records’ scope must allow the mediator (`errors[]` names each record)',
   encryption_key_missing:
     'the partner is registered as taking sealed content, and no usable key with the `encryption` role of it is registered: add one (`POST /v1/admin/partners/:id/keys`) first',
   replay:
@@ -196,6 +198,10 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
     'response_incomplete',
     'a `response` naming items the request does not have, or a final one leaving an item unaccounted for (an `errors[]` entry per item)',
+  ],
+  [
+    'consent_scope',
+    'a `response` to an `identification_result` request that came through a mediator unsealed, with records scoped to the requesting authority (README, _Consent scopes_)',
   ],
   [
     'sequence_invalid',

@@ -971,7 +971,9 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
               'encryption_key_missing',
               'idempotency_key_reused',
               'update_timeout',
-              ...(r.kind === 'response' ? ['response_incomplete', 'unknown_attachment'] : []),
+              ...(r.kind === 'response'
+                ? ['response_incomplete', 'unknown_attachment', 'consent_scope']
+                : []),
             ] as ErrorCode[],
           },
         },

@@ -8,7 +8,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type pg from 'pg';
 import { claimIdempotencyKey, getRequest } from '../db/requests.js';
 import { missingAttachments } from '../db/attachments.js';
-import { sealingKeyFor } from '../db/registry.js';
+import { partyVia, sealingKeyFor } from '../db/registry.js';
+import { beyondScopeThroughMediator } from '../domain/consent.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
 import { requestSummary } from '../domain/access-policy.js';
@@ -64,6 +65,16 @@ export function requestActionsRouter(deps: {
         kind === 'response' ? await earlierResponses(deps.pool, existing.id) : [],
         { sealed },
       );
+      // Through a mediator unsealed, records only the requesting authority may see are refused.
+      if (!sealed && kind === 'response' && (await partyVia(deps.pool, partner))) {
+        const beyond = beyondScopeThroughMediator(existing.type, body);
+        if (beyond.length)
+          throw new AppError(
+            'consent_scope',
+            'these records may not cross the mediator unsealed',
+            beyond,
+          );
+      }
       // Files a record refers to travel with the message: they must be uploaded first.
       const missing = await missingAttachments(deps.pool, referencedAttachments(body));
       if (missing.length)

@@ -14,6 +14,7 @@ import {
 import { getRequest } from '../db/requests.js';
 import type { RequestRecord } from '../schemas/workflow-contract.js';
 import { checkResponseBody, responsesOf } from '../domain/responses.js';
+import { beyondScopeThroughMediator } from '../domain/consent.js';
 import { AppError } from '../errors.js';
 import { AttachmentsPending, holdForAttachments } from './attachments.js';
 import {
@@ -56,7 +57,7 @@ function orderInPayload(p: Exclude<Payload, { kind: 'receipt' }>): Partial<Conve
 
 export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
   return {
-    async check({ payload: p }: VerifiedEnvelope) {
+    async check({ payload: p, sealed, key }: VerifiedEnvelope) {
       if (p.kind === 'receipt') return; // receipts answer our messages; nothing to route
       if (p.kind === 'request') {
         if (p.body.policy_digest !== deps.policy.digest) {
@@ -86,6 +87,16 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
         if (request) {
           const earlier = (await responsesOf(deps.pool, p.req_id)).map((r) => r.body);
           checkResponseBody(request.type, request.subject, p.body, earlier);
+          // Records only the requesting authority may see came through a mediator readable.
+          if (key.partyVia && !sealed) {
+            const beyond = beyondScopeThroughMediator(request.type, p.body);
+            if (beyond.length)
+              throw new AppError(
+                'consent_scope',
+                'records beyond their consent scope came through the mediator unsealed',
+                beyond,
+              );
+          }
         }
       }
     },

@@ -47,6 +47,14 @@ export const OtherMethodName = z.enum([
  * A reference donor's relationship to the missing person; `direct_reference` is the person's own
  * sample (a toothbrush, a stored biopsy), which matches directly rather than by kinship.
  */
+/**
+ * Who may see an identification record, as the family (or whoever holds the data) agreed, signed
+ * with the record: only the requesting authority; also a mediator the exchange goes through; or
+ * anyone (publication). A record without `consent` counts as `requesting_authority`.
+ */
+export const ConsentScope = z.enum(['requesting_authority', 'mediator', 'publication']);
+export type ConsentScope = z.infer<typeof ConsentScope>;
+
 export const Relationship = z.enum([
   'mother',
   'father',
@@ -216,6 +224,16 @@ function buildRecord(clock: Clock) {
         .optional(),
       family_notified: z.boolean().optional(),
       family_notified_on: pastIsoDate(clock).optional(),
+      consent: z
+        .strictObject({
+          scope: ConsentScope,
+          given_by: z.enum(['family', 'holder', 'court', 'other']),
+          given_on: pastIsoDate(clock).optional(),
+        })
+        .optional()
+        .describe(
+          'who may see the record, as agreed; without it, the requesting authority only (README, Consent scopes)',
+        ),
       dna_profiles: z
         .array(DnaProfile)
         .max(100)

@@ -1,0 +1,346 @@
+// Consent scopes of identification records (README, _Consent scopes_): a response to an
+// identification_result request whose records only the requesting authority may see cannot cross
+// a mediator in a form the mediator can read. Three live nodes A, M, B registered as in
+// mediated-exchange.test.ts, but A and B do NOT seal their content to each other: M can read it.
+//
+// - domain/consent.ts on its own: a record's scope, and which records a mediator may not read.
+// - B's officer answers with records without `consent`: 422 consent_scope naming each record, and
+//   nothing is signed (no response in B's outbox, none at M, A still waits for an answer).
+// - The same records with the family's consent for the mediator: they go through, A is answered,
+//   A's officer reads the consent in the records, and M relayed the response unsealed.
+// - A response B signs by hand (skipping its own API's check) and posts to M: A refuses it
+//   (422 consent_scope) and M passes that refusal back to B.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beyondScopeThroughMediator, scopeOf } from '../../domain/consent.js';
+import { normaliseBody } from '../../domain/outgoing-message.js';
+import { buildPayload, signPayload } from '../../protocol/sign.js';
+import type { RequestType } from '../../schemas/common.js';
+import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
+import { RequestDetailView } from '../../schemas/requests-api.js';
+import { finalFor, subjectFor } from '../helpers/domain.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { eventually } from '../helpers/partners.js';
+import { requestDetail } from '../helpers/requests.js';
+
+const REQUEST_TYPES: RequestType[] = ['mine_map', 'grave_information', 'identification_result'];
+
+describe('consent scopes (domain/consent.ts)', () => {
+  it('reads a record’s scope, the narrowest when it says none', () => {
+    for (const record of [undefined, null, 'R-1', {}, { consent: null }, { consent: {} }])
+      expect(scopeOf(record)).toBe('requesting_authority');
+    for (const scope of ['requesting_authority', 'mediator', 'publication'] as const)
+      expect(scopeOf({ covers: ['case-1'], consent: { scope, given_by: 'family' } })).toBe(scope);
+    // A scope it does not know is no wider than the narrowest.
+    expect(scopeOf({ consent: { scope: 'everyone', given_by: 'family' } })).toBe(
+      'requesting_authority',
+    );
+  });
+
+  it('names each identification record only the requesting authority may see, at its path', () => {
+    const records = [
+      { conclusion: 'identified' },
+      { conclusion: 'pending', consent: { scope: 'mediator', given_by: 'family' } },
+      { conclusion: 'excluded', consent: { scope: 'requesting_authority', given_by: 'court' } },
+      { conclusion: 'pending', consent: { scope: 'publication', given_by: 'holder' } },
+      { conclusion: 'inconclusive' },
+    ];
+    const beyond = beyondScopeThroughMediator('identification_result', { records });
+    expect(beyond.map((d) => d.path)).toEqual([
+      '/records/0/consent',
+      '/records/2/consent',
+      '/records/4/consent',
+    ]);
+    for (const d of beyond) expect(d.message).toMatch(/requesting authority/);
+    // Records the mediator may read, no records, and other request types: nothing to refuse.
+    expect(
+      beyondScopeThroughMediator('identification_result', { records: [records[1], records[3]] }),
+    ).toEqual([]);
+    expect(beyondScopeThroughMediator('identification_result', { records: [] })).toEqual([]);
+    expect(beyondScopeThroughMediator('identification_result', {})).toEqual([]);
+    for (const type of REQUEST_TYPES.filter((t) => t !== 'identification_result'))
+      expect(beyondScopeThroughMediator(type, { records })).toEqual([]);
+  });
+});
+
+describe('identification records through a mediator that can read them', () => {
+  let a: TestNode;
+  let m: TestNode;
+  let b: TestNode;
+  const officers: Record<string, string> = {};
+
+  async function register(
+    node: TestNode,
+    partner: TestNode,
+    extra: { via?: string; relays?: boolean; sealContent?: boolean } = {},
+  ) {
+    const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
+    const res = await call(node.url, 'POST', '/v1/admin/partners', {
+      token: await node.token('admin', 'admin-ops'),
+      json: {
+        partyId: partner.config.partyId,
+        name: `Node of ${partner.config.partyId}`,
+        inboxUrl: `${partner.url}/v1/messages`,
+        jwks: jwks.body,
+        ...extra,
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }
+
+  function until(
+    node: TestNode,
+    id: string,
+    pred: (r: RequestDetailView) => boolean,
+    what: string,
+  ) {
+    return eventually(
+      async () => {
+        const r = await requestDetail(node, id);
+        return r && pred(r) ? r : undefined;
+      },
+      45_000,
+      `${node.config.partyId}: ${what}`,
+    );
+  }
+
+  /** The request as the node's officer sees it, with the messages' bodies. */
+  async function asOfficer(node: TestNode, id: string): Promise<RequestDetailView> {
+    const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
+      token: officers[node.config.partyId]!,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return RequestDetailView.parse(res.body);
+  }
+
+  const respond = (id: string, json: unknown) =>
+    call(b.url, 'POST', `/v1/requests/${id}/responses`, {
+      token: officers['party-b']!,
+      json,
+    });
+
+  /** What B's supervisor sees waiting or sent for the request. */
+  async function outboxOfB(id: string) {
+    const res = await call(b.url, 'GET', '/v1/outbox?limit=1000', {
+      token: await b.token('supervisor'),
+    });
+    expect(res.status).toBe(200);
+    return (res.body.items as { msgId: string; kind: string; reqId?: string }[]).filter(
+      (i) => i.reqId === id,
+    );
+  }
+
+  interface RelayedItem {
+    msgId: string;
+    kind: string;
+    from: string;
+    to: string;
+    sealed: boolean;
+    lastError: string | null;
+    recipientStatus: number | null;
+    recipientReceivedAt: string | null;
+  }
+
+  /** What M's supervisor sees it relayed for the request. */
+  async function relayedAtM(id: string): Promise<RelayedItem[]> {
+    const res = await call(m.url, 'GET', `/v1/relayed?req_id=${id}`, {
+      token: await m.token('supervisor'),
+    });
+    expect(res.status).toBe(200);
+    return res.body.items as RelayedItem[];
+  }
+
+  /** A asks B, through M, for identification results; returns once both show it delivered. */
+  async function ask(title: string): Promise<string> {
+    const created = await call(a.url, 'POST', '/v1/requests', {
+      token: officers['party-a']!,
+      json: {
+        type: 'identification_result',
+        counterparty: 'party-b',
+        priority: 'routine',
+        subject: subjectFor('identification_result', title),
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+    await until(a, id, (r) => r.status === 'delivered', 'A holds B’s receipt');
+    return id;
+  }
+
+  /** B's final answer to `subjectFor('identification_result')`, each record with `consent`. */
+  function answerWith(consent: (i: number) => Record<string, unknown> | undefined) {
+    const body = finalFor('identification_result') as { records: Record<string, unknown>[] };
+    body.records = body.records.map((r, i) => {
+      const c = consent(i);
+      return c ? { ...r, consent: c } : r;
+    });
+    return body;
+  }
+
+  const paths = (body: unknown) =>
+    ((body as { errors?: { path: string }[] }).errors ?? []).map((e) => e.path);
+
+  beforeAll(async () => {
+    const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
+    [a, m, b] = await Promise.all([
+      startTestNode({ partyId: 'party-a', env }),
+      startTestNode({ partyId: 'party-m', env }),
+      startTestNode({ partyId: 'party-b', env }),
+    ]);
+    // M relays for both; A and B know M, and each other as reached through M, in clear.
+    await register(m, a, { relays: true });
+    await register(m, b, { relays: true });
+    await register(a, m);
+    await register(b, m);
+    await register(a, b, { via: 'party-m', sealContent: false });
+    await register(b, a, { via: 'party-m', sealContent: false });
+    officers['party-a'] = await a.token('officer', 'officer-amira');
+    officers['party-b'] = await b.token('officer', 'officer-bogdan');
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  });
+
+  let id: string;
+
+  it('refuses at B’s officer route records only A may see, before anything is signed', async () => {
+    id = await ask('Identification results for site GS-031, in clear through M');
+    const refused = await respond(
+      id,
+      answerWith(() => undefined),
+    );
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.code).toBe('consent_scope');
+    expect(paths(refused.body)).toEqual([
+      '/records/0/consent',
+      '/records/1/consent',
+      '/records/2/consent',
+    ]);
+    // Scoped to the requesting authority in so many words, it is the same; the others may pass.
+    const mixed = await respond(
+      id,
+      answerWith((i) =>
+        i === 0
+          ? { scope: 'mediator', given_by: 'family' }
+          : i === 1
+            ? { scope: 'requesting_authority', given_by: 'holder' }
+            : undefined,
+      ),
+    );
+    expect(mixed.status, JSON.stringify(mixed.body)).toBe(422);
+    expect(mixed.body.code).toBe('consent_scope');
+    expect(paths(mixed.body)).toEqual(['/records/1/consent', '/records/2/consent']);
+
+    // Nothing was signed: no response in B's outbox, none relayed by M, A still waits.
+    expect((await outboxOfB(id)).filter((i) => i.kind === 'response')).toEqual([]);
+    expect((await relayedAtM(id)).filter((r) => r.kind === 'response')).toEqual([]);
+    const atA = (await requestDetail(a, id))!;
+    expect(atA.status).toBe('delivered');
+    const atB = (await requestDetail(b, id))!;
+    expect(atB.status).toBe('delivered');
+    expect(atB.undelivered).toEqual([]);
+  });
+
+  it('lets records the family allowed the mediator to see through, in clear', async () => {
+    const answer = answerWith((i) =>
+      i === 0
+        ? { scope: 'mediator', given_by: 'family', given_on: '2025-02-20' }
+        : { scope: 'mediator', given_by: 'family' },
+    );
+    const sent = await respond(id, answer);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    const msgId = sent.body.msgId as string;
+    await until(a, id, (r) => r.status === 'answered', 'answered');
+
+    // A's officer reads the records with the consent they carry, as B signed them.
+    const atA = await asOfficer(a, id);
+    const responses = (atA.messages ?? []).filter((x) => x.kind === 'response');
+    expect(responses).toHaveLength(1);
+    expect(responses[0]).toMatchObject({ msgId, from: 'partner' });
+    const records = (responses[0]!.body as { records: { consent?: unknown }[] }).records;
+    expect(records.map((r) => r.consent)).toEqual([
+      { scope: 'mediator', given_by: 'family', given_on: '2025-02-20' },
+      { scope: 'mediator', given_by: 'family' },
+      { scope: 'mediator', given_by: 'family' },
+    ]);
+
+    // M relayed exactly this response, unsealed, and holds A's receipt of it: the refused
+    // attempts before it never left B.
+    const relayed = await eventually(
+      async () => {
+        const rows = (await relayedAtM(id)).filter((r) => r.kind === 'response');
+        return rows.length === 1 && rows[0]!.recipientReceivedAt !== null ? rows : undefined;
+      },
+      30_000,
+      'M holding A’s receipt of the response',
+    );
+    expect(relayed[0]).toMatchObject({
+      msgId,
+      from: 'party-b',
+      to: 'party-a',
+      sealed: false,
+      recipientStatus: 202,
+    });
+    expect((await outboxOfB(id)).filter((i) => i.kind === 'response').map((i) => i.msgId)).toEqual([
+      msgId,
+    ]);
+  });
+
+  it('refuses at A such records that came through M unsealed, and M passes the refusal back', async () => {
+    const fresh = await ask('Identification results, answered by a system that skips the check');
+    // B has sent nothing about the request since it arrived: its first message is seq 1, having
+    // seen A's request (1). Signed by hand, as a partner system without the route's check would.
+    const body = normaliseBody(
+      'response',
+      'identification_result',
+      answerWith(() => undefined),
+    );
+    const signed = await signPayload(
+      buildPayload(
+        {
+          kind: 'response',
+          iss: 'party-b',
+          aud: 'party-a',
+          req_id: fresh,
+          seq: 1,
+          seen: 1,
+          body: body as never,
+        },
+        new Date(),
+      ),
+      b.exchange.outbox.keyring.signerFor('response'),
+    );
+    expect(signed.token.split('.')).toHaveLength(3); // a JWS, not sealed (a JWE has five parts)
+    const posted = await fetch(`${m.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+      body: signed.token,
+    });
+    const refusal = (await posted.json()) as { code: string; errors?: { path: string }[] };
+    // A's refusal, as A answered it: the same status and code reach B.
+    expect(posted.status, JSON.stringify(refusal)).toBe(422);
+    expect(refusal.code).toBe('consent_scope');
+    expect(paths(refusal)).toEqual([
+      '/records/0/consent',
+      '/records/1/consent',
+      '/records/2/consent',
+    ]);
+    // M took it (its relay receipt came back) and says A refused it.
+    expect(posted.headers.get('parley-relay-receipt')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const [row] = (await relayedAtM(fresh)).filter((r) => r.kind === 'response');
+    expect(row).toMatchObject({
+      msgId: signed.payload.msg_id,
+      from: 'party-b',
+      to: 'party-a',
+      sealed: false,
+      recipientStatus: 422,
+      lastError: 'consent_scope',
+      recipientReceivedAt: null,
+    });
+    // A took nothing in: still waiting for an answer, no response among its messages.
+    const atA = await asOfficer(a, fresh);
+    expect(atA.status).toBe('delivered');
+    expect((atA.messages ?? []).filter((x) => x.kind === 'response')).toEqual([]);
+  });
+});
