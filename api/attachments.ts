@@ -22,7 +22,7 @@ import {
   type AttachmentLimits,
 } from '../exchange/attachments.js';
 import type { InboxDeps } from '../exchange/inbox.js';
-import { claimedTokenAudience, relayAttachment } from '../exchange/mediator.js';
+import { checkRelayedUpload, claimedTokenAudience, relayAttachment } from '../exchange/mediator.js';
 import { partyOwnInbox } from '../db/registry.js';
 import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
 import { principalOf, type Authenticator } from './auth.js';
@@ -133,16 +133,24 @@ export function attachmentsRouter(deps: AttachmentsRouterDeps): Router {
     const aud = claimedTokenAudience(token);
     if (!token || !aud || aud === deps.inbox.partyId) return false;
     if (!(await partyOwnInbox(pool, aud))?.relays) return false;
+    // The token first: nothing of the body is read for an upload nobody signed.
+    const checked = await checkRelayedUpload(deps.inbox, token, id(req));
     let body: Buffer | undefined;
     if (method === 'PUT') {
-      const read = await readHashed(req, sealedUploadMax(deps.limits.maxBytes));
-      if (read === 'too_large')
-        throw new AppError('too_large', `attachments may be at most ${deps.limits.maxBytes} bytes`);
+      // At most what the token's file can take sealed, and never more than this node takes.
+      const max = sealedUploadMax(Math.min(checked.claims.size, deps.limits.maxBytes));
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      const tooLarge = new AppError(
+        'too_large',
+        `this upload may be at most ${max} bytes (the file the token names, sealed)`,
+      );
+      if (Number.isFinite(declared) && declared > max) throw tooLarge;
+      const read = await readHashed(req, max);
+      if (read === 'too_large') throw tooLarge;
       body = read.content;
     }
-    const answer = await relayAttachment(deps.inbox, {
+    const answer = await relayAttachment(deps.inbox, checked, {
       method,
-      sha256: id(req),
       token,
       contentType: req.get('content-type'),
       ...(body ? { body } : {}),

@@ -91,7 +91,13 @@ async function insertRelayed(
       m.relayReceiptToken,
     ],
   );
-  return rows[0]!;
+  if (rows[0]) return rows[0];
+  // Inserted by a concurrent copy that committed during the statement (its snapshot missed it).
+  const again = await client.query<RelayedRow>(
+    `SELECT ${COLUMNS} FROM relayed_messages WHERE digest = $1`,
+    [m.digest],
+  );
+  return again.rows[0]!;
 }
 
 /** The relayed message with this digest, if any. */
@@ -173,4 +179,27 @@ export async function keepRelayReceipt(
       'UPDATE inbox_messages SET relay_receipt_token = COALESCE(relay_receipt_token, $2) WHERE digest = $1',
       [where.digest, token],
     );
+}
+
+/** The digests this mediator relayed for one message of a sender (its signed versions). */
+export async function relayedDigests(pool: pg.Pool, iss: string, msgId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ digest: string }>(
+    'SELECT digest FROM relayed_messages WHERE iss = $1 AND msg_id = $2',
+    [iss, msgId],
+  );
+  return rows.map((r) => r.digest);
+}
+
+/** The recipient's receipt for any signed version of a sender's message, if one came back. */
+export async function receiptForMessage(
+  pool: pg.Pool,
+  iss: string,
+  msgId: string,
+): Promise<string | undefined> {
+  const { rows } = await pool.query<{ token: string }>(
+    `SELECT partner_receipt_token AS token FROM relayed_messages
+      WHERE iss = $1 AND msg_id = $2 AND partner_receipt_token IS NOT NULL LIMIT 1`,
+    [iss, msgId],
+  );
+  return rows[0]?.token;
 }

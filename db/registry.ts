@@ -237,9 +237,17 @@ async function checkMediator(c: pg.PoolClient, via: string, partyId: string): Pr
     throw new AppError('schema_invalid', 'a party is not its own mediator', [
       { path: '/via', message: 'must name another registered party' },
     ]);
-  const { rowCount } = await c.query('SELECT 1 FROM parties WHERE party_id = $1', [via]);
-  if (rowCount === 0)
+  const { rows } = await c.query<{ via_party: string | null }>(
+    'SELECT via_party FROM parties WHERE party_id = $1',
+    [via],
+  );
+  if (!rows[0])
     throw new AppError('unknown_party', `the mediator ${via} is not a registered party`);
+  // One mediator between two parties: a mediator reached through another is not supported.
+  if (rows[0].via_party)
+    throw new AppError('schema_invalid', 'the mediator is itself reached through a mediator', [
+      { path: '/via', message: 'must name a party reached directly' },
+    ]);
 }
 
 /**

@@ -107,10 +107,11 @@ export async function receiveEnvelope(
       mode: via,
       open: deps.keyring.decryptionKeys,
     });
+    // A copy of a stored message is answered with its receipt, however it came.
+    await refuseReplay(deps.pool, verified);
     // From a party whose messages go through a mediator: online, only with its relay receipt.
     if (via === 'online')
       relayReceipt = await checkRelayReceipt(deps, verified, route.relayReceipt);
-    await refuseReplay(deps.pool, verified);
     await checkInReplyTo(deps.pool, verified);
     try {
       await deps.sink.check(verified);

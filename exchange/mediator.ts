@@ -9,8 +9,12 @@
 // sealed content: it holds no key for it.
 import { AppError } from '../errors.js';
 import { partyOwnInbox } from '../db/registry.js';
-import { recordForward, storeRelayed } from '../db/mediator.js';
-import { ATTACHMENT_TOKEN_HEADER, verifyAttachmentToken } from '../protocol/attachment-token.js';
+import { receiptForMessage, recordForward, relayedDigests, storeRelayed } from '../db/mediator.js';
+import {
+  ATTACHMENT_TOKEN_HEADER,
+  verifyAttachmentToken,
+  type AttachmentTokenClaims,
+} from '../protocol/attachment-token.js';
 import { digestOfInput } from '../protocol/digest.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyAsSigned, verifyEnvelope } from '../protocol/verify.js';
@@ -23,6 +27,13 @@ import { refusalKind, refusalLogOf } from './refusals.js';
 export type RelayAnswer =
   | { status: number; contentType: string; body: string; relayReceipt: string }
   | { problem: AppError; relayReceipt: string };
+
+/**
+ * How long the mediator waits for the recipient, well inside the sender's own wait for the
+ * mediator (10 s per delivery attempt), so the sender gets `relay_pending` and the relay receipt
+ * rather than a timeout of its own.
+ */
+export const RELAY_FORWARD_TIMEOUT_MS = 5_000;
 
 /** The audience a token claims, read without trust (to tell a message to relay from our own). */
 export function claimedAudience(token: string): string | undefined {
@@ -41,7 +52,7 @@ export async function relayEnvelope(
   deps: InboxDeps,
   token: string,
   source: string,
-  timeoutMs = 10_000,
+  timeoutMs = RELAY_FORWARD_TIMEOUT_MS,
 ): Promise<RelayAnswer> {
   let verified = false;
   let checked;
@@ -73,7 +84,9 @@ export async function relayEnvelope(
       digest: digestOfInput(token),
       via: 'online',
       source,
-      kind: refusalKind(err.code, verified),
+      // Whoever posts an envelope to a mediator chose the route, not its signer: such refusals
+      // are counted and limited by address, never audit leaves (the signer said nothing wrong).
+      kind: verified ? 'unattributed' : refusalKind(err.code, verified),
     });
   }
   const { v, p, to } = checked;
@@ -103,13 +116,10 @@ export async function relayEnvelope(
     relayReceiptToken: receipt.token,
   });
   const relayReceipt = row.relay_receipt_token;
-  if (row.partner_receipt_token)
-    return {
-      status: 202,
-      contentType: ENVELOPE_MEDIA_TYPE,
-      body: row.partner_receipt_token,
-      relayReceipt,
-    };
+  // The recipient's receipt for this message, or for another signed version of it (same sender
+  // and msg_id, re-signed after its lifetime): the sender takes either.
+  const held = row.partner_receipt_token ?? (await receiptForMessage(deps.pool, p.iss, p.msg_id));
+  if (held) return { status: 202, contentType: ENVELOPE_MEDIA_TYPE, body: held, relayReceipt };
 
   const pending = (why: string): RelayAnswer => ({
     problem: new AppError(
@@ -154,7 +164,7 @@ export async function relayEnvelope(
   if (receiptToken !== undefined) {
     // The recipient's receipt is kept only when it is one: signed by the recipient, for this
     // message. The sender checks it again; anything else is not relayed as a receipt.
-    const theirs = await recipientReceipt(deps, receiptToken, p.iss, p.aud, v.digest);
+    const theirs = await recipientReceipt(deps, receiptToken, p.iss, p.aud, p.msg_id);
     if (!theirs) {
       await recordForward(deps.pool, v.digest, {
         status: res.status,
@@ -178,13 +188,17 @@ export async function relayEnvelope(
   return { status: res.status, contentType, body: text, relayReceipt };
 }
 
-/** The recipient's receipt for the message with `digest`, if `token` is one. */
+/**
+ * The recipient's receipt for the message `msgId` of `sender`, if `token` is one: signed by the
+ * recipient, to the sender, naming a digest this mediator relayed for that message (the one just
+ * forwarded, or an earlier signed version the recipient stored first, which it answers with).
+ */
 async function recipientReceipt(
   deps: InboxDeps,
   token: string,
   sender: string,
   recipient: string,
-  digest: string,
+  msgId: string,
 ): Promise<{ token: string; receivedAt: Date } | undefined> {
   try {
     const r = await verifyEnvelope(token, {
@@ -194,7 +208,11 @@ async function recipientReceipt(
       mode: 'import',
     });
     const p = r.payload;
-    if (p.kind !== 'receipt' || p.iss !== recipient || p.body.digest !== digest) return undefined;
+    if (p.kind !== 'receipt' || p.iss !== recipient || p.in_reply_to.msg_id !== msgId)
+      return undefined;
+    if (p.body.digest !== p.in_reply_to.digest) return undefined;
+    const relayed = await relayedDigests(deps.pool, sender, msgId);
+    if (!relayed.includes(p.body.digest)) return undefined;
     return { token, receivedAt: new Date(p.body.received_at) };
   } catch {
     return undefined;
@@ -207,29 +225,23 @@ export function claimedTokenAudience(token: string | undefined): string | undefi
 }
 
 /**
- * A mediator passes a partner's attachment check (HEAD) or upload (PUT) on to the party the upload
- * token names, unchanged (a sealed file stays sealed), after checking the token as the recipient
- * would (the sender's registered message key) and that it relays for both parties. The recipient's
- * answer comes back as it came; a recipient out of reach is `relay_pending`.
+ * Before a mediator reads anything of a partner's attachment check (HEAD) or upload (PUT) for
+ * another party: the upload token checked as the recipient would (the sender's registered message
+ * key, the digest in the URL) and that it relays for both parties. Returns what the token signs and
+ * where the recipient takes uploads.
  */
-export async function relayAttachment(
-  deps: Pick<InboxDeps, 'pool' | 'registry' | 'log'>,
-  req: {
-    method: 'HEAD' | 'PUT';
-    sha256: string;
-    token: string;
-    contentType?: string | undefined;
-    body?: Buffer;
-  },
-  timeoutMs = 60_000,
-): Promise<{ status: number; contentType: string | null; body: Buffer }> {
-  const aud = claimedAudience(req.token.trim()) ?? '';
-  const { claims } = await verifyAttachmentToken(req.token, {
+export async function checkRelayedUpload(
+  deps: Pick<InboxDeps, 'pool' | 'registry'>,
+  token: string,
+  sha256: string,
+): Promise<{ claims: AttachmentTokenClaims; inboxUrl: string }> {
+  const aud = claimedAudience(token.trim()) ?? '';
+  const { claims } = await verifyAttachmentToken(token, {
     registry: deps.registry,
     self: aud,
     now: new Date(),
   });
-  if (claims.sha256 !== req.sha256)
+  if (claims.sha256 !== sha256)
     throw new AppError('digest_mismatch', 'the token names another attachment than the URL');
   const [from, to] = await Promise.all([
     partyOwnInbox(deps.pool, claims.iss),
@@ -240,18 +252,41 @@ export async function relayAttachment(
       'wrong_audience',
       `aud is not this node, and it relays nothing between ${claims.iss} and ${claims.aud}`,
     );
+  return { claims, inboxUrl: to.inboxUrl };
+}
+
+/**
+ * Passes a checked attachment check or upload on to the recipient, unchanged (a sealed file stays
+ * sealed). The recipient's answer comes back as it came; a recipient out of reach or failing is
+ * `relay_pending`.
+ */
+export async function relayAttachment(
+  deps: Pick<InboxDeps, 'log'>,
+  checked: { claims: AttachmentTokenClaims; inboxUrl: string },
+  req: {
+    method: 'HEAD' | 'PUT';
+    token: string;
+    contentType?: string | undefined;
+    body?: Buffer;
+  },
+  timeoutMs = 60_000,
+): Promise<{ status: number; contentType: string | null; body: Buffer }> {
+  const { claims } = checked;
   let res: Response;
   try {
-    res = await fetch(new URL(`/v1/partner-attachments/sha256:${req.sha256}`, to.inboxUrl), {
-      method: req.method,
-      headers: {
-        [ATTACHMENT_TOKEN_HEADER]: req.token,
-        accept: 'application/json, application/problem+json',
-        ...(req.contentType ? { 'content-type': req.contentType } : {}),
+    res = await fetch(
+      new URL(`/v1/partner-attachments/sha256:${claims.sha256}`, checked.inboxUrl),
+      {
+        method: req.method,
+        headers: {
+          [ATTACHMENT_TOKEN_HEADER]: req.token,
+          accept: 'application/json, application/problem+json',
+          ...(req.contentType ? { 'content-type': req.contentType } : {}),
+        },
+        ...(req.body ? { body: req.body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
       },
-      ...(req.body ? { body: req.body } : {}),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    );
   } catch (err) {
     throw new AppError(
       'relay_pending',
@@ -264,6 +299,6 @@ export async function relayAttachment(
       'relay_pending',
       `${claims.aud} answered ${res.status}: send it again later`,
     );
-  deps.log.info({ sha256: req.sha256, iss: claims.iss, aud: claims.aud }, 'attachment relayed');
+  deps.log.info({ sha256: claims.sha256, iss: claims.iss, aud: claims.aud }, 'attachment relayed');
   return { status: res.status, contentType: res.headers.get('content-type'), body };
 }

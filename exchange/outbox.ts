@@ -455,7 +455,18 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   if (pushed && 'retry' in pushed) throw new DeliveryRetry(pushed.retry);
   if (pushed) return { status: 'rejected', code: pushed.rejected };
 
-  const token = await freshToken(deps, message);
+  let token: string;
+  try {
+    token = await freshToken(deps, message);
+  } catch (err) {
+    // Re-signing for a partner that takes sealed content, whose encryption key ended meanwhile:
+    // wait for a new one to be registered, as a first signing does.
+    if (err instanceof AppError && err.code === 'encryption_key_missing') {
+      await recordAttempt(deps.pool, msgId, err.code);
+      throw new DeliveryRetry(err.code);
+    }
+    throw err;
+  }
   let res: Response;
   try {
     res = await fetch(inboxUrl, {
@@ -501,7 +512,10 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
     res.status === 408 ||
     code === 'unknown_key' ||
     code === 'key_not_valid' ||
-    code === 'sequence_gap'
+    code === 'sequence_gap' ||
+    // The route through a mediator changes on both sides one after the other: until both agree,
+    // the partner may refuse what came straight or through the mediator.
+    code === 'relay_missing'
   ) {
     throw new DeliveryRetry(code);
   }

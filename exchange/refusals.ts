@@ -29,7 +29,8 @@ export type RefusalKind = 'unattributed' | 'copy' | 'statement';
  */
 export function refusalKind(code: string, verified: boolean): RefusalKind {
   if (!verified) return AFTER_FRESHNESS.has(code) ? 'statement' : 'unattributed';
-  if (code === 'relay_missing') return 'statement';
+  // Whoever posts a party's message without the relay receipt chose the route, not its signer.
+  if (code === 'relay_missing') return 'unattributed';
   return code === 'replay' ? 'copy' : 'statement';
 }
 

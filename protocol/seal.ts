@@ -11,6 +11,7 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { Attachment, Payload } from '../schemas/envelope.js';
 import {
@@ -145,7 +146,13 @@ export async function openSealed(
   } catch {
     throw undecryptable('the sealed content does not decrypt with the key it names');
   }
-  const content = SealedContent.safeParse(parseCanonical(plaintext));
+  let decoded: unknown;
+  try {
+    decoded = parseCanonical(plaintext);
+  } catch {
+    throw undecryptable('the sealed content is not canonical JSON');
+  }
+  const content = SealedContent.safeParse(decoded);
   if (!content.success)
     throw undecryptable('the sealed content is not {iss, aud, msg_id, body, attachments}');
   const c = content.data;
@@ -206,20 +213,17 @@ export async function sealBytes(bytes: Uint8Array, to: SealingKey): Promise<stri
 export async function openBytes(jwe: string, keys: readonly DecryptionKey[]): Promise<Uint8Array> {
   let kid: string | undefined;
   try {
-    const h = decodeProtectedHeader(jwe);
-    if (
-      h.alg === SEAL_ALG &&
-      h.enc === SEAL_ENC &&
-      h.typ === SEALED_FILE_TYP &&
-      typeof h.kid === 'string'
-    )
-      kid = h.kid;
+    // Exactly the profile's members (no `zip`, `apu`, `apv`…), as for sealed content.
+    const h = SealedHeader.extend({ typ: z.literal(SEALED_FILE_TYP) }).safeParse(
+      decodeProtectedHeader(jwe),
+    );
+    if (h.success) kid = h.data.kid;
   } catch {
     // refused below
   }
   if (!kid)
     throw undecryptable(
-      `a sealed file is a compact JWE with {alg: ${SEAL_ALG}, enc: ${SEAL_ENC}, kid, typ: ${SEALED_FILE_TYP}}`,
+      `a sealed file is a compact JWE with exactly {alg: ${SEAL_ALG}, enc: ${SEAL_ENC}, kid, typ: ${SEALED_FILE_TYP}, epk}`,
     );
   const key = keys.find((k) => k.kid === kid);
   if (!key)

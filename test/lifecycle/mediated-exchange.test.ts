@@ -306,6 +306,67 @@ describe('a request through a mediator', () => {
     await until(a, waiting, (r) => r.status === 'delivered', 'A holds B’s receipt');
   });
 
+  it('answers a message signed again (same msg_id) with the receipt B gave its first version', async () => {
+    // A's request to B, as M relayed it; A signs it again with a fresh lifetime, as its outbox
+    // does when a delivery outlives a signature (the answer to the first one was lost).
+    const { rows } = await m.database.pool.query<{ digest: string; token: string }>(
+      `SELECT digest, token FROM relayed_messages WHERE req_id = $1 AND kind = 'request'`,
+      [id],
+    );
+    const first = rows[0]!;
+    const { forgeToken, headerJson, toKeyObject } = await import('../../protocol/forge.js');
+    const signer = a.exchange.outbox.keyring.signerFor('request');
+    const resign = () => {
+      const wire = JSON.parse(
+        Buffer.from(first.token.split('.')[1]!, 'base64url').toString('utf8'),
+      ) as Record<string, unknown>;
+      const now = Math.floor(Date.now() / 1000) + Math.floor(Math.random() * 100);
+      return forgeToken({
+        header: headerJson(signer),
+        payload: { ...wire, iat: now, exp: now + 600 },
+        key: toKeyObject(signer.privateKey),
+      });
+    };
+    const post = (token: string) =>
+      fetch(mInbox, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose' },
+        body: token,
+      }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const receiptNames = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as {
+        iss: string;
+        body: { digest: string };
+      };
+
+    // M holds B's receipt for the first version: it answers the second with it.
+    const again = await post(resign());
+    expect(again.status).toBe(202);
+    expect(receiptNames(again.text)).toMatchObject({
+      iss: 'party-b',
+      body: { digest: first.digest },
+    });
+
+    // Had M not kept it (the answer lost between B and M too), B answers a replay with it, and M
+    // takes that receipt though it names the first version.
+    await m.database.pool.query(
+      `UPDATE relayed_messages SET partner_receipt_token = NULL, partner_received_at = NULL
+        WHERE req_id = $1 AND kind = 'request'`,
+      [id],
+    );
+    const third = await post(resign());
+    expect(third.status).toBe(409);
+    const problem = JSON.parse(third.text) as { code: string; receipt: string };
+    expect(problem.code).toBe('replay');
+    expect(receiptNames(problem.receipt)).toMatchObject({ body: { digest: first.digest } });
+    const kept = await m.database.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM relayed_messages
+        WHERE req_id = $1 AND kind = 'request' AND partner_receipt_token IS NOT NULL`,
+      [id],
+    );
+    expect(kept.rows[0]!.n).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses at B a message changed on its way, and one that bypasses M', async () => {
     const { rows } = await m.database.pool.query<{ token: string; relay_receipt_token: string }>(
       `SELECT token, relay_receipt_token FROM relayed_messages
