@@ -39,8 +39,11 @@ describe('withTransaction', () => {
       { id: 'a', n: 2 },
       { id: 'b', n: 2 },
     ]);
-    // One of them was chosen by Postgres as the deadlock's victim and ran twice.
-    expect(runs.ab + runs.ba).toBe(3);
+    // One of them was chosen by Postgres as the deadlock's victim and ran again (on a loaded
+    // machine a fresh-clone CI run once counted 4 runs: a retry can meet the other writer again;
+    // withTransaction allows three runs each, and both changes landed).
+    expect(runs.ab + runs.ba).toBeGreaterThanOrEqual(3);
+    expect(Math.max(runs.ab, runs.ba)).toBeGreaterThanOrEqual(2);
   });
 
   it('gives any other failure to the caller after one run', async () => {
