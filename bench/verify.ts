@@ -3,12 +3,32 @@
 // crypto.verify of the same signatures, in the same run. Prints both rates and their ratio.
 import crypto from 'node:crypto';
 import { ulid } from 'ulid';
-import { generateSigningKey, loadSigningKey, type KeyRecord } from '../protocol/keys.js';
+import {
+  generateSigningKey,
+  loadSigningKey,
+  type KeyRecord,
+  type SigningKey,
+} from '../protocol/keys.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const TOKENS = 2000;
+
+/** A registry holding only `key`, as party-a's, valid since the epoch. */
+function registryOf(key: SigningKey) {
+  const record: KeyRecord = {
+    kid: key.kid,
+    partyId: 'party-a',
+    alg: key.alg,
+    publicJwk: key.publicJwk,
+    roles: key.roles,
+    validFrom: new Date(0),
+    validUntil: null,
+    revokedAt: null,
+  };
+  return { findKey: (kid: string) => Promise.resolve(kid === record.kid ? record : undefined) };
+}
 
 async function measure(label: string, fn: (i: number) => unknown): Promise<number> {
   for (let i = 0; i < 200; i++) await fn(i); // warm-up
@@ -26,19 +46,7 @@ async function measure(label: string, fn: (i: number) => unknown): Promise<numbe
 for (const alg of ['Ed25519', 'ES256'] as const) {
   const stored = await generateSigningKey({ alg, roles: ['message', 'receipt'] });
   const key = await loadSigningKey(stored);
-  const record: KeyRecord = {
-    kid: key.kid,
-    partyId: 'party-a',
-    alg,
-    publicJwk: key.publicJwk,
-    roles: key.roles,
-    validFrom: new Date(0),
-    validUntil: null,
-    revokedAt: null,
-  };
-  const registry = {
-    findKey: (kid: string) => Promise.resolve(kid === record.kid ? record : undefined),
-  };
+  const registry = registryOf(key);
   const tokens: string[] = [];
   for (let i = 0; i < TOKENS; i++) {
     const env = await signDraft(
@@ -86,19 +94,7 @@ for (const alg of ['Ed25519', 'ES256'] as const) {
   const { buildPayload, signPayload } = await import('../protocol/sign.js');
   const stored = await generateSigningKey({ alg: 'Ed25519', roles: ['message', 'receipt'] });
   const key = await loadSigningKey(stored);
-  const record: KeyRecord = {
-    kid: key.kid,
-    partyId: 'party-a',
-    alg: 'Ed25519',
-    publicJwk: key.publicJwk,
-    roles: key.roles,
-    validFrom: new Date(0),
-    validUntil: null,
-    revokedAt: null,
-  };
-  const registry = {
-    findKey: (kid: string) => Promise.resolve(kid === record.kid ? record : undefined),
-  };
+  const registry = registryOf(key);
   const enc = await loadDecryptionKey(await generateEncryptionKey());
   const to = { kid: enc.kid, publicJwk: enc.publicJwk };
   const payloads = Array.from({ length: TOKENS }, (_, i) =>

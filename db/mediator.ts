@@ -100,15 +100,6 @@ async function insertRelayed(
   return again.rows[0]!;
 }
 
-/** The relayed message with this digest, if any. */
-export async function getRelayed(pool: pg.Pool, digest: string): Promise<RelayedRow | undefined> {
-  const { rows } = await pool.query<RelayedRow>(
-    `SELECT ${COLUMNS} FROM relayed_messages WHERE digest = $1`,
-    [digest],
-  );
-  return rows[0];
-}
-
 /** Records one forwarding attempt: the recipient's answer status (or none) and its code or receipt. */
 export async function recordForward(
   pool: pg.Pool,

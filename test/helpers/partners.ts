@@ -5,13 +5,15 @@ import type { TestNode } from './node.js';
 
 /**
  * Adds `partner` to `node`'s registry with the keys it publishes at /.well-known/jwks.json;
- * `opts.sealContent` registers it as a party whose content is sealed (README, _Sealed content_).
+ * `opts.sealContent` registers it as a party whose content is sealed (README, _Sealed content_),
+ * `opts.via` as reached through that mediator, `opts.relays` as one a mediator relays for
+ * (README, _Mediated exchange_).
  */
 export async function registerPartner(
   node: TestNode,
   partner: TestNode,
   inboxUrl = `${partner.url}/v1/messages`,
-  opts: { sealContent?: boolean } = {},
+  opts: { sealContent?: boolean; via?: string; relays?: boolean } = {},
 ): Promise<void> {
   const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
   expect(jwks.status).toBe(200);
@@ -23,9 +25,29 @@ export async function registerPartner(
       inboxUrl,
       jwks: jwks.body,
       ...(opts.sealContent !== undefined ? { sealContent: opts.sealContent } : {}),
+      ...(opts.via !== undefined ? { via: opts.via } : {}),
+      ...(opts.relays !== undefined ? { relays: opts.relays } : {}),
     },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/**
+ * The three registries of a mediated exchange: M relays for A and B; A and B know M (at `mInbox`,
+ * its inbox unless given) and each other as reached through M, sealing content when told.
+ */
+export async function registerMediated(
+  nodes: { a: TestNode; m: TestNode; b: TestNode },
+  opts: { mInbox?: string; sealContent: boolean },
+): Promise<void> {
+  const { a, m, b } = nodes;
+  const via = m.config.partyId;
+  await registerPartner(m, a, undefined, { relays: true });
+  await registerPartner(m, b, undefined, { relays: true });
+  await registerPartner(a, m, opts.mInbox);
+  await registerPartner(b, m, opts.mInbox);
+  await registerPartner(a, b, undefined, { via, sealContent: opts.sealContent });
+  await registerPartner(b, a, undefined, { via, sealContent: opts.sealContent });
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */

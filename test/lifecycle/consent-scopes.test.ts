@@ -20,7 +20,7 @@ import { RequestDetailView } from '../../schemas/requests-api.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually } from '../helpers/partners.js';
+import { eventually, registerMediated } from '../helpers/partners.js';
 import { requestDetail } from '../helpers/requests.js';
 
 const REQUEST_TYPES: RequestType[] = ['mine_map', 'grave_information', 'identification_result'];
@@ -68,25 +68,6 @@ describe('identification records through a mediator that can read them', () => {
   let m: TestNode;
   let b: TestNode;
   const officers: Record<string, string> = {};
-
-  async function register(
-    node: TestNode,
-    partner: TestNode,
-    extra: { via?: string; relays?: boolean; sealContent?: boolean } = {},
-  ) {
-    const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
-    const res = await call(node.url, 'POST', '/v1/admin/partners', {
-      token: await node.token('admin', 'admin-ops'),
-      json: {
-        partyId: partner.config.partyId,
-        name: `Node of ${partner.config.partyId}`,
-        inboxUrl: `${partner.url}/v1/messages`,
-        jwks: jwks.body,
-        ...extra,
-      },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-  }
 
   function until(
     node: TestNode,
@@ -189,12 +170,7 @@ describe('identification records through a mediator that can read them', () => {
       startTestNode({ partyId: 'party-b', env }),
     ]);
     // M relays for both; A and B know M, and each other as reached through M, in clear.
-    await register(m, a, { relays: true });
-    await register(m, b, { relays: true });
-    await register(a, m);
-    await register(b, m);
-    await register(a, b, { via: 'party-m', sealContent: false });
-    await register(b, a, { via: 'party-m', sealContent: false });
+    await registerMediated({ a, m, b }, { sealContent: false });
     officers['party-a'] = await a.token('officer', 'officer-amira');
     officers['party-b'] = await b.token('officer', 'officer-bogdan');
   }, 120_000);

@@ -9,7 +9,7 @@ import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { call, type HttpResult } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually } from '../helpers/partners.js';
+import { eventually, registerMediated } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
@@ -19,25 +19,6 @@ let m: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
 const officers: Record<string, string> = {};
-
-async function register(
-  node: TestNode,
-  partner: TestNode,
-  extra: { inboxUrl?: string; via?: string; relays?: boolean; sealContent?: boolean } = {},
-) {
-  const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
-  const res = await call(node.url, 'POST', '/v1/admin/partners', {
-    token: await node.token('admin', 'admin-ops'),
-    json: {
-      partyId: partner.config.partyId,
-      name: `Node of ${partner.config.partyId}`,
-      inboxUrl: `${partner.url}/v1/messages`,
-      jwks: jwks.body,
-      ...extra,
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-}
 
 const act = (node: TestNode, id: string, route: string, json: unknown) =>
   call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
@@ -254,12 +235,7 @@ beforeAll(async () => {
   await proxy.listen(port);
   const mInbox = `http://127.0.0.1:${port}/v1/messages`;
   // M relays for both; A and B reach M through the proxy, and each other through M, sealed.
-  await register(m, a, { relays: true });
-  await register(m, b, { relays: true });
-  await register(a, m, { inboxUrl: mInbox });
-  await register(b, m, { inboxUrl: mInbox });
-  await register(a, b, { via: 'party-m', sealContent: true });
-  await register(b, a, { via: 'party-m', sealContent: true });
+  await registerMediated({ a, m, b }, { mInbox, sealContent: true });
   officers['party-a'] = await a.token('officer', 'officer-amira');
   officers['party-b'] = await b.token('officer', 'officer-bogdan');
 }, 120_000);

@@ -17,7 +17,7 @@ import { casesFinal } from '../fixtures/domain/graves.js';
 import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually } from '../helpers/partners.js';
+import { eventually, registerMediated } from '../helpers/partners.js';
 import { freePort } from '../helpers/ports.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
@@ -31,25 +31,6 @@ let proxy: CuttableProxy;
 /** M's inbox as A and B know it: through the proxy. */
 let mInbox: string;
 const officers: Record<string, string> = {};
-
-async function register(
-  node: TestNode,
-  partner: TestNode,
-  extra: { inboxUrl?: string; via?: string; relays?: boolean; sealContent?: boolean } = {},
-) {
-  const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
-  const res = await call(node.url, 'POST', '/v1/admin/partners', {
-    token: await node.token('admin', 'admin-ops'),
-    json: {
-      partyId: partner.config.partyId,
-      name: `Node of ${partner.config.partyId}`,
-      inboxUrl: `${partner.url}/v1/messages`,
-      jwks: jwks.body,
-      ...extra,
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-}
 
 function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
   return eventually(
@@ -115,12 +96,7 @@ beforeAll(async () => {
   await proxy.listen(port);
   mInbox = `http://127.0.0.1:${port}/v1/messages`;
   // M relays for both; A and B know M, and know each other as reached through M.
-  await register(m, a, { relays: true });
-  await register(m, b, { relays: true });
-  await register(a, m, { inboxUrl: mInbox });
-  await register(b, m, { inboxUrl: mInbox });
-  await register(a, b, { via: 'party-m', sealContent: true });
-  await register(b, a, { via: 'party-m', sealContent: true });
+  await registerMediated({ a, m, b }, { mInbox, sealContent: true });
   officers['party-a'] = await a.token('officer', 'officer-amira');
   officers['party-b'] = await b.token('officer', 'officer-bogdan');
 }, 120_000);
