@@ -1,6 +1,7 @@
 // The audit log over HTTP: checkpoints and proofs for supervisors and auditors, the full
 // integrity check, security alerts, the evidence bundle of a request, and the witness endpoint
-// partners post their checkpoints to (authenticated by the log key's signature, not a token).
+// partners post their checkpoints to (authenticated by the log key's signature, not a token), and
+// on a mediator the proofs of what it relayed (the digests asked for are the credential).
 import type { Router } from 'express';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -9,6 +10,10 @@ import type { AuditLog } from '../audit/service.js';
 import { witnessCheckpoint, type WitnessDeps } from '../audit/witness.js';
 import { cosignaturesOf, listCheckpoints, listSecurityAlerts } from '../db/audit.js';
 import { WitnessRequest } from '../schemas/audit.js';
+import { RelayProofsRequest, type RelayProofs } from '../schemas/evidence.js';
+import { proveEntries } from '../audit/proofs.js';
+import { relayAuditIndices, relayedAny } from '../db/mediator.js';
+import { listParties } from '../db/registry.js';
 import { Ulid } from '../schemas/common.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
@@ -97,6 +102,20 @@ export function auditRouter(deps: AuditRouterDeps): Router {
 
   declared.route('securityAlerts', async (_req, res) => {
     res.json({ alerts: await listSecurityAlerts(deps.pool) });
+  });
+
+  // On a mediator: its log's proofs of what it relayed, for the parties' evidence bundles. Witnessed
+  // by the parties it relays for.
+  declared.route('relayProofs', async (req, res) => {
+    const { digests } = parseOrThrow(RelayProofsRequest, req.body, 'the request for proofs');
+    // From the relayed messages, not the log: a message relayed a moment ago is stored with its
+    // entry staged, which the checkpoint below integrates.
+    if (!(await relayedAny(deps.pool, digests)))
+      throw new AppError('unknown_message', 'this node relayed none of these messages');
+    const witnesses = (await listParties(deps.pool)).filter((p) => p.relays).map((p) => p.partyId);
+    const proofs = await proveEntries(deps, witnesses, () => relayAuditIndices(deps.pool, digests));
+    const answer: RelayProofs = { log: deps.partyId, proofs };
+    res.json(answer);
   });
 
   declared.route('witnessCheckpoint', async (req, res) => {

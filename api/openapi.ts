@@ -36,7 +36,7 @@ import {
   WitnessRequest,
   WitnessResponse,
 } from '../schemas/audit.js';
-import { EvidenceBundle } from '../schemas/evidence.js';
+import { EvidenceBundle, RelayProofs, RelayProofsRequest } from '../schemas/evidence.js';
 import { AccessLogPage, AccessLogQuery } from '../schemas/access-log-api.js';
 import { DeadlinePolicy } from '../schemas/policy.js';
 import { RequestListItem } from '../schemas/officer-list.js';
@@ -200,6 +200,7 @@ const INPUTS: Record<string, z.ZodType> = {
   RevokeKeyBody,
   Bundle,
   WitnessRequest,
+  RelayProofsRequest,
 };
 const OUTPUTS: Record<string, z.ZodType> = {
   ...Object.fromEntries(Payload.options.map((o) => [`Payload.${o.shape.kind.value}`, o])),
@@ -215,6 +216,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
   }),
   ConsistencyProofView,
   WitnessResponse,
+  RelayProofs,
   Envelope,
   Problem: ProblemBase.describe('RFC 9457 problem document; `code` is stable'),
   ReplayProblem: ProblemBase.extend({
@@ -437,7 +439,7 @@ const COMPONENT_DOCS: Record<string, { description?: string; examples?: readonly
   },
   EvidenceBundle: {
     description:
-      'A request’s history, verifiable offline with nothing but this file and the parties’ key fingerprints (`parley evidence verify`). `format` is `parley-evidence/1`. `log.checkpoint.token` is the node’s checkpoint (`CheckpointPayload`) every `log.entries[]` item (`AuditEntry` text, index, RFC 9162 inclusion proof) is proven against; `log.checkpoint.cosignatures[]` are the partner’s cosignatures (`CosignaturePayload`) of that checkpoint. **A bundle verifies only when the partner has countersigned its checkpoint**: with no cosignature the verifier reports “not yet countersigned” and fails. Cosignatures arrive by cross-witnessing: after each checkpoint the node posts it to the partner’s witness URL, the origin of the partner’s registered inbox URL with the path `/v1/audit/witness` (inbox `https://b.example/v1/messages` → `https://b.example/v1/audit/witness`), so a partner that wants bundles about its requests to verify must serve that route (`witnessCheckpoint`). The README, section _Evidence bundles_, lists every check.',
+      'A request’s history, verifiable offline with nothing but this file and the parties’ key fingerprints (`parley evidence verify`). `format` is `parley-evidence/1`. `log.checkpoint.token` is the node’s checkpoint (`CheckpointPayload`) every `log.entries[]` item (`AuditEntry` text, index, RFC 9162 inclusion proof) is proven against; `log.checkpoint.cosignatures[]` are the partner’s cosignatures (`CosignaturePayload`) of that checkpoint (or the mediator’s). A mediated request’s bundle has `mediator`: the mediator’s relay receipts for its envelopes and its own log’s proofs of them (`RelayProofs`), checked with the mediator’s keys too. **A bundle verifies only when the partner has countersigned its checkpoint**: with no cosignature the verifier reports “not yet countersigned” and fails. Cosignatures arrive by cross-witnessing: after each checkpoint the node posts it to the partner’s witness URL, the origin of the partner’s registered inbox URL with the path `/v1/audit/witness` (inbox `https://b.example/v1/messages` → `https://b.example/v1/audit/witness`), so a partner that wants bundles about its requests to verify must serve that route (`witnessCheckpoint`). The README, section _Evidence bundles_, lists every check.',
   },
   WitnessRequest: {
     description:
@@ -447,6 +449,14 @@ const COMPONENT_DOCS: Record<string, { description?: string; examples?: readonly
   WitnessResponse: {
     description: 'The witness’s cosignature: a compact JWS whose payload is `CosignaturePayload`.',
     examples: [WITNESS_RESPONSE_EXAMPLE],
+  },
+  RelayProofsRequest: {
+    description:
+      'Digests (SHA-256 hex of the signing input) of messages a mediator relayed: a party of the request holds them, nobody else knows them.',
+  },
+  RelayProofs: {
+    description:
+      'A mediator’s log proofs of what it relayed: `proofs.entries[]` are its `message_relayed` and `relay_receipt_received` entries (`AuditEntry`) for the digests asked, each with its inclusion proof in `proofs.checkpoint.token` (`CheckpointPayload` of the log `log`), with the cosignatures (`CosignaturePayload`) of the parties it relays for. An evidence bundle of a mediated request carries it as `mediator.log`.',
   },
   CreateRequestBody: {
     examples: Object.values(CREATE_REQUEST_EXAMPLES),
@@ -1381,6 +1391,18 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
           'witness_base_mismatch',
           'fork_detected',
         ],
+      },
+    },
+    '/v1/relayed/proofs': {
+      post: {
+        id: 'relayProofs',
+        tag: 'Audit',
+        summary: 'Node to node, on a mediator: its log’s proofs of the messages it relayed',
+        description:
+          'A party making the evidence bundle of a mediated request asks its mediator here, at the origin of the mediator’s registered inbox URL with this path (README, _Mediated exchange_). The mediator makes a fresh checkpoint of its log, shows it to the parties it relays for to countersign, and answers its `message_relayed` and `relay_receipt_received` entries for the digests asked, proven in the checkpoint the most of them countersigned. Not authenticated: the digests are the credential (only the parties of a message know its digest), and the entries hold ids, digests and times only. `unknown_message` when it relayed none of them.',
+        body: 'RelayProofsRequest',
+        ok: { '200': answer('The mediator’s proofs', ref('RelayProofs')) },
+        errors: [...JSON_BODY, 'unknown_message'],
       },
     },
     '/v1/requests/{id}/evidence': {

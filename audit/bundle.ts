@@ -1,14 +1,11 @@
 // Builds the evidence bundle of one request from what this node stored: envelopes exactly as
 // exchanged, receipts both ways, the keys that signed them, the timeline, and every log entry of
-// the request with its inclusion proof in a fresh checkpoint countersigned by the partner. And its
+// the request with its inclusion proof in a fresh checkpoint countersigned by the partner (or the
+// mediator). For a mediated request, also the mediator's relay receipts this node kept and the
+// mediator's own log proofs of them, asked of it (README, _Mediated exchange_). And its
 // digest-only form (`digestOnly`), for readers who may not see the content and for erased items.
 import type pg from 'pg';
-import {
-  auditIndicesForRequest,
-  cosignaturesOf,
-  getCheckpoint,
-  lastCosignedSize,
-} from '../db/audit.js';
+import { auditIndicesForRequest } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
 import { receivedEnvelopesOf, sentEnvelopesOf } from '../db/evidence.js';
 import { getRequestDetail } from '../db/requests.js';
@@ -17,12 +14,16 @@ import { AppError } from '../errors.js';
 import type { Keyring } from '../protocol/keyring.js';
 import {
   EVIDENCE_FORMAT,
+  RelayProofs,
   type EvidenceBundle,
   type EvidenceKey,
+  type LogProofs,
+  type RelayProofsRequest,
   type Withheld,
 } from '../schemas/evidence.js';
 import type { Payload } from '../schemas/envelope.js';
 import { peekKid, signingInputDigest } from './checkpoint.js';
+import { proveEntries } from './proofs.js';
 import type { AuditLog } from './service.js';
 
 export interface BundleDeps {
@@ -32,10 +33,65 @@ export interface BundleDeps {
   audit: AuditLog;
   /** Asks partners to countersign a new checkpoint before it goes in the bundle. */
   witness?: (checkpointSize: number) => Promise<void>;
+  /** For asking a mediator for its proofs (tests pass their own). */
+  fetch?: typeof fetch;
 }
 
 const payloadOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Payload;
+
+/** The size of the tree a log's checkpoint (in proofs made here) signs. */
+const checkpointSizeOf = (proofs: LogProofs) =>
+  (
+    JSON.parse(
+      Buffer.from(proofs.checkpoint.token.split('.')[1]!, 'base64url').toString('utf8'),
+    ) as {
+      size: number;
+    }
+  ).size;
+
+/** Who countersigned the checkpoint of `proofs`, for the summary. */
+function countersigners(proofs: LogProofs): string {
+  const who = proofs.checkpoint.cosignatures.map(
+    (t) =>
+      (
+        JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString('utf8')) as {
+          witness: string;
+        }
+      ).witness,
+  );
+  return who.length ? `, countersigned by ${who.join(' and ')}` : ', not yet countersigned';
+}
+
+/**
+ * Asks the mediator for its log's proofs of the messages it relayed for this request (its route
+ * `POST /v1/relayed/proofs`, beside its inbox): null when it cannot be reached or answers badly.
+ */
+async function relayProofsOf(
+  deps: BundleDeps,
+  mediator: string,
+  digests: string[],
+): Promise<LogProofs | null> {
+  const inboxUrl = (await listParties(deps.pool, mediator))[0]?.inboxUrl;
+  if (!inboxUrl || digests.length === 0) return null;
+  try {
+    const body: RelayProofsRequest = { digests };
+    const res = await (deps.fetch ?? fetch)(new URL('/v1/relayed/proofs', inboxUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(RELAY_PROOFS_TIMEOUT_MS),
+    });
+    if (!res.ok) return null;
+    const answer = RelayProofs.safeParse(await res.json());
+    return answer.success && answer.data.log === mediator ? answer.data.proofs : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How long a bundle waits for the mediator's proofs (it countersigns with the parties first). */
+export const RELAY_PROOFS_TIMEOUT_MS = 30_000;
 
 /** Whether `token` is the stored statement with this digest (not erased, not a marker). */
 function stored(token: string | null, digest: string | null): token is string {
@@ -148,35 +204,47 @@ export async function buildEvidenceBundle(
     }
   }
 
-  // A fresh checkpoint covering everything above, shown to the partner to countersign. The proofs
-  // go against the largest checkpoint the partner has countersigned once that is done, if it covers
-  // ours: a newer checkpoint signed meanwhile (the integrator's, or one for entries written since)
-  // may already be countersigned in its place (a partner never countersigns a smaller tree after a
-  // larger one), or not yet be, and must not replace a countersigned one in the bundle.
-  let checkpoint = await deps.audit.checkpoint();
-  if (deps.witness) {
-    await deps.witness(checkpoint.size).catch(() => undefined);
-    const cosignedSize = await lastCosignedSize(deps.pool, partner);
-    const cosigned =
-      cosignedSize >= checkpoint.size ? await getCheckpoint(deps.pool, cosignedSize) : undefined;
-    if (cosigned) checkpoint = cosigned;
+  // The mediator of a mediated request: its relay receipts for the envelopes above, as this node
+  // kept them, and its own log's proofs of what it relayed, asked of it now.
+  const partnerRow = (await listParties(deps.pool, partner))[0];
+  const relayReceipts = new Map<string, { digest: string; for_digest: string; token: string }>();
+  for (const r of [...sent, ...received]) {
+    const token = r.relay_receipt_token;
+    if (!token) continue;
+    const p = payloadOf(token);
+    if (p.kind !== 'receipt') continue;
+    relayReceipts.set(signingInputDigest(token), {
+      digest: signingInputDigest(token),
+      for_digest: p.body.digest,
+      token,
+    });
   }
-  const digests = [...envelopes.map((e) => e.digest), ...receipts.map((r) => r.digest)];
-  const indices = (await auditIndicesForRequest(deps.pool, reqId, digests)).filter(
-    (i) => i < checkpoint.size,
-  );
-  const entries: EvidenceBundle['log']['entries'] = [];
-  for (const index of indices) {
-    const proof = await deps.audit.inclusion(index, checkpoint.size);
-    entries.push({ index, entry: proof.entry, proof: proof.proof });
-  }
-  const cosignatures = (await cosignaturesOf(deps.pool, [checkpoint.size]))
-    .filter((c) => c.witness === partner)
-    .map((c) => c.token);
+  const mediatorId =
+    partnerRow?.via ??
+    (relayReceipts.size > 0 ? payloadOf([...relayReceipts.values()][0]!.token).iss : undefined);
 
+  // A fresh checkpoint covering everything above, shown to the partner (and the mediator) to
+  // countersign; the proofs go against the one the most of them countersigned (audit/proofs.ts).
+  const digests = [...envelopes.map((e) => e.digest), ...receipts.map((r) => r.digest)];
+  const log = await proveEntries(deps, mediatorId ? [partner, mediatorId] : [partner], () =>
+    auditIndicesForRequest(deps.pool, reqId, digests),
+  );
+  const mediator = mediatorId
+    ? {
+        party: mediatorId,
+        relay_receipts: [...relayReceipts.values()],
+        log: await relayProofsOf(
+          deps,
+          mediatorId,
+          [...relayReceipts.values()].map((r) => r.for_digest),
+        ),
+      }
+    : undefined;
   const keys: EvidenceKey[] = [];
   const usedKids = new Set(
-    [...envelopes, ...receipts].flatMap((e) => ('token' in e ? [peekKid(e.token)] : [])),
+    [...envelopes, ...receipts, ...(mediator?.relay_receipts ?? [])].flatMap((e) =>
+      'token' in e ? [peekKid(e.token)] : [],
+    ),
   );
   for (const k of deps.keyring.keys) {
     if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
@@ -191,20 +259,22 @@ export async function buildEvidenceBundle(
       revoked_at: null,
     });
   }
-  for (const k of (await listParties(deps.pool, partner))[0]?.keys ?? []) {
-    // Encryption keys sign nothing: no signature in the bundle needs them.
-    if (k.alg === 'ECDH-ES+A256KW') continue;
-    if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
-    keys.push({
-      party_id: partner,
-      kid: k.kid,
-      alg: k.alg,
-      public_jwk: { ...k.publicJwk },
-      roles: k.roles,
-      valid_from: k.validFrom,
-      valid_until: k.validUntil,
-      revoked_at: k.revokedAt,
-    });
+  for (const party of mediatorId ? [partner, mediatorId] : [partner]) {
+    for (const k of (await listParties(deps.pool, party))[0]?.keys ?? []) {
+      // Encryption keys sign nothing: no signature in the bundle needs them.
+      if (k.alg === 'ECDH-ES+A256KW') continue;
+      if (!usedKids.has(k.kid) && !k.roles.includes('log')) continue;
+      keys.push({
+        party_id: party,
+        kid: k.kid,
+        alg: k.alg,
+        public_jwk: { ...k.publicJwk },
+        roles: k.roles,
+        valid_from: k.validFrom,
+        valid_until: k.validUntil,
+        revoked_at: k.revokedAt,
+      });
+    }
   }
 
   const timeline = detail.timeline.map((e) => ({
@@ -218,7 +288,12 @@ export async function buildEvidenceBundle(
   const createdAt = new Date().toISOString();
   const summary = [
     `Request ${reqId}: ${request.type} (${request.priority}), ${request.direction} between ${request.requester} (requester) and ${request.responder} (responder); status ${request.status}${request.overdue ? ', overdue' : ''}.`,
-    `Evidence made by ${deps.partyId} at ${createdAt}: ${envelopes.length} envelopes, ${receipts.length} receipts, ${entries.length} log entries proven in checkpoint ${checkpoint.size}${cosignatures.length ? `, countersigned by ${partner}` : ', not yet countersigned'}.`,
+    `Evidence made by ${deps.partyId} at ${createdAt}: ${envelopes.length} envelopes, ${receipts.length} receipts, ${log.entries.length} log entries proven in checkpoint ${checkpointSizeOf(log)}${countersigners(log)}.`,
+    ...(mediator
+      ? [
+          `Mediated by ${mediator.party}: ${mediator.relay_receipts.length} relay receipts; ${mediator.log ? `${mediator.log.entries.length} entries of its log proven in its checkpoint ${checkpointSizeOf(mediator.log)}${countersigners(mediator.log)}` : 'its log could not be reached for proofs'}.`,
+        ]
+      : []),
     'Timeline:',
     ...timeline.map(
       (e) =>
@@ -241,7 +316,13 @@ export async function buildEvidenceBundle(
         receipts: receipts.length,
         attachments: attachments.length,
         timeline: timeline.length,
-        log_entries: entries.length,
+        log_entries: log.entries.length,
+        ...(mediator
+          ? {
+              relay_receipts: mediator.relay_receipts.length,
+              mediator_log_entries: mediator.log?.entries.length ?? 0,
+            }
+          : {}),
         keys: keys.length,
         withheld: [...envelopes, ...receipts].filter((e) => 'withheld' in e).length,
       },
@@ -252,7 +333,8 @@ export async function buildEvidenceBundle(
     receipts,
     attachments,
     timeline,
-    log: { checkpoint: { token: checkpoint.token, cosignatures }, entries },
+    log,
+    ...(mediator ? { mediator } : {}),
     summary,
   };
 }

@@ -4,14 +4,15 @@
 // points at what it broke, and saying whether it was checked fully (signature and payload) or by
 // digest only (an item whose content the bundle withholds, proven by its log entry).
 import crypto from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from 'jose';
 import { timelineEventDigestOf } from './timeline-digest.js';
 import { AuditEntry } from '../schemas/audit.js';
-import { EvidenceBundle, type EvidenceKey } from '../schemas/evidence.js';
+import { EvidenceBundle, type EvidenceKey, type LogProofs } from '../schemas/evidence.js';
 import { AppError } from '../errors.js';
-import type { KeyRecord } from '../protocol/keys.js';
+import type { DecryptionKey, KeyRecord } from '../protocol/keys.js';
+import { openSealed } from '../protocol/seal.js';
 import { verifyAsSigned } from '../protocol/verify.js';
-import { signingInputDigest, verifyCheckpoint, verifyCosignature } from './checkpoint.js';
+import { peekKid, signingInputDigest, verifyCheckpoint, verifyCosignature } from './checkpoint.js';
 import { verifyInclusion } from './merkle.js';
 
 export interface Verdict {
@@ -33,6 +34,11 @@ export interface BundleReport {
   checked: { full: number; digest: number };
   /** Key fingerprints per party as found in the bundle, for the reader to compare. */
   fingerprints: Record<string, string[]>;
+  /**
+   * With the reader's decryption keys (`opts.open`): the sealed envelopes they opened, each with
+   * its whole payload as the recipient read it (personal content: for a holder of the key only).
+   */
+  opened: { digest: string; payload: Record<string, unknown> }[];
 }
 
 /** Which keys the reader trusts: party id → thumbprints. */
@@ -44,6 +50,16 @@ const leafHashOf = (entry: string) =>
     .update(Buffer.from([0]))
     .update(entry, 'utf8')
     .digest();
+
+/** The key a sealed content names in its JWE header, or undefined when it names none. */
+function sealedKid(jwe: string): string | undefined {
+  try {
+    const kid = (decodeProtectedHeader(jwe) as { kid?: unknown }).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The audience a token claims, unverified: only to tell the verifier which side it was for. */
 function claimedAudience(token: string): string {
@@ -58,7 +74,15 @@ function claimedAudience(token: string): string {
   }
 }
 
-export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise<BundleReport> {
+export async function verifyBundle(
+  input: unknown,
+  trust: TrustAnchors,
+  opts: {
+    /** A recipient's decryption keys: sealed envelopes addressed to them are opened and checked. */
+    open?: readonly DecryptionKey[];
+  } = {},
+): Promise<BundleReport> {
+  const opened: BundleReport['opened'] = [];
   const verdicts: Verdict[] = [];
   const say = (item: string, ok: boolean, detail: string, checked?: 'full' | 'digest') =>
     verdicts.push({ item, ok, detail, ...(checked ? { checked } : {}) });
@@ -71,7 +95,7 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       false,
       `not a ${'parley-evidence/1'} bundle: ${issue?.path.join('.')} ${issue?.message}`,
     );
-    return { ok: false, verdicts, fingerprints: {}, checked: { full: 0, digest: 0 } };
+    return { ok: false, verdicts, fingerprints: {}, checked: { full: 0, digest: 0 }, opened };
   }
   const b = parsed.data;
   const { node, partner, request_id: reqId } = b.manifest;
@@ -93,8 +117,8 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       say(item, false, 'the kid is not the thumbprint of the key');
       continue;
     }
-    if (k.party_id !== node && k.party_id !== partner) {
-      say(item, false, 'belongs to neither party of the request');
+    if (k.party_id !== node && k.party_id !== partner && k.party_id !== b.mediator?.party) {
+      say(item, false, 'belongs to neither party of the request nor its mediator');
       continue;
     }
     if (!(trust[k.party_id] ?? []).includes(k.kid)) {
@@ -129,74 +153,30 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
     return r !== null && r !== undefined && new Date(r).getTime() <= iat * 1000;
   };
 
-  // The log: the checkpoint, its cosignatures, then every entry's inclusion.
-  const logKey = (party: string) => (kid: string) => {
-    const k = keys.get(kid);
-    return k && k.party_id === party && k.roles.includes('log')
-      ? { kid: k.kid, alg: k.alg, publicJwk: k.public_jwk as JWK }
-      : undefined;
-  };
-  const cp = await verifyCheckpoint(b.log.checkpoint.token, logKey(node));
-  let root: Buffer | undefined;
-  let size = 0;
-  if (!cp.ok) say('checkpoint', false, cp.reason);
-  else if (cp.payload.log !== node)
-    say('checkpoint', false, `a checkpoint of ${cp.payload.log}'s log`);
-  else {
-    root = Buffer.from(cp.payload.root, 'hex');
-    size = cp.payload.size;
-    say('checkpoint', true, `${node}'s log of ${size} entries, signed ${cp.payload.at}`);
-  }
-  for (const [i, token] of b.log.checkpoint.cosignatures.entries()) {
-    const item = `cosignature ${i + 1}`;
-    const c = await verifyCosignature(token, logKey(partner));
-    if (!c.ok) say(item, false, c.reason);
-    else if (
-      !cp.ok ||
-      c.payload.log !== node ||
-      c.payload.witness !== partner ||
-      c.payload.size !== cp.payload.size ||
-      c.payload.root !== cp.payload.root ||
-      c.payload.checkpoint_digest !== signingInputDigest(b.log.checkpoint.token)
-    )
-      say(item, false, 'does not name this checkpoint');
-    else say(item, true, `${partner} countersigned the checkpoint at ${c.payload.at}`);
-  }
-  if (b.log.checkpoint.cosignatures.length === 0)
-    say('cosignatures', false, `${partner} has not countersigned this checkpoint`);
-
+  // The log: the checkpoint, its cosignatures, then every entry's inclusion. The partner
+  // countersigns the node's checkpoints; for a mediated request, the mediator may instead.
+  const mediatorId = b.mediator?.party;
+  const nodeLog = await checkLog(
+    { keys, say },
+    '',
+    node,
+    mediatorId ? [partner, mediatorId] : [partner],
+    b.log,
+  );
   const logged = new Map<string, AuditEntry>();
   const loggedEvents = new Map<number, string>();
-  for (const e of b.log.entries) {
-    const item = `log entry ${e.index}`;
-    let entry: AuditEntry;
-    try {
-      entry = AuditEntry.parse(JSON.parse(e.entry));
-    } catch {
-      say(item, false, 'not an audit entry');
-      continue;
-    }
-    if (
-      !root ||
-      !verifyInclusion(
-        leafHashOf(e.entry),
-        e.index,
-        size,
-        e.proof.map((h) => Buffer.from(h, 'hex')),
-        root,
-      )
-    ) {
-      say(item, false, 'its inclusion proof does not lead to the checkpoint’s root');
-      continue;
-    }
+  for (const entry of nodeLog) {
     if ('digest' in entry) logged.set(`${entry.type}:${entry.digest}`, entry);
     if (entry.type === 'request_event' && entry.req_id === reqId)
       loggedEvents.set(entry.seq, entry.event_digest);
-    say(item, true, `${entry.type}, included in the checkpoint`);
   }
 
   // Envelopes and receipts: each verifies, belongs to this request, and is in the log.
   const envelopeDigests = new Set<string>();
+  /** Who sent each envelope verified here, to whom, and what kind it was. */
+  const envelopeInfo = new Map<string, { from: string; to: string; kind: string }>();
+  /** When the recipient says it received each envelope (its receipt, verified here). */
+  const arrivals = new Map<string, string>();
   const attachmentsSeen = new Set<string>();
   for (const env of b.envelopes) {
     const item = `envelope ${env.digest.slice(0, 16)}`;
@@ -216,6 +196,11 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
         say(item, false, 'its log entry is not a message of this request', 'digest');
       else {
         envelopeDigests.add(env.digest);
+        envelopeInfo.set(env.digest, {
+          from,
+          to: from === node ? partner : node,
+          kind: 'kind' in e ? e.kind : 'message',
+        });
         const what = 'kind' in e ? `${e.kind} ` : '';
         say(
           item,
@@ -244,8 +229,29 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       const inLog = logged.get(`${type}:${v.digest}`) ?? logged.get(`message_resigned:${v.digest}`);
       if (!inLog) throw new Error('not in the log');
       envelopeDigests.add(v.digest);
+      envelopeInfo.set(v.digest, { from: p.iss, to: p.aud, kind: p.kind });
       for (const a of p.attachments ?? []) attachmentsSeen.add(`${v.digest}:${a.sha256}`);
       say(item, true, `${p.kind} from ${p.iss}, signature and digest check, logged`, 'full');
+      if (opts.open && 'sealed' in p) {
+        // Only what was sealed to one of the reader's keys: the other direction is another's.
+        const kid = sealedKid(p.sealed);
+        if (opts.open.some((k) => k.kid === kid)) {
+          try {
+            opened.push({ digest: v.digest, payload: await openSealed(p, opts.open) });
+            say(
+              `content ${v.digest.slice(0, 16)}`,
+              true,
+              `opened with key ${kid}: it names this message, its sender and its recipient`,
+            );
+          } catch (err) {
+            say(
+              `content ${v.digest.slice(0, 16)}`,
+              false,
+              err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
+            );
+          }
+        }
+      }
     } catch (err) {
       say(
         item,
@@ -283,6 +289,7 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       if (revokedBefore(v.key.kid, p.iat)) throw new Error('signed after its key was revoked');
       const type = r.direction === 'sent' ? 'receipt_signed' : 'receipt_received';
       if (!logged.get(`${type}:${v.digest}`)) throw new Error('not in the log');
+      arrivals.set(r.for_digest, p.body.received_at);
       say(item, true, `${p.iss} received the message at ${p.body.received_at}`, 'full');
     } catch (err) {
       say(
@@ -293,6 +300,13 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
       );
     }
   }
+
+  if (b.mediator)
+    await checkMediator({ keys, say, registry, revokedBefore }, b, {
+      envelopeInfo,
+      arrivals,
+      receiptDigests: new Set(b.receipts.map((r) => r.digest)),
+    });
 
   for (const a of b.attachments) {
     const item = `attachment ${a.sha256.slice(0, 16)}`;
@@ -322,5 +336,192 @@ export async function verifyBundle(input: unknown, trust: TrustAnchors): Promise
     full: verdicts.filter((v) => v.ok && v.checked === 'full').length,
     digest: verdicts.filter((v) => v.ok && v.checked === 'digest').length,
   };
-  return { ok: verdicts.every((v) => v.ok), verdicts, fingerprints, checked };
+  return { ok: verdicts.every((v) => v.ok), verdicts, fingerprints, checked, opened };
+}
+
+type Say = (item: string, ok: boolean, detail: string, checked?: 'full' | 'digest') => void;
+
+/**
+ * Checks one log's proofs: its checkpoint (signed by a `log` key of `logParty`), the cosignatures
+ * (each by a `log` key of one of `witnesses`), and every entry's inclusion. Items are named with
+ * `prefix` ('' for the node's own log, 'mediator ' for the mediator's). Returns the entries proven.
+ */
+async function checkLog(
+  ctx: { keys: Map<string, EvidenceKey>; say: Say },
+  prefix: string,
+  logParty: string,
+  witnesses: readonly string[],
+  proofs: LogProofs,
+): Promise<AuditEntry[]> {
+  const { keys, say } = ctx;
+  const logKey = (parties: readonly string[]) => (kid: string) => {
+    const k = keys.get(kid);
+    return k && parties.includes(k.party_id) && k.roles.includes('log')
+      ? { kid: k.kid, alg: k.alg, publicJwk: k.public_jwk as JWK }
+      : undefined;
+  };
+  const cp = await verifyCheckpoint(proofs.checkpoint.token, logKey([logParty]));
+  let root: Buffer | undefined;
+  let size = 0;
+  if (!cp.ok) say(`${prefix}checkpoint`, false, cp.reason);
+  else if (cp.payload.log !== logParty)
+    say(`${prefix}checkpoint`, false, `a checkpoint of ${cp.payload.log}'s log`);
+  else {
+    root = Buffer.from(cp.payload.root, 'hex');
+    size = cp.payload.size;
+    say(
+      `${prefix}checkpoint`,
+      true,
+      `${logParty}'s log of ${size} entries, signed ${cp.payload.at}`,
+    );
+  }
+  for (const [i, token] of proofs.checkpoint.cosignatures.entries()) {
+    const item = `${prefix}cosignature ${i + 1}`;
+    const c = await verifyCosignature(token, logKey(witnesses));
+    if (!c.ok) say(item, false, c.reason);
+    else if (
+      !cp.ok ||
+      c.payload.log !== logParty ||
+      keys.get(peekKid(token) ?? '')?.party_id !== c.payload.witness ||
+      c.payload.size !== cp.payload.size ||
+      c.payload.root !== cp.payload.root ||
+      c.payload.checkpoint_digest !== signingInputDigest(proofs.checkpoint.token)
+    )
+      say(item, false, 'does not name this checkpoint');
+    else say(item, true, `${c.payload.witness} countersigned the checkpoint at ${c.payload.at}`);
+  }
+  if (proofs.checkpoint.cosignatures.length === 0)
+    say(
+      `${prefix}cosignatures`,
+      false,
+      `${witnesses.join(' or ')} ${witnesses.length > 1 ? 'have' : 'has'} not countersigned this checkpoint`,
+    );
+
+  const proven: AuditEntry[] = [];
+  for (const e of proofs.entries) {
+    const item = `${prefix}log entry ${e.index}`;
+    let entry: AuditEntry;
+    try {
+      entry = AuditEntry.parse(JSON.parse(e.entry));
+    } catch {
+      say(item, false, 'not an audit entry');
+      continue;
+    }
+    if (
+      !root ||
+      !verifyInclusion(
+        leafHashOf(e.entry),
+        e.index,
+        size,
+        e.proof.map((h) => Buffer.from(h, 'hex')),
+        root,
+      )
+    ) {
+      say(item, false, 'its inclusion proof does not lead to the checkpoint’s root');
+      continue;
+    }
+    proven.push(entry);
+    say(item, true, `${entry.type}, included in the checkpoint`);
+  }
+  return proven;
+}
+
+/**
+ * A mediated request's third part: the mediator's relay receipts (each signed by it, for an
+ * envelope verified here, to that envelope's sender) and its log's entries for them (each relay
+ * receipt is the one its `message_relayed` entry names), proven in its checkpoint countersigned by
+ * a party. Each relay receipt's verdict tells the envelope's three times: signed, relayed, arrived.
+ */
+async function checkMediator(
+  ctx: {
+    keys: Map<string, EvidenceKey>;
+    say: Say;
+    registry: { findKey: (kid: string) => Promise<KeyRecord | undefined> };
+    revokedBefore: (kid: string, iat: number) => boolean;
+  },
+  b: EvidenceBundle,
+  seen: {
+    envelopeInfo: Map<string, { from: string; to: string; kind: string }>;
+    arrivals: Map<string, string>;
+    receiptDigests: Set<string>;
+  },
+): Promise<void> {
+  const { say } = ctx;
+  const m = b.mediator!;
+  const { node, partner } = b.manifest;
+  if (m.party === node || m.party === partner) {
+    say('mediator', false, 'the mediator named is a party of the request');
+    return;
+  }
+  const relayed = new Map<string, AuditEntry & { type: 'message_relayed' }>();
+  const passedBack = new Map<string, AuditEntry & { type: 'relay_receipt_received' }>();
+  if (!m.log)
+    say(
+      'mediator log',
+      false,
+      `${m.party}'s log proofs are not in the bundle: it could not be reached when the bundle was made`,
+    );
+  else {
+    for (const e of await checkLog(ctx, 'mediator ', m.party, [node, partner], m.log)) {
+      if (e.type === 'message_relayed') relayed.set(e.digest, e);
+      else if (e.type === 'relay_receipt_received') passedBack.set(e.for_digest, e);
+    }
+  }
+  for (const [forDigest, e] of passedBack) {
+    const item = `mediator passed back ${forDigest.slice(0, 16)}`;
+    if (!seen.envelopeInfo.has(forDigest)) say(item, false, 'names a message not verified here');
+    else if (!seen.receiptDigests.has(e.digest))
+      say(item, false, 'names a recipient’s receipt that is not in the bundle');
+    else say(item, true, `${m.party} passed the recipient’s receipt back at ${e.at}`);
+  }
+  // A message M's log says it relayed, among the envelopes verified here, whose relay receipt the
+  // bundle leaves out: the party either lost it or kept it back.
+  const listed = new Set(m.relay_receipts.map((r) => r.for_digest));
+  for (const [digest, e] of relayed) {
+    if (!seen.envelopeInfo.has(digest) || listed.has(digest)) continue;
+    say(
+      `relay receipt for ${digest.slice(0, 16)}`,
+      false,
+      `${m.party}'s log says it relayed this message (relay receipt ${e.relay_receipt_digest.slice(0, 16)}), and the bundle lacks that receipt`,
+    );
+  }
+  for (const r of m.relay_receipts) {
+    const item = `relay receipt ${r.digest.slice(0, 16)}`;
+    try {
+      const v = await verifyAsSigned(r.token, {
+        registry: ctx.registry,
+        self: claimedAudience(r.token),
+        now: new Date(),
+        mode: 'import',
+      });
+      const p = v.payload;
+      if (p.kind !== 'receipt') throw new Error('not a receipt');
+      if (p.iss !== m.party) throw new Error(`not signed by the mediator ${m.party}`);
+      if (v.digest !== r.digest) throw new Error('its digest is not the one listed');
+      if (p.in_reply_to.digest !== r.for_digest || p.body.digest !== r.for_digest)
+        throw new Error('does not name the message it is listed for');
+      const env = seen.envelopeInfo.get(r.for_digest);
+      if (!env) throw new Error('names a message not verified here');
+      if (p.aud !== env.from) throw new Error(`not addressed to the message's sender ${env.from}`);
+      if (ctx.revokedBefore(v.key.kid, p.iat)) throw new Error('signed after its key was revoked');
+      const logged = relayed.get(r.for_digest);
+      if (m.log && !logged) throw new Error(`not in ${m.party}'s log`);
+      if (logged && (logged.relay_receipt_digest !== r.digest || logged.iss !== env.from))
+        throw new Error(`${m.party}'s log names another relay receipt for the message`);
+      const arrived = seen.arrivals.get(r.for_digest);
+      say(
+        item,
+        true,
+        `${env.kind} from ${env.from} to ${env.to}: ${m.party} received it at ${p.body.received_at}${logged ? ` (logged at ${logged.at})` : ''}; ${arrived ? `${env.to} received it at ${arrived}` : `no receipt of ${env.to} here`}`,
+        'full',
+      );
+    } catch (err) {
+      say(
+        item,
+        false,
+        err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
+        'full',
+      );
+    }
+  }
 }

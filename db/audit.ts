@@ -269,6 +269,24 @@ export async function insertCosignature(
   );
 }
 
+/**
+ * Of our checkpoints of `size` entries or more, the one most of `witnesses` have countersigned (the
+ * smallest among equals), with how many did; undefined when none of them countersigned any.
+ */
+export async function bestCosignedFrom(
+  db: Queryable,
+  size: number,
+  witnesses: readonly string[],
+): Promise<{ size: number; witnesses: number } | undefined> {
+  const { rows } = await db.query<{ size: string; n: string }>(
+    `SELECT size, count(DISTINCT witness) AS n FROM audit_cosignatures
+      WHERE size >= $1 AND witness = ANY($2::text[])
+      GROUP BY size ORDER BY n DESC, size ASC LIMIT 1`,
+    [size, witnesses],
+  );
+  return rows[0] ? { size: Number(rows[0].size), witnesses: Number(rows[0].n) } : undefined;
+}
+
 /** The largest of our checkpoints `witness` has countersigned. */
 export async function lastCosignedSize(db: Queryable, witness: string): Promise<number> {
   const { rows } = await db.query<{ size: string | null }>(

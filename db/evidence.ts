@@ -8,6 +8,8 @@ export interface SentEnvelopeRow {
   token: string | null;
   receipt_token: string | null;
   receipt_digest: string | null;
+  /** The mediator's relay receipt for the message, when it went through one. */
+  relay_receipt_token: string | null;
 }
 
 /** A partner's message as received (receipts excluded), with the receipt we signed for it. */
@@ -16,12 +18,14 @@ export interface ReceivedEnvelopeRow {
   token: string | null;
   receipt_token: string | null;
   receipt_digest: string;
+  /** The mediator's relay receipt the message came with, when it came through one. */
+  relay_receipt_token: string | null;
 }
 
 /** Every version of every message we signed about the request, in signing order. */
 export async function sentEnvelopesOf(pool: pg.Pool, reqId: string): Promise<SentEnvelopeRow[]> {
   const { rows } = await pool.query<SentEnvelopeRow>(
-    `SELECT v.digest, v.token, m.receipt_token, m.receipt_digest
+    `SELECT v.digest, v.token, m.receipt_token, m.receipt_digest, m.relay_receipt_token
      FROM outbox_versions v JOIN outbox_messages m USING (msg_id)
      WHERE m.req_id = $1 ORDER BY v.signed_at, v.digest`,
     [reqId],
@@ -35,7 +39,7 @@ export async function receivedEnvelopesOf(
   reqId: string,
 ): Promise<ReceivedEnvelopeRow[]> {
   const { rows } = await pool.query<ReceivedEnvelopeRow>(
-    `SELECT digest, token, receipt_token, receipt_digest FROM inbox_messages
+    `SELECT digest, token, receipt_token, receipt_digest, relay_receipt_token FROM inbox_messages
      WHERE req_id = $1 AND kind <> 'receipt' ORDER BY received_at, digest`,
     [reqId],
   );

@@ -194,3 +194,29 @@ export async function receiptForMessage(
   );
   return rows[0]?.token;
 }
+
+/**
+ * The indices of this mediator's log entries about messages it relayed with these digests: the
+ * `message_relayed` entry of each, and `relay_receipt_received` once the recipient's receipt came.
+ */
+export async function relayAuditIndices(
+  pool: pg.Pool,
+  digests: readonly string[],
+): Promise<number[]> {
+  const { rows } = await pool.query<{ idx: string }>(
+    `SELECT idx FROM audit_log WHERE refs && $1::text[]
+        AND (entry::jsonb ->> 'type') IN ('message_relayed', 'relay_receipt_received')
+      ORDER BY idx`,
+    [digests],
+  );
+  return rows.map((r) => Number(r.idx));
+}
+
+/** Whether this mediator relayed any message with one of these digests. */
+export async function relayedAny(pool: pg.Pool, digests: readonly string[]): Promise<boolean> {
+  const { rows } = await pool.query(
+    'SELECT 1 FROM relayed_messages WHERE digest = ANY($1::text[]) LIMIT 1',
+    [digests],
+  );
+  return rows.length > 0;
+}

@@ -29,6 +29,40 @@ export const EvidenceKey = z.strictObject({
 });
 export type EvidenceKey = z.infer<typeof EvidenceKey>;
 
+/** A log's checkpoint with the entries of the bundle proven against it. */
+export const LogProofs = z.strictObject({
+  /** The log's checkpoint all entries are proven against, with witnesses' cosignatures. */
+  checkpoint: z.strictObject({ token: z.string(), cosignatures: z.array(z.string()) }),
+  entries: z.array(
+    z.strictObject({
+      index: z.number().int().nonnegative(),
+      entry: z.string(),
+      proof: z.array(Hex),
+    }),
+  ),
+});
+export type LogProofs = z.infer<typeof LogProofs>;
+
+/**
+ * What a mediator's route `POST /v1/relayed/proofs` takes: the digests of messages it relayed (a
+ * party of the request holds them; nobody else knows them).
+ */
+export const RelayProofsRequest = z.strictObject({
+  digests: z.array(Hex).min(1).max(2000),
+});
+export type RelayProofsRequest = z.infer<typeof RelayProofsRequest>;
+
+/**
+ * The mediator's answer: its log entries for those digests (`message_relayed`,
+ * `relay_receipt_received`), proven in a fresh checkpoint of its log with the cosignatures the
+ * parties it relays for gave it.
+ */
+export const RelayProofs = z.strictObject({
+  log: PartyId,
+  proofs: LogProofs,
+});
+export type RelayProofs = z.infer<typeof RelayProofs>;
+
 export const EvidenceBundle = z.strictObject({
   format: z.literal(EVIDENCE_FORMAT),
   manifest: z.strictObject({
@@ -98,17 +132,25 @@ export const EvidenceBundle = z.strictObject({
       detail: z.record(z.string(), z.unknown()),
     }),
   ),
-  log: z.strictObject({
-    /** The node's checkpoint all entries are proven against, with partners' cosignatures. */
-    checkpoint: z.strictObject({ token: z.string(), cosignatures: z.array(z.string()) }),
-    entries: z.array(
-      z.strictObject({
-        index: z.number().int().nonnegative(),
-        entry: z.string(),
-        proof: z.array(Hex),
-      }),
-    ),
-  }),
+  /**
+   * The node's log: its checkpoint, countersigned by the partner (and by the mediator, for a
+   * mediated request), and every entry of the request proven against it.
+   */
+  log: LogProofs,
+  /**
+   * A mediated request (README, _Mediated exchange_): the mediator's signed relay receipts for the
+   * envelopes above (when it received each one), and its own log's entries for them (when it
+   * relayed each one, and when the recipient's receipt came back) proven in a checkpoint of its log
+   * countersigned by the parties; `log` is null when the mediator could not be reached as the bundle
+   * was made (the bundle then does not verify).
+   */
+  mediator: z
+    .strictObject({
+      party: PartyId,
+      relay_receipts: z.array(z.strictObject({ digest: Hex, for_digest: Hex, token: z.string() })),
+      log: LogProofs.nullable(),
+    })
+    .optional(),
   summary: z.string(),
 });
 export type EvidenceBundle = z.infer<typeof EvidenceBundle>;

@@ -3,16 +3,21 @@
 import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
+import type { DecryptionKey } from '../../protocol/keys.js';
+import { loadKeyring } from '../../protocol/keyring.js';
 import { callNode, report } from '../api-client.js';
 
 export const USAGE = `usage:
   parley evidence export --request ID --out FILE [--attachments]
       fetch the evidence bundle of a request from the running node (PARLEY_URL, PARLEY_TOKEN);
       with --attachments, the files its messages carry are included
-  parley evidence verify FILE --trust PARTY=KID[,KID...] [--trust ...] [--json]
+  parley evidence verify FILE --trust PARTY=KID[,KID...] [--trust ...] [--open KEYDIR] [--json]
       check every signature, digest, proof and cosignature of a bundle offline; KID is an RFC 7638
       key fingerprint the party published (\`parley keys list\`, /.well-known/jwks.json); items
-      given by digest only (content withheld or erased) are marked [digest only]
+      given by digest only (content withheld or erased) are marked [digest only]. A mediated
+      request's bundle is checked with the mediator's fingerprints too (--trust MEDIATOR=KID).
+      With --open, the encryption keys in KEYDIR (a node's key folder) open the sealed envelopes
+      addressed to it and check their content; --json then lists the opened payloads
   exit code 0 verified (export: written), 1 not verified (or the node refused), 2 usage,
   3 the node could not be reached
 `;
@@ -45,7 +50,11 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { trust: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+      options: {
+        trust: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        open: { type: 'string' },
+      },
     });
     const file = positionals[0];
     if (!file || !values.trust?.length) {
@@ -68,7 +77,20 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
       process.stderr.write(`cannot read ${file} as JSON: ${(err as Error).message}\n`);
       return 1;
     }
-    const result = await verifyBundle(input, trust);
+    let open: readonly DecryptionKey[] | undefined;
+    if (values.open) {
+      try {
+        open = (await loadKeyring(values.open)).decryptionKeys;
+      } catch (err) {
+        process.stderr.write(`cannot read keys in ${values.open}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      if (open.length === 0) {
+        process.stderr.write(`${values.open} holds no encryption key\n`);
+        return 1;
+      }
+    }
+    const result = await verifyBundle(input, trust, open ? { open } : {});
     // Keys of the bundle the reader did not trust: every signature made with them fails, so
     // listing those failures one by one (inclusion proofs, envelopes) would only hide the cause.
     const untrusted = Object.entries(result.fingerprints)
@@ -104,6 +126,10 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
         `Envelopes and receipts checked fully (signature and payload): ${result.checked.full}; ` +
           `by digest only (content withheld or erased; proven by the log): ${result.checked.digest}.\n`,
       );
+      if (open)
+        process.stdout.write(
+          `Sealed envelopes opened with your keys: ${result.opened.length} (--json shows them).\n`,
+        );
     }
     return result.ok ? 0 : 1;
   }
