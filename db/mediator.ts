@@ -156,7 +156,7 @@ export async function listRelayed(
 
 /** Keeps the mediator's relay receipt beside a message this node sent or received. */
 export async function keepRelayReceipt(
-  pool: pg.Pool,
+  pool: pg.Pool | pg.PoolClient,
   where: { table: 'outbox'; msgId: string } | { table: 'inbox'; digest: string },
   token: string,
 ): Promise<void> {
@@ -219,4 +219,39 @@ export async function relayedAny(pool: pg.Pool, digests: readonly string[]): Pro
     [digests],
   );
   return rows.length > 0;
+}
+
+/** A relayed message with its token and the recipient's receipt, for M's view of its request. */
+export interface RelayedTokenRow {
+  req_id: string;
+  token: string;
+  received_at: Date;
+  partner_receipt_token: string | null;
+  partner_status: number | null;
+  last_error: string | null;
+}
+
+/** Every message M relayed about these requests. */
+export async function relayedOfRequests(
+  pool: pg.Pool,
+  reqIds: readonly string[],
+): Promise<RelayedTokenRow[]> {
+  const { rows } = await pool.query<RelayedTokenRow>(
+    `SELECT req_id, token, received_at, partner_receipt_token, partner_status, last_error
+       FROM relayed_messages WHERE req_id = ANY($1::text[]) AND kind <> 'receipt'
+      ORDER BY received_at, digest`,
+    [reqIds],
+  );
+  return rows;
+}
+
+/** The requests M relays messages about, the most recently active first. */
+export async function mediatedRequestIds(pool: pg.Pool, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ req_id: string }>(
+    `SELECT req_id FROM relayed_messages WHERE req_id IS NOT NULL GROUP BY req_id
+      ORDER BY max(GREATEST(received_at, COALESCE(partner_received_at, received_at))) DESC
+      LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.req_id);
 }

@@ -119,7 +119,7 @@ export async function receiveEnvelope(
       // A copy of this message stored meanwhile (the request's id now taken, ...) makes it a replay.
       throw (await replayError(deps.pool, verified)) ?? err;
     }
-    accepted = await storeWithReceipt(deps, verified, token, via);
+    accepted = await storeWithReceipt(deps, verified, token, via, relayReceipt);
   } catch (err) {
     // A 5xx (Postgres or Temporal away) is no refusal: the same message may be taken shortly.
     if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -133,7 +133,6 @@ export async function receiveEnvelope(
   }
 
   const { payload, digest, receivedAt, receipt } = accepted;
-  if (relayReceipt) await keepRelayReceipt(deps.pool, { table: 'inbox', digest }, relayReceipt);
   try {
     await deps.sink.accept(accepted);
     await markDispatched(deps.pool, digest);
@@ -159,6 +158,8 @@ async function storeWithReceipt(
   verified: VerifiedEnvelope,
   token: string,
   via: 'online' | 'import',
+  /** The mediator's relay receipt it came with: kept with it, in the same transaction. */
+  relayReceipt?: string,
 ): Promise<AcceptedMessage> {
   const { payload, digest } = verified;
   const store = async (client: pg.PoolClient): Promise<AcceptedMessage> => {
@@ -210,6 +211,9 @@ async function storeWithReceipt(
         ? replayErrorOf(other)
         : new AppError('replay', 'this message was already received');
     }
+    // The proof it came through the mediator is stored with it, or not at all: a bundle of the
+    // request names every message the mediator's log says it relayed.
+    if (relayReceipt) await keepRelayReceipt(client, { table: 'inbox', digest }, relayReceipt);
     return {
       ...verified,
       receivedAt,
