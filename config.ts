@@ -163,6 +163,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(0).max(86_400).default(3_600),
   ),
+  MEDIATOR_WATCH_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(0).max(3_600).default(15),
+  ),
   DELIVERY_MAX_BACKOFF_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
@@ -336,6 +340,8 @@ export interface Config {
   mapTileUrl: string | undefined;
   /** Seconds between two passes of the retention sweep (0: no sweep; node/retention-sweep.ts). */
   retentionSweepSeconds: number;
+  /** Seconds between a mediator's looks at the requests it relays (0: none). */
+  mediatorWatchSeconds: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
   /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
@@ -535,6 +541,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     signIn,
     mapTileUrl: env.MAP_TILE_URL,
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
+    mediatorWatchSeconds: env.MEDIATOR_WATCH_SECONDS,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,

@@ -120,29 +120,6 @@ export async function notifyWebhooks(
     api: `/v1/requests/${encodeURIComponent(n.reqId)}`,
   };
   const text = JSON.stringify(body);
-  const key = opts.secret ? webhookKey(opts.secret) : undefined;
-  const common: Record<string, string> = {
-    'content-type': 'application/json',
-    'webhook-id': id,
-    'idempotency-key': id,
-    'x-parley-notification-id': id,
-    'user-agent': `parley-node/${opts.partyId}`,
-  };
-  // Deprecated: covers the body only, so a captured POST verifies forever; kept for receivers
-  // built before webhook-signature.
-  if (key)
-    common['x-parley-signature'] =
-      `sha256=${crypto.createHmac('sha256', key).update(text).digest('hex')}`;
-  /** The headers of one POST, signed at the moment it is sent. */
-  const headersNow = (): Record<string, string> => {
-    const timestamp = Math.floor(Date.now() / 1000);
-    return {
-      ...common,
-      'webhook-timestamp': String(timestamp),
-      ...(key ? { 'webhook-signature': webhookSignature(key, id, timestamp, text) } : {}),
-    };
-  };
-
   const done = await deliveredTargets(pool, n.reqId, n.seq);
   await Promise.all(
     opts.urls.map(async (url) => {
@@ -151,20 +128,7 @@ export async function notifyWebhooks(
         result.skipped += 1;
         return;
       }
-      let error: string | null;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: headersNow(),
-          body: text,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        error = res.status >= 200 && res.status < 300 ? null : `http_${res.status}`;
-      } catch {
-        error = 'unreachable';
-      }
+      const error = await postWebhook(url, id, text, opts);
       await recordWebhookAttempt(pool, { target, reqId: n.reqId, seq: n.seq, error });
       onPost?.(error ? 'failed' : 'delivered');
       if (error) result.failed.push(`${target.slice(0, 12)} ${error}`);
@@ -172,4 +136,46 @@ export async function notifyWebhooks(
     }),
   );
   return result;
+}
+
+/**
+ * One signed POST of a notification's JSON `text` to `url`, whose id `id` is the same on every
+ * retry: null when the target took it (2xx), else a short reason (`http_<status>`, `unreachable`).
+ */
+export async function postWebhook(
+  url: string,
+  id: string,
+  text: string,
+  opts: Pick<WebhookOptions, 'partyId' | 'secret' | 'timeoutMs'>,
+): Promise<string | null> {
+  const key = opts.secret ? webhookKey(opts.secret) : undefined;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'idempotency-key': id,
+    'x-parley-notification-id': id,
+    'user-agent': `parley-node/${opts.partyId}`,
+    'webhook-timestamp': String(timestamp),
+  };
+  if (key) {
+    // Signed at the moment it is sent. The deprecated body-only signature covers the body alone,
+    // so a captured POST verifies forever; kept for receivers built before webhook-signature.
+    headers['webhook-signature'] = webhookSignature(key, id, timestamp, text);
+    headers['x-parley-signature'] =
+      `sha256=${crypto.createHmac('sha256', key).update(text).digest('hex')}`;
+  }
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: text,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    return res.status >= 200 && res.status < 300 ? null : `http_${res.status}`;
+  } catch {
+    return 'unreachable';
+  }
 }

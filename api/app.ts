@@ -126,6 +126,7 @@ export function createApp(deps: AppDeps): Express {
       auth: deps.auth,
       ...deps.exchange,
       client: deps.temporal.client,
+      policy: deps.policy,
     }),
   );
   app.use(accessLogRouter({ pool: deps.pool, auth: deps.auth }));

@@ -201,6 +201,8 @@ export function dashboardRouter(deps: DashboardDeps): Router {
     'dashboardSignIn',
     'dashboardRequests',
     'dashboardRequest',
+    'dashboardMediated',
+    'dashboardMediatedRequest',
   ])
     declared.route(id, page);
   return router;

@@ -1,6 +1,12 @@
 // The node's OpenAPI 3.1 document, built from the zod schemas (the single source of every body,
 // view and payload), served at `GET /openapi.json`, and a same-origin Swagger UI at `GET /docs`.
-import { RelayedQuery } from '../schemas/mediator-api.js';
+import {
+  MediatedQuery,
+  MediatedRequestView,
+  MediatorNotification,
+  MediatorNotificationsQuery,
+  RelayedQuery,
+} from '../schemas/mediator-api.js';
 import { createRequire } from 'node:module';
 import express, { Router } from 'express';
 import { z } from 'zod';
@@ -282,6 +288,8 @@ const OUTPUTS: Record<string, z.ZodType> = {
     deliveredVia: Via.nullable(),
     receiptReceivedAt: Instant.nullable(),
   }),
+  MediatedRequestView,
+  MediatorNotification,
   RelayedItem: z.object({
     digest: Sha256Hex,
     msgId: Ulid,
@@ -293,7 +301,10 @@ const OUTPUTS: Record<string, z.ZodType> = {
     receivedAt: Instant.describe('when this mediator took it (its relay receipt says so)'),
     attempts: z.int().min(0).describe('forwarding attempts to the recipient'),
     lastError: z.string().nullable().describe('the last attempt’s error or the recipient’s code'),
-    recipientStatus: z.int().nullable().describe('the HTTP status of the recipient’s last answer'),
+    recipientStatus: z
+      .int()
+      .nullable()
+      .describe('the HTTP status of the recipient’s answer to the last attempt (null: no answer)'),
     recipientReceivedAt: Instant.nullable().describe(
       'the recipient’s receipt time, once it took it',
     ),
@@ -735,6 +746,17 @@ function webUiPaths(): Record<string, Record<string, Operation>> {
       get: {
         ...page('dashboardRequest', 'The web UI: one request (`new`: the new-request form)').get!,
         params: [pathParam('id', z.string(), 'the request id (ULID), or `new`')],
+      },
+    },
+    '/dashboard/mediated': page(
+      'dashboardMediated',
+      'The web UI: on a mediator, the requests it relays as both parties see them (supervisors)',
+    ),
+    '/dashboard/mediated/{id}': {
+      get: {
+        ...page('dashboardMediatedRequest', 'The web UI: on a mediator, one request it relays')
+          .get!,
+        params: [pathParam('id', z.string(), 'the request id (ULID)')],
       },
     },
     '/dashboard/config.json': {
@@ -1233,6 +1255,43 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         roles: OPERATORS,
         params: queryParams(RelayedQuery),
         ok: { '200': answer('The relayed messages', items('RelayedItem')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/mediated': {
+      get: {
+        id: 'listMediated',
+        tag: 'Exchange',
+        summary: 'On a mediator: the requests it relays, each as both parties see it',
+        description:
+          'The most recently active first (`overdue=true`: only those with a deadline passed). Each request’s state as the requester shows it and as the responder shows it, derived by the convergence rule from the messages this node relayed and the receipts it passed back, the state both reach once nothing is in transit, and the deadlines counted as the parties count them when this node holds the policy they agreed (same digest). Ids, kinds, times and deadlines only: never content (README, _Mediated exchange_).',
+        roles: OPERATORS,
+        params: queryParams(MediatedQuery),
+        ok: { '200': answer('The mediated requests', items('MediatedRequestView')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/mediated/{id}': {
+      get: {
+        id: 'getMediated',
+        tag: 'Exchange',
+        summary: 'On a mediator: one request it relays, as both parties see it',
+        roles: OPERATORS,
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: { '200': answer('The request', ref('MediatedRequestView')) },
+        errors: ['schema_invalid', 'unknown_request'],
+      },
+    },
+    '/v1/mediator/notifications': {
+      get: {
+        id: 'listMediatorNotifications',
+        tag: 'Exchange',
+        summary: 'On a mediator: the deadlines of relayed requests that passed, newest first',
+        description:
+          'One per request, deadline and escalation level, found by the mediator’s watch (every `MEDIATOR_WATCH_SECONDS`) from its view of the request (`GET /v1/mediated/{id}`), and posted to the node’s webhooks (`NOTIFY_WEBHOOK_URLS`) until each target took it. Ids and times only.',
+        roles: OPERATORS,
+        params: queryParams(MediatorNotificationsQuery),
+        ok: { '200': answer('The notifications', items('MediatorNotification')) },
         errors: ['schema_invalid'],
       },
     },

@@ -11,8 +11,15 @@ import { exportBundle, importBundle } from '../exchange/bundle.js';
 import { signalReceiptArrived } from '../temporal/request-workflows.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
-import { listRelayed } from '../db/mediator.js';
-import { RelayedQuery } from '../schemas/mediator-api.js';
+import { listMediatorNotifications, listRelayed } from '../db/mediator.js';
+import {
+  MediatedQuery,
+  MediatorNotificationsQuery,
+  RelayedQuery,
+  type MediatorNotification,
+} from '../schemas/mediator-api.js';
+import { mediatedRequests } from '../exchange/mediated-requests.js';
+import type { LoadedPolicy } from '../node/policy.js';
 import { Bundle } from '../schemas/bundle.js';
 import { PartyId, Ulid } from '../schemas/common.js';
 import { Sha256Hex } from '../schemas/envelope.js';
@@ -53,6 +60,8 @@ export function outboxRouter(deps: {
   outbox: OutboxDeps;
   /** Where request workflows run: told when a file brings a receipt, so they need not retry first. */
   client?: Client;
+  /** This node's deadline policy: a mediator counts the deadlines of the requests it relays by it. */
+  policy: LoadedPolicy;
 }): Router {
   const declared = new DeclaredRouter('', deps.auth);
   const router = declared.router;
@@ -92,6 +101,39 @@ export function outboxRouter(deps: {
         receiptReceivedAt: m.receipt_received_at?.toISOString() ?? null,
       })),
     });
+  });
+
+  // On a mediator: the requests it relays, each as both parties see it, without content.
+  declared.route('listMediated', async (req, res) => {
+    const q = parseOrThrow(MediatedQuery, req.query, 'the query');
+    const views = await mediatedRequests(deps, { limit: q.limit });
+    res.json({
+      items:
+        q.overdue === undefined ? views : views.filter((v) => v.overdue === (q.overdue === 'true')),
+    });
+  });
+  declared.route('getMediated', async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const [view] = await mediatedRequests(deps, { reqId: id, limit: 1 });
+    if (!view) throw new AppError('unknown_request', 'this node relays no request with this id');
+    res.json(view);
+  });
+
+  // On a mediator: what it told its supervisors about deadlines that passed.
+  declared.route('listMediatorNotifications', async (req, res) => {
+    const q = parseOrThrow(MediatorNotificationsQuery, req.query, 'the query');
+    const rows = await listMediatorNotifications(deps.pool, { limit: q.limit });
+    const items: MediatorNotification[] = rows.map((n) => ({
+      reqId: n.req_id,
+      deadline: n.deadline,
+      level: n.level,
+      dueAt: n.due_at.toISOString(),
+      at: n.at.toISOString(),
+      webhooksTook: n.delivered_targets.length,
+      attempts: n.attempts,
+      lastError: n.last_error,
+    }));
+    res.json({ items });
   });
 
   // On a mediator: what it relayed, without tokens or content.

@@ -48,6 +48,7 @@ export async function storeRelayed(
 ): Promise<RelayedRow> {
   return withTransaction(pool, async (client) => {
     const row = await insertRelayed(client, m);
+    if (m.reqId) await watchNow(client, m.reqId);
     if (row.relay_receipt_token === m.relayReceiptToken)
       await appendAudit(client, [
         {
@@ -100,7 +101,10 @@ async function insertRelayed(
   return again.rows[0]!;
 }
 
-/** Records one forwarding attempt: the recipient's answer status (or none) and its code or receipt. */
+/**
+ * Records one forwarding attempt: the recipient's answer status (null: no answer, so an earlier
+ * refusal's status does not outlive the attempt that replaced it) and its code or receipt.
+ */
 export async function recordForward(
   pool: pg.Pool,
   digest: string,
@@ -114,7 +118,7 @@ export async function recordForward(
   await withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ had: boolean }>(
       `UPDATE relayed_messages r SET attempts = r.attempts + 1, last_error = $2,
-         partner_status = COALESCE($3, r.partner_status),
+         partner_status = $3,
          partner_receipt_token = COALESCE(r.partner_receipt_token, $4),
          partner_received_at = COALESCE(r.partner_received_at, $5)
        FROM (SELECT partner_receipt_token IS NOT NULL AS had FROM relayed_messages
@@ -128,8 +132,13 @@ export async function recordForward(
         outcome.receivedAt ?? null,
       ],
     );
-    // The recipient's receipt is logged once, when it first comes.
-    if (rows[0] && !rows[0].had && outcome.receiptToken && outcome.receivedAt)
+    // The recipient's receipt is logged once, when it first comes; the request's view changes.
+    if (rows[0] && !rows[0].had && outcome.receiptToken && outcome.receivedAt) {
+      const { rows: req } = await client.query<{ req_id: string | null }>(
+        'SELECT req_id FROM relayed_messages WHERE digest = $1',
+        [digest],
+      );
+      if (req[0]?.req_id) await watchNow(client, req[0].req_id);
       await appendAudit(client, [
         {
           type: 'relay_receipt_received',
@@ -138,7 +147,123 @@ export async function recordForward(
           received_at: outcome.receivedAt.toISOString(),
         },
       ]);
+    }
   });
+}
+
+/** The mediator's watch looks at the request again at its next pass. */
+async function watchNow(client: pg.PoolClient, reqId: string): Promise<void> {
+  await client.query(
+    `INSERT INTO mediated_watch (req_id, next_check_at, version) VALUES ($1, now(), 1)
+     ON CONFLICT (req_id) DO UPDATE SET next_check_at = now(),
+       version = mediated_watch.version + 1`,
+    [reqId],
+  );
+}
+
+/** Requests the watch should look at by `now`, the longest waiting first, each at its version. */
+export async function dueWatches(
+  pool: pg.Pool,
+  now: Date,
+  limit: number,
+): Promise<{ reqId: string; version: number }[]> {
+  const { rows } = await pool.query<{ req_id: string; version: string }>(
+    `SELECT req_id, version FROM mediated_watch WHERE next_check_at <= $1
+      ORDER BY next_check_at LIMIT $2`,
+    [now, limit],
+  );
+  return rows.map((r) => ({ reqId: r.req_id, version: Number(r.version) }));
+}
+
+/**
+ * Records a look at a request: when to look again (null: nothing to wait for). Only if nothing
+ * was relayed about it since the look read it (`version`): a message relayed meanwhile keeps the
+ * request due for the next pass.
+ */
+export async function watchAgainAt(
+  pool: pg.Pool,
+  watched: { reqId: string; version: number },
+  next: Date | null,
+  checkedAt: Date,
+): Promise<void> {
+  await pool.query(
+    `UPDATE mediated_watch SET checked_at = $4, next_check_at = $3
+      WHERE req_id = $1 AND version = $2`,
+    [watched.reqId, watched.version, next, checkedAt],
+  );
+}
+
+export interface MediatorNotificationRow {
+  req_id: string;
+  deadline: 'acknowledgement' | 'response';
+  level: number;
+  due_at: Date;
+  at: Date;
+  delivered_targets: string[];
+  attempts: number;
+  last_attempt_at: Date | null;
+  last_error: string | null;
+}
+
+/** Records that a deadline passed to a level, once per request, deadline and level; true if new. */
+export async function recordMediatorNotification(
+  pool: pg.Pool,
+  n: { reqId: string; deadline: 'acknowledgement' | 'response'; level: number; dueAt: Date },
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO mediator_notifications (req_id, deadline, level, due_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING`,
+    [n.reqId, n.deadline, n.level, n.dueAt],
+  );
+  return rowCount === 1;
+}
+
+/** The mediator's notifications, newest first, or those some target has still to take. */
+export async function listMediatorNotifications(
+  pool: pg.Pool,
+  opts: {
+    limit: number;
+    /**
+     * Only those some of these targets have not taken, whose next round is due at `now`: after
+     * round n, the next waits min(2^n × `baseSeconds`, 1 hour); none after `maxAttempts` rounds.
+     */
+    undelivered?: {
+      targets: readonly string[];
+      now: Date;
+      baseSeconds: number;
+      maxAttempts: number;
+    };
+  },
+): Promise<MediatorNotificationRow[]> {
+  const u = opts.undelivered;
+  const { rows } = await pool.query<MediatorNotificationRow>(
+    `SELECT req_id, deadline, level, due_at, at, delivered_targets, attempts, last_attempt_at,
+            last_error
+       FROM mediator_notifications
+      WHERE ($2::text[] IS NULL OR (NOT delivered_targets @> $2::text[] AND attempts < $5
+             AND (last_attempt_at IS NULL OR last_attempt_at
+                  + make_interval(secs => least(3600, $4 * power(2, attempts))) <= $3)))
+      ORDER BY at DESC, req_id, deadline, level LIMIT $1`,
+    [opts.limit, u?.targets ?? null, u?.now ?? null, u?.baseSeconds ?? 0, u?.maxAttempts ?? 0],
+  );
+  return rows;
+}
+
+/** Counts one round of POSTs of a notification: the targets that took it, and the last error. */
+export async function recordMediatorPost(
+  pool: pg.Pool,
+  key: { reqId: string; deadline: string; level: number },
+  took: readonly string[],
+  error: string | null,
+  at: Date,
+): Promise<void> {
+  await pool.query(
+    `UPDATE mediator_notifications SET attempts = attempts + 1, last_error = $5,
+       last_attempt_at = $6,
+       delivered_targets = ARRAY(SELECT DISTINCT unnest(delivered_targets || $4::text[]))
+     WHERE req_id = $1 AND deadline = $2 AND level = $3`,
+    [key.reqId, key.deadline, key.level, took, error, at],
+  );
 }
 
 /** What a mediator relayed, newest first (no tokens: ids, kinds, times and outcomes only). */

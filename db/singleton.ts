@@ -8,6 +8,8 @@ import type pg from 'pg';
 export const RETENTION_SWEEP_LOCK = 7_302_117;
 /** A witness round: showing the newest checkpoint to the partners (audit/witness.ts). */
 export const WITNESS_LOCK = 7_302_118;
+/** A mediator's watch over the requests it relays (node/mediator-watch.ts). */
+export const MEDIATOR_WATCH_LOCK = 7_302_119;
 
 /**
  * Runs `fn` holding the session advisory lock `key` on a connection of its own, released when `fn`

@@ -504,21 +504,27 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   }
   const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   await recordAttempt(deps.pool, msgId, code);
-  // Server trouble, a partner whose registry does not know our (new) key yet, or one that still
-  // waits for an earlier message of ours about the request (sequence_gap): try again later.
-  if (
-    res.status >= 500 ||
-    res.status === 429 ||
-    res.status === 408 ||
+  if (isRetriedRefusal(res.status, code)) throw new DeliveryRetry(code);
+  await markRejected(deps.pool, msgId, code);
+  return { status: 'rejected', code };
+}
+
+/**
+ * Whether a sender tries a refused delivery again rather than giving the message up: server
+ * trouble, a partner whose registry does not know our (new) key yet, or one that still waits for an
+ * earlier message of ours about the request (sequence_gap). A mediator reads its relays' outcomes
+ * the same way (exchange/mediated-requests.ts).
+ */
+export function isRetriedRefusal(status: number, code: string): boolean {
+  return (
+    status >= 500 ||
+    status === 429 ||
+    status === 408 ||
     code === 'unknown_key' ||
     code === 'key_not_valid' ||
     code === 'sequence_gap' ||
     // The route through a mediator changes on both sides one after the other: until both agree,
     // the partner may refuse what came straight or through the mediator.
     code === 'relay_missing'
-  ) {
-    throw new DeliveryRetry(code);
-  }
-  await markRejected(deps.pool, msgId, code);
-  return { status: 'rejected', code };
+  );
 }

@@ -47,6 +47,7 @@ import { createInboundRouter, startRelay } from '../exchange/inbound-router.js';
 import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 import { startRetentionSweep, type RetentionSweep } from './retention-sweep.js';
+import { startMediatorWatch, type MediatorWatch } from './mediator-watch.js';
 
 /** Which parts of a node this process runs (see the top of this file). */
 export type NodeRole = 'all' | 'api' | 'worker';
@@ -84,6 +85,8 @@ export interface RunningNode {
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   /** The retention sweep (RETENTION_SWEEP_SECONDS); `sweep(now)` runs a pass as of `now`. */
   retention: RetentionSweep;
+  /** A mediator's watch over what it relays (MEDIATOR_WATCH_SECONDS); `pass(now)` runs one now. */
+  mediatorWatch: MediatorWatch;
   /** Settles when the node has stopped, whether by stop() or because the worker failed. */
   stopped: Promise<void>;
   stop(): Promise<void>;
@@ -307,6 +310,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         exchange: { inbox, outbox },
         audit: undefined as unknown as RunningNode['audit'],
         retention: undefined as unknown as RunningNode['retention'],
+        mediatorWatch: undefined as unknown as RunningNode['mediatorWatch'],
         stopped,
         stop,
       };
@@ -433,6 +437,18 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       log,
     });
     cleanups.push({ name: 'retention sweep', run: () => retention.stop() });
+    const mediatorWatch = startMediatorWatch({
+      pool: database.pool,
+      partyId: config.partyId,
+      policy,
+      webhooks: {
+        urls: config.notifications.webhookUrls,
+        secret: config.notifications.webhookSecret,
+      },
+      intervalSeconds: config.mediatorWatchSeconds,
+      log,
+    });
+    cleanups.push({ name: 'mediator watch', run: () => mediatorWatch.stop() });
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
 
     let stopping: Promise<void> | undefined;
@@ -461,6 +477,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       exchange: { inbox, outbox },
       audit: { log: audit, witness },
       retention,
+      mediatorWatch,
       stopped,
       stop,
     };

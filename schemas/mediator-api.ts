@@ -1,6 +1,6 @@
 // The mediator's API (README, _Mediated exchange_): what its operators may ask of what it relayed.
 import { z } from 'zod';
-import { Ulid } from './common.js';
+import { PartyId, Priority, RequestStatus, RequestType, Ulid } from './common.js';
 
 /** `GET /v1/relayed`: newest first, of one request or all. */
 export const RelayedQuery = z.strictObject({
@@ -8,3 +8,93 @@ export const RelayedQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type RelayedQuery = z.infer<typeof RelayedQuery>;
+
+/** `GET /v1/mediated`: the requests M relays, the most recently active first. */
+export const MediatedQuery = z.strictObject({
+  overdue: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type MediatedQuery = z.infer<typeof MediatedQuery>;
+
+const Instant = z.iso.datetime();
+const Side = z.enum(['requester', 'responder']);
+
+export const MediatedDeadline = z.object({
+  kind: z.enum(['acknowledgement', 'response']),
+  dueAt: Instant,
+  countsFrom: Instant.describe('the responder’s receipt of the request'),
+  answeredAt: Instant.nullable().describe('when the step that met it counts; null while it binds'),
+  clockStopped: z.boolean().describe('a clarification stops the response clock'),
+  overdue: z.boolean(),
+  escalationLevel: z.number().int().nonnegative(),
+  nextChangeAt: Instant.nullable().describe(
+    'when it falls due or escalates next, as things stand; null when it no longer will',
+  ),
+});
+export type MediatedDeadline = z.infer<typeof MediatedDeadline>;
+
+/**
+ * A mediated request as M sees it: the state each party shows, derived by the convergence rule
+ * from the messages M relayed and the receipts it passed back; ids, kinds, times and deadlines only.
+ */
+export const MediatedRequestView = z.object({
+  reqId: Ulid,
+  type: RequestType,
+  priority: Priority,
+  requester: PartyId,
+  responder: PartyId,
+  policyDigest: z.string(),
+  policyKnown: z
+    .boolean()
+    .describe('M holds the policy the parties agreed (same digest), so it counts the deadlines'),
+  asRequester: RequestStatus.describe('the state the requester shows, from what it holds'),
+  asResponder: RequestStatus.nullable().describe(
+    'the state the responder shows, from what it holds; null while the request has not reached it',
+  ),
+  agree: z.boolean().describe('no message is in transit: both show the settled state'),
+  settledStatus: RequestStatus.describe(
+    'the state both show once every message in transit arrives',
+  ),
+  receiptAt: Instant.nullable(),
+  deadlines: z.array(MediatedDeadline),
+  overdue: z.boolean(),
+  escalationLevel: z.number().int().nonnegative(),
+  lastActivityAt: Instant,
+  messages: z.array(
+    z.object({
+      msgId: Ulid,
+      digest: z.string(),
+      kind: z.string(),
+      from: Side,
+      seq: z.number().int().positive(),
+      sentAt: Instant,
+      relayedAt: Instant.describe('when M took it (its relay receipt)'),
+      receivedAt: Instant.nullable().describe('the recipient’s receipt time'),
+      state: z.enum(['received', 'in_transit', 'refused']),
+      effect: z.string().describe('applied, or why it had no effect where it falls'),
+    }),
+  ),
+});
+export type MediatedRequestView = z.infer<typeof MediatedRequestView>;
+
+/** `GET /v1/mediator/notifications`: the newest first. */
+export const MediatorNotificationsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** A deadline of a mediated request that passed, as M told its supervisors (ids and times only). */
+export const MediatorNotification = z.object({
+  reqId: Ulid,
+  deadline: z.enum(['acknowledgement', 'response']),
+  level: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('the escalation level reached (0: passed, before the policy’s first escalation)'),
+  dueAt: Instant,
+  at: Instant.describe('when M found it passed'),
+  webhooksTook: z.number().int().nonnegative().describe('webhook targets that took it'),
+  attempts: z.number().int().nonnegative().describe('rounds of webhook POSTs'),
+  lastError: z.string().nullable(),
+});
+export type MediatorNotification = z.infer<typeof MediatorNotification>;

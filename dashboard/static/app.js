@@ -7,6 +7,7 @@ import { csrf, getJson, signOut, SignInNeeded, token } from './api.js';
 import { createRequestPage } from './create-request.js';
 import { h, render, withNode } from './dom.js';
 import { initI18n, language, LANGUAGES, setLanguage, t } from './i18n.js';
+import { mediatedList, mediatedPage } from './mediated.js';
 import { officerRequests } from './officer.js';
 import { overview } from './overview.js';
 import { requestPage } from './request.js';
@@ -55,7 +56,11 @@ render(
   ),
 );
 
-/** @type {{ token: string | null; session: Session } | undefined} */
+/**
+ * Who is signed in, and for supervisors whether this node relays requests between parties
+ * (`relays`: asked once a session, see `askRelays`).
+ * @type {{ token: string | null; session: Session; relays?: boolean } | undefined}
+ */
 let known;
 /** @type {(() => void) | undefined} */
 let stopView;
@@ -121,6 +126,9 @@ function drawChrome(session) {
           {},
           isSupervisor(session) ? h('li', {}, link('/dashboard', t('nav.overview'))) : null,
           isOfficer(session) ? h('li', {}, link('/dashboard/requests', t('nav.requests'))) : null,
+          isSupervisor(session) && (known?.relays || here.startsWith('/dashboard/mediated'))
+            ? h('li', {}, link('/dashboard/mediated', t('nav.mediated')))
+            : null,
         )
       : null,
   );
@@ -222,6 +230,27 @@ async function currentSession() {
   return known.session;
 }
 
+/**
+ * Whether this node relays requests between parties (a mediator): it does when `GET /v1/mediated`
+ * lists any. Asked once a session, for supervisors and admins, without holding up the view; the
+ * header gains its link when the answer comes. A node that starts relaying later shows the link
+ * from the next sign-in or reload (and on the mediated pages themselves, always).
+ * @param {Session} session
+ */
+function askRelays(session) {
+  const asked = known;
+  if (!asked || asked.relays !== undefined || !isSupervisor(session)) return;
+  asked.relays = false;
+  getJson('/v1/mediated?limit=1').then(
+    (body) => {
+      asked.relays = /** @type {{ items: unknown[] }} */ (body).items.length > 0;
+      if (asked.relays && known === asked) drawChrome(session);
+    },
+    // No link then; a lost session shows in the view, which asks the node too.
+    () => undefined,
+  );
+}
+
 /** Draws the view of the current path. */
 async function route({ moveFocus = false } = {}) {
   stopView?.();
@@ -247,10 +276,15 @@ async function route({ moveFocus = false } = {}) {
   }
   if (!session) return toSignIn();
   drawChrome(session);
+  askRelays(session);
   /** @type {ViewContext} */
   const ctx = { config, session, main, announce, navigate, sessionLost };
   const requestId = /^\/dashboard\/requests\/([^/]+)$/.exec(path)?.[1];
-  if (path === '/dashboard/requests/new') {
+  const mediatedId = /^\/dashboard\/mediated\/([^/]+)$/.exec(path)?.[1];
+  if (path === '/dashboard/mediated' || mediatedId) {
+    if (!isSupervisor(session)) return showNotForRole();
+    stopView = mediatedId ? mediatedPage(ctx, decodeURIComponent(mediatedId)) : mediatedList(ctx);
+  } else if (path === '/dashboard/requests/new') {
     if (!isOfficer(session)) return showNotForRole();
     stopView = createRequestPage(ctx);
   } else if (requestId) stopView = requestPage(ctx, decodeURIComponent(requestId));

@@ -21,7 +21,8 @@ export const LANGUAGES = /** @type {const} */ ([
  * The parts of the page, one catalog file each: `common` (the frame, sign-in, shared widgets and
  * words), `officer` (the work list), `request` (a request's page, its conversation and map),
  * `actions` (the lifecycle forms), `records` (record forms and attachments), `create` (the
- * new-request page and its drawing map), `overview` (the supervisors' overview and the access log).
+ * new-request page and its drawing map), `overview` (the supervisors' overview, the access log, and
+ * a mediator's requests).
  */
 export const NAMESPACES = /** @type {const} */ ([
   'common',

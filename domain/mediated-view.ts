@@ -1,0 +1,202 @@
+// A mediator's view of one request it relays (README, _Mediated exchange_): the state each party
+// shows, derived as the party derives it, by the convergence rule (workflows/conversation.ts) over
+// the signed messages M relayed and the recipients' receipts M passed back. Everything it reads is
+// in clear in a sealed message too: kinds, order members, times, deadlines, and the facts the rule
+// reads. Pure: no I/O, no clock (`now` is an input).
+import type { Priority, RequestType } from '../schemas/common.js';
+import type { MediatedDeadline, MediatedRequestView } from '../schemas/mediator-api.js';
+import type { MessageKind } from '../schemas/envelope.js';
+import type { DeadlinePolicy } from '../schemas/policy.js';
+import type { Side } from '../workflows/actions.js';
+import {
+  contiguous,
+  factsOf,
+  settle,
+  type ConvMessage,
+  type ConversationState,
+  type Settled,
+} from '../workflows/conversation.js';
+import {
+  computeDeadline,
+  escalationLevel,
+  findRule,
+  nextEscalationAt,
+  type DeadlineExplanation,
+  type DeadlineKind,
+} from '../workflows/deadlines.js';
+import { isTerminal } from '../workflows/lifecycle.js';
+
+/** One message M relayed about the request: its clear members and what became of it. */
+export interface RelayedMessage {
+  digest: string;
+  msgId: string;
+  iss: string;
+  aud: string;
+  kind: Exclude<MessageKind, 'receipt'>;
+  seq: number;
+  seen: number;
+  /** When its sender first signed it (RFC 3339). */
+  sentAt: string;
+  /** The body's members in clear (a sealed message's personal members are not among them). */
+  body: Record<string, unknown>;
+  /** When M took it (its relay receipt's time). */
+  relayedAt: string;
+  /** The recipient's signed receipt time, once M passed the receipt back. */
+  receivedAt: string | null;
+  /** The recipient refused it for good (its sender gives it up). */
+  refused: boolean;
+}
+
+export type MessageState = MediatedRequestView['messages'][number]['state'];
+
+const conv = (m: RelayedMessage, from: Side): ConvMessage => ({
+  from,
+  seq: m.seq,
+  seen: m.seen,
+  msgId: m.msgId,
+  digest: m.digest,
+  kind: m.kind,
+  sentAt: m.sentAt,
+  receivedAt: m.receivedAt,
+  facts: factsOf(m.body),
+});
+
+/** One message per msg_id (a re-signed copy shares it): the version the recipient took, if any. */
+function versions(messages: readonly RelayedMessage[]): RelayedMessage[] {
+  const byId = new Map<string, RelayedMessage>();
+  for (const m of messages) {
+    const held = byId.get(m.msgId);
+    if (!held || (held.receivedAt === null && m.receivedAt !== null)) byId.set(m.msgId, m);
+  }
+  return [...byId.values()].sort((x, y) => x.seq - y.seq);
+}
+
+/**
+ * The view, or undefined when M holds no request message for it (it relays messages about a
+ * request whose first message did not go through it).
+ */
+export function mediatedView(input: {
+  reqId: string;
+  messages: readonly RelayedMessage[];
+  /** M's own deadline policy and its digest: used only when it is the one the parties agreed. */
+  policy: { policy: DeadlinePolicy; digest: string };
+  now: string;
+}): MediatedRequestView | undefined {
+  const all = versions(input.messages);
+  const request = all.find((m) => m.kind === 'request' && m.seq === 1);
+  if (!request) return undefined;
+  const requester = request.iss;
+  const responder = request.aud;
+  const type = request.body.request_type as RequestType;
+  const priority = request.body.priority as Priority;
+  const policyDigest =
+    typeof request.body.policy_digest === 'string' ? request.body.policy_digest : '';
+  const policyKnown = policyDigest === input.policy.digest;
+  const side = (m: RelayedMessage): Side => (m.iss === requester ? 'requester' : 'responder');
+  const live = all.filter((m) => !m.refused);
+  const fromSide = (s: Side) => live.filter((m) => side(m) === s).map((m) => conv(m, s));
+  const held = (msgs: ConvMessage[]) =>
+    contiguous(new Map(msgs.filter((m) => m.receivedAt !== null).map((m) => [m.seq, m])));
+
+  const deadlineOf = (kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null =>
+    policyKnown && s.receiptAt
+      ? computeDeadline({
+          deadline: kind,
+          policy: input.policy.policy,
+          requestType: type,
+          priority,
+          responder,
+          receiptAt: s.receiptAt,
+          pauses: s.pauses,
+          extension: s.extension,
+          now: input.now,
+        })
+      : null;
+  const dueAt = (kind: DeadlineKind, s: ConversationState) => deadlineOf(kind, s)?.dueAt ?? null;
+  const fold = (as: Side, req: ConvMessage[], resp: ConvMessage[]): Settled =>
+    settle(as, req, resp, dueAt);
+
+  const requesterMsgs = fromSide('requester');
+  const responderMsgs = fromSide('responder');
+  // Each party folds all it sent (not refused) and what it received of the other, in order.
+  const atRequester = fold('requester', requesterMsgs, held(responderMsgs));
+  const atResponder = fold('responder', held(requesterMsgs), responderMsgs);
+  // Once everything in transit arrives, both fold the same messages.
+  const settled = fold('requester', requesterMsgs, responderMsgs);
+  const state = settled.state;
+
+  const deadlines: MediatedDeadline[] = [];
+  const rule = policyKnown ? findRule(input.policy.policy, type, priority) : undefined;
+  for (const kind of ['acknowledgement', 'response'] as const) {
+    const d = deadlineOf(kind, state);
+    if (!d || !rule) continue;
+    const answeredAt = state.answered[kind];
+    const binding = answeredAt === null && !isTerminal(state.lifecycle.status);
+    const late = binding && !d.clockStopped && Date.parse(d.dueAt) <= Date.parse(input.now);
+    deadlines.push({
+      kind,
+      dueAt: d.dueAt,
+      countsFrom: d.countsFrom,
+      answeredAt,
+      clockStopped: d.clockStopped,
+      overdue: late,
+      escalationLevel: late
+        ? escalationLevel(d.dueAt, rule.escalation_after_seconds, input.now)
+        : 0,
+      // A stopped clock moves when a message comes, not with time.
+      nextChangeAt:
+        !binding || d.clockStopped
+          ? null
+          : late
+            ? nextEscalationAt(d.dueAt, rule.escalation_after_seconds, input.now)
+            : d.dueAt,
+    });
+  }
+
+  const stateOf = (m: RelayedMessage): MessageState =>
+    m.refused ? 'refused' : m.receivedAt ? 'received' : 'in_transit';
+  const effectOf = (m: RelayedMessage): string => {
+    if (m.refused) return 'refused by its recipient';
+    const o = settled.outcomes.get(m.msgId);
+    if (!o) return 'waits for an earlier message';
+    return o.applied ? 'applied' : `no effect: ${o.reason}`;
+  };
+  const order = new Map(settled.order.map((m, i) => [m.msgId, i]));
+  const place = (m: RelayedMessage) => order.get(m.msgId) ?? order.size + all.indexOf(m);
+  const times = all.flatMap((m) => [m.relayedAt, ...(m.receivedAt ? [m.receivedAt] : [])]);
+  return {
+    reqId: input.reqId,
+    type,
+    priority,
+    requester,
+    responder,
+    policyDigest,
+    policyKnown,
+    asRequester: atRequester.state.lifecycle.status,
+    asResponder: requesterMsgs.some((m) => m.kind === 'request' && m.receivedAt !== null)
+      ? atResponder.state.lifecycle.status
+      : null,
+    agree: all.every((m) => m.refused || m.receivedAt !== null),
+    settledStatus: state.lifecycle.status,
+    receiptAt: state.receiptAt,
+    deadlines,
+    overdue: deadlines.some((d) => d.overdue),
+    escalationLevel: Math.max(0, ...deadlines.map((d) => d.escalationLevel)),
+    lastActivityAt: times.sort().at(-1) ?? request.relayedAt,
+    // In the order both parties fold them (a crossing's responder message first), then the rest.
+    messages: [...all]
+      .sort((x, y) => place(x) - place(y))
+      .map((m) => ({
+        msgId: m.msgId,
+        digest: m.digest,
+        kind: m.kind,
+        from: side(m),
+        seq: m.seq,
+        sentAt: m.sentAt,
+        relayedAt: m.relayedAt,
+        receivedAt: m.receivedAt,
+        state: stateOf(m),
+        effect: effectOf(m),
+      })),
+  };
+}

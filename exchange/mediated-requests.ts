@@ -1,0 +1,73 @@
+// A mediator following the requests it relays (README, _Mediated exchange_): reads what it relayed
+// and the receipts it passed back, and derives each request's state as both parties show it
+// (domain/mediated-view.ts). It reads the clear members of the signed messages only: a sealed
+// message's content stays sealed.
+import type pg from 'pg';
+import { mediatedRequestIds, relayedOfRequests, type RelayedTokenRow } from '../db/mediator.js';
+import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
+import type { LoadedPolicy } from '../node/policy.js';
+import { decodeBase64url } from '../protocol/base64url.js';
+import type { MediatedRequestView } from '../schemas/mediator-api.js';
+import { digestOfInput } from '../protocol/digest.js';
+import { isRetriedRefusal } from './outbox.js';
+
+const payloadOf = (token: string): Record<string, unknown> =>
+  JSON.parse(
+    Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
+  ) as Record<string, unknown>;
+
+const isoOfSeconds = (s: unknown, fallback: Date) =>
+  new Date(typeof s === 'number' ? s * 1000 : fallback.getTime()).toISOString();
+
+/** One relayed row as the view reads it (M verified the token when it relayed it). */
+function relayedMessage(row: RelayedTokenRow): RelayedMessage | undefined {
+  const p = payloadOf(row.token);
+  if (p.kind === 'receipt' || typeof p.msg_id !== 'string') return undefined;
+  const receipt = row.partner_receipt_token ? payloadOf(row.partner_receipt_token) : undefined;
+  const receiptBody = receipt?.body as { received_at?: unknown } | undefined;
+  const receivedAt = typeof receiptBody?.received_at === 'string' ? receiptBody.received_at : null;
+  const status = row.partner_status;
+  return {
+    digest: digestOfInput(row.token),
+    msgId: p.msg_id,
+    iss: String(p.iss),
+    aud: String(p.aud),
+    kind: p.kind as RelayedMessage['kind'],
+    seq: typeof p.seq === 'number' ? p.seq : p.kind === 'request' ? 1 : 0,
+    seen: typeof p.seen === 'number' ? p.seen : 0,
+    sentAt: isoOfSeconds(p.sent_at ?? p.iat, row.received_at),
+    body: (p.body ?? {}) as Record<string, unknown>,
+    relayedAt: row.received_at.toISOString(),
+    receivedAt,
+    // Refused for good: its sender gives it up (a refusal it retries is still in transit).
+    refused:
+      receivedAt === null &&
+      status !== null &&
+      status >= 400 &&
+      !isRetriedRefusal(status, row.last_error ?? `http_${status}`),
+  };
+}
+
+/** Views of the requests M relays (one, or the most recently active), each as both parties see it. */
+export async function mediatedRequests(
+  deps: { pool: pg.Pool; policy: LoadedPolicy },
+  opts: { reqId?: string; limit: number; now?: Date },
+): Promise<MediatedRequestView[]> {
+  const ids = opts.reqId ? [opts.reqId] : await mediatedRequestIds(deps.pool, opts.limit);
+  const rows = await relayedOfRequests(deps.pool, ids);
+  const byRequest = new Map<string, RelayedMessage[]>();
+  for (const row of rows) {
+    const m = relayedMessage(row);
+    if (m) (byRequest.get(row.req_id) ?? byRequest.set(row.req_id, []).get(row.req_id)!).push(m);
+  }
+  const now = (opts.now ?? new Date()).toISOString();
+  return ids.flatMap((reqId) => {
+    const view = mediatedView({
+      reqId,
+      messages: byRequest.get(reqId) ?? [],
+      policy: deps.policy,
+      now,
+    });
+    return view ? [view] : [];
+  });
+}
