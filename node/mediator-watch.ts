@@ -16,8 +16,9 @@ import {
   recordMediatorPost,
   watchAgainAt,
 } from '../db/mediator.js';
-import { MEDIATOR_WATCH_LOCK, withSessionLock } from '../db/singleton.js';
+import { MEDIATOR_WATCH_LOCK } from '../db/singleton.js';
 import { mediatedRequests } from '../exchange/mediated-requests.js';
+import { startPassLoop } from './pass-loop.js';
 import type { LoadedPolicy } from './policy.js';
 
 /** Requests one pass looks at, at most; the rest wait for the next pass. */
@@ -150,37 +151,16 @@ export function startMediatorWatch(o: {
     return posted.reduce((x, y) => x + y, 0);
   };
 
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const timer =
-    o.intervalSeconds > 0
-      ? setInterval(() => {
-          if (stopped) return;
-          running = running
-            .then(() => withSessionLock(o.pool, MEDIATOR_WATCH_LOCK, () => pass()))
-            .catch((err: unknown) =>
-              o.log.warn(
-                { errName: (err as Error).name, msg: (err as Error).message },
-                'mediator watch failed; trying again at the next pass',
-              ),
-            );
-        }, o.intervalSeconds * 1000)
-      : undefined;
-  timer?.unref();
-  return {
-    pass: (now) => {
-      const p = running
-        .then(() => withSessionLock(o.pool, MEDIATOR_WATCH_LOCK, () => pass(now), { wait: true }))
-        .then((r) => (r.held ? r.value : { looked: 0, notified: [], posted: 0 }));
-      running = p.catch(() => undefined);
-      return p;
-    },
-    stop: async () => {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  const loop = startPassLoop({
+    pool: o.pool,
+    lock: MEDIATOR_WATCH_LOCK,
+    intervalSeconds: o.intervalSeconds,
+    log: o.log,
+    what: 'mediator watch',
+    pass: (now?: Date) => pass(now),
+    idle: { looked: 0, notified: [], posted: 0 },
+  });
+  return { pass: (now) => loop.run(now), stop: () => loop.stop() };
 }
 
 const range = (from: number, to: number) =>

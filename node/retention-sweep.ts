@@ -5,10 +5,11 @@
 // advisory lock); a process that finds it held skips its turn.
 import type { Logger } from 'pino';
 import { dueForErasure } from '../db/erasure.js';
-import { RETENTION_SWEEP_LOCK, withSessionLock } from '../db/singleton.js';
+import { RETENTION_SWEEP_LOCK } from '../db/singleton.js';
 import { eraseRequest, retentionOf, type ErasureDeps } from '../domain/erasure.js';
 import { isAppError } from '../errors.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
+import { startPassLoop } from './pass-loop.js';
 
 /** Requests one pass erases at most; the rest waits for the next pass. */
 const BATCH = 100;
@@ -62,37 +63,14 @@ export function startRetentionSweep(o: {
     return result;
   };
 
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const timer =
-    o.intervalSeconds > 0
-      ? setInterval(() => {
-          if (stopped) return;
-          running = running
-            .then(() => withSessionLock(o.deps.pool, RETENTION_SWEEP_LOCK, () => sweep()))
-            .catch((err: unknown) =>
-              o.log.warn(
-                { errName: (err as Error).name, msg: (err as Error).message },
-                'retention sweep failed; trying again at the next pass',
-              ),
-            );
-        }, o.intervalSeconds * 1000)
-      : undefined;
-  timer?.unref();
-  return {
-    sweep: (now) => {
-      const pass = running
-        .then(() =>
-          withSessionLock(o.deps.pool, RETENTION_SWEEP_LOCK, () => sweep(now), { wait: true }),
-        )
-        .then((r) => (r.held ? r.value : { erased: [], skipped: [] }));
-      running = pass.catch(() => undefined);
-      return pass;
-    },
-    stop: async () => {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running.catch(() => undefined);
-    },
-  };
+  const loop = startPassLoop({
+    pool: o.deps.pool,
+    lock: RETENTION_SWEEP_LOCK,
+    intervalSeconds: o.intervalSeconds,
+    log: o.log,
+    what: 'retention sweep',
+    pass: (now?: Date) => sweep(now),
+    idle: { erased: [], skipped: [] },
+  });
+  return { sweep: (now) => loop.run(now), stop: () => loop.stop() };
 }
