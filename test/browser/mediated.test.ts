@@ -12,19 +12,23 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, inPage, launchChromium } from '../helpers/browser.js';
-import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerMediated } from '../helpers/partners.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  startMediatedTrio,
+  untilStatus,
+  WAIT_MS,
+  type CutTrio,
+} from '../helpers/mediated.js';
 import { writeTestPolicy } from '../helpers/policy.js';
-import { freePort } from '../helpers/ports.js';
-import { CuttableProxy } from '../helpers/proxy.js';
-import { requestDetail } from '../helpers/requests.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
 
 /** In the sealed subject and note: M cannot read them, and its pages must never show them. */
 const MARKER = 'MEDIATED-DASHBOARD-MARKER-Vesna-Kovac';
-const WAIT_MS = 45_000;
 
+let trio: CutTrio;
 let a: TestNode;
 let m: TestNode;
 let b: TestNode;
@@ -52,14 +56,6 @@ async function signIn(page: Page, token: string) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** The request's status at `node`, once it is `status`. */
-const until = (node: TestNode, id: string, status: string) =>
-  eventually(
-    async () => ((await requestDetail(node, id))?.status === status ? true : undefined),
-    WAIT_MS,
-    `${node.config.partyId}: ${status}`,
-  );
-
 beforeAll(async () => {
   // The same policy on all three nodes, so M counts the deadlines the parties agreed: the
   // acknowledgement is due 4 s after B's receipt, escalated as soon as it is missed.
@@ -72,51 +68,29 @@ beforeAll(async () => {
       escalation_after_seconds: [0],
     },
   ]);
-  const env = {
-    DELIVERY_MAX_BACKOFF_SECONDS: '1',
-    KEY_REGISTRY_CACHE_SECONDS: '0',
-    PARLEY_POLICY_FILE: policyFile,
-  };
-  [a, m, b, browser] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
-    startTestNode({ partyId: 'party-b', env }),
+  // M reaches A's inbox through a proxy the test can cut.
+  [trio, browser] = await Promise.all([
+    startMediatedTrio({
+      env: { PARLEY_POLICY_FILE: policyFile },
+      sealContent: true,
+      cut: 'm-to-a',
+    }),
     launchChromium(),
   ]);
-  await registerMediated({ a, m, b }, { sealContent: true });
-  // M reaches A's inbox through a proxy the test can cut.
-  toA = new CuttableProxy({ host: '127.0.0.1', port: Number(new URL(a.url).port) });
-  const port = await freePort();
-  await toA.listen(port);
-  const moved = await call(m.url, 'PATCH', '/v1/admin/partners/party-a', {
-    token: await m.token('admin', 'admin-ops'),
-    json: { inboxUrl: `http://127.0.0.1:${port}/v1/messages` },
-  });
-  expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+  ({ a, m, b, proxy: toA } = trio);
   await fs.mkdir(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await toA?.close();
-  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  await trio?.stop();
 });
 
 describe('the mediator’s dashboard', () => {
   it('shows each relayed request as both parties show it, with its deadlines and messages, never its content', async () => {
-    const created = await call(a.url, 'POST', '/v1/requests', {
-      token: await a.token('officer', 'officer-amira'),
-      json: {
-        type: 'grave_information',
-        counterparty: 'party-b',
-        priority: 'urgent',
-        subject: subjectFor('grave_information', `Burial site of ${MARKER}`),
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.id as string;
+    const id = await createRequest(a, `Burial site of ${MARKER}`, { priority: 'urgent' });
     // B's receipt came back to A through M: M has relayed the request and holds the receipt.
-    await until(a, id, 'delivered');
+    await untilStatus(a, id, 'delivered');
 
     const { page, errors, close } = await openTab();
     await signIn(page, await m.token('supervisor', 'sup-sofia'));
@@ -215,10 +189,7 @@ describe('the mediator’s dashboard', () => {
     // B acknowledges while M cannot reach A: B shows acknowledged, A still delivered, and M's
     // page (as it refreshes) says so, with the message in transit.
     toA.cut();
-    const ack = await call(b.url, 'POST', `/v1/requests/${id}/acknowledge`, {
-      token: await b.token('officer', 'officer-bogdan'),
-      json: { note: `Searching for ${MARKER}` },
-    });
+    const ack = await act(b, id, 'acknowledge', { note: `Searching for ${MARKER}` });
     expect(ack.status, JSON.stringify(ack.body)).toBe(200);
     await fact('as-responder').getByText('Acknowledged').waitFor({ timeout: WAIT_MS });
     expect(await fact('as-requester').textContent()).toBe('Delivered');
@@ -251,7 +222,7 @@ describe('the mediator’s dashboard', () => {
     // without a reload; the acknowledgement deadline is met (late), so nothing is overdue.
     toA.restore();
     await cell('data-side="requester"').getByText('Acknowledged').waitFor({ timeout: WAIT_MS });
-    await until(a, id, 'acknowledged');
+    await untilStatus(a, id, 'acknowledged');
     expect(await cell('data-side="responder"').textContent()).toBe('Acknowledged');
     await cell('data-transit').getByText('Nothing: both show the same').waitFor();
     await cell('data-overdue').getByText('—').waitFor();

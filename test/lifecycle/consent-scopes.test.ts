@@ -17,10 +17,19 @@ import { buildPayload, signPayload } from '../../protocol/sign.js';
 import type { RequestType } from '../../schemas/common.js';
 import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
 import { RequestDetailView } from '../../schemas/requests-api.js';
-import { finalFor, subjectFor } from '../helpers/domain.js';
+import { finalFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerMediated } from '../helpers/partners.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  officerOf,
+  outboxOf,
+  startMediatedTrio,
+  untilStatus,
+  type MediatedTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
 import { requestDetail } from '../helpers/requests.js';
 
 const REQUEST_TYPES: RequestType[] = ['mine_map', 'grave_information', 'identification_result'];
@@ -64,52 +73,21 @@ describe('consent scopes (domain/consent.ts)', () => {
 });
 
 describe('identification records through a mediator that can read them', () => {
+  let trio: MediatedTrio;
   let a: TestNode;
   let m: TestNode;
   let b: TestNode;
-  const officers: Record<string, string> = {};
-
-  function until(
-    node: TestNode,
-    id: string,
-    pred: (r: RequestDetailView) => boolean,
-    what: string,
-  ) {
-    return eventually(
-      async () => {
-        const r = await requestDetail(node, id);
-        return r && pred(r) ? r : undefined;
-      },
-      45_000,
-      `${node.config.partyId}: ${what}`,
-    );
-  }
 
   /** The request as the node's officer sees it, with the messages' bodies. */
   async function asOfficer(node: TestNode, id: string): Promise<RequestDetailView> {
     const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-      token: officers[node.config.partyId]!,
+      token: officerOf(node),
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return RequestDetailView.parse(res.body);
   }
 
-  const respond = (id: string, json: unknown) =>
-    call(b.url, 'POST', `/v1/requests/${id}/responses`, {
-      token: officers['party-b']!,
-      json,
-    });
-
-  /** What B's supervisor sees waiting or sent for the request. */
-  async function outboxOfB(id: string) {
-    const res = await call(b.url, 'GET', '/v1/outbox?limit=1000', {
-      token: await b.token('supervisor'),
-    });
-    expect(res.status).toBe(200);
-    return (res.body.items as { msgId: string; kind: string; reqId?: string }[]).filter(
-      (i) => i.reqId === id,
-    );
-  }
+  const respond = (id: string, json: unknown) => act(b, id, 'responses', json);
 
   interface RelayedItem {
     msgId: string;
@@ -133,19 +111,9 @@ describe('identification records through a mediator that can read them', () => {
 
   /** A asks B, through M, for identification results; returns once both show it delivered. */
   async function ask(title: string): Promise<string> {
-    const created = await call(a.url, 'POST', '/v1/requests', {
-      token: officers['party-a']!,
-      json: {
-        type: 'identification_result',
-        counterparty: 'party-b',
-        priority: 'routine',
-        subject: subjectFor('identification_result', title),
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.id as string;
-    await until(b, id, (r) => r.status === 'delivered', 'request arrived');
-    await until(a, id, (r) => r.status === 'delivered', 'A holds B’s receipt');
+    const id = await createRequest(a, title, { type: 'identification_result' });
+    await untilStatus(b, id, 'delivered', 'request arrived');
+    await untilStatus(a, id, 'delivered', 'A holds B’s receipt');
     return id;
   }
 
@@ -163,19 +131,12 @@ describe('identification records through a mediator that can read them', () => {
     ((body as { errors?: { path: string }[] }).errors ?? []).map((e) => e.path);
 
   beforeAll(async () => {
-    const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
-    [a, m, b] = await Promise.all([
-      startTestNode({ partyId: 'party-a', env }),
-      startTestNode({ partyId: 'party-m', env }),
-      startTestNode({ partyId: 'party-b', env }),
-    ]);
     // M relays for both; A and B know M, and each other as reached through M, in clear.
-    await registerMediated({ a, m, b }, { sealContent: false });
-    officers['party-a'] = await a.token('officer', 'officer-amira');
-    officers['party-b'] = await b.token('officer', 'officer-bogdan');
+    trio = await startMediatedTrio({ sealContent: false });
+    ({ a, m, b } = trio);
   }, 120_000);
   afterAll(async () => {
-    await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+    await trio?.stop();
   });
 
   let id: string;
@@ -209,7 +170,7 @@ describe('identification records through a mediator that can read them', () => {
     expect(paths(mixed.body)).toEqual(['/records/1/consent', '/records/2/consent']);
 
     // Nothing was signed: no response in B's outbox, none relayed by M, A still waits.
-    expect((await outboxOfB(id)).filter((i) => i.kind === 'response')).toEqual([]);
+    expect((await outboxOf(b, id)).filter((i) => i.kind === 'response')).toEqual([]);
     expect((await relayedAtM(id)).filter((r) => r.kind === 'response')).toEqual([]);
     const atA = (await requestDetail(a, id))!;
     expect(atA.status).toBe('delivered');
@@ -227,7 +188,7 @@ describe('identification records through a mediator that can read them', () => {
     const sent = await respond(id, answer);
     expect(sent.status, JSON.stringify(sent.body)).toBe(200);
     const msgId = sent.body.msgId as string;
-    await until(a, id, (r) => r.status === 'answered', 'answered');
+    await untilStatus(a, id, 'answered');
 
     // A's officer reads the records with the consent they carry, as B signed them.
     const atA = await asOfficer(a, id);
@@ -258,9 +219,9 @@ describe('identification records through a mediator that can read them', () => {
       sealed: false,
       recipientStatus: 202,
     });
-    expect((await outboxOfB(id)).filter((i) => i.kind === 'response').map((i) => i.msgId)).toEqual([
-      msgId,
-    ]);
+    expect(
+      (await outboxOf(b, id)).filter((i) => i.kind === 'response').map((i) => i.msgId),
+    ).toEqual([msgId]);
   });
 
   it('refuses at A such records that came through M unsealed, and M passes the refusal back', async () => {

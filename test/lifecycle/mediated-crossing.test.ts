@@ -6,25 +6,27 @@
 // receipt: all three agree on what was exchanged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
-import { finalFor, subjectFor } from '../helpers/domain.js';
-import { call, type HttpResult } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerMediated } from '../helpers/partners.js';
-import { freePort } from '../helpers/ports.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import { finalFor } from '../helpers/domain.js';
+import type { HttpResult } from '../helpers/http.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  outboxOf,
+  startMediatedTrio,
+  untilFailedAttempt,
+  untilStatus,
+  type CutTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
 
+let trio: CutTrio;
 let a: TestNode;
 let m: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
-const officers: Record<string, string> = {};
-
-const act = (node: TestNode, id: string, route: string, json: unknown) =>
-  call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
-    token: officers[node.config.partyId]!,
-    json,
-  });
 
 const msgIdOf = (res: HttpResult) => (res.body as { msgId: string }).msgId;
 
@@ -35,23 +37,6 @@ function story(r: RequestDetailView) {
     .map((e) => (e.detail as { msgId: string }).msgId)
     .sort();
   return { status: r.status, notApplied };
-}
-
-interface OutboxItem {
-  msgId: string;
-  kind: string;
-  reqId?: string;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-}
-
-/** The node's outbox for the request, as its supervisor sees it. */
-async function outboxOf(node: TestNode, id: string): Promise<OutboxItem[]> {
-  const res = await call(node.url, 'GET', '/v1/outbox?limit=1000', {
-    token: await node.token('supervisor'),
-  });
-  return (res.body.items as OutboxItem[]).filter((i) => i.reqId === id);
 }
 
 interface RelayedView {
@@ -105,26 +90,9 @@ async function orExplain<T>(id: string, wait: Promise<T>): Promise<T> {
 
 /** A submits a request to B through M; returns its id once both show it delivered. */
 async function submit(title: string): Promise<string> {
-  const created = await call(a.url, 'POST', '/v1/requests', {
-    token: officers['party-a']!,
-    json: {
-      type: 'grave_information',
-      counterparty: 'party-b',
-      priority: 'routine',
-      subject: subjectFor('grave_information', title),
-    },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = created.body.id as string;
+  const id = await createRequest(a, title);
   for (const node of [b, a])
-    await orExplain(
-      id,
-      eventually(
-        async () => ((await requestDetail(node, id))?.status === 'delivered' ? true : undefined),
-        45_000,
-        `${node.config.partyId}: request delivered`,
-      ),
-    );
+    await orExplain(id, untilStatus(node, id, 'delivered', 'request delivered'));
   return id;
 }
 
@@ -149,15 +117,11 @@ async function crossWhileMIsAway(
       [a, fromA],
       [b, fromB],
     ] as const)
-      await eventually(
-        async () => {
-          const item = (await outboxOf(node, id)).find((i) => i.msgId === msgIdOf(res));
-          return item && item.status === 'pending' && item.attempts >= 1 && item.lastError
-            ? item
-            : undefined;
-        },
-        30_000,
+      await untilFailedAttempt(
+        node,
+        id,
         `${node.config.partyId}: a failed attempt to reach M`,
+        msgIdOf(res),
       );
     // Neither message has arrived: each side shows only its own action.
     const [nowA, nowB] = await Promise.all([requestDetail(a, id), requestDetail(b, id)]);
@@ -211,6 +175,33 @@ function mAgrees(id: string, expected: string[]) {
   );
 }
 
+/**
+ * Waits until M holds the request, A's withdrawal and B's crossing message of `kind`, each with its
+ * recipient's receipt, and checks each is the message its sender's node answered with.
+ */
+async function mRelayedCrossing(
+  id: string,
+  withdrawal: HttpResult,
+  kind: string,
+  fromB: HttpResult,
+) {
+  const rows = await mAgrees(id, [
+    'party-a>party-b:request',
+    'party-a>party-b:withdrawal',
+    `party-b>party-a:${kind}`,
+  ]);
+  expect(rows.find((r) => r.kind === 'withdrawal')!.msg_id).toBe(msgIdOf(withdrawal));
+  expect(rows.find((r) => r.kind === kind)!.msg_id).toBe(msgIdOf(fromB));
+}
+
+/** A's timeline shows its withdrawal not applied, under the officer who withdrew. */
+function expectWithdrawalNotApplied(atA: RequestDetailView, withdrawal: HttpResult) {
+  expect(atA.timeline.find((e) => e.type === 'action_not_applied')).toMatchObject({
+    actor: 'officer-amira',
+    detail: { kind: 'withdrawal', msgId: msgIdOf(withdrawal) },
+  });
+}
+
 /** Both workflows end (every message receipted both ways), then both views. */
 async function bothEnded(id: string) {
   await orExplain(
@@ -224,24 +215,12 @@ async function bothEnded(id: string) {
 }
 
 beforeAll(async () => {
-  const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
-  [a, m, b] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
-    startTestNode({ partyId: 'party-b', env }),
-  ]);
-  proxy = new CuttableProxy({ host: '127.0.0.1', port: Number(new URL(m.url).port) });
-  const port = await freePort();
-  await proxy.listen(port);
-  const mInbox = `http://127.0.0.1:${port}/v1/messages`;
   // M relays for both; A and B reach M through the proxy, and each other through M, sealed.
-  await registerMediated({ a, m, b }, { mInbox, sealContent: true });
-  officers['party-a'] = await a.token('officer', 'officer-amira');
-  officers['party-b'] = await b.token('officer', 'officer-bogdan');
+  trio = await startMediatedTrio({ sealContent: true, cut: 'm' });
+  ({ a, m, b, proxy } = trio);
 }, 120_000);
 afterAll(async () => {
-  await proxy?.close();
-  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  await trio?.stop();
 });
 
 describe('crossing actions through a mediator end in the same state on A and B, and at M', () => {
@@ -258,18 +237,9 @@ describe('crossing actions through a mediator end in the same state on A and B, 
     const [atA, atB] = await bothEnded(id);
     expect(story(atA)).toEqual({ status: 'declined', notApplied: [msgIdOf(withdrawal)] });
     expect(story(atB)).toEqual(story(atA));
-    expect(atA.timeline.find((e) => e.type === 'action_not_applied')).toMatchObject({
-      actor: 'officer-amira',
-      detail: { kind: 'withdrawal', msgId: msgIdOf(withdrawal) },
-    });
+    expectWithdrawalNotApplied(atA, withdrawal);
     // M relayed both crossing messages, and holds the recipient's receipt of each.
-    const rows = await mAgrees(id, [
-      'party-a>party-b:request',
-      'party-a>party-b:withdrawal',
-      'party-b>party-a:decline',
-    ]);
-    expect(rows.find((r) => r.kind === 'withdrawal')!.msg_id).toBe(msgIdOf(withdrawal));
-    expect(rows.find((r) => r.kind === 'decline')!.msg_id).toBe(msgIdOf(decline));
+    await mRelayedCrossing(id, withdrawal, 'decline', decline);
     // Nothing waits in either outbox.
     for (const node of [a, b])
       expect((await outboxOf(node, id)).every((i) => i.status === 'delivered')).toBe(true);
@@ -285,17 +255,8 @@ describe('crossing actions through a mediator end in the same state on A and B, 
     );
     // As between two nodes: answered on both sides, the withdrawal not applied (too late).
     const [atA] = await bothAgree(id, 'answered', [msgIdOf(withdrawal)]);
-    expect(atA.timeline.find((e) => e.type === 'action_not_applied')).toMatchObject({
-      actor: 'officer-amira',
-      detail: { kind: 'withdrawal', msgId: msgIdOf(withdrawal) },
-    });
-    const rows = await mAgrees(id, [
-      'party-a>party-b:request',
-      'party-a>party-b:withdrawal',
-      'party-b>party-a:response',
-    ]);
-    expect(rows.find((r) => r.kind === 'withdrawal')!.msg_id).toBe(msgIdOf(withdrawal));
-    expect(rows.find((r) => r.kind === 'response')!.msg_id).toBe(msgIdOf(response));
+    expectWithdrawalNotApplied(atA, withdrawal);
+    await mRelayedCrossing(id, withdrawal, 'response', response);
     // Each side holds its partner's receipt of its crossing message: nothing waits.
     await orExplain(
       id,

@@ -10,58 +10,33 @@
 // - A message changed on its way is refused by B (the signature is A's, not M's), and a message
 //   from A that bypasses M is refused (`relay_missing`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { referencedAttachments } from '../../schemas/domain/shared.js';
 import { PHOTO_GS031 } from '../fixtures/domain/attachments.js';
 import { casesFinal } from '../fixtures/domain/graves.js';
-import { subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerMediated } from '../helpers/partners.js';
-import { freePort } from '../helpers/ports.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  officerOf,
+  startMediatedTrio,
+  untilFailedAttempt,
+  untilStatus,
+  type CutTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
 
 const MARKER = 'MEDIATED-MARKER-Zora-Ilic';
 
+let trio: CutTrio;
 let a: TestNode;
 let m: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
 /** M's inbox as A and B know it: through the proxy. */
 let mInbox: string;
-const officers: Record<string, string> = {};
-
-function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
-  return eventually(
-    async () => {
-      const r = await requestDetail(node, id);
-      return r && pred(r) ? r : undefined;
-    },
-    45_000,
-    `${node.config.partyId}: ${what}`,
-  );
-}
-
-const act = (node: TestNode, id: string, route: string, json: unknown) =>
-  call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
-    token: officers[node.config.partyId]!,
-    json,
-  });
-
-async function createAtA(title: string): Promise<string> {
-  const created = await call(a.url, 'POST', '/v1/requests', {
-    token: officers['party-a']!,
-    json: {
-      type: 'grave_information',
-      counterparty: 'party-b',
-      priority: 'routine',
-      subject: subjectFor('grave_information', title),
-    },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body.id as string;
-}
 
 /** Every row of every table of the node's database, as text. */
 async function everything(node: TestNode): Promise<string> {
@@ -79,47 +54,36 @@ async function everything(node: TestNode): Promise<string> {
 }
 
 beforeAll(async () => {
-  const env = {
-    DELIVERY_MAX_BACKOFF_SECONDS: '1',
-    KEY_REGISTRY_CACHE_SECONDS: '0',
-    // The fixtures' site photo is an SVG drawing, which a node takes only when configured to.
-    ATTACHMENT_MEDIA_TYPES: 'image/svg+xml,text/plain,application/pdf',
-  };
-  [a, m, b] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
-    startTestNode({ partyId: 'party-b', env }),
-  ]);
-  const mPort = Number(new URL(m.url).port);
-  proxy = new CuttableProxy({ host: '127.0.0.1', port: mPort });
-  const port = await freePort();
-  await proxy.listen(port);
-  mInbox = `http://127.0.0.1:${port}/v1/messages`;
-  // M relays for both; A and B know M, and know each other as reached through M.
-  await registerMediated({ a, m, b }, { mInbox, sealContent: true });
-  officers['party-a'] = await a.token('officer', 'officer-amira');
-  officers['party-b'] = await b.token('officer', 'officer-bogdan');
+  // M relays for both; A and B know M (through the proxy), and each other as reached through M.
+  trio = await startMediatedTrio({
+    env: {
+      // The fixtures' site photo is an SVG drawing, which a node takes only when configured to.
+      ATTACHMENT_MEDIA_TYPES: 'image/svg+xml,text/plain,application/pdf',
+    },
+    sealContent: true,
+    cut: 'm',
+  });
+  ({ a, m, b, proxy, mInbox } = trio);
 }, 120_000);
 afterAll(async () => {
-  await proxy?.close();
-  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  await trio?.stop();
 });
 
 describe('a request through a mediator', () => {
   let id: string;
 
   it('runs its whole lifecycle between A and B through M, both sides converging', async () => {
-    id = await createAtA(`Burial site of ${MARKER}`);
-    const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+    id = await createRequest(a, `Burial site of ${MARKER}`);
+    const atB = await untilStatus(b, id, 'delivered', 'request arrived');
     expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
     expect((await act(b, id, 'acknowledge', { note: `Searching for ${MARKER}` })).status).toBe(200);
-    await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
+    await untilStatus(a, id, 'acknowledged');
     // B's answer refers to a photo of the site: uploaded at B, it travels to A through M.
     expect(referencedAttachments(casesFinal)).toEqual([PHOTO_GS031.sha256]);
     const up = await fetch(`${b.url}/v1/attachments/sha256:${PHOTO_GS031.sha256}`, {
       method: 'PUT',
       headers: {
-        authorization: `Bearer ${officers['party-b']!}`,
+        authorization: `Bearer ${officerOf(b)}`,
         'content-type': PHOTO_GS031.media_type,
       },
       body: PHOTO_GS031.bytes,
@@ -127,9 +91,9 @@ describe('a request through a mediator', () => {
     expect(up.status).toBe(201);
     const final = await act(b, id, 'responses', casesFinal);
     expect(final.status, JSON.stringify(final.body)).toBe(200);
-    await until(a, id, (r) => r.status === 'answered', 'answered');
+    await untilStatus(a, id, 'answered');
     const photo = await fetch(`${a.url}/v1/attachments/sha256:${PHOTO_GS031.sha256}`, {
-      headers: { authorization: `Bearer ${officers['party-a']!}` },
+      headers: { authorization: `Bearer ${officerOf(a)}` },
     });
     expect(photo.status).toBe(200);
     expect(Buffer.from(await photo.arrayBuffer()).equals(Buffer.from(PHOTO_GS031.bytes))).toBe(
@@ -141,7 +105,7 @@ describe('a request through a mediator', () => {
     ]);
     expect(atM.rowCount).toBe(0);
     expect((await act(a, id, 'close', { outcome: 'accepted' })).status).toBe(200);
-    const endB = await until(b, id, (r) => r.status === 'closed', 'closed');
+    const endB = await untilStatus(b, id, 'closed');
     const endA = (await requestDetail(a, id))!;
     expect(endA.status).toBe('closed');
     // Deadlines count from B's receipt on both sides, as without a mediator.
@@ -254,32 +218,13 @@ describe('a request through a mediator', () => {
 
   it('waits while M is away and goes through when it is back', async () => {
     proxy.cut();
-    const waiting = await createAtA('Request sent while the mediator is away');
+    const waiting = await createRequest(a, 'Request sent while the mediator is away');
     // A's outbox says why it waits: M cannot be reached.
-    await eventually(
-      async () => {
-        const res = await call(a.url, 'GET', '/v1/outbox?limit=1000', {
-          token: await a.token('supervisor'),
-        });
-        const item = (
-          res.body.items as {
-            reqId?: string;
-            status: string;
-            attempts: number;
-            lastError: string | null;
-          }[]
-        ).find((i) => i.reqId === waiting);
-        return item && item.status === 'pending' && item.attempts >= 1 && item.lastError
-          ? item
-          : undefined;
-      },
-      30_000,
-      'a failed attempt at A',
-    );
+    await untilFailedAttempt(a, waiting, 'a failed attempt at A');
     expect((await requestDetail(b, waiting)) ?? undefined).toBeUndefined();
     proxy.restore();
-    await until(b, waiting, (r) => r.status === 'delivered', 'delivered after M came back');
-    await until(a, waiting, (r) => r.status === 'delivered', 'A holds B’s receipt');
+    await untilStatus(b, waiting, 'delivered', 'delivered after M came back');
+    await untilStatus(a, waiting, 'delivered', 'A holds B’s receipt');
   });
 
   it('answers a message signed again (same msg_id) with the receipt B gave its first version', async () => {
