@@ -12,8 +12,7 @@ import { cosignaturesOf, listCheckpoints, listSecurityAlerts } from '../db/audit
 import { WitnessRequest } from '../schemas/audit.js';
 import { RelayProofsRequest, type RelayProofs } from '../schemas/evidence.js';
 import { proveEntries } from '../audit/proofs.js';
-import { relayAuditIndices, relayedAny } from '../db/mediator.js';
-import { listParties } from '../db/registry.js';
+import { relayAuditIndices, relayedParties } from '../db/mediator.js';
 import { Ulid } from '../schemas/common.js';
 import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
@@ -109,11 +108,17 @@ export function auditRouter(deps: AuditRouterDeps): Router {
   declared.route('relayProofs', async (req, res) => {
     const { digests } = parseOrThrow(RelayProofsRequest, req.body, 'the request for proofs');
     // From the relayed messages, not the log: a message relayed a moment ago is stored with its
-    // entry staged, which the checkpoint below integrates.
-    if (!(await relayedAny(deps.pool, digests)))
+    // entry staged, which the checkpoint below integrates. Its two parties are the witnesses whose
+    // cosignatures go with the proofs: never those of M's other clients.
+    const parties = await relayedParties(deps.pool, digests);
+    if (parties.length === 0)
       throw new AppError('unknown_message', 'this node relayed none of these messages');
-    const witnesses = (await listParties(deps.pool)).filter((p) => p.relays).map((p) => p.partyId);
-    const proofs = await proveEntries(deps, witnesses, () => relayAuditIndices(deps.pool, digests));
+    if (parties.length > 2)
+      throw new AppError(
+        'schema_invalid',
+        'these messages are not all between the same two parties',
+      );
+    const proofs = await proveEntries(deps, parties, () => relayAuditIndices(deps.pool, digests));
     const answer: RelayProofs = { log: deps.partyId, proofs };
     res.json(answer);
   });

@@ -11,7 +11,12 @@ import { exportBundle, importBundle } from '../exchange/bundle.js';
 import { signalReceiptArrived } from '../temporal/request-workflows.js';
 import type { InboxDeps } from '../exchange/inbox.js';
 import type { OutboxDeps } from '../exchange/outbox.js';
-import { listMediatorNotifications, listRelayed } from '../db/mediator.js';
+import {
+  listMediatorNotifications,
+  listRelayed,
+  mediatedRequestIds,
+  overdueWatches,
+} from '../db/mediator.js';
 import {
   MediatedQuery,
   MediatorNotificationsQuery,
@@ -106,11 +111,21 @@ export function outboxRouter(deps: {
   // On a mediator: the requests it relays, each as both parties see it, without content.
   declared.route('listMediated', async (req, res) => {
     const q = parseOrThrow(MediatedQuery, req.query, 'the query');
-    const views = await mediatedRequests(deps, { limit: q.limit });
-    res.json({
-      items:
-        q.overdue === undefined ? views : views.filter((v) => v.overdue === (q.overdue === 'true')),
-    });
+    // Overdue: those the watch last found overdue (seldom the most recently active) and the most
+    // recently active, each looked at again now.
+    const reqIds =
+      q.overdue === 'true'
+        ? [
+            ...new Set([
+              ...(await overdueWatches(deps.pool, q.limit)),
+              ...(await mediatedRequestIds(deps.pool, q.limit)),
+            ]),
+          ]
+        : undefined;
+    const views = await mediatedRequests(deps, { limit: q.limit, ...(reqIds ? { reqIds } : {}) });
+    const items =
+      q.overdue === undefined ? views : views.filter((v) => v.overdue === (q.overdue === 'true'));
+    res.json({ items: items.slice(0, q.limit) });
   });
   declared.route('getMediated', async (req, res) => {
     const id = parseOrThrow(Ulid, req.params.id, 'the request id');

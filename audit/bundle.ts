@@ -219,9 +219,17 @@ export async function buildEvidenceBundle(
       token,
     });
   }
-  const mediatorId =
-    partnerRow?.via ??
-    (relayReceipts.size > 0 ? payloadOf([...relayReceipts.values()][0]!.token).iss : undefined);
+  // The mediator whose relay receipts this node holds: none, when the request went straight (or
+  // by file, or before the route through a mediator was set). Receipts of another mediator than
+  // the one named (the route changed meanwhile) are left out: one mediator per bundle.
+  const issuers = [...relayReceipts.values()].map((r) => payloadOf(r.token).iss);
+  const mediatorId = issuers.length
+    ? partnerRow?.via && issuers.includes(partnerRow.via)
+      ? partnerRow.via
+      : issuers[0]
+    : undefined;
+  for (const [digest, r] of relayReceipts)
+    if (payloadOf(r.token).iss !== mediatorId) relayReceipts.delete(digest);
 
   // A fresh checkpoint covering everything above, shown to the partner (and the mediator) to
   // countersign; the proofs go against the one the most of them countersigned (audit/proofs.ts).

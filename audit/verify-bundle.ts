@@ -165,7 +165,7 @@ export async function verifyBundle(
   );
   const logged = new Map<string, AuditEntry>();
   const loggedEvents = new Map<number, string>();
-  for (const entry of nodeLog) {
+  for (const entry of nodeLog.entries) {
     if ('digest' in entry) logged.set(`${entry.type}:${entry.digest}`, entry);
     if (entry.type === 'request_event' && entry.req_id === reqId)
       loggedEvents.set(entry.seq, entry.event_digest);
@@ -177,6 +177,7 @@ export async function verifyBundle(
   const envelopeInfo = new Map<string, { from: string; to: string; kind: string }>();
   /** When the recipient says it received each envelope (its receipt, verified here). */
   const arrivals = new Map<string, string>();
+  const receiptFor = new Map<string, string>();
   const attachmentsSeen = new Set<string>();
   for (const env of b.envelopes) {
     const item = `envelope ${env.digest.slice(0, 16)}`;
@@ -286,10 +287,14 @@ export async function verifyBundle(
       if (p.in_reply_to.digest !== r.for_digest || p.body.digest !== r.for_digest)
         throw new Error('does not name the message it is listed for');
       if (!envelopeDigests.has(r.for_digest)) throw new Error('names a message not verified here');
+      const env = envelopeInfo.get(r.for_digest);
+      if (env && (p.iss !== env.to || p.aud !== env.from))
+        throw new Error(`not ${env.to}'s receipt to ${env.from}`);
       if (revokedBefore(v.key.kid, p.iat)) throw new Error('signed after its key was revoked');
       const type = r.direction === 'sent' ? 'receipt_signed' : 'receipt_received';
       if (!logged.get(`${type}:${v.digest}`)) throw new Error('not in the log');
       arrivals.set(r.for_digest, p.body.received_at);
+      receiptFor.set(v.digest, r.for_digest);
       say(item, true, `${p.iss} received the message at ${p.body.received_at}`, 'full');
     } catch (err) {
       say(
@@ -301,12 +306,22 @@ export async function verifyBundle(
     }
   }
 
-  if (b.mediator)
-    await checkMediator({ keys, say, registry, revokedBefore }, b, {
+  if (b.mediator) {
+    const vouched = await checkMediator({ keys, say, registry, revokedBefore }, b, {
+      reqId,
       envelopeInfo,
       arrivals,
-      receiptDigests: new Set(b.receipts.map((r) => r.digest)),
+      receiptFor,
     });
+    // A mediator stands in for the partner as a witness of the node's log only if it relayed
+    // something of this request: otherwise any party the node names could countersign for it.
+    if (vouched === 0 && !nodeLog.cosigners.has(partner))
+      say(
+        'cosignatures',
+        false,
+        `only ${b.mediator.party} countersigned, and no relay receipt shows it relayed this request`,
+      );
+  }
 
   for (const a of b.attachments) {
     const item = `attachment ${a.sha256.slice(0, 16)}`;
@@ -352,8 +367,9 @@ async function checkLog(
   logParty: string,
   witnesses: readonly string[],
   proofs: LogProofs,
-): Promise<AuditEntry[]> {
+): Promise<{ entries: AuditEntry[]; cosigners: Set<string> }> {
   const { keys, say } = ctx;
+  const cosigners = new Set<string>();
   const logKey = (parties: readonly string[]) => (kid: string) => {
     const k = keys.get(kid);
     return k && parties.includes(k.party_id) && k.roles.includes('log')
@@ -388,7 +404,10 @@ async function checkLog(
       c.payload.checkpoint_digest !== signingInputDigest(proofs.checkpoint.token)
     )
       say(item, false, 'does not name this checkpoint');
-    else say(item, true, `${c.payload.witness} countersigned the checkpoint at ${c.payload.at}`);
+    else {
+      cosigners.add(c.payload.witness);
+      say(item, true, `${c.payload.witness} countersigned the checkpoint at ${c.payload.at}`);
+    }
   }
   if (proofs.checkpoint.cosignatures.length === 0)
     say(
@@ -423,7 +442,7 @@ async function checkLog(
     proven.push(entry);
     say(item, true, `${entry.type}, included in the checkpoint`);
   }
-  return proven;
+  return { entries: proven, cosigners };
 }
 
 /**
@@ -441,17 +460,20 @@ async function checkMediator(
   },
   b: EvidenceBundle,
   seen: {
+    reqId: string;
     envelopeInfo: Map<string, { from: string; to: string; kind: string }>;
     arrivals: Map<string, string>;
-    receiptDigests: Set<string>;
+    /** Each verified receipt of the bundle, by its digest: the message it is for. */
+    receiptFor: Map<string, string>;
   },
-): Promise<void> {
+): Promise<number> {
+  let vouched = 0;
   const { say } = ctx;
   const m = b.mediator!;
   const { node, partner } = b.manifest;
   if (m.party === node || m.party === partner) {
     say('mediator', false, 'the mediator named is a party of the request');
-    return;
+    return 0;
   }
   const relayed = new Map<string, AuditEntry & { type: 'message_relayed' }>();
   const passedBack = new Map<string, AuditEntry & { type: 'relay_receipt_received' }>();
@@ -462,16 +484,27 @@ async function checkMediator(
       `${m.party}'s log proofs are not in the bundle: it could not be reached when the bundle was made`,
     );
   else {
-    for (const e of await checkLog(ctx, 'mediator ', m.party, [node, partner], m.log)) {
-      if (e.type === 'message_relayed') relayed.set(e.digest, e);
-      else if (e.type === 'relay_receipt_received') passedBack.set(e.for_digest, e);
+    for (const e of (await checkLog(ctx, 'mediator ', m.party, [node, partner], m.log)).entries) {
+      const of = 'digest' in e ? e.digest.slice(0, 16) : '';
+      if (e.type === 'message_relayed') {
+        const env = seen.envelopeInfo.get(e.digest);
+        if (!env) say(`mediator relayed ${of}`, false, 'names a message not verified here');
+        else if (e.iss !== env.from || e.aud !== env.to || e.req_id !== seen.reqId)
+          say(
+            `mediator relayed ${of}`,
+            false,
+            'its log entry names another sender, recipient or request',
+          );
+        else relayed.set(e.digest, e);
+      } else if (e.type === 'relay_receipt_received') passedBack.set(e.for_digest, e);
+      else say(`mediator log ${e.type}`, false, 'not an entry of a message relayed');
     }
   }
   for (const [forDigest, e] of passedBack) {
     const item = `mediator passed back ${forDigest.slice(0, 16)}`;
     if (!seen.envelopeInfo.has(forDigest)) say(item, false, 'names a message not verified here');
-    else if (!seen.receiptDigests.has(e.digest))
-      say(item, false, 'names a recipient’s receipt that is not in the bundle');
+    else if (seen.receiptFor.get(e.digest) !== forDigest)
+      say(item, false, 'names no receipt of the recipient for this message in the bundle');
     else say(item, true, `${m.party} passed the recipient’s receipt back at ${e.at}`);
   }
   // A message M's log says it relayed, among the envelopes verified here, whose relay receipt the
@@ -509,6 +542,7 @@ async function checkMediator(
       if (logged && (logged.relay_receipt_digest !== r.digest || logged.iss !== env.from))
         throw new Error(`${m.party}'s log names another relay receipt for the message`);
       const arrived = seen.arrivals.get(r.for_digest);
+      vouched += 1;
       say(
         item,
         true,
@@ -524,4 +558,5 @@ async function checkMediator(
       );
     }
   }
+  return vouched;
 }

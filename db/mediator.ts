@@ -48,8 +48,10 @@ export async function storeRelayed(
 ): Promise<RelayedRow> {
   return withTransaction(pool, async (client) => {
     const row = await insertRelayed(client, m);
-    if (m.reqId) await watchNow(client, m.reqId);
-    if (row.relay_receipt_token === m.relayReceiptToken)
+    const inserted = row.relay_receipt_token === m.relayReceiptToken;
+    // A new message changes the request's view; a copy posted again does not.
+    if (inserted && m.reqId) await watchNow(client, m.reqId);
+    if (inserted)
       await appendAudit(client, [
         {
           type: 'message_relayed',
@@ -116,14 +118,14 @@ export async function recordForward(
   },
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ had: boolean }>(
+    const { rows } = await client.query<{ had: boolean; req_id: string | null }>(
       `UPDATE relayed_messages r SET attempts = r.attempts + 1, last_error = $2,
          partner_status = $3,
          partner_receipt_token = COALESCE(r.partner_receipt_token, $4),
          partner_received_at = COALESCE(r.partner_received_at, $5)
        FROM (SELECT partner_receipt_token IS NOT NULL AS had FROM relayed_messages
               WHERE digest = $1 FOR UPDATE) old
-       WHERE r.digest = $1 RETURNING old.had`,
+       WHERE r.digest = $1 RETURNING old.had, r.req_id`,
       [
         digest,
         outcome.error,
@@ -132,13 +134,11 @@ export async function recordForward(
         outcome.receivedAt ?? null,
       ],
     );
-    // The recipient's receipt is logged once, when it first comes; the request's view changes.
+    // Any answer may change the request's view (a receipt, a refusal for good, a retry): the
+    // watch looks at it again.
+    if (rows[0]?.req_id) await watchNow(client, rows[0].req_id);
+    // The recipient's receipt is logged once, when it first comes.
     if (rows[0] && !rows[0].had && outcome.receiptToken && outcome.receivedAt) {
-      const { rows: req } = await client.query<{ req_id: string | null }>(
-        'SELECT req_id FROM relayed_messages WHERE digest = $1',
-        [digest],
-      );
-      if (req[0]?.req_id) await watchNow(client, req[0].req_id);
       await appendAudit(client, [
         {
           type: 'relay_receipt_received',
@@ -185,12 +185,22 @@ export async function watchAgainAt(
   watched: { reqId: string; version: number },
   next: Date | null,
   checkedAt: Date,
+  overdue = false,
 ): Promise<void> {
   await pool.query(
-    `UPDATE mediated_watch SET checked_at = $4, next_check_at = $3
+    `UPDATE mediated_watch SET checked_at = $4, next_check_at = $3, overdue = $5
       WHERE req_id = $1 AND version = $2`,
-    [watched.reqId, watched.version, next, checkedAt],
+    [watched.reqId, watched.version, next, checkedAt, overdue],
   );
+}
+
+/** The requests the watch last found overdue, the most recently looked at first. */
+export async function overdueWatches(pool: pg.Pool, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ req_id: string }>(
+    `SELECT req_id FROM mediated_watch WHERE overdue ORDER BY checked_at DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.req_id);
 }
 
 export interface MediatorNotificationRow {
@@ -337,18 +347,20 @@ export async function relayAuditIndices(
   return rows.map((r) => Number(r.idx));
 }
 
-/** Whether this mediator relayed any message with one of these digests. */
-export async function relayedAny(pool: pg.Pool, digests: readonly string[]): Promise<boolean> {
-  const { rows } = await pool.query(
-    'SELECT 1 FROM relayed_messages WHERE digest = ANY($1::text[]) LIMIT 1',
+/** The parties (senders and recipients) of the messages this mediator relayed with these digests. */
+export async function relayedParties(pool: pg.Pool, digests: readonly string[]): Promise<string[]> {
+  const { rows } = await pool.query<{ party: string }>(
+    `SELECT DISTINCT unnest(ARRAY[iss, aud]) AS party FROM relayed_messages
+      WHERE digest = ANY($1::text[]) ORDER BY 1`,
     [digests],
   );
-  return rows.length > 0;
+  return rows.map((r) => r.party);
 }
 
 /** A relayed message with its token and the recipient's receipt, for M's view of its request. */
 export interface RelayedTokenRow {
   req_id: string;
+  digest: string;
   token: string;
   received_at: Date;
   partner_receipt_token: string | null;
@@ -362,7 +374,7 @@ export async function relayedOfRequests(
   reqIds: readonly string[],
 ): Promise<RelayedTokenRow[]> {
   const { rows } = await pool.query<RelayedTokenRow>(
-    `SELECT req_id, token, received_at, partner_receipt_token, partner_status, last_error
+    `SELECT req_id, digest, token, received_at, partner_receipt_token, partner_status, last_error
        FROM relayed_messages WHERE req_id = ANY($1::text[]) AND kind <> 'receipt'
       ORDER BY received_at, digest`,
     [reqIds],

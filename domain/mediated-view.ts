@@ -33,7 +33,8 @@ export interface RelayedMessage {
   iss: string;
   aud: string;
   kind: Exclude<MessageKind, 'receipt'>;
-  seq: number;
+  /** Its place among its sender's messages; null from a sender that predates `seq`. */
+  seq: number | null;
   seen: number;
   /** When its sender first signed it (RFC 3339). */
   sentAt: string;
@@ -49,7 +50,7 @@ export interface RelayedMessage {
 
 export type MessageState = MediatedRequestView['messages'][number]['state'];
 
-const conv = (m: RelayedMessage, from: Side): ConvMessage => ({
+const conv = (m: RelayedMessage & { seq: number }, from: Side): ConvMessage => ({
   from,
   seq: m.seq,
   seen: m.seen,
@@ -61,12 +62,24 @@ const conv = (m: RelayedMessage, from: Side): ConvMessage => ({
   facts: factsOf(m.body),
 });
 
-/** One message per msg_id (a re-signed copy shares it): the version the recipient took, if any. */
-function versions(messages: readonly RelayedMessage[]): RelayedMessage[] {
-  const byId = new Map<string, RelayedMessage>();
+/**
+ * One message per msg_id (a re-signed copy shares it): the version the recipient took; else, when
+ * any version was refused for good, a refused one (its sender gave the message up); else the
+ * newest relayed. Messages without a place (`seq`) are left out: the view is then incomplete.
+ */
+function versions(messages: readonly RelayedMessage[]): (RelayedMessage & { seq: number })[] {
+  const byId = new Map<string, RelayedMessage & { seq: number }>();
+  const rank = (m: RelayedMessage) => (m.receivedAt !== null ? 2 : m.refused ? 1 : 0);
   for (const m of messages) {
+    if (m.seq === null) continue;
     const held = byId.get(m.msgId);
-    if (!held || (held.receivedAt === null && m.receivedAt !== null)) byId.set(m.msgId, m);
+    const mine = { ...m, seq: m.seq };
+    if (
+      !held ||
+      rank(m) > rank(held) ||
+      (rank(m) === rank(held) && Date.parse(m.relayedAt) > Date.parse(held.relayedAt))
+    )
+      byId.set(m.msgId, mine);
   }
   return [...byId.values()].sort((x, y) => x.seq - y.seq);
 }
@@ -94,9 +107,13 @@ export function mediatedView(input: {
   const policyKnown = policyDigest === input.policy.digest;
   const side = (m: RelayedMessage): Side => (m.iss === requester ? 'requester' : 'responder');
   const live = all.filter((m) => !m.refused);
-  const fromSide = (s: Side) => live.filter((m) => side(m) === s).map((m) => conv(m, s));
+  const bySeq = (msgs: ConvMessage[]) => new Map(msgs.map((m) => [m.seq, m]));
+  // A party folds its own messages 1, 2, 3… (a gap: one that did not go through M) and what it
+  // received of the other's, in order.
+  const fromSide = (s: Side) =>
+    contiguous(bySeq(live.filter((m) => side(m) === s).map((m) => conv(m, s))));
   const held = (msgs: ConvMessage[]) =>
-    contiguous(new Map(msgs.filter((m) => m.receivedAt !== null).map((m) => [m.seq, m])));
+    contiguous(bySeq(msgs.filter((m) => m.receivedAt !== null)));
 
   const deadlineOf = (kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null =>
     policyKnown && s.receiptAt
@@ -162,7 +179,17 @@ export function mediatedView(input: {
     return o.applied ? 'applied' : `no effect: ${o.reason}`;
   };
   const order = new Map(settled.order.map((m, i) => [m.msgId, i]));
-  const place = (m: RelayedMessage) => order.get(m.msgId) ?? order.size + all.indexOf(m);
+  const place = (m: (typeof all)[number]) => order.get(m.msgId) ?? order.size + all.indexOf(m);
+  // What M cannot see makes its view a guess: a message of a party that went another way (a gap
+  // in its numbers, one that saw more than M holds), one without a place, or answers to a request
+  // whose receipt M never passed back (it came by file).
+  const placed = requesterMsgs.length + responderMsgs.length;
+  const complete =
+    placed === live.length &&
+    !input.messages.some((m) => m.seq === null) &&
+    !requesterMsgs.some((m) => m.seen > responderMsgs.length) &&
+    !responderMsgs.some((m) => m.seen > requesterMsgs.length) &&
+    (responderMsgs.length === 0 || request.receivedAt !== null);
   const times = all.flatMap((m) => [m.relayedAt, ...(m.receivedAt ? [m.receivedAt] : [])]);
   return {
     reqId: input.reqId,
@@ -177,6 +204,7 @@ export function mediatedView(input: {
       ? atResponder.state.lifecycle.status
       : null,
     agree: all.every((m) => m.refused || m.receivedAt !== null),
+    complete,
     settledStatus: state.lifecycle.status,
     receiptAt: state.receiptAt,
     deadlines,

@@ -8,7 +8,6 @@ import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
 import type { MediatedRequestView } from '../schemas/mediator-api.js';
-import { digestOfInput } from '../protocol/digest.js';
 import { isRetriedRefusal } from './outbox.js';
 
 const payloadOf = (token: string): Record<string, unknown> =>
@@ -28,22 +27,26 @@ function relayedMessage(row: RelayedTokenRow): RelayedMessage | undefined {
   const receivedAt = typeof receiptBody?.received_at === 'string' ? receiptBody.received_at : null;
   const status = row.partner_status;
   return {
-    digest: digestOfInput(row.token),
+    digest: row.digest,
     msgId: p.msg_id,
     iss: String(p.iss),
     aud: String(p.aud),
     kind: p.kind as RelayedMessage['kind'],
-    seq: typeof p.seq === 'number' ? p.seq : p.kind === 'request' ? 1 : 0,
+    // A sender that predates `seq`: its messages have no place M can tell (the view is incomplete).
+    seq: typeof p.seq === 'number' ? p.seq : p.kind === 'request' ? 1 : null,
     seen: typeof p.seen === 'number' ? p.seen : 0,
     sentAt: isoOfSeconds(p.sent_at ?? p.iat, row.received_at),
     body: (p.body ?? {}) as Record<string, unknown>,
     relayedAt: row.received_at.toISOString(),
     receivedAt,
-    // Refused for good: its sender gives it up (a refusal it retries is still in transit).
+    // Refused for good: its sender gives it up (a refusal it retries is still in transit, and so
+    // is a message whose recipient's receipt M could not check: M answers the sender
+    // relay_pending, exchange/mediator.ts).
     refused:
       receivedAt === null &&
       status !== null &&
       status >= 400 &&
+      row.last_error !== 'receipt_invalid' &&
       !isRetriedRefusal(status, row.last_error ?? `http_${status}`),
   };
 }
@@ -51,9 +54,11 @@ function relayedMessage(row: RelayedTokenRow): RelayedMessage | undefined {
 /** Views of the requests M relays (one, or the most recently active), each as both parties see it. */
 export async function mediatedRequests(
   deps: { pool: pg.Pool; policy: LoadedPolicy },
-  opts: { reqId?: string; limit: number; now?: Date },
+  opts: { reqId?: string; reqIds?: readonly string[]; limit: number; now?: Date },
 ): Promise<MediatedRequestView[]> {
-  const ids = opts.reqId ? [opts.reqId] : await mediatedRequestIds(deps.pool, opts.limit);
+  const ids = opts.reqId
+    ? [opts.reqId]
+    : (opts.reqIds ?? (await mediatedRequestIds(deps.pool, opts.limit)));
   const rows = await relayedOfRequests(deps.pool, ids);
   const byRequest = new Map<string, RelayedMessage[]>();
   for (const row of rows) {

@@ -58,15 +58,38 @@ export function startMediatorWatch(o: {
   const pass = async (now = clock()): Promise<WatchResult> => {
     const result: WatchResult = { looked: 0, notified: [], posted: 0 };
     for (const watched of await dueWatches(o.pool, now, BATCH)) {
-      const { reqId } = watched;
+      try {
+        result.looked += await look(watched, now, result);
+      } catch (err) {
+        // One request that cannot be read must not hold up the others: it is looked at again
+        // later (in an hour, or when something about it is relayed).
+        o.log.warn(
+          { reqId: watched.reqId, errName: (err as Error).name, msg: (err as Error).message },
+          'mediator watch could not look at a request',
+        );
+        await watchAgainAt(o.pool, watched, new Date(now.getTime() + 3_600_000), now);
+      }
+    }
+    result.posted = await postPending(now);
+    return result;
+  };
+
+  /** One look at one request: records what passed and when to look again. */
+  const look = async (
+    watched: { reqId: string; version: number },
+    now: Date,
+    result: WatchResult,
+  ): Promise<number> => {
+    const { reqId } = watched;
+    {
       const [view] = await mediatedRequests(
         { pool: o.pool, policy: o.policy },
         { reqId, limit: 1, now },
       );
-      result.looked += 1;
       let next: number | null = null;
       for (const d of view?.deadlines ?? []) {
-        if (d.overdue) {
+        // A view missing messages M did not relay is a guess: nobody is told on a guess.
+        if (d.overdue && view?.complete) {
           // Level 0: passed, not yet escalated (an escalation policy that starts later).
           const levels = d.escalationLevel === 0 ? [0] : range(1, d.escalationLevel);
           for (const level of levels) {
@@ -87,10 +110,15 @@ export function startMediatorWatch(o: {
         }
         if (d.nextChangeAt) next = Math.min(next ?? Infinity, Date.parse(d.nextChangeAt));
       }
-      await watchAgainAt(o.pool, watched, next === null ? null : new Date(next), now);
+      await watchAgainAt(
+        o.pool,
+        watched,
+        next === null ? null : new Date(next),
+        now,
+        view?.overdue ?? false,
+      );
     }
-    result.posted = await postPending(now);
-    return result;
+    return 1;
   };
 
   /**

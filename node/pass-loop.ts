@@ -27,10 +27,13 @@ export function startPassLoop<R>(o: {
 }): PassLoop<R> {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
+  /** A tick's pass has not finished: the next tick skips its turn rather than queue behind it. */
+  let ticking = false;
   const timer =
     o.intervalSeconds > 0
       ? setInterval(() => {
-          if (stopped) return;
+          if (stopped || ticking) return;
+          ticking = true;
           running = running
             .then(() => withSessionLock(o.pool, o.lock, () => o.pass()))
             .catch((err: unknown) =>
@@ -38,7 +41,8 @@ export function startPassLoop<R>(o: {
                 { errName: (err as Error).name, msg: (err as Error).message },
                 `${o.what} failed; trying again at the next pass`,
               ),
-            );
+            )
+            .finally(() => (ticking = false));
         }, o.intervalSeconds * 1000)
       : undefined;
   timer?.unref();

@@ -321,9 +321,13 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
     // One witness round at a time among all the node's processes, each showing the newest
     // checkpoint as it stands once it holds the lock: a partner never sees a smaller checkpoint after
     // a larger one (which it would take for a fork). The loop's rounds skip a turn while another
-    // runs; a caller that needs checkpoint `size` countersigned (an evidence bundle) waits for it.
-    const witness = async (size: number) => {
-      await withSessionLock(
+    // runs; a caller that needs checkpoint `size` countersigned (an evidence bundle, a mediator's
+    // proofs) waits for it. In this process such callers queue one behind the other, and a caller
+    // joins a round already queued for a checkpoint as large as its own: however many ask at once,
+    // at most one connection of the pool waits for the lock (many waiting would leave the round
+    // that holds it no connection to work with).
+    const round = (size: number) =>
+      withSessionLock(
         database.pool,
         WITNESS_LOCK,
         async () => {
@@ -338,6 +342,23 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
         },
         { wait: size > 0 },
       );
+    let waiting: Promise<unknown> = Promise.resolve();
+    let queued: { size: number; round: Promise<void> } | undefined;
+    const witness = async (size: number) => {
+      if (size === 0) {
+        await round(0);
+        return;
+      }
+      if (queued && queued.size >= size) return queued.round;
+      const next = waiting.then(() => round(size)).then(() => undefined);
+      const entry = { size, round: next };
+      queued = entry;
+      waiting = next.catch(() => undefined);
+      // Once it runs, later callers queue a new round (their checkpoint may be newer).
+      void waiting.then(() => {
+        if (queued === entry) queued = undefined;
+      });
+      return next;
     };
     const integrator = startAuditIntegrator({
       audit,

@@ -52,6 +52,11 @@ export const MediatedRequestView = z.object({
     'the state the responder shows, from what it holds; null while the request has not reached it',
   ),
   agree: z.boolean().describe('no message is in transit: both show the settled state'),
+  complete: z
+    .boolean()
+    .describe(
+      'M holds every message of the request (false: one went another way, by file or before the route through M, and the states and deadlines shown are M’s best guess; no notification is made)',
+    ),
   settledStatus: RequestStatus.describe(
     'the state both show once every message in transit arrives',
   ),

@@ -9,8 +9,11 @@ CREATE TABLE mediated_watch (
   checked_at    timestamptz,
   -- Counts the changes (messages, receipts relayed): a look records its outcome only if none came
   -- since it read the request.
-  version       bigint NOT NULL DEFAULT 0
+  version       bigint NOT NULL DEFAULT 0,
+  -- As the last look found it: what `GET /v1/mediated?overdue=true` lists.
+  overdue       boolean NOT NULL DEFAULT false
 );
+CREATE INDEX mediated_watch_overdue_idx ON mediated_watch (checked_at) WHERE overdue;
 CREATE INDEX mediated_watch_due_idx ON mediated_watch (next_check_at) WHERE next_check_at IS NOT NULL;
 
 INSERT INTO mediated_watch (req_id, next_check_at)

@@ -105,6 +105,25 @@ const request = (received: number | null = 2, digest?: string) =>
     body: requestBody(digest),
   });
 
+/**
+ * B's acknowledgement of the request, its first message (seq 1, having seen the request), signed
+ * `sent` seconds after T0 and received at `received` (null: in transit).
+ */
+const acknowledgement = (sent = 5, received: number | null = 7, more: Partial<Spec> = {}) =>
+  relayed({ kind: 'acknowledgement', from: 'responder', seq: 1, seen: 1, sent, received, ...more });
+
+/** B's final response after its acknowledgement (seq 2), signed at T0+20 s. */
+const finalResponse = (received: number | null) =>
+  relayed({
+    kind: 'response',
+    from: 'responder',
+    seq: 2,
+    seen: 1,
+    sent: 20,
+    received,
+    body: { final: true },
+  });
+
 /** The view, checked against the wire type M answers with. */
 function viewOf(messages: readonly RelayedMessage[], now = at(10)): MediatedRequestView {
   const view = mediatedView({ reqId: REQ_ID, messages, policy: POLICY, now });
@@ -131,7 +150,7 @@ const deadline = (view: MediatedRequestView, kind: 'acknowledgement' | 'response
 function partyStatus(side: Side, messages: readonly RelayedMessage[]): string {
   const conv = (m: RelayedMessage, from: Side): ConvMessage => ({
     from,
-    seq: m.seq,
+    seq: m.seq!,
     seen: m.seen,
     msgId: m.msgId,
     digest: m.digest,
@@ -175,17 +194,7 @@ describe('mediatedView: the state each party shows', () => {
   });
 
   it('sets the requester and the responder apart while B’s acknowledgement is in transit', () => {
-    const messages = [
-      request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: null,
-      }),
-    ];
+    const messages = [request(), acknowledgement(5, null)];
     const view = viewOf(messages);
     // A holds B's receipt of its request but not the acknowledgement; B has acknowledged.
     expect(view.asRequester).toBe('delivered');
@@ -206,17 +215,7 @@ describe('mediatedView: the state each party shows', () => {
   });
 
   it('agrees once the acknowledgement’s receipt came back', () => {
-    const messages = [
-      request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: 7,
-      }),
-    ];
+    const messages = [request(), acknowledgement()];
     const view = viewOf(messages);
     expect(view).toMatchObject({
       asRequester: 'acknowledged',
@@ -230,18 +229,7 @@ describe('mediatedView: the state each party shows', () => {
   });
 
   it('does not count a message its recipient refused for good', () => {
-    const messages = [
-      request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: null,
-        refused: true,
-      }),
-    ];
+    const messages = [request(), acknowledgement(5, null, { refused: true })];
     // Past the acknowledgement deadline: the refused acknowledgement did not meet it.
     const view = viewOf(messages, at(2 + ACK_SECONDS + 10));
     expect(view).toMatchObject({
@@ -258,26 +246,7 @@ describe('mediatedView: the state each party shows', () => {
   });
 
   it('derives the same view whatever order M read the messages in', () => {
-    const messages = [
-      request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: 7,
-      }),
-      relayed({
-        kind: 'response',
-        from: 'responder',
-        seq: 2,
-        seen: 1,
-        sent: 20,
-        received: null,
-        body: { final: true },
-      }),
-    ];
+    const messages = [request(), acknowledgement(), finalResponse(null)];
     // The same view; only the listing of messages with equal seq may follow the input.
     const sortedById = (v: MediatedRequestView) => ({
       ...v,
@@ -301,14 +270,7 @@ describe('mediatedView: crossing messages, by the convergence rule', () => {
   function crossing(step: Spec['kind'], body: Record<string, unknown>, arrived: boolean) {
     return [
       request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: 7,
-      }),
+      acknowledgement(),
       // Both had seen all the other had sent before: neither has seen the other's new message.
       relayed({
         kind: 'withdrawal',
@@ -352,14 +314,7 @@ describe('mediatedView: crossing messages, by the convergence rule', () => {
                 sent: 30,
                 received: 40,
               }),
-              relayed({
-                kind: 'acknowledgement',
-                from: 'responder',
-                seq: 1,
-                seen: 1,
-                sent: 31,
-                received: 41,
-              }),
+              acknowledgement(31, 41),
             ]
           : crossing(kind, body, true);
       const view = viewOf(messages, at(100));
@@ -476,20 +431,7 @@ describe('mediatedView: deadlines, when M holds the agreed policy', () => {
   it('takes the deadline as met by an acknowledgement, in time or late, from its signed time', () => {
     const now = at(receipt + ACK_SECONDS + 8000);
     for (const sent of [100, receipt + ACK_SECONDS + 500]) {
-      const view = viewOf(
-        [
-          request(receipt),
-          relayed({
-            kind: 'acknowledgement',
-            from: 'responder',
-            seq: 1,
-            seen: 1,
-            sent,
-            received: sent + 3,
-          }),
-        ],
-        now,
-      );
+      const view = viewOf([request(receipt), acknowledgement(sent, sent + 3)], now);
       expect(deadline(view, 'acknowledgement')).toMatchObject({
         dueAt: ackDue,
         answeredAt: at(sent),
@@ -504,17 +446,7 @@ describe('mediatedView: deadlines, when M holds the agreed policy', () => {
 
   it('counts the response deadline, not the acknowledgement’s, once acknowledged', () => {
     const view = viewOf(
-      [
-        request(receipt),
-        relayed({
-          kind: 'acknowledgement',
-          from: 'responder',
-          seq: 1,
-          seen: 1,
-          sent: 50,
-          received: 52,
-        }),
-      ],
+      [request(receipt), acknowledgement(50, 52)],
       at(receipt + RESPOND_SECONDS + 1800),
     );
     expect(deadline(view, 'acknowledgement').overdue).toBe(false);
@@ -552,18 +484,7 @@ describe('mediatedView: deadlines, when M holds the agreed policy', () => {
       sent: 200,
       received: 210,
     });
-    const base = [
-      request(receipt),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 50,
-        received: 52,
-      }),
-      asked,
-    ];
+    const base = [request(receipt), acknowledgement(50, 52), asked];
     const open = viewOf(base, at(receipt + RESPOND_SECONDS + 9000));
     // Stopped: it moves when the answer comes, not with time.
     expect(deadline(open, 'response')).toMatchObject({
@@ -599,14 +520,7 @@ describe('mediatedView: deadlines, when M holds the agreed policy', () => {
     const view = viewOf(
       [
         request(receipt),
-        relayed({
-          kind: 'acknowledgement',
-          from: 'responder',
-          seq: 1,
-          seen: 1,
-          sent: 50,
-          received: 52,
-        }),
+        acknowledgement(50, 52),
         relayed({
           kind: 'extension_request',
           from: 'responder',
@@ -682,16 +596,7 @@ describe('mediatedView: what it reads', () => {
   });
 
   it('has no view of a request whose request message did not go through M', () => {
-    const ackOnly = [
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: 7,
-      }),
-    ];
+    const ackOnly = [acknowledgement()];
     for (const messages of [[], ackOnly]) {
       expect(
         mediatedView({ reqId: REQ_ID, messages, policy: POLICY, now: at(10) }),
@@ -703,23 +608,8 @@ describe('mediatedView: what it reads', () => {
     // What a sealed closure carries in clear: its outcome. The rest (reason) is sealed.
     const messages = [
       request(),
-      relayed({
-        kind: 'acknowledgement',
-        from: 'responder',
-        seq: 1,
-        seen: 1,
-        sent: 5,
-        received: 7,
-      }),
-      relayed({
-        kind: 'response',
-        from: 'responder',
-        seq: 2,
-        seen: 1,
-        sent: 20,
-        received: 22,
-        body: { final: true },
-      }),
+      acknowledgement(),
+      finalResponse(22),
       relayed({
         kind: 'closure',
         from: 'requester',
@@ -738,5 +628,308 @@ describe('mediatedView: what it reads', () => {
       agree: true,
       lastActivityAt: at(32),
     });
+  });
+});
+
+describe('mediatedView: which version of a message signed again counts', () => {
+  /** Another version of `m` (same msg_id, another digest), relayed at T0+`relayed` s. */
+  const versionOf = (
+    m: RelayedMessage,
+    label: string,
+    relayed: number,
+    more: Partial<RelayedMessage> = {},
+  ): RelayedMessage => ({ ...m, digest: digestOf(label), relayedAt: at(relayed), ...more });
+
+  it('takes the version B received, even when a newer one was relayed since', () => {
+    const taken = request(2);
+    const newer = versionOf(taken, 'relayed again, no answer', 60, { receivedAt: null });
+    for (const messages of [
+      [taken, newer],
+      [newer, taken],
+    ]) {
+      const view = viewOf(messages, at(100));
+      expect(view.messages).toHaveLength(1);
+      expect(view.messages[0]).toMatchObject({
+        digest: taken.digest,
+        state: 'received',
+        receivedAt: at(2),
+      });
+      expect(view).toMatchObject({ asRequester: 'delivered', agree: true, receiptAt: at(2) });
+    }
+  });
+
+  it('takes the version its recipient received over one it refused for good', () => {
+    const refused = acknowledgement(5, null, { refused: true });
+    const taken = versionOf(refused, 'acknowledgement signed again, taken', 60, {
+      receivedAt: at(61),
+      refused: false,
+    });
+    for (const messages of [
+      [request(), refused, taken],
+      [request(), taken, refused],
+    ]) {
+      const view = viewOf(messages, at(100));
+      expect(byKind(view, 'acknowledgement')).toMatchObject({
+        digest: taken.digest,
+        state: 'received',
+        effect: 'applied',
+      });
+      expect(view).toMatchObject({ asRequester: 'acknowledged', settledStatus: 'acknowledged' });
+    }
+  });
+
+  it('counts a message as refused (its sender gave it up) when a version was refused for good, even if another has no answer', () => {
+    const unanswered = acknowledgement(5, null);
+    const refused = versionOf(unanswered, 'acknowledgement refused for good', 60, {
+      refused: true,
+    });
+    // Relayed after the refused one, before its sender heard of the refusal.
+    const later = versionOf(unanswered, 'acknowledgement relayed after', 90);
+    const now = at(2 + ACK_SECONDS + 10);
+    for (const messages of [
+      [request(), unanswered, refused],
+      [request(), refused, unanswered],
+      [request(), unanswered, refused, later],
+      [request(), later, refused, unanswered],
+    ]) {
+      const view = viewOf(messages, now);
+      expect(byKind(view, 'acknowledgement')).toMatchObject({
+        digest: refused.digest,
+        state: 'refused',
+      });
+      // B gave the acknowledgement up: nothing is in transit, and the deadline is not met.
+      expect(view).toMatchObject({
+        asRequester: 'delivered',
+        asResponder: 'delivered',
+        settledStatus: 'delivered',
+        agree: true,
+        overdue: true,
+      });
+      expect(deadline(view, 'acknowledgement').answeredAt).toBeNull();
+    }
+  });
+
+  it('takes the newest relayed version when none has an answer', () => {
+    const first = request(null);
+    const newest = versionOf(first, 'relayed at T0+90', 90);
+    const middle = versionOf(first, 'relayed at T0+60', 60);
+    for (const messages of [
+      [first, newest, middle],
+      [newest, middle, first],
+      [middle, first, newest],
+    ]) {
+      const view = viewOf(messages, at(100));
+      expect(view.messages).toHaveLength(1);
+      expect(view.messages[0]).toMatchObject({
+        digest: newest.digest,
+        relayedAt: at(90),
+        state: 'in_transit',
+      });
+    }
+  });
+});
+
+describe('mediatedView: whether M holds every message of the request (complete)', () => {
+  const refusedAck = () => acknowledgement(5, null, { refused: true });
+  it.each<[string, () => RelayedMessage[]]>([
+    ['the request in transit', () => [request(null)]],
+    ['the request received', () => [request()]],
+    ['an acknowledgement in transit', () => [request(), acknowledgement(5, null)]],
+    ['an acknowledgement received', () => [request(), acknowledgement()]],
+    ['a refused acknowledgement', () => [request(), refusedAck()]],
+    [
+      'a refused message whose place its sender signed again',
+      () => [
+        request(),
+        refusedAck(),
+        acknowledgement(30, 32),
+        relayed({ kind: 'withdrawal', from: 'requester', seq: 2, seen: 1, sent: 40, received: 42 }),
+      ],
+    ],
+    [
+      'a message signed again',
+      () => {
+        const first = request(null);
+        return [first, { ...first, digest: digestOf('again'), receivedAt: at(3) }];
+      },
+    ],
+    [
+      'a withdrawal and a final response crossing',
+      () => [
+        request(),
+        acknowledgement(),
+        relayed({
+          kind: 'withdrawal',
+          from: 'requester',
+          seq: 2,
+          seen: 1,
+          sent: 30,
+          received: null,
+        }),
+        relayed({
+          kind: 'response',
+          from: 'responder',
+          seq: 2,
+          seen: 1,
+          sent: 31,
+          received: null,
+          body: { final: true },
+        }),
+      ],
+    ],
+  ])('is complete with %s', (_, messages) => {
+    expect(viewOf(messages(), at(100)).complete).toBe(true);
+  });
+
+  it('is not complete when the requester’s messages have a gap, and folds only 1..n of them', () => {
+    // A's message 2 went another way; its message 3 (a withdrawal) waits for it.
+    const withdrawal = (seq: number) =>
+      relayed({ kind: 'withdrawal', from: 'requester', seq, seen: 1, sent: 30, received: 32 });
+    const view = viewOf([request(), acknowledgement(), withdrawal(3)], at(100));
+    expect(view).toMatchObject({
+      complete: false,
+      asRequester: 'acknowledged',
+      asResponder: 'acknowledged',
+      settledStatus: 'acknowledged',
+    });
+    expect(byKind(view, 'withdrawal')).toMatchObject({
+      seq: 3,
+      state: 'received',
+      effect: 'waits for an earlier message',
+    });
+    // Listed after the messages that were folded.
+    expect(view.messages.map((m) => m.kind)).toEqual(['request', 'acknowledgement', 'withdrawal']);
+
+    // Without the gap the same withdrawal applies.
+    expect(viewOf([request(), acknowledgement(), withdrawal(2)], at(100))).toMatchObject({
+      complete: true,
+      settledStatus: 'withdrawn',
+    });
+  });
+
+  it('is not complete when the responder’s messages have a gap, and folds only 1..n of them', () => {
+    // B's acknowledgement (its message 1) went another way; only its final response came via M.
+    const view = viewOf([request(), finalResponse(22)], at(100));
+    expect(view).toMatchObject({
+      complete: false,
+      asRequester: 'delivered',
+      asResponder: 'delivered',
+      settledStatus: 'delivered',
+    });
+    expect(byKind(view, 'response').effect).toBe('waits for an earlier message');
+  });
+
+  it('is not complete when a message has no place (seq: null, from a sender that predates it)', () => {
+    const noPlace = (m: RelayedMessage): RelayedMessage => ({ ...m, seq: null });
+    for (const messages of [
+      [request(), noPlace(acknowledgement())],
+      [request(), noPlace(refusedAck())],
+      [request(), acknowledgement(), noPlace(finalResponse(22))],
+    ]) {
+      const view = viewOf(messages, at(100));
+      expect(view.complete).toBe(false);
+      // The messages with a place are still shown.
+      expect(view.messages.map((m) => m.msgId)).toEqual(
+        messages.filter((m) => m.seq !== null).map((m) => m.msgId),
+      );
+    }
+  });
+
+  it.each<[string, () => RelayedMessage[]]>([
+    [
+      'A’s message saw a message of B that M does not hold',
+      () => [
+        request(),
+        acknowledgement(),
+        relayed({
+          kind: 'withdrawal',
+          from: 'requester',
+          seq: 2,
+          seen: 2,
+          sent: 30,
+          received: null,
+        }),
+      ],
+    ],
+    [
+      'B’s message saw a message of A that M does not hold',
+      () => [request(), acknowledgement(5, 7, { seen: 2 })],
+    ],
+  ])('is not complete when %s', (_, messages) => {
+    expect(viewOf(messages(), at(100)).complete).toBe(false);
+  });
+
+  it('is not complete when B’s messages came but M never passed B’s receipt of the request back', () => {
+    const view = viewOf([request(null), acknowledgement()], at(100));
+    expect(view.complete).toBe(false);
+    // Once the receipt is there, the same messages make a complete view.
+    expect(viewOf([request(), acknowledgement()], at(100)).complete).toBe(true);
+  });
+});
+
+describe('mediatedView: the responder’s state and the listing of messages', () => {
+  it('shows no state for B while the request has no receipt from B', () => {
+    expect(viewOf([request(null)]).asResponder).toBeNull();
+    // Even with B's acknowledgement relayed: M cannot tell what B holds.
+    expect(viewOf([request(null), acknowledgement()]).asResponder).toBeNull();
+    expect(viewOf([request()]).asResponder).toBe('delivered');
+    expect(viewOf([request(), acknowledgement(5, null)]).asResponder).toBe('acknowledged');
+    // A version of the request received by B is enough.
+    const first = request(null);
+    const again = { ...first, digest: digestOf('request again'), relayedAt: at(30) };
+    expect(viewOf([first, { ...again, receivedAt: at(31) }], at(40)).asResponder).toBe('delivered');
+  });
+
+  it('lists the messages in the order both parties fold them (the crossing responder’s first), refused ones last', () => {
+    // B's clarification question (its message 2) was refused for good; B then signed a final
+    // response as its message 2, crossing A's withdrawal.
+    const refused = relayed({
+      kind: 'clarification_request',
+      from: 'responder',
+      seq: 2,
+      seen: 1,
+      sent: 20,
+      received: null,
+      refused: true,
+    });
+    const withdrawal = relayed({
+      kind: 'withdrawal',
+      from: 'requester',
+      seq: 2,
+      seen: 1,
+      sent: 30,
+      received: 40,
+    });
+    const response = relayed({
+      kind: 'response',
+      from: 'responder',
+      seq: 2,
+      seen: 1,
+      sent: 31,
+      received: 41,
+      body: { final: true },
+    });
+    const expected = [
+      'requester:request',
+      'responder:acknowledgement',
+      'responder:response',
+      'requester:withdrawal',
+      'responder:clarification_request',
+    ];
+    for (const messages of [
+      [refused, withdrawal, response, acknowledgement(), request()],
+      [request(), acknowledgement(), withdrawal, refused, response],
+    ]) {
+      const view = viewOf(messages, at(100));
+      expect(view.messages.map((m) => `${m.from}:${m.kind}`)).toEqual(expected);
+      expect(view.messages.map((m) => m.state)).toEqual([
+        'received',
+        'received',
+        'received',
+        'received',
+        'refused',
+      ]);
+      expect(view).toMatchObject({ settledStatus: 'answered', complete: true });
+    }
   });
 });

@@ -16,40 +16,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { AuditEntry } from '../../schemas/audit.js';
 import { EvidenceBundle, RelayProofs } from '../../schemas/evidence.js';
-import type { RequestDetailView } from '../../schemas/requests-api.js';
-import { finalFor, subjectFor } from '../helpers/domain.js';
+import { finalFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerMediated } from '../helpers/partners.js';
-import { freePort } from '../helpers/ports.js';
-import { CuttableProxy } from '../helpers/proxy.js';
-import { requestDetail } from '../helpers/requests.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  outboxOf,
+  startMediatedTrio,
+  untilStatus,
+  type CutTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
 
 const MARKER = 'MEDIATED-EVIDENCE-MARKER-Vesna-Kovac';
 
+let trio: CutTrio;
 let a: TestNode;
 let m: TestNode;
 let b: TestNode;
 let proxy: CuttableProxy;
 let trust: TrustAnchors;
-const officers: Record<string, string> = {};
-
-function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
-  return eventually(
-    async () => {
-      const r = await requestDetail(node, id);
-      return r && pred(r) ? r : undefined;
-    },
-    45_000,
-    `${node.config.partyId}: ${what}`,
-  );
-}
-
-const act = (node: TestNode, id: string, route: string, json: unknown) =>
-  call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
-    token: officers[node.config.partyId]!,
-    json,
-  });
 
 /**
  * Until every message `node` sent about the request holds its recipient's receipt, as the node's
@@ -59,12 +47,7 @@ const act = (node: TestNode, id: string, route: string, json: unknown) =>
 function untilReceipted(node: TestNode, id: string) {
   return eventually(
     async () => {
-      const res = await call(node.url, 'GET', '/v1/outbox?limit=1000', {
-        token: await node.token('supervisor'),
-      });
-      const mine = (
-        res.body.items as { reqId: string | null; receiptReceivedAt: string | null }[]
-      ).filter((i) => i.reqId === id);
+      const mine = await outboxOf(node, id);
       return mine.length > 0 && mine.every((i) => i.receiptReceivedAt !== null) ? mine : undefined;
     },
     30_000,
@@ -115,22 +98,9 @@ function flip(s: string, at: number): string {
 const ISO = '\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z';
 
 beforeAll(async () => {
-  const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0' };
-  [a, m, b] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
-    startTestNode({ partyId: 'party-b', env }),
-  ]);
-  proxy = new CuttableProxy({ host: '127.0.0.1', port: Number(new URL(m.url).port) });
-  const port = await freePort();
-  await proxy.listen(port);
   // M relays for both; A and B reach M through the proxy, and each other through M, sealed.
-  await registerMediated(
-    { a, m, b },
-    { mInbox: `http://127.0.0.1:${port}/v1/messages`, sealContent: true },
-  );
-  officers['party-a'] = await a.token('officer', 'officer-amira');
-  officers['party-b'] = await b.token('officer', 'officer-bogdan');
+  trio = await startMediatedTrio({ sealContent: true, cut: 'm' });
+  ({ a, m, b, proxy } = trio);
   trust = {
     'party-a': await kidsOf(a),
     'party-b': await kidsOf(b),
@@ -138,8 +108,7 @@ beforeAll(async () => {
   };
 }, 120_000);
 afterAll(async () => {
-  await proxy?.close();
-  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  await trio?.stop();
 });
 
 describe('the evidence of a request through a mediator', () => {
@@ -148,28 +117,18 @@ describe('the evidence of a request through a mediator', () => {
   let bundleA: EvidenceBundle;
 
   it('verifies on both sides after the whole lifecycle, with M’s relay receipts and log, content sealed', async () => {
-    const created = await call(a.url, 'POST', '/v1/requests', {
-      token: officers['party-a']!,
-      json: {
-        type: 'grave_information',
-        counterparty: 'party-b',
-        priority: 'routine',
-        subject: subjectFor('grave_information', `Burial site of ${MARKER}`),
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    id = created.body.id as string;
-    const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+    id = await createRequest(a, `Burial site of ${MARKER}`);
+    const atB = await untilStatus(b, id, 'delivered', 'request arrived');
     // The content did travel (B reads it), sealed through M.
     expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
     expect((await act(b, id, 'acknowledge', { note: `Searching for ${MARKER}` })).status).toBe(200);
-    await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
+    await untilStatus(a, id, 'acknowledged');
     const final = await act(b, id, 'responses', finalFor('grave_information'));
     expect(final.status, JSON.stringify(final.body)).toBe(200);
-    await until(a, id, (r) => r.status === 'answered', 'answered');
+    await untilStatus(a, id, 'answered');
     expect((await act(a, id, 'close', { outcome: 'accepted' })).status).toBe(200);
-    await until(b, id, (r) => r.status === 'closed', 'closed');
-    await until(a, id, (r) => r.status === 'closed', 'closed');
+    await untilStatus(b, id, 'closed');
+    await untilStatus(a, id, 'closed');
     expect(await untilReceipted(a, id)).toHaveLength(2);
     expect(await untilReceipted(b, id)).toHaveLength(2);
 
@@ -338,8 +297,7 @@ describe('the evidence of a request through a mediator', () => {
     });
 
     it('a relay receipt left out while M’s log holds its message', async () => {
-      // What the verifier does today: it checks the relay receipts the bundle lists, and M's log
-      // entries by their proofs; nothing says a relayed message's relay receipt is missing.
+      // The relay receipts the bundle lists check out, and M's log, proven, names one more.
       const [gone, ...kept] = bundleA.mediator!.relay_receipts;
       const report = await verifyChanged((b) => {
         b.mediator!.relay_receipts = b.mediator!.relay_receipts.slice(1);
@@ -360,6 +318,22 @@ describe('the evidence of a request through a mediator', () => {
       expect(failed(report).map((v) => v.item)).toEqual([
         `relay receipt for ${gone!.for_digest.slice(0, 16)}`,
       ]);
+      expect(report.ok).toBe(false);
+    });
+
+    it('M’s relay receipt passed off as the recipient’s receipt', async () => {
+      // Same shape (a v1 receipt naming the message), signed by a key the reader trusts: but M's.
+      const theirs = bundleA.receipts.find((r) => r.direction === 'received')!;
+      const relay = bundleA.mediator!.relay_receipts.find(
+        (r) => r.for_digest === theirs.for_digest,
+      )!;
+      const report = await verifyChanged((b) => {
+        const r = b.receipts.find((x) => x.digest === theirs.digest)!;
+        Object.assign(r, { digest: relay.digest, token: relay.token });
+      });
+      const v = report.verdicts.find((x) => x.item === `receipt ${relay.digest.slice(0, 16)}`);
+      expect(v?.ok).toBe(false);
+      expect(v?.detail).toBe("not party-b's receipt to party-a");
       expect(report.ok).toBe(false);
     });
   });

@@ -13,46 +13,35 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../node/policy.js';
 import { MediatedRequestView } from '../../schemas/mediator-api.js';
-import type { RequestDetailView } from '../../schemas/requests-api.js';
-import { finalFor, subjectFor } from '../helpers/domain.js';
+import { finalFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  startMediatedTrio,
+  untilRequest,
+  untilStatus,
+  type CutTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
-import { freePort } from '../helpers/ports.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
 
 const MARKER = 'MEDIATED-VIEW-MARKER-Dragana-Petrovic';
 const ACK_SECONDS = 4;
 const RESPOND_SECONDS = 3600;
 
+let trio: CutTrio;
 let a: TestNode;
 let m: TestNode;
 let b: TestNode;
 /** What M reaches B's inbox through: cut, M holds what it relays to B. */
 let toB: CuttableProxy;
 let policyDigest: string;
-const officers: Record<string, string> = {};
 /** Every answer M's mediator routes gave in this file, as text, for the check on content. */
 const answers: string[] = [];
-
-function until(node: TestNode, id: string, pred: (r: RequestDetailView) => boolean, what: string) {
-  return eventually(
-    async () => {
-      const r = await requestDetail(node, id);
-      return r && pred(r) ? r : undefined;
-    },
-    45_000,
-    `${node.config.partyId}: ${what}`,
-  );
-}
-
-const act = (node: TestNode, id: string, route: string, json: unknown) =>
-  call(node.url, 'POST', `/v1/requests/${id}/${route}`, {
-    token: officers[node.config.partyId]!,
-    json,
-  });
 
 /** A GET on M as its supervisor; the answer is kept for the content check. */
 async function atM(path: string) {
@@ -115,32 +104,16 @@ beforeAll(async () => {
     },
   ]);
   policyDigest = (await loadPolicy(policyFile)).digest;
-  const env = {
-    DELIVERY_MAX_BACKOFF_SECONDS: '1',
-    KEY_REGISTRY_CACHE_SECONDS: '0',
-    PARLEY_POLICY_FILE: policyFile,
-  };
-  [a, m, b] = await Promise.all([
-    startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
-    startTestNode({ partyId: 'party-b', env }),
-  ]);
-  toB = new CuttableProxy({ host: '127.0.0.1', port: Number(new URL(b.url).port) });
-  const port = await freePort();
-  await toB.listen(port);
   // M relays for both (B's inbox through the proxy); A and B reach each other through M, sealed.
-  await registerPartner(m, a, undefined, { relays: true });
-  await registerPartner(m, b, `http://127.0.0.1:${port}/v1/messages`, { relays: true });
-  await registerPartner(a, m);
-  await registerPartner(b, m);
-  await registerPartner(a, b, undefined, { via: 'party-m', sealContent: true });
-  await registerPartner(b, a, undefined, { via: 'party-m', sealContent: true });
-  officers['party-a'] = await a.token('officer', 'officer-amira');
-  officers['party-b'] = await b.token('officer', 'officer-bogdan');
+  trio = await startMediatedTrio({
+    env: { PARLEY_POLICY_FILE: policyFile },
+    sealContent: true,
+    cut: 'm-to-b',
+  });
+  ({ a, m, b, proxy: toB } = trio);
 }, 120_000);
 afterAll(async () => {
-  await toB?.close();
-  await Promise.all([a?.destroy(), m?.destroy(), b?.destroy()]);
+  await trio?.stop();
 });
 
 describe('M’s view of a request it relays', () => {
@@ -149,21 +122,11 @@ describe('M’s view of a request it relays', () => {
   let receiptAt: string;
 
   it('shows a request B received as delivered on both sides, with the deadlines they count', async () => {
-    const created = await call(a.url, 'POST', '/v1/requests', {
-      token: officers['party-a']!,
-      json: {
-        type: 'grave_information',
-        counterparty: 'party-b',
-        priority: 'routine',
-        subject: subjectFor('grave_information', `Burial site of ${MARKER}`),
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    id = created.body.id as string;
-    const atB = await until(b, id, (r) => r.status === 'delivered', 'request arrived');
+    id = await createRequest(a, `Burial site of ${MARKER}`);
+    const atB = await untilStatus(b, id, 'delivered', 'request arrived');
     // The content travelled, sealed through M.
     expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
-    const atA = await until(a, id, (r) => r.receiptAt !== null, 'B’s receipt');
+    const atA = await untilRequest(a, id, (r) => r.receiptAt !== null, 'B’s receipt');
     receiptAt = atA.receiptAt!;
     expect(atB.receiptAt).toBe(receiptAt);
 
@@ -236,8 +199,13 @@ describe('M’s view of a request it relays', () => {
     expect((await listed('?overdue=false')).map((v) => v.reqId)).not.toContain(id);
 
     // A's own node: overdue too, with the same due times (B counts the same, from its receipt).
-    const atA = await until(a, id, (r) => r.overdue && r.escalationLevel >= 1, 'overdue at A');
-    const atB = await until(b, id, (r) => r.overdue, 'overdue at B');
+    const atA = await untilRequest(
+      a,
+      id,
+      (r) => r.overdue && r.escalationLevel >= 1,
+      'overdue at A',
+    );
+    const atB = await untilRequest(b, id, (r) => r.overdue, 'overdue at B');
     for (const party of [atA, atB]) {
       expect(party.ackDueAt).toBe(deadline(late, 'acknowledgement').dueAt);
       expect(party.responseDueAt).toBe(deadline(late, 'response').dueAt);
@@ -247,7 +215,7 @@ describe('M’s view of a request it relays', () => {
   it('clears the overdue flag once B’s late acknowledgement arrives, both sides agreeing', async () => {
     const ack = await act(b, id, 'acknowledge', { note: `Searching the archive for ${MARKER}` });
     expect(ack.status, JSON.stringify(ack.body)).toBe(200);
-    await until(a, id, (r) => r.status === 'acknowledged', 'acknowledged');
+    await untilStatus(a, id, 'acknowledged');
     const view = await untilAtM(
       id,
       (v) => v.agree && v.asRequester === 'acknowledged',
@@ -269,7 +237,7 @@ describe('M’s view of a request it relays', () => {
     );
     // Both parties count the acknowledgement at the same time, and M with them.
     for (const node of [a, b]) {
-      const r = await until(
+      const r = await untilRequest(
         node,
         id,
         (x) => x.timeline.some((e) => e.type === 'acknowledge'),
@@ -283,7 +251,7 @@ describe('M’s view of a request it relays', () => {
     }
     expect((await listed('?overdue=true')).map((v) => v.reqId)).not.toContain(id);
     expect((await listed('?overdue=false')).map((v) => v.reqId)).toContain(id);
-    await until(a, id, (r) => !r.overdue, 'no longer overdue at A');
+    await untilRequest(a, id, (r) => !r.overdue, 'no longer overdue at A');
   });
 
   it('shows A’s closure held at M while B cannot be reached, then all closed', async () => {
@@ -292,7 +260,7 @@ describe('M’s view of a request it relays', () => {
       note: `All found for ${MARKER}`,
     });
     expect(final.status, JSON.stringify(final.body)).toBe(200);
-    await until(a, id, (r) => r.status === 'answered', 'answered');
+    await untilStatus(a, id, 'answered');
     await untilAtM(id, (v) => v.agree && v.asRequester === 'answered', 'answered on both sides');
 
     toB.cut();
@@ -326,7 +294,7 @@ describe('M’s view of a request it relays', () => {
       toB.restore();
     }
 
-    await until(b, id, (r) => r.status === 'closed', 'closed at B');
+    await untilStatus(b, id, 'closed', 'closed at B');
     const end = await untilAtM(id, (v) => v.agree, 'the closure’s receipt');
     expect(end).toMatchObject({
       asRequester: 'closed',

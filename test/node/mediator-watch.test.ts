@@ -15,8 +15,15 @@ import { Webhook } from 'standardwebhooks';
 import { ulid } from 'ulid';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { webhookTarget } from '../../activities/notify-webhooks.js';
-import { dueWatches, recordForward, storeRelayed, watchAgainAt } from '../../db/mediator.js';
+import {
+  dueWatches,
+  overdueWatches,
+  recordForward,
+  storeRelayed,
+  watchAgainAt,
+} from '../../db/mediator.js';
 import { addParty } from '../../db/registry.js';
+import { mediatedRequests } from '../../exchange/mediated-requests.js';
 import {
   MEDIATOR_WEBHOOK_ATTEMPTS,
   startMediatorWatch,
@@ -240,6 +247,46 @@ async function acknowledgedByB(r: Relayed, sentAt: number) {
     sentAt + 1000,
   );
   return { msgId, digest, reqId: r.reqId };
+}
+
+/**
+ * A party's message about the request, its `seq`-th, having seen `seen` of the other's, signed at
+ * `sentAt` (ms); M relays it a second later.
+ */
+async function sentBy(
+  r: Relayed,
+  m: { iss: string; kind: string; seq: number; seen: number; sentAt: number },
+) {
+  const msgId = ulid();
+  const digest = await relay(
+    {
+      v: 1,
+      msg_id: msgId,
+      iss: m.iss,
+      aud: m.iss === A ? B : A,
+      iat: seconds(m.sentAt),
+      exp: seconds(m.sentAt) + 7 * 86_400,
+      kind: m.kind,
+      req_id: r.reqId,
+      seq: m.seq,
+      seen: m.seen,
+      sent_at: seconds(m.sentAt),
+      body: {},
+      attachments: [],
+    },
+    m.sentAt + 1000,
+  );
+  return { msgId, digest, reqId: r.reqId };
+}
+
+/** M's view of the request as `GET /v1/mediated/{req_id}` shows it. */
+async function viewOf(reqId: string, now: number) {
+  const [view] = await mediatedRequests(
+    { pool, policy: POLICY },
+    { reqId, limit: 1, now: at(now) },
+  );
+  expect(view).toBeDefined();
+  return view!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -558,5 +605,102 @@ describe('the mediator watch', () => {
     expect(await notifications(r.reqId)).toEqual([]);
     expect(await nextCheckAt(r.reqId)).toBeNull();
     expect(hook.posts).toEqual([]);
+  });
+
+  it.each([
+    // B's acknowledgement (its message 1) went another way: only its message 2 came through M.
+    ['B’s messages have a gap', { iss: B, kind: 'clarification_request', seq: 2, seen: 1 }],
+    // A's message shows it holds a message of B that M never relayed.
+    [
+      'A saw a message of B that M does not hold',
+      { iss: A, kind: 'clarification', seq: 2, seen: 1 },
+    ],
+  ] as const)(
+    'notifies nobody of a deadline passed in a view that is not complete (%s)',
+    async (_, message) => {
+      const hook = await receiver();
+      const { watch } = watchOf([hook.url]);
+      const r = await requestRelayed();
+      await sentBy(r, { ...message, sentAt: r.receiptAt + 5000 });
+
+      // Both acknowledgement levels passed, as far as M can tell.
+      const now = r.ackDue + ESCALATION[1]! * 1000;
+      const view = await viewOf(r.reqId, now);
+      expect(view).toMatchObject({ complete: false, overdue: true });
+
+      const result = await watch.pass(at(now));
+      expect(result).toEqual({ looked: 1, notified: [], posted: 0 });
+      expect(await notifications(r.reqId)).toEqual([]);
+      expect(hook.posts).toEqual([]);
+    },
+  );
+
+  it('looks again, at the next pass, once a relayed message is refused for good, and counts it as refused', async () => {
+    const hook = await receiver();
+    const { watch } = watchOf([hook.url]);
+    const r = await requestRelayed();
+    const ack = await acknowledgedByB(r, r.receiptAt + 5000);
+    // The acknowledgement is on its way to A: the next thing to watch is the response deadline.
+    await watch.pass(at(r.receiptAt + 30_000));
+    expect(await nextCheckAt(r.reqId)).toBe(r.respondDue);
+
+    // A refuses it for good: B gives its acknowledgement up.
+    const before = Date.now();
+    await recordForward(pool, ack.digest, { status: 400, error: 'schema_invalid' });
+    const marked = await nextCheckAt(r.reqId);
+    expect(marked).not.toBeNull();
+    expect(marked!).toBeGreaterThanOrEqual(before - 2000);
+    expect(marked!).toBeLessThanOrEqual(Date.now() + 2000);
+
+    const view = await viewOf(r.reqId, r.ackDue);
+    expect(view.messages.find((m) => m.kind === 'acknowledgement')?.state).toBe('refused');
+    expect(view).toMatchObject({ asResponder: 'delivered', settledStatus: 'delivered' });
+    // Unacknowledged after all: its deadline passes and is notified.
+    const due = await watch.pass(at(r.ackDue));
+    expect(due.notified).toEqual([`${r.reqId} acknowledgement 1`]);
+    expect(hook.posts.map((p) => [p.body.deadline, p.body.level])).toEqual([
+      ['acknowledgement', 1],
+    ]);
+  });
+
+  it('counts a message whose recipient’s receipt M could not check (409 receipt_invalid) as in transit, not refused', async () => {
+    const r = await requestRelayed();
+    const ack = await acknowledgedByB(r, r.receiptAt + 5000);
+    await recordForward(pool, ack.digest, { status: 409, error: 'receipt_invalid' });
+
+    const view = await viewOf(r.reqId, r.ackDue + 1000);
+    expect(view.messages.find((m) => m.kind === 'acknowledgement')).toMatchObject({
+      state: 'in_transit',
+      receivedAt: null,
+      effect: 'applied',
+    });
+    expect(view).toMatchObject({
+      asResponder: 'acknowledged',
+      settledStatus: 'acknowledged',
+      agree: false,
+      overdue: false,
+    });
+    expect(view.deadlines.find((d) => d.kind === 'acknowledgement')?.answeredAt).toBe(
+      new Date(Math.floor((r.receiptAt + 5000) / 1000) * 1000).toISOString(),
+    );
+  });
+
+  it('lists a request as overdue after a pass that found it overdue, and no more once it is acknowledged', async () => {
+    const { watch } = watchOf([]);
+    const r = await requestRelayed();
+
+    await watch.pass(at(r.receiptAt + 30_000));
+    expect(await overdueWatches(pool, 10)).toEqual([]);
+
+    await watch.pass(at(r.ackDue));
+    expect(await overdueWatches(pool, 10)).toEqual([r.reqId]);
+
+    // B acknowledges late; A's receipt comes back through M; the next pass looks again.
+    const ack = await acknowledgedByB(r, r.ackDue + 120_000);
+    await receivedBy(A, B, ack, r.ackDue + 122_000);
+    // Until a pass looked again, the last look stands.
+    expect(await overdueWatches(pool, 10)).toEqual([r.reqId]);
+    expect((await watch.pass(at(r.ackDue + 600_000))).looked).toBe(1);
+    expect(await overdueWatches(pool, 10)).toEqual([]);
   });
 });
