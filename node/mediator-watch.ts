@@ -81,43 +81,41 @@ export function startMediatorWatch(o: {
     result: WatchResult,
   ): Promise<number> => {
     const { reqId } = watched;
-    {
-      const [view] = await mediatedRequests(
-        { pool: o.pool, policy: o.policy },
-        { reqId, limit: 1, now },
-      );
-      let next: number | null = null;
-      for (const d of view?.deadlines ?? []) {
-        // A view missing messages M did not relay is a guess: nobody is told on a guess.
-        if (d.overdue && view?.complete) {
-          // Level 0: passed, not yet escalated (an escalation policy that starts later).
-          const levels = d.escalationLevel === 0 ? [0] : range(1, d.escalationLevel);
-          for (const level of levels) {
-            const fresh = await recordMediatorNotification(o.pool, {
-              reqId,
-              deadline: d.kind,
-              level,
-              dueAt: new Date(d.dueAt),
-            });
-            if (fresh) {
-              result.notified.push(`${reqId} ${d.kind} ${level}`);
-              o.log.warn(
-                { reqId, deadline: d.kind, level, dueAt: d.dueAt },
-                'a deadline of a mediated request passed',
-              );
-            }
+    const [view] = await mediatedRequests(
+      { pool: o.pool, policy: o.policy },
+      { reqId, limit: 1, now },
+    );
+    let next: number | null = null;
+    for (const d of view?.deadlines ?? []) {
+      // A view missing messages M did not relay is a guess: nobody is told on a guess.
+      if (d.overdue && view?.complete) {
+        // Level 0: passed, not yet escalated (an escalation policy that starts later).
+        const levels = d.escalationLevel === 0 ? [0] : range(1, d.escalationLevel);
+        for (const level of levels) {
+          const fresh = await recordMediatorNotification(o.pool, {
+            reqId,
+            deadline: d.kind,
+            level,
+            dueAt: new Date(d.dueAt),
+          });
+          if (fresh) {
+            result.notified.push(`${reqId} ${d.kind} ${level}`);
+            o.log.warn(
+              { reqId, deadline: d.kind, level, dueAt: d.dueAt },
+              'a deadline of a mediated request passed',
+            );
           }
         }
-        if (d.nextChangeAt) next = Math.min(next ?? Infinity, Date.parse(d.nextChangeAt));
       }
-      await watchAgainAt(
-        o.pool,
-        watched,
-        next === null ? null : new Date(next),
-        now,
-        view?.overdue ?? false,
-      );
+      if (d.nextChangeAt) next = Math.min(next ?? Infinity, Date.parse(d.nextChangeAt));
     }
+    await watchAgainAt(
+      o.pool,
+      watched,
+      next === null ? null : new Date(next),
+      now,
+      view?.overdue ?? false,
+    );
     return 1;
   };
 

@@ -2,6 +2,7 @@
 // Live updates by polling: the read model is the source of truth and a GET every few seconds is
 // the simplest way to follow it; an event stream would need a server part to fan changes out.
 import { SignInNeeded } from './api.js';
+import { h, render } from './dom.js';
 
 /** How often views fetch again: a state change shows within this time without a reload. */
 export const POLL_MS = 2500;
@@ -53,4 +54,22 @@ export function poll(tick, opts) {
     if (timer !== undefined) clearTimeout(timer);
     document.removeEventListener('visibilitychange', onVisible);
   };
+}
+
+/**
+ * `poll` for a view with a problem slot: a failed run shows as an alert in `slot`, in the words
+ * `text` gives for the error, unless the session was lost (then the view goes back to sign-in).
+ * The tick empties the slot once a run succeeds.
+ * @param {import('./types.js').ViewContext} ctx
+ * @param {() => Promise<void>} tick
+ * @param {HTMLElement} slot
+ * @param {(err: unknown) => string} text
+ * @returns {() => void} stops polling
+ */
+export function pollWithAlert(ctx, tick, slot, text) {
+  return poll(tick, {
+    onError: (err) => {
+      if (!ctx.sessionLost(err)) render(slot, h('p', { class: 'error', role: 'alert' }, text(err)));
+    },
+  });
 }

@@ -21,7 +21,7 @@ import {
   time,
 } from './dom.js';
 import { formatNumber, t } from './i18n.js';
-import { poll } from './live.js';
+import { pollWithAlert } from './live.js';
 
 /** @typedef {import('./types.js').MediatedRequestView} View */
 /** @typedef {View['deadlines'][number]} Deadline */
@@ -145,13 +145,15 @@ const section = (title, id, body, help) =>
   );
 
 /**
+ * Why the page could not refresh, in words.
  * @param {unknown} err
- * @param {string} key the catalog key of "could not load: {{message}}"
  */
-const errorText = (err, key) =>
+const refreshFailed = (err) =>
   err instanceof ApiError && err.status === 403
     ? t('overview:mediated.errors.forbidden')
-    : t(key, { message: err instanceof Error ? err.message : String(err) });
+    : t('overview:mediated.errors.refresh', {
+        message: err instanceof Error ? err.message : String(err),
+      });
 
 /**
  * `/dashboard/mediated`: the requests this node relays, the most recently active first; the
@@ -314,19 +316,7 @@ export function mediatedList(ctx) {
   let stop = () => {};
   function restart() {
     stop();
-    stop = poll(tick, {
-      onError: (err) => {
-        if (!ctx.sessionLost(err))
-          render(
-            problem,
-            h(
-              'p',
-              { class: 'error', role: 'alert' },
-              errorText(err, 'overview:mediated.errors.refresh'),
-            ),
-          );
-      },
-    });
+    stop = pollWithAlert(ctx, tick, problem, refreshFailed);
   }
   restart();
   return () => stop();
@@ -580,18 +570,6 @@ export function mediatedPage(ctx, id) {
     render(problem);
   }
 
-  const stop = poll(tick, {
-    onError: (err) => {
-      if (!ctx.sessionLost(err))
-        render(
-          problem,
-          h(
-            'p',
-            { class: 'error', role: 'alert' },
-            errorText(err, 'overview:mediated.errors.refresh'),
-          ),
-        );
-    },
-  });
+  const stop = pollWithAlert(ctx, tick, problem, refreshFailed);
   return () => stop();
 }

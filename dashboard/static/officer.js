@@ -24,7 +24,7 @@ import {
   time,
 } from './dom.js';
 import { t } from './i18n.js';
-import { poll } from './live.js';
+import { pollWithAlert } from './live.js';
 
 /** @typedef {import('./types.js').RequestListItem} RequestListItem */
 
@@ -304,7 +304,8 @@ export function officerRequests(ctx) {
     );
   }
 
-  let stop = poll(
+  let stop = pollWithAlert(
+    ctx,
     async () => {
       const { items } = /** @type {{ items: RequestListItem[] }} */ (
         await getJson(`/v1/requests${queryString(apiQuery)}`)
@@ -332,19 +333,8 @@ export function officerRequests(ctx) {
       );
       render(problem);
     },
-    {
-      onError: (err) => {
-        if (!ctx.sessionLost(err))
-          render(
-            problem,
-            h(
-              'p',
-              { class: 'error', role: 'alert' },
-              t('officer:errors.refresh', { message: String(err) }),
-            ),
-          );
-      },
-    },
+    problem,
+    (err) => t('officer:errors.refresh', { message: String(err) }),
   );
   return () => stop();
 }

@@ -34,7 +34,7 @@ import {
   time,
 } from './dom.js';
 import { dateFormat, formatNumber, t } from './i18n.js';
-import { poll } from './live.js';
+import { pollWithAlert } from './live.js';
 
 /** @typedef {import('./types.js').Summary} Summary */
 /** @typedef {import('./types.js').SupervisorItem} Item */
@@ -918,19 +918,9 @@ export function overview(ctx) {
   let stop = () => {};
   function restart() {
     stop();
-    stop = poll(tick, {
-      onError: (err) => {
-        if (!ctx.sessionLost(err))
-          render(
-            problem,
-            h(
-              'p',
-              { class: 'error', role: 'alert' },
-              t('overview:errors.refresh', { message: String(err) }),
-            ),
-          );
-      },
-    });
+    stop = pollWithAlert(ctx, tick, problem, (err) =>
+      t('overview:errors.refresh', { message: String(err) }),
+    );
   }
   // Back and forward between filter views go through the router, which draws the view anew.
   restart();

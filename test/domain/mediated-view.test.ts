@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { mediatedView, type RelayedMessage } from '../../domain/mediated-view.js';
 import { policyDigest } from '../../node/policy.js';
 import { MediatedRequestView } from '../../schemas/mediator-api.js';
-import { DeadlinePolicy } from '../../schemas/policy.js';
 import type { Side } from '../../workflows/actions.js';
 import { contiguous, factsOf, settle, type ConvMessage } from '../../workflows/conversation.js';
+import { testPolicy } from '../helpers/test-policy.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00.000Z');
 /** The instant `s` seconds after T0. */
@@ -20,31 +20,25 @@ const ACK_SECONDS = 3600;
 const RESPOND_SECONDS = 86_400;
 const ESCALATION = [0, 1800, 7200];
 
-const RAW_POLICY = {
-  version: 1,
-  name: 'mediated view test policy (seconds)',
-  calendar: 'calendar',
-  rules: [
-    {
-      request_type: 'grave_information',
-      priority: 'routine',
-      acknowledge_seconds: ACK_SECONDS,
-      respond_seconds: RESPOND_SECONDS,
-      escalation_after_seconds: ESCALATION,
-      clarification_stops_clock: true,
-    },
-    {
-      request_type: 'mine_map',
-      priority: 'critical',
-      acknowledge_seconds: 60,
-      respond_seconds: 600,
-    },
-  ],
-};
 /** M's policy, the one the parties agreed: the same file, so the same digest. */
-const POLICY = { policy: DeadlinePolicy.parse(RAW_POLICY), digest: policyDigest(RAW_POLICY) };
+const POLICY = testPolicy('mediated view test policy (seconds)', [
+  {
+    request_type: 'grave_information',
+    priority: 'routine',
+    acknowledge_seconds: ACK_SECONDS,
+    respond_seconds: RESPOND_SECONDS,
+    escalation_after_seconds: ESCALATION,
+    clarification_stops_clock: true,
+  },
+  {
+    request_type: 'mine_map',
+    priority: 'critical',
+    acknowledge_seconds: 60,
+    respond_seconds: 600,
+  },
+]);
 /** Another policy's digest, as a request under a policy M does not hold carries. */
-const OTHER_DIGEST = policyDigest({ ...RAW_POLICY, name: 'another policy' });
+const OTHER_DIGEST = policyDigest({ ...POLICY.raw, name: 'another policy' });
 
 const REQ_ID = '01JQ7Z0000000000000000REQ1';
 const PARTY: Record<Side, string> = { requester: 'party-a', responder: 'party-b' };

@@ -31,9 +31,9 @@ import {
 } from '../../node/mediator-watch.js';
 import { policyDigest } from '../../node/policy.js';
 import { digestOfInput } from '../../protocol/digest.js';
-import { DeadlinePolicy } from '../../schemas/policy.js';
 import { subjectFor } from '../helpers/domain.js';
 import { cloneTemplate, testPool } from '../helpers/postgres.js';
+import { testPolicy } from '../helpers/test-policy.js';
 
 const A = 'party-a';
 const B = 'party-b';
@@ -45,11 +45,10 @@ const ACK_SECONDS = 60;
 const RESPOND_SECONDS = 3600;
 const ESCALATION = [0, 600];
 
-const RAW_POLICY = {
-  version: 1,
-  name: 'mediator watch test policy (seconds)',
-  calendar: 'calendar',
-  rules: [
+/** M's policy, the one A and B agreed. */
+const POLICY = testPolicy(
+  'mediator watch test policy (seconds)',
+  [
     {
       request_type: 'grave_information',
       priority: 'routine',
@@ -58,13 +57,8 @@ const RAW_POLICY = {
       escalation_after_seconds: ESCALATION,
     },
   ],
-};
-/** M's policy, the one A and B agreed. */
-const POLICY = {
-  policy: DeadlinePolicy.parse(RAW_POLICY),
-  digest: policyDigest(RAW_POLICY),
-  file: 'mediator-watch-test-policy.json',
-};
+  'mediator-watch-test-policy.json',
+);
 const SECRET = `whsec_${crypto.randomBytes(24).toString('base64')}`;
 
 let db: Awaited<ReturnType<typeof cloneTemplate>>;
@@ -596,7 +590,7 @@ describe('the mediator watch', () => {
   it('counts no deadline of a request under a policy M does not hold', async () => {
     const hook = await receiver();
     const { watch } = watchOf([hook.url]);
-    const otherPolicy = policyDigest({ ...RAW_POLICY, name: 'a policy M does not hold' });
+    const otherPolicy = policyDigest({ ...POLICY.raw, name: 'a policy M does not hold' });
     const r = await requestRelayed(otherPolicy);
 
     const result = await watch.pass(at(r.respondDue + 3_600_000));
