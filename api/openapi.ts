@@ -3,6 +3,8 @@
 import {
   MediatedQuery,
   MediatedRequestView,
+  MediatorNoticeInput,
+  MediatorNoticeView,
   MediatorNotification,
   MediatorNotificationsQuery,
   RelayedQuery,
@@ -207,6 +209,7 @@ const INPUTS: Record<string, z.ZodType> = {
   Bundle,
   WitnessRequest,
   RelayProofsRequest,
+  MediatorNoticeInput,
 };
 const OUTPUTS: Record<string, z.ZodType> = {
   ...Object.fromEntries(Payload.options.map((o) => [`Payload.${o.shape.kind.value}`, o])),
@@ -289,6 +292,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
     receiptReceivedAt: Instant.nullable(),
   }),
   MediatedRequestView,
+  MediatorNoticeView,
   MediatorNotification,
   RelayedItem: z.object({
     digest: Sha256Hex,
@@ -460,6 +464,15 @@ const COMPONENT_DOCS: Record<string, { description?: string; examples?: readonly
   WitnessResponse: {
     description: 'The witness’s cosignature: a compact JWS whose payload is `CosignaturePayload`.',
     examples: [WITNESS_RESPONSE_EXAMPLE],
+  },
+  MediatorNoticeInput: {
+    description:
+      'A reminder of a deadline (`to` one party or both, the default), or a pause of both parties’ clocks (`pause`), or the end of the open pause (`resume`).',
+    examples: [
+      { action: 'pause' },
+      { action: 'reminder', deadline: 'response', to: 'responder' },
+      { action: 'resume' },
+    ],
   },
   RelayProofsRequest: {
     description:
@@ -1280,6 +1293,20 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         ok: { '200': answer('The request', ref('MediatedRequestView')) },
         errors: ['schema_invalid', 'unknown_request'],
+      },
+    },
+    '/v1/mediated/{id}/notices': {
+      post: {
+        id: 'sendMediatorNotice',
+        tag: 'Exchange',
+        summary: 'On a mediator: remind the parties of a deadline, or pause or resume both clocks',
+        description:
+          'Signs a `mediation` message to each party (a reminder: to one when `to` says so), stores them, and delivers each party’s in order, from now on and at the watch’s passes (backoff up to an hour, 20 rounds). A pause stops both parties’ acknowledgement and response clocks from the instant signed; a resume restarts them (README, _Mediated exchange_). The mediator pauses only on both parties’ word: it does not ask them. `invalid_state` before the request reached the responder, once it ended, for a pause while one is open and a resume with none open. What each party did with its copy shows in `GET /v1/mediated/{id}` (`notices`).',
+        roles: OPERATORS,
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        body: 'MediatorNoticeInput',
+        ok: { '201': answer('The notices signed', items('MediatorNoticeView')) },
+        errors: [...JSON_BODY, 'unknown_request', 'invalid_state'],
       },
     },
     '/v1/mediator/notifications': {

@@ -19,11 +19,14 @@ import {
 } from '../db/mediator.js';
 import {
   MediatedQuery,
+  MediatorNoticeInput,
   MediatorNotificationsQuery,
   RelayedQuery,
   type MediatorNotification,
 } from '../schemas/mediator-api.js';
 import { mediatedRequests } from '../exchange/mediated-requests.js';
+import { deliverNoticesOf, sendNotice } from '../exchange/mediator-notices.js';
+import { noticeView } from '../exchange/mediated-requests.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { Bundle } from '../schemas/bundle.js';
 import { PartyId, Ulid } from '../schemas/common.js';
@@ -33,6 +36,7 @@ import { recordReads } from './access-log.js';
 import { requestTypeOf } from '../db/access-log.js';
 import { messageFormFor } from '../domain/access-policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
+import { parseJson } from './json-body.js';
 import { parseOrThrow } from './problem.js';
 import { DeclaredRouter } from './routes.js';
 
@@ -132,6 +136,21 @@ export function outboxRouter(deps: {
     const [view] = await mediatedRequests(deps, { reqId: id, limit: 1 });
     if (!view) throw new AppError('unknown_request', 'this node relays no request with this id');
     res.json(view);
+  });
+
+  // On a mediator: a reminder to the parties, or a pause of both clocks (README, _Mediated exchange_).
+  declared.routeWith('sendMediatorNotice', { parse: [parseJson] }, async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const input = parseOrThrow(MediatorNoticeInput, req.body, 'the notice');
+    const [view] = await mediatedRequests(deps, { reqId: id, limit: 1 });
+    if (!view) throw new AppError('unknown_request', 'this node relays no request with this id');
+    const actor = principalOf(req).sub;
+    const sent = await sendNotice(deps.inbox, view, input, actor);
+    // Stored: delivered now as far as the parties take it, else by the watch's passes.
+    void deliverNoticesOf(deps.inbox, id).catch((err: unknown) =>
+      deps.inbox.log.warn({ errName: (err as Error).name }, 'mediator notice delivery failed'),
+    );
+    res.status(201).json({ items: sent.map((n) => noticeView(n, view.requester)) });
   });
 
   // On a mediator: what it told its supervisors about deadlines that passed.

@@ -183,16 +183,19 @@ export async function verifyBundle(
     const item = `envelope ${env.digest.slice(0, 16)}`;
     if ('withheld' in env) {
       // By digest only: its log entry, proven in the checkpoint, is all that vouches for it.
-      const from = env.direction === 'sent' ? node : partner;
       const e =
         env.direction === 'sent'
           ? (logged.get(`message_sent:${env.digest}`) ??
             logged.get(`message_resigned:${env.digest}`))
           : logged.get(`message_received:${env.digest}`);
+      const fromMediator =
+        e?.type === 'message_received' && fromTheMediator(e.iss, e.kind, mediatorId);
+      const from = env.direction === 'sent' ? node : fromMediator ? mediatorId! : partner;
       if (!e) say(item, false, `withheld (${env.withheld}) and not in the log`, 'digest');
       else if (
         (e.type === 'message_sent' && (e.aud !== partner || e.req_id !== reqId)) ||
-        (e.type === 'message_received' && (e.iss !== partner || e.req_id !== reqId))
+        (e.type === 'message_received' &&
+          ((e.iss !== partner && !fromMediator) || e.req_id !== reqId))
       )
         say(item, false, 'its log entry is not a message of this request', 'digest');
       else {
@@ -220,7 +223,11 @@ export async function verifyBundle(
         mode: 'import',
       });
       const p = v.payload;
-      const [from, to] = env.direction === 'sent' ? [node, partner] : [partner, node];
+      // The request's mediator's own notices (kind `mediation`) come to the node from it.
+      const [from, to] =
+        env.direction === 'sent'
+          ? [node, partner]
+          : [fromTheMediator(p.iss, p.kind, mediatorId) ? mediatorId! : partner, node];
       if (v.digest !== env.digest) throw new Error('its digest is not the one listed');
       if (p.iss !== from || p.aud !== to) throw new Error(`not from ${from} to ${to}`);
       if (p.kind === 'receipt' || p.req_id !== reqId)
@@ -232,7 +239,14 @@ export async function verifyBundle(
       envelopeDigests.add(v.digest);
       envelopeInfo.set(v.digest, { from: p.iss, to: p.aud, kind: p.kind });
       for (const a of p.attachments ?? []) attachmentsSeen.add(`${v.digest}:${a.sha256}`);
-      say(item, true, `${p.kind} from ${p.iss}, signature and digest check, logged`, 'full');
+      say(
+        item,
+        true,
+        p.kind === 'mediation'
+          ? `mediation (${p.body.action}) from ${p.iss}, signature and digest check, logged`
+          : `${p.kind} from ${p.iss}, signature and digest check, logged`,
+        'full',
+      );
       if (opts.open && 'sealed' in p) {
         // Only what was sealed to one of the reader's keys: the other direction is another's.
         const kid = sealedKid(p.sealed);
@@ -245,21 +259,12 @@ export async function verifyBundle(
               `opened with key ${kid}: it names this message, its sender and its recipient`,
             );
           } catch (err) {
-            say(
-              `content ${v.digest.slice(0, 16)}`,
-              false,
-              err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
-            );
+            say(`content ${v.digest.slice(0, 16)}`, false, reasonOf(err));
           }
         }
       }
     } catch (err) {
-      say(
-        item,
-        false,
-        err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
-        'full',
-      );
+      say(item, false, reasonOf(err), 'full');
     }
   }
   for (const r of b.receipts) {
@@ -297,12 +302,7 @@ export async function verifyBundle(
       receiptFor.set(v.digest, r.for_digest);
       say(item, true, `${p.iss} received the message at ${p.body.received_at}`, 'full');
     } catch (err) {
-      say(
-        item,
-        false,
-        err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
-        'full',
-      );
+      say(item, false, reasonOf(err), 'full');
     }
   }
 
@@ -355,6 +355,16 @@ export async function verifyBundle(
 }
 
 type Say = (item: string, ok: boolean, detail: string, checked?: 'full' | 'digest') => void;
+
+/** A caught error as a verdict's detail: a protocol error's code with its message. */
+function reasonOf(err: unknown): string {
+  return err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message;
+}
+
+/** A message the request's mediator sent the node itself: only its notices (kind `mediation`). */
+function fromTheMediator(iss: string, kind: string, mediatorId: string | undefined): boolean {
+  return mediatorId !== undefined && iss === mediatorId && kind === 'mediation';
+}
 
 /**
  * Checks one log's proofs: its checkpoint (signed by a `log` key of `logParty`), the cosignatures
@@ -550,12 +560,7 @@ async function checkMediator(
         'full',
       );
     } catch (err) {
-      say(
-        item,
-        false,
-        err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message,
-        'full',
-      );
+      say(item, false, reasonOf(err), 'full');
     }
   }
   return vouched;

@@ -152,7 +152,7 @@ export async function recordForward(
 }
 
 /** The mediator's watch looks at the request again at its next pass. */
-async function watchNow(client: pg.PoolClient, reqId: string): Promise<void> {
+export async function watchNow(client: pg.PoolClient, reqId: string): Promise<void> {
   await client.query(
     `INSERT INTO mediated_watch (req_id, next_check_at, version) VALUES ($1, now(), 1)
      ON CONFLICT (req_id) DO UPDATE SET next_check_at = now(),

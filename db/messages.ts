@@ -564,6 +564,41 @@ export async function requestKnownWith(
   return rows[0]?.known ?? false;
 }
 
+/**
+ * The partner of a request this node holds, and the mediator the registry names for that partner
+ * (null: messages go directly); undefined for an unknown request.
+ */
+export async function requestPartnerAndMediator(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<{ partner: string; via: string | null } | undefined> {
+  const { rows } = await pool.query<{ partner: string; via_party: string | null }>(
+    `WITH partner AS (
+       SELECT counterparty AS party_id FROM requests WHERE req_id = $1
+       UNION SELECT iss FROM inbox_messages WHERE kind = 'request' AND req_id = $1
+     )
+     SELECT p.party_id AS partner, p.via_party FROM partner JOIN parties p USING (party_id) LIMIT 1`,
+    [reqId],
+  );
+  return rows[0] ? { partner: rows[0].partner, via: rows[0].via_party } : undefined;
+}
+
+/** The start of a pause the mediator sent about a request, as stored; undefined if none. */
+export async function mediatorPauseFrom(
+  pool: pg.Pool,
+  reqId: string,
+  mediator: string,
+  pauseId: string,
+): Promise<string | undefined> {
+  const { rows } = await pool.query<{ from: string }>(
+    `SELECT payload->'body'->>'from' AS from FROM inbox_messages
+      WHERE req_id = $1 AND iss = $2 AND kind = 'mediation'
+        AND payload->'body'->>'action' = 'pause' AND payload->'body'->>'pause_id' = $3`,
+    [reqId, mediator, pauseId],
+  );
+  return rows[0]?.from;
+}
+
 /** Whether this node already holds a request with this id, in either direction. */
 export async function requestIdTaken(pool: pg.Pool, reqId: string): Promise<boolean> {
   const { rows } = await pool.query<{ taken: boolean }>(

@@ -4,7 +4,11 @@
 // in clear in a sealed message too: kinds, order members, times, deadlines, and the facts the rule
 // reads. Pure: no I/O, no clock (`now` is an input).
 import type { Priority, RequestType } from '../schemas/common.js';
-import type { MediatedDeadline, MediatedRequestView } from '../schemas/mediator-api.js';
+import type {
+  MediatedDeadline,
+  MediatedRequestView,
+  MediatorNoticeView,
+} from '../schemas/mediator-api.js';
 import type { MessageKind } from '../schemas/envelope.js';
 import type { DeadlinePolicy } from '../schemas/policy.js';
 import type { Side } from '../workflows/actions.js';
@@ -23,6 +27,7 @@ import {
   nextEscalationAt,
   type DeadlineExplanation,
   type DeadlineKind,
+  type Pause,
 } from '../workflows/deadlines.js';
 import { isTerminal } from '../workflows/lifecycle.js';
 
@@ -93,6 +98,8 @@ export function mediatedView(input: {
   messages: readonly RelayedMessage[];
   /** M's own deadline policy and its digest: used only when it is the one the parties agreed. */
   policy: { policy: DeadlinePolicy; digest: string };
+  /** M's own notices to the parties about the request, in the order signed. */
+  notices?: readonly MediatorNoticeView[];
   now: string;
 }): MediatedRequestView | undefined {
   const all = versions(input.messages);
@@ -115,6 +122,21 @@ export function mediatedView(input: {
   const held = (msgs: ConvMessage[]) =>
     contiguous(bySeq(msgs.filter((m) => m.receivedAt !== null)));
 
+  // M's pauses count as the parties count them once each took the notices; one a party refused
+  // or never took is shown, not counted (README, _Mediated exchange_).
+  const notices = input.notices ?? [];
+  const pauses = new Map<string, { from: string; to: string | null; counted: boolean }>();
+  for (const n of notices) {
+    if (!n.pauseId || !n.at) continue;
+    const lost = n.state === 'refused' || n.state === 'given_up';
+    const p = pauses.get(n.pauseId) ?? { from: n.at, to: null, counted: true };
+    if (n.action === 'resume') p.to = n.at;
+    if (lost) p.counted = false;
+    pauses.set(n.pauseId, p);
+  }
+  const counted: Pause[] = [...pauses.values()]
+    .filter((p) => p.counted)
+    .map((p) => ({ from: p.from, to: p.to }));
   const deadlineOf = (kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null =>
     policyKnown && s.receiptAt
       ? computeDeadline({
@@ -126,6 +148,7 @@ export function mediatedView(input: {
           receiptAt: s.receiptAt,
           pauses: s.pauses,
           extension: s.extension,
+          ...(counted.length ? { mediatorPauses: counted } : {}),
           now: input.now,
         })
       : null;
@@ -203,14 +226,21 @@ export function mediatedView(input: {
     asResponder: requesterMsgs.some((m) => m.kind === 'request' && m.receivedAt !== null)
       ? atResponder.state.lifecycle.status
       : null,
-    agree: all.every((m) => m.refused || m.receivedAt !== null),
+    agree:
+      all.every((m) => m.refused || m.receivedAt !== null) &&
+      notices.every((n) => n.state !== 'pending'),
     complete,
     settledStatus: state.lifecycle.status,
     receiptAt: state.receiptAt,
     deadlines,
     overdue: deadlines.some((d) => d.overdue),
     escalationLevel: Math.max(0, ...deadlines.map((d) => d.escalationLevel)),
-    lastActivityAt: times.sort().at(-1) ?? request.relayedAt,
+    lastActivityAt:
+      [...times, ...notices.flatMap((n) => [n.createdAt, ...(n.receivedAt ? [n.receivedAt] : [])])]
+        .sort()
+        .at(-1) ?? request.relayedAt,
+    pauses: [...pauses.entries()].map(([pauseId, p]) => ({ pauseId, ...p })),
+    notices: [...notices],
     // In the order both parties fold them (a crossing's responder message first), then the rest.
     messages: [...all]
       .sort((x, y) => place(x) - place(y))

@@ -5,8 +5,10 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
+  mediatorPauseFrom,
   requestIdTaken,
   requestKnownWith,
+  requestPartnerAndMediator,
   undispatchedMessages,
   markDispatched,
   withRelayLock,
@@ -26,6 +28,7 @@ import {
 import type { VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
 import {
+  handMediatorNotice,
   handMessage,
   startIncomingRequest,
   type RequestWorkflowsDeps,
@@ -71,6 +74,7 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
         }
         return;
       }
+      if (p.kind === 'mediation') return checkMediation(deps, p);
       if (!(await requestKnownWith(deps.pool, p.req_id, p.iss))) {
         throw new AppError(
           'unknown_request',
@@ -130,6 +134,22 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
         );
         return;
       }
+      if (p.kind === 'mediation') {
+        const b = p.body;
+        await handOver(deps.client, () =>
+          handMediatorNotice(deps.client, p.req_id, {
+            msgId: p.msg_id,
+            digest: m.digest,
+            mediator: p.iss,
+            receivedAt: m.receivedAt.toISOString(),
+            action: b.action,
+            ...(b.action === 'reminder'
+              ? { deadline: b.deadline, ...(b.due_at ? { dueAt: b.due_at } : {}) }
+              : { pauseId: b.pause_id, at: b.action === 'pause' ? b.from : b.to }),
+          }),
+        );
+        return;
+      }
       // A request's workflow that has ended (closed, declined, withdrawn) leaves the message
       // stored and receipted, in the evidence, with nothing left to act on it.
       await handOver(deps.client, () =>
@@ -146,6 +166,49 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
       );
     },
   };
+}
+
+/** How far ahead of its signing a mediator's pause may start or end (the protocol's clock skew). */
+const NOTICE_SKEW_MS = 300_000;
+
+/**
+ * A mediator's notice (README, _Mediated exchange_) is taken from the mediator the registry names
+ * for the request's partner, about a request both hold; a pause or resume names instants no later
+ * than its signing, a resume ends a pause this node holds, after its start. The rules read nothing
+ * the partner may not hold alike, so both parties take or refuse the same notices.
+ */
+async function checkMediation(
+  deps: InboundRouterDeps,
+  p: Extract<Payload, { kind: 'mediation' }>,
+): Promise<void> {
+  const known = await requestPartnerAndMediator(deps.pool, p.req_id);
+  if (!known || known.via !== p.iss)
+    throw new AppError(
+      'unknown_request',
+      'no request with this req_id that the sender mediates for this node',
+    );
+  const request = await getRequest(deps.pool, p.req_id);
+  if (request?.erasure)
+    throw new AppError('invalid_state', 'the request has ended and was erased on this node');
+  const b = p.body;
+  if (b.action === 'reminder') return;
+  const at = b.action === 'pause' ? b.from : b.to;
+  if (Date.parse(at) > p.iat * 1000 + NOTICE_SKEW_MS)
+    throw new AppError('schema_invalid', 'a pause cannot start or end after it was signed', [
+      { path: `/body/${b.action === 'pause' ? 'from' : 'to'}`, message: 'must not be after iat' },
+    ]);
+  const from = await mediatorPauseFrom(deps.pool, p.req_id, p.iss, b.pause_id);
+  if (b.action === 'pause') {
+    if (from !== undefined)
+      throw new AppError('conflict', 'a pause with this pause_id is already stored');
+    return;
+  }
+  if (from === undefined)
+    throw new AppError('invalid_state', 'no pause with this pause_id from the sender');
+  if (Date.parse(b.to) < Date.parse(from))
+    throw new AppError('schema_invalid', 'a resume cannot end a pause before it began', [
+      { path: '/body/to', message: 'must not be before the pause’s from' },
+    ]);
 }
 
 /**

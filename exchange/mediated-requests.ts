@@ -4,10 +4,11 @@
 // message's content stays sealed.
 import type pg from 'pg';
 import { mediatedRequestIds, relayedOfRequests, type RelayedTokenRow } from '../db/mediator.js';
+import { noticesOfRequests, type NoticeRow } from '../db/mediator-notices.js';
 import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
-import type { MediatedRequestView } from '../schemas/mediator-api.js';
+import type { MediatedRequestView, MediatorNoticeView } from '../schemas/mediator-api.js';
 import { isRetriedRefusal } from './outbox.js';
 
 const payloadOf = (token: string): Record<string, unknown> =>
@@ -51,6 +52,26 @@ function relayedMessage(row: RelayedTokenRow): RelayedMessage | undefined {
   };
 }
 
+/** One of M's notices as its view shows it (`requester`: the requester's id). */
+export function noticeView(n: NoticeRow, requester: string): MediatorNoticeView {
+  return {
+    msgId: n.msg_id,
+    digest: n.digest,
+    to: n.aud,
+    side: n.aud === requester ? 'requester' : 'responder',
+    action: n.action,
+    pauseId: n.pause_id,
+    at: n.at?.toISOString() ?? null,
+    deadline: n.deadline,
+    createdAt: n.created_at.toISOString(),
+    createdBy: n.created_by,
+    state: n.state,
+    receivedAt: n.received_at?.toISOString() ?? null,
+    code: n.code,
+    attempts: n.attempts,
+  };
+}
+
 /** Views of the requests M relays (one, or the most recently active), each as both parties see it. */
 export async function mediatedRequests(
   deps: { pool: pg.Pool; policy: LoadedPolicy },
@@ -59,7 +80,10 @@ export async function mediatedRequests(
   const ids = opts.reqId
     ? [opts.reqId]
     : (opts.reqIds ?? (await mediatedRequestIds(deps.pool, opts.limit)));
-  const rows = await relayedOfRequests(deps.pool, ids);
+  const [rows, notices] = await Promise.all([
+    relayedOfRequests(deps.pool, ids),
+    noticesOfRequests(deps.pool, ids),
+  ]);
   const byRequest = new Map<string, RelayedMessage[]>();
   for (const row of rows) {
     const m = relayedMessage(row);
@@ -67,10 +91,13 @@ export async function mediatedRequests(
   }
   const now = (opts.now ?? new Date()).toISOString();
   return ids.flatMap((reqId) => {
+    const messages = byRequest.get(reqId) ?? [];
+    const requester = messages.find((m) => m.kind === 'request')?.iss ?? '';
     const view = mediatedView({
       reqId,
-      messages: byRequest.get(reqId) ?? [],
+      messages,
       policy: deps.policy,
+      notices: notices.filter((n) => n.req_id === reqId).map((n) => noticeView(n, requester)),
       now,
     });
     return view ? [view] : [];

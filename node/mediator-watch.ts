@@ -18,6 +18,7 @@ import {
 } from '../db/mediator.js';
 import { MEDIATOR_WATCH_LOCK } from '../db/singleton.js';
 import { mediatedRequests } from '../exchange/mediated-requests.js';
+import { deliverDueNotices, type NoticeDeps } from '../exchange/mediator-notices.js';
 import { startPassLoop } from './pass-loop.js';
 import type { LoadedPolicy } from './policy.js';
 
@@ -35,6 +36,8 @@ export interface WatchResult {
   /** Notifications recorded by this pass: `req_id deadline level`. */
   notified: string[];
   posted: number;
+  /** The mediator's notices the parties took in this pass. */
+  noticesDelivered: number;
 }
 
 export interface MediatorWatch {
@@ -52,11 +55,15 @@ export function startMediatorWatch(o: {
   intervalSeconds: number;
   log: Logger;
   now?: () => Date;
+  /** Signs and delivers the mediator's notices to the parties; without it, none are delivered. */
+  notices?: NoticeDeps;
 }): MediatorWatch {
   const clock = o.now ?? (() => new Date());
 
   const pass = async (now = clock()): Promise<WatchResult> => {
-    const result: WatchResult = { looked: 0, notified: [], posted: 0 };
+    const result: WatchResult = { looked: 0, notified: [], posted: 0, noticesDelivered: 0 };
+    // Notices first: what the parties took shows in the looks that follow.
+    if (o.notices) result.noticesDelivered = await deliverDueNotices(o.notices, now);
     for (const watched of await dueWatches(o.pool, now, BATCH)) {
       try {
         result.looked += await look(watched, now, result);
@@ -184,7 +191,7 @@ export function startMediatorWatch(o: {
     log: o.log,
     what: 'mediator watch',
     pass: (now?: Date) => pass(now),
-    idle: { looked: 0, notified: [], posted: 0 },
+    idle: { looked: 0, notified: [], posted: 0, noticesDelivered: 0 },
   });
   return { pass: (now) => loop.run(now), stop: () => loop.stop() };
 }

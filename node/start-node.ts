@@ -468,6 +468,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       },
       intervalSeconds: config.mediatorWatchSeconds,
       log,
+      notices: inbox,
     });
     cleanups.push({ name: 'mediator watch', run: () => mediatorWatch.stop() });
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;

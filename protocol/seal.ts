@@ -73,7 +73,7 @@ export function holdsSealableContent(payload: {
   body?: unknown;
   attachments?: readonly { sha256: string; name: string }[] | undefined;
 }): boolean {
-  if (payload.kind === 'receipt') return false;
+  if (payload.kind === 'receipt' || payload.kind === 'mediation') return false;
   const kind = payload.kind as SealableKind;
   const body =
     payload.body && typeof payload.body === 'object' ? Object.keys(payload.body) : ([] as string[]);
@@ -91,7 +91,8 @@ export async function sealPayload(
   payload: Payload,
   to: SealingKey,
 ): Promise<Payload | SealedPayload> {
-  if (payload.kind === 'receipt' || !holdsSealableContent(payload)) return payload;
+  if (payload.kind === 'receipt' || payload.kind === 'mediation' || !holdsSealableContent(payload))
+    return payload;
   const { open, sealed } = splitBody(payload.kind, payload.body);
   const content: SealedContent = {
     iss: payload.iss,

@@ -60,6 +60,7 @@ export const MessageKind = z.enum([
   'withdrawal',
   'reminder',
   'closure',
+  'mediation',
   'receipt',
 ]);
 export type MessageKind = z.infer<typeof MessageKind>;
@@ -127,6 +128,21 @@ export const MessageBodies = {
     outcome: z.enum(['accepted', 'incomplete']),
     reason: Text(2000).optional(),
   }),
+  /**
+   * From the request's mediator to one party (README, _Mediated exchange_): a reminder of a
+   * deadline, or a pause of both parties' clocks (from the instant it names, until a resume names
+   * its end). The mediator sends each to both parties, with the same pause id and instants, so both
+   * count the same deadlines. No free text, so nothing personal: it is never sealed.
+   */
+  mediation: z.discriminatedUnion('action', [
+    z.strictObject({
+      action: z.literal('reminder'),
+      deadline: z.enum(['acknowledgement', 'response']),
+      due_at: Instant.optional(),
+    }),
+    z.strictObject({ action: z.literal('pause'), pause_id: Ulid, from: Instant }),
+    z.strictObject({ action: z.literal('resume'), pause_id: Ulid, to: Instant }),
+  ]),
   /**
    * The receiver's signed word that it stored the message with this digest at this time, and how
    * many of its own messages about the request it had signed by then (`sent`): the sender's later
@@ -196,6 +212,7 @@ export const Payload = z.discriminatedUnion('kind', [
   payloadOf('withdrawal', replyOptional),
   payloadOf('reminder', replyOptional),
   payloadOf('closure', replyOptional),
+  payloadOf('mediation', { req_id: Ulid, in_reply_to: z.undefined().optional() }),
   z.strictObject({
     v: z.literal(PROTOCOL_VERSION),
     msg_id: Ulid,

@@ -377,6 +377,19 @@ const responsePayload = (type: RequestType) =>
     attachments: RESPONSE_ATTACHMENTS[type],
   });
 
+/** A mediator's notice to one party: no order members (the party numbers them as they arrive). */
+function mediationPayload(n: number, aud: string, body: unknown): Record<string, unknown> {
+  const {
+    seq: _seq,
+    seen: _seen,
+    sent_at: _sentAt,
+    ...rest
+  } = payload('mediation', n, 'requester', {
+    body,
+  });
+  return { ...rest, iss: 'icrc-geneva', aud };
+}
+
 /**
  * Payload examples by component name (`Payload.<kind>`): a request and a response of each type,
  * one payload of every other kind.
@@ -446,6 +459,18 @@ export const PAYLOAD_EXAMPLES: Record<`Payload.${MessageKind}`, readonly unknown
   ],
   'Payload.closure': [
     payload('closure', 11, 'requester', { seq: 4, body: { outcome: 'accepted' } }),
+  ],
+  'Payload.mediation': [
+    mediationPayload(13, 'party-a', {
+      action: 'pause',
+      pause_id: '01JD5A0000000000000000PA5E',
+      from: '2025-12-05T09:00:00Z',
+    }),
+    mediationPayload(14, 'party-b', {
+      action: 'reminder',
+      deadline: 'response',
+      due_at: '2026-01-05T00:00:00Z',
+    }),
   ],
   'Payload.receipt': [
     payload('receipt', 12, 'responder', {

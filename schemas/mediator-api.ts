@@ -33,6 +33,39 @@ export const MediatedDeadline = z.object({
 });
 export type MediatedDeadline = z.infer<typeof MediatedDeadline>;
 
+/** `POST /v1/mediated/{id}/notices`: what M tells the request's parties (README, _Mediated exchange_). */
+export const MediatorNoticeInput = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('reminder'),
+    deadline: z.enum(['acknowledgement', 'response']),
+    to: z.enum(['requester', 'responder', 'both']).default('both'),
+  }),
+  z.strictObject({ action: z.literal('pause') }),
+  z.strictObject({ action: z.literal('resume') }),
+]);
+export type MediatorNoticeInput = z.infer<typeof MediatorNoticeInput>;
+
+/** One of M's notices to one party, and what became of it. */
+export const MediatorNoticeView = z.object({
+  msgId: Ulid,
+  digest: z.string(),
+  to: PartyId,
+  side: Side,
+  action: z.enum(['reminder', 'pause', 'resume']),
+  pauseId: Ulid.nullable(),
+  at: Instant.nullable().describe('a pause’s start or a resume’s end, as signed'),
+  deadline: z.enum(['acknowledgement', 'response']).nullable(),
+  createdAt: Instant,
+  createdBy: z.string(),
+  state: z
+    .enum(['pending', 'delivered', 'refused', 'given_up'])
+    .describe('delivered: the party’s receipt came; refused: with `code`; given_up: no answer'),
+  receivedAt: Instant.nullable().describe('the party’s receipt time'),
+  code: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+export type MediatorNoticeView = z.infer<typeof MediatorNoticeView>;
+
 /**
  * A mediated request as M sees it: the state each party shows, derived by the convergence rule
  * from the messages M relayed and the receipts it passed back; ids, kinds, times and deadlines only.
@@ -65,6 +98,21 @@ export const MediatedRequestView = z.object({
   overdue: z.boolean(),
   escalationLevel: z.number().int().nonnegative(),
   lastActivityAt: Instant,
+  pauses: z
+    .array(
+      z.object({
+        pauseId: Ulid,
+        from: Instant,
+        to: Instant.nullable(),
+        counted: z
+          .boolean()
+          .describe(
+            'in the deadlines shown: no party refused or missed it (README, _Mediated exchange_)',
+          ),
+      }),
+    )
+    .describe('M’s pauses of both parties’ clocks'),
+  notices: z.array(MediatorNoticeView).describe('M’s reminders and pauses, as signed'),
   messages: z.array(
     z.object({
       msgId: Ulid,

@@ -14,8 +14,11 @@ export const SEALED_FILE_TYP = 'parley-file+jwe';
 export const SEAL_ENC = 'A256GCM';
 export const SEAL_ALG: EncryptionAlg = 'ECDH-ES+A256KW';
 
-/** The kinds whose body can hold personal content: all but receipts (digests and times only). */
-export const SealableKind = MessageKind.exclude(['receipt']);
+/**
+ * The kinds whose body can hold personal content: all but receipts (digests and times only) and a
+ * mediator's notices (ids, actions and instants).
+ */
+export const SealableKind = MessageKind.exclude(['receipt', 'mediation']);
 export type SealableKind = z.infer<typeof SealableKind>;
 
 /**

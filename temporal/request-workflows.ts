@@ -7,12 +7,14 @@ import type { RequestRecord } from '../schemas/workflow-contract.js';
 import type { IncomingRequestInput, incomingRequest } from '../workflows/incoming-request.js';
 import {
   act,
+  mediatorNoticeReceived,
   messageReceived,
   receiptArrived,
   requestWorkflowId,
   type ActInput,
   type ActResult,
   type InboundMessage,
+  type MediatorNotice,
 } from '../workflows/messages.js';
 import type { outgoingRequest } from '../workflows/outgoing-request.js';
 import type { RequestWorkflowInput } from '../workflows/request-lifecycle.js';
@@ -98,6 +100,21 @@ export async function handMessage(
 ): Promise<'handed' | 'ended'> {
   try {
     await handle(client, reqId).signal(messageReceived, message);
+    return 'handed';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'ended';
+    throw err;
+  }
+}
+
+/** Hands a mediator's notice to the request's workflow; an ended one has no clock left to pause. */
+export async function handMediatorNotice(
+  client: Client,
+  reqId: string,
+  notice: MediatorNotice,
+): Promise<'handed' | 'ended'> {
+  try {
+    await handle(client, reqId).signal(mediatorNoticeReceived, notice);
     return 'handed';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'ended';

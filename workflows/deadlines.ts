@@ -38,6 +38,12 @@ export interface DeadlineExplanation {
   /** True while a pause is open: the due time keeps moving until it closes. */
   clockStopped: boolean;
   extension: GrantedExtension | null;
+  /**
+   * The mediator's pauses (README, _Mediated exchange_), present when it paused the clocks: they
+   * stop both deadlines, and time already past the due time is not given back.
+   */
+  mediatorPauses?: Pause[];
+  mediatorPausedSeconds?: number;
   /** Due time from the rule alone (receipt + duration, working days applied). */
   baseDueAt: string;
   dueAt: string;
@@ -185,7 +191,70 @@ export interface DeadlineInput {
   receiptAt: string;
   pauses?: readonly Pause[];
   extension?: GrantedExtension | null;
+  /** Pauses of both parties' clocks signed by the request's mediator, each from and to its instants. */
+  mediatorPauses?: readonly Pause[];
   now: string;
+}
+
+/** Intervals as [from, to] milliseconds, an open one ending at `nowMs`, merged and in order. */
+function merged(pauses: readonly Pause[], nowMs: number): [number, number][] {
+  const spans = pauses
+    .map((p): [number, number] => [Date.parse(p.from), p.to ? Date.parse(p.to) : nowMs])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const [a, b] of spans) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** `spans` less the parts that `counted` covers (both merged and in order). */
+function without(spans: [number, number][], counted: [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a0, b] of spans) {
+    let a = a0;
+    for (const [c, d] of counted) {
+      if (d <= a || c >= b) continue;
+      if (c > a) out.push([a, c]);
+      a = Math.max(a, d);
+    }
+    if (a < b) out.push([a, b]);
+  }
+  return out;
+}
+
+/**
+ * Walks a due time past the mediator's pauses: each pause that begins before the due time (and
+ * after the clock started) moves it by the pause's length. A pause that begins once the deadline
+ * has passed moves nothing, and time another counted pause already stopped counts once.
+ */
+export function pastMediatorPauses(o: {
+  dueMs: number;
+  startMs: number;
+  mediatorPauses: readonly Pause[];
+  counted: readonly Pause[];
+  nowMs: number;
+}): { dueMs: number; pausedMs: number; stopped: boolean } {
+  const spans = without(
+    merged(o.mediatorPauses, o.nowMs).map(([a, b]): [number, number] => [
+      Math.max(a, o.startMs),
+      b,
+    ]),
+    merged(o.counted, o.nowMs),
+  ).filter(([a, b]) => b > a);
+  let due = o.dueMs;
+  let paused = 0;
+  for (const [a, b] of spans) {
+    if (a >= due) break;
+    due += b - a;
+    paused += b - a;
+  }
+  const open = o.mediatorPauses.find((p) => p.to === null);
+  const stopped = open !== undefined && Math.max(Date.parse(open.from), o.startMs) < due;
+  return { dueMs: due, pausedMs: paused, stopped };
 }
 
 export function computeDeadline(input: DeadlineInput): DeadlineExplanation {
@@ -208,9 +277,19 @@ export function computeDeadline(input: DeadlineInput): DeadlineExplanation {
       : [];
   const paused = pausedMs(pauses, Date.parse(input.now));
   const extension = input.deadline === 'response' ? (input.extension ?? null) : null;
-  const due = extension
+  const before = extension
     ? Math.max(Date.parse(extension.newDeadline), dueMs) + paused
     : dueMs + paused;
+  const byMediator = input.mediatorPauses?.length
+    ? pastMediatorPauses({
+        dueMs: before,
+        startMs: receiptMs,
+        mediatorPauses: input.mediatorPauses,
+        counted: pauses,
+        nowMs: Date.parse(input.now),
+      })
+    : null;
+  const due = byMediator ? byMediator.dueMs : before;
   return {
     deadline: input.deadline,
     rule: `${rule.request_type}/${rule.priority}`,
@@ -221,8 +300,14 @@ export function computeDeadline(input: DeadlineInput): DeadlineExplanation {
     daysSkipped,
     pauses,
     pausedSeconds: Math.round(paused / 1000),
-    clockStopped: pauses.some((p) => p.to === null),
+    clockStopped: pauses.some((p) => p.to === null) || (byMediator?.stopped ?? false),
     extension,
+    ...(byMediator
+      ? {
+          mediatorPauses: input.mediatorPauses!.map((p) => ({ ...p })),
+          mediatorPausedSeconds: Math.round(byMediator.pausedMs / 1000),
+        }
+      : {}),
     baseDueAt: new Date(dueMs).toISOString(),
     dueAt: new Date(due).toISOString(),
   };

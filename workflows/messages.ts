@@ -59,6 +59,26 @@ export interface InboundMessage {
 export const messageReceived = defineSignal<[InboundMessage]>('messageReceived');
 
 /**
+ * A notice from the request's mediator (kind `mediation`), verified and stored by the inbox: a
+ * reminder of a deadline, or a pause of both parties' clocks from `at` (a resume: until `at`).
+ */
+export interface MediatorNotice {
+  msgId: string;
+  digest: string;
+  mediator: string;
+  /** This node's signed receipt time. */
+  receivedAt: string;
+  action: 'reminder' | 'pause' | 'resume';
+  deadline?: 'acknowledgement' | 'response';
+  dueAt?: string;
+  pauseId?: string;
+  /** The pause's start, or the resume's end, as the mediator signed it (RFC 3339). */
+  at?: string;
+}
+
+export const mediatorNoticeReceived = defineSignal<[MediatorNotice]>('mediatorNotice');
+
+/**
  * The partner's receipt of one of our messages was stored another way than by its delivery attempt
  * (carried back in a store-and-forward file): the attempt waiting to retry can stop and read it.
  */

@@ -41,6 +41,7 @@ import {
   findRule,
   type DeadlineExplanation,
   type DeadlineKind,
+  type Pause,
 } from './deadlines.js';
 import { deliveryActivity } from './deliver-message.js';
 import { workflowUlid } from './ids.js';
@@ -49,10 +50,12 @@ import {
   act,
   awaitRecorded,
   getRequestState,
+  mediatorNoticeReceived,
   messageReceived,
   receiptArrived,
   type ActInput,
   type InboundMessage,
+  type MediatorNotice,
   type RequestWorkflowState,
 } from './messages.js';
 import { runRequestV1 } from './request-lifecycle-v1.js';
@@ -82,6 +85,8 @@ export interface CarriedState {
   seq: number;
   memory: TimekeepingMemory;
   refusal: { msgId: string; code: string } | null;
+  /** The mediator's pauses of both clocks, by pause id, and the digests of its notices taken. */
+  mediator?: { pauses: [string, Pause][]; taken: string[] };
 }
 
 export interface RequestWorkflowInput {
@@ -184,6 +189,10 @@ export async function runRequest(
   let poke = false;
   /** Our messages whose receipt the partner's file brought (see `deliverOrWake`). */
   const receiptsArrived = new Set<string>();
+  /** The mediator's pauses of both clocks (by pause id) and its notices, taken and waiting. */
+  const mediatorPauses = new Map<string, Pause>(carried?.mediator?.pauses ?? []);
+  const noticesTaken = new Set<string>(carried?.mediator?.taken ?? []);
+  const noticesWaiting: MediatorNotice[] = [];
 
   if (side === 'responder' && input.received && !carried) {
     const r = input.received;
@@ -217,6 +226,7 @@ export async function runRequest(
       receiptAt: s.receiptAt,
       pauses: s.pauses,
       extension: s.extension,
+      ...(mediatorPauses.size ? { mediatorPauses: [...mediatorPauses.values()] } : {}),
       now: nowIso(),
     });
   }
@@ -475,6 +485,57 @@ export async function runRequest(
   setHandler(receiptArrived, ({ msgId }) => {
     receiptsArrived.add(msgId);
   });
+  // A signal no history before 2026-12 holds: the handler adds no command to a recorded replay.
+  setHandler(mediatorNoticeReceived, (notice) => {
+    if (noticesTaken.has(notice.digest)) return;
+    noticesTaken.add(notice.digest);
+    noticesWaiting.push(notice);
+    poke = true;
+  });
+
+  /**
+   * Takes the mediator's notices in the order they came: a pause stops both clocks from the
+   * instant the mediator signed (the partner takes the same notice, so both count alike), a resume
+   * restarts them, a reminder tells supervisors. Each is a timeline event.
+   */
+  async function takeNotices(): Promise<void> {
+    while (noticesWaiting.length) {
+      const n = noticesWaiting.shift()!;
+      const base = { msgId: n.msgId, digest: n.digest };
+      if (n.action === 'reminder') {
+        const detail = { ...base, deadline: n.deadline ?? null, due_at: n.dueAt ?? null };
+        await recordEvent({
+          type: 'mediator_reminder',
+          actor: n.mediator,
+          detail,
+          changesStatus: false,
+          notification: { kind: 'mediator_reminder', level: 0, detail },
+        });
+        continue;
+      }
+      if (!n.pauseId || !n.at) continue;
+      if (n.action === 'pause') {
+        if (mediatorPauses.has(n.pauseId)) continue;
+        mediatorPauses.set(n.pauseId, { from: n.at, to: null });
+      } else {
+        const open = mediatorPauses.get(n.pauseId);
+        if (!open || open.to !== null) continue;
+        open.to = n.at;
+      }
+      current = fold();
+      await recordEvent({
+        type: n.action === 'pause' ? 'clock_paused' : 'clock_resumed',
+        actor: n.mediator,
+        detail: { ...base, pauseId: n.pauseId, at: n.at },
+        changesStatus: false,
+        notification: {
+          kind: n.action === 'pause' ? 'clock_paused' : 'clock_resumed',
+          level: 0,
+          detail: { pauseId: n.pauseId, at: n.at },
+        },
+      });
+    }
+  }
   setHandler(
     act,
     (inputAct) =>
@@ -718,7 +779,7 @@ export async function runRequest(
    * many): no message that crossed ours is still on its way.
    */
   function settledForGood(): boolean {
-    if (!isTerminal(status())) return false;
+    if (!isTerminal(status()) || noticesWaiting.length) return false;
     if (own.some((m) => m.delivery === 'pending')) return false;
     const promised = Math.max(0, ...own.map((m) => m.partnerSent ?? 0));
     return partnerPrefix().length >= promised && partnerBySeq.size === partnerPrefix().length;
@@ -730,6 +791,7 @@ export async function runRequest(
   for (;;) {
     poke = false;
     const wakeAt = await exclusive(async () => {
+      await takeNotices();
       await reconcile(actorOf);
       return keepTime();
     });
@@ -749,6 +811,9 @@ export async function runRequest(
           seq,
           memory,
           refusal: partnerRefusal,
+          ...(mediatorPauses.size || noticesTaken.size
+            ? { mediator: { pauses: [...mediatorPauses.entries()], taken: [...noticesTaken] } }
+            : {}),
         },
       };
       await Promise.all(notices);

@@ -158,6 +158,7 @@ const VALID_BODIES: Bodies = {
   withdrawal: { reason: 'No longer needed' },
   reminder: { deadline: 'response', due_at: '2030-01-10T10:00:00Z' },
   closure: { outcome: 'accepted' },
+  mediation: { action: 'reminder', deadline: 'response', due_at: '2030-01-10T10:00:00Z' },
   receipt: { digest: SOME_DIGEST, received_at: '2030-01-01T10:00:00Z' },
 };
 

@@ -378,7 +378,7 @@ describe('the mediator watch', () => {
 
     const result = await watch.pass(at(r.receiptAt + 30_000));
 
-    expect(result).toEqual({ looked: 1, notified: [], posted: 0 });
+    expect(result).toEqual({ looked: 1, notified: [], posted: 0, noticesDelivered: 0 });
     expect(await notifications(r.reqId)).toEqual([]);
     expect(hook.posts).toEqual([]);
     expect(await nextCheckAt(r.reqId)).toBe(r.ackDue);
@@ -445,7 +445,12 @@ describe('the mediator watch', () => {
     expect(post.text).not.toContain('Valea Rece');
 
     // Again at the same time: nothing new, and the target that took it is not posted to again.
-    expect(await watch.pass(at(r.ackDue))).toEqual({ looked: 0, notified: [], posted: 0 });
+    expect(await watch.pass(at(r.ackDue))).toEqual({
+      looked: 0,
+      notified: [],
+      posted: 0,
+      noticesDelivered: 0,
+    });
     expect(hook.posts).toHaveLength(1);
     expect(await notifications(r.reqId)).toHaveLength(1);
   });
@@ -463,6 +468,7 @@ describe('the mediator watch', () => {
       looked: 1,
       notified: [`${r.reqId} acknowledgement 2`],
       posted: 1,
+      noticesDelivered: 0,
     });
     expect(hook.posts.map((p) => (p.body as { level: number }).level)).toEqual([1, 2]);
     // The acknowledgement is at its last level: the response deadline is the next to watch.
@@ -485,6 +491,7 @@ describe('the mediator watch', () => {
       looked: 0,
       notified: [],
       posted: 0,
+      noticesDelivered: 0,
     });
   });
 
@@ -504,11 +511,16 @@ describe('the mediator watch', () => {
     expect(row!.last_error).not.toContain('127.0.0.1');
 
     // The next round waits: after round n, min(2^n × the pass interval (1 s here), 1 hour).
-    expect(await watch.pass(at(r.ackDue + 1_000))).toEqual({ looked: 0, notified: [], posted: 0 });
+    expect(await watch.pass(at(r.ackDue + 1_000))).toEqual({
+      looked: 0,
+      notified: [],
+      posted: 0,
+      noticesDelivered: 0,
+    });
     expect(flaky.posts).toHaveLength(1);
     let t = r.ackDue + 2_000;
     const second = await watch.pass(at(t));
-    expect(second).toEqual({ looked: 0, notified: [], posted: 1 });
+    expect(second).toEqual({ looked: 0, notified: [], posted: 1, noticesDelivered: 0 });
     [row] = await notifications(r.reqId);
     expect(row).toMatchObject({ attempts: 2, delivered_targets: [webhookTarget(flaky.url)] });
     expect(row!.last_error).toBe(`${webhookTarget(down.url).slice(0, 12)} http_500`);
@@ -557,7 +569,7 @@ describe('the mediator watch', () => {
     await receivedBy(A, B, ack, r.ackDue + 122_000);
 
     const result = await watch.pass(at(r.ackDue + 600_000));
-    expect(result).toEqual({ looked: 1, notified: [], posted: 0 });
+    expect(result).toEqual({ looked: 1, notified: [], posted: 0, noticesDelivered: 0 });
     expect((await notifications(r.reqId)).map((n) => [n.deadline, n.level])).toEqual([
       ['acknowledgement', 1],
     ]);
@@ -595,7 +607,7 @@ describe('the mediator watch', () => {
 
     const result = await watch.pass(at(r.respondDue + 3_600_000));
 
-    expect(result).toEqual({ looked: 1, notified: [], posted: 0 });
+    expect(result).toEqual({ looked: 1, notified: [], posted: 0, noticesDelivered: 0 });
     expect(await notifications(r.reqId)).toEqual([]);
     expect(await nextCheckAt(r.reqId)).toBeNull();
     expect(hook.posts).toEqual([]);
@@ -623,7 +635,7 @@ describe('the mediator watch', () => {
       expect(view).toMatchObject({ complete: false, overdue: true });
 
       const result = await watch.pass(at(now));
-      expect(result).toEqual({ looked: 1, notified: [], posted: 0 });
+      expect(result).toEqual({ looked: 1, notified: [], posted: 0, noticesDelivered: 0 });
       expect(await notifications(r.reqId)).toEqual([]);
       expect(hook.posts).toEqual([]);
     },

@@ -1,0 +1,252 @@
+// A mediator's notices to the parties of a request it relays (README, _Mediated exchange_): a
+// reminder of a deadline to one party or both, and a pause of both parties' clocks, later resumed.
+// M signs one envelope of kind `mediation` per party (a pause: the same pause id and instant in
+// both), stores them before answering, and delivers each party's in the order signed, with
+// backoff and a bounded number of rounds. A party takes a notice from the mediator its registry
+// names for the request's partner and answers with its signed receipt; a refusal stays visible
+// here, in M's view of the request.
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import {
+  dueNotices,
+  insertNotices,
+  noticesOfRequests,
+  recordNoticeAttempt,
+  resignNotice,
+  type NewNotice,
+  type NoticeOutcome,
+  type NoticeRow,
+} from '../db/mediator-notices.js';
+import { partyOwnInbox } from '../db/registry.js';
+import { AppError } from '../errors.js';
+import type { KeyRegistry } from '../protocol/keys.js';
+import type { Keyring } from '../protocol/keyring.js';
+import { signDraft } from '../protocol/sign.js';
+import { verifyEnvelope } from '../protocol/verify.js';
+import { ENVELOPE_MEDIA_TYPE, type MessageBodies } from '../schemas/envelope.js';
+import type { MediatedRequestView, MediatorNoticeInput } from '../schemas/mediator-api.js';
+import { isTerminal } from '../workflows/lifecycle.js';
+import { isRetriedRefusal } from './outbox.js';
+import type { z } from 'zod';
+
+export interface NoticeDeps {
+  pool: pg.Pool;
+  partyId: string;
+  registry: KeyRegistry;
+  keyring: Keyring;
+  log: Logger;
+}
+
+/** Delivery rounds per notice before M gives it up (twice as long after each, an hour at most). */
+export const NOTICE_ATTEMPTS = 20;
+/** A token older than this is signed again before a delivery attempt (its lifetime is 300 s). */
+const RESIGN_AFTER_MS = 200_000;
+/** How long M waits for a party's inbox per attempt. */
+const POST_TIMEOUT_MS = 10_000;
+
+type MediationBody = z.infer<(typeof MessageBodies)['mediation']>;
+
+/** The pause a view's notices leave open (its id and start), if any. */
+export function openPause(
+  notices: readonly Pick<NoticeRow, 'action' | 'pause_id' | 'at' | 'state'>[],
+): { pauseId: string; from: Date } | undefined {
+  let open: { pauseId: string; from: Date } | undefined;
+  for (const n of notices) {
+    if (n.action === 'pause' && n.pause_id && n.at) open = { pauseId: n.pause_id, from: n.at };
+    if (n.action === 'resume' && n.pause_id === open?.pauseId) open = undefined;
+  }
+  return open;
+}
+
+/**
+ * Signs and stores M's notice to the request's parties (both; a reminder to one when asked), after
+ * checking it fits the request as M sees it: the request reached the responder and has not ended;
+ * a pause while none is open, a resume of the open one. Delivery follows (`deliverDueNotices`).
+ */
+export async function sendNotice(
+  deps: NoticeDeps,
+  view: MediatedRequestView,
+  input: MediatorNoticeInput,
+  actor: string,
+  now = new Date(),
+): Promise<NoticeRow[]> {
+  if (view.asResponder === null)
+    throw new AppError('invalid_state', 'the request has not reached the responder yet');
+  if (isTerminal(view.settledStatus))
+    throw new AppError('invalid_state', `the request has ended (${view.settledStatus})`);
+  const held = await noticesOfRequests(deps.pool, [view.reqId]);
+  const open = openPause(held);
+  let body: MediationBody;
+  let to: string[] = [view.requester, view.responder];
+  if (input.action === 'reminder') {
+    const due = view.deadlines.find((d) => d.kind === input.deadline);
+    body = {
+      action: 'reminder',
+      deadline: input.deadline,
+      ...(due ? { due_at: due.dueAt } : {}),
+    };
+    if (input.to !== 'both') to = [input.to === 'requester' ? view.requester : view.responder];
+  } else if (input.action === 'pause') {
+    if (open)
+      throw new AppError('invalid_state', `the clocks are already paused (${open.pauseId})`);
+    body = { action: 'pause', pause_id: ulid(now.getTime()), from: now.toISOString() };
+  } else {
+    if (!open) throw new AppError('invalid_state', 'the clocks are not paused');
+    body = { action: 'resume', pause_id: open.pauseId, to: now.toISOString() };
+  }
+  const signer = deps.keyring.signerFor('mediation', now);
+  const rows: NewNotice[] = [];
+  for (const aud of to) {
+    const signed = await signDraft(
+      { kind: 'mediation', iss: deps.partyId, aud, req_id: view.reqId, body },
+      signer,
+      now,
+    );
+    rows.push({
+      msg_id: signed.payload.msg_id,
+      digest: signed.digest,
+      req_id: view.reqId,
+      aud,
+      action: body.action,
+      pause_id: body.action === 'reminder' ? null : body.pause_id,
+      at: body.action === 'pause' ? now : body.action === 'resume' ? now : null,
+      deadline: body.action === 'reminder' ? body.deadline : null,
+      token: signed.token,
+    });
+  }
+  await insertNotices(deps.pool, rows, actor, now);
+  const stored = await noticesOfRequests(deps.pool, [view.reqId]);
+  const mine = new Set(rows.map((r) => r.msg_id));
+  return stored.filter((n) => mine.has(n.msg_id));
+}
+
+/** Delivers the notices whose turn has come (each request's and party's in order). */
+export async function deliverDueNotices(
+  deps: NoticeDeps,
+  now = new Date(),
+  limit = 200,
+): Promise<number> {
+  let delivered = 0;
+  for (const n of await dueNotices(deps.pool, now, limit)) {
+    const { outcome, digest } = await deliverOnce(deps, n, now);
+    await recordNoticeAttempt(deps.pool, { ...n, digest }, outcome);
+    if (outcome.state === 'delivered') delivered += 1;
+    else if (outcome.state !== 'pending')
+      deps.log.warn(
+        { reqId: n.req_id, msgId: n.msg_id, aud: n.aud, code: outcome.code },
+        'a party did not take the mediator’s notice',
+      );
+  }
+  return delivered;
+}
+
+/** Delivers the request's pending notices now, as far as each party takes them. */
+export async function deliverNoticesOf(deps: NoticeDeps, reqId: string): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    const due = (await dueNotices(deps.pool, new Date(), 1_000)).filter((n) => n.req_id === reqId);
+    if (due.length === 0) return;
+    for (const n of due) {
+      const { outcome, digest } = await deliverOnce(deps, n);
+      await recordNoticeAttempt(deps.pool, { ...n, digest }, outcome);
+    }
+  }
+}
+
+/** One attempt (signing the notice again first if its token is old); the digest it sent. */
+async function deliverOnce(
+  deps: NoticeDeps,
+  n: NoticeRow,
+  now = new Date(),
+): Promise<{ outcome: NoticeOutcome; digest: string }> {
+  let { token, digest } = n;
+  const answer = (outcome: NoticeOutcome) => ({ outcome, digest });
+  const retry = (code: string): NoticeOutcome =>
+    n.attempts + 1 >= NOTICE_ATTEMPTS
+      ? { state: 'given_up', code }
+      : {
+          state: 'pending',
+          code,
+          nextAt: new Date(now.getTime() + Math.min(3_600, 2 ** n.attempts) * 1000),
+        };
+  const inbox = await partyOwnInbox(deps.pool, n.aud);
+  if (!inbox) return answer({ state: 'refused', code: 'unknown_party' });
+  if (now.getTime() - signedAtMs(token) > RESIGN_AFTER_MS) {
+    const again = await signDraft(
+      {
+        kind: 'mediation',
+        msg_id: n.msg_id,
+        iss: deps.partyId,
+        aud: n.aud,
+        req_id: n.req_id,
+        body: payloadOf(token).body as MediationBody,
+      },
+      deps.keyring.signerFor('mediation', now),
+      now,
+    );
+    await resignNotice(deps.pool, n.msg_id, again);
+    ({ token, digest } = again);
+  }
+  let res: Response;
+  try {
+    res = await fetch(inbox.inboxUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': ENVELOPE_MEDIA_TYPE,
+        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
+      },
+      body: token,
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    return answer(retry(`unreachable: ${(err as Error).name}`));
+  }
+  const text = await res.text();
+  let problem: { code?: unknown; receipt?: unknown } = {};
+  if (res.status !== 202) {
+    try {
+      problem = JSON.parse(text) as typeof problem;
+    } catch {
+      problem = {};
+    }
+  }
+  const receipt =
+    res.status === 202
+      ? text.trim()
+      : res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string'
+        ? problem.receipt
+        : undefined;
+  if (receipt !== undefined) {
+    try {
+      const v = await verifyEnvelope(receipt, {
+        registry: deps.registry,
+        self: deps.partyId,
+        now: new Date(),
+        mode: 'online',
+      });
+      const p = v.payload;
+      if (p.kind !== 'receipt' || p.iss !== n.aud || p.in_reply_to.msg_id !== n.msg_id)
+        throw new AppError('reply_mismatch', 'not the party’s receipt of this notice');
+      return answer({
+        state: 'delivered',
+        receiptToken: receipt,
+        receiptDigest: v.digest,
+        receivedAt: new Date(p.body.received_at),
+      });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return answer(retry('receipt_invalid'));
+    }
+  }
+  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
+  return answer(isRetriedRefusal(res.status, code) ? retry(code) : { state: 'refused', code });
+}
+
+function payloadOf(token: string): { iat: number; body: unknown } {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    iat: number;
+    body: unknown;
+  };
+}
+
+const signedAtMs = (token: string) => payloadOf(token).iat * 1000;
