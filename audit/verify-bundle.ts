@@ -174,7 +174,7 @@ export async function verifyBundle(
   // Envelopes and receipts: each verifies, belongs to this request, and is in the log.
   const envelopeDigests = new Set<string>();
   /** Who sent each envelope verified here, to whom, and what kind it was. */
-  const envelopeInfo = new Map<string, { from: string; to: string; kind: string }>();
+  const envelopeInfo = new Map<string, EnvelopeInfo>();
   /** When the recipient says it received each envelope (its receipt, verified here). */
   const arrivals = new Map<string, string>();
   const receiptFor = new Map<string, string>();
@@ -237,7 +237,12 @@ export async function verifyBundle(
       const inLog = logged.get(`${type}:${v.digest}`) ?? logged.get(`message_resigned:${v.digest}`);
       if (!inLog) throw new Error('not in the log');
       envelopeDigests.add(v.digest);
-      envelopeInfo.set(v.digest, { from: p.iss, to: p.aud, kind: p.kind });
+      envelopeInfo.set(v.digest, {
+        from: p.iss,
+        to: p.aud,
+        kind: p.kind,
+        signedAt: (p.sent_at ?? p.iat) * 1000,
+      });
       for (const a of p.attachments ?? []) attachmentsSeen.add(`${v.digest}:${a.sha256}`);
       say(
         item,
@@ -356,6 +361,18 @@ export async function verifyBundle(
 
 type Say = (item: string, ok: boolean, detail: string, checked?: 'full' | 'digest') => void;
 
+/** Who sent an envelope verified here, to whom, its kind, and (signature checked) when signed. */
+interface EnvelopeInfo {
+  from: string;
+  to: string;
+  kind: string;
+  /** When its sender first signed it (`sent_at`, else `iat`), milliseconds; not for a digest. */
+  signedAt?: number;
+}
+
+/** How far apart two nodes' clocks may be (the protocol's skew, README _Wire protocol v1_). */
+const SKEW_MS = 300_000;
+
 /** A caught error as a verdict's detail: a protocol error's code with its message. */
 function reasonOf(err: unknown): string {
   return err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message;
@@ -471,7 +488,7 @@ async function checkMediator(
   b: EvidenceBundle,
   seen: {
     reqId: string;
-    envelopeInfo: Map<string, { from: string; to: string; kind: string }>;
+    envelopeInfo: Map<string, EnvelopeInfo>;
     arrivals: Map<string, string>;
     /** Each verified receipt of the bundle, by its digest: the message it is for. */
     receiptFor: Map<string, string>;
@@ -547,11 +564,22 @@ async function checkMediator(
       if (!env) throw new Error('names a message not verified here');
       if (p.aud !== env.from) throw new Error(`not addressed to the message's sender ${env.from}`);
       if (ctx.revokedBefore(v.key.kid, p.iat)) throw new Error('signed after its key was revoked');
+      const arrived = seen.arrivals.get(r.for_digest);
+      // The three times must follow one another (within the clocks' skew): signed, then taken by
+      // M, then received by the recipient.
+      const relayedAt = Date.parse(p.body.received_at);
+      if (env.signedAt !== undefined && relayedAt < env.signedAt - SKEW_MS)
+        throw new Error(
+          `${m.party} says it received the message at ${p.body.received_at}, before it was signed (${new Date(env.signedAt).toISOString()})`,
+        );
+      if (arrived && Date.parse(arrived) < relayedAt - SKEW_MS)
+        throw new Error(
+          `${env.to} says it received the message at ${arrived}, before ${m.party} took it (${p.body.received_at})`,
+        );
       const logged = relayed.get(r.for_digest);
       if (m.log && !logged) throw new Error(`not in ${m.party}'s log`);
       if (logged && (logged.relay_receipt_digest !== r.digest || logged.iss !== env.from))
         throw new Error(`${m.party}'s log names another relay receipt for the message`);
-      const arrived = seen.arrivals.get(r.for_digest);
       vouched += 1;
       say(
         item,

@@ -12,6 +12,8 @@
 // - M away while a bundle is made: the bundle comes back without M's log, and says so; once M is
 //   back, a new bundle verifies.
 import { loadKeyring } from '../../protocol/keyring.js';
+import { signDraft } from '../../protocol/sign.js';
+import { Payload } from '../../schemas/envelope.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { AuditEntry } from '../../schemas/audit.js';
@@ -335,6 +337,76 @@ describe('the evidence of a request through a mediator', () => {
       expect(v?.ok).toBe(false);
       expect(v?.detail).toBe("not party-b's receipt to party-a");
       expect(report.ok).toBe(false);
+    });
+  });
+
+  describe('fails, naming the relay receipt, when its times do not follow one another', () => {
+    /**
+     * A's bundle with one relay receipt signed again by M's own key, as M would sign it, but saying
+     * M took the message at `at` (given the message's signing time and its recipient's receipt).
+     */
+    async function withRelayTime(
+      pick: (times: { signed: number; arrived: number }) => number,
+    ): Promise<{ report: BundleReport; digest: string }> {
+      const copy = structuredClone(bundleA);
+      const relay = copy.mediator!.relay_receipts[0]!;
+      const original = Payload.parse(JSON.parse(payloadText(relay.token)));
+      if (original.kind !== 'receipt') throw new Error('not a receipt');
+      const env = copy.envelopes.find((e) => e.digest === relay.for_digest)!;
+      // Sealed: only the members the times need are read.
+      const sent = JSON.parse(payloadText('token' in env ? env.token : '')) as {
+        iat: number;
+        sent_at?: number;
+      };
+      const theirs = copy.receipts.find((r) => r.for_digest === relay.for_digest)!;
+      const arrived = Payload.parse(JSON.parse(payloadText('token' in theirs ? theirs.token : '')));
+      if (arrived.kind !== 'receipt') throw new Error('not a receipt');
+      const at = pick({
+        signed: (sent.sent_at ?? sent.iat) * 1000,
+        arrived: Date.parse(arrived.body.received_at),
+      });
+      const keyring = await loadKeyring(m.config.keysDir);
+      const signed = await signDraft(
+        {
+          kind: 'receipt',
+          iss: original.iss,
+          aud: original.aud,
+          ...(original.req_id ? { req_id: original.req_id } : {}),
+          in_reply_to: original.in_reply_to,
+          body: { digest: original.body.digest, received_at: new Date(at).toISOString() },
+        },
+        keyring.signerFor('receipt', new Date()),
+      );
+      Object.assign(relay, { token: signed.token, digest: signed.digest });
+      return { report: await verifyBundle(copy, trust), digest: signed.digest };
+    }
+
+    it('M taking a message an hour before it was signed', async () => {
+      const { report, digest } = await withRelayTime((t) => t.signed - 3_600_000);
+      const v = report.verdicts.find((x) => x.item === `relay receipt ${digest.slice(0, 16)}`);
+      expect(v?.ok).toBe(false);
+      expect(v?.detail).toMatch(
+        /^party-m says it received the message at .*, before it was signed/,
+      );
+      expect(report.ok).toBe(false);
+    });
+
+    it('the recipient receiving it an hour before M took it', async () => {
+      const { report, digest } = await withRelayTime((t) => t.arrived + 3_600_000);
+      const v = report.verdicts.find((x) => x.item === `relay receipt ${digest.slice(0, 16)}`);
+      expect(v?.ok).toBe(false);
+      expect(v?.detail).toMatch(
+        /^party-b says it received the message at .*, before party-m took it/,
+      );
+    });
+
+    it('but not within the clocks’ skew', async () => {
+      // One second after the recipient's receipt: clocks of two nodes may differ this much.
+      const { report, digest } = await withRelayTime((t) => t.arrived + 1_000);
+      const v = report.verdicts.find((x) => x.item === `relay receipt ${digest.slice(0, 16)}`);
+      // M's log names the receipt it really signed: that, and nothing about the times, fails.
+      expect(v?.ok).toBe(false);
+      expect(v?.detail).toBe("party-m's log names another relay receipt for the message");
     });
   });
 
