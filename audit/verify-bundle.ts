@@ -311,21 +311,39 @@ export async function verifyBundle(
     }
   }
 
-  if (b.mediator) {
-    const vouched = await checkMediator({ keys, say, registry, revokedBefore }, b, {
-      reqId,
-      envelopeInfo,
-      arrivals,
-      receiptFor,
-    });
-    // A mediator stands in for the partner as a witness of the node's log only if it relayed
-    // something of this request: otherwise any party the node names could countersign for it.
-    if (vouched === 0 && !nodeLog.cosigners.has(partner))
-      say(
-        'cosignatures',
-        false,
-        `only ${b.mediator.party} countersigned, and no relay receipt shows it relayed this request`,
-      );
+  const vouched = b.mediator
+    ? await checkMediator({ keys, say, registry, revokedBefore }, b, {
+        reqId,
+        envelopeInfo,
+        arrivals,
+        receiptFor,
+      })
+    : new Set<string>();
+  // A mediator stands in for the partner as a witness of the node's log only if it relayed
+  // something of this request: otherwise any party the node names could countersign for it.
+  if (b.mediator && vouched.size === 0 && !nodeLog.cosigners.has(partner))
+    say(
+      'cosignatures',
+      false,
+      `only ${b.mediator.party} countersigned, and no relay receipt shows it relayed this request`,
+    );
+  // The node's own log says which messages came or went through a mediator, and with which relay
+  // receipt: the bundle must hold each, verified, so it cannot pass them off as exchanged directly
+  // (by leaving its `mediator` member out, or a relay receipt with M's entry for it).
+  for (const e of nodeLog.entries) {
+    if (e.type !== 'message_received' && e.type !== 'receipt_received') continue;
+    const relayDigest = e.relay_receipt_digest;
+    const message = e.type === 'message_received' ? e.digest : e.for_digest;
+    if (!relayDigest || !envelopeDigests.has(message) || vouched.has(relayDigest)) continue;
+    const item = `relay receipt for ${message.slice(0, 16)}`;
+    // Named once: a relay receipt listed but not verified already failed under its own item.
+    const listed = b.mediator?.relay_receipts.some((r) => r.digest === relayDigest) ?? false;
+    if (listed || verdicts.some((v) => v.item === item && !v.ok)) continue;
+    say(
+      item,
+      false,
+      `${node}'s log says this message went through a mediator (relay receipt ${relayDigest.slice(0, 16)}), and the bundle lacks that receipt`,
+    );
   }
 
   for (const a of b.attachments) {
@@ -493,14 +511,15 @@ async function checkMediator(
     /** Each verified receipt of the bundle, by its digest: the message it is for. */
     receiptFor: Map<string, string>;
   },
-): Promise<number> {
-  let vouched = 0;
+): Promise<Set<string>> {
+  /** The relay receipts that verified (their digests). */
+  const vouched = new Set<string>();
   const { say } = ctx;
   const m = b.mediator!;
   const { node, partner } = b.manifest;
   if (m.party === node || m.party === partner) {
     say('mediator', false, 'the mediator named is a party of the request');
-    return 0;
+    return vouched;
   }
   const relayed = new Map<string, AuditEntry & { type: 'message_relayed' }>();
   const passedBack = new Map<string, AuditEntry & { type: 'relay_receipt_received' }>();
@@ -580,7 +599,7 @@ async function checkMediator(
       if (m.log && !logged) throw new Error(`not in ${m.party}'s log`);
       if (logged && (logged.relay_receipt_digest !== r.digest || logged.iss !== env.from))
         throw new Error(`${m.party}'s log names another relay receipt for the message`);
-      vouched += 1;
+      vouched.add(r.digest);
       say(
         item,
         true,

@@ -2,6 +2,7 @@
 // signed, with its delivery state and the partner's receipt), and the rejection log.
 import type pg from 'pg';
 import type { MessageKind, Payload } from '../schemas/envelope.js';
+import { digestOfInput } from '../protocol/digest.js';
 import { appendAudit } from './audit.js';
 import { withSessionLock } from './singleton.js';
 import { withTransaction } from './transaction.js';
@@ -127,6 +128,8 @@ export interface NewInboxMessage {
   seq: number | null;
   seen: number | null;
   sentAt: Date;
+  /** The digest of the mediator's relay receipt it came with, kept beside it (logged with it). */
+  relayReceiptDigest?: string | undefined;
 }
 
 /**
@@ -172,6 +175,7 @@ export async function insertInboxMessage(
       iss: m.iss,
       kid: m.kid,
       via: m.via,
+      ...(m.relayReceiptDigest ? { relay_receipt_digest: m.relayReceiptDigest } : {}),
     },
     { type: 'receipt_signed', digest: m.receiptDigest, for_digest: m.digest },
   ]);
@@ -503,6 +507,13 @@ export async function markDelivered(
       [msgId, r.receiptToken, r.receiptDigest, r.receivedAt, r.via, r.partnerSent ?? null],
     );
     if (rowCount !== 1) return;
+    // Through a mediator: the relay receipt kept for the message is named in the same entry, so
+    // an evidence bundle cannot pass the message off as exchanged directly.
+    const { rows } = await client.query<{ relay_receipt_token: string | null }>(
+      'SELECT relay_receipt_token FROM outbox_messages WHERE msg_id = $1',
+      [msgId],
+    );
+    const relay = rows[0]?.relay_receipt_token;
     await appendAudit(client, [
       {
         type: 'receipt_received',
@@ -511,6 +522,7 @@ export async function markDelivered(
         for_digest: r.forDigest,
         received_at: r.receivedAt.toISOString(),
         via: r.via,
+        ...(relay ? { relay_receipt_digest: digestOfInput(relay) } : {}),
       },
     ]);
   });

@@ -203,6 +203,7 @@ async function storeWithReceipt(
       seq: order?.seq ?? null,
       seen: order?.seen ?? null,
       sentAt,
+      relayReceiptDigest: relayReceipt ? digestOfInput(relayReceipt) : undefined,
     });
     if (!stored) {
       // The same sender's msg_id stored meanwhile under another request's lock.

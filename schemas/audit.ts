@@ -43,6 +43,8 @@ export const AuditEntry = z.discriminatedUnion('type', [
     iss: PartyId,
     kid: z.string(),
     via: Via,
+    /** It came through a mediator, with this relay receipt (README, _Mediated exchange_). */
+    relay_receipt_digest: Sha256Hex.optional(),
   }),
   /** The receipt this node signed for a message it received. */
   entry('receipt_signed', { digest: Sha256Hex, for_digest: Sha256Hex }),
@@ -53,6 +55,8 @@ export const AuditEntry = z.discriminatedUnion('type', [
     for_digest: Sha256Hex,
     received_at: Instant,
     via: Via,
+    /** The message went through a mediator, whose relay receipt (this digest) the node kept. */
+    relay_receipt_digest: Sha256Hex.optional(),
   }),
   /** A change of the partner registry; `change_digest` covers who, what and when. */
   entry('registry_change', {

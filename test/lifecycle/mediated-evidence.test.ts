@@ -323,6 +323,23 @@ describe('the evidence of a request through a mediator', () => {
       expect(report.ok).toBe(false);
     });
 
+    it('the whole mediator member left out, as if the request had gone straight', async () => {
+      const report = await verifyChanged((b) => {
+        delete b.mediator;
+      });
+      expect(report.ok).toBe(false);
+      // A's own log names M's relay receipt for every message that went through M, each way.
+      const relayedMessages = new Set(bundleA.mediator!.relay_receipts.map((r) => r.for_digest));
+      expect(relayedMessages.size).toBeGreaterThan(1);
+      expect(failed(report).map((v) => v.item)).toEqual(
+        expect.arrayContaining(
+          [...relayedMessages].map((d) => `relay receipt for ${d.slice(0, 16)}`),
+        ),
+      );
+      for (const v of failed(report).filter((x) => x.item.startsWith('relay receipt for ')))
+        expect(v.detail).toMatch(/^party-a's log says this message went through a mediator/);
+    });
+
     it('M’s relay receipt passed off as the recipient’s receipt', async () => {
       // Same shape (a v1 receipt naming the message), signed by a key the reader trusts: but M's.
       const theirs = bundleA.receipts.find((r) => r.direction === 'received')!;
