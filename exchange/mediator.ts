@@ -67,6 +67,9 @@ export async function relayEnvelope(
     const p = v.payload;
     if (p.kind === 'receipt')
       throw new AppError('wrong_audience', 'a mediator relays messages, not receipts');
+    // A mediator's notices are its own (README, _Mediated exchange_): a party cannot send one.
+    if (p.kind === 'mediation')
+      throw new AppError('wrong_audience', 'a mediation comes from the mediator, not through it');
     const [from, to] = await Promise.all([
       partyOwnInbox(deps.pool, p.iss),
       partyOwnInbox(deps.pool, p.aud),

@@ -1,0 +1,603 @@
+// A mediator's notices to the parties of a request it relays (README, _Mediated exchange_): A and
+// B exchange sealed content through M, each on its own node, namespace and database, all three
+// under the same deadline policy; M reaches B's inbox through a proxy the test can cut. M's
+// supervisor sends notices with `POST /v1/mediated/:id/notices`:
+//
+// - none before the request reached B;
+// - a pause stops both clocks at A and at B from the instant M signed, and M shows it taken;
+//   a resume restarts them, and A, B and M count the same due times, later by the paused time;
+// - a reminder to B only reaches B's timeline, delivered by M's watch once B can be reached;
+// - M's route refuses what does not fit (no pause open, one open already, an officer, an unknown
+//   request, a malformed body, an ended request) and stores nothing;
+// - a notice a party signed reaches nobody: its partner refuses it straight, M will not relay it;
+// - a party's evidence bundle lists M's notices it received, verified offline.
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { loadKeyring } from '../../protocol/keyring.js';
+import { signDraft } from '../../protocol/sign.js';
+import { EvidenceBundle } from '../../schemas/evidence.js';
+import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
+import { MediatedRequestView, MediatorNoticeView } from '../../schemas/mediator-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
+import { call } from '../helpers/http.js';
+import type { TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  startMediatedTrio,
+  untilRequest,
+  untilStatus,
+  type CutTrio,
+} from '../helpers/mediated.js';
+import { eventually } from '../helpers/partners.js';
+import { writeTestPolicy } from '../helpers/policy.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
+import { requestDetail } from '../helpers/requests.js';
+
+const MARKER = 'MEDIATOR-NOTICES-MARKER-Jasmina-Hodzic';
+const ACK_SECONDS = 3600;
+const RESPOND_SECONDS = 7200;
+const SUPERVISOR = 'sup-mira';
+
+let trio: CutTrio;
+let a: TestNode;
+let m: TestNode;
+let b: TestNode;
+/** What M reaches B's inbox through: cut, M's notices to B wait. */
+let toB: CuttableProxy;
+let trust: TrustAnchors;
+
+/** M's supervisor (or the holder of `token`) asks M to send a notice about the request. */
+async function notice(id: string, json: unknown, token?: string) {
+  return call(m.url, 'POST', `/v1/mediated/${id}/notices`, {
+    token: token ?? (await m.token('supervisor', SUPERVISOR)),
+    json,
+  });
+}
+
+/** The notices M signed, as its 201 answer lists them, parsed through the wire type. */
+function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeView[] {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return MediatorNoticeView.array().parse((res.body as { items: unknown }).items);
+}
+
+/** A refusal with its status and code. */
+function expectRefused(res: { status: number; body: any }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.code, JSON.stringify(res.body)).toBe(code);
+}
+
+/** M's view of one request, parsed through the wire type; undefined while M does not hold it. */
+async function viewAtM(id: string): Promise<MediatedRequestView | undefined> {
+  const res = await call(m.url, 'GET', `/v1/mediated/${id}`, {
+    token: await m.token('supervisor', SUPERVISOR),
+  });
+  if (res.status === 404) return undefined;
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return MediatedRequestView.parse(res.body);
+}
+
+/** M's view of a request it holds. */
+async function heldAtM(id: string): Promise<MediatedRequestView> {
+  const view = await viewAtM(id);
+  expect(view, `M holds ${id}`).toBeDefined();
+  return view!;
+}
+
+/** Until M's view of the request satisfies `pred` (a pass of M's watch first, when told). */
+async function untilAtM(
+  id: string,
+  pred: (v: MediatedRequestView) => boolean,
+  what: string,
+  opts: { watchPass?: boolean } = {},
+): Promise<MediatedRequestView> {
+  let last: MediatedRequestView | undefined;
+  try {
+    return await eventually(
+      async () => {
+        if (opts.watchPass) await m.mediatorWatch.pass();
+        last = await viewAtM(id);
+        return last && pred(last) ? last : undefined;
+      },
+      45_000,
+      `M: ${what}`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 2)}`, { cause: err });
+  }
+}
+
+const deadlineAtM = (v: MediatedRequestView, kind: 'acknowledgement' | 'response') => {
+  const d = v.deadlines.find((x) => x.kind === kind);
+  expect(d, `${kind} deadline at M`).toBeDefined();
+  return d!;
+};
+
+/** How a party explains one of its deadlines (the request detail's `deadlines`). */
+interface Explanation {
+  dueAt: string;
+  clockStopped: boolean;
+  mediatorPauses?: { from: string; to: string | null }[];
+  mediatorPausedSeconds?: number;
+}
+const explained = (r: RequestDetailView, kind: 'acknowledgement' | 'response') => {
+  const e = r.deadlines[kind] as Explanation | null | undefined;
+  expect(e, `${kind} deadline explained`).toBeTruthy();
+  return e!;
+};
+
+const eventOf = (r: RequestDetailView, type: string) => r.timeline.filter((e) => e.type === type);
+
+const plusMs = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+
+async function kidsOf(node: TestNode): Promise<string[]> {
+  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
+  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
+}
+
+/** The request's evidence bundle as `node`'s supervisor downloads it. */
+async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
+  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
+    token: await node.token('supervisor'),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return EvidenceBundle.parse(res.body);
+}
+
+const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);
+
+/** One character of a JWS's signature changed for another of its alphabet. */
+function flipSignature(token: string): string {
+  const at = token.lastIndexOf('.') + 10;
+  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+}
+
+beforeAll(async () => {
+  const policyFile = await writeTestPolicy([
+    {
+      request_type: 'grave_information',
+      priority: 'routine',
+      acknowledge_seconds: ACK_SECONDS,
+      respond_seconds: RESPOND_SECONDS,
+    },
+  ]);
+  // M relays for both (B's inbox through the proxy); A and B reach each other through M, sealed.
+  // M's watch runs only when a test asks for a pass.
+  trio = await startMediatedTrio({
+    env: { PARLEY_POLICY_FILE: policyFile, MEDIATOR_WATCH_SECONDS: '0' },
+    sealContent: true,
+    cut: 'm-to-b',
+  });
+  ({ a, m, b, proxy: toB } = trio);
+  trust = {
+    'party-a': await kidsOf(a),
+    'party-b': await kidsOf(b),
+    'party-m': await kidsOf(m),
+  };
+}, 120_000);
+afterAll(async () => {
+  await trio?.stop();
+});
+
+describe('M’s notices to the parties of a request it relays', () => {
+  let id: string;
+  /** The due times A, B and M counted before the pause. */
+  let before: { ack: string; response: string };
+  /** M's pause notices (to A and to B), as its answer listed them. */
+  let paused: MediatorNoticeView[];
+  let pauseAt: string;
+  let resumeAt: string;
+
+  it('sends none before the request reached B, and stores nothing', async () => {
+    toB.cut();
+    try {
+      id = await createRequest(a, `Burial site of ${MARKER}`);
+      const held = await untilAtM(id, () => true, 'M holds the request');
+      expect(held.asResponder).toBeNull();
+      for (const json of [
+        { action: 'pause' },
+        { action: 'reminder', deadline: 'acknowledgement' },
+      ]) {
+        const res = await notice(id, json);
+        expectRefused(res, 409, 'invalid_state');
+      }
+      expect((await heldAtM(id)).notices).toEqual([]);
+    } finally {
+      toB.restore();
+    }
+    const atB = await untilStatus(b, id, 'delivered', 'request arrived');
+    expect(atB.subject).toMatchObject({ title: `Burial site of ${MARKER}` });
+    await untilRequest(a, id, (r) => r.receiptAt !== null, 'B’s receipt at A');
+  });
+
+  it('pauses both clocks at A and at B from the instant M signed, and shows both notices taken', async () => {
+    const view0 = await untilAtM(
+      id,
+      (v) => v.agree && v.asResponder === 'delivered',
+      'the request delivered',
+    );
+    const [atA0, atB0] = [(await requestDetail(a, id))!, (await requestDetail(b, id))!];
+    before = { ack: atA0.ackDueAt!, response: atA0.responseDueAt! };
+    expect(before.ack).toBe(plusMs(atA0.receiptAt!, ACK_SECONDS * 1000));
+    expect(before.response).toBe(plusMs(atA0.receiptAt!, RESPOND_SECONDS * 1000));
+    for (const [where, ack, response] of [
+      ['B', atB0.ackDueAt, atB0.responseDueAt],
+      ['M', deadlineAtM(view0, 'acknowledgement').dueAt, deadlineAtM(view0, 'response').dueAt],
+    ] as const) {
+      expect(ack, where).toBe(before.ack);
+      expect(response, where).toBe(before.response);
+    }
+
+    paused = signed(await notice(id, { action: 'pause' }));
+    // One per party, the same pause id and instant in both.
+    expect(paused.map((n) => `${n.side}:${n.to}`).sort()).toEqual([
+      'requester:party-a',
+      'responder:party-b',
+    ]);
+    const [first] = paused;
+    pauseAt = first!.at!;
+    for (const n of paused) {
+      expect(n).toMatchObject({
+        action: 'pause',
+        pauseId: first!.pauseId,
+        at: pauseAt,
+        deadline: null,
+        createdBy: SUPERVISOR,
+      });
+    }
+    expect(first!.pauseId).not.toBeNull();
+    expect(Date.parse(pauseAt)).toBeGreaterThan(Date.parse(atA0.receiptAt!));
+
+    for (const node of [a, b]) {
+      const who = node.config.partyId;
+      const r = await untilRequest(
+        node,
+        id,
+        (x) => eventOf(x, 'clock_paused').length > 0,
+        'clock_paused on the timeline',
+      );
+      const events = eventOf(r, 'clock_paused');
+      expect(events, who).toHaveLength(1);
+      const mine = paused.find((n) => n.to === who)!;
+      expect(events[0]).toMatchObject({
+        actor: 'party-m',
+        detail: { pauseId: first!.pauseId, at: pauseAt, msgId: mine.msgId, digest: mine.digest },
+      });
+      expect(r.status, who).toBe('delivered');
+      for (const kind of ['acknowledgement', 'response'] as const) {
+        const e = explained(r, kind);
+        expect(e.clockStopped, `${who} ${kind}`).toBe(true);
+        expect(e.mediatorPauses, `${who} ${kind}`).toEqual([{ from: pauseAt, to: null }]);
+      }
+    }
+
+    const view = await untilAtM(
+      id,
+      (v) => v.notices.length === 2 && v.notices.every((n) => n.state === 'delivered'),
+      'both pause notices delivered',
+    );
+    expect(view.pauses).toEqual([
+      { pauseId: first!.pauseId, from: pauseAt, to: null, counted: true },
+    ]);
+    for (const n of view.notices) {
+      expect(n, n.to).toMatchObject({ action: 'pause', code: null });
+      expect(n.receivedAt, n.to).not.toBeNull();
+      expect(Date.parse(n.receivedAt!)).toBeGreaterThanOrEqual(Date.parse(pauseAt) - 1000);
+    }
+    expect(view.notices.map((n) => n.msgId).sort()).toEqual(paused.map((n) => n.msgId).sort());
+    expect(view.agree).toBe(true);
+    for (const kind of ['acknowledgement', 'response'] as const)
+      expect(deadlineAtM(view, kind).clockStopped, kind).toBe(true);
+
+    // A second pause while this one is open: refused, nothing stored.
+    expectRefused(await notice(id, { action: 'pause' }), 409, 'invalid_state');
+    expect((await heldAtM(id)).notices).toEqual(view.notices);
+  });
+
+  it('resumes them: A, B and M count the same due times, later by the paused time', async () => {
+    const resumed = signed(await notice(id, { action: 'resume' }));
+    expect(resumed.map((n) => n.to).sort()).toEqual(['party-a', 'party-b']);
+    resumeAt = resumed[0]!.at!;
+    for (const n of resumed)
+      expect(n).toMatchObject({ action: 'resume', pauseId: paused[0]!.pauseId, at: resumeAt });
+    const pausedMs = Date.parse(resumeAt) - Date.parse(pauseAt);
+    expect(pausedMs).toBeGreaterThan(0);
+
+    const after: Record<string, { ack: string; response: string }> = {};
+    for (const node of [a, b]) {
+      const who = node.config.partyId;
+      const r = await untilRequest(
+        node,
+        id,
+        (x) => eventOf(x, 'clock_resumed').length > 0,
+        'clock_resumed on the timeline',
+      );
+      const mine = resumed.find((n) => n.to === who)!;
+      expect(eventOf(r, 'clock_resumed')).toEqual([
+        expect.objectContaining({
+          actor: 'party-m',
+          detail: expect.objectContaining({
+            pauseId: paused[0]!.pauseId,
+            at: resumeAt,
+            msgId: mine.msgId,
+          }),
+        }),
+      ]);
+      for (const kind of ['acknowledgement', 'response'] as const) {
+        const e = explained(r, kind);
+        expect(e.clockStopped, `${who} ${kind}`).toBe(false);
+        expect(e.mediatorPauses, `${who} ${kind}`).toEqual([{ from: pauseAt, to: resumeAt }]);
+        expect(e.mediatorPausedSeconds, `${who} ${kind}`).toBe(Math.round(pausedMs / 1000));
+        expect(e.dueAt, `${who} ${kind}`).toBe(
+          kind === 'acknowledgement' ? r.ackDueAt : r.responseDueAt,
+        );
+      }
+      after[who] = { ack: r.ackDueAt!, response: r.responseDueAt! };
+    }
+
+    const view = await untilAtM(
+      id,
+      (v) => v.notices.length === 4 && v.notices.every((n) => n.state === 'delivered'),
+      'the resume notices delivered',
+    );
+    expect(view.pauses).toEqual([
+      { pauseId: paused[0]!.pauseId, from: pauseAt, to: resumeAt, counted: true },
+    ]);
+    after['party-m'] = {
+      ack: deadlineAtM(view, 'acknowledgement').dueAt,
+      response: deadlineAtM(view, 'response').dueAt,
+    };
+    for (const kind of ['acknowledgement', 'response'] as const)
+      expect(deadlineAtM(view, kind).clockStopped, kind).toBe(false);
+
+    // The same due times on all three, each moved by exactly the paused time.
+    const expected = {
+      ack: plusMs(before.ack, pausedMs),
+      response: plusMs(before.response, pausedMs),
+    };
+    expect(after).toEqual({ 'party-a': expected, 'party-b': expected, 'party-m': expected });
+    for (const [who, due] of Object.entries(after)) {
+      expect(Date.parse(due.ack) - Date.parse(before.ack), who).toBeGreaterThanOrEqual(pausedMs);
+      expect(Date.parse(due.response) - Date.parse(before.response), who).toBeGreaterThanOrEqual(
+        pausedMs,
+      );
+    }
+  });
+
+  it('reminds B only of its response deadline, delivered by M’s watch once B can be reached', async () => {
+    const count = (await heldAtM(id)).notices.length;
+    toB.cut();
+    let reminder: MediatorNoticeView;
+    try {
+      const items = signed(
+        await notice(id, { action: 'reminder', deadline: 'response', to: 'responder' }),
+      );
+      expect(items).toHaveLength(1);
+      reminder = items[0]!;
+      expect(reminder).toMatchObject({
+        to: 'party-b',
+        side: 'responder',
+        action: 'reminder',
+        deadline: 'response',
+        pauseId: null,
+        at: null,
+      });
+      // B cannot be reached: the notice waits at M, and M's view says the parties do not agree.
+      const waiting = await untilAtM(
+        id,
+        (v) => (v.notices.find((n) => n.msgId === reminder.msgId)?.attempts ?? 0) >= 1,
+        'a first attempt to deliver the reminder',
+      );
+      expect(waiting.notices.find((n) => n.msgId === reminder.msgId)).toMatchObject({
+        state: 'pending',
+        receivedAt: null,
+        code: expect.stringMatching(/^unreachable/),
+      });
+      expect(waiting.agree).toBe(false);
+      expect(eventOf((await requestDetail(b, id))!, 'mediator_reminder')).toEqual([]);
+    } finally {
+      toB.restore();
+    }
+
+    const view = await untilAtM(
+      id,
+      (v) => v.notices.find((n) => n.msgId === reminder.msgId)?.state === 'delivered',
+      'the reminder delivered at a pass of the watch',
+      { watchPass: true },
+    );
+    expect(view.notices).toHaveLength(count + 1);
+    expect(view.notices.filter((n) => n.action === 'reminder')).toEqual([
+      expect.objectContaining({ to: 'party-b', state: 'delivered', code: null }),
+    ]);
+    expect(view.agree).toBe(true);
+    const dueAt = deadlineAtM(view, 'response').dueAt;
+
+    const atB = await untilRequest(
+      b,
+      id,
+      (r) => eventOf(r, 'mediator_reminder').length > 0,
+      'the reminder on the timeline',
+    );
+    expect(eventOf(atB, 'mediator_reminder')).toEqual([
+      expect.objectContaining({
+        actor: 'party-m',
+        status: null,
+        detail: expect.objectContaining({
+          msgId: reminder!.msgId,
+          deadline: 'response',
+          due_at: dueAt,
+        }),
+      }),
+    ]);
+    expect(atB.responseDueAt).toBe(dueAt);
+    // A was not reminded; nothing else changed for either.
+    const atA = (await requestDetail(a, id))!;
+    expect(eventOf(atA, 'mediator_reminder')).toEqual([]);
+    for (const r of [atA, atB]) expect(r.status).toBe('delivered');
+  });
+
+  it('refuses at M’s route what does not fit, and stores nothing', async () => {
+    const held = (await heldAtM(id)).notices;
+    expect(held.length).toBeGreaterThan(0);
+    // No pause open (the one above was resumed).
+    expectRefused(await notice(id, { action: 'resume' }), 409, 'invalid_state');
+    // An officer of M may not; a party relays nothing, so its node knows no such request to mediate.
+    const officer = await m.token('officer', 'officer-milan');
+    expectRefused(await notice(id, { action: 'pause' }, officer), 403, 'forbidden');
+    const atA = await call(a.url, 'POST', `/v1/mediated/${id}/notices`, {
+      token: await a.token('supervisor'),
+      json: { action: 'pause' },
+    });
+    expectRefused(atA, 404, 'unknown_request');
+    // No such request at M.
+    expectRefused(await notice(ulid(), { action: 'pause' }), 404, 'unknown_request');
+    expectRefused(await notice('not-a-request', { action: 'pause' }), 400, 'schema_invalid');
+    // Malformed bodies.
+    for (const json of [
+      {},
+      { action: 'stop' },
+      { action: 'reminder' },
+      { action: 'reminder', deadline: 'closure' },
+      { action: 'reminder', deadline: 'response', to: 'party-m' },
+      { action: 'pause', pause_id: ulid() },
+      { action: 'resume', note: 'Resume please' },
+      [{ action: 'pause' }],
+    ])
+      expectRefused(await notice(id, json), 400, 'schema_invalid');
+    expect((await heldAtM(id)).notices).toEqual(held);
+    // Nothing reached either party meanwhile.
+    for (const node of [a, b]) {
+      const r = (await requestDetail(node, id))!;
+      expect(eventOf(r, 'clock_paused'), node.config.partyId).toHaveLength(1);
+      expect(explained(r, 'acknowledgement').clockStopped, node.config.partyId).toBe(false);
+    }
+  });
+
+  it('lists M’s notices in a party’s evidence, verified offline with M’s keys', async () => {
+    const view = await heldAtM(id);
+    for (const [node, count] of [
+      [a, 2],
+      [b, 3],
+    ] as const) {
+      const who = node.config.partyId;
+      const bundle = await bundleFrom(node, id);
+      const report = await verifyBundle(bundle, trust);
+      expect(failed(report), who).toEqual([]);
+      expect(report.ok, who).toBe(true);
+      const mine = view.notices.filter((n) => n.to === who);
+      expect(mine, who).toHaveLength(count);
+      const byItem = new Map(report.verdicts.map((v) => [v.item, v]));
+      for (const n of mine) {
+        expect(bundle.envelopes, `${who} ${n.action}`).toContainEqual(
+          expect.objectContaining({ digest: n.digest, direction: 'received' }),
+        );
+        expect(byItem.get(`envelope ${n.digest.slice(0, 16)}`), `${who} ${n.action}`).toEqual(
+          expect.objectContaining({
+            ok: true,
+            detail: `mediation (${n.action}) from party-m, signature and digest check, logged`,
+          }),
+        );
+        // With the party's own receipt, the one M holds (received when M's view says).
+        const receipt = bundle.receipts.find((r) => r.for_digest === n.digest);
+        expect(receipt, `${who} ${n.action}: its receipt`).toMatchObject({ direction: 'sent' });
+        expect(byItem.get(`receipt ${receipt!.digest.slice(0, 16)}`)).toEqual(
+          expect.objectContaining({
+            ok: true,
+            detail: `${who} received the message at ${n.receivedAt}`,
+          }),
+        );
+      }
+      // Only its own: none M sent the other party.
+      const others = view.notices.filter((n) => n.to !== who).map((n) => n.digest);
+      for (const e of bundle.envelopes) expect(others).not.toContain(e.digest);
+      // The timeline in the bundle holds the pause and the resume.
+      expect(bundle.timeline.map((e) => e.type)).toEqual(
+        expect.arrayContaining(['clock_paused', 'clock_resumed']),
+      );
+      expect(JSON.stringify(bundle)).not.toContain(MARKER);
+
+      if (node !== a) continue;
+      // A notice changed: named. M's keys not trusted: M's notices no longer check.
+      const pause = mine.find((n) => n.action === 'pause')!;
+      const copy = structuredClone(bundle);
+      const env = copy.envelopes.find((e) => e.digest === pause.digest)!;
+      if (!('token' in env)) throw new Error('the pause notice is withheld from the bundle');
+      env.token = flipSignature(env.token);
+      const changed = await verifyBundle(copy, trust);
+      expect(changed.ok).toBe(false);
+      expect(failed(changed).map((v) => v.item)).toContain(`envelope ${pause.digest.slice(0, 16)}`);
+      const { 'party-m': _m, ...withoutM } = trust;
+      const untrusted = await verifyBundle(bundle, withoutM);
+      expect(untrusted.ok).toBe(false);
+      for (const n of mine)
+        expect(failed(untrusted).map((v) => v.item)).toContain(`envelope ${n.digest.slice(0, 16)}`);
+    }
+  });
+
+  it('a party refuses a notice that does not come from its mediator', async () => {
+    const other = await createRequest(a, `Grave of ${MARKER}`);
+    await untilStatus(b, other, 'delivered', 'the second request arrived');
+    await untilRequest(a, other, (r) => r.receiptAt !== null, 'B’s receipt at A');
+    const ackDueAt = (await requestDetail(a, other))!.ackDueAt;
+
+    // B signs a pause of A's clocks with its own key, as if it were M.
+    const keyOfB = (await loadKeyring(b.config.keysDir)).signerFor('mediation');
+    const forged = await signDraft(
+      {
+        kind: 'mediation',
+        iss: 'party-b',
+        aud: 'party-a',
+        req_id: other,
+        body: { action: 'pause', pause_id: ulid(), from: new Date().toISOString() },
+      },
+      keyOfB,
+    );
+    const post = (url: string) =>
+      call(url, 'POST', '/v1/messages', {
+        raw: forged.token,
+        headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+      });
+    // Straight to A: B's messages come through M only.
+    expectRefused(await post(a.url), 400, 'relay_missing');
+    // Through M, as B's node would send it: a notice is M's own, M relays none from a party.
+    const relayed = await post(m.url);
+    expectRefused(relayed, 403, 'wrong_audience');
+    const atM = await m.database.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM relayed_messages WHERE digest = $1',
+      [forged.digest],
+    );
+    expect(atM.rows[0]!.n).toBe(0);
+    expect((await heldAtM(other)).complete).toBe(true);
+
+    const { rows } = await a.database.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM inbox_messages WHERE req_id = $1 AND kind = 'mediation'`,
+      [other],
+    );
+    expect(rows[0]!.n).toBe(0);
+    const atA = (await requestDetail(a, other))!;
+    expect(eventOf(atA, 'clock_paused')).toEqual([]);
+    expect(explained(atA, 'acknowledgement').clockStopped).toBe(false);
+    expect(atA.ackDueAt).toBe(ackDueAt);
+    // M's own view of that request: still readable, and M signed no notice about it.
+    expect((await heldAtM(other)).notices).toEqual([]);
+  });
+
+  it('sends none once the request ended', async () => {
+    const withdrawn = await act(a, id, 'withdraw', { reason: `No longer needed, ${MARKER}` });
+    expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(200);
+    await untilStatus(b, id, 'withdrawn', 'withdrawn at B');
+    await untilAtM(
+      id,
+      (v) => v.agree && v.settledStatus === 'withdrawn',
+      'withdrawn on both sides',
+    );
+    const held = (await heldAtM(id)).notices;
+    for (const json of [
+      { action: 'pause' },
+      { action: 'reminder', deadline: 'response', to: 'both' },
+    ])
+      expectRefused(await notice(id, json), 409, 'invalid_state');
+    expect((await heldAtM(id)).notices).toEqual(held);
+  });
+});
