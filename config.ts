@@ -167,6 +167,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(0).max(3_600).default(15),
   ),
+  RELAY_PROOFS_PER_MINUTE: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(1).max(100_000).default(60),
+  ),
   DELIVERY_MAX_BACKOFF_SECONDS: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(86_400).default(300),
@@ -342,6 +346,8 @@ export interface Config {
   retentionSweepSeconds: number;
   /** Seconds between a mediator's looks at the requests it relays (0: none). */
   mediatorWatchSeconds: number;
+  /** Asks for a mediator's relay proofs one address may make a minute (and at once). */
+  relayProofsPerMinute: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
   /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
@@ -542,6 +548,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     mapTileUrl: env.MAP_TILE_URL,
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
     mediatorWatchSeconds: env.MEDIATOR_WATCH_SECONDS,
+    relayProofsPerMinute: env.RELAY_PROOFS_PER_MINUTE,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,

@@ -46,6 +46,8 @@ export interface AppDeps {
   updateTimeoutMs?: number;
   /** History events after which a request workflow continues as new (WORKFLOW_HISTORY_LIMIT). */
   historyLimit?: number;
+  /** RELAY_PROOFS_PER_MINUTE: asks for a mediator's relay proofs per address; 60 if absent. */
+  relayProofsPerMinute?: number;
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
@@ -160,6 +162,7 @@ export function createApp(deps: AppDeps): Express {
       auth: deps.auth,
       audit: deps.audit.log,
       witness: deps.audit.witness,
+      ...(deps.relayProofsPerMinute ? { relayProofsPerMinute: deps.relayProofsPerMinute } : {}),
     }),
   );
   app.use(

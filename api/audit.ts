@@ -19,6 +19,7 @@ import { recordReads } from './access-log.js';
 import { requestTypeOf } from '../db/access-log.js';
 import { evidenceFormFor } from '../domain/access-policy.js';
 import { AppError } from '../errors.js';
+import { sourceKey, TokenBuckets } from '../exchange/refusal-limit.js';
 import { parseOrThrow } from './problem.js';
 import { DeclaredRouter } from './routes.js';
 
@@ -27,7 +28,12 @@ export interface AuditRouterDeps extends WitnessDeps {
   auth: Authenticator;
   audit: AuditLog;
   witness: BundleDeps['witness'];
+  /** Asks for relay proofs one address may make a minute, and at once (default 60). */
+  relayProofsPerMinute?: number;
 }
+
+/** Addresses whose asks for relay proofs are counted at once; the longest quiet is dropped first. */
+const PROOF_ASKERS = 10_000;
 
 const Size = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const ProofQuery = z.strictObject({ tree_size: Size.optional() });
@@ -44,6 +50,8 @@ const EvidenceQuery = z.strictObject({
 export function auditRouter(deps: AuditRouterDeps): Router {
   const declared = new DeclaredRouter('', deps.auth);
   const router = declared.router;
+  const perMinute = deps.relayProofsPerMinute ?? 60;
+  const proofAsks = new TokenBuckets({ burst: perMinute, perMinute }, PROOF_ASKERS);
 
   declared.route('listCheckpoints', async (_req, res) => {
     const rows = await listCheckpoints(deps.pool, 100);
@@ -106,6 +114,18 @@ export function auditRouter(deps: AuditRouterDeps): Router {
   // On a mediator: its log's proofs of what it relayed, for the parties' evidence bundles. Witnessed
   // by the parties it relays for.
   declared.route('relayProofs', async (req, res) => {
+    // Not authenticated (the digests are the credential): asked again and again, it would tell an
+    // observer M's log size and traffic over time, and make M sign checkpoint after checkpoint.
+    const wait = proofAsks.take(sourceKey(req.ip ?? req.socket.remoteAddress), Date.now());
+    if (wait > 0) {
+      res.set('retry-after', String(wait));
+      throw new AppError(
+        'rate_limited',
+        `too many requests for proofs from this address; try again in ${wait} s`,
+        undefined,
+        { retry_after: wait },
+      );
+    }
     const { digests } = parseOrThrow(RelayProofsRequest, req.body, 'the request for proofs');
     // From the relayed messages, not the log: a message relayed a moment ago is stored with its
     // entry staged, which the checkpoint below integrates. Its two parties are the witnesses whose

@@ -1485,10 +1485,10 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         tag: 'Audit',
         summary: 'Node to node, on a mediator: its log’s proofs of the messages it relayed',
         description:
-          'A party making the evidence bundle of a mediated request asks its mediator here, at the origin of the mediator’s registered inbox URL with this path (README, _Mediated exchange_). The mediator makes a fresh checkpoint of its log, shows it to the parties it relays for to countersign, and answers its `message_relayed` and `relay_receipt_received` entries for the digests asked, proven in the checkpoint the most of them countersigned, with only the cosignatures of the two parties of those messages (`schema_invalid` when the digests name messages between different pairs). Concurrent askers share one witness round. Not authenticated: the digests are the credential (only the parties of a message know its digest), and the entries hold ids, digests and times only. `unknown_message` when it relayed none of them.',
+          'A party making the evidence bundle of a mediated request asks its mediator here, at the origin of the mediator’s registered inbox URL with this path (README, _Mediated exchange_). The mediator makes a fresh checkpoint of its log, shows it to the parties it relays for to countersign, and answers its `message_relayed` and `relay_receipt_received` entries for the digests asked, proven in the checkpoint the most of them countersigned, with only the cosignatures of the two parties of those messages (`schema_invalid` when the digests name messages between different pairs). Concurrent askers share one witness round. Not authenticated: the digests are the credential (only the parties of a message know its digest), and the entries hold ids, digests and times only. `unknown_message` when it relayed none of them. One address may ask `RELAY_PROOFS_PER_MINUTE` times a minute (and as many at once): beyond, `429 rate_limited` with `Retry-After`.',
         body: 'RelayProofsRequest',
         ok: { '200': answer('The mediator’s proofs', ref('RelayProofs')) },
-        errors: [...JSON_BODY, 'unknown_message'],
+        errors: [...JSON_BODY, 'unknown_message', 'rate_limited'],
       },
     },
     '/v1/requests/{id}/evidence': {

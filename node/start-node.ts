@@ -397,6 +397,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       signIn,
       exchange: { inbox, outbox },
       attachments: config.attachments,
+      relayProofsPerMinute: config.relayProofsPerMinute,
       policy,
       maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
       updateTimeoutMs: config.updateTimeoutSeconds * 1000,
