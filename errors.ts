@@ -47,6 +47,9 @@ export const ERROR_STATUS = {
   // Consent scopes: identification records scoped to the requesting authority would cross a
   // mediator that could read them (README, _Consent scopes_).
   consent_scope: 422,
+  // A mediator's pause of both clocks without both parties' signed consent (README, _Mediated
+  // exchange_): the mediator does not sign it, and a party refuses one that lacks them.
+  pause_consent: 409,
   policy_mismatch: 409,
   unknown_message: 404,
   token_missing: 401,

@@ -43,6 +43,8 @@ export const ERROR_MEANINGS = {
     'a mediator stored the message and signed its relay receipt (`Parley-Relay-Receipt`), but could not reach the recipient yet: send the same envelope again later',
   consent_scope:
     'identification records scoped to the requesting authority (their `consent`, or none) in a response that goes through a mediator unsealed: seal content to the partner, or the records’ scope must allow the mediator (`errors[]` names each record)',
+  pause_consent:
+    'a pause of both clocks by a mediator needs both parties’ signed consents: the mediator has not both (it signs no pause), or a party refuses a pause whose `consents` are not its own and its partner’s, valid, about the request, to that mediator, each used once (README, _Mediated exchange_)',
   encryption_key_missing:
     'the partner is registered as taking sealed content, and no usable key with the `encryption` role of it is registered: add one (`POST /v1/admin/partners/:id/keys`) first',
   replay:
@@ -202,6 +204,19 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   [
     'consent_scope',
     'a `response` to an `identification_result` request that came through a mediator unsealed, with records scoped to the requesting authority (README, _Consent scopes_)',
+  ],
+  [
+    'unknown_request',
+    'a `mediation`: not from the mediator the registry names for the request’s partner (a notice), or about no request this node relays for the sender (a consent, at a mediator)',
+  ],
+  ['invalid_state', 'a `mediation` resume of no pause this node holds from the sender'],
+  [
+    'pause_consent',
+    'a `mediation` pause whose `consents` are not this node’s own consent and its partner’s signed one, both about the request and to the sender, each carried by no earlier pause',
+  ],
+  [
+    'schema_invalid',
+    'a `mediation` pause or resume naming an instant after it was signed (beyond the 300 s skew), a resume ending before its pause began, or a consent addressed to a party that is not the mediator',
   ],
   [
     'sequence_invalid',

@@ -7,6 +7,7 @@ import {
   MediatorNoticeView,
   MediatorNotification,
   MediatorNotificationsQuery,
+  PauseConsentView,
   RelayedQuery,
 } from '../schemas/mediator-api.js';
 import { createRequire } from 'node:module';
@@ -294,6 +295,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
   MediatedRequestView,
   MediatorNoticeView,
   MediatorNotification,
+  PauseConsentView,
   RelayedItem: z.object({
     digest: Sha256Hex,
     msgId: Ulid,
@@ -1306,7 +1308,23 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         body: 'MediatorNoticeInput',
         ok: { '201': answer('The notices signed', items('MediatorNoticeView')) },
-        errors: [...JSON_BODY, 'unknown_request', 'invalid_state'],
+        errors: [...JSON_BODY, 'unknown_request', 'invalid_state', 'pause_consent'],
+      },
+    },
+    '/v1/requests/{id}/pause-consent': {
+      post: {
+        id: 'givePauseConsent',
+        tag: 'Requests',
+        summary: 'Agree that the request’s mediator may pause both parties’ clocks',
+        description:
+          'On a party of a request that goes through a mediator: signs this node’s consent (a `mediation` message, `{"action": "consent", "to": "pause"}`) and posts it to the mediator at once. The mediator pauses only with both parties’ consents, and its pause carries them, so neither party’s clocks stop without its word (README, _Mediated exchange_). Asked again before a pause carried it: the same consent (sent again if the mediator did not hold it yet). `201` with `heldSince` once the mediator holds it; `202` with `heldSince: null` when the mediator could not be reached: the consent is kept, ask again to send it. `invalid_state` for an ended request, one that does not go through a mediator, or a consent the mediator refused.',
+        roles: ['officer', 'supervisor'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '201': answer('The mediator holds the consent', ref('PauseConsentView')),
+          '202': answer('Kept; the mediator could not be reached yet', ref('PauseConsentView')),
+        },
+        errors: ['schema_invalid', 'unknown_request', 'invalid_state', 'unknown_party'],
       },
     },
     '/v1/mediator/notifications': {

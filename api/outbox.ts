@@ -23,9 +23,11 @@ import {
   MediatorNotificationsQuery,
   RelayedQuery,
   type MediatorNotification,
+  type PauseConsentView,
 } from '../schemas/mediator-api.js';
 import { mediatedRequests } from '../exchange/mediated-requests.js';
 import { deliverNoticesOf, sendNotice } from '../exchange/mediator-notices.js';
+import { givePauseConsent } from '../exchange/pause-consent.js';
 import { noticeView } from '../exchange/mediated-requests.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { Bundle } from '../schemas/bundle.js';
@@ -151,6 +153,21 @@ export function outboxRouter(deps: {
       deps.inbox.log.warn({ errName: (err as Error).name }, 'mediator notice delivery failed'),
     );
     res.status(201).json({ items: sent.map((n) => noticeView(n, view.requester)) });
+  });
+
+  // On a party: its consent that the request's mediator may pause both clocks.
+  declared.route('givePauseConsent', async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const { row, heldSince } = await givePauseConsent(deps.inbox, id, principalOf(req).sub);
+    const answer: PauseConsentView = {
+      msgId: row.msg_id,
+      digest: row.digest,
+      mediator: row.mediator,
+      createdAt: row.created_at.toISOString(),
+      createdBy: row.created_by,
+      heldSince: heldSince?.toISOString() ?? null,
+    };
+    res.status(heldSince ? 201 : 202).json(answer);
   });
 
   // On a mediator: what it told its supervisors about deadlines that passed.

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { auditIndicesForRequest } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
 import { receivedEnvelopesOf, sentEnvelopesOf } from '../db/evidence.js';
+import { consentsOfRequest } from '../db/pause-consents.js';
 import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
 import { AppError } from '../errors.js';
@@ -151,12 +152,15 @@ export async function buildEvidenceBundle(
 
   const sent = await sentEnvelopesOf(deps.pool, reqId);
   const received = await receivedEnvelopesOf(deps.pool, reqId);
+  // This node's consents to a pause by the mediator, and the mediator's receipts of them.
+  const consents = await consentsOfRequest(deps.pool, reqId);
 
   // A token no longer stored (erased: null or a marker in its place) makes a digest-only item:
   // the digest and the log entry that holds it still prove what was exchanged, and when.
   const envelopes: EvidenceBundle['envelopes'] = [
     ...sent.map((r) => envelopeItem(r.digest, 'sent', r.token)),
     ...received.map((r) => envelopeItem(r.digest, 'received', r.token)),
+    ...consents.map((c) => envelopeItem(c.digest, 'sent', c.token)),
   ];
   const receipts: EvidenceBundle['receipts'] = [];
   for (const r of received) {
@@ -166,6 +170,15 @@ export async function buildEvidenceBundle(
         ? { ...item, token: r.receipt_token }
         : { ...item, withheld: 'erased' },
     );
+  }
+  for (const c of consents) {
+    if (!c.receipt_token) continue;
+    receipts.push({
+      digest: signingInputDigest(c.receipt_token),
+      for_digest: c.digest,
+      direction: 'received',
+      token: c.receipt_token,
+    });
   }
   const seenReceipts = new Set<string>();
   for (const r of sent) {

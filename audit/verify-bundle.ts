@@ -189,11 +189,12 @@ export async function verifyBundle(
             logged.get(`message_resigned:${env.digest}`))
           : logged.get(`message_received:${env.digest}`);
       const fromMediator =
-        e?.type === 'message_received' && fromTheMediator(e.iss, e.kind, mediatorId);
+        e?.type === 'message_received' && withTheMediator(e.iss, e.kind, mediatorId);
+      const toMediator = e?.type === 'message_sent' && withTheMediator(e.aud, e.kind, mediatorId);
       const from = env.direction === 'sent' ? node : fromMediator ? mediatorId! : partner;
       if (!e) say(item, false, `withheld (${env.withheld}) and not in the log`, 'digest');
       else if (
-        (e.type === 'message_sent' && (e.aud !== partner || e.req_id !== reqId)) ||
+        (e.type === 'message_sent' && ((e.aud !== partner && !toMediator) || e.req_id !== reqId)) ||
         (e.type === 'message_received' &&
           ((e.iss !== partner && !fromMediator) || e.req_id !== reqId))
       )
@@ -202,7 +203,7 @@ export async function verifyBundle(
         envelopeDigests.add(env.digest);
         envelopeInfo.set(env.digest, {
           from,
-          to: from === node ? partner : node,
+          to: from === node ? (toMediator ? mediatorId! : partner) : node,
           kind: 'kind' in e ? e.kind : 'message',
         });
         const what = 'kind' in e ? `${e.kind} ` : '';
@@ -224,10 +225,11 @@ export async function verifyBundle(
       });
       const p = v.payload;
       // The request's mediator's own notices (kind `mediation`) come to the node from it.
+      // This node's consents to a pause go to the mediator (kind `mediation` too).
       const [from, to] =
         env.direction === 'sent'
-          ? [node, partner]
-          : [fromTheMediator(p.iss, p.kind, mediatorId) ? mediatorId! : partner, node];
+          ? [node, withTheMediator(p.aud, p.kind, mediatorId) ? mediatorId! : partner]
+          : [withTheMediator(p.iss, p.kind, mediatorId) ? mediatorId! : partner, node];
       if (v.digest !== env.digest) throw new Error('its digest is not the one listed');
       if (p.iss !== from || p.aud !== to) throw new Error(`not from ${from} to ${to}`);
       if (p.kind === 'receipt' || p.req_id !== reqId)
@@ -396,9 +398,12 @@ function reasonOf(err: unknown): string {
   return err instanceof AppError ? `${err.code}: ${err.message}` : (err as Error).message;
 }
 
-/** A message the request's mediator sent the node itself: only its notices (kind `mediation`). */
-function fromTheMediator(iss: string, kind: string, mediatorId: string | undefined): boolean {
-  return mediatorId !== undefined && iss === mediatorId && kind === 'mediation';
+/**
+ * A message between the node and the request's mediator itself (`party` is its sender or
+ * addressee): only `mediation` (its notices, the node's consents to a pause).
+ */
+function withTheMediator(party: string, kind: string, mediatorId: string | undefined): boolean {
+  return mediatorId !== undefined && party === mediatorId && kind === 'mediation';
 }
 
 /**

@@ -18,6 +18,8 @@ export interface NoticeRow {
   pause_id: string | null;
   at: Date | null;
   deadline: 'acknowledgement' | 'response' | null;
+  /** A pause: the digests of the parties' consents it carries. */
+  consents: string[];
   token: string;
   created_by: string;
   created_at: Date;
@@ -31,59 +33,72 @@ export interface NoticeRow {
 
 export type NewNotice = Pick<
   NoticeRow,
-  'msg_id' | 'digest' | 'req_id' | 'aud' | 'action' | 'pause_id' | 'at' | 'deadline' | 'token'
+  | 'msg_id'
+  | 'digest'
+  | 'req_id'
+  | 'aud'
+  | 'action'
+  | 'pause_id'
+  | 'at'
+  | 'deadline'
+  | 'consents'
+  | 'token'
 >;
 
 const COLUMNS =
-  'msg_id, digest, req_id, aud, action, pause_id, at, deadline, token, created_by, created_at, state, receipt_token, received_at, code, attempts, next_at';
+  'msg_id, digest, req_id, aud, action, pause_id, at, deadline, consents, token, created_by, created_at, state, receipt_token, received_at, code, attempts, next_at';
 
-/** Stores signed notices (each party's copy), logs them as sent, and has the watch look again. */
+type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * Stores signed notices (each party's copy), logs them as sent, and has the watch look again,
+ * within the caller's transaction (which holds the request's lock: `sendNotice`).
+ */
 export async function insertNotices(
-  pool: pg.Pool,
+  client: pg.PoolClient,
   notices: readonly NewNotice[],
   actor: string,
   now: Date,
 ): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    for (const n of notices) {
-      await client.query(
-        `INSERT INTO mediator_notices (msg_id, digest, req_id, aud, action, pause_id, at, deadline,
-           token, created_by, created_at, next_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-        [
-          n.msg_id,
-          n.digest,
-          n.req_id,
-          n.aud,
-          n.action,
-          n.pause_id,
-          n.at,
-          n.deadline,
-          n.token,
-          actor,
-          now,
-        ],
-      );
-    }
-    await appendAudit(
-      client,
-      notices.map((n) => ({
-        type: 'message_sent' as const,
-        digest: n.digest,
-        msg_id: n.msg_id,
-        kind: 'mediation' as const,
-        req_id: n.req_id,
-        aud: n.aud,
-      })),
-      now,
+  for (const n of notices) {
+    await client.query(
+      `INSERT INTO mediator_notices (msg_id, digest, req_id, aud, action, pause_id, at, deadline,
+         token, created_by, created_at, next_at, consents)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
+      [
+        n.msg_id,
+        n.digest,
+        n.req_id,
+        n.aud,
+        n.action,
+        n.pause_id,
+        n.at,
+        n.deadline,
+        n.token,
+        actor,
+        now,
+        n.consents,
+      ],
     );
-    for (const reqId of new Set(notices.map((n) => n.req_id))) await watchNow(client, reqId);
-  });
+  }
+  await appendAudit(
+    client,
+    notices.map((n) => ({
+      type: 'message_sent' as const,
+      digest: n.digest,
+      msg_id: n.msg_id,
+      kind: 'mediation' as const,
+      req_id: n.req_id,
+      aud: n.aud,
+    })),
+    now,
+  );
+  for (const reqId of new Set(notices.map((n) => n.req_id))) await watchNow(client, reqId);
 }
 
 /** The notices about these requests, in the order they were signed. */
 export async function noticesOfRequests(
-  pool: pg.Pool,
+  pool: Queryable,
   reqIds: readonly string[],
 ): Promise<NoticeRow[]> {
   if (reqIds.length === 0) return [];
@@ -166,4 +181,30 @@ export async function recordNoticeAttempt(
       ]);
     if (outcome.state !== 'pending') await watchNow(client, notice.req_id);
   });
+}
+
+/** A party's consent to a pause, as the mediator holds it (its inbox stored and receipted it). */
+export interface HeldConsent {
+  req_id: string;
+  msg_id: string;
+  digest: string;
+  iss: string;
+  token: string;
+  received_at: Date;
+}
+
+/** The consents to a pause the parties sent about these requests, in the order they came. */
+export async function consentsHeld(
+  pool: Queryable,
+  reqIds: readonly string[],
+): Promise<HeldConsent[]> {
+  if (reqIds.length === 0) return [];
+  const { rows } = await pool.query<HeldConsent>(
+    `SELECT req_id, msg_id, digest, iss, token, received_at FROM inbox_messages
+      WHERE req_id = ANY($1::text[]) AND kind = 'mediation'
+        AND payload->'body'->>'action' = 'consent'
+      ORDER BY received_at`,
+    [reqIds],
+  );
+  return rows;
 }

@@ -357,6 +357,20 @@ export async function relayedParties(pool: pg.Pool, digests: readonly string[]):
   return rows.map((r) => r.party);
 }
 
+/** Whether this mediator relayed the request (its first message) from or to `party`. */
+export async function relaysRequestFor(
+  pool: pg.Pool,
+  reqId: string,
+  party: string,
+): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT 1 FROM relayed_messages
+      WHERE req_id = $1 AND kind = 'request' AND (iss = $2 OR aud = $2) LIMIT 1`,
+    [reqId, party],
+  );
+  return rows.length > 0;
+}
+
 /** A relayed message with its token and the recipient's receipt, for M's view of its request. */
 export interface RelayedTokenRow {
   req_id: string;

@@ -100,6 +100,8 @@ export function mediatedView(input: {
   policy: { policy: DeadlinePolicy; digest: string };
   /** M's own notices to the parties about the request, in the order signed. */
   notices?: readonly MediatorNoticeView[];
+  /** The parties' consents to a pause M holds, and the pause that carried each. */
+  consents?: MediatedRequestView['consents'];
   now: string;
 }): MediatedRequestView | undefined {
   const all = versions(input.messages);
@@ -241,6 +243,7 @@ export function mediatedView(input: {
         .at(-1) ?? request.relayedAt,
     pauses: [...pauses.entries()].map(([pauseId, p]) => ({ pauseId, ...p })),
     notices: [...notices],
+    consents: [...(input.consents ?? [])],
     // In the order both parties fold them (a crossing's responder message first), then the rest.
     messages: [...all]
       .sort((x, y) => place(x) - place(y))

@@ -2,6 +2,11 @@
 // everything else is signalled to the workflow of its request. Refuses, before anything is stored,
 // messages that have no place here (unknown request, wrong party, another deadline policy).
 import type { Client } from '@temporalio/client';
+import { relaysRequestFor } from '../db/mediator.js';
+import { consentsInPauses, gaveConsent } from '../db/pause-consents.js';
+import { digestOfInput } from '../protocol/digest.js';
+import type { KeyRegistry } from '../protocol/keys.js';
+import { verifyAsSigned } from '../protocol/verify.js';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import {
@@ -38,6 +43,8 @@ import { requestWorkflowId } from '../workflows/messages.js';
 export interface InboundRouterDeps extends RequestWorkflowsDeps {
   pool: pg.Pool;
   partyId: string;
+  /** Checks the partner's signed consent inside a mediator's pause (`checkMediation`). */
+  registry: KeyRegistry;
 }
 
 /**
@@ -136,6 +143,8 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
       }
       if (p.kind === 'mediation') {
         const b = p.body;
+        // A party's consent, at its mediator: kept (stored and receipted) for a pause to carry.
+        if (b.action === 'consent') return;
         await handOver(deps.client, () =>
           handMediatorNotice(deps.client, p.req_id, {
             msgId: p.msg_id,
@@ -145,7 +154,9 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
             action: b.action,
             ...(b.action === 'reminder'
               ? { deadline: b.deadline, ...(b.due_at ? { dueAt: b.due_at } : {}) }
-              : { pauseId: b.pause_id, at: b.action === 'pause' ? b.from : b.to }),
+              : b.action === 'pause'
+                ? { pauseId: b.pause_id, at: b.from, consentedBy: b.consents.map(issuerOf) }
+                : { pauseId: b.pause_id, at: b.to }),
           }),
         );
         return;
@@ -181,6 +192,15 @@ async function checkMediation(
   deps: InboundRouterDeps,
   p: Extract<Payload, { kind: 'mediation' }>,
 ): Promise<void> {
+  // At a mediator: a party's consent to a pause, about a request it relays for that party.
+  if (p.body.action === 'consent') {
+    if (!(await relaysRequestFor(deps.pool, p.req_id, p.iss)))
+      throw new AppError(
+        'unknown_request',
+        'this node relays no request with this req_id from or to the sender',
+      );
+    return;
+  }
   const known = await requestPartnerAndMediator(deps.pool, p.req_id);
   if (!known || known.via !== p.iss)
     throw new AppError(
@@ -201,6 +221,7 @@ async function checkMediation(
   if (b.action === 'pause') {
     if (from !== undefined)
       throw new AppError('conflict', 'a pause with this pause_id is already stored');
+    await checkConsents(deps, p, b.consents, known.partner);
     return;
   }
   if (from === undefined)
@@ -209,6 +230,65 @@ async function checkMediation(
     throw new AppError('schema_invalid', 'a resume cannot end a pause before it began', [
       { path: '/body/to', message: 'must not be before the pause’s from' },
     ]);
+}
+
+/** The issuer a compact JWS claims, read without trust (checked by `checkConsents`). */
+function issuerOf(token: string): string {
+  try {
+    const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      iss?: unknown;
+    };
+    return typeof p.iss === 'string' ? p.iss : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A mediator's pause stops this node's clocks only with both parties' word: one consent is this
+ * node's own (one it signed and kept), the other its partner's, signed with a key the registry
+ * holds for it; both are `mediation` consents about this request addressed to the mediator, signed
+ * before the pause, and neither was carried by an earlier pause. The partner checks the same two
+ * tokens the same way, so both take the pause or both refuse it.
+ */
+async function checkConsents(
+  deps: InboundRouterDeps,
+  pause: Extract<Payload, { kind: 'mediation' }>,
+  consents: readonly string[],
+  partner: string,
+): Promise<void> {
+  const refuse = (why: string) => new AppError('pause_consent', why);
+  const used = new Set(await consentsInPauses(deps.pool, pause.req_id));
+  const byIssuer = new Map(consents.map((t) => [issuerOf(t), t]));
+  const own = byIssuer.get(deps.partyId);
+  const theirs = byIssuer.get(partner);
+  if (!own || !theirs) throw refuse('a pause must carry this node’s consent and its partner’s');
+  if (used.has(own) || used.has(theirs))
+    throw refuse('a consent the pause carries was carried by an earlier pause');
+  if (!(await gaveConsent(deps.pool, pause.req_id, digestOfInput(own))))
+    throw refuse('the pause carries a consent of this node that this node never gave');
+  let v;
+  try {
+    v = await verifyAsSigned(theirs, {
+      registry: deps.registry,
+      self: pause.iss,
+      now: new Date(),
+      mode: 'import',
+    });
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    throw refuse(`the partner’s consent does not verify (${err.code})`);
+  }
+  const c = v.payload;
+  if (
+    c.kind !== 'mediation' ||
+    c.body.action !== 'consent' ||
+    c.iss !== partner ||
+    c.aud !== pause.iss ||
+    c.req_id !== pause.req_id ||
+    c.iat * 1000 > pause.iat * 1000 + NOTICE_SKEW_MS
+  )
+    throw refuse('the partner’s consent is not a consent to this mediator about this request');
 }
 
 /**

@@ -4,7 +4,7 @@
 // message's content stays sealed.
 import type pg from 'pg';
 import { mediatedRequestIds, relayedOfRequests, type RelayedTokenRow } from '../db/mediator.js';
-import { noticesOfRequests, type NoticeRow } from '../db/mediator-notices.js';
+import { consentsHeld, noticesOfRequests, type NoticeRow } from '../db/mediator-notices.js';
 import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
@@ -80,10 +80,12 @@ export async function mediatedRequests(
   const ids = opts.reqId
     ? [opts.reqId]
     : (opts.reqIds ?? (await mediatedRequestIds(deps.pool, opts.limit)));
-  const [rows, notices] = await Promise.all([
+  const [rows, notices, consents] = await Promise.all([
     relayedOfRequests(deps.pool, ids),
     noticesOfRequests(deps.pool, ids),
+    consentsHeld(deps.pool, ids),
   ]);
+  const carriedBy = new Map(notices.flatMap((n) => n.consents.map((d) => [d, n.pause_id])));
   const byRequest = new Map<string, RelayedMessage[]>();
   for (const row of rows) {
     const m = relayedMessage(row);
@@ -98,6 +100,14 @@ export async function mediatedRequests(
       messages,
       policy: deps.policy,
       notices: notices.filter((n) => n.req_id === reqId).map((n) => noticeView(n, requester)),
+      consents: consents
+        .filter((c) => c.req_id === reqId)
+        .map((c) => ({
+          party: c.iss,
+          msgId: c.msg_id,
+          receivedAt: c.received_at.toISOString(),
+          pauseId: carriedBy.get(c.digest) ?? null,
+        })),
       now,
     });
     return view ? [view] : [];

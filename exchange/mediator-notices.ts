@@ -9,15 +9,18 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import {
+  consentsHeld,
   dueNotices,
   insertNotices,
   noticesOfRequests,
   recordNoticeAttempt,
   resignNotice,
+  type HeldConsent,
   type NewNotice,
   type NoticeOutcome,
   type NoticeRow,
 } from '../db/mediator-notices.js';
+import { withConversationLock } from '../db/messages.js';
 import { partyOwnInbox } from '../db/registry.js';
 import { AppError } from '../errors.js';
 import type { KeyRegistry } from '../protocol/keys.js';
@@ -60,9 +63,27 @@ export function openPause(
 }
 
 /**
+ * Each party's newest consent to a pause that no pause carried yet, or the parties still to give
+ * one (README, _Mediated exchange_).
+ */
+export function consentsForPause(
+  held: readonly HeldConsent[],
+  notices: readonly Pick<NoticeRow, 'consents'>[],
+  parties: readonly string[],
+): { consents: HeldConsent[] } | { missing: string[] } {
+  const used = new Set(notices.flatMap((n) => n.consents));
+  const newest = (party: string) =>
+    held.filter((c) => c.iss === party && !used.has(c.digest)).at(-1);
+  const found = parties.map(newest);
+  const missing = parties.filter((_, i) => !found[i]);
+  return missing.length ? { missing } : { consents: found as HeldConsent[] };
+}
+
+/**
  * Signs and stores M's notice to the request's parties (both; a reminder to one when asked), after
  * checking it fits the request as M sees it: the request reached the responder and has not ended;
- * a pause while none is open, a resume of the open one. Delivery follows (`deliverDueNotices`).
+ * a pause while none is open and with both parties' consent, a resume of the open one. Delivery
+ * follows (`deliverDueNotices`).
  */
 export async function sendNotice(
   deps: NoticeDeps,
@@ -75,50 +96,68 @@ export async function sendNotice(
     throw new AppError('invalid_state', 'the request has not reached the responder yet');
   if (isTerminal(view.settledStatus))
     throw new AppError('invalid_state', `the request has ended (${view.settledStatus})`);
-  const held = await noticesOfRequests(deps.pool, [view.reqId]);
-  const open = openPause(held);
-  let body: MediationBody;
-  let to: string[] = [view.requester, view.responder];
-  if (input.action === 'reminder') {
-    const due = view.deadlines.find((d) => d.kind === input.deadline);
-    body = {
-      action: 'reminder',
-      deadline: input.deadline,
-      ...(due ? { due_at: due.dueAt } : {}),
-    };
-    if (input.to !== 'both') to = [input.to === 'requester' ? view.requester : view.responder];
-  } else if (input.action === 'pause') {
-    if (open)
-      throw new AppError('invalid_state', `the clocks are already paused (${open.pauseId})`);
-    body = { action: 'pause', pause_id: ulid(now.getTime()), from: now.toISOString() };
-  } else {
-    if (!open) throw new AppError('invalid_state', 'the clocks are not paused');
-    body = { action: 'resume', pause_id: open.pauseId, to: now.toISOString() };
-  }
-  const signer = deps.keyring.signerFor('mediation', now);
-  const rows: NewNotice[] = [];
-  for (const aud of to) {
-    const signed = await signDraft(
-      { kind: 'mediation', iss: deps.partyId, aud, req_id: view.reqId, body },
-      signer,
-      now,
-    );
-    rows.push({
-      msg_id: signed.payload.msg_id,
-      digest: signed.digest,
-      req_id: view.reqId,
-      aud,
-      action: body.action,
-      pause_id: body.action === 'reminder' ? null : body.pause_id,
-      at: body.action === 'pause' ? now : body.action === 'resume' ? now : null,
-      deadline: body.action === 'reminder' ? body.deadline : null,
-      token: signed.token,
-    });
-  }
-  await insertNotices(deps.pool, rows, actor, now);
-  const stored = await noticesOfRequests(deps.pool, [view.reqId]);
-  const mine = new Set(rows.map((r) => r.msg_id));
-  return stored.filter((n) => mine.has(n.msg_id));
+  // Under the request's lock: two supervisors pausing at once open one pause, and a consent is
+  // carried by one pause only.
+  return withConversationLock(deps.pool, view.reqId, async (client) => {
+    const held = await noticesOfRequests(client, [view.reqId]);
+    const open = openPause(held);
+    let body: MediationBody;
+    let consents: string[] = [];
+    let to: string[] = [view.requester, view.responder];
+    if (input.action === 'reminder') {
+      const due = view.deadlines.find((d) => d.kind === input.deadline);
+      body = {
+        action: 'reminder',
+        deadline: input.deadline,
+        ...(due ? { due_at: due.dueAt } : {}),
+      };
+      if (input.to !== 'both') to = [input.to === 'requester' ? view.requester : view.responder];
+    } else if (input.action === 'pause') {
+      if (open)
+        throw new AppError('invalid_state', `the clocks are already paused (${open.pauseId})`);
+      const given = consentsForPause(await consentsHeld(client, [view.reqId]), held, to);
+      if ('missing' in given)
+        throw new AppError(
+          'pause_consent',
+          `a pause needs both parties’ consent: ${given.missing.join(' and ')} ${given.missing.length > 1 ? 'have' : 'has'} not given it`,
+        );
+      consents = given.consents.map((c) => c.digest);
+      body = {
+        action: 'pause',
+        pause_id: ulid(now.getTime()),
+        from: now.toISOString(),
+        consents: given.consents.map((c) => c.token),
+      };
+    } else {
+      if (!open) throw new AppError('invalid_state', 'the clocks are not paused');
+      body = { action: 'resume', pause_id: open.pauseId, to: now.toISOString() };
+    }
+    const signer = deps.keyring.signerFor('mediation', now);
+    const rows: NewNotice[] = [];
+    for (const aud of to) {
+      const signed = await signDraft(
+        { kind: 'mediation', iss: deps.partyId, aud, req_id: view.reqId, body },
+        signer,
+        now,
+      );
+      rows.push({
+        msg_id: signed.payload.msg_id,
+        digest: signed.digest,
+        req_id: view.reqId,
+        aud,
+        action: body.action,
+        pause_id: body.action === 'pause' || body.action === 'resume' ? body.pause_id : null,
+        at: body.action === 'pause' ? now : body.action === 'resume' ? now : null,
+        deadline: body.action === 'reminder' ? body.deadline : null,
+        consents,
+        token: signed.token,
+      });
+    }
+    await insertNotices(client, rows, actor, now);
+    const stored = await noticesOfRequests(client, [view.reqId]);
+    const mine = new Set(rows.map((r) => r.msg_id));
+    return stored.filter((n) => mine.has(n.msg_id));
+  });
 }
 
 /** Delivers the notices whose turn has come (each request's and party's in order). */
@@ -187,9 +226,39 @@ async function deliverOnce(
     await resignNotice(deps.pool, n.msg_id, again);
     ({ token, digest } = again);
   }
+  const posted = await postEnvelope(deps, inbox.inboxUrl, token, { aud: n.aud, msgId: n.msg_id });
+  if ('receipt' in posted)
+    return answer({
+      state: 'delivered',
+      receiptToken: posted.receipt,
+      receiptDigest: posted.receiptDigest,
+      receivedAt: posted.receivedAt,
+    });
+  return answer(
+    'retry' in posted ? retry(posted.retry) : { state: 'refused', code: posted.refused },
+  );
+}
+
+/** What the addressee of an envelope M or a party posted made of it. */
+export type Posted =
+  | { receipt: string; receiptDigest: string; receivedAt: Date }
+  | { refused: string }
+  | { retry: string };
+
+/**
+ * Posts one envelope to its addressee's inbox: its signed receipt (checked: from the addressee,
+ * for this message; a replay's receipt too), a refusal for good with its code, or a failure to try
+ * again (unreachable, server trouble, a receipt that does not check).
+ */
+export async function postEnvelope(
+  deps: Pick<NoticeDeps, 'registry' | 'partyId'>,
+  inboxUrl: string,
+  token: string,
+  expect: { aud: string; msgId: string },
+): Promise<Posted> {
   let res: Response;
   try {
-    res = await fetch(inbox.inboxUrl, {
+    res = await fetch(inboxUrl, {
       method: 'POST',
       headers: {
         'content-type': ENVELOPE_MEDIA_TYPE,
@@ -199,7 +268,7 @@ async function deliverOnce(
       signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     });
   } catch (err) {
-    return answer(retry(`unreachable: ${(err as Error).name}`));
+    return { retry: `unreachable: ${(err as Error).name}` };
   }
   const text = await res.text();
   let problem: { code?: unknown; receipt?: unknown } = {};
@@ -225,21 +294,16 @@ async function deliverOnce(
         mode: 'online',
       });
       const p = v.payload;
-      if (p.kind !== 'receipt' || p.iss !== n.aud || p.in_reply_to.msg_id !== n.msg_id)
-        throw new AppError('reply_mismatch', 'not the party’s receipt of this notice');
-      return answer({
-        state: 'delivered',
-        receiptToken: receipt,
-        receiptDigest: v.digest,
-        receivedAt: new Date(p.body.received_at),
-      });
+      if (p.kind !== 'receipt' || p.iss !== expect.aud || p.in_reply_to.msg_id !== expect.msgId)
+        throw new AppError('reply_mismatch', 'not the addressee’s receipt of this message');
+      return { receipt, receiptDigest: v.digest, receivedAt: new Date(p.body.received_at) };
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      return answer(retry('receipt_invalid'));
+      return { retry: 'receipt_invalid' };
     }
   }
   const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
-  return answer(isRetriedRefusal(res.status, code) ? retry(code) : { state: 'refused', code });
+  return isRetriedRefusal(res.status, code) ? { retry: code } : { refused: code };
 }
 
 function payloadOf(token: string): { iat: number; body: unknown } {
@@ -249,4 +313,4 @@ function payloadOf(token: string): { iat: number; body: unknown } {
   };
 }
 
-const signedAtMs = (token: string) => payloadOf(token).iat * 1000;
+export const signedAtMs = (token: string) => payloadOf(token).iat * 1000;

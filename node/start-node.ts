@@ -244,6 +244,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
           client,
           taskQueue: config.temporal.taskQueue,
           partyId: config.partyId,
+          registry,
           policy,
           maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
           historyLimit: config.workflowHistoryLimit,

@@ -85,6 +85,15 @@ const Instant = z.iso.datetime({
   message: 'an RFC 3339 UTC date-time such as 2026-11-28T10:00:00Z',
 });
 
+/** A compact JWS carried inside a body (a party's signed consent): three base64url parts. */
+const CompactJws = z
+  .string()
+  .max(8_192)
+  .regex(
+    /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+    'a compact JWS (header.payload.signature)',
+  );
+
 /** The body of a request message: its type, priority, subject of that type, and the policy. */
 const requestBody = <T extends RequestType, S extends z.ZodType>(type: T, subject: S) =>
   z.strictObject({
@@ -129,10 +138,12 @@ export const MessageBodies = {
     reason: Text(2000).optional(),
   }),
   /**
-   * From the request's mediator to one party (README, _Mediated exchange_): a reminder of a
-   * deadline, or a pause of both parties' clocks (from the instant it names, until a resume names
-   * its end). The mediator sends each to both parties, with the same pause id and instants, so both
-   * count the same deadlines. No free text, so nothing personal: it is never sealed.
+   * Between a request's mediator and its parties (README, _Mediated exchange_). From a party to the
+   * mediator: its consent to a pause of both parties' clocks. From the mediator to one party: a
+   * reminder of a deadline, or a pause of both clocks (from the instant it names, until a resume
+   * names its end) carrying both parties' signed consents, so neither party's clock stops without
+   * its word. The mediator sends each notice to both parties, with the same pause id, instants and
+   * consents, so both count the same deadlines. No free text, so nothing personal: never sealed.
    */
   mediation: z.discriminatedUnion('action', [
     z.strictObject({
@@ -140,8 +151,15 @@ export const MessageBodies = {
       deadline: z.enum(['acknowledgement', 'response']),
       due_at: Instant.optional(),
     }),
-    z.strictObject({ action: z.literal('pause'), pause_id: Ulid, from: Instant }),
+    z.strictObject({
+      action: z.literal('pause'),
+      pause_id: Ulid,
+      from: Instant,
+      /** The requester's and the responder's consents (compact JWS, kind `mediation`). */
+      consents: z.array(CompactJws).length(2),
+    }),
     z.strictObject({ action: z.literal('resume'), pause_id: Ulid, to: Instant }),
+    z.strictObject({ action: z.literal('consent'), to: z.literal('pause') }),
   ]),
   /**
    * The receiver's signed word that it stored the message with this digest at this time, and how

@@ -377,6 +377,12 @@ const responsePayload = (type: RequestType) =>
     attachments: RESPONSE_ATTACHMENTS[type],
   });
 
+/** Two compact JWS standing for the parties' signed consents (not real signatures). */
+const CONSENT_OF_A =
+  'eyJhbGciOiJFZERTQSIsImtpZCI6ImEiLCJ0eXAiOiJwYXJsZXktbXNnK2p3cyJ9.eyJraW5kIjoibWVkaWF0aW9uIn0.c2lnbmF0dXJlLW9mLXBhcnR5LWE';
+const CONSENT_OF_B =
+  'eyJhbGciOiJFZERTQSIsImtpZCI6ImIiLCJ0eXAiOiJwYXJsZXktbXNnK2p3cyJ9.eyJraW5kIjoibWVkaWF0aW9uIn0.c2lnbmF0dXJlLW9mLXBhcnR5LWI';
+
 /** A mediator's notice to one party: no order members (the party numbers them as they arrive). */
 function mediationPayload(n: number, aud: string, body: unknown): Record<string, unknown> {
   const {
@@ -465,12 +471,26 @@ export const PAYLOAD_EXAMPLES: Record<`Payload.${MessageKind}`, readonly unknown
       action: 'pause',
       pause_id: '01JD5A0000000000000000PA5E',
       from: '2025-12-05T09:00:00Z',
+      // The parties' consents as they signed them (shortened here: each is a whole compact JWS).
+      consents: [CONSENT_OF_A, CONSENT_OF_B],
     }),
     mediationPayload(14, 'party-b', {
       action: 'reminder',
       deadline: 'response',
       due_at: '2026-01-05T00:00:00Z',
     }),
+    // A party's consent to its mediator: from party-a to icrc-geneva.
+    (() => {
+      const {
+        seq: _seq,
+        seen: _seen,
+        sent_at: _sentAt,
+        ...rest
+      } = payload('mediation', 15, 'requester', {
+        body: { action: 'consent', to: 'pause' },
+      });
+      return { ...rest, aud: 'icrc-geneva' };
+    })(),
   ],
   'Payload.receipt': [
     payload('receipt', 12, 'responder', {

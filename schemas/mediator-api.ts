@@ -113,6 +113,16 @@ export const MediatedRequestView = z.object({
     )
     .describe('M’s pauses of both parties’ clocks'),
   notices: z.array(MediatorNoticeView).describe('M’s reminders and pauses, as signed'),
+  consents: z
+    .array(
+      z.object({
+        party: PartyId,
+        msgId: Ulid,
+        receivedAt: Instant,
+        pauseId: Ulid.nullable().describe('the pause that carried it; null: not used yet'),
+      }),
+    )
+    .describe('the parties’ signed consents to a pause M holds'),
   messages: z.array(
     z.object({
       msgId: Ulid,
@@ -129,6 +139,19 @@ export const MediatedRequestView = z.object({
   ),
 });
 export type MediatedRequestView = z.infer<typeof MediatedRequestView>;
+
+/** `POST /v1/requests/{id}/pause-consent`: a party's consent, and whether its mediator holds it. */
+export const PauseConsentView = z.object({
+  msgId: Ulid,
+  digest: z.string(),
+  mediator: PartyId,
+  createdAt: Instant,
+  createdBy: z.string(),
+  heldSince: Instant.nullable().describe(
+    'the mediator’s receipt time; null while it could not be reached (ask again to send it again)',
+  ),
+});
+export type PauseConsentView = z.infer<typeof PauseConsentView>;
 
 /** `GET /v1/mediator/notifications`: the newest first. */
 export const MediatorNotificationsQuery = z.strictObject({

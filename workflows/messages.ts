@@ -74,6 +74,8 @@ export interface MediatorNotice {
   pauseId?: string;
   /** The pause's start, or the resume's end, as the mediator signed it (RFC 3339). */
   at?: string;
+  /** A pause: the parties whose signed consent it carries. */
+  consentedBy?: string[];
 }
 
 export const mediatorNoticeReceived = defineSignal<[MediatorNotice]>('mediatorNotice');

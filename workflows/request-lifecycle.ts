@@ -526,7 +526,12 @@ export async function runRequest(
       await recordEvent({
         type: n.action === 'pause' ? 'clock_paused' : 'clock_resumed',
         actor: n.mediator,
-        detail: { ...base, pauseId: n.pauseId, at: n.at },
+        detail: {
+          ...base,
+          pauseId: n.pauseId,
+          at: n.at,
+          ...(n.consentedBy ? { consentedBy: n.consentedBy } : {}),
+        },
         changesStatus: false,
         notification: {
           kind: n.action === 'pause' ? 'clock_paused' : 'clock_resumed',

@@ -13,6 +13,8 @@ CREATE TABLE mediator_notices (
   -- The pause's start or the resume's end (the instant signed in the body).
   at            timestamptz,
   deadline      text CHECK (deadline IN ('acknowledgement', 'response')),
+  -- A pause: the digests of the two parties' consents it carries (each is used once).
+  consents      text[] NOT NULL DEFAULT '{}',
   token         text NOT NULL,
   created_by    text NOT NULL,
   created_at    timestamptz NOT NULL,

@@ -18,7 +18,11 @@ import { loadKeyring } from '../../protocol/keyring.js';
 import { signDraft } from '../../protocol/sign.js';
 import { EvidenceBundle } from '../../schemas/evidence.js';
 import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
-import { MediatedRequestView, MediatorNoticeView } from '../../schemas/mediator-api.js';
+import {
+  MediatedRequestView,
+  MediatorNoticeView,
+  PauseConsentView,
+} from '../../schemas/mediator-api.js';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import type { TestNode } from '../helpers/node.js';
@@ -54,6 +58,36 @@ async function notice(id: string, json: unknown, token?: string) {
     token: token ?? (await m.token('supervisor', SUPERVISOR)),
     json,
   });
+}
+
+/** A party's officer agrees that M may pause both clocks; the consent as the party answers it. */
+async function consent(node: TestNode, id: string, token?: string) {
+  return call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
+    token: token ?? (await node.token('officer')),
+  });
+}
+
+/** A consent the mediator holds (201). */
+function held(res: Awaited<ReturnType<typeof consent>>): PauseConsentView {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const view = PauseConsentView.parse(res.body);
+  expect(view.heldSince).not.toBeNull();
+  return view;
+}
+
+/** A consent to M's pause about `reqId` that says it is party-b's, signed with `key`. */
+async function consentOfB(reqId: string, key: Parameters<typeof signDraft>[1]): Promise<string> {
+  const signed = await signDraft(
+    {
+      kind: 'mediation',
+      iss: 'party-b',
+      aud: 'party-m',
+      req_id: reqId,
+      body: { action: 'consent', to: 'pause' },
+    },
+    key,
+  );
+  return signed.token;
 }
 
 /** The notices M signed, as its 201 answer lists them, parsed through the wire type. */
@@ -229,6 +263,22 @@ describe('M’s notices to the parties of a request it relays', () => {
       expect(response, where).toBe(before.response);
     }
 
+    // Without both parties' consent M signs no pause: A's alone is not enough.
+    expectRefused(await notice(id, { action: 'pause' }), 409, 'pause_consent');
+    const ofA = held(await consent(a, id));
+    expect(ofA).toMatchObject({ mediator: 'party-m', createdBy: expect.any(String) });
+    // Asked again before a pause carried it: the same consent.
+    expect(held(await consent(a, id)).msgId).toBe(ofA.msgId);
+    const refused = await notice(id, { action: 'pause' });
+    expectRefused(refused, 409, 'pause_consent');
+    expect((refused.body as { detail: string }).detail).toContain('party-b');
+    expect((await heldAtM(id)).notices).toEqual([]);
+    const ofB = held(await consent(b, id));
+    expect((await heldAtM(id)).consents.map((c) => [c.party, c.msgId, c.pauseId]).sort()).toEqual([
+      ['party-a', ofA.msgId, null],
+      ['party-b', ofB.msgId, null],
+    ]);
+
     paused = signed(await notice(id, { action: 'pause' }));
     // One per party, the same pause id and instant in both.
     expect(paused.map((n) => `${n.side}:${n.to}`).sort()).toEqual([
@@ -262,7 +312,13 @@ describe('M’s notices to the parties of a request it relays', () => {
       const mine = paused.find((n) => n.to === who)!;
       expect(events[0]).toMatchObject({
         actor: 'party-m',
-        detail: { pauseId: first!.pauseId, at: pauseAt, msgId: mine.msgId, digest: mine.digest },
+        detail: {
+          pauseId: first!.pauseId,
+          at: pauseAt,
+          msgId: mine.msgId,
+          digest: mine.digest,
+          consentedBy: ['party-a', 'party-b'],
+        },
       });
       expect(r.status, who).toBe('delivered');
       for (const kind of ['acknowledgement', 'response'] as const) {
@@ -290,6 +346,8 @@ describe('M’s notices to the parties of a request it relays', () => {
     for (const kind of ['acknowledgement', 'response'] as const)
       expect(deadlineAtM(view, kind).clockStopped, kind).toBe(true);
 
+    // The consents are used: each names the pause that carried it.
+    expect(view.consents.map((c) => c.pauseId)).toEqual([first!.pauseId, first!.pauseId]);
     // A second pause while this one is open: refused, nothing stored.
     expectRefused(await notice(id, { action: 'pause' }), 409, 'invalid_state');
     expect((await heldAtM(id)).notices).toEqual(view.notices);
@@ -508,6 +566,31 @@ describe('M’s notices to the parties of a request it relays', () => {
           }),
         );
       }
+      // Its own consent to the pause, sent to M, with M's receipt: the agreement is evidence too.
+      const given = (
+        await node.database.pool.query<{ digest: string }>(
+          'SELECT digest FROM pause_consents WHERE req_id = $1',
+          [id],
+        )
+      ).rows;
+      expect(given, who).toHaveLength(1);
+      const consentDigest = given[0]!.digest;
+      expect(bundle.envelopes).toContainEqual(
+        expect.objectContaining({ digest: consentDigest, direction: 'sent' }),
+      );
+      expect(byItem.get(`envelope ${consentDigest.slice(0, 16)}`)).toEqual(
+        expect.objectContaining({
+          ok: true,
+          detail: `mediation (consent) from ${who}, signature and digest check, logged`,
+        }),
+      );
+      const mReceipt = bundle.receipts.find((r) => r.for_digest === consentDigest);
+      expect(mReceipt, `${who}: M's receipt of its consent`).toMatchObject({
+        direction: 'received',
+      });
+      expect(byItem.get(`receipt ${mReceipt!.digest.slice(0, 16)}`)?.detail).toMatch(
+        /^party-m received the message at /,
+      );
       // Only its own: none M sent the other party.
       const others = view.notices.filter((n) => n.to !== who).map((n) => n.digest);
       for (const e of bundle.envelopes) expect(others).not.toContain(e.digest);
@@ -543,13 +626,19 @@ describe('M’s notices to the parties of a request it relays', () => {
 
     // B signs a pause of A's clocks with its own key, as if it were M.
     const keyOfB = (await loadKeyring(b.config.keysDir)).signerFor('mediation');
+    const forgedConsent = await consentOfB(other, keyOfB);
     const forged = await signDraft(
       {
         kind: 'mediation',
         iss: 'party-b',
         aud: 'party-a',
         req_id: other,
-        body: { action: 'pause', pause_id: ulid(), from: new Date().toISOString() },
+        body: {
+          action: 'pause',
+          pause_id: ulid(),
+          from: new Date().toISOString(),
+          consents: [forgedConsent, forgedConsent],
+        },
       },
       keyOfB,
     );
@@ -581,6 +670,65 @@ describe('M’s notices to the parties of a request it relays', () => {
     expect(atA.ackDueAt).toBe(ackDueAt);
     // M's own view of that request: still readable, and M signed no notice about it.
     expect((await heldAtM(other)).notices).toEqual([]);
+  });
+
+  it('a party refuses a pause by M that does not carry its partner’s consent, or carries a used one', async () => {
+    const other = await createRequest(a, `Mine map of ${MARKER}`);
+    await untilStatus(b, other, 'delivered', 'the third request arrived');
+    await untilRequest(a, other, (r) => r.receiptAt !== null, 'B’s receipt at A');
+    const before = (await requestDetail(a, other))!;
+    // A agrees; B does not. A's own consent, as A signed it.
+    const ofA = held(await consent(a, other));
+    const tokenOf = async (node: TestNode, msgId: string) =>
+      (
+        await node.database.pool.query<{ token: string }>(
+          'SELECT token FROM pause_consents WHERE msg_id = $1',
+          [msgId],
+        )
+      ).rows[0]!.token;
+    const consentOfA = await tokenOf(a, ofA.msgId);
+    const keysOfM = await loadKeyring(m.config.keysDir);
+    // M's key signing a "consent of B": not B's signature.
+    const notB = await consentOfB(other, keysOfM.signerFor('mediation'));
+    // B's real consent, but to the first request's pause, carried already.
+    const usedOfB = (
+      await b.database.pool.query<{ token: string }>(
+        'SELECT token FROM pause_consents WHERE req_id = $1',
+        [id],
+      )
+    ).rows[0]!.token;
+    for (const [why, consents] of [
+      ['B’s consent signed by M', [consentOfA, notB]],
+      ['B’s consent about another request', [consentOfA, usedOfB]],
+      ['A’s consent twice', [consentOfA, consentOfA]],
+    ] as const) {
+      const pause = await signDraft(
+        {
+          kind: 'mediation',
+          iss: 'party-m',
+          aud: 'party-a',
+          req_id: other,
+          body: {
+            action: 'pause',
+            pause_id: ulid(),
+            from: new Date().toISOString(),
+            consents: [...consents],
+          },
+        },
+        keysOfM.signerFor('mediation'),
+      );
+      const res = await call(a.url, 'POST', '/v1/messages', {
+        raw: pause.token,
+        headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+      });
+      expect(res.status, `${why}: ${JSON.stringify(res.body)}`).toBe(409);
+      expect((res.body as { code: string }).code, why).toBe('pause_consent');
+    }
+    // Nothing stopped A's clocks.
+    const after = (await requestDetail(a, other))!;
+    expect(eventOf(after, 'clock_paused')).toEqual([]);
+    expect(explained(after, 'acknowledgement').clockStopped).toBe(false);
+    expect(after.ackDueAt).toBe(before.ackDueAt);
   });
 
   it('sends none once the request ended', async () => {
