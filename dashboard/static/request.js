@@ -438,6 +438,32 @@ function deadlineNow(kind, shown, now) {
 }
 
 /**
+ * Pauses of a clock, each from and to (or open), then what they came to in all.
+ * @param {{ from: string; to: string | null }[]} pauses
+ * @param {string} total
+ */
+function pauseList(pauses, total) {
+  return h(
+    'ul',
+    {},
+    pauses.map((p) =>
+      h(
+        'li',
+        {},
+        p.to
+          ? fill(
+              t('request:explanation.pause', { from: slot(0), to: slot(1) }),
+              time(p.from),
+              time(p.to),
+            )
+          : fill(t('request:explanation.pauseOpen', { from: slot(0) }), time(p.from)),
+      ),
+    ),
+    h('li', {}, total),
+  );
+}
+
+/**
  * The steps of a deadline's computation, as the workflow recorded them.
  * @param {DeadlineExplanation} e
  */
@@ -472,30 +498,23 @@ function explain(e) {
       row(
         t('request:explanation.clockStopped'),
         e.pauses.length
-          ? h(
-              'ul',
-              {},
-              e.pauses.map((p) =>
-                h(
-                  'li',
-                  {},
-                  p.to
-                    ? fill(
-                        t('request:explanation.pause', { from: slot(0), to: slot(1) }),
-                        time(p.from),
-                        time(p.to),
-                      )
-                    : fill(t('request:explanation.pauseOpen', { from: slot(0) }), time(p.from)),
-                ),
-              ),
-              h(
-                'li',
-                {},
-                t('request:explanation.pausedInAll', { duration: duration(e.pausedSeconds) }),
-              ),
+          ? pauseList(
+              e.pauses,
+              t('request:explanation.pausedInAll', { duration: duration(e.pausedSeconds) }),
             )
           : t('request:explanation.never'),
       ),
+      e.mediatorPauses?.length
+        ? row(
+            t('request:explanation.pausedByMediator'),
+            pauseList(
+              e.mediatorPauses,
+              t('request:explanation.mediatorPausedInAll', {
+                duration: duration(e.mediatorPausedSeconds ?? 0),
+              }),
+            ),
+          )
+        : null,
       row(
         t('request:explanation.extension'),
         e.extension

@@ -5,11 +5,14 @@
 // escalated without a reload, the overdue filter, and the request's own page with its deadlines
 // and the messages M relayed. B acknowledges while M cannot reach A: the pages mark the two sides
 // apart (B shows acknowledged, A still delivered, one message in transit), and once A is reachable
-// again both show acknowledged. No word of the sealed subject or note reaches M's pages. An
-// officer of M gets no such view.
+// again both show acknowledged. No word of the sealed subject or note reaches M's pages. M's
+// supervisor sees the parties' consents to a pause come in (each given on the party's own node),
+// pauses both parties' clocks from the request's page once both are in, resumes them and reminds
+// one party, and follows each notice until the party's receipt comes; A's officer sees the pause
+// in the deadline's explanation on A's request page. An officer of M gets no such view.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, inPage, launchChromium } from '../helpers/browser.js';
 import { call } from '../helpers/http.js';
@@ -17,6 +20,7 @@ import type { TestNode } from '../helpers/node.js';
 import {
   act,
   createRequest,
+  officerOf,
   startMediatedTrio,
   untilStatus,
   WAIT_MS,
@@ -48,12 +52,25 @@ async function openTab() {
   return { page, errors, close: () => context.close() };
 }
 
-/** Signs in to M's dashboard with a bearer token, as the other browser tests do. */
-async function signIn(page: Page, token: string) {
-  await page.goto(`${m.url}/dashboard`);
+/** Signs in to M's dashboard (or `node`'s) with a bearer token, as the other browser tests do. */
+async function signIn(page: Page, token: string, node: TestNode = m) {
+  await page.goto(`${node.url}/dashboard`);
   await page.waitForURL(/\/dashboard\/sign-in/);
   await page.getByLabel('Bearer token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * A party's officer agrees, on the party's own node, that M may pause both clocks; M holds the
+ * consent (201 with M's receipt time).
+ */
+async function consent(node: TestNode, id: string): Promise<{ msgId: string }> {
+  const res = await call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
+    token: await node.token('officer'),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  expect(res.body.heldSince, JSON.stringify(res.body)).not.toBeNull();
+  return { msgId: res.body.msgId as string };
 }
 
 beforeAll(async () => {
@@ -253,6 +270,262 @@ describe('the mediator’s dashboard', () => {
 
     // Nothing the page did was refused (a CSP violation or a script error would show here).
     expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('lets M’s supervisor pause and resume both clocks and remind one party, each notice followed to the party’s receipt', async () => {
+    const id = await createRequest(a, `Burial site of ${MARKER}`, { priority: 'urgent' });
+    await untilStatus(a, id, 'delivered');
+
+    const token = await m.token('supervisor', 'sup-sofia');
+    const { page, errors, close } = await openTab();
+    await signIn(page, token);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.goto(`${m.url}/dashboard/mediated/${id}`);
+    await page.getByRole('heading', { name: `Mediated request ${id}`, level: 1 }).waitFor();
+    await inPage(page, 'window.stillTheSamePage = true');
+
+    const section = page.locator('#mediated-notices');
+    const rows = section.locator('#mediated-notice-list tbody tr');
+    await section.getByText('No notice sent yet.').waitFor({ timeout: WAIT_MS });
+    const controls = section.getByRole('group', { name: 'Send the parties a notice' });
+    const pause = controls.getByRole('button', { name: 'Pause both clocks' });
+    const resume = controls.getByRole('button', { name: 'Resume both clocks' });
+    const remindRequester = controls.getByRole('button', { name: 'Remind the requester' });
+    const remindResponder = controls.getByRole('button', { name: 'Remind the responder' });
+    await pause.waitFor();
+    expect(await resume.count()).toBe(0);
+    expect(await remindRequester.count()).toBe(1);
+    // B has not acknowledged: a reminder names the acknowledgement deadline.
+    expect(await remindResponder.getAttribute('aria-describedby')).toBe('notice-reminder-help');
+    expect(await section.locator('#notice-reminder-help').textContent()).toBe(
+      'A reminder names the acknowledgement deadline, which still binds.',
+    );
+    const announced = () => page.locator('#announcer').textContent();
+    const consents = section.locator('#mediated-consents');
+    const consentRows = consents.locator('tbody tr');
+    const pauseHelp = section.locator('#notice-pause-help');
+    const needs =
+      'A pause needs a fresh consent of each party, given on its own node (a pause uses it up): ';
+    const neither = `${needs}neither party-a (requester) nor party-b (responder) has given one.`;
+    const deadline = (kind: string) =>
+      page.locator(`#mediated-deadlines tr[data-deadline="${kind}"] [data-state]`);
+    const pausesShown = page.locator('#mediated-deadlines .pauses li');
+
+    // No consent yet: Pause is there but disabled, and says whose consent is missing.
+    await consents.getByText('This node holds no consent to a pause yet.').waitFor();
+    expect(await pause.isDisabled()).toBe(true);
+    expect(await pause.getAttribute('aria-describedby')).toBe('notice-pause-help');
+    expect(await pauseHelp.textContent()).toBe(neither);
+
+    // A's officer consents on A's node: M holds it and the page lists it, unused; Pause waits for
+    // B's consent, and says so.
+    const fromA = await consent(a, id);
+    const consentOfA = consents.locator(`tbody tr[data-msg-id="${fromA.msgId}"]`);
+    await consentOfA.waitFor({ timeout: WAIT_MS });
+    expect(await consents.locator('th[scope="col"]').allTextContents()).toEqual([
+      'Party',
+      'Received',
+      'Used by',
+    ]);
+    const cellsOfA = await consentOfA.locator('td').allTextContents();
+    expect([cellsOfA[0], cellsOfA[2]]).toEqual(['party-a (requester)', 'Not used yet']);
+    expect(cellsOfA[1], 'when M received it').not.toBe('');
+    expect(await consentOfA.getAttribute('data-side')).toBe('requester');
+    await expect
+      .poll(() => pauseHelp.textContent(), { timeout: WAIT_MS })
+      .toBe(`${needs}party-b (responder) has not given one.`);
+    expect(await pause.isDisabled()).toBe(true);
+    await section.screenshot({ path: path.join(ARTIFACTS, 'mediated-pause-consent.png') });
+
+    // B's officer consents on B's node: both are in, Pause is available, nothing is missing.
+    const fromB = await consent(b, id);
+    await expect.poll(() => pause.isEnabled(), { timeout: WAIT_MS }).toBe(true);
+    expect(await pauseHelp.count()).toBe(0);
+    expect(await pause.getAttribute('aria-describedby')).toBeNull();
+    expect(await consentRows.count()).toBe(2);
+    const consentOfB = consents.locator(`tbody tr[data-msg-id="${fromB.msgId}"]`);
+    expect(await consentOfB.getAttribute('data-side')).toBe('responder');
+    expect((await consentOfB.locator('td').allTextContents())[0]).toBe('party-b (responder)');
+
+    // Pause: one notice to each party, both taken (the party's receipt), and the page says so
+    // out loud; the button gives way to Resume, which takes the focus. The pause used both
+    // consents.
+    await pause.click();
+    await expect.poll(() => rows.count(), { timeout: WAIT_MS }).toBe(2);
+    expect(
+      await section.locator('#mediated-notice-list th[scope="col"]').allTextContents(),
+    ).toEqual([
+      'Notice',
+      'To',
+      'Signed',
+      'Clocks stop or restart at',
+      'State',
+      'Received',
+      'Refusal code',
+    ]);
+    const paused = 'Both clocks paused: a notice is on its way to each party.';
+    await expect.poll(announced, { timeout: WAIT_MS }).toBe(paused);
+    expect(await section.locator('.action-outcome').textContent()).toBe(paused);
+    await resume.waitFor();
+    expect(await pause.count()).toBe(0);
+    expect(await inPage(page, 'document.activeElement?.dataset.notice')).toBe('resume');
+    const delivered = section.locator('#mediated-notice-list tbody tr[data-state="delivered"]');
+    await expect.poll(() => delivered.count(), { timeout: WAIT_MS }).toBe(2);
+    const pauseRows = await Promise.all(
+      (await rows.all()).map((r) => r.locator('td').allTextContents()),
+    );
+    expect(pauseRows.map((c) => [c[0], c[1], c[4], c[6]]).sort()).toEqual([
+      ['Pause', 'party-a (requester)', 'Delivered', '—'],
+      ['Pause', 'party-b (responder)', 'Delivered', '—'],
+    ]);
+    for (const c of pauseRows) {
+      expect(c[3], 'the pause’s instant').not.toBe('—');
+      expect(c[5], 'the party’s receipt').not.toBe('—');
+    }
+    // Both clocks stand still; the pause is listed under the deadlines, open.
+    await deadline('response').getByText('Clock stopped').waitFor({ timeout: WAIT_MS });
+    expect(await deadline('response').locator('.badge').getAttribute('title')).toMatch(
+      /^This node paused both parties’ clocks/,
+    );
+    await pausesShown.first().waitFor();
+    expect(await pausesShown.count()).toBe(1);
+    expect(await pausesShown.first().getAttribute('data-open')).toBe('true');
+    expect(await pausesShown.first().textContent()).toMatch(/^From .+, still open$/);
+    const usedConsents = consents.locator('tbody tr[data-used="true"]');
+    await expect.poll(() => usedConsents.count(), { timeout: WAIT_MS }).toBe(2);
+    for (const c of await usedConsents.all())
+      expect((await c.locator('td').allTextContents())[2]).toMatch(/^The pause from .+/);
+
+    // On A's request page, A's officer sees the pause in the response deadline's explanation:
+    // the clocks paused by the mediator, from when, still open.
+    {
+      const onA = await openTab();
+      await signIn(onA.page, officerOf(a), a);
+      await onA.page.waitForURL(/\/dashboard\/requests$/);
+      await onA.page.goto(`${a.url}/dashboard/requests/${id}`);
+      const explanation = onA.page.locator('[data-deadline="response"] .explanation');
+      const pausedBy = explanation.locator('dt', { hasText: 'Clocks paused by the mediator' });
+      await pausedBy.waitFor({ timeout: WAIT_MS });
+      const items = explanation.locator('dt:has-text("Clocks paused by the mediator") + dd li');
+      expect(await items.count()).toBe(2);
+      expect(await items.first().textContent()).toMatch(/ to now \(open\)$/);
+      expect(await items.last().textContent()).toMatch(/ added to the due time$/);
+      expect(onA.errors).toEqual([]);
+      await onA.close();
+    }
+
+    // Resume: one more notice to each party, the pause closed.
+    await resume.click();
+    await expect.poll(() => rows.count(), { timeout: WAIT_MS }).toBe(4);
+    await expect
+      .poll(announced, { timeout: WAIT_MS })
+      .toBe('Both clocks resumed: a notice is on its way to each party.');
+    // Pause is back, disabled: the pause used both consents. The focus goes to why.
+    await pause.waitFor();
+    expect(await resume.count()).toBe(0);
+    expect(await pause.isDisabled()).toBe(true);
+    expect(await pauseHelp.textContent()).toBe(neither);
+    expect(await inPage(page, 'document.activeElement?.id')).toBe('notice-pause-help');
+    await expect
+      .poll(
+        () =>
+          section
+            .locator('#mediated-notice-list tbody tr[data-action="resume"][data-state="delivered"]')
+            .count(),
+        {
+          timeout: WAIT_MS,
+        },
+      )
+      .toBe(2);
+    await deadline('response').getByText('Running').waitFor({ timeout: WAIT_MS });
+    await page.locator('#mediated-deadlines .pauses li:not([data-open])').waitFor();
+    expect(await pausesShown.first().textContent()).toMatch(/^From .+ to .+$/);
+
+    // A reminder to the responder only: of the acknowledgement deadline, to party-b, taken.
+    await remindResponder.click();
+    await expect.poll(() => rows.count(), { timeout: WAIT_MS }).toBe(5);
+    await expect
+      .poll(announced, { timeout: WAIT_MS })
+      .toBe('Reminder of the acknowledgement deadline sent to party-b.');
+    const reminders = section.locator('#mediated-notice-list tbody tr[data-action="reminder"]');
+    expect(await reminders.count()).toBe(1);
+    expect(await reminders.getAttribute('data-side')).toBe('responder');
+    await section
+      .locator('#mediated-notice-list tbody tr[data-action="reminder"][data-state="delivered"]')
+      .waitFor({ timeout: WAIT_MS });
+    const reminder = await reminders.locator('td').allTextContents();
+    expect([reminder[0], reminder[1], reminder[3], reminder[4], reminder[6]]).toEqual([
+      'Reminderof the acknowledgement deadline',
+      'party-b (responder)',
+      '—',
+      'Delivered',
+      '—',
+    ]);
+    // The node holds what the page shows.
+    const view = await call(m.url, 'GET', `/v1/mediated/${id}`, { token });
+    expect(view.status).toBe(200);
+    const notices = view.body.notices as { action: string; to: string; deadline: string | null }[];
+    expect(notices.map((n) => [n.action, n.to, n.deadline])).toEqual([
+      ['pause', 'party-a', null],
+      ['pause', 'party-b', null],
+      ['resume', 'party-a', null],
+      ['resume', 'party-b', null],
+      ['reminder', 'party-b', 'acknowledgement'],
+    ]);
+    expect(view.body.pauses).toHaveLength(1);
+    const pauseId = (view.body.pauses as { pauseId: string }[])[0]!.pauseId;
+    const held = view.body.consents as { party: string; msgId: string; pauseId: string | null }[];
+    expect(held.map((c) => [c.party, c.msgId, c.pauseId])).toEqual([
+      ['party-a', fromA.msgId, pauseId],
+      ['party-b', fromB.msgId, pauseId],
+    ]);
+
+    // Both parties consent again (the first pause used their consents): Pause is available again.
+    const againA = await consent(a, id);
+    const againB = await consent(b, id);
+    expect([againA.msgId, againB.msgId]).not.toContain(fromA.msgId);
+    expect([againA.msgId, againB.msgId]).not.toContain(fromB.msgId);
+    await expect.poll(() => pause.isEnabled(), { timeout: WAIT_MS }).toBe(true);
+    expect(await consentRows.count()).toBe(4);
+    expect(await consents.locator('tbody tr[data-used="false"]').count()).toBe(2);
+
+    // Another supervisor pauses (with those consents) while this page still shows no pause (its
+    // refreshes held back): the node refuses the page's pause (409 invalid_state), the page says
+    // so in an alert, and shows the pause once it refreshes, with both consents used.
+    const heldBack: Route[] = [];
+    let holding = true;
+    await page.route(`**/v1/mediated/${id}`, (route) =>
+      holding ? void heldBack.push(route) : route.continue(),
+    );
+    await expect.poll(() => heldBack.length, { timeout: WAIT_MS }).toBeGreaterThan(0);
+    const other = await call(m.url, 'POST', `/v1/mediated/${id}/notices`, {
+      token: await m.token('supervisor', 'sup-samir'),
+      json: { action: 'pause' },
+    });
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    await pause.click();
+    const alert = section.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(
+      /^The node refused this \(invalid_state\): the clocks are already paused/,
+    );
+    holding = false;
+    for (const route of heldBack) await route.continue();
+    await page.unroute(`**/v1/mediated/${id}`);
+    await resume.waitFor({ timeout: WAIT_MS });
+    await expect.poll(() => rows.count(), { timeout: WAIT_MS }).toBe(7);
+    await expect
+      .poll(() => consents.locator('tbody tr[data-used="true"]').count(), { timeout: WAIT_MS })
+      .toBe(4);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'mediated-notices.png'), fullPage: true });
+
+    expect(await inPage(page, "'stillTheSamePage' in window")).toBe(true);
+    expect(await page.content()).not.toContain(MARKER);
+    // Nothing went wrong but the refused pause (Chromium logs the 409 itself).
+    expect(errors).toEqual([
+      'Failed to load resource: the server responded with a status of 409 (Conflict)',
+    ]);
     await close();
   });
 
