@@ -34,6 +34,7 @@ import {
   untilStatus,
   type CutTrio,
 } from '../helpers/mediated.js';
+import { recordHistory } from '../helpers/histories.js';
 import { eventually } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import type { CuttableProxy } from '../helpers/proxy.js';
@@ -747,5 +748,8 @@ describe('M’s notices to the parties of a request it relays', () => {
     ])
       expectRefused(await notice(id, json), 409, 'invalid_state');
     expect((await heldAtM(id)).notices).toEqual(held);
+    // Histories with a mediator's pause, resume and reminder, replayed on every run from now on.
+    await recordHistory(a.temporal.client, `request-${id}`, 'outgoing-mediated-paused-withdrawn');
+    await recordHistory(b.temporal.client, `request-${id}`, 'incoming-mediated-paused-withdrawn');
   });
 });
