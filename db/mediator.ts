@@ -161,6 +161,19 @@ export async function watchNow(client: pg.PoolClient, reqId: string): Promise<vo
   );
 }
 
+/**
+ * Has the watch look again at every request it watches (at the node's start: the deadline policy
+ * it counts by may have changed, and a look it foresaw none after may now find one). Returns how
+ * many.
+ */
+export async function watchAllAgain(pool: pg.Pool): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE mediated_watch SET next_check_at = now(), version = version + 1
+      WHERE next_check_at IS NULL OR next_check_at > now()`,
+  );
+  return rowCount ?? 0;
+}
+
 /** Requests the watch should look at by `now`, the longest waiting first, each at its version. */
 export async function dueWatches(
   pool: pg.Pool,

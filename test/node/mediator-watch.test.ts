@@ -21,6 +21,7 @@ import {
   recordForward,
   storeRelayed,
   watchAgainAt,
+  watchAllAgain,
 } from '../../db/mediator.js';
 import { addParty } from '../../db/registry.js';
 import { mediatedRequests } from '../../exchange/mediated-requests.js';
@@ -29,7 +30,7 @@ import {
   startMediatorWatch,
   type MediatorWatch,
 } from '../../node/mediator-watch.js';
-import { policyDigest } from '../../node/policy.js';
+import { policyDigest, type LoadedPolicy } from '../../node/policy.js';
 import { digestOfInput } from '../../protocol/digest.js';
 import { subjectFor } from '../helpers/domain.js';
 import { cloneTemplate, testPool } from '../helpers/postgres.js';
@@ -350,14 +351,17 @@ async function receiver(answer: (n: number) => number = () => 204): Promise<Rece
   return { url: `http://127.0.0.1:${port}/hooks/parley`, posts };
 }
 
-/** M's watch, passes only when called, its log kept. */
-function watchOf(urls: readonly string[]): { watch: MediatorWatch; logLines: string[] } {
+/** M's watch, passes only when called, its log kept (by M's policy, or the one given). */
+function watchOf(
+  urls: readonly string[],
+  policy: LoadedPolicy = POLICY,
+): { watch: MediatorWatch; logLines: string[] } {
   const logLines: string[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   const watch = startMediatorWatch({
     pool,
     partyId: M,
-    policy: POLICY,
+    policy,
     webhooks: { urls, secret: SECRET },
     intervalSeconds: 0,
     log,
@@ -611,6 +615,24 @@ describe('the mediator watch', () => {
     expect(await notifications(r.reqId)).toEqual([]);
     expect(await nextCheckAt(r.reqId)).toBeNull();
     expect(hook.posts).toEqual([]);
+  });
+
+  it('counts them once M starts again with the parties’ policy, though its last look foresaw nothing', async () => {
+    const hook = await receiver();
+    const theirs = testPolicy('the parties’ policy, new to M', POLICY.raw.rules);
+    const r = await requestRelayed(theirs.digest);
+    // Under M's own policy: no deadline counted, nothing to look at again.
+    const { watch: before } = watchOf([hook.url]);
+    await before.pass(at(r.receiptAt + 1_000));
+    expect(await nextCheckAt(r.reqId)).toBeNull();
+    await before.stop();
+
+    // M starts again with the parties' policy file: every watched request is due again.
+    expect(await watchAllAgain(pool)).toBeGreaterThanOrEqual(1);
+    const { watch } = watchOf([hook.url], theirs);
+    const result = await watch.pass(at(r.ackDue + 1_000));
+    expect(result.notified).toEqual([`${r.reqId} acknowledgement 1`]);
+    expect(hook.posts).toHaveLength(1);
   });
 
   it.each([
