@@ -12,6 +12,8 @@ import {
   projectRequestEvent,
 } from '../db/requests.js';
 import type { RequestRecord } from '../schemas/workflow-contract.js';
+import { requestPartnerAndMediator } from '../db/messages.js';
+import { newestConsent } from '../exchange/pause-consent.js';
 import { sealingKeyFor } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
@@ -57,6 +59,29 @@ import { allowedActions, loopStateOf, nextStepOf } from '../domain/allowed-actio
 import { loopEventTypes } from '../db/loop-events.js';
 import type { RequestListItem } from '../schemas/officer-list.js';
 import { DeclaredRouter } from './routes.js';
+
+/**
+ * The mediator a request goes through (the registry's `via` for its partner; null: direct), and
+ * this node's newest consent to a pause by it that no pause this node took carried yet.
+ */
+async function mediationOf(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<Pick<RequestDetailView, 'mediator' | 'pauseConsent'>> {
+  const mediator = (await requestPartnerAndMediator(pool, reqId))?.via ?? null;
+  if (!mediator) return { mediator: null, pauseConsent: null };
+  const given = await newestConsent(pool, reqId, mediator);
+  return {
+    mediator,
+    pauseConsent: given
+      ? {
+          msgId: given.msg_id,
+          createdAt: given.created_at.toISOString(),
+          heldSince: given.received_at?.toISOString() ?? null,
+        }
+      : null,
+  };
+}
 
 export interface RequestsDeps {
   partyId: string;
@@ -212,6 +237,8 @@ export function requestsRouter(deps: RequestsDeps): Router {
       timeline: found.timeline,
       coverage,
       clarificationItems: gaps,
+      // The mediator (if any) and this node's consent to its pause, for the party's officers.
+      ...(await mediationOf(deps.pool, found.request.id)),
       // What an officer may do now, by the action table (domain/allowed-actions.ts).
       allowedActions: roles.includes('officer')
         ? allowedActions({

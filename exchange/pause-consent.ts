@@ -2,6 +2,7 @@
 // exchange_): signed by the party, kept, and posted to the mediator, whose pause must carry it and
 // the partner's consent before either party's clocks stop. Sent at once: the officer learns whether
 // the mediator holds it; a consent the mediator has not yet taken is sent again when asked again.
+import type pg from 'pg';
 import { partyOwnInbox } from '../db/registry.js';
 import {
   consentsInPauses,
@@ -29,10 +30,26 @@ export interface ConsentAnswer {
 }
 
 /**
- * Gives this node's consent to a pause of the request's clocks: the one already given and not yet
- * carried by a pause, or a new one; sends it to the mediator unless the mediator holds it. Refuses
- * a request this node does not hold (`unknown_request`), one that has ended or does not go through
- * a mediator (`invalid_state`), and passes the mediator's refusal on (`invalid_state`).
+ * This node's newest consent to a pause by `mediator` that no pause this node took carried yet
+ * (the mediator may have used it in a pause that did not reach this node).
+ */
+export async function newestConsent(
+  pool: pg.Pool,
+  reqId: string,
+  mediator: string,
+): Promise<ConsentRow | undefined> {
+  const used = (await consentsInPauses(pool, reqId)).map(digestOfInput);
+  return (await unusedConsents(pool, reqId, used)).find((c) => c.mediator === mediator);
+}
+
+/**
+ * Gives this node's consent to a pause of the request's clocks and sends it to the mediator: the
+ * consent already given, when the mediator does not hold it yet (sent again); else a new one. A
+ * retry does not give a second consent while the first is on its way, but asking once the
+ * mediator holds it gives a fresh one: the mediator may have used the last in a pause that did not
+ * reach this node, and it uses each party's newest. Refuses a request this node does not hold
+ * (`unknown_request`), one that has ended or does not go through a mediator (`invalid_state`),
+ * and passes the mediator's refusal on (`invalid_state`).
  */
 export async function givePauseConsent(
   deps: NoticeDeps,
@@ -50,10 +67,8 @@ export async function givePauseConsent(
   const inbox = await partyOwnInbox(deps.pool, mediator);
   if (!inbox) throw new AppError('unknown_party', `the mediator ${mediator} is not registered`);
 
-  const used = (await consentsInPauses(deps.pool, reqId)).map(digestOfInput);
-  const given = (await unusedConsents(deps.pool, reqId, used)).find((c) => c.mediator === mediator);
-  if (given?.received_at) return { row: given, heldSince: given.received_at };
-  let row = given;
+  const given = await newestConsent(deps.pool, reqId, mediator);
+  let row = given?.received_at ? undefined : given;
   if (!row || now.getTime() - signedAtMs(row.token) > FRESH_FOR_MS) {
     const signed = await signDraft(
       {

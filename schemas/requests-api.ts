@@ -186,6 +186,22 @@ export const ExchangedMessage = z.object({
 });
 export type ExchangedMessage = z.infer<typeof ExchangedMessage>;
 
+/**
+ * This node's consent to a pause of both parties' clocks by the request's mediator, given and not
+ * yet carried by a pause this node holds (README, _Mediated exchange_).
+ */
+export const PendingPauseConsent = z.object({
+  msgId: Ulid.describe('the consent (a `mediation` message to the mediator)'),
+  createdAt: z.iso.datetime().describe('when this node signed it'),
+  heldSince: z.iso
+    .datetime()
+    .nullable()
+    .describe(
+      'the mediator’s receipt time; null while the mediator could not be reached (the consent is kept: `POST /v1/requests/{id}/pause-consent` sends it again)',
+    ),
+});
+export type PendingPauseConsent = z.infer<typeof PendingPauseConsent>;
+
 export const RequestDetailView = RequestView.extend({
   timeline: z.array(TimelineEvent),
   /** Per item of the request: answered, outstanding, not found or withheld, and by which message. */
@@ -203,6 +219,12 @@ export const RequestDetailView = RequestView.extend({
     .describe(
       'officers only: the clarification questions and answers and the responses (with their records) exchanged about the request, oldest first; absent for other roles',
     ),
+  mediator: PartyId.nullable().describe(
+    'the mediator the partner registry names (`via`) for the counterparty: every message of the request goes through it, and it may pause both parties’ clocks with their consent; null when the exchange is direct',
+  ),
+  pauseConsent: PendingPauseConsent.nullable().describe(
+    'this node’s newest consent to a pause by `mediator` not yet carried by a pause (`POST /v1/requests/{id}/pause-consent`); null when there is none or no mediator',
+  ),
 });
 export type RequestDetailView = z.infer<typeof RequestDetailView>;
 

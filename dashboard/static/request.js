@@ -1,11 +1,13 @@
-/* global window */
+/* global document, window */
 // One request: where it stands, a bar for each deadline against the clock, how each deadline was
 // computed (the workflow's own explanation, so nobody argues about a date), its timeline, and a
 // link to its workflow in the Temporal Web UI. The subject is shown to officers only: supervisors
 // watch deadlines, not what a request is about. A message of ours the partner refused is said
 // at the top, and messages that had no effect (a crossing lost) are said in words; so are messages
-// of ours the partner has not accepted yet, since until it does, it does not show this state.
-import { ApiError, getJson } from './api.js';
+// of ours the partner has not accepted yet, since until it does, it does not show this state. A
+// request that goes through a mediator names it, and its officers and supervisors give there their
+// consent that the mediator may pause both parties' clocks.
+import { ApiError, callApi, getJson } from './api.js';
 import {
   clockStoppedBadge,
   duration,
@@ -691,6 +693,192 @@ function undeliveredNotice(s) {
   );
 }
 
+/** Statuses after which nothing more happens to a request: no clock runs, none is paused. */
+const ENDED = ['closed', 'declined', 'withdrawn'];
+
+/**
+ * The mediator a request goes through, and this node's consent that it may pause both parties'
+ * clocks (README, _Mediated exchange_): officers and supervisors give it here
+ * (`POST /v1/requests/:id/pause-consent`). Once the mediator holds it, the panel says since when;
+ * while the mediator could not be reached, that it is kept, with a button to send it again. Only
+ * for a request that goes through a mediator and has not ended (or to keep what the node just
+ * answered in sight). The mediator's pauses show in the deadlines' explanations.
+ * @param {import('./types.js').ViewContext} ctx
+ * @param {string} id
+ * @param {() => void} refresh fetches the request again now
+ */
+function mediatorPanel(ctx, id, refresh) {
+  const through = h('p', { class: 'through' });
+  const state = h('div', { class: 'consent-state' });
+  /** What the node answered the last consent: said out loud too (ctx.announce). */
+  const outcome = h('p', { class: 'action-outcome', tabindex: '-1' });
+  const problem = h('div', { class: 'problem-slot' });
+  const panel = h(
+    'section',
+    {
+      class: 'panel mediator-panel',
+      id: 'mediator',
+      'aria-labelledby': 'mediator-title',
+      hidden: true,
+    },
+    h('h2', { id: 'mediator-title' }, t('request:mediator.heading')),
+    through,
+    state,
+    outcome,
+    problem,
+  );
+  /** @type {RequestDetail | undefined} */
+  let current;
+  let drawn = '';
+  let busy = false;
+
+  /**
+   * The button that gives (or sends again) the consent.
+   * @param {string} text
+   */
+  const consentButton = (text) =>
+    h(
+      'p',
+      { class: 'actions' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          'data-focus-key': 'pause-consent',
+          onclick: () => void agree(),
+        },
+        text,
+      ),
+    );
+
+  /** @param {RequestDetail['pauseConsent']} consent */
+  function consentState(consent) {
+    if (!consent)
+      return [
+        h('p', {}, t('request:mediator.consent.none')),
+        h('p', { class: 'help' }, t('request:mediator.consent.help')),
+        consentButton(t('request:mediator.consent.agree')),
+      ];
+    if (consent.heldSince)
+      return [
+        h(
+          'p',
+          {},
+          h(
+            'strong',
+            {},
+            fill(t('request:mediator.consent.held', { at: slot(0) }), time(consent.heldSince)),
+          ),
+        ),
+        h('p', { class: 'help' }, t('request:mediator.consent.help')),
+      ];
+    return [
+      h(
+        'p',
+        {},
+        h(
+          'strong',
+          {},
+          fill(t('request:mediator.consent.kept', { at: slot(0) }), time(consent.createdAt)),
+        ),
+      ),
+      h('p', { class: 'help' }, t('request:mediator.consent.keptHelp')),
+      consentButton(t('request:mediator.consent.sendAgain')),
+    ];
+  }
+
+  /** Gives this node's consent (or sends the kept one again), and says what the node answered. */
+  async function agree() {
+    const mediator = current?.mediator;
+    if (busy || !mediator) return;
+    busy = true;
+    state.setAttribute('aria-busy', 'true');
+    render(outcome);
+    render(problem);
+    try {
+      const answer = /** @type {import('./types.js').PauseConsentView} */ (
+        await callApi('POST', `/v1/requests/${encodeURIComponent(id)}/pause-consent`)
+      );
+      // 201: the mediator holds it; 202 (`heldSince` null): kept, the mediator not reached.
+      const said = answer.heldSince
+        ? t('request:mediator.sent.held', {
+            mediator,
+            at: time(answer.heldSince).textContent ?? answer.heldSince,
+          })
+        : t('request:mediator.sent.kept', { mediator });
+      render(outcome, said);
+      ctx.announce(said);
+    } catch (err) {
+      if (ctx.sessionLost(err)) return;
+      // An alert: read out as it appears. 409 invalid_state: the request ended, no longer goes
+      // through a mediator, or the mediator refused the consent (the node's words say which).
+      render(
+        problem,
+        h(
+          'p',
+          { class: 'error', role: 'alert' },
+          !(err instanceof ApiError)
+            ? t('request:mediator.notSent', {
+                reason: err instanceof Error ? err.message : String(err),
+              })
+            : err.status === 409
+              ? t('request:mediator.notGiven', {
+                  code: err.code ?? err.status,
+                  message: err.message,
+                })
+              : t('request:mediator.refused', {
+                  code: err.code ?? err.status,
+                  message: err.message,
+                }),
+        ),
+      );
+    } finally {
+      busy = false;
+      state.removeAttribute('aria-busy');
+    }
+    refresh();
+  }
+
+  return {
+    panel,
+    /**
+     * Draws the panel for the request as the node shows it (undefined: the role reads no detail).
+     * @param {RequestDetail | undefined} d
+     */
+    update(d) {
+      current = d;
+      const mediator = d?.mediator ?? null;
+      const ended = !d || ENDED.includes(d.status) || d.erasure !== undefined;
+      const said = outcome.textContent !== '' || problem.textContent !== '';
+      panel.hidden = !((mediator !== null && !ended) || said);
+      const key = JSON.stringify([mediator, ended, d?.counterparty, d?.pauseConsent ?? null]);
+      if (key === drawn) return;
+      drawn = key;
+      const hadFocus = panel.contains(document.activeElement);
+      render(
+        through,
+        mediator && d ? t('request:mediator.through', { mediator, partner: d.counterparty }) : null,
+      );
+      render(
+        state,
+        !mediator
+          ? null
+          : ended
+            ? h('p', { class: 'help' }, t('request:mediator.ended'))
+            : consentState(d?.pauseConsent ?? null),
+      );
+      state.dataset.consent = !d?.pauseConsent
+        ? 'none'
+        : d.pauseConsent.heldSince
+          ? 'held'
+          : 'kept';
+      // The button pressed is gone (the mediator holds the consent): the focus goes to what was said.
+      if (hadFocus && !panel.contains(document.activeElement)) outcome.focus();
+    },
+  };
+}
+
 /**
  * @param {import('./types.js').ViewContext} ctx
  * @param {string} id
@@ -736,6 +924,10 @@ export function requestPage(ctx, id) {
   const map = work ? mapPanel(ctx, id) : null;
   // Officers read the questions, answers and responses exchanged (conversation.js).
   const talk = work ? conversationPanel(ctx) : null;
+  // Officers and supervisors (who may give it) see the mediator and give their consent to a pause.
+  const mediation = ctx.session.roles.some((r) => r === 'officer' || r === 'supervisor')
+    ? mediatorPanel(ctx, id, () => refreshNow())
+    : null;
   render(
     ctx.main,
     h('p', { class: 'crumbs' }, h('a', { href: '/dashboard' }, t('request:page.back'))),
@@ -751,6 +943,7 @@ export function requestPage(ctx, id) {
       h('h2', { id: 'deadlines-title' }, t('request:deadline.title')),
       deadlines,
     ),
+    mediation?.panel,
     work?.coverage,
     work?.clarification,
     talk?.panel,
@@ -915,6 +1108,7 @@ export function requestPage(ctx, id) {
     if (work && next.detail) work.update(next.detail);
     if (map && next.detail) map.update(next.detail);
     if (talk && next.detail) talk.update(next.detail);
+    mediation?.update(next.detail);
     drawDeadlines();
     render(problem);
   };

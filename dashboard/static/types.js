@@ -11,6 +11,7 @@
 /** @typedef {import('../../schemas/requests-api.js').TimelineEvent} TimelineEvent */
 /** @typedef {import('../../workflows/deadlines.js').DeadlineExplanation} DeadlineExplanation */
 /** @typedef {import('../../schemas/mediator-api.js').MediatedRequestView} MediatedRequestView */
+/** @typedef {import('../../schemas/mediator-api.js').PauseConsentView} PauseConsentView */
 /** @typedef {{ partyId: string; temporalUiUrl: string | null; namespace: string; signIn?: boolean; mapTileUrl?: string | null }} DashboardConfig */
 
 /** @typedef {{ id: number; at: string; kind: string; partyId: string | null; detail: unknown }} SecurityAlert */

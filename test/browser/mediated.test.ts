@@ -9,7 +9,10 @@
 // supervisor sees the parties' consents to a pause come in (each given on the party's own node),
 // pauses both parties' clocks from the request's page once both are in, resumes them and reminds
 // one party, and follows each notice until the party's receipt comes; A's officer sees the pause
-// in the deadline's explanation on A's request page. An officer of M gets no such view.
+// in the deadline's explanation on A's request page. An officer of M gets no such view. On A's own
+// request page, A's officer sees the mediator the request goes through and gives A's consent to a
+// pause there; while M cannot be reached the consent is kept and sent again from the page; a
+// request that ended is refused in words; a direct request shows no mediator.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page, Route } from 'playwright-core';
@@ -26,6 +29,8 @@ import {
   WAIT_MS,
   type CutTrio,
 } from '../helpers/mediated.js';
+import { subjectFor } from '../helpers/domain.js';
+import { registerOfflinePartner } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import type { CuttableProxy } from '../helpers/proxy.js';
 
@@ -540,5 +545,224 @@ describe('the mediator’s dashboard', () => {
     expect((await call(m.url, 'GET', '/v1/mediated', { token })).status).toBe(403);
     expect(errors).toEqual([]);
     await close();
+  });
+});
+
+describe('a party’s consent to a pause by the mediator, on its own request page', () => {
+  /** The request as A's officer reads it through the API. */
+  async function detailAtA(id: string) {
+    const res = await call(a.url, 'GET', `/v1/requests/${id}`, { token: officerOf(a) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as {
+      mediator: string | null;
+      pauseConsent: { msgId: string; createdAt: string; heldSince: string | null } | null;
+    };
+  }
+
+  /** M's consents about the request, as its supervisor reads them. */
+  async function consentsAtM(id: string) {
+    const view = await call(m.url, 'GET', `/v1/mediated/${id}`, {
+      token: await m.token('supervisor', 'sup-sofia'),
+    });
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    return view.body.consents as {
+      party: string;
+      msgId: string;
+      receivedAt: string;
+      pauseId: string | null;
+    }[];
+  }
+
+  /** A tab signed in to A's dashboard with `token`, on the request's page. */
+  async function requestPageAtA(id: string, token: string) {
+    const tab = await openTab();
+    await signIn(tab.page, token, a);
+    await tab.page.waitForURL(/\/dashboard(\/requests)?$/);
+    await tab.page.goto(`${a.url}/dashboard/requests/${id}`);
+    await tab.page.getByRole('heading', { name: `Request ${id}`, level: 1 }).waitFor();
+    return tab;
+  }
+
+  const THROUGH =
+    'This request goes through the mediator party-m: it passes on every message between this node and party-b.';
+
+  it('names the mediator to A’s officer, who agrees to a pause; M holds the consent', async () => {
+    const id = await createRequest(a, `Burial site of ${MARKER}`, { priority: 'urgent' });
+    await untilStatus(a, id, 'delivered');
+    expect(await detailAtA(id)).toMatchObject({ mediator: 'party-m', pauseConsent: null });
+
+    const { page, errors, close } = await requestPageAtA(id, officerOf(a));
+    const block = page.getByRole('region', { name: 'Mediator' });
+    await block.waitFor({ timeout: WAIT_MS });
+    expect(await block.locator('.through').textContent()).toBe(THROUGH);
+    await block.getByText('This node has not agreed to a pause by the mediator.').waitFor();
+    await block.getByRole('button', { name: 'Agree to a pause by the mediator' }).click();
+
+    // M holds it: the page says since when, out loud too, and the button is gone (the focus goes
+    // to what was said).
+    const held = block.locator('.consent-state[data-consent="held"] strong');
+    await held.waitFor({ timeout: WAIT_MS });
+    expect(await held.textContent()).toMatch(/^Your consent is with the mediator since .+\.$/);
+    await expect
+      .poll(() => page.locator('#announcer').textContent(), { timeout: WAIT_MS })
+      .toMatch(/^The mediator party-m holds your consent to a pause since .+\.$/);
+    expect(await block.locator('.action-outcome').textContent()).toMatch(
+      /^The mediator party-m holds your consent/,
+    );
+    expect(await block.getByRole('button').count()).toBe(0);
+    expect(await inPage(page, "document.activeElement?.classList.contains('action-outcome')")).toBe(
+      true,
+    );
+
+    // The node says the same: the consent, held since the time the page shows; and M lists it,
+    // not used yet, received when A's node says M took it.
+    const { pauseConsent } = await detailAtA(id);
+    expect(pauseConsent?.heldSince, JSON.stringify(pauseConsent)).toEqual(expect.any(String));
+    expect(await held.locator('time').getAttribute('datetime')).toBe(pauseConsent!.heldSince);
+    const atM = await consentsAtM(id);
+    expect(atM.map((c) => [c.party, c.msgId, c.pauseId])).toEqual([
+      ['party-a', pauseConsent!.msgId, null],
+    ]);
+    expect(
+      Math.abs(Date.parse(atM[0]!.receivedAt) - Date.parse(pauseConsent!.heldSince!)),
+    ).toBeLessThan(1000);
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'request-pause-consent.png'),
+      fullPage: true,
+    });
+    expect(errors).toEqual([]);
+    await close();
+
+    // A's supervisor may give it too: the page shows the consent held, with nothing to press.
+    {
+      const onA = await requestPageAtA(id, await a.token('supervisor', 'sup-sara'));
+      const shown = onA.page.getByRole('region', { name: 'Mediator' });
+      await shown.locator('.consent-state[data-consent="held"]').waitFor({ timeout: WAIT_MS });
+      expect(await shown.locator('.through').textContent()).toBe(THROUGH);
+      expect(await shown.getByRole('button').count()).toBe(0);
+      expect(onA.errors).toEqual([]);
+      await onA.close();
+    }
+
+    // A direct request (to a partner reached without a mediator): no mediator, no block, and no
+    // consent to give.
+    await registerOfflinePartner(a, 'party-c');
+    const created = await call(a.url, 'POST', '/v1/requests', {
+      token: officerOf(a),
+      json: {
+        type: 'grave_information',
+        counterparty: 'party-c',
+        priority: 'routine',
+        subject: subjectFor('grave_information', 'A direct request'),
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const direct = created.body.id as string;
+    expect(await detailAtA(direct)).toMatchObject({ mediator: null, pauseConsent: null });
+    const refused = await call(a.url, 'POST', `/v1/requests/${direct}/pause-consent`, {
+      token: officerOf(a),
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('invalid_state');
+    {
+      const onA = await requestPageAtA(direct, officerOf(a));
+      await onA.page.locator('[data-deadline="acknowledgement"] .state').waitFor();
+      await onA.page.getByRole('heading', { name: 'Timeline', level: 2 }).waitFor();
+      expect(await onA.page.locator('#mediator').isHidden()).toBe(true);
+      expect(await onA.page.getByRole('region', { name: 'Mediator' }).count()).toBe(0);
+      expect(onA.errors).toEqual([]);
+      await onA.close();
+    }
+  });
+
+  it('keeps the consent while M cannot be reached and sends it again; says why an ended request gets none', async () => {
+    const id = await createRequest(a, `Burial site of ${MARKER}`);
+    await untilStatus(a, id, 'delivered');
+    const { page, errors, close } = await requestPageAtA(id, officerOf(a));
+    const block = page.getByRole('region', { name: 'Mediator' });
+    const agree = block.getByRole('button', { name: 'Agree to a pause by the mediator' });
+    await agree.waitFor({ timeout: WAIT_MS });
+
+    // A's registry sends M's messages to a closed port for a while: the node keeps the consent
+    // (202) and the page says it is not yet with M, with a button to send it again.
+    const admin = await a.token('admin', 'admin-ops');
+    const moveM = async (inboxUrl: string) => {
+      const moved = await call(a.url, 'PATCH', '/v1/admin/partners/party-m', {
+        token: admin,
+        json: { inboxUrl },
+      });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    };
+    await moveM('http://127.0.0.1:9/v1/messages');
+    try {
+      await agree.click();
+      const kept = block.locator('.consent-state[data-consent="kept"] strong');
+      await kept.waitFor({ timeout: WAIT_MS });
+      expect(await kept.textContent()).toMatch(
+        /^Your consent, given .+, is kept, not yet with the mediator\.$/,
+      );
+      await expect
+        .poll(() => page.locator('#announcer').textContent(), { timeout: WAIT_MS })
+        .toBe(
+          'Your consent to a pause is kept, but the mediator party-m could not be reached: send it again later.',
+        );
+      const { pauseConsent } = await detailAtA(id);
+      expect(pauseConsent).toMatchObject({ heldSince: null });
+      expect(await kept.locator('time').getAttribute('datetime')).toBe(pauseConsent!.createdAt);
+      expect(await consentsAtM(id)).toEqual([]);
+    } finally {
+      await moveM(trio.mInbox);
+    }
+
+    // M reachable again: sent again from the page, M holds the consent.
+    await block.getByRole('button', { name: 'Send the consent again' }).click();
+    await block
+      .locator('.consent-state[data-consent="held"]')
+      .getByText(/^Your consent is with the mediator since /)
+      .waitFor({ timeout: WAIT_MS });
+    const { pauseConsent } = await detailAtA(id);
+    expect(pauseConsent?.heldSince).toEqual(expect.any(String));
+    expect((await consentsAtM(id)).map((c) => [c.party, c.msgId])).toEqual([
+      ['party-a', pauseConsent!.msgId],
+    ]);
+    expect(errors).toEqual([]);
+    await close();
+
+    // Another request, withdrawn while its page still shows it open (its refreshes held back):
+    // the node refuses the consent (409 invalid_state), and the page says why in an alert that
+    // stays once the page shows the request ended.
+    const other = await createRequest(a, `Burial site of ${MARKER}`);
+    await untilStatus(a, other, 'delivered');
+    const tab = await requestPageAtA(other, officerOf(a));
+    const otherBlock = tab.page.getByRole('region', { name: 'Mediator' });
+    const otherAgree = otherBlock.getByRole('button', { name: 'Agree to a pause by the mediator' });
+    await otherAgree.waitFor({ timeout: WAIT_MS });
+    const heldBack: Route[] = [];
+    let holding = true;
+    await tab.page.route(`**/v1/requests/${other}`, (route) =>
+      holding ? void heldBack.push(route) : route.continue(),
+    );
+    await expect.poll(() => heldBack.length, { timeout: WAIT_MS }).toBeGreaterThan(0);
+    const withdrawn = await act(a, other, 'withdraw', { reason: 'Found in the archive.' });
+    expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(200);
+    await otherAgree.click();
+    const alert = otherBlock.getByRole('alert');
+    await alert.waitFor({ timeout: WAIT_MS });
+    expect(await alert.textContent()).toBe(
+      'No consent given (invalid_state): the request has ended (withdrawn)',
+    );
+    holding = false;
+    for (const route of heldBack) await route.continue();
+    await tab.page.unroute(`**/v1/requests/${other}`);
+    await otherBlock
+      .getByText('The request has ended: the mediator pauses no clock of it any more.')
+      .waitFor({ timeout: WAIT_MS });
+    expect(await otherBlock.getByRole('button').count()).toBe(0);
+    expect(await alert.textContent()).toMatch(/^No consent given \(invalid_state\)/);
+    expect(await detailAtA(other)).toMatchObject({ mediator: 'party-m', pauseConsent: null });
+    expect(tab.errors).toEqual([
+      'Failed to load resource: the server responded with a status of 409 (Conflict)',
+    ]);
+    await tab.close();
   });
 });
