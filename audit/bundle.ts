@@ -152,15 +152,15 @@ export async function buildEvidenceBundle(
 
   const sent = await sentEnvelopesOf(deps.pool, reqId);
   const received = await receivedEnvelopesOf(deps.pool, reqId);
-  // This node's consents to a pause by the mediator, and the mediator's receipts of them.
-  const consents = await consentsOfRequest(deps.pool, reqId);
+  // This node's consents to a pause by the mediator, and the mediator's receipts of them (not
+  // those the mediator refused: they are no part of the exchange).
+  const consents = (await consentsOfRequest(deps.pool, reqId)).filter((c) => !c.refused_code);
 
   // A token no longer stored (erased: null or a marker in its place) makes a digest-only item:
   // the digest and the log entry that holds it still prove what was exchanged, and when.
   const envelopes: EvidenceBundle['envelopes'] = [
     ...sent.map((r) => envelopeItem(r.digest, 'sent', r.token)),
     ...received.map((r) => envelopeItem(r.digest, 'received', r.token)),
-    ...consents.map((c) => envelopeItem(c.digest, 'sent', c.token)),
   ];
   const receipts: EvidenceBundle['receipts'] = [];
   for (const r of received) {
@@ -170,15 +170,6 @@ export async function buildEvidenceBundle(
         ? { ...item, token: r.receipt_token }
         : { ...item, withheld: 'erased' },
     );
-  }
-  for (const c of consents) {
-    if (!c.receipt_token) continue;
-    receipts.push({
-      digest: signingInputDigest(c.receipt_token),
-      for_digest: c.digest,
-      direction: 'received',
-      token: c.receipt_token,
-    });
   }
   const seenReceipts = new Set<string>();
   for (const r of sent) {
@@ -243,6 +234,18 @@ export async function buildEvidenceBundle(
     : undefined;
   for (const [digest, r] of relayReceipts)
     if (payloadOf(r.token).iss !== mediatorId) relayReceipts.delete(digest);
+  // This node's consents to that mediator's pauses, with its receipts.
+  for (const c of consents) {
+    if (c.mediator !== mediatorId) continue;
+    envelopes.push(envelopeItem(c.digest, 'sent', c.token));
+    if (!c.receipt_token) continue;
+    receipts.push({
+      digest: signingInputDigest(c.receipt_token),
+      for_digest: c.digest,
+      direction: 'received',
+      token: c.receipt_token,
+    });
+  }
 
   // A fresh checkpoint covering everything above, shown to the partner (and the mediator) to
   // countersign; the proofs go against the one the most of them countersigned (audit/proofs.ts).

@@ -208,3 +208,15 @@ export async function consentsHeld(
   );
   return rows;
 }
+
+/** Sends notices given up on again from now, with a fresh count of rounds. */
+export async function requeueNotices(
+  client: pg.PoolClient,
+  msgIds: readonly string[],
+): Promise<void> {
+  await client.query(
+    `UPDATE mediator_notices SET state = 'pending', attempts = 0, code = NULL, next_at = now()
+      WHERE msg_id = ANY($1::text[]) AND state = 'given_up'`,
+    [msgIds],
+  );
+}

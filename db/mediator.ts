@@ -162,16 +162,30 @@ export async function watchNow(client: pg.PoolClient, reqId: string): Promise<vo
 }
 
 /**
- * Has the watch look again at every request it watches (at the node's start: the deadline policy
- * it counts by may have changed, and a look it foresaw none after may now find one). Returns how
- * many.
+ * Has the watch look again at every request it watches when the deadline policy it counts by is
+ * not the one it counted by at the last start (a look that foresaw nothing may now find a
+ * deadline). Returns how many; 0 when the policy is the same.
  */
-export async function watchAllAgain(pool: pg.Pool): Promise<number> {
-  const { rowCount } = await pool.query(
-    `UPDATE mediated_watch SET next_check_at = now(), version = version + 1
-      WHERE next_check_at IS NULL OR next_check_at > now()`,
-  );
-  return rowCount ?? 0;
+export async function watchAllAgainIfPolicyChanged(
+  pool: pg.Pool,
+  policyDigest: string,
+): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ digest: string }>(
+      'SELECT digest FROM mediator_watch_policy FOR UPDATE',
+    );
+    if (rows[0]?.digest === policyDigest) return 0;
+    await client.query(
+      `INSERT INTO mediator_watch_policy (one, digest) VALUES (true, $1)
+       ON CONFLICT (one) DO UPDATE SET digest = EXCLUDED.digest`,
+      [policyDigest],
+    );
+    const { rowCount } = await client.query(
+      `UPDATE mediated_watch SET next_check_at = now(), version = version + 1
+        WHERE next_check_at IS NULL OR next_check_at > now()`,
+    );
+    return rowCount ?? 0;
+  });
 }
 
 /** Requests the watch should look at by `now`, the longest waiting first, each at its version. */

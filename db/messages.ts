@@ -130,6 +130,8 @@ export interface NewInboxMessage {
   sentAt: Date;
   /** The digest of the mediator's relay receipt it came with, kept beside it (logged with it). */
   relayReceiptDigest?: string | undefined;
+  /** The mediator that signed it. */
+  relayedBy?: string | undefined;
 }
 
 /**
@@ -175,7 +177,9 @@ export async function insertInboxMessage(
       iss: m.iss,
       kid: m.kid,
       via: m.via,
-      ...(m.relayReceiptDigest ? { relay_receipt_digest: m.relayReceiptDigest } : {}),
+      ...(m.relayReceiptDigest
+        ? { relay_receipt_digest: m.relayReceiptDigest, relayed_by: m.relayedBy }
+        : {}),
     },
     { type: 'receipt_signed', digest: m.receiptDigest, for_digest: m.digest },
   ]);
@@ -522,7 +526,9 @@ export async function markDelivered(
         for_digest: r.forDigest,
         received_at: r.receivedAt.toISOString(),
         via: r.via,
-        ...(relay ? { relay_receipt_digest: digestOfInput(relay) } : {}),
+        ...(relay
+          ? { relay_receipt_digest: digestOfInput(relay), relayed_by: issuerOfToken(relay) }
+          : {}),
       },
     ]);
   });
@@ -654,4 +660,12 @@ export function withRelayLock<T>(
   fn: () => Promise<T>,
 ): Promise<{ held: true; value: T } | { held: false }> {
   return withSessionLock(pool, RELAY_LOCK, fn);
+}
+
+/** The `iss` a token this node verified before keeping it claims. */
+function issuerOfToken(token: string): string | undefined {
+  const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    iss?: unknown;
+  };
+  return typeof p.iss === 'string' ? p.iss : undefined;
 }

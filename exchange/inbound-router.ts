@@ -184,16 +184,19 @@ const NOTICE_SKEW_MS = 300_000;
 
 /**
  * A mediator's notice (README, _Mediated exchange_) is taken from the mediator the registry names
- * for the request's partner, about a request both hold; a pause or resume names instants no later
- * than its signing, a resume ends a pause this node holds, after its start. The rules read nothing
- * the partner may not hold alike, so both parties take or refuse the same notices.
+ * for the request's partner, about a request this node holds; a resume, from the mediator whose
+ * pause it ends (the route may have changed since). A pause or resume names instants no later
+ * than its signing; a resume ends a pause this node holds, after its start. A pause carries both
+ * parties' consents, checked alike at both (`checkConsents`). The rules read nothing the partner
+ * may not hold alike, so both parties take or refuse the same notices.
  */
 async function checkMediation(
   deps: InboundRouterDeps,
   p: Extract<Payload, { kind: 'mediation' }>,
 ): Promise<void> {
+  const b = p.body;
   // At a mediator: a party's consent to a pause, about a request it relays for that party.
-  if (p.body.action === 'consent') {
+  if (b.action === 'consent') {
     if (!(await relaysRequestFor(deps.pool, p.req_id, p.iss)))
       throw new AppError(
         'unknown_request',
@@ -202,7 +205,11 @@ async function checkMediation(
     return;
   }
   const known = await requestPartnerAndMediator(deps.pool, p.req_id);
-  if (!known || known.via !== p.iss)
+  const pausedFrom =
+    b.action === 'resume'
+      ? await mediatorPauseFrom(deps.pool, p.req_id, p.iss, b.pause_id)
+      : undefined;
+  if (!known || (known.via !== p.iss && pausedFrom === undefined))
     throw new AppError(
       'unknown_request',
       'no request with this req_id that the sender mediates for this node',
@@ -210,85 +217,128 @@ async function checkMediation(
   const request = await getRequest(deps.pool, p.req_id);
   if (request?.erasure)
     throw new AppError('invalid_state', 'the request has ended and was erased on this node');
-  const b = p.body;
   if (b.action === 'reminder') return;
   const at = b.action === 'pause' ? b.from : b.to;
   if (Date.parse(at) > p.iat * 1000 + NOTICE_SKEW_MS)
     throw new AppError('schema_invalid', 'a pause cannot start or end after it was signed', [
       { path: `/body/${b.action === 'pause' ? 'from' : 'to'}`, message: 'must not be after iat' },
     ]);
-  const from = await mediatorPauseFrom(deps.pool, p.req_id, p.iss, b.pause_id);
   if (b.action === 'pause') {
-    if (from !== undefined)
+    if ((await mediatorPauseFrom(deps.pool, p.req_id, p.iss, b.pause_id)) !== undefined)
       throw new AppError('conflict', 'a pause with this pause_id is already stored');
-    await checkConsents(deps, p, b.consents, known.partner);
+    await checkConsents(deps, p, b, known.partner);
     return;
   }
-  if (from === undefined)
+  if (pausedFrom === undefined)
     throw new AppError('invalid_state', 'no pause with this pause_id from the sender');
-  if (Date.parse(b.to) < Date.parse(from))
+  if (Date.parse(b.to) < Date.parse(pausedFrom))
     throw new AppError('schema_invalid', 'a resume cannot end a pause before it began', [
       { path: '/body/to', message: 'must not be before the pause’s from' },
     ]);
 }
 
-/** The issuer a compact JWS claims, read without trust (checked by `checkConsents`). */
-function issuerOf(token: string): string {
+/** The claims of a compact JWS, read without trust (checked by `checkConsents`). */
+function claimsOf(token: string): { iss: string; iat: number } {
   try {
     const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
       iss?: unknown;
+      iat?: unknown;
     };
-    return typeof p.iss === 'string' ? p.iss : '';
+    return {
+      iss: typeof p.iss === 'string' ? p.iss : '',
+      iat: typeof p.iat === 'number' ? p.iat : 0,
+    };
   } catch {
-    return '';
+    return { iss: '', iat: 0 };
   }
 }
 
+/** The members of a consent the checks read. */
+interface ConsentClaims {
+  kind: string;
+  body?: { action?: unknown };
+  iss: string;
+  aud: string;
+  req_id?: string;
+  iat: number;
+}
+
+/** The issuer a compact JWS claims, read without trust. */
+const issuerOf = (token: string): string => claimsOf(token).iss;
+
 /**
- * A mediator's pause stops this node's clocks only with both parties' word: one consent is this
- * node's own (one it signed and kept), the other its partner's, signed with a key the registry
- * holds for it; both are `mediation` consents about this request addressed to the mediator, signed
- * before the pause, and neither was carried by an earlier pause. The partner checks the same two
- * tokens the same way, so both take the pause or both refuse it.
+ * A mediator's pause stops this node's clocks only with both parties' word. Each of the two
+ * consents it carries is checked by the same rules, the partner's and this node's own alike:
+ * - signed by its party: the partner's with a key the registry holds for it, valid when it signed
+ *   (a key revoked or rotated later does not undo it); this node's own, one it signed and kept;
+ * - a `mediation` consent about this request, addressed to the pause's mediator, signed before the
+ *   pause (within the skew), and the pause begins no earlier than both consents (within the skew):
+ *   M cannot stop the clocks, or give back time, from before both parties agreed;
+ * - newer than every consent of its party that an earlier pause carried: one consent serves one
+ *   pause, and an older one given twice (a double click) is spent with the newer.
+ * A partner's key this node does not know yet answers `unknown_key`, which the mediator retries.
  */
 async function checkConsents(
   deps: InboundRouterDeps,
   pause: Extract<Payload, { kind: 'mediation' }>,
-  consents: readonly string[],
+  body: { from: string; consents: readonly string[] },
   partner: string,
 ): Promise<void> {
   const refuse = (why: string) => new AppError('pause_consent', why);
-  const used = new Set(await consentsInPauses(deps.pool, pause.req_id));
-  const byIssuer = new Map(consents.map((t) => [issuerOf(t), t]));
+  const byIssuer = new Map(body.consents.map((t) => [issuerOf(t), t]));
   const own = byIssuer.get(deps.partyId);
   const theirs = byIssuer.get(partner);
   if (!own || !theirs) throw refuse('a pause must carry this node’s consent and its partner’s');
-  if (used.has(own) || used.has(theirs))
-    throw refuse('a consent the pause carries was carried by an earlier pause');
   if (!(await gaveConsent(deps.pool, pause.req_id, digestOfInput(own))))
     throw refuse('the pause carries a consent of this node that this node never gave');
-  let v;
+  let partnerPayload: ConsentClaims;
   try {
-    v = await verifyAsSigned(theirs, {
-      registry: deps.registry,
-      self: pause.iss,
-      now: new Date(),
-      mode: 'import',
-    });
+    partnerPayload = (
+      await verifyAsSigned(theirs, {
+        registry: deps.registry,
+        self: pause.iss,
+        // Keys are judged when the consent was signed, as evidence is.
+        now: new Date(claimsOf(theirs).iat * 1000),
+        mode: 'import',
+      })
+    ).payload as ConsentClaims;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
+    if (err.code === 'unknown_key') throw err;
     throw refuse(`the partner’s consent does not verify (${err.code})`);
   }
-  const c = v.payload;
-  if (
-    c.kind !== 'mediation' ||
-    c.body.action !== 'consent' ||
-    c.iss !== partner ||
-    c.aud !== pause.iss ||
-    c.req_id !== pause.req_id ||
-    c.iat * 1000 > pause.iat * 1000 + NOTICE_SKEW_MS
-  )
-    throw refuse('the partner’s consent is not a consent to this mediator about this request');
+  // This node's own consent, as it signed it (its digest is one this node kept).
+  const ownPayload = JSON.parse(
+    Buffer.from(own.split('.')[1] ?? '', 'base64url').toString('utf8'),
+  ) as ConsentClaims;
+  const used = await consentsInPauses(deps.pool, pause.req_id);
+  const spentUntil = (party: string) =>
+    Math.max(
+      0,
+      ...used
+        .map(claimsOf)
+        .filter((c) => c.iss === party)
+        .map((c) => c.iat),
+    );
+  for (const [party, c] of [
+    [deps.partyId, ownPayload],
+    [partner, partnerPayload],
+  ] as const) {
+    const fits =
+      c.kind === 'mediation' &&
+      c.body?.action === 'consent' &&
+      c.iss === party &&
+      c.aud === pause.iss &&
+      c.req_id === pause.req_id &&
+      c.iat * 1000 <= pause.iat * 1000 + NOTICE_SKEW_MS &&
+      Date.parse(body.from) >= c.iat * 1000 - NOTICE_SKEW_MS;
+    if (!fits)
+      throw refuse(
+        `the consent of ${party} is not a consent to this mediator about this request, given before the pause began`,
+      );
+    if (c.iat <= spentUntil(party))
+      throw refuse(`the consent of ${party} is not newer than one an earlier pause carried`);
+  }
 }
 
 /**

@@ -204,6 +204,7 @@ async function storeWithReceipt(
       seen: order?.seen ?? null,
       sentAt,
       relayReceiptDigest: relayReceipt ? digestOfInput(relayReceipt) : undefined,
+      relayedBy: relayReceipt ? (verified.key.partyVia ?? undefined) : undefined,
     });
     if (!stored) {
       // The same sender's msg_id stored meanwhile under another request's lock.

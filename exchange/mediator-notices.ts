@@ -11,6 +11,7 @@ import { ulid } from 'ulid';
 import {
   consentsHeld,
   dueNotices,
+  requeueNotices,
   insertNotices,
   noticesOfRequests,
   recordNoticeAttempt,
@@ -71,9 +72,14 @@ export function consentsForPause(
   notices: readonly Pick<NoticeRow, 'consents'>[],
   parties: readonly string[],
 ): { consents: HeldConsent[] } | { missing: string[] } {
+  // A party's consents up to the last one a pause carried are spent (one given twice, by a double
+  // click, is spent with the other): the parties check the same (exchange/inbound-router.ts).
   const used = new Set(notices.flatMap((n) => n.consents));
-  const newest = (party: string) =>
-    held.filter((c) => c.iss === party && !used.has(c.digest)).at(-1);
+  const newest = (party: string) => {
+    const mine = held.filter((c) => c.iss === party);
+    const lastUsed = mine.findLastIndex((c) => used.has(c.digest));
+    return mine.slice(lastUsed + 1).at(-1);
+  };
   const found = parties.map(newest);
   const missing = parties.filter((_, i) => !found[i]);
   return missing.length ? { missing } : { consents: found as HeldConsent[] };
@@ -129,6 +135,17 @@ export async function sendNotice(
         consents: given.consents.map((c) => c.token),
       };
     } else {
+      // A resume a party never took (given up after the last round) is sent to it again: its
+      // clocks stay stopped until it takes one.
+      const lost = held.filter((n) => n.action === 'resume' && n.state === 'given_up');
+      if (!open && lost.length) {
+        await requeueNotices(
+          client,
+          lost.map((n) => n.msg_id),
+        );
+        const again = new Set(lost.map((n) => n.msg_id));
+        return (await noticesOfRequests(client, [view.reqId])).filter((n) => again.has(n.msg_id));
+      }
       if (!open) throw new AppError('invalid_state', 'the clocks are not paused');
       body = { action: 'resume', pause_id: open.pauseId, to: now.toISOString() };
     }
@@ -168,7 +185,19 @@ export async function deliverDueNotices(
 ): Promise<number> {
   let delivered = 0;
   for (const n of await dueNotices(deps.pool, now, limit)) {
-    const { outcome, digest } = await deliverOnce(deps, n, now);
+    let attempt;
+    try {
+      attempt = await deliverOnce(deps, n, now);
+    } catch (err) {
+      // One notice that cannot be signed or sent holds up neither the others nor the watch; it
+      // counts as a round, so it is given up on as any other.
+      deps.log.warn(
+        { reqId: n.req_id, msgId: n.msg_id, errName: (err as Error).name },
+        'a mediator notice could not be sent',
+      );
+      attempt = { outcome: retryOutcome(n, now, 'internal'), digest: n.digest };
+    }
+    const { outcome, digest } = attempt;
     await recordNoticeAttempt(deps.pool, { ...n, digest }, outcome);
     if (outcome.state === 'delivered') delivered += 1;
     else if (outcome.state !== 'pending')
@@ -192,6 +221,17 @@ export async function deliverNoticesOf(deps: NoticeDeps, reqId: string): Promise
   }
 }
 
+/** A failed round: tried again later (twice as long each time, an hour at most), or given up. */
+function retryOutcome(n: NoticeRow, now: Date, code: string): NoticeOutcome {
+  return n.attempts + 1 >= NOTICE_ATTEMPTS
+    ? { state: 'given_up', code }
+    : {
+        state: 'pending',
+        code,
+        nextAt: new Date(now.getTime() + Math.min(3_600, 2 ** n.attempts) * 1000),
+      };
+}
+
 /** One attempt (signing the notice again first if its token is old); the digest it sent. */
 async function deliverOnce(
   deps: NoticeDeps,
@@ -200,14 +240,7 @@ async function deliverOnce(
 ): Promise<{ outcome: NoticeOutcome; digest: string }> {
   let { token, digest } = n;
   const answer = (outcome: NoticeOutcome) => ({ outcome, digest });
-  const retry = (code: string): NoticeOutcome =>
-    n.attempts + 1 >= NOTICE_ATTEMPTS
-      ? { state: 'given_up', code }
-      : {
-          state: 'pending',
-          code,
-          nextAt: new Date(now.getTime() + Math.min(3_600, 2 ** n.attempts) * 1000),
-        };
+  const retry = (code: string): NoticeOutcome => retryOutcome(n, now, code);
   const inbox = await partyOwnInbox(deps.pool, n.aud);
   if (!inbox) return answer({ state: 'refused', code: 'unknown_party' });
   if (now.getTime() - signedAtMs(token) > RESIGN_AFTER_MS) {
@@ -279,19 +312,17 @@ export async function postEnvelope(
       problem = {};
     }
   }
-  const receipt =
-    res.status === 202
-      ? text.trim()
-      : res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string'
-        ? problem.receipt
-        : undefined;
+  const replayed =
+    res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string';
+  const receipt = res.status === 202 ? text.trim() : replayed ? String(problem.receipt) : undefined;
   if (receipt !== undefined) {
     try {
       const v = await verifyEnvelope(receipt, {
         registry: deps.registry,
         self: deps.partyId,
         now: new Date(),
-        mode: 'online',
+        // A replay's receipt is the one signed when the message first arrived: old, not stale.
+        mode: replayed ? 'import' : 'online',
       });
       const p = v.payload;
       if (p.kind !== 'receipt' || p.iss !== expect.aud || p.in_reply_to.msg_id !== expect.msgId)

@@ -48,7 +48,7 @@ import { refusalLogOf } from '../exchange/refusals.js';
 import { loadPolicy, type LoadedPolicy } from './policy.js';
 import { startRetentionSweep, type RetentionSweep } from './retention-sweep.js';
 import { startMediatorWatch, type MediatorWatch } from './mediator-watch.js';
-import { watchAllAgain } from '../db/mediator.js';
+import { watchAllAgainIfPolicyChanged } from '../db/mediator.js';
 
 /** Which parts of a node this process runs (see the top of this file). */
 export type NodeRole = 'all' | 'api' | 'worker';
@@ -474,9 +474,9 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       notices: inbox,
     });
     cleanups.push({ name: 'mediator watch', run: () => mediatorWatch.stop() });
-    // The policy file may have changed since the last start: every watched request is looked at
-    // again by the next passes, whatever its last look foresaw.
-    await watchAllAgain(database.pool);
+    // A policy file changed since the last start: every watched request is looked at again by
+    // the next passes, whatever its last look foresaw.
+    await watchAllAgainIfPolicyChanged(database.pool, policy.digest);
     const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
 
     let stopping: Promise<void> | undefined;

@@ -45,6 +45,8 @@ export const AuditEntry = z.discriminatedUnion('type', [
     via: Via,
     /** It came through a mediator, with this relay receipt (README, _Mediated exchange_). */
     relay_receipt_digest: Sha256Hex.optional(),
+    /** The mediator that signed that relay receipt. */
+    relayed_by: PartyId.optional(),
   }),
   /** The receipt this node signed for a message it received. */
   entry('receipt_signed', { digest: Sha256Hex, for_digest: Sha256Hex }),
@@ -57,6 +59,8 @@ export const AuditEntry = z.discriminatedUnion('type', [
     via: Via,
     /** The message went through a mediator, whose relay receipt (this digest) the node kept. */
     relay_receipt_digest: Sha256Hex.optional(),
+    /** The mediator that signed that relay receipt. */
+    relayed_by: PartyId.optional(),
   }),
   /** A change of the partner registry; `change_digest` covers who, what and when. */
   entry('registry_change', {

@@ -85,8 +85,16 @@ export interface CarriedState {
   seq: number;
   memory: TimekeepingMemory;
   refusal: { msgId: string; code: string } | null;
-  /** The mediator's pauses of both clocks, by pause id, and the digests of its notices taken. */
-  mediator?: { pauses: [string, Pause][]; taken: string[] };
+  /**
+   * The mediator's pauses of both clocks, by pause id; the digests of its notices taken; its
+   * notices signalled and not yet taken; resumes that came before their pause.
+   */
+  mediator?: {
+    pauses: [string, Pause][];
+    taken: string[];
+    waiting?: MediatorNotice[];
+    early?: [string, string][];
+  };
 }
 
 export interface RequestWorkflowInput {
@@ -192,7 +200,9 @@ export async function runRequest(
   /** The mediator's pauses of both clocks (by pause id) and its notices, taken and waiting. */
   const mediatorPauses = new Map<string, Pause>(carried?.mediator?.pauses ?? []);
   const noticesTaken = new Set<string>(carried?.mediator?.taken ?? []);
-  const noticesWaiting: MediatorNotice[] = [];
+  const noticesWaiting: MediatorNotice[] = [...(carried?.mediator?.waiting ?? [])];
+  /** Resumes whose pause had not come yet (a hand-over may overtake another): pause id, end. */
+  const earlyResumes = new Map<string, string>(carried?.mediator?.early ?? []);
 
   if (side === 'responder' && input.received && !carried) {
     const r = input.received;
@@ -516,9 +526,11 @@ export async function runRequest(
       if (!n.pauseId || !n.at) continue;
       if (n.action === 'pause') {
         if (mediatorPauses.has(n.pauseId)) continue;
-        mediatorPauses.set(n.pauseId, { from: n.at, to: null });
+        mediatorPauses.set(n.pauseId, { from: n.at, to: earlyResumes.get(n.pauseId) ?? null });
+        earlyResumes.delete(n.pauseId);
       } else {
         const open = mediatorPauses.get(n.pauseId);
+        if (!open) earlyResumes.set(n.pauseId, n.at);
         if (!open || open.to !== null) continue;
         open.to = n.at;
       }
@@ -796,7 +808,9 @@ export async function runRequest(
   for (;;) {
     poke = false;
     const wakeAt = await exclusive(async () => {
-      await takeNotices();
+      // Guarded: a history recorded by a worker without the handler (a signal it only buffered)
+      // replays without the events taking it would record; they are recorded from then on.
+      if (noticesWaiting.length && patched('mediator-notices')) await takeNotices();
       await reconcile(actorOf);
       return keepTime();
     });
@@ -806,6 +820,8 @@ export async function runRequest(
       (workflowInfo().historyLength >= limit || workflowInfo().continueAsNewSuggested)
     ) {
       await condition(allHandlersFinished);
+      await Promise.all(notices);
+      // Read after the notifications settled: what came meanwhile goes on with the new run.
       const next: RequestWorkflowInput = {
         ...input,
         received: undefined,
@@ -817,11 +833,17 @@ export async function runRequest(
           memory,
           refusal: partnerRefusal,
           ...(mediatorPauses.size || noticesTaken.size
-            ? { mediator: { pauses: [...mediatorPauses.entries()], taken: [...noticesTaken] } }
+            ? {
+                mediator: {
+                  pauses: [...mediatorPauses.entries()],
+                  taken: [...noticesTaken],
+                  waiting: [...noticesWaiting],
+                  early: [...earlyResumes.entries()],
+                },
+              }
             : {}),
         },
       };
-      await Promise.all(notices);
       return continueAsNew<(i: RequestWorkflowInput) => Promise<RequestWorkflowState>>(next);
     }
     const wait = () => poke;

@@ -268,17 +268,22 @@ describe('M’s notices to the parties of a request it relays', () => {
     expectRefused(await notice(id, { action: 'pause' }), 409, 'pause_consent');
     const ofA = held(await consent(a, id));
     expect(ofA).toMatchObject({ mediator: 'party-m', createdBy: expect.any(String) });
-    // Asked again before a pause carried it: the same consent.
-    expect(held(await consent(a, id)).msgId).toBe(ofA.msgId);
+    // Asked again once M holds it: a fresh consent (M may have used the last in a pause that did
+    // not reach A); M uses each party's newest, and the older is spent with it.
+    const againA = held(await consent(a, id));
+    expect(againA.msgId).not.toBe(ofA.msgId);
     const refused = await notice(id, { action: 'pause' });
     expectRefused(refused, 409, 'pause_consent');
     expect((refused.body as { detail: string }).detail).toContain('party-b');
     expect((await heldAtM(id)).notices).toEqual([]);
     const ofB = held(await consent(b, id));
-    expect((await heldAtM(id)).consents.map((c) => [c.party, c.msgId, c.pauseId]).sort()).toEqual([
-      ['party-a', ofA.msgId, null],
-      ['party-b', ofB.msgId, null],
-    ]);
+    expect((await heldAtM(id)).consents.map((c) => [c.party, c.msgId, c.pauseId]).sort()).toEqual(
+      [
+        ['party-a', ofA.msgId, null],
+        ['party-a', againA.msgId, null],
+        ['party-b', ofB.msgId, null],
+      ].sort(),
+    );
 
     paused = signed(await notice(id, { action: 'pause' }));
     // One per party, the same pause id and instant in both.
@@ -347,8 +352,13 @@ describe('M’s notices to the parties of a request it relays', () => {
     for (const kind of ['acknowledgement', 'response'] as const)
       expect(deadlineAtM(view, kind).clockStopped, kind).toBe(true);
 
-    // The consents are used: each names the pause that carried it.
-    expect(view.consents.map((c) => c.pauseId)).toEqual([first!.pauseId, first!.pauseId]);
+    // The newest consents are used: each names the pause that carried it.
+    expect(
+      view.consents
+        .filter((c) => c.pauseId === first!.pauseId)
+        .map((c) => c.msgId)
+        .sort(),
+    ).toEqual([againA.msgId, ofB.msgId].sort());
     // A second pause while this one is open: refused, nothing stored.
     expectRefused(await notice(id, { action: 'pause' }), 409, 'invalid_state');
     expect((await heldAtM(id)).notices).toEqual(view.notices);
@@ -567,31 +577,33 @@ describe('M’s notices to the parties of a request it relays', () => {
           }),
         );
       }
-      // Its own consent to the pause, sent to M, with M's receipt: the agreement is evidence too.
+      // Its consents to the pause (A gave two), sent to M, with M's receipts: the agreement is
+      // evidence too.
       const given = (
         await node.database.pool.query<{ digest: string }>(
           'SELECT digest FROM pause_consents WHERE req_id = $1',
           [id],
         )
       ).rows;
-      expect(given, who).toHaveLength(1);
-      const consentDigest = given[0]!.digest;
-      expect(bundle.envelopes).toContainEqual(
-        expect.objectContaining({ digest: consentDigest, direction: 'sent' }),
-      );
-      expect(byItem.get(`envelope ${consentDigest.slice(0, 16)}`)).toEqual(
-        expect.objectContaining({
-          ok: true,
-          detail: `mediation (consent) from ${who}, signature and digest check, logged`,
-        }),
-      );
-      const mReceipt = bundle.receipts.find((r) => r.for_digest === consentDigest);
-      expect(mReceipt, `${who}: M's receipt of its consent`).toMatchObject({
-        direction: 'received',
-      });
-      expect(byItem.get(`receipt ${mReceipt!.digest.slice(0, 16)}`)?.detail).toMatch(
-        /^party-m received the message at /,
-      );
+      expect(given.length, who).toBe(node === a ? 2 : 1);
+      for (const { digest: consentDigest } of given) {
+        expect(bundle.envelopes).toContainEqual(
+          expect.objectContaining({ digest: consentDigest, direction: 'sent' }),
+        );
+        expect(byItem.get(`envelope ${consentDigest.slice(0, 16)}`)).toEqual(
+          expect.objectContaining({
+            ok: true,
+            detail: `mediation (consent) from ${who}, signature and digest check, logged`,
+          }),
+        );
+        const mReceipt = bundle.receipts.find((r) => r.for_digest === consentDigest);
+        expect(mReceipt, `${who}: M's receipt of its consent`).toMatchObject({
+          direction: 'received',
+        });
+        expect(byItem.get(`receipt ${mReceipt!.digest.slice(0, 16)}`)?.detail).toMatch(
+          /^party-m received the message at /,
+        );
+      }
       // Only its own: none M sent the other party.
       const others = view.notices.filter((n) => n.to !== who).map((n) => n.digest);
       for (const e of bundle.envelopes) expect(others).not.toContain(e.digest);
@@ -698,10 +710,15 @@ describe('M’s notices to the parties of a request it relays', () => {
         [id],
       )
     ).rows[0]!.token;
-    for (const [why, consents] of [
-      ['B’s consent signed by M', [consentOfA, notB]],
-      ['B’s consent about another request', [consentOfA, usedOfB]],
-      ['A’s consent twice', [consentOfA, consentOfA]],
+    // B's real consent to this request, and a pause backdated to before either consent.
+    const ofB = held(await consent(b, other));
+    const realOfB = await tokenOf(b, ofB.msgId);
+    const beforeBoth = new Date(Date.parse(ofA.createdAt) - 3_600_000).toISOString();
+    for (const [why, consents, from] of [
+      ['B’s consent signed by M', [consentOfA, notB], undefined],
+      ['B’s consent about another request', [consentOfA, usedOfB], undefined],
+      ['A’s consent twice', [consentOfA, consentOfA], undefined],
+      ['a pause from before both consents', [consentOfA, realOfB], beforeBoth],
     ] as const) {
       const pause = await signDraft(
         {
@@ -712,7 +729,7 @@ describe('M’s notices to the parties of a request it relays', () => {
           body: {
             action: 'pause',
             pause_id: ulid(),
-            from: new Date().toISOString(),
+            from: from ?? new Date().toISOString(),
             consents: [...consents],
           },
         },
