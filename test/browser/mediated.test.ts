@@ -63,6 +63,9 @@ async function signIn(page: Page, token: string, node: TestNode = m) {
   await page.waitForURL(/\/dashboard\/sign-in/);
   await page.getByLabel('Bearer token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // Signed in once the node took the token and the page left sign-in: a page opened before then
+  // has no token yet and is sent back to sign in.
+  await page.waitForURL((url) => !url.pathname.startsWith('/dashboard/sign-in'));
 }
 
 /**
