@@ -331,12 +331,15 @@ async function checkConsents(
       c.aud === pause.iss &&
       c.req_id === pause.req_id &&
       c.iat * 1000 <= pause.iat * 1000 + NOTICE_SKEW_MS &&
-      Date.parse(body.from) >= c.iat * 1000 - NOTICE_SKEW_MS;
+      // Not a second before the consent: M starts a pause no earlier than the consents it holds.
+      Date.parse(body.from) >= c.iat * 1000;
     if (!fits)
       throw refuse(
-        `the consent of ${party} is not a consent to this mediator about this request, given before the pause began`,
+        `the consent of ${party} is not a consent to this mediator about this request, given before the pause and no later than it began`,
       );
-    if (c.iat <= spentUntil(party))
+    // Spent: carried by an earlier pause, or older than one that was (a double click's first).
+    const token = party === deps.partyId ? own : theirs;
+    if (used.includes(token) || c.iat < spentUntil(party))
       throw refuse(`the consent of ${party} is not newer than one an earlier pause carried`);
   }
 }

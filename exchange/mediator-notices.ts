@@ -131,7 +131,10 @@ export async function sendNotice(
       body = {
         action: 'pause',
         pause_id: ulid(now.getTime()),
-        from: now.toISOString(),
+        // Never before the consents were signed (whole seconds, by the parties' clocks).
+        from: new Date(
+          Math.max(now.getTime(), ...given.consents.map((c) => signedAtMs(c.token))),
+        ).toISOString(),
         consents: given.consents.map((c) => c.token),
       };
     } else {
@@ -164,7 +167,7 @@ export async function sendNotice(
         aud,
         action: body.action,
         pause_id: body.action === 'pause' || body.action === 'resume' ? body.pause_id : null,
-        at: body.action === 'pause' ? now : body.action === 'resume' ? now : null,
+        at: body.action === 'pause' ? new Date(body.from) : body.action === 'resume' ? now : null,
         deadline: body.action === 'reminder' ? body.deadline : null,
         consents,
         token: signed.token,

@@ -1,0 +1,814 @@
+// Edges of a mediator's notices and the parties' consents to a pause (README, _Mediated exchange_:
+// "Both parties agree to a pause", "What the parties do with them"; evidence check 10), each a
+// fault found by review and mended, on live nodes: A and B exchange sealed content through M, each
+// on its own node, namespace and database; M reaches B's inbox through a proxy the test can cut; a
+// fourth node N can relay for both, for a route changed from M to N.
+//
+// - a pause backdated to before both parties consented is refused by both: nothing stops, and an
+//   overdue request stays overdue (M's own pause, after the deadline passed, gives no time back);
+// - a double click gives consents that one pause spends together: the next pause needs A's word
+//   again;
+// - a resume M gave up on at B is sent to B again when M's supervisor resumes again;
+// - a consent M refused (the request went straight, before the route through M) is no part of A's
+//   evidence, which verifies;
+// - a route changed from M to N while a pause is open: M's resume still ends it at both parties;
+// - a route changed from M to N: A's evidence names N, and says what went through M;
+// - a key of B that A's registry revoked after B consented: both parties take M's pause;
+// - and, with a small history limit, a pause signalled while A's workflow waits to continue as new
+//   is taken by the next run.
+import http from 'node:http';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { loadKeyring } from '../../protocol/keyring.js';
+import { signDraft } from '../../protocol/sign.js';
+import { EvidenceBundle } from '../../schemas/evidence.js';
+import { decodeHistoryPayloads } from '../../temporal/history-payloads.js';
+import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
+import {
+  MediatedRequestView,
+  MediatorNoticeView,
+  PauseConsentView,
+} from '../../schemas/mediator-api.js';
+import type { RequestDetailView } from '../../schemas/requests-api.js';
+import { call } from '../helpers/http.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import {
+  act,
+  createRequest,
+  outboxOf,
+  startMediatedTrio,
+  untilRequest,
+  untilStatus,
+  type CutTrio,
+  type MediatedTrio,
+} from '../helpers/mediated.js';
+import { eventually, registerPartner } from '../helpers/partners.js';
+import { writeTestPolicy } from '../helpers/policy.js';
+import { freePort } from '../helpers/ports.js';
+import type { CuttableProxy } from '../helpers/proxy.js';
+import { requestDetail } from '../helpers/requests.js';
+
+const MARKER = 'MEDIATOR-NOTICES-EDGES-MARKER-Hasan-Nuhanovic';
+const SUPERVISOR = 'sup-vesna';
+/** The acknowledgement deadline of an urgent request here: passed within the test. */
+const URGENT_ACK_SECONDS = 2;
+/**
+ * How far before the consents M dates a pause: well within the 300 s clock skew, which a first
+ * version of the rule allowed.
+ */
+const BACKDATE_MS = 10_000;
+
+/** M's supervisor (of `med`) asks it to send a notice about the request. */
+async function notice(med: TestNode, id: string, json: unknown) {
+  return call(med.url, 'POST', `/v1/mediated/${id}/notices`, {
+    token: await med.token('supervisor', SUPERVISOR),
+    json,
+  });
+}
+
+/** A party's officer agrees that the mediator may pause both clocks. */
+async function consent(node: TestNode, id: string) {
+  return call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
+    token: await node.token('officer'),
+  });
+}
+
+/** A consent the mediator holds (201). */
+function held(res: Awaited<ReturnType<typeof consent>>): PauseConsentView {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const view = PauseConsentView.parse(res.body);
+  expect(view.heldSince).not.toBeNull();
+  return view;
+}
+
+/** The notices M signed, as its 201 answer lists them. */
+function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeView[] {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return MediatorNoticeView.array().parse((res.body as { items: unknown }).items);
+}
+
+/** A refusal with its status and code. */
+function expectRefused(res: { status: number; body: any }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.code, JSON.stringify(res.body)).toBe(code);
+}
+
+/** M's view of one request; undefined while M does not hold it. */
+async function viewAtM(med: TestNode, id: string): Promise<MediatedRequestView | undefined> {
+  const res = await call(med.url, 'GET', `/v1/mediated/${id}`, {
+    token: await med.token('supervisor', SUPERVISOR),
+  });
+  if (res.status === 404) return undefined;
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return MediatedRequestView.parse(res.body);
+}
+
+/** M's view of a request it holds. */
+async function heldAtM(med: TestNode, id: string): Promise<MediatedRequestView> {
+  const view = await viewAtM(med, id);
+  expect(view, `${med.config.partyId} holds ${id}`).toBeDefined();
+  return view!;
+}
+
+/** Until M's view of the request satisfies `pred` (a pass of M's watch first, when told). */
+async function untilAtM(
+  med: TestNode,
+  id: string,
+  pred: (v: MediatedRequestView) => boolean,
+  what: string,
+  opts: { watchPass?: boolean } = {},
+): Promise<MediatedRequestView> {
+  let last: MediatedRequestView | undefined;
+  try {
+    return await eventually(
+      async () => {
+        if (opts.watchPass) await med.mediatorWatch.pass();
+        last = await viewAtM(med, id);
+        return last && pred(last) ? last : undefined;
+      },
+      45_000,
+      `${med.config.partyId}: ${what}`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 2)}`, { cause: err });
+  }
+}
+
+/** How a party explains one of its deadlines (the request detail's `deadlines`). */
+interface Explanation {
+  dueAt: string;
+  clockStopped: boolean;
+  mediatorPauses?: { from: string; to: string | null }[];
+  mediatorPausedSeconds?: number;
+}
+const explained = (r: RequestDetailView, kind: 'acknowledgement' | 'response') => {
+  const e = r.deadlines[kind] as Explanation | null | undefined;
+  expect(e, `${kind} deadline explained`).toBeTruthy();
+  return e!;
+};
+
+const eventOf = (r: RequestDetailView, type: string) => r.timeline.filter((e) => e.type === type);
+
+/** Which party shows the request: A sent it, B received it. */
+const whoOf = (r: RequestDetailView) => (r.direction === 'outgoing' ? 'party-a' : 'party-b');
+
+/** Both of a party's clocks stopped (true) or running (false). */
+function expectClocks(r: RequestDetailView, stopped: boolean, who: string) {
+  for (const kind of ['acknowledgement', 'response'] as const)
+    expect(explained(r, kind).clockStopped, `${who} ${kind}`).toBe(stopped);
+}
+
+async function kidsOf(node: TestNode): Promise<string[]> {
+  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
+  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
+}
+
+/** The request's evidence bundle as `node`'s supervisor downloads it. */
+async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
+  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
+    token: await node.token('supervisor'),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return EvidenceBundle.parse(res.body);
+}
+
+const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);
+
+/** A consent as `node` signed and kept it. */
+async function consentToken(node: TestNode, msgId: string): Promise<string> {
+  const { rows } = await node.database.pool.query<{ token: string }>(
+    'SELECT token FROM pause_consents WHERE msg_id = $1',
+    [msgId],
+  );
+  expect(rows, `${node.config.partyId} kept consent ${msgId}`).toHaveLength(1);
+  return rows[0]!.token;
+}
+
+/** Posts a signed envelope straight to `node`'s inbox. */
+const post = (node: TestNode, token: string) =>
+  call(node.url, 'POST', '/v1/messages', {
+    raw: token,
+    headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+  });
+
+/** A request A created, delivered at B with B's receipt at A, and seen so at M. */
+async function deliveredRequest(
+  trio: MediatedTrio,
+  title: string,
+  opts: { priority?: string } = {},
+): Promise<string> {
+  const { a, m, b } = trio;
+  const id = await createRequest(a, `${title} ${MARKER}`, opts);
+  await untilStatus(b, id, 'delivered', 'the request arrived');
+  await untilRequest(a, id, (r) => r.receiptAt !== null, 'B’s receipt at A');
+  await untilAtM(m, id, (v) => v.agree && v.asResponder === 'delivered', 'the request delivered');
+  return id;
+}
+
+/** Until both parties show the event (`clock_paused`, `clock_resumed`) `count` times. */
+async function untilBoth(trio: MediatedTrio, id: string, type: string, count = 1) {
+  const out: RequestDetailView[] = [];
+  for (const node of [trio.a, trio.b])
+    out.push(
+      await untilRequest(node, id, (r) => eventOf(r, type).length >= count, `${type} × ${count}`),
+    );
+  return out as [RequestDetailView, RequestDetailView];
+}
+
+describe('M’s notices and the parties’ consents, at their edges', () => {
+  let trio: CutTrio;
+  let a: TestNode;
+  let m: TestNode;
+  let b: TestNode;
+  /** A fourth node that relays for A and B too: their route may move to it. */
+  let n: TestNode;
+  /** What M reaches B's inbox through. */
+  let toB: CuttableProxy;
+  let trust: TrustAnchors;
+
+  /** Both operators route their exchange through `via` (null: straight). */
+  async function routeVia(via: string | null) {
+    for (const [node, other] of [
+      [a, 'party-b'],
+      [b, 'party-a'],
+    ] as const) {
+      const res = await call(node.url, 'PATCH', `/v1/admin/partners/${other}`, {
+        token: await node.token('admin', 'admin-ops'),
+        json: { via },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+  }
+
+  beforeAll(async () => {
+    const policyFile = await writeTestPolicy([
+      {
+        request_type: 'grave_information',
+        priority: 'urgent',
+        acknowledge_seconds: URGENT_ACK_SECONDS,
+        respond_seconds: 7200,
+      },
+    ]);
+    const env = {
+      PARLEY_POLICY_FILE: policyFile,
+      MEDIATOR_WATCH_SECONDS: '0',
+      DELIVERY_MAX_BACKOFF_SECONDS: '1',
+      KEY_REGISTRY_CACHE_SECONDS: '0',
+    };
+    const [started, other] = await Promise.all([
+      startMediatedTrio({ env, sealContent: true, cut: 'm-to-b' }),
+      startTestNode({ partyId: 'party-n', env }),
+    ]);
+    trio = started;
+    n = other;
+    ({ a, m, b, proxy: toB } = trio);
+    await registerPartner(n, a, undefined, { relays: true });
+    await registerPartner(n, b, undefined, { relays: true });
+    await registerPartner(a, n);
+    await registerPartner(b, n);
+    trust = {
+      'party-a': await kidsOf(a),
+      'party-b': await kidsOf(b),
+      'party-m': await kidsOf(m),
+      'party-n': await kidsOf(n),
+    };
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([trio?.stop(), n?.destroy()]);
+  });
+
+  it('a pause backdated to before both consents is refused by both parties; an overdue request stays overdue', async () => {
+    const id = await deliveredRequest(trio, 'Ossuary of', { priority: 'urgent' });
+    const before: Record<string, RequestDetailView> = {};
+    for (const node of [a, b])
+      before[node.config.partyId] = await untilRequest(
+        node,
+        id,
+        (r) => r.overdue,
+        'the acknowledgement overdue',
+      );
+    expect(before['party-b']!.ackDueAt).toBe(before['party-a']!.ackDueAt);
+
+    // Both agree only now, after the deadline passed.
+    const ofA = held(await consent(a, id));
+    const ofB = held(await consent(b, id));
+    const consents = [await consentToken(a, ofA.msgId), await consentToken(b, ofB.msgId)];
+    // M's key, signing a pause from ten seconds before either consent: then its resume now.
+    const keyOfM = (await loadKeyring(m.config.keysDir)).signerFor('mediation');
+    const pauseId = ulid();
+    const from = new Date(
+      Math.min(Date.parse(ofA.createdAt), Date.parse(ofB.createdAt)) - BACKDATE_MS,
+    ).toISOString();
+    for (const node of [a, b]) {
+      const who = node.config.partyId;
+      const pause = await signDraft(
+        {
+          kind: 'mediation',
+          iss: 'party-m',
+          aud: who,
+          req_id: id,
+          body: { action: 'pause', pause_id: pauseId, from, consents },
+        },
+        keyOfM,
+      );
+      const refused = await post(node, pause.token);
+      expectRefused(refused, 409, 'pause_consent');
+      expect((refused.body as { detail: string }).detail, who).toContain('no later than it began');
+      const resume = await signDraft(
+        {
+          kind: 'mediation',
+          iss: 'party-m',
+          aud: who,
+          req_id: id,
+          body: { action: 'resume', pause_id: pauseId, to: new Date().toISOString() },
+        },
+        keyOfM,
+      );
+      // No such pause was taken, so none ends.
+      expectRefused(await post(node, resume.token), 409, 'invalid_state');
+    }
+    for (const node of [a, b]) {
+      const who = node.config.partyId;
+      const r = (await requestDetail(node, id))!;
+      expect(eventOf(r, 'clock_paused'), who).toEqual([]);
+      expect(eventOf(r, 'clock_resumed'), who).toEqual([]);
+      expectClocks(r, false, who);
+      expect(r.overdue, who).toBe(true);
+      expect(r.ackDueAt, who).toBe(before[who]!.ackDueAt);
+      expect(r.responseDueAt, who).toBe(before[who]!.responseDueAt);
+    }
+    // The consents were not spent by what both refused: M's own pause, from now, carries them and
+    // both take it; it began after the acknowledgement was due, so it gives none of it back.
+    const paused = signed(await notice(m, id, { action: 'pause' }));
+    expect(paused.map((x) => x.to).sort()).toEqual(['party-a', 'party-b']);
+    expect(Date.parse(paused[0]!.at!)).toBeGreaterThan(Date.parse(before['party-a']!.ackDueAt!));
+    await untilBoth(trio, id, 'clock_paused');
+    signed(await notice(m, id, { action: 'resume' }));
+    for (const r of await untilBoth(trio, id, 'clock_resumed')) {
+      const who = whoOf(r);
+      expect(r.overdue, who).toBe(true);
+      expect(r.ackDueAt, who).toBe(before[who]!.ackDueAt);
+      expect(Date.parse(r.responseDueAt!), who).toBeGreaterThan(
+        Date.parse(before[who]!.responseDueAt!),
+      );
+    }
+  });
+
+  it('a double click’s consents are spent together: the next pause needs A’s word again', async () => {
+    const id = await deliveredRequest(trio, 'Exhumation records of');
+    // A's officer asks, then asks twice at once (a double click); B's asks once.
+    const first = held(await consent(a, id));
+    const clicks = (await Promise.all([consent(a, id), consent(a, id)])).map(held);
+    const ofB = held(await consent(b, id));
+    const ofA = [first, ...clicks].map((c) => c.msgId);
+    const heldOfA = (await heldAtM(m, id)).consents.filter((c) => c.party === 'party-a');
+    // Every consent A gave is one M holds; at least two of them (the clicks are fresh ones).
+    expect(heldOfA.map((c) => c.msgId).sort()).toEqual([...new Set(ofA)].sort());
+    expect(heldOfA.length).toBeGreaterThanOrEqual(2);
+
+    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    await untilBoth(trio, id, 'clock_paused');
+    // The pause carried one consent of A, its newest (the last M received), and B's.
+    const carried = (await heldAtM(m, id)).consents.filter((c) => c.pauseId === pause!.pauseId);
+    expect(carried.map((c) => c.party).sort()).toEqual(['party-a', 'party-b']);
+    expect(carried.find((c) => c.party === 'party-b')!.msgId).toBe(ofB.msgId);
+    expect(Date.parse(carried.find((c) => c.party === 'party-a')!.receivedAt)).toBe(
+      Math.max(...heldOfA.map((c) => Date.parse(c.receivedAt))),
+    );
+    signed(await notice(m, id, { action: 'resume' }));
+    await untilBoth(trio, id, 'clock_resumed');
+
+    // B agrees again; A does not: its older consents are spent with the newest.
+    const againB = held(await consent(b, id));
+    const refused = await notice(m, id, { action: 'pause' });
+    expectRefused(refused, 409, 'pause_consent');
+    expect((refused.body as { detail: string }).detail).toContain('party-a');
+    const view = await heldAtM(m, id);
+    expect(view.notices.filter((x) => x.action === 'pause')).toHaveLength(2);
+    expect(view.pauses).toHaveLength(1);
+    expect(view.consents.find((c) => c.msgId === againB.msgId)?.pauseId).toBeNull();
+    for (const node of [a, b])
+      expectClocks((await requestDetail(node, id))!, false, node.config.partyId);
+  });
+
+  it('a resume M gave up on at B is sent to B again when M’s supervisor resumes again', async () => {
+    const id = await deliveredRequest(trio, 'Mass grave survey of');
+    held(await consent(a, id));
+    held(await consent(b, id));
+    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    await untilBoth(trio, id, 'clock_paused');
+
+    toB.cut();
+    let toBResume: MediatorNoticeView;
+    try {
+      const resumed = signed(await notice(m, id, { action: 'resume' }));
+      toBResume = resumed.find((x) => x.to === 'party-b')!;
+      expect(toBResume).toMatchObject({ action: 'resume', pauseId: pause!.pauseId });
+      await untilAtM(
+        m,
+        id,
+        (v) => (v.notices.find((x) => x.msgId === toBResume.msgId)?.attempts ?? 0) >= 1,
+        'a first attempt to deliver B’s resume',
+      );
+      // As if the 20 rounds (about 8 hours) had passed: the next is the last.
+      const { rowCount } = await m.database.pool.query(
+        `UPDATE mediator_notices SET attempts = 19, next_at = now()
+          WHERE msg_id = $1 AND state = 'pending'`,
+        [toBResume.msgId],
+      );
+      expect(rowCount).toBe(1);
+      await untilAtM(
+        m,
+        id,
+        (v) => v.notices.find((x) => x.msgId === toBResume.msgId)?.state === 'given_up',
+        'B’s resume given up',
+        { watchPass: true },
+      );
+      // A's clocks run again; B's stay stopped.
+      const atA = await untilRequest(
+        a,
+        id,
+        (r) => eventOf(r, 'clock_resumed').length === 1,
+        'resumed',
+      );
+      expectClocks(atA, false, 'party-a');
+      const atB = (await requestDetail(b, id))!;
+      expect(eventOf(atB, 'clock_resumed')).toEqual([]);
+      expectClocks(atB, true, 'party-b');
+    } finally {
+      toB.restore();
+    }
+
+    // Asked to resume again, M sends B the resume it never took: the same one, with 20 rounds more.
+    const again = signed(await notice(m, id, { action: 'resume' }));
+    expect(again).toEqual([
+      expect.objectContaining({
+        msgId: toBResume!.msgId,
+        to: 'party-b',
+        action: 'resume',
+        pauseId: pause!.pauseId,
+        at: toBResume!.at,
+      }),
+    ]);
+    const atB = await untilRequest(
+      b,
+      id,
+      (r) => eventOf(r, 'clock_resumed').length === 1,
+      'the resume taken at last',
+    );
+    expect(eventOf(atB, 'clock_resumed')[0]!.detail).toMatchObject({
+      msgId: toBResume!.msgId,
+      pauseId: pause!.pauseId,
+      at: toBResume!.at,
+    });
+    expectClocks(atB, false, 'party-b');
+    // Both count the same due times again, moved by the same pause.
+    const atA = (await requestDetail(a, id))!;
+    expect([atB.ackDueAt, atB.responseDueAt]).toEqual([atA.ackDueAt, atA.responseDueAt]);
+    const view = await untilAtM(
+      m,
+      id,
+      (v) => v.notices.find((x) => x.msgId === toBResume!.msgId)?.state === 'delivered',
+      'B’s resume delivered',
+    );
+    expect(view.pauses).toEqual([
+      { pauseId: pause!.pauseId, from: pause!.at, to: toBResume!.at, counted: true },
+    ]);
+    // Nothing is left to resume.
+    expectRefused(await notice(m, id, { action: 'resume' }), 409, 'invalid_state');
+  });
+
+  it('a consent M refused (the request went straight, before the route through M) is left out of A’s evidence, which verifies', async () => {
+    let id: string;
+    await routeVia(null);
+    try {
+      id = await createRequest(a, `Straight request about ${MARKER}`);
+      await untilStatus(b, id, 'delivered', 'the request arrived straight');
+      await eventually(
+        async () => {
+          const o = await outboxOf(a, id);
+          return o.length && o.every((i) => i.receiptReceivedAt) ? true : undefined;
+        },
+        45_000,
+        'B’s receipt at A',
+      );
+    } finally {
+      await routeVia('party-m');
+    }
+    expect(await viewAtM(m, id)).toBeUndefined();
+    const refused = await consent(a, id);
+    expectRefused(refused, 409, 'invalid_state');
+    expect((refused.body as { detail: string }).detail).toContain('unknown_request');
+    const { rows } = await a.database.pool.query<{ digest: string; refused_code: string }>(
+      'SELECT digest, refused_code FROM pause_consents WHERE req_id = $1',
+      [id],
+    );
+    expect(rows).toEqual([expect.objectContaining({ refused_code: 'unknown_request' })]);
+
+    const bundle = await bundleFrom(a, id);
+    expect(bundle.envelopes.map((e) => e.digest)).not.toContain(rows[0]!.digest);
+    expect(bundle.receipts.map((r) => r.for_digest)).not.toContain(rows[0]!.digest);
+    expect(bundle.mediator ?? null).toBeNull();
+    const report = await verifyBundle(bundle, trust);
+    expect(failed(report)).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('a route changed from M to N while a pause is open: M’s resume still ends it at both parties', async () => {
+    const id = await deliveredRequest(trio, 'Cemetery registers of');
+    held(await consent(a, id));
+    held(await consent(b, id));
+    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    const before = await untilBoth(trio, id, 'clock_paused');
+    for (const r of before) expectClocks(r, true, whoOf(r));
+
+    await routeVia('party-n');
+    try {
+      const resumed = signed(await notice(m, id, { action: 'resume' }));
+      const view = await untilAtM(
+        m,
+        id,
+        (v) =>
+          v.notices.filter((x) => x.action === 'resume' && x.state === 'delivered').length === 2,
+        'both resumes delivered',
+      );
+      expect(view.notices.map((x) => x.code)).toEqual([null, null, null, null]);
+      const at = resumed[0]!.at!;
+      const after = await untilBoth(trio, id, 'clock_resumed');
+      for (const r of after) {
+        expectClocks(r, false, whoOf(r));
+        expect(eventOf(r, 'clock_resumed')[0]!.detail).toMatchObject({
+          pauseId: pause!.pauseId,
+          at,
+        });
+        expect(explained(r, 'response').mediatorPauses).toEqual([{ from: pause!.at, to: at }]);
+      }
+      expect([after[1].ackDueAt, after[1].responseDueAt]).toEqual([
+        after[0].ackDueAt,
+        after[0].responseDueAt,
+      ]);
+      // N, the route now, relayed none of it: it has nothing to resume.
+      expectRefused(await notice(n, id, { action: 'resume' }), 404, 'unknown_request');
+    } finally {
+      await routeVia('party-m');
+    }
+  });
+
+  it('a route changed from M to N: A’s honest evidence verifies, and says what went through M', async () => {
+    const id = await deliveredRequest(trio, 'Identification files of');
+    await routeVia('party-n');
+    try {
+      const ack = await act(b, id, 'acknowledge', {});
+      expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+      await untilStatus(a, id, 'acknowledged', 'the acknowledgement through N');
+      await eventually(
+        async () => {
+          const o = await outboxOf(b, id);
+          return o.length && o.every((i) => i.receiptReceivedAt) ? true : undefined;
+        },
+        45_000,
+        'A’s receipt at B',
+      );
+      const digestOf = async (node: TestNode, table: string, kind: string) =>
+        (
+          await node.database.pool.query<{ digest: string }>(
+            `SELECT digest FROM ${table} WHERE req_id = $1 AND kind = $2`,
+            [id, kind],
+          )
+        ).rows[0]!.digest;
+      const request = await digestOf(a, 'outbox_messages', 'request');
+      const acknowledgement = await digestOf(a, 'inbox_messages', 'acknowledgement');
+
+      const bundle = await bundleFrom(a, id);
+      expect(bundle.mediator?.party).toBe('party-n');
+      const report = await verifyBundle(bundle, trust);
+      expect(failed(report)).toEqual([]);
+      expect(report.ok).toBe(true);
+      const byItem = new Map(report.verdicts.map((v) => [v.item, v]));
+      // The request went through M: said so, not checked against N.
+      expect(byItem.get(`relay receipt for ${request.slice(0, 16)}`)).toEqual(
+        expect.objectContaining({
+          ok: true,
+          detail:
+            "went through party-m, another mediator than this bundle's: its relay receipt is not checked here",
+        }),
+      );
+      // The acknowledgement went through N, whose relay receipt checks.
+      const ofN = bundle.mediator!.relay_receipts.find((r) => r.for_digest === acknowledgement);
+      expect(ofN, 'N’s relay receipt of the acknowledgement').toBeDefined();
+      expect(byItem.get(`relay receipt ${ofN!.digest.slice(0, 16)}`)).toEqual(
+        expect.objectContaining({
+          ok: true,
+          detail: expect.stringMatching(
+            /^acknowledgement from party-b to party-a: party-n received it at /,
+          ),
+        }),
+      );
+      expect(bundle.mediator!.relay_receipts.map((r) => r.for_digest)).not.toContain(request);
+    } finally {
+      await routeVia('party-m');
+    }
+  });
+
+  // Last: B's key revoked at A refuses what B signs to A from now on.
+  it('a key of B that A revoked after B consented: both parties take M’s pause', async () => {
+    const id = await deliveredRequest(trio, 'Autopsy reports of');
+    held(await consent(a, id));
+    const ofB = held(await consent(b, id));
+    const tokenOfB = await consentToken(b, ofB.msgId);
+    const { kid } = JSON.parse(Buffer.from(tokenOfB.split('.')[0]!, 'base64url').toString()) as {
+      kid: string;
+    };
+    // A's admin revokes the key B signed its consent with (B rotated it), from now.
+    const revoked = await call(a.url, 'POST', `/v1/admin/partners/party-b/keys/${kid}/revoke`, {
+      token: await a.token('admin', 'admin-ops'),
+      json: { reason: 'rotated' },
+    });
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+
+    const paused = signed(await notice(m, id, { action: 'pause' }));
+    const view = await untilAtM(
+      m,
+      id,
+      (v) => v.notices.filter((x) => x.state !== 'pending').length === 2,
+      'both pauses answered',
+    );
+    expect(view.notices.map((x) => [x.to, x.state, x.code]).sort()).toEqual([
+      ['party-a', 'delivered', null],
+      ['party-b', 'delivered', null],
+    ]);
+    expect(view.pauses).toEqual([
+      { pauseId: paused[0]!.pauseId, from: paused[0]!.at, to: null, counted: true },
+    ]);
+    for (const r of await untilBoth(trio, id, 'clock_paused')) {
+      expectClocks(r, true, whoOf(r));
+      expect(eventOf(r, 'clock_paused')[0]!.detail).toMatchObject({
+        pauseId: paused[0]!.pauseId,
+        at: paused[0]!.at,
+      });
+    }
+  });
+});
+
+describe('a pause signalled while A’s workflow waits to continue as new', () => {
+  const LIMIT = 50;
+  let trio: MediatedTrio;
+  let server: http.Server;
+  /** Whether the webhooks fail: A's workflow then cannot continue as new (its notifications wait). */
+  let failing = false;
+  /** What the webhooks were sent: party, request, kind and seq of each notification. */
+  const posts: { party: string; req_id: string; kind: string; seq: number }[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        try {
+          posts.push(JSON.parse(body) as (typeof posts)[number]);
+        } catch {
+          // not a notification
+        }
+        res.statusCode = failing ? 500 : 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    trio = await startMediatedTrio({
+      env: {
+        MEDIATOR_WATCH_SECONDS: '0',
+        WORKFLOW_HISTORY_LIMIT: String(LIMIT),
+        NOTIFY_WEBHOOK_URLS: `http://127.0.0.1:${port}/hook`,
+      },
+      sealContent: true,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await trio?.stop();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  /** A run of A's workflow of the request (the current one unless told), its payloads decrypted. */
+  async function historyOf(id: string, runId?: string) {
+    const { client } = trio.a.temporal;
+    const history = await decodeHistoryPayloads(
+      await client.workflow.getHandle(`request-${id}`, runId).fetchHistory(),
+      client.options.loadedDataConverter.payloadCodecs,
+    );
+    return history.events ?? [];
+  }
+
+  /** Where in a run's history the mediator's pause was signalled to it; -1: not signalled. */
+  function pauseSignalled(events: Awaited<ReturnType<typeof historyOf>>): number {
+    return events.findIndex((e) => {
+      const s = e.workflowExecutionSignaledEventAttributes;
+      const data = s?.input?.payloads?.[0]?.data;
+      if (s?.signalName !== 'mediatorNotice' || !data) return false;
+      const notice = JSON.parse(Buffer.from(data).toString('utf8')) as { action?: string };
+      return notice.action === 'pause';
+    });
+  }
+
+  it('is taken by the next run: A’s clocks stop as B’s do', async () => {
+    const { a, m, b } = trio;
+    const id = await deliveredRequest(trio, 'Grave markers of');
+    held(await consent(a, id));
+    held(await consent(b, id));
+    const handle = a.temporal.client.workflow.getHandle(`request-${id}`);
+    const runBefore = (await handle.describe()).runId;
+
+    // M reminds A until A's workflow, past its history limit, waits for its notifications before
+    // continuing as new (they fail): the last workflow task that took a reminder began past it.
+    failing = true;
+    const reminded = () =>
+      new Set(
+        posts
+          .filter((p) => p.party === 'party-a' && p.req_id === id && p.kind === 'mediator_reminder')
+          .map((p) => p.seq),
+      ).size;
+    for (let k = 1; ; k += 1) {
+      expect(k, 'reminders before A’s workflow reached its limit').toBeLessThan(30);
+      signed(await notice(m, id, { action: 'reminder', deadline: 'response', to: 'requester' }));
+      await eventually(
+        () => Promise.resolve(reminded() >= k ? true : undefined),
+        30_000,
+        `the webhooks told of reminder ${k}`,
+      );
+      // Once no workflow task is pending: where the last one began.
+      const lastTaskStarted = await eventually(
+        async () => {
+          const d = await handle.describe();
+          expect(d.runId).toBe(runBefore);
+          if (d.raw.pendingWorkflowTask) return undefined;
+          const started = (await historyOf(id)).filter((e) => e.workflowTaskStartedEventAttributes);
+          return Math.max(...started.map((e) => Number(e.eventId)));
+        },
+        30_000,
+        'A’s workflow between tasks',
+      );
+      if (lastTaskStarted >= LIMIT) break;
+    }
+
+    const paused = signed(await notice(m, id, { action: 'pause' }));
+    const pauseOfA = paused.find((x) => x.to === 'party-a')!;
+    await untilAtM(
+      m,
+      id,
+      (v) => v.notices.filter((x) => x.action === 'pause' && x.state === 'delivered').length === 2,
+      'both pauses delivered',
+    );
+    // The waiting run got the pause, and holds it untaken while its notifications fail.
+    await eventually(
+      async () => (pauseSignalled(await historyOf(id, runBefore)) >= 0 ? true : undefined),
+      30_000,
+      'the pause signalled to the waiting run',
+    );
+    expect((await handle.describe()).runId).toBe(runBefore);
+    const waiting = (await requestDetail(a, id))!;
+    expect(eventOf(waiting, 'clock_paused')).toEqual([]);
+    // B took it meanwhile.
+    const atB = await untilRequest(b, id, (r) => eventOf(r, 'clock_paused').length === 1, 'paused');
+    expectClocks(atB, true, 'party-b');
+
+    // The webhooks take the notifications again: A's workflow continues as new, with the pause.
+    failing = false;
+    await eventually(
+      async () => ((await handle.describe()).runId !== runBefore ? true : undefined),
+      45_000,
+      'A’s workflow continued as new',
+    );
+    const atA = await untilRequest(
+      a,
+      id,
+      (r) => eventOf(r, 'clock_paused').length === 1,
+      'the pause taken by the next run',
+    );
+    expect(eventOf(atA, 'clock_paused')[0]).toMatchObject({
+      actor: 'party-m',
+      detail: expect.objectContaining({
+        msgId: pauseOfA.msgId,
+        pauseId: pauseOfA.pauseId,
+        at: pauseOfA.at,
+      }),
+    });
+    expectClocks(atA, true, 'party-a');
+    for (const kind of ['acknowledgement', 'response'] as const)
+      expect(explained(atA, kind).mediatorPauses, kind).toEqual([{ from: pauseOfA.at, to: null }]);
+    for (const kind of ['acknowledgement', 'response'] as const)
+      expect(explained(atB, kind).mediatorPauses, kind).toEqual([{ from: pauseOfA.at, to: null }]);
+    // The first run got the pause and did not take it (no event recorded after the signal): the
+    // run it continued as did.
+    const eventsBefore = await historyOf(id, runBefore);
+    const signalledAt = pauseSignalled(eventsBefore);
+    expect(signalledAt).toBeGreaterThanOrEqual(0);
+    const after = eventsBefore.slice(signalledAt + 1);
+    expect(
+      after.filter(
+        (e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes,
+      ),
+    ).toEqual([]);
+    expect(eventsBefore.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+  });
+});
