@@ -28,9 +28,10 @@ import type { KeyRegistry } from '../protocol/keys.js';
 import type { Keyring } from '../protocol/keyring.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
-import { ENVELOPE_MEDIA_TYPE, type MessageBodies } from '../schemas/envelope.js';
+import type { MessageBodies } from '../schemas/envelope.js';
 import type { MediatedRequestView, MediatorNoticeInput } from '../schemas/mediator-api.js';
 import { isTerminal } from '../workflows/lifecycle.js';
+import { postToInbox, readInboxAnswer } from './inbox-post.js';
 import { isRetriedRefusal } from './outbox.js';
 import type { z } from 'zod';
 
@@ -294,30 +295,11 @@ export async function postEnvelope(
 ): Promise<Posted> {
   let res: Response;
   try {
-    res = await fetch(inboxUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': ENVELOPE_MEDIA_TYPE,
-        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
-      },
-      body: token,
-      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-    });
+    res = await postToInbox(inboxUrl, token, POST_TIMEOUT_MS);
   } catch (err) {
     return { retry: `unreachable: ${(err as Error).name}` };
   }
-  const text = await res.text();
-  let problem: { code?: unknown; receipt?: unknown } = {};
-  if (res.status !== 202) {
-    try {
-      problem = JSON.parse(text) as typeof problem;
-    } catch {
-      problem = {};
-    }
-  }
-  const replayed =
-    res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string';
-  const receipt = res.status === 202 ? text.trim() : replayed ? String(problem.receipt) : undefined;
+  const { receipt, replayed, code } = readInboxAnswer(res.status, await res.text());
   if (receipt !== undefined) {
     try {
       const v = await verifyEnvelope(receipt, {
@@ -336,7 +318,6 @@ export async function postEnvelope(
       return { retry: 'receipt_invalid' };
     }
   }
-  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   return isRetriedRefusal(res.status, code) ? { retry: code } : { refused: code };
 }
 

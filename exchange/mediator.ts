@@ -20,6 +20,7 @@ import { signDraft } from '../protocol/sign.js';
 import { verifyAsSigned, verifyEnvelope } from '../protocol/verify.js';
 import { ENVELOPE_MEDIA_TYPE } from '../schemas/envelope.js';
 import type { InboxDeps } from './inbox.js';
+import { postToInbox, readInboxAnswer } from './inbox-post.js';
 import { RELAY_RECEIPT_HEADER } from './relay-receipt.js';
 import { refusalKind, refusalLogOf } from './refusals.js';
 
@@ -133,15 +134,8 @@ export async function relayEnvelope(
   });
   let res: Response;
   try {
-    res = await fetch(to.inboxUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': ENVELOPE_MEDIA_TYPE,
-        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
-        [RELAY_RECEIPT_HEADER]: relayReceipt,
-      },
-      body: token,
-      signal: AbortSignal.timeout(timeoutMs),
+    res = await postToInbox(to.inboxUrl, token, timeoutMs, {
+      [RELAY_RECEIPT_HEADER]: relayReceipt,
     });
   } catch (err) {
     const why = `unreachable: ${(err as Error).name}`;
@@ -150,20 +144,7 @@ export async function relayEnvelope(
   }
   const text = await res.text();
   const contentType = res.headers.get('content-type') ?? 'application/problem+json';
-  let problem: { code?: unknown; receipt?: unknown } = {};
-  if (res.status !== 202) {
-    try {
-      problem = JSON.parse(text) as typeof problem;
-    } catch {
-      problem = {};
-    }
-  }
-  const receiptToken =
-    res.status === 202
-      ? text.trim()
-      : res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string'
-        ? problem.receipt
-        : undefined;
+  const { receipt: receiptToken, code } = readInboxAnswer(res.status, text);
   if (receiptToken !== undefined) {
     // The recipient's receipt is kept only when it is one: signed by the recipient, for this
     // message. The sender checks it again; anything else is not relayed as a receipt.
@@ -184,7 +165,6 @@ export async function relayEnvelope(
     deps.log.info({ digest: v.digest, kind: p.kind, iss: p.iss, aud: p.aud }, 'message relayed');
     return { status: res.status, contentType, body: text, relayReceipt };
   }
-  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   await recordForward(deps.pool, v.digest, { status: res.status, error: code });
   if (res.status >= 500 || res.status === 429 || res.status === 408) return pending(code);
   // A refusal by the recipient goes back to the sender as it came: both see the same code.

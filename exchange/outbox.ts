@@ -32,14 +32,10 @@ import {
   type SignedEnvelope,
 } from '../protocol/sign.js';
 import { verifyEnvelope } from '../protocol/verify.js';
+import { postToInbox, readInboxAnswer } from './inbox-post.js';
 import { attachmentMeta } from '../db/attachments.js';
 import { referencedAttachments } from '../schemas/domain/shared.js';
-import {
-  ENVELOPE_MEDIA_TYPE,
-  type Attachment,
-  type MessageKind,
-  type Payload,
-} from '../schemas/envelope.js';
+import { type Attachment, type MessageKind, type Payload } from '../schemas/envelope.js';
 
 export interface OutboxDeps {
   pool: pg.Pool;
@@ -469,15 +465,7 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   }
   let res: Response;
   try {
-    res = await fetch(inboxUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': ENVELOPE_MEDIA_TYPE,
-        accept: `${ENVELOPE_MEDIA_TYPE}, application/problem+json`,
-      },
-      body: token,
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
-    });
+    res = await postToInbox(inboxUrl, token, deps.timeoutMs ?? 10_000);
   } catch (err) {
     const reason = `unreachable: ${(err as Error).name}`;
     await recordAttempt(deps.pool, msgId, reason);
@@ -487,22 +475,12 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   // Through a mediator: its relay receipt (proof it took the message, and when) is kept.
   const relayed = res.headers.get(RELAY_RECEIPT_HEADER);
   if (relayed) await keepMediatorReceipt(deps, message, relayed);
-  if (res.status === 202) {
+  // A replay: delivered before, but its answer was lost: the partner returns the receipt it owes.
+  const { receipt, code } = readInboxAnswer(res.status, text);
+  if (receipt !== undefined) {
     await recordAttempt(deps.pool, msgId, null);
-    return deliveredOutcome(await applyReceipt(deps, msgId, text.trim(), 'online', message));
+    return deliveredOutcome(await applyReceipt(deps, msgId, receipt, 'online', message));
   }
-  let problem: { code?: unknown; receipt?: unknown } = {};
-  try {
-    problem = JSON.parse(text) as typeof problem;
-  } catch {
-    problem = {};
-  }
-  if (res.status === 409 && problem.code === 'replay' && typeof problem.receipt === 'string') {
-    // Delivered before, but its answer was lost: the partner returns the receipt it owes.
-    await recordAttempt(deps.pool, msgId, null);
-    return deliveredOutcome(await applyReceipt(deps, msgId, problem.receipt, 'online', message));
-  }
-  const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   await recordAttempt(deps.pool, msgId, code);
   if (isRetriedRefusal(res.status, code)) throw new DeliveryRetry(code);
   await markRejected(deps.pool, msgId, code);
