@@ -118,6 +118,28 @@ const finalResponse = (received: number | null) =>
     body: { final: true },
   });
 
+/**
+ * A's withdrawal, its message 2 (having seen B's message 1 unless `more` says otherwise), signed at
+ * T0+30 s and received at `received` (null: in transit).
+ */
+const withdrawalOfA = (received: number | null, more: Partial<Spec> = {}) =>
+  relayed({ kind: 'withdrawal', from: 'requester', seq: 2, seen: 1, sent: 30, received, ...more });
+
+/** B's message 2 (`kind`, `body`), signed at T0+31 s without having seen A's withdrawal. */
+const crossingStep = (kind: Spec['kind'], body: Record<string, unknown>, received: number | null) =>
+  relayed({ kind, from: 'responder', seq: 2, seen: 1, sent: 31, received, body });
+
+/** Request received and acknowledged, then A's withdrawal and B's step signed unseen. */
+function crossing(step: Spec['kind'], body: Record<string, unknown>, arrived: boolean) {
+  return [
+    request(),
+    acknowledgement(),
+    // Both had seen all the other had sent before: neither has seen the other's new message.
+    withdrawalOfA(arrived ? 40 : null),
+    crossingStep(step, body, arrived ? 41 : null),
+  ];
+}
+
 /** The view, checked against the wire type M answers with. */
 function viewOf(messages: readonly RelayedMessage[], now = at(10)): MediatedRequestView {
   const view = mediatedView({ reqId: REQ_ID, messages, policy: POLICY, now });
@@ -260,32 +282,6 @@ describe('mediatedView: the state each party shows', () => {
 });
 
 describe('mediatedView: crossing messages, by the convergence rule', () => {
-  /** Request received and acknowledged, then A's withdrawal and B's step signed unseen. */
-  function crossing(step: Spec['kind'], body: Record<string, unknown>, arrived: boolean) {
-    return [
-      request(),
-      acknowledgement(),
-      // Both had seen all the other had sent before: neither has seen the other's new message.
-      relayed({
-        kind: 'withdrawal',
-        from: 'requester',
-        seq: 2,
-        seen: 1,
-        sent: 30,
-        received: arrived ? 40 : null,
-      }),
-      relayed({
-        kind: step,
-        from: 'responder',
-        seq: 2,
-        seen: 1,
-        sent: 31,
-        received: arrived ? 41 : null,
-        body,
-      }),
-    ];
-  }
-
   it.each([
     // README, _Convergence rule_: requester's action × responder's, what both end with.
     ['response', { final: true }, 'answered', false],
@@ -298,18 +294,7 @@ describe('mediatedView: crossing messages, by the convergence rule', () => {
       // The acknowledgement case crosses the request's first acknowledgement.
       const messages =
         kind === 'acknowledgement'
-          ? [
-              request(),
-              relayed({
-                kind: 'withdrawal',
-                from: 'requester',
-                seq: 2,
-                seen: 0,
-                sent: 30,
-                received: 40,
-              }),
-              acknowledgement(31, 41),
-            ]
+          ? [request(), withdrawalOfA(40, { seen: 0 }), acknowledgement(31, 41)]
           : crossing(kind, body, true);
       const view = viewOf(messages, at(100));
       expect(view).toMatchObject({
@@ -749,27 +734,7 @@ describe('mediatedView: whether M holds every message of the request (complete)'
     ],
     [
       'a withdrawal and a final response crossing',
-      () => [
-        request(),
-        acknowledgement(),
-        relayed({
-          kind: 'withdrawal',
-          from: 'requester',
-          seq: 2,
-          seen: 1,
-          sent: 30,
-          received: null,
-        }),
-        relayed({
-          kind: 'response',
-          from: 'responder',
-          seq: 2,
-          seen: 1,
-          sent: 31,
-          received: null,
-          body: { final: true },
-        }),
-      ],
+      () => crossing('response', { final: true }, false),
     ],
   ])('is complete with %s', (_, messages) => {
     expect(viewOf(messages(), at(100)).complete).toBe(true);
@@ -832,18 +797,7 @@ describe('mediatedView: whether M holds every message of the request (complete)'
   it.each<[string, () => RelayedMessage[]]>([
     [
       'A’s message saw a message of B that M does not hold',
-      () => [
-        request(),
-        acknowledgement(),
-        relayed({
-          kind: 'withdrawal',
-          from: 'requester',
-          seq: 2,
-          seen: 2,
-          sent: 30,
-          received: null,
-        }),
-      ],
+      () => [request(), acknowledgement(), withdrawalOfA(null, { seen: 2 })],
     ],
     [
       'B’s message saw a message of A that M does not hold',
@@ -886,23 +840,8 @@ describe('mediatedView: the responder’s state and the listing of messages', ()
       received: null,
       refused: true,
     });
-    const withdrawal = relayed({
-      kind: 'withdrawal',
-      from: 'requester',
-      seq: 2,
-      seen: 1,
-      sent: 30,
-      received: 40,
-    });
-    const response = relayed({
-      kind: 'response',
-      from: 'responder',
-      seq: 2,
-      seen: 1,
-      sent: 31,
-      received: 41,
-      body: { final: true },
-    });
+    const withdrawal = withdrawalOfA(40);
+    const response = crossingStep('response', { final: true }, 41);
     const expected = [
       'requester:request',
       'responder:acknowledgement',

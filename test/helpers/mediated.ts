@@ -1,9 +1,19 @@
 // Three live nodes for the mediated exchange (README, _Mediated exchange_): A and B, each on its
 // own node, namespace and database, exchange through a mediator M; a proxy the test can cut stands
 // where an outage is wanted. With the steps the tests of it share: A's officer creating a request,
-// an officer acting on one, waiting for a request to reach a state, reading a node's outbox.
+// an officer acting on one, waiting for a request to reach a state, reading a node's outbox; a
+// mediator's notices and view of a request, the parties' consents to a pause; a party's evidence
+// bundle and the keys it is verified with.
 import { expect } from 'vitest';
+import type { BundleReport, TrustAnchors } from '../../audit/verify-bundle.js';
 import type { RequestType } from '../../schemas/common.js';
+import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
+import { EvidenceBundle } from '../../schemas/evidence.js';
+import {
+  MediatedRequestView,
+  MediatorNoticeView,
+  PauseConsentView,
+} from '../../schemas/mediator-api.js';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { subjectFor } from './domain.js';
 import { call } from './http.js';
@@ -205,3 +215,171 @@ export function untilFailedAttempt(
     what,
   );
 }
+
+/**
+ * Until every message `node` sent about the request holds its recipient's receipt, as the node's
+ * supervisor sees its outbox (a party's status moves on before the receipt of its last message
+ * has come back through M); those messages.
+ */
+export function untilReceipted(node: TestNode, id: string): Promise<OutboxItem[]> {
+  return eventually(
+    async () => {
+      const mine = await outboxOf(node, id);
+      return mine.length > 0 && mine.every((i) => i.receiptReceivedAt !== null) ? mine : undefined;
+    },
+    WAIT_MS,
+    `${node.config.partyId}: receipts of all it sent`,
+  );
+}
+
+/** The mediator `med`'s `supervisor` (or the holder of `token`) asks it for a notice about `id`. */
+export async function notice(
+  med: TestNode,
+  supervisor: string,
+  id: string,
+  json: unknown,
+  token?: string,
+) {
+  return call(med.url, 'POST', `/v1/mediated/${id}/notices`, {
+    token: token ?? (await med.token('supervisor', supervisor)),
+    json,
+  });
+}
+
+/** A party's officer agrees that the mediator may pause both clocks; the party's answer. */
+export async function consent(node: TestNode, id: string) {
+  return call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
+    token: await node.token('officer'),
+  });
+}
+
+/** A consent the mediator holds (201). */
+export function held(res: Awaited<ReturnType<typeof consent>>): PauseConsentView {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const view = PauseConsentView.parse(res.body);
+  expect(view.heldSince).not.toBeNull();
+  return view;
+}
+
+/** A consent as `node` signed and kept it (the only one of that id). */
+export async function consentToken(node: TestNode, msgId: string): Promise<string> {
+  const { rows } = await node.database.pool.query<{ token: string }>(
+    'SELECT token FROM pause_consents WHERE msg_id = $1',
+    [msgId],
+  );
+  expect(rows, `${node.config.partyId} kept consent ${msgId}`).toHaveLength(1);
+  return rows[0]!.token;
+}
+
+/** The notices the mediator signed, as its 201 answer lists them, parsed through the wire type. */
+export function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeView[] {
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return MediatorNoticeView.array().parse((res.body as { items: unknown }).items);
+}
+
+/** A refusal with its status and code. */
+export function expectRefused(res: { status: number; body: any }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body.code, JSON.stringify(res.body)).toBe(code);
+}
+
+/** Posts a signed envelope straight to `node`'s inbox; its answer. */
+export const postEnvelope = (node: TestNode, token: string) =>
+  call(node.url, 'POST', '/v1/messages', {
+    raw: token,
+    headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+  });
+
+/** `med`'s view of one request, parsed through the wire type; undefined while `med` lacks it. */
+export async function viewAtM(
+  med: TestNode,
+  supervisor: string,
+  id: string,
+): Promise<MediatedRequestView | undefined> {
+  const res = await call(med.url, 'GET', `/v1/mediated/${id}`, {
+    token: await med.token('supervisor', supervisor),
+  });
+  if (res.status === 404) return undefined;
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return MediatedRequestView.parse(res.body);
+}
+
+/** The mediator's view of a request it holds. */
+export async function heldAtM(
+  med: TestNode,
+  supervisor: string,
+  id: string,
+): Promise<MediatedRequestView> {
+  const view = await viewAtM(med, supervisor, id);
+  expect(view, `${med.config.partyId} holds ${id}`).toBeDefined();
+  return view!;
+}
+
+/** Until `med`'s view of the request satisfies `pred` (a pass of its watch first, when told). */
+export async function untilAtM(
+  med: TestNode,
+  supervisor: string,
+  id: string,
+  pred: (v: MediatedRequestView) => boolean,
+  what: string,
+  opts: { watchPass?: boolean } = {},
+): Promise<MediatedRequestView> {
+  let last: MediatedRequestView | undefined;
+  try {
+    return await eventually(
+      async () => {
+        if (opts.watchPass) await med.mediatorWatch.pass();
+        last = await viewAtM(med, supervisor, id);
+        return last && pred(last) ? last : undefined;
+      },
+      WAIT_MS,
+      `${med.config.partyId}: ${what}`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 2)}`, { cause: err });
+  }
+}
+
+/** How a party explains one of its deadlines (the request detail's `deadlines`). */
+export interface Explanation {
+  dueAt: string;
+  clockStopped: boolean;
+  mediatorPauses?: { from: string; to: string | null }[];
+  mediatorPausedSeconds?: number;
+}
+
+/** How the request, as a party shows it, explains its deadline of `kind` (there must be one). */
+export const explained = (r: RequestDetailView, kind: 'acknowledgement' | 'response') => {
+  const e = r.deadlines[kind] as Explanation | null | undefined;
+  expect(e, `${kind} deadline explained`).toBeTruthy();
+  return e!;
+};
+
+/** The events of `type` on the request's timeline. */
+export const eventOf = (r: RequestDetailView, type: string) =>
+  r.timeline.filter((e) => e.type === type);
+
+/** The key ids `node` publishes at /.well-known/jwks.json. */
+export async function kidsOf(node: TestNode): Promise<string[]> {
+  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
+  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
+}
+
+/** The trust anchors of a reader who trusts the keys `nodes` publish, by party. */
+export async function trustOf(...nodes: TestNode[]): Promise<TrustAnchors> {
+  const trust: TrustAnchors = {};
+  for (const node of nodes) trust[node.config.partyId] = await kidsOf(node);
+  return trust;
+}
+
+/** The request's evidence bundle as `node`'s supervisor downloads it. */
+export async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
+  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
+    token: await node.token('supervisor'),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return EvidenceBundle.parse(res.body);
+}
+
+/** The verdicts of a bundle's report that failed. */
+export const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);

@@ -17,19 +17,21 @@ import { Payload } from '../../schemas/envelope.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { AuditEntry } from '../../schemas/audit.js';
-import { EvidenceBundle, RelayProofs } from '../../schemas/evidence.js';
+import { RelayProofs, type EvidenceBundle } from '../../schemas/evidence.js';
 import { finalFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import type { TestNode } from '../helpers/node.js';
 import {
   act,
+  bundleFrom,
   createRequest,
-  outboxOf,
+  failed,
   startMediatedTrio,
+  trustOf,
+  untilReceipted,
   untilStatus,
   type CutTrio,
 } from '../helpers/mediated.js';
-import { eventually } from '../helpers/partners.js';
 import type { CuttableProxy } from '../helpers/proxy.js';
 
 const MARKER = 'MEDIATED-EVIDENCE-MARKER-Vesna-Kovac';
@@ -41,40 +43,8 @@ let b: TestNode;
 let proxy: CuttableProxy;
 let trust: TrustAnchors;
 
-/**
- * Until every message `node` sent about the request holds its recipient's receipt, as the node's
- * supervisor sees its outbox (a party's status moves on before the receipt of its last message
- * has come back through M).
- */
-function untilReceipted(node: TestNode, id: string) {
-  return eventually(
-    async () => {
-      const mine = await outboxOf(node, id);
-      return mine.length > 0 && mine.every((i) => i.receiptReceivedAt !== null) ? mine : undefined;
-    },
-    30_000,
-    `${node.config.partyId}: receipts of all it sent`,
-  );
-}
-
-async function kidsOf(node: TestNode): Promise<string[]> {
-  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
-  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
-}
-
 /** A node's decryption keys, read from its key folder as `parley evidence verify --open` does. */
 const keysOf = async (node: TestNode) => (await loadKeyring(node.config.keysDir)).decryptionKeys;
-
-/** The request's evidence bundle as `node`'s supervisor downloads it. */
-async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
-    token: await node.token('supervisor'),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return EvidenceBundle.parse(res.body);
-}
-
-const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);
 
 /** The payload of a compact JWS, as text. */
 const payloadText = (token: string) =>
@@ -103,11 +73,7 @@ beforeAll(async () => {
   // M relays for both; A and B reach M through the proxy, and each other through M, sealed.
   trio = await startMediatedTrio({ sealContent: true, cut: 'm' });
   ({ a, m, b, proxy } = trio);
-  trust = {
-    'party-a': await kidsOf(a),
-    'party-b': await kidsOf(b),
-    'party-m': await kidsOf(m),
-  };
+  trust = await trustOf(a, b, m);
 }, 120_000);
 afterAll(async () => {
   await trio?.stop();

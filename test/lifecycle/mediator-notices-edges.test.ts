@@ -19,27 +19,36 @@
 import http from 'node:http';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { loadKeyring } from '../../protocol/keyring.js';
 import { signDraft } from '../../protocol/sign.js';
-import { EvidenceBundle } from '../../schemas/evidence.js';
 import { decodeHistoryPayloads } from '../../temporal/history-payloads.js';
-import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
-import {
-  MediatedRequestView,
-  MediatorNoticeView,
-  PauseConsentView,
-} from '../../schemas/mediator-api.js';
+import type { MediatorNoticeView } from '../../schemas/mediator-api.js';
 import type { RequestDetailView } from '../../schemas/requests-api.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import {
   act,
+  bundleFrom,
+  consent,
+  consentToken,
   createRequest,
-  outboxOf,
+  eventOf,
+  expectRefused,
+  explained,
+  failed,
+  held,
+  heldAtM,
+  notice,
+  postEnvelope,
+  signed,
   startMediatedTrio,
+  trustOf,
+  untilAtM,
+  untilReceipted,
   untilRequest,
   untilStatus,
+  viewAtM,
   type CutTrio,
   type MediatedTrio,
 } from '../helpers/mediated.js';
@@ -59,97 +68,6 @@ const URGENT_ACK_SECONDS = 2;
  */
 const BACKDATE_MS = 10_000;
 
-/** M's supervisor (of `med`) asks it to send a notice about the request. */
-async function notice(med: TestNode, id: string, json: unknown) {
-  return call(med.url, 'POST', `/v1/mediated/${id}/notices`, {
-    token: await med.token('supervisor', SUPERVISOR),
-    json,
-  });
-}
-
-/** A party's officer agrees that the mediator may pause both clocks. */
-async function consent(node: TestNode, id: string) {
-  return call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
-    token: await node.token('officer'),
-  });
-}
-
-/** A consent the mediator holds (201). */
-function held(res: Awaited<ReturnType<typeof consent>>): PauseConsentView {
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const view = PauseConsentView.parse(res.body);
-  expect(view.heldSince).not.toBeNull();
-  return view;
-}
-
-/** The notices M signed, as its 201 answer lists them. */
-function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeView[] {
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return MediatorNoticeView.array().parse((res.body as { items: unknown }).items);
-}
-
-/** A refusal with its status and code. */
-function expectRefused(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.code, JSON.stringify(res.body)).toBe(code);
-}
-
-/** M's view of one request; undefined while M does not hold it. */
-async function viewAtM(med: TestNode, id: string): Promise<MediatedRequestView | undefined> {
-  const res = await call(med.url, 'GET', `/v1/mediated/${id}`, {
-    token: await med.token('supervisor', SUPERVISOR),
-  });
-  if (res.status === 404) return undefined;
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return MediatedRequestView.parse(res.body);
-}
-
-/** M's view of a request it holds. */
-async function heldAtM(med: TestNode, id: string): Promise<MediatedRequestView> {
-  const view = await viewAtM(med, id);
-  expect(view, `${med.config.partyId} holds ${id}`).toBeDefined();
-  return view!;
-}
-
-/** Until M's view of the request satisfies `pred` (a pass of M's watch first, when told). */
-async function untilAtM(
-  med: TestNode,
-  id: string,
-  pred: (v: MediatedRequestView) => boolean,
-  what: string,
-  opts: { watchPass?: boolean } = {},
-): Promise<MediatedRequestView> {
-  let last: MediatedRequestView | undefined;
-  try {
-    return await eventually(
-      async () => {
-        if (opts.watchPass) await med.mediatorWatch.pass();
-        last = await viewAtM(med, id);
-        return last && pred(last) ? last : undefined;
-      },
-      45_000,
-      `${med.config.partyId}: ${what}`,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 2)}`, { cause: err });
-  }
-}
-
-/** How a party explains one of its deadlines (the request detail's `deadlines`). */
-interface Explanation {
-  dueAt: string;
-  clockStopped: boolean;
-  mediatorPauses?: { from: string; to: string | null }[];
-  mediatorPausedSeconds?: number;
-}
-const explained = (r: RequestDetailView, kind: 'acknowledgement' | 'response') => {
-  const e = r.deadlines[kind] as Explanation | null | undefined;
-  expect(e, `${kind} deadline explained`).toBeTruthy();
-  return e!;
-};
-
-const eventOf = (r: RequestDetailView, type: string) => r.timeline.filter((e) => e.type === type);
-
 /** Which party shows the request: A sent it, B received it. */
 const whoOf = (r: RequestDetailView) => (r.direction === 'outgoing' ? 'party-a' : 'party-b');
 
@@ -158,39 +76,6 @@ function expectClocks(r: RequestDetailView, stopped: boolean, who: string) {
   for (const kind of ['acknowledgement', 'response'] as const)
     expect(explained(r, kind).clockStopped, `${who} ${kind}`).toBe(stopped);
 }
-
-async function kidsOf(node: TestNode): Promise<string[]> {
-  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
-  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
-}
-
-/** The request's evidence bundle as `node`'s supervisor downloads it. */
-async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
-    token: await node.token('supervisor'),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return EvidenceBundle.parse(res.body);
-}
-
-const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);
-
-/** A consent as `node` signed and kept it. */
-async function consentToken(node: TestNode, msgId: string): Promise<string> {
-  const { rows } = await node.database.pool.query<{ token: string }>(
-    'SELECT token FROM pause_consents WHERE msg_id = $1',
-    [msgId],
-  );
-  expect(rows, `${node.config.partyId} kept consent ${msgId}`).toHaveLength(1);
-  return rows[0]!.token;
-}
-
-/** Posts a signed envelope straight to `node`'s inbox. */
-const post = (node: TestNode, token: string) =>
-  call(node.url, 'POST', '/v1/messages', {
-    raw: token,
-    headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-  });
 
 /** A request A created, delivered at B with B's receipt at A, and seen so at M. */
 async function deliveredRequest(
@@ -202,7 +87,13 @@ async function deliveredRequest(
   const id = await createRequest(a, `${title} ${MARKER}`, opts);
   await untilStatus(b, id, 'delivered', 'the request arrived');
   await untilRequest(a, id, (r) => r.receiptAt !== null, 'B’s receipt at A');
-  await untilAtM(m, id, (v) => v.agree && v.asResponder === 'delivered', 'the request delivered');
+  await untilAtM(
+    m,
+    SUPERVISOR,
+    id,
+    (v) => v.agree && v.asResponder === 'delivered',
+    'the request delivered',
+  );
   return id;
 }
 
@@ -267,12 +158,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     await registerPartner(n, b, undefined, { relays: true });
     await registerPartner(a, n);
     await registerPartner(b, n);
-    trust = {
-      'party-a': await kidsOf(a),
-      'party-b': await kidsOf(b),
-      'party-m': await kidsOf(m),
-      'party-n': await kidsOf(n),
-    };
+    trust = await trustOf(a, b, m, n);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([trio?.stop(), n?.destroy()]);
@@ -312,7 +198,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
         },
         keyOfM,
       );
-      const refused = await post(node, pause.token);
+      const refused = await postEnvelope(node, pause.token);
       expectRefused(refused, 409, 'pause_consent');
       expect((refused.body as { detail: string }).detail, who).toContain('no later than it began');
       const resume = await signDraft(
@@ -326,7 +212,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
         keyOfM,
       );
       // No such pause was taken, so none ends.
-      expectRefused(await post(node, resume.token), 409, 'invalid_state');
+      expectRefused(await postEnvelope(node, resume.token), 409, 'invalid_state');
     }
     for (const node of [a, b]) {
       const who = node.config.partyId;
@@ -340,11 +226,11 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     }
     // The consents were not spent by what both refused: M's own pause, from now, carries them and
     // both take it; it began after the acknowledgement was due, so it gives none of it back.
-    const paused = signed(await notice(m, id, { action: 'pause' }));
+    const paused = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     expect(paused.map((x) => x.to).sort()).toEqual(['party-a', 'party-b']);
     expect(Date.parse(paused[0]!.at!)).toBeGreaterThan(Date.parse(before['party-a']!.ackDueAt!));
     await untilBoth(trio, id, 'clock_paused');
-    signed(await notice(m, id, { action: 'resume' }));
+    signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
     for (const r of await untilBoth(trio, id, 'clock_resumed')) {
       const who = whoOf(r);
       expect(r.overdue, who).toBe(true);
@@ -362,29 +248,33 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     const clicks = (await Promise.all([consent(a, id), consent(a, id)])).map(held);
     const ofB = held(await consent(b, id));
     const ofA = [first, ...clicks].map((c) => c.msgId);
-    const heldOfA = (await heldAtM(m, id)).consents.filter((c) => c.party === 'party-a');
+    const heldOfA = (await heldAtM(m, SUPERVISOR, id)).consents.filter(
+      (c) => c.party === 'party-a',
+    );
     // Every consent A gave is one M holds; at least two of them (the clicks are fresh ones).
     expect(heldOfA.map((c) => c.msgId).sort()).toEqual([...new Set(ofA)].sort());
     expect(heldOfA.length).toBeGreaterThanOrEqual(2);
 
-    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    const [pause] = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     await untilBoth(trio, id, 'clock_paused');
     // The pause carried one consent of A, its newest (the last M received), and B's.
-    const carried = (await heldAtM(m, id)).consents.filter((c) => c.pauseId === pause!.pauseId);
+    const carried = (await heldAtM(m, SUPERVISOR, id)).consents.filter(
+      (c) => c.pauseId === pause!.pauseId,
+    );
     expect(carried.map((c) => c.party).sort()).toEqual(['party-a', 'party-b']);
     expect(carried.find((c) => c.party === 'party-b')!.msgId).toBe(ofB.msgId);
     expect(Date.parse(carried.find((c) => c.party === 'party-a')!.receivedAt)).toBe(
       Math.max(...heldOfA.map((c) => Date.parse(c.receivedAt))),
     );
-    signed(await notice(m, id, { action: 'resume' }));
+    signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
     await untilBoth(trio, id, 'clock_resumed');
 
     // B agrees again; A does not: its older consents are spent with the newest.
     const againB = held(await consent(b, id));
-    const refused = await notice(m, id, { action: 'pause' });
+    const refused = await notice(m, SUPERVISOR, id, { action: 'pause' });
     expectRefused(refused, 409, 'pause_consent');
     expect((refused.body as { detail: string }).detail).toContain('party-a');
-    const view = await heldAtM(m, id);
+    const view = await heldAtM(m, SUPERVISOR, id);
     expect(view.notices.filter((x) => x.action === 'pause')).toHaveLength(2);
     expect(view.pauses).toHaveLength(1);
     expect(view.consents.find((c) => c.msgId === againB.msgId)?.pauseId).toBeNull();
@@ -396,17 +286,18 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     const id = await deliveredRequest(trio, 'Mass grave survey of');
     held(await consent(a, id));
     held(await consent(b, id));
-    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    const [pause] = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     await untilBoth(trio, id, 'clock_paused');
 
     toB.cut();
     let toBResume: MediatorNoticeView;
     try {
-      const resumed = signed(await notice(m, id, { action: 'resume' }));
+      const resumed = signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
       toBResume = resumed.find((x) => x.to === 'party-b')!;
       expect(toBResume).toMatchObject({ action: 'resume', pauseId: pause!.pauseId });
       await untilAtM(
         m,
+        SUPERVISOR,
         id,
         (v) => (v.notices.find((x) => x.msgId === toBResume.msgId)?.attempts ?? 0) >= 1,
         'a first attempt to deliver B’s resume',
@@ -420,6 +311,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
       expect(rowCount).toBe(1);
       await untilAtM(
         m,
+        SUPERVISOR,
         id,
         (v) => v.notices.find((x) => x.msgId === toBResume.msgId)?.state === 'given_up',
         'B’s resume given up',
@@ -441,7 +333,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     }
 
     // Asked to resume again, M sends B the resume it never took: the same one, with 20 rounds more.
-    const again = signed(await notice(m, id, { action: 'resume' }));
+    const again = signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
     expect(again).toEqual([
       expect.objectContaining({
         msgId: toBResume!.msgId,
@@ -468,6 +360,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     expect([atB.ackDueAt, atB.responseDueAt]).toEqual([atA.ackDueAt, atA.responseDueAt]);
     const view = await untilAtM(
       m,
+      SUPERVISOR,
       id,
       (v) => v.notices.find((x) => x.msgId === toBResume!.msgId)?.state === 'delivered',
       'B’s resume delivered',
@@ -476,7 +369,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
       { pauseId: pause!.pauseId, from: pause!.at, to: toBResume!.at, counted: true },
     ]);
     // Nothing is left to resume.
-    expectRefused(await notice(m, id, { action: 'resume' }), 409, 'invalid_state');
+    expectRefused(await notice(m, SUPERVISOR, id, { action: 'resume' }), 409, 'invalid_state');
   });
 
   it('a consent M refused (the request went straight, before the route through M) is left out of A’s evidence, which verifies', async () => {
@@ -485,18 +378,11 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     try {
       id = await createRequest(a, `Straight request about ${MARKER}`);
       await untilStatus(b, id, 'delivered', 'the request arrived straight');
-      await eventually(
-        async () => {
-          const o = await outboxOf(a, id);
-          return o.length && o.every((i) => i.receiptReceivedAt) ? true : undefined;
-        },
-        45_000,
-        'B’s receipt at A',
-      );
+      await untilReceipted(a, id);
     } finally {
       await routeVia('party-m');
     }
-    expect(await viewAtM(m, id)).toBeUndefined();
+    expect(await viewAtM(m, SUPERVISOR, id)).toBeUndefined();
     const refused = await consent(a, id);
     expectRefused(refused, 409, 'invalid_state');
     expect((refused.body as { detail: string }).detail).toContain('unknown_request');
@@ -519,15 +405,16 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     const id = await deliveredRequest(trio, 'Cemetery registers of');
     held(await consent(a, id));
     held(await consent(b, id));
-    const [pause] = signed(await notice(m, id, { action: 'pause' }));
+    const [pause] = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     const before = await untilBoth(trio, id, 'clock_paused');
     for (const r of before) expectClocks(r, true, whoOf(r));
 
     await routeVia('party-n');
     try {
-      const resumed = signed(await notice(m, id, { action: 'resume' }));
+      const resumed = signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
       const view = await untilAtM(
         m,
+        SUPERVISOR,
         id,
         (v) =>
           v.notices.filter((x) => x.action === 'resume' && x.state === 'delivered').length === 2,
@@ -549,7 +436,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
         after[0].responseDueAt,
       ]);
       // N, the route now, relayed none of it: it has nothing to resume.
-      expectRefused(await notice(n, id, { action: 'resume' }), 404, 'unknown_request');
+      expectRefused(await notice(n, SUPERVISOR, id, { action: 'resume' }), 404, 'unknown_request');
     } finally {
       await routeVia('party-m');
     }
@@ -562,14 +449,7 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
       const ack = await act(b, id, 'acknowledge', {});
       expect(ack.status, JSON.stringify(ack.body)).toBe(200);
       await untilStatus(a, id, 'acknowledged', 'the acknowledgement through N');
-      await eventually(
-        async () => {
-          const o = await outboxOf(b, id);
-          return o.length && o.every((i) => i.receiptReceivedAt) ? true : undefined;
-        },
-        45_000,
-        'A’s receipt at B',
-      );
+      await untilReceipted(b, id);
       const digestOf = async (node: TestNode, table: string, kind: string) =>
         (
           await node.database.pool.query<{ digest: string }>(
@@ -627,9 +507,10 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
     });
     expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
 
-    const paused = signed(await notice(m, id, { action: 'pause' }));
+    const paused = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     const view = await untilAtM(
       m,
+      SUPERVISOR,
       id,
       (v) => v.notices.filter((x) => x.state !== 'pending').length === 2,
       'both pauses answered',
@@ -730,7 +611,13 @@ describe('a pause signalled while A’s workflow waits to continue as new', () =
       ).size;
     for (let k = 1; ; k += 1) {
       expect(k, 'reminders before A’s workflow reached its limit').toBeLessThan(30);
-      signed(await notice(m, id, { action: 'reminder', deadline: 'response', to: 'requester' }));
+      signed(
+        await notice(m, SUPERVISOR, id, {
+          action: 'reminder',
+          deadline: 'response',
+          to: 'requester',
+        }),
+      );
       await eventually(
         () => Promise.resolve(reminded() >= k ? true : undefined),
         30_000,
@@ -751,10 +638,11 @@ describe('a pause signalled while A’s workflow waits to continue as new', () =
       if (lastTaskStarted >= LIMIT) break;
     }
 
-    const paused = signed(await notice(m, id, { action: 'pause' }));
+    const paused = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     const pauseOfA = paused.find((x) => x.to === 'party-a')!;
     await untilAtM(
       m,
+      SUPERVISOR,
       id,
       (v) => v.notices.filter((x) => x.action === 'pause' && x.state === 'delivered').length === 2,
       'both pauses delivered',

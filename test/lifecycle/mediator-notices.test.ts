@@ -13,29 +13,35 @@
 // - a party's evidence bundle lists M's notices it received, verified offline.
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle, type BundleReport, type TrustAnchors } from '../../audit/verify-bundle.js';
+import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import { loadKeyring } from '../../protocol/keyring.js';
 import { signDraft } from '../../protocol/sign.js';
-import { EvidenceBundle } from '../../schemas/evidence.js';
-import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
-import {
-  MediatedRequestView,
-  MediatorNoticeView,
-  PauseConsentView,
-} from '../../schemas/mediator-api.js';
-import type { RequestDetailView } from '../../schemas/requests-api.js';
+import type { MediatedRequestView, MediatorNoticeView } from '../../schemas/mediator-api.js';
 import { call } from '../helpers/http.js';
 import type { TestNode } from '../helpers/node.js';
 import {
   act,
+  bundleFrom,
+  consent,
+  consentToken,
   createRequest,
+  eventOf,
+  expectRefused,
+  explained,
+  failed,
+  held,
+  heldAtM,
+  notice,
+  postEnvelope,
+  signed,
   startMediatedTrio,
+  trustOf,
+  untilAtM,
   untilRequest,
   untilStatus,
   type CutTrio,
 } from '../helpers/mediated.js';
 import { recordHistory } from '../helpers/histories.js';
-import { eventually } from '../helpers/partners.js';
 import { writeTestPolicy } from '../helpers/policy.js';
 import type { CuttableProxy } from '../helpers/proxy.js';
 import { requestDetail } from '../helpers/requests.js';
@@ -53,29 +59,6 @@ let b: TestNode;
 let toB: CuttableProxy;
 let trust: TrustAnchors;
 
-/** M's supervisor (or the holder of `token`) asks M to send a notice about the request. */
-async function notice(id: string, json: unknown, token?: string) {
-  return call(m.url, 'POST', `/v1/mediated/${id}/notices`, {
-    token: token ?? (await m.token('supervisor', SUPERVISOR)),
-    json,
-  });
-}
-
-/** A party's officer agrees that M may pause both clocks; the consent as the party answers it. */
-async function consent(node: TestNode, id: string, token?: string) {
-  return call(node.url, 'POST', `/v1/requests/${id}/pause-consent`, {
-    token: token ?? (await node.token('officer')),
-  });
-}
-
-/** A consent the mediator holds (201). */
-function held(res: Awaited<ReturnType<typeof consent>>): PauseConsentView {
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const view = PauseConsentView.parse(res.body);
-  expect(view.heldSince).not.toBeNull();
-  return view;
-}
-
 /** A consent to M's pause about `reqId` that says it is party-b's, signed with `key`. */
 async function consentOfB(reqId: string, key: Parameters<typeof signDraft>[1]): Promise<string> {
   const signed = await signDraft(
@@ -91,96 +74,13 @@ async function consentOfB(reqId: string, key: Parameters<typeof signDraft>[1]): 
   return signed.token;
 }
 
-/** The notices M signed, as its 201 answer lists them, parsed through the wire type. */
-function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeView[] {
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return MediatorNoticeView.array().parse((res.body as { items: unknown }).items);
-}
-
-/** A refusal with its status and code. */
-function expectRefused(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.code, JSON.stringify(res.body)).toBe(code);
-}
-
-/** M's view of one request, parsed through the wire type; undefined while M does not hold it. */
-async function viewAtM(id: string): Promise<MediatedRequestView | undefined> {
-  const res = await call(m.url, 'GET', `/v1/mediated/${id}`, {
-    token: await m.token('supervisor', SUPERVISOR),
-  });
-  if (res.status === 404) return undefined;
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return MediatedRequestView.parse(res.body);
-}
-
-/** M's view of a request it holds. */
-async function heldAtM(id: string): Promise<MediatedRequestView> {
-  const view = await viewAtM(id);
-  expect(view, `M holds ${id}`).toBeDefined();
-  return view!;
-}
-
-/** Until M's view of the request satisfies `pred` (a pass of M's watch first, when told). */
-async function untilAtM(
-  id: string,
-  pred: (v: MediatedRequestView) => boolean,
-  what: string,
-  opts: { watchPass?: boolean } = {},
-): Promise<MediatedRequestView> {
-  let last: MediatedRequestView | undefined;
-  try {
-    return await eventually(
-      async () => {
-        if (opts.watchPass) await m.mediatorWatch.pass();
-        last = await viewAtM(id);
-        return last && pred(last) ? last : undefined;
-      },
-      45_000,
-      `M: ${what}`,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 2)}`, { cause: err });
-  }
-}
-
 const deadlineAtM = (v: MediatedRequestView, kind: 'acknowledgement' | 'response') => {
   const d = v.deadlines.find((x) => x.kind === kind);
   expect(d, `${kind} deadline at M`).toBeDefined();
   return d!;
 };
 
-/** How a party explains one of its deadlines (the request detail's `deadlines`). */
-interface Explanation {
-  dueAt: string;
-  clockStopped: boolean;
-  mediatorPauses?: { from: string; to: string | null }[];
-  mediatorPausedSeconds?: number;
-}
-const explained = (r: RequestDetailView, kind: 'acknowledgement' | 'response') => {
-  const e = r.deadlines[kind] as Explanation | null | undefined;
-  expect(e, `${kind} deadline explained`).toBeTruthy();
-  return e!;
-};
-
-const eventOf = (r: RequestDetailView, type: string) => r.timeline.filter((e) => e.type === type);
-
 const plusMs = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
-
-async function kidsOf(node: TestNode): Promise<string[]> {
-  const res = await call(node.url, 'GET', '/.well-known/jwks.json');
-  return (res.body.keys as { kid: string }[]).map((k) => k.kid);
-}
-
-/** The request's evidence bundle as `node`'s supervisor downloads it. */
-async function bundleFrom(node: TestNode, id: string): Promise<EvidenceBundle> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}/evidence`, {
-    token: await node.token('supervisor'),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return EvidenceBundle.parse(res.body);
-}
-
-const failed = (report: BundleReport) => report.verdicts.filter((v) => !v.ok);
 
 /** One character of a JWS's signature changed for another of its alphabet. */
 function flipSignature(token: string): string {
@@ -205,11 +105,7 @@ beforeAll(async () => {
     cut: 'm-to-b',
   });
   ({ a, m, b, proxy: toB } = trio);
-  trust = {
-    'party-a': await kidsOf(a),
-    'party-b': await kidsOf(b),
-    'party-m': await kidsOf(m),
-  };
+  trust = await trustOf(a, b, m);
 }, 120_000);
 afterAll(async () => {
   await trio?.stop();
@@ -228,16 +124,16 @@ describe('M’s notices to the parties of a request it relays', () => {
     toB.cut();
     try {
       id = await createRequest(a, `Burial site of ${MARKER}`);
-      const held = await untilAtM(id, () => true, 'M holds the request');
+      const held = await untilAtM(m, SUPERVISOR, id, () => true, 'M holds the request');
       expect(held.asResponder).toBeNull();
       for (const json of [
         { action: 'pause' },
         { action: 'reminder', deadline: 'acknowledgement' },
       ]) {
-        const res = await notice(id, json);
+        const res = await notice(m, SUPERVISOR, id, json);
         expectRefused(res, 409, 'invalid_state');
       }
-      expect((await heldAtM(id)).notices).toEqual([]);
+      expect((await heldAtM(m, SUPERVISOR, id)).notices).toEqual([]);
     } finally {
       toB.restore();
     }
@@ -248,6 +144,8 @@ describe('M’s notices to the parties of a request it relays', () => {
 
   it('pauses both clocks at A and at B from the instant M signed, and shows both notices taken', async () => {
     const view0 = await untilAtM(
+      m,
+      SUPERVISOR,
       id,
       (v) => v.agree && v.asResponder === 'delivered',
       'the request delivered',
@@ -265,19 +163,21 @@ describe('M’s notices to the parties of a request it relays', () => {
     }
 
     // Without both parties' consent M signs no pause: A's alone is not enough.
-    expectRefused(await notice(id, { action: 'pause' }), 409, 'pause_consent');
+    expectRefused(await notice(m, SUPERVISOR, id, { action: 'pause' }), 409, 'pause_consent');
     const ofA = held(await consent(a, id));
     expect(ofA).toMatchObject({ mediator: 'party-m', createdBy: expect.any(String) });
     // Asked again once M holds it: a fresh consent (M may have used the last in a pause that did
     // not reach A); M uses each party's newest, and the older is spent with it.
     const againA = held(await consent(a, id));
     expect(againA.msgId).not.toBe(ofA.msgId);
-    const refused = await notice(id, { action: 'pause' });
+    const refused = await notice(m, SUPERVISOR, id, { action: 'pause' });
     expectRefused(refused, 409, 'pause_consent');
     expect((refused.body as { detail: string }).detail).toContain('party-b');
-    expect((await heldAtM(id)).notices).toEqual([]);
+    expect((await heldAtM(m, SUPERVISOR, id)).notices).toEqual([]);
     const ofB = held(await consent(b, id));
-    expect((await heldAtM(id)).consents.map((c) => [c.party, c.msgId, c.pauseId]).sort()).toEqual(
+    expect(
+      (await heldAtM(m, SUPERVISOR, id)).consents.map((c) => [c.party, c.msgId, c.pauseId]).sort(),
+    ).toEqual(
       [
         ['party-a', ofA.msgId, null],
         ['party-a', againA.msgId, null],
@@ -285,7 +185,7 @@ describe('M’s notices to the parties of a request it relays', () => {
       ].sort(),
     );
 
-    paused = signed(await notice(id, { action: 'pause' }));
+    paused = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     // One per party, the same pause id and instant in both.
     expect(paused.map((n) => `${n.side}:${n.to}`).sort()).toEqual([
       'requester:party-a',
@@ -335,6 +235,8 @@ describe('M’s notices to the parties of a request it relays', () => {
     }
 
     const view = await untilAtM(
+      m,
+      SUPERVISOR,
       id,
       (v) => v.notices.length === 2 && v.notices.every((n) => n.state === 'delivered'),
       'both pause notices delivered',
@@ -360,12 +262,12 @@ describe('M’s notices to the parties of a request it relays', () => {
         .sort(),
     ).toEqual([againA.msgId, ofB.msgId].sort());
     // A second pause while this one is open: refused, nothing stored.
-    expectRefused(await notice(id, { action: 'pause' }), 409, 'invalid_state');
-    expect((await heldAtM(id)).notices).toEqual(view.notices);
+    expectRefused(await notice(m, SUPERVISOR, id, { action: 'pause' }), 409, 'invalid_state');
+    expect((await heldAtM(m, SUPERVISOR, id)).notices).toEqual(view.notices);
   });
 
   it('resumes them: A, B and M count the same due times, later by the paused time', async () => {
-    const resumed = signed(await notice(id, { action: 'resume' }));
+    const resumed = signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
     expect(resumed.map((n) => n.to).sort()).toEqual(['party-a', 'party-b']);
     resumeAt = resumed[0]!.at!;
     for (const n of resumed)
@@ -406,6 +308,8 @@ describe('M’s notices to the parties of a request it relays', () => {
     }
 
     const view = await untilAtM(
+      m,
+      SUPERVISOR,
       id,
       (v) => v.notices.length === 4 && v.notices.every((n) => n.state === 'delivered'),
       'the resume notices delivered',
@@ -435,12 +339,16 @@ describe('M’s notices to the parties of a request it relays', () => {
   });
 
   it('reminds B only of its response deadline, delivered by M’s watch once B can be reached', async () => {
-    const count = (await heldAtM(id)).notices.length;
+    const count = (await heldAtM(m, SUPERVISOR, id)).notices.length;
     toB.cut();
     let reminder: MediatorNoticeView;
     try {
       const items = signed(
-        await notice(id, { action: 'reminder', deadline: 'response', to: 'responder' }),
+        await notice(m, SUPERVISOR, id, {
+          action: 'reminder',
+          deadline: 'response',
+          to: 'responder',
+        }),
       );
       expect(items).toHaveLength(1);
       reminder = items[0]!;
@@ -454,6 +362,8 @@ describe('M’s notices to the parties of a request it relays', () => {
       });
       // B cannot be reached: the notice waits at M, and M's view says the parties do not agree.
       const waiting = await untilAtM(
+        m,
+        SUPERVISOR,
         id,
         (v) => (v.notices.find((n) => n.msgId === reminder.msgId)?.attempts ?? 0) >= 1,
         'a first attempt to deliver the reminder',
@@ -470,6 +380,8 @@ describe('M’s notices to the parties of a request it relays', () => {
     }
 
     const view = await untilAtM(
+      m,
+      SUPERVISOR,
       id,
       (v) => v.notices.find((n) => n.msgId === reminder.msgId)?.state === 'delivered',
       'the reminder delivered at a pass of the watch',
@@ -507,21 +419,25 @@ describe('M’s notices to the parties of a request it relays', () => {
   });
 
   it('refuses at M’s route what does not fit, and stores nothing', async () => {
-    const held = (await heldAtM(id)).notices;
+    const held = (await heldAtM(m, SUPERVISOR, id)).notices;
     expect(held.length).toBeGreaterThan(0);
     // No pause open (the one above was resumed).
-    expectRefused(await notice(id, { action: 'resume' }), 409, 'invalid_state');
+    expectRefused(await notice(m, SUPERVISOR, id, { action: 'resume' }), 409, 'invalid_state');
     // An officer of M may not; a party relays nothing, so its node knows no such request to mediate.
     const officer = await m.token('officer', 'officer-milan');
-    expectRefused(await notice(id, { action: 'pause' }, officer), 403, 'forbidden');
+    expectRefused(await notice(m, SUPERVISOR, id, { action: 'pause' }, officer), 403, 'forbidden');
     const atA = await call(a.url, 'POST', `/v1/mediated/${id}/notices`, {
       token: await a.token('supervisor'),
       json: { action: 'pause' },
     });
     expectRefused(atA, 404, 'unknown_request');
     // No such request at M.
-    expectRefused(await notice(ulid(), { action: 'pause' }), 404, 'unknown_request');
-    expectRefused(await notice('not-a-request', { action: 'pause' }), 400, 'schema_invalid');
+    expectRefused(await notice(m, SUPERVISOR, ulid(), { action: 'pause' }), 404, 'unknown_request');
+    expectRefused(
+      await notice(m, SUPERVISOR, 'not-a-request', { action: 'pause' }),
+      400,
+      'schema_invalid',
+    );
     // Malformed bodies.
     for (const json of [
       {},
@@ -533,8 +449,8 @@ describe('M’s notices to the parties of a request it relays', () => {
       { action: 'resume', note: 'Resume please' },
       [{ action: 'pause' }],
     ])
-      expectRefused(await notice(id, json), 400, 'schema_invalid');
-    expect((await heldAtM(id)).notices).toEqual(held);
+      expectRefused(await notice(m, SUPERVISOR, id, json), 400, 'schema_invalid');
+    expect((await heldAtM(m, SUPERVISOR, id)).notices).toEqual(held);
     // Nothing reached either party meanwhile.
     for (const node of [a, b]) {
       const r = (await requestDetail(node, id))!;
@@ -544,7 +460,7 @@ describe('M’s notices to the parties of a request it relays', () => {
   });
 
   it('lists M’s notices in a party’s evidence, verified offline with M’s keys', async () => {
-    const view = await heldAtM(id);
+    const view = await heldAtM(m, SUPERVISOR, id);
     for (const [node, count] of [
       [a, 2],
       [b, 3],
@@ -655,22 +571,17 @@ describe('M’s notices to the parties of a request it relays', () => {
       },
       keyOfB,
     );
-    const post = (url: string) =>
-      call(url, 'POST', '/v1/messages', {
-        raw: forged.token,
-        headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-      });
     // Straight to A: B's messages come through M only.
-    expectRefused(await post(a.url), 400, 'relay_missing');
+    expectRefused(await postEnvelope(a, forged.token), 400, 'relay_missing');
     // Through M, as B's node would send it: a notice is M's own, M relays none from a party.
-    const relayed = await post(m.url);
+    const relayed = await postEnvelope(m, forged.token);
     expectRefused(relayed, 403, 'wrong_audience');
     const atM = await m.database.pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM relayed_messages WHERE digest = $1',
       [forged.digest],
     );
     expect(atM.rows[0]!.n).toBe(0);
-    expect((await heldAtM(other)).complete).toBe(true);
+    expect((await heldAtM(m, SUPERVISOR, other)).complete).toBe(true);
 
     const { rows } = await a.database.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM inbox_messages WHERE req_id = $1 AND kind = 'mediation'`,
@@ -682,7 +593,7 @@ describe('M’s notices to the parties of a request it relays', () => {
     expect(explained(atA, 'acknowledgement').clockStopped).toBe(false);
     expect(atA.ackDueAt).toBe(ackDueAt);
     // M's own view of that request: still readable, and M signed no notice about it.
-    expect((await heldAtM(other)).notices).toEqual([]);
+    expect((await heldAtM(m, SUPERVISOR, other)).notices).toEqual([]);
   });
 
   it('a party refuses a pause by M that does not carry its partner’s consent, or carries a used one', async () => {
@@ -692,14 +603,7 @@ describe('M’s notices to the parties of a request it relays', () => {
     const before = (await requestDetail(a, other))!;
     // A agrees; B does not. A's own consent, as A signed it.
     const ofA = held(await consent(a, other));
-    const tokenOf = async (node: TestNode, msgId: string) =>
-      (
-        await node.database.pool.query<{ token: string }>(
-          'SELECT token FROM pause_consents WHERE msg_id = $1',
-          [msgId],
-        )
-      ).rows[0]!.token;
-    const consentOfA = await tokenOf(a, ofA.msgId);
+    const consentOfA = await consentToken(a, ofA.msgId);
     const keysOfM = await loadKeyring(m.config.keysDir);
     // M's key signing a "consent of B": not B's signature.
     const notB = await consentOfB(other, keysOfM.signerFor('mediation'));
@@ -712,7 +616,7 @@ describe('M’s notices to the parties of a request it relays', () => {
     ).rows[0]!.token;
     // B's real consent to this request, and a pause backdated to before either consent.
     const ofB = held(await consent(b, other));
-    const realOfB = await tokenOf(b, ofB.msgId);
+    const realOfB = await consentToken(b, ofB.msgId);
     const beforeBoth = new Date(Date.parse(ofA.createdAt) - 3_600_000).toISOString();
     for (const [why, consents, from] of [
       ['B’s consent signed by M', [consentOfA, notB], undefined],
@@ -735,10 +639,7 @@ describe('M’s notices to the parties of a request it relays', () => {
         },
         keysOfM.signerFor('mediation'),
       );
-      const res = await call(a.url, 'POST', '/v1/messages', {
-        raw: pause.token,
-        headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-      });
+      const res = await postEnvelope(a, pause.token);
       expect(res.status, `${why}: ${JSON.stringify(res.body)}`).toBe(409);
       expect((res.body as { code: string }).code, why).toBe('pause_consent');
     }
@@ -754,17 +655,19 @@ describe('M’s notices to the parties of a request it relays', () => {
     expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(200);
     await untilStatus(b, id, 'withdrawn', 'withdrawn at B');
     await untilAtM(
+      m,
+      SUPERVISOR,
       id,
       (v) => v.agree && v.settledStatus === 'withdrawn',
       'withdrawn on both sides',
     );
-    const held = (await heldAtM(id)).notices;
+    const held = (await heldAtM(m, SUPERVISOR, id)).notices;
     for (const json of [
       { action: 'pause' },
       { action: 'reminder', deadline: 'response', to: 'both' },
     ])
-      expectRefused(await notice(id, json), 409, 'invalid_state');
-    expect((await heldAtM(id)).notices).toEqual(held);
+      expectRefused(await notice(m, SUPERVISOR, id, json), 409, 'invalid_state');
+    expect((await heldAtM(m, SUPERVISOR, id)).notices).toEqual(held);
     // Histories with a mediator's pause, resume and reminder, replayed on every run from now on.
     await recordHistory(a.temporal.client, `request-${id}`, 'outgoing-mediated-paused-withdrawn');
     await recordHistory(b.temporal.client, `request-${id}`, 'incoming-mediated-paused-withdrawn');
