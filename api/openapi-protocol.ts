@@ -203,7 +203,7 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   ],
   [
     'consent_scope',
-    'a `response` to an `identification_result` request that came through a mediator unsealed, with records scoped to the requesting authority (README, _Consent scopes_)',
+    'a `response` to an `identification_result` request that came through a mediator unsealed, with records scoped to the requesting authority; a mediator refuses such a response posted to it before it keeps anything (README, _Consent scopes_)',
   ],
   [
     'unknown_request',

@@ -398,6 +398,22 @@ export async function relaysRequestFor(
   return rows.length > 0;
 }
 
+/**
+ * The token of the request (its first message) this mediator relayed with this id, if any: its
+ * `request_type` is in clear even when sealed.
+ */
+export async function relayedRequestToken(
+  pool: pg.Pool,
+  reqId: string,
+): Promise<string | undefined> {
+  const { rows } = await pool.query<{ token: string }>(
+    `SELECT token FROM relayed_messages WHERE req_id = $1 AND kind = 'request'
+      ORDER BY received_at LIMIT 1`,
+    [reqId],
+  );
+  return rows[0]?.token;
+}
+
 /** A relayed message with its token and the recipient's receipt, for M's view of its request. */
 export interface RelayedTokenRow {
   req_id: string;

@@ -9,7 +9,14 @@
 // sealed content: it holds no key for it.
 import { AppError } from '../errors.js';
 import { partyOwnInbox } from '../db/registry.js';
-import { receiptForMessage, recordForward, relayedDigests, storeRelayed } from '../db/mediator.js';
+import {
+  receiptForMessage,
+  recordForward,
+  relayedDigests,
+  relayedRequestToken,
+  storeRelayed,
+} from '../db/mediator.js';
+import { beyondScopeThroughMediator } from '../domain/consent.js';
 import {
   ATTACHMENT_TOKEN_HEADER,
   verifyAttachmentToken,
@@ -36,16 +43,58 @@ export type RelayAnswer =
  */
 export const RELAY_FORWARD_TIMEOUT_MS = 5_000;
 
-/** The audience a token claims, read without trust (to tell a message to relay from our own). */
-export function claimedAudience(token: string): string | undefined {
+/** The payload a compact JWS claims, read without trust; undefined when it is not JSON. */
+function claimedPayload(token: string): Record<string, unknown> | undefined {
   try {
     const payload64 = token.split('.')[1] ?? '';
     const v: unknown = JSON.parse(Buffer.from(payload64, 'base64url').toString('utf8'));
-    const aud = v && typeof v === 'object' ? (v as { aud?: unknown }).aud : undefined;
-    return typeof aud === 'string' ? aud : undefined;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The audience a token claims, read without trust (to tell a message to relay from our own). */
+export function claimedAudience(token: string): string | undefined {
+  const aud = claimedPayload(token)?.aud;
+  return typeof aud === 'string' ? aud : undefined;
+}
+
+/**
+ * A mediator forwards no record beyond its consent scope (README, _Consent scopes_): an unsealed
+ * response whose identification records only the requesting authority may see is refused here,
+ * before the mediator keeps it. The request's type is the one the mediator relayed; a response to
+ * a request it did not relay (the route moved to it later) counts as identification records when
+ * its records read like them.
+ */
+async function checkScopeAtMediator(
+  deps: Pick<InboxDeps, 'pool'>,
+  reqId: string,
+  body: { records?: unknown },
+): Promise<void> {
+  const requestToken = await relayedRequestToken(deps.pool, reqId);
+  const requestBody = requestToken ? claimedPayload(requestToken)?.body : undefined;
+  const relayedType =
+    requestBody && typeof requestBody === 'object'
+      ? (requestBody as { request_type?: unknown }).request_type
+      : undefined;
+  const readsLikeIdentification =
+    Array.isArray(body.records) &&
+    body.records.some((r) => r !== null && typeof r === 'object' && 'conclusion' in r);
+  const type =
+    typeof relayedType === 'string'
+      ? relayedType
+      : readsLikeIdentification
+        ? 'identification_result'
+        : undefined;
+  if (type !== 'identification_result') return;
+  const beyond = beyondScopeThroughMediator(type, body);
+  if (beyond.length)
+    throw new AppError(
+      'consent_scope',
+      'records only the requesting authority may see: this mediator neither keeps nor forwards them unsealed',
+      beyond,
+    );
 }
 
 /** Relays one envelope addressed to another party. Refusals are counted as the inbox's are. */
@@ -80,6 +129,8 @@ export async function relayEnvelope(
         'wrong_audience',
         `aud is not this node, and it relays nothing between ${p.iss} and ${p.aud}`,
       );
+    if (p.kind === 'response' && !('sealed' in p))
+      await checkScopeAtMediator(deps, p.req_id, p.body);
     checked = { v, p, to };
   } catch (err) {
     if (!(err instanceof AppError) || err.status >= 500) throw err;

@@ -8,12 +8,15 @@
 //   nothing is signed (no response in B's outbox, none at M, A still waits for an answer).
 // - The same records with the family's consent for the mediator: they go through, A is answered,
 //   A's officer reads the consent in the records, and M relayed the response unsealed.
-// - A response B signs by hand (skipping its own API's check) and posts to M: A refuses it
-//   (422 consent_scope) and M passes that refusal back to B.
+// - A response B signs by hand (skipping its own API's check) and posts to M: M refuses it
+//   (422 consent_scope) and keeps nothing; the same with a scope that allows M goes through.
+// - Such a response passed on by a mediator that does not check (M's relay receipt beside it):
+//   A refuses it (422 consent_scope).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beyondScopeThroughMediator, scopeOf } from '../../domain/consent.js';
 import { normaliseBody } from '../../domain/outgoing-message.js';
-import { buildPayload, signPayload } from '../../protocol/sign.js';
+import { buildPayload, signDraft, signPayload } from '../../protocol/sign.js';
+import { RELAY_RECEIPT_HEADER } from '../../exchange/relay-receipt.js';
 import type { RequestType } from '../../schemas/common.js';
 import { ENVELOPE_MEDIA_TYPE } from '../../schemas/envelope.js';
 import { RequestDetailView } from '../../schemas/requests-api.js';
@@ -224,29 +227,11 @@ describe('identification records through a mediator that can read them', () => {
     ).toEqual([msgId]);
   });
 
-  it('refuses at A such records that came through M unsealed, and M passes the refusal back', async () => {
+  it('refuses at M such records unsealed: M keeps nothing, forwards nothing', async () => {
     const fresh = await ask('Identification results, answered by a system that skips the check');
-    // B has sent nothing about the request since it arrived: its first message is seq 1, having
-    // seen A's request (1). Signed by hand, as a partner system without the route's check would.
-    const body = normaliseBody(
-      'response',
-      'identification_result',
+    const signed = await signedByHand(
+      fresh,
       answerWith(() => undefined),
-    );
-    const signed = await signPayload(
-      buildPayload(
-        {
-          kind: 'response',
-          iss: 'party-b',
-          aud: 'party-a',
-          req_id: fresh,
-          seq: 1,
-          seen: 1,
-          body: body as never,
-        },
-        new Date(),
-      ),
-      b.exchange.outbox.keyring.signerFor('response'),
     );
     expect(signed.token.split('.')).toHaveLength(3); // a JWS, not sealed (a JWE has five parts)
     const posted = await fetch(`${m.url}/v1/messages`, {
@@ -255,7 +240,6 @@ describe('identification records through a mediator that can read them', () => {
       body: signed.token,
     });
     const refusal = (await posted.json()) as { code: string; errors?: { path: string }[] };
-    // A's refusal, as A answered it: the same status and code reach B.
     expect(posted.status, JSON.stringify(refusal)).toBe(422);
     expect(refusal.code).toBe('consent_scope');
     expect(paths(refusal)).toEqual([
@@ -263,21 +247,93 @@ describe('identification records through a mediator that can read them', () => {
       '/records/1/consent',
       '/records/2/consent',
     ]);
-    // M took it (its relay receipt came back) and says A refused it.
-    expect(posted.headers.get('parley-relay-receipt')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    const [row] = (await relayedAtM(fresh)).filter((r) => r.kind === 'response');
-    expect(row).toMatchObject({
-      msgId: signed.payload.msg_id,
-      from: 'party-b',
-      to: 'party-a',
-      sealed: false,
-      recipientStatus: 422,
-      lastError: 'consent_scope',
-      recipientReceivedAt: null,
-    });
+    // M refused it before taking it: no relay receipt, nothing relayed or kept.
+    expect(posted.headers.get('parley-relay-receipt')).toBeNull();
+    expect((await relayedAtM(fresh)).filter((r) => r.kind === 'response')).toEqual([]);
+    const kept = await m.database.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM relayed_messages WHERE msg_id = $1`,
+      [signed.payload.msg_id],
+    );
+    expect(kept.rows[0]!.n).toBe(0);
     // A took nothing in: still waiting for an answer, no response among its messages.
     const atA = await asOfficer(a, fresh);
     expect(atA.status).toBe('delivered');
     expect((atA.messages ?? []).filter((x) => x.kind === 'response')).toEqual([]);
+
+    // The same records with a scope that allows the mediator pass M as they are.
+    const allowed = await signedByHand(
+      fresh,
+      answerWith(() => ({ scope: 'publication', given_by: 'family' })),
+    );
+    const through = await fetch(`${m.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+      body: allowed.token,
+    });
+    expect(through.status, await through.text()).toBe(202);
+    await untilStatus(a, fresh, 'answered');
   });
+
+  it('refuses at A such records a mediator that does not check passed on', async () => {
+    const fresh = await ask('Identification results, through a mediator that skips the check');
+    const signed = await signedByHand(
+      fresh,
+      answerWith(() => undefined),
+    );
+    // M's relay receipt for it, as a mediator that keeps and forwards it would sign one.
+    const relayReceipt = await signDraft(
+      {
+        kind: 'receipt',
+        iss: 'party-m',
+        aud: 'party-b',
+        req_id: fresh,
+        in_reply_to: { msg_id: signed.payload.msg_id, digest: signed.digest },
+        body: { digest: signed.digest, received_at: new Date().toISOString() },
+      },
+      m.exchange.outbox.keyring.signerFor('receipt'),
+    );
+    const posted = await fetch(`${a.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'content-type': ENVELOPE_MEDIA_TYPE,
+        [RELAY_RECEIPT_HEADER]: relayReceipt.token,
+      },
+      body: signed.token,
+    });
+    const refusal = (await posted.json()) as { code: string; errors?: { path: string }[] };
+    expect(posted.status, JSON.stringify(refusal)).toBe(422);
+    expect(refusal.code).toBe('consent_scope');
+    expect(paths(refusal)).toEqual([
+      '/records/0/consent',
+      '/records/1/consent',
+      '/records/2/consent',
+    ]);
+    const atA = await asOfficer(a, fresh);
+    expect(atA.status).toBe('delivered');
+    expect((atA.messages ?? []).filter((x) => x.kind === 'response')).toEqual([]);
+  });
+
+  /**
+   * B's first response to `reqId`, signed by hand as a partner system without the officer route's
+   * check would: B has sent nothing about the request since it arrived, so it is seq 1, having
+   * seen A's request (1).
+   */
+  async function signedByHand(reqId: string, answer: unknown) {
+    const body = normaliseBody('response', 'identification_result', answer);
+    return signPayload(
+      buildPayload(
+        {
+          kind: 'response',
+          iss: 'party-b',
+          aud: 'party-a',
+          req_id: reqId,
+          seq: 1,
+          seen: 1,
+          body: body as never,
+        },
+        new Date(),
+      ),
+      b.exchange.outbox.keyring.signerFor('response'),
+    );
+  }
 });
