@@ -22,6 +22,7 @@ import { httpMetrics, metricsRouter } from './metrics.js';
 import { openapiRouter } from './openapi.js';
 import { outboxRouter } from './outbox.js';
 import { partnersRouter } from './partners.js';
+import { publicationRouter } from './publication.js';
 import { healthRouter } from './health.js';
 import { parseJson } from './json-body.js';
 import { errorHandler, notFound, routeOf } from './problem.js';
@@ -202,6 +203,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use('/v1/supervisor', supervisorRouter({ pool: deps.pool, auth: deps.auth }));
+  app.use('/v1/publication', publicationRouter({ pool: deps.pool, auth: deps.auth }));
   app.use(
     '/v1/admin/requests',
     erasureRouter({

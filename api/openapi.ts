@@ -49,6 +49,7 @@ import { EvidenceBundle, RelayProofs, RelayProofsRequest } from '../schemas/evid
 import { AccessLogPage, AccessLogQuery } from '../schemas/access-log-api.js';
 import { DeadlinePolicy } from '../schemas/policy.js';
 import { RequestListItem } from '../schemas/officer-list.js';
+import { PublicationQuery, PublishedIdentification } from '../schemas/publication-api.js';
 import {
   CreateRequestBody,
   ErasureView,
@@ -254,6 +255,7 @@ const OUTPUTS: Record<string, z.ZodType> = {
   RequestView,
   RequestListItem,
   RequestDetailView,
+  PublishedIdentification,
   ErasureView,
   SupervisorRequestPage,
   SupervisorSummary,
@@ -1146,6 +1148,19 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
           'Computed from the read model at most every few seconds and served from memory in between; `asOf` says when.',
         roles: SUPERVISORS,
         ok: { '200': answer('The summary', ref('SupervisorSummary')) },
+        errors: ['schema_invalid'],
+      },
+    },
+    '/v1/publication/identifications': {
+      get: {
+        id: 'listPublishedIdentifications',
+        tag: 'Supervision',
+        summary: 'The identification records whose consent allows publication',
+        description:
+          'Every identification record, sent or received, whose signed `consent.scope` is `publication`, in its published form: remains and case ids, conclusion, report date, handover without its place, family notification and the consent. No DNA profile, file, method, burial or holding place or confirming official, and no record of another scope, for any role. Only responses both parties hold: received, or sent with the partner’s receipt. Newest response first, with the response’s `msgId` and `digest` to check each record against the evidence bundle. `limit` counts records, taken from the newest `limit` responses. Each answer is recorded in the access log, once per request it draws on.',
+        roles: ['officer', 'supervisor', 'admin'],
+        params: queryParams(PublicationQuery),
+        ok: { '200': answer('The published records', items('PublishedIdentification')) },
         errors: ['schema_invalid'],
       },
     },

@@ -47,3 +47,42 @@ export async function exchangedMessagesOf(
   );
   return rows;
 }
+
+/** A response of an identification request with its envelope's digest, signer and signing time. */
+export interface IdentificationResponseRow {
+  req_id: string;
+  msg_id: string;
+  digest: string;
+  signed_by: string;
+  signed_at: Date;
+  body: { records?: unknown };
+}
+
+/**
+ * The responses to identification requests both parties hold, newest first: received (the partner
+ * signed them and this node took them) or sent and receipted by the partner. A response still on
+ * its way, or refused, is not yet the partner's too; erased ones have no body left.
+ */
+export async function heldIdentificationResponses(
+  pool: pg.Pool,
+  limit: number,
+): Promise<IdentificationResponseRow[]> {
+  const { rows } = await pool.query<IdentificationResponseRow>(
+    `SELECT r.req_id, r.msg_id, r.digest, r.signed_by, r.signed_at, r.payload->'body' AS body FROM (
+       SELECT o.req_id, o.msg_id, o.digest, o.payload->>'iss' AS signed_by,
+              to_timestamp(COALESCE(o.payload->>'sent_at', o.payload->>'iat')::double precision) AS signed_at, o.payload
+         FROM outbox_messages o
+        WHERE o.kind = 'response' AND o.status = 'delivered'
+       UNION ALL
+       SELECT i.req_id, i.msg_id, i.digest, i.iss AS signed_by,
+              to_timestamp(COALESCE(i.payload->>'sent_at', i.payload->>'iat')::double precision) AS signed_at, i.payload
+         FROM inbox_messages i
+        WHERE i.kind = 'response'
+     ) r JOIN requests q ON q.req_id = r.req_id
+      WHERE q.request_type = 'identification_result' AND r.payload ? 'body'
+      ORDER BY r.signed_at DESC, r.msg_id DESC
+      LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

@@ -54,14 +54,20 @@ export const CONTENT_PARTS = [
   'temporal_payloads',
   /** Our pending envelopes exported for store-and-forward delivery. */
   'exchange_bundle',
+  /**
+   * Identification records whose consent scope is `publication`, in their published form
+   * (domain/publication.ts): no other record, nor any member beyond that form.
+   */
+  'publication',
 ] as const;
 export type ContentPart = (typeof CONTENT_PARTS)[number];
 
 /**
  * How a route decides content: `never` (its answers hold no content for any role), `policy`
  * (content when `maySeeContent` for the request's type, else the redacted form), `always` (an
- * operator's tool that must see what it carries; always read-audited), `echo` (the caller's own
- * input sent back by a write; not a read).
+ * operator's tool that must see what it carries, or the publication list, which holds only what
+ * its consent scope allows; always read-audited), `echo` (the caller's own input sent back by a
+ * write; not a read).
  */
 export type ContentRule = 'never' | 'policy' | 'always' | 'echo';
 
@@ -178,6 +184,13 @@ export const ROUTES = Object.freeze({
     roles: ['admin'],
     content: 'always',
     parts: ['exchange_bundle'],
+  },
+  // What the family or the holder agreed may be published: for every role that follows requests,
+  // since nothing beyond that is in it (domain/publication.ts).
+  'GET /v1/publication/identifications': {
+    roles: ['officer', 'supervisor', 'admin'],
+    content: 'always',
+    parts: ['publication'],
   },
 } satisfies Record<string, RoutePolicy>);
 export type PolicyRoute = keyof typeof ROUTES;

@@ -25,6 +25,7 @@ import { outboxRouter } from '../../api/outbox.js';
 import { partnersRouter } from '../../api/partners.js';
 import { requestActionsRouter } from '../../api/request-actions.js';
 import { requestsRouter } from '../../api/requests.js';
+import { publicationRouter } from '../../api/publication.js';
 import { supervisorRouter } from '../../api/supervisor.js';
 import { auditRouter } from '../../api/audit.js';
 import { attachmentsRouter } from '../../api/attachments.js';
@@ -164,6 +165,7 @@ describe('GET /openapi.json', () => {
       ['/v1/requests', requestsRouter(deps)],
       ['/v1/requests', requestActionsRouter(deps)],
       ['/v1/supervisor', supervisorRouter(deps)],
+      ['/v1/publication', publicationRouter(deps)],
       ['/v1/admin/requests', erasureRouter(deps)],
       ['', auditRouter(deps)],
       ['', attachmentsRouter({ ...deps, inbox: {} })],

@@ -68,6 +68,7 @@ describe('the routes', () => {
       'GET /v1/admin/exchange/export',
       'GET /v1/attachments/:id',
       'GET /v1/messages/:ref',
+      'GET /v1/publication/identifications',
       'GET /v1/requests/:id',
       'GET /v1/requests/:id/evidence',
       'GET /v1/requests/:id/export.gpkg',
