@@ -354,6 +354,8 @@ export interface OutboxRow {
   seen: number | null;
   /** How many messages about the request the partner had signed when it stored ours (receipt). */
   receipt_sent: number | null;
+  /** The mediator's relay receipt of it, when it went through one (the first one kept). */
+  relay_receipt_token: string | null;
 }
 
 export interface NewOutboxMessage {

@@ -10,6 +10,9 @@ import { applyReceipt, type OutboxDeps } from './outbox.js';
 
 export async function exportBundle(deps: OutboxDeps, partner: string): Promise<Bundle> {
   const pending = await listOutbox(deps.pool, { status: 'pending', aud: partner, limit: 100_000 });
+  // A mediator's relay receipt travels with the message it took (the importer checks it names
+  // the message's digest: a message signed again since the mediator took it needs the mediator).
+  const relayed = pending.filter((m) => m.relay_receipt_token !== null);
   return {
     format: BUNDLE_FORMAT,
     v: 1,
@@ -18,6 +21,13 @@ export async function exportBundle(deps: OutboxDeps, partner: string): Promise<B
     created_at: new Date().toISOString(),
     messages: pending.map((m) => m.token),
     receipts: await importedReceiptsFrom(deps.pool, partner),
+    ...(relayed.length
+      ? {
+          relay_receipts: Object.fromEntries(
+            relayed.map((m) => [m.digest, m.relay_receipt_token!]),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -51,7 +61,9 @@ export async function importBundle(
   const receipts: string[] = [];
   for (const token of bundle.messages) {
     try {
-      const r = await receiveEnvelope(deps.inbox, token, 'import');
+      const r = await receiveEnvelope(deps.inbox, token, 'import', 'import', {
+        relayReceipt: bundle.relay_receipts?.[digestOfInput(token)],
+      });
       receipts.push(r.receipt);
       results.push({ kind: 'message', digest: r.digest, outcome: 'accepted' });
     } catch (err) {

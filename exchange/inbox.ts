@@ -109,9 +109,9 @@ export async function receiveEnvelope(
     });
     // A copy of a stored message is answered with its receipt, however it came.
     await refuseReplay(deps.pool, verified);
-    // From a party whose messages go through a mediator: online, only with its relay receipt.
-    if (via === 'online')
-      relayReceipt = await checkRelayReceipt(deps, verified, route.relayReceipt);
+    // From a party whose messages go through a mediator: only with its relay receipt, online or
+    // carried by file (the bundle's `relay_receipts`): a file does not route around the mediator.
+    relayReceipt = await checkRelayReceipt(deps, verified, route.relayReceipt);
     await checkInReplyTo(deps.pool, verified);
     try {
       await deps.sink.check(verified);

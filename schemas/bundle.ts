@@ -21,6 +21,14 @@ export const Bundle = z.strictObject({
   messages: z.array(Token).max(100_000),
   /** Receipts `from` signed for envelopes it received from `to`. */
   receipts: z.array(Token).max(100_000),
+  /**
+   * The mediator's relay receipts of `messages`, by the digest of the message each is for (README,
+   * _Mediated exchange_): a message from a party whose messages go through a mediator is taken only
+   * with that mediator's relay receipt, by file as online. Absent when there are none.
+   */
+  relay_receipts: z
+    .record(z.string().regex(/^[0-9a-f]{64}$/, 'a message digest (64 hex digits)'), Token)
+    .optional(),
 });
 export type Bundle = z.infer<typeof Bundle>;
 
