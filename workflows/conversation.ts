@@ -256,3 +256,28 @@ export function contiguous(bySeq: ReadonlyMap<number, ConvMessage>): ConvMessage
   for (let seq = 1; bySeq.has(seq); seq += 1) out.push(bySeq.get(seq)!);
   return out;
 }
+
+/** A step whose timeliness another fold counts otherwise (README, _Mediated exchange_). */
+export interface ChangedVerdict {
+  msgId: string;
+  digest: string;
+  onTime: boolean;
+  countsAt: string;
+}
+
+/**
+ * The steps that answered a deadline in both folds and count as on time in one and late in the
+ * other: a mediator's pause (or its resume) signed before a step but taken after it moves the
+ * deadline the step was judged by. Its partner, holding the same messages, ends with the verdicts
+ * of `next`.
+ */
+export function changedVerdicts(prior: Settled, next: Settled): ChangedVerdict[] {
+  return next.order.flatMap((msg) => {
+    const was = prior.outcomes.get(msg.msgId);
+    const now = next.outcomes.get(msg.msgId);
+    if (!was?.applied || !now?.applied) return [];
+    if (was.onTime === null || now.onTime === null || now.countsAt === null) return [];
+    if (was.onTime === now.onTime) return [];
+    return [{ msgId: msg.msgId, digest: msg.digest, onTime: now.onTime, countsAt: now.countsAt }];
+  });
+}

@@ -27,6 +27,7 @@ import type {
 import type { DeadlinePolicy } from '../schemas/policy.js';
 import { ACTIONS, refusal, type Side } from './actions.js';
 import {
+  changedVerdicts,
   contiguous,
   factsOf,
   settle,
@@ -534,6 +535,7 @@ export async function runRequest(
         if (!open || open.to !== null) continue;
         open.to = n.at;
       }
+      const prior = current;
       current = fold();
       await recordEvent({
         type: n.action === 'pause' ? 'clock_paused' : 'clock_resumed',
@@ -551,6 +553,16 @@ export async function runRequest(
           detail: { pauseId: n.pauseId, at: n.at },
         },
       });
+      // A step taken before this notice arrived was judged without it: its partner, which may have
+      // held the notice first, counts it with it. Say the verdict that now holds.
+      if (patched('verdict-corrections'))
+        for (const v of changedVerdicts(prior, current))
+          await recordEvent({
+            type: 'deadline_verdict_changed',
+            actor: n.mediator,
+            detail: { ...v, pauseId: n.pauseId },
+            changesStatus: false,
+          });
     }
   }
   setHandler(

@@ -1,0 +1,76 @@
+// changedVerdicts (workflows/conversation.ts): the steps whose timeliness a later fold counts
+// otherwise, as when a mediator's pause signed before a step reaches a node after it.
+import { describe, expect, it } from 'vitest';
+import {
+  changedVerdicts,
+  settle,
+  type ConvMessage,
+  type ConversationState,
+} from '../../workflows/conversation.js';
+
+const T0 = Date.UTC(2026, 0, 5);
+const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
+
+const request: ConvMessage = {
+  from: 'requester',
+  seq: 1,
+  seen: 0,
+  msgId: 'r001',
+  digest: 'd1',
+  kind: 'request',
+  sentAt: iso(0),
+  receivedAt: iso(1),
+  facts: {},
+};
+/** B's acknowledgement 70 s after its receipt of the request. */
+const ack: ConvMessage = {
+  from: 'responder',
+  seq: 1,
+  seen: 1,
+  msgId: 'p002',
+  digest: 'd2',
+  kind: 'acknowledgement',
+  sentAt: iso(71),
+  receivedAt: iso(72),
+  facts: {},
+};
+
+/** The acknowledgement due 60 s after the receipt, plus `pausedSeconds` of a mediator's pause. */
+const dueWith =
+  (pausedSeconds: number) =>
+  (kind: 'acknowledgement' | 'response', s: ConversationState): string | null =>
+    s.receiptAt
+      ? new Date(
+          Date.parse(s.receiptAt) + ((kind === 'acknowledgement' ? 60 : 600) + pausedSeconds) * 1e3,
+        ).toISOString()
+      : null;
+
+const fold = (pausedSeconds: number, responder: ConvMessage[] = [ack]) =>
+  settle('requester', [request], responder, dueWith(pausedSeconds));
+
+describe('changedVerdicts', () => {
+  it('names a step judged late that a pause makes on time, with the verdict that holds', () => {
+    const before = fold(0);
+    const after = fold(30);
+    expect(before.outcomes.get('p002')).toMatchObject({ onTime: false });
+    const now = after.outcomes.get('p002');
+    expect(now).toMatchObject({ applied: true, onTime: true });
+    expect(changedVerdicts(before, after)).toEqual([
+      { msgId: 'p002', digest: 'd2', onTime: true, countsAt: now?.applied ? now.countsAt : null },
+    ]);
+    // And the other way round (a resume that shortens an open pause).
+    expect(changedVerdicts(after, before)).toEqual([
+      expect.objectContaining({ msgId: 'p002', onTime: false }),
+    ]);
+  });
+
+  it('names nothing when the verdict stays, or when the step is not in both folds', () => {
+    // A pause too short to change it, and the same fold twice.
+    expect(changedVerdicts(fold(0), fold(5))).toEqual([]);
+    expect(changedVerdicts(fold(30), fold(30))).toEqual([]);
+    // The step arrives with the pause: it was never judged without it.
+    expect(changedVerdicts(fold(0, []), fold(30))).toEqual([]);
+    // Messages that answer no deadline (the request) have no verdict to change.
+    expect(changedVerdicts(fold(0, []), fold(30, []))).toEqual([]);
+  });
+});
