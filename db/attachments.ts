@@ -109,8 +109,11 @@ export function partnerAuthor(party: string): string {
 }
 
 /**
- * Whether an earlier received message of the same request still waits for an attachment: a later
- * one must not overtake it on its way to the request's workflow.
+ * Whether an earlier received message of the same request is not yet handed to the request's
+ * workflow: it waits for an attachment, or its hand-over failed (Temporal away) and the relay has
+ * not handed it on yet. A later one must not overtake it: before the request message itself is
+ * handed on, the request's workflow does not even exist, and a message signalled to it would be
+ * lost.
  */
 export async function earlierMessageHeld(
   pool: pg.Pool,
@@ -121,9 +124,6 @@ export async function earlierMessageHeld(
        SELECT 1 FROM inbox_messages m
        WHERE m.req_id = $1 AND m.dispatched_at IS NULL AND m.digest <> $2
          AND (m.received_at, m.digest) < ($3::timestamptz, $2::text)
-         AND EXISTS (
-           SELECT 1 FROM jsonb_array_elements(m.payload -> 'attachments') AS a
-           WHERE NOT EXISTS (SELECT 1 FROM attachments s WHERE s.sha256 = a ->> 'sha256'))
      ) AS held`,
     [m.reqId, m.digest, m.receivedAt],
   );

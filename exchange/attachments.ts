@@ -210,7 +210,9 @@ export class AttachmentsPending extends Error {
 
 /**
  * Throws AttachmentsPending when the message names an attachment not stored here, or when an
- * earlier message of its request is still held (so the request's workflow sees them in order).
+ * earlier message of its request is not yet handed on (held for a file, or its hand-over failed):
+ * the request's workflow sees them in order, and never a message before it exists. The relay (or
+ * the attachment's arrival) hands the held ones on, oldest first.
  */
 export async function holdForAttachments(pool: pg.Pool, m: StoredMessage): Promise<void> {
   const wanted = [...new Set(m.payload.attachments.map((a) => a.sha256))];

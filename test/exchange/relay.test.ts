@@ -178,6 +178,62 @@ describe('the relay hands stored messages to their workflows while the node runs
     expect(ready.body.inbox).toEqual({ undispatched: 0, oldestAgeSeconds: null });
   }, 150_000);
 
+  it('hands a later message of a request on only after the request itself, so none is lost', async () => {
+    // The request is receipted while Temporal is away: its workflow does not exist yet.
+    proxy.cut();
+    const request = await requestFromA();
+    const reqId = request.payload.req_id!;
+    expect((await post(request.token)).status).toBe(202);
+    expect(await dispatchedAt(request.digest)).toBeNull();
+
+    // Temporal is back before the relay's next pass (another replica holds the relay meanwhile),
+    // and A withdraws the request.
+    const withdrawal = await signDraft(
+      validDraft('withdrawal', { iss: 'party-a', aud: 'party-b', req_id: reqId, seq: 2, seen: 0 }),
+      partyA.signingKey,
+    );
+    const other = new pg.Client({ connectionString: node.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK]);
+      proxy.restore();
+      await eventually(
+        async () =>
+          (await call(node.url, 'GET', '/readyz')).body.checks?.temporal?.ok === true
+            ? true
+            : undefined,
+        60_000,
+        'Temporal reachable again',
+      );
+      const res = await post(withdrawal.token);
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      // Stored and receipted, and held behind the request: there is no workflow to take it yet.
+      expect(await dispatchedAt(withdrawal.digest)).toBeNull();
+      expect(await workflowExists(reqId)).toBe(false);
+    } finally {
+      await other.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+      await other.end();
+    }
+
+    // The relay hands both on, the request first: its workflow takes the withdrawal.
+    await eventually(
+      async () => ((await dispatchedAt(withdrawal.digest)) ? true : undefined),
+      20_000,
+      'the withdrawal handed on',
+    );
+    await eventually(
+      async () => {
+        const { rows } = await node.database.pool.query<{ status: string }>(
+          'SELECT status FROM requests WHERE req_id = $1',
+          [reqId],
+        );
+        return rows[0]?.status === 'withdrawn' ? true : undefined;
+      },
+      20_000,
+      'the request withdrawn on this node, as at its requester',
+    );
+  }, 150_000);
+
   it('stays ready with a backlog: a request held for its attachment is counted, not a failure', async () => {
     const missing = crypto.randomBytes(32).toString('hex');
     const request = await requestFromA([{ sha256: missing }]);
