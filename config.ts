@@ -167,6 +167,10 @@ export const Env = z.object({
     blankIsUnset,
     z.coerce.number().int().min(0).max(3_600).default(15),
   ),
+  MEDIATOR_REMINDER_SECONDS: z.preprocess(
+    blankIsUnset,
+    z.coerce.number().int().min(0).max(604_800).default(3_600),
+  ),
   RELAY_PROOFS_PER_MINUTE: z.preprocess(
     blankIsUnset,
     z.coerce.number().int().min(1).max(100_000).default(60),
@@ -348,6 +352,8 @@ export interface Config {
   mediatorWatchSeconds: number;
   /** Asks for a mediator's relay proofs one address may make a minute (and at once). */
   relayProofsPerMinute: number;
+  /** On a mediator: least time between two reminders of one deadline to one party (0: none). */
+  mediatorReminderSeconds: number;
   /** Longest wait between two delivery attempts to an unreachable partner. */
   deliveryMaxBackoffSeconds: number;
   /** Longest an officer's call waits for its workflow to confirm, before `503 update_timeout`. */
@@ -549,6 +555,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
     mediatorWatchSeconds: env.MEDIATOR_WATCH_SECONDS,
     relayProofsPerMinute: env.RELAY_PROOFS_PER_MINUTE,
+    mediatorReminderSeconds: env.MEDIATOR_REMINDER_SECONDS,
     deliveryMaxBackoffSeconds: env.DELIVERY_MAX_BACKOFF_SECONDS,
     updateTimeoutSeconds: env.REQUEST_UPDATE_TIMEOUT_SECONDS,
     workflowHistoryLimit: env.WORKFLOW_HISTORY_LIMIT,

@@ -49,6 +49,8 @@ export interface AppDeps {
   historyLimit?: number;
   /** RELAY_PROOFS_PER_MINUTE: asks for a mediator's relay proofs per address; 60 if absent. */
   relayProofsPerMinute?: number;
+  /** On a mediator: least seconds between reminders of one deadline to one party (default 3600). */
+  mediatorReminderSeconds?: number;
   /** The audit log, and how to have partners countersign a checkpoint of it. */
   audit: { log: AuditLog; witness: (checkpointSize: number) => Promise<void> };
   log: Logger;
@@ -130,6 +132,9 @@ export function createApp(deps: AppDeps): Express {
       ...deps.exchange,
       client: deps.temporal.client,
       policy: deps.policy,
+      ...(deps.mediatorReminderSeconds !== undefined
+        ? { reminderSpacingSeconds: deps.mediatorReminderSeconds }
+        : {}),
     }),
   );
   app.use(accessLogRouter({ pool: deps.pool, auth: deps.auth }));

@@ -26,7 +26,11 @@ import {
   type PauseConsentView,
 } from '../schemas/mediator-api.js';
 import { mediatedRequests } from '../exchange/mediated-requests.js';
-import { deliverNoticesOf, sendNotice } from '../exchange/mediator-notices.js';
+import {
+  deliverNoticesOf,
+  REMINDER_SPACING_SECONDS,
+  sendNotice,
+} from '../exchange/mediator-notices.js';
 import { givePauseConsent } from '../exchange/pause-consent.js';
 import { noticeView } from '../exchange/mediated-requests.js';
 import type { LoadedPolicy } from '../node/policy.js';
@@ -73,6 +77,8 @@ export function outboxRouter(deps: {
   client?: Client;
   /** This node's deadline policy: a mediator counts the deadlines of the requests it relays by it. */
   policy: LoadedPolicy;
+  /** On a mediator: least seconds between reminders of one deadline to one party. */
+  reminderSpacingSeconds?: number;
 }): Router {
   const declared = new DeclaredRouter('', deps.auth);
   const router = declared.router;
@@ -147,7 +153,9 @@ export function outboxRouter(deps: {
     const [view] = await mediatedRequests(deps, { reqId: id, limit: 1 });
     if (!view) throw new AppError('unknown_request', 'this node relays no request with this id');
     const actor = principalOf(req).sub;
-    const sent = await sendNotice(deps.inbox, view, input, actor);
+    const sent = await sendNotice(deps.inbox, view, input, actor, new Date(), {
+      reminderSpacingSeconds: deps.reminderSpacingSeconds ?? REMINDER_SPACING_SECONDS,
+    });
     // Stored: delivered now as far as the parties take it, else by the watch's passes.
     void deliverNoticesOf(deps.inbox, id).catch((err: unknown) =>
       deps.inbox.log.warn({ errName: (err as Error).name }, 'mediator notice delivery failed'),

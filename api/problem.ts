@@ -31,6 +31,9 @@ export function sendProblem(res: Response, err: AppError): void {
   };
   // A 503 says "not now": the same call may work shortly, and the header says when to try.
   if (err.status === 503) res.set('retry-after', String(RETRY_AFTER_SECONDS));
+  // A 429 that says when (`retry_after`, seconds) says it in the header too.
+  const after = err.extra?.retry_after;
+  if (err.status === 429 && typeof after === 'number') res.set('retry-after', String(after));
   res.status(err.status).type('application/problem+json').json(problem);
 }
 

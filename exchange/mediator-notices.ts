@@ -43,6 +43,9 @@ export interface NoticeDeps {
   log: Logger;
 }
 
+/** Least seconds between two reminders of one deadline to one party, unless configured. */
+export const REMINDER_SPACING_SECONDS = 3_600;
+
 /** Delivery rounds per notice before M gives it up (twice as long after each, an hour at most). */
 export const NOTICE_ATTEMPTS = 20;
 /** A token older than this is signed again before a delivery attempt (its lifetime is 300 s). */
@@ -62,6 +65,23 @@ export function openPause(
     if (n.action === 'resume' && n.pause_id === open?.pauseId) open = undefined;
   }
   return open;
+}
+
+/**
+ * When M may next remind any of `parties` of `deadline`: `spacingMs` after the newest reminder of
+ * it to one of them (milliseconds since the epoch; 0 when none was sent).
+ */
+export function nextReminderAt(
+  notices: readonly Pick<NoticeRow, 'action' | 'aud' | 'deadline' | 'created_at'>[],
+  parties: readonly string[],
+  deadline: 'acknowledgement' | 'response',
+  spacingMs: number,
+): number {
+  if (spacingMs <= 0) return 0;
+  const last = notices
+    .filter((n) => n.action === 'reminder' && n.deadline === deadline && parties.includes(n.aud))
+    .reduce((t, n) => Math.max(t, n.created_at.getTime()), 0);
+  return last ? last + spacingMs : 0;
 }
 
 /**
@@ -98,6 +118,7 @@ export async function sendNotice(
   input: MediatorNoticeInput,
   actor: string,
   now = new Date(),
+  opts: { reminderSpacingSeconds?: number } = {},
 ): Promise<NoticeRow[]> {
   if (view.asResponder === null)
     throw new AppError('invalid_state', 'the request has not reached the responder yet');
@@ -119,6 +140,19 @@ export async function sendNotice(
         ...(due ? { due_at: due.dueAt } : {}),
       };
       if (input.to !== 'both') to = [input.to === 'requester' ? view.requester : view.responder];
+      // A reminder is a notification at the party: one per deadline and party per spacing, so a
+      // mediator (or a double click) cannot flood a party's supervisors.
+      const spacingMs = (opts.reminderSpacingSeconds ?? REMINDER_SPACING_SECONDS) * 1000;
+      const nextAt = nextReminderAt(held, to, input.deadline, spacingMs);
+      if (nextAt > now.getTime()) {
+        const wait = Math.ceil((nextAt - now.getTime()) / 1000);
+        throw new AppError(
+          'rate_limited',
+          `a reminder of the ${input.deadline} deadline went to ${to.join(' and ')} less than ${spacingMs / 1000} s ago; the next may go in ${wait} s`,
+          undefined,
+          { retry_after: wait },
+        );
+      }
     } else if (input.action === 'pause') {
       if (open)
         throw new AppError('invalid_state', `the clocks are already paused (${open.pauseId})`);

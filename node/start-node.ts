@@ -400,6 +400,7 @@ export async function startNode(config: Config, opts: NodeOptions): Promise<Runn
       exchange: { inbox, outbox },
       attachments: config.attachments,
       relayProofsPerMinute: config.relayProofsPerMinute,
+      mediatorReminderSeconds: config.mediatorReminderSeconds,
       policy,
       maxRetryInterval: `${config.deliveryMaxBackoffSeconds} seconds`,
       updateTimeoutMs: config.updateTimeoutSeconds * 1000,

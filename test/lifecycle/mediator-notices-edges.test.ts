@@ -560,6 +560,8 @@ describe('a pause signalled while A’s workflow waits to continue as new', () =
     trio = await startMediatedTrio({
       env: {
         MEDIATOR_WATCH_SECONDS: '0',
+        // Reminders here fill a history: none is held back for spacing.
+        MEDIATOR_REMINDER_SECONDS: '0',
         WORKFLOW_HISTORY_LIMIT: String(LIMIT),
         NOTIFY_WEBHOOK_URLS: `http://127.0.0.1:${port}/hook`,
       },

@@ -416,6 +416,22 @@ describe('M’s notices to the parties of a request it relays', () => {
     const atA = (await requestDetail(a, id))!;
     expect(eventOf(atA, 'mediator_reminder')).toEqual([]);
     for (const r of [atA, atB]) expect(r.status).toBe('delivered');
+
+    // Another reminder of the same deadline to B (alone, or with A) within the hour: held back,
+    // with when it may go, and nothing signed (which reminders go: mediator-reminders.test.ts).
+    for (const to of ['responder', 'both']) {
+      const again = await notice(m, SUPERVISOR, id, {
+        action: 'reminder',
+        deadline: 'response',
+        to,
+      });
+      expectRefused(again, 429, 'rate_limited');
+      const wait = (again.body as { retry_after: number }).retry_after;
+      expect(wait).toBeGreaterThan(3_500);
+      expect(wait).toBeLessThanOrEqual(3_600);
+      expect(again.headers.get('retry-after')).toBe(String(wait));
+    }
+    expect((await heldAtM(m, SUPERVISOR, id)).notices).toHaveLength(count + 1);
   });
 
   it('refuses at M’s route what does not fit, and stores nothing', async () => {
