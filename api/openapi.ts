@@ -1157,7 +1157,7 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         tag: 'Supervision',
         summary: 'The identification records whose consent allows publication',
         description:
-          'Every identification record, sent or received, whose signed `consent.scope` is `publication`, in its published form: remains and case ids, conclusion, report date, handover without its place, family notification and the consent. No DNA profile, file, method, burial or holding place or confirming official, and no record of another scope, for any role. Only responses both parties hold: received, or sent with the partner’s receipt. Newest response first, with the response’s `msgId` and `digest` to check each record against the evidence bundle. `limit` counts records, taken from the newest `limit` responses. Each answer is recorded in the access log, once per request it draws on.',
+          'Every identification record, sent or received, whose signed `consent.scope` is `publication`, in its published form: remains and case ids, conclusion, report date, handover without its place, family notification and the consent. No DNA profile, file, method, burial or holding place or confirming official, and no record of another scope, for any role. Only responses both parties hold: received, or sent with the partner’s receipt; of those, a later response about the same remains of the same request supersedes an earlier one, so a consent taken back takes the record off the list. Newest response first, each record with the response that carries it (`msgId`, envelope `digest`, signer and time). `limit`: the newest records. Each answer is recorded in the access log, once per request it draws on.',
         roles: ['officer', 'supervisor', 'admin'],
         params: queryParams(PublicationQuery),
         ok: { '200': answer('The published records', items('PublishedIdentification')) },
@@ -1318,12 +1318,12 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         tag: 'Exchange',
         summary: 'On a mediator: remind the parties of a deadline, or pause or resume both clocks',
         description:
-          'Signs a `mediation` message to each party (a reminder: to one when `to` says so), stores them, and delivers each party’s in order, from now on and at the watch’s passes (backoff up to an hour, 20 rounds). A pause stops both parties’ acknowledgement and response clocks from the instant signed; a resume restarts them (README, _Mediated exchange_). The mediator pauses only on both parties’ word: it does not ask them. `invalid_state` before the request reached the responder, once it ended, for a pause while one is open and a resume with none open. What each party did with its copy shows in `GET /v1/mediated/{id}` (`notices`).',
+          'Signs a `mediation` message to each party (a reminder: to one when `to` says so), stores them, and delivers each party’s in order, from now on and at the watch’s passes (backoff up to an hour, 20 rounds). A pause stops both parties’ acknowledgement and response clocks from the instant signed; a resume restarts them (README, _Mediated exchange_). The mediator pauses only on both parties’ word: it does not ask them. `invalid_state` before the request reached the responder, once it ended, for a pause while one is open and a resume with none open. What each party did with its copy shows in `GET /v1/mediated/{id}` (`notices`). A reminder of a deadline to a party that had one of it less than `MEDIATOR_REMINDER_SECONDS` (default an hour) ago is `429 rate_limited`, with `Retry-After`.',
         roles: OPERATORS,
         params: [pathParam('id', Ulid, 'the request id (ULID)')],
         body: 'MediatorNoticeInput',
         ok: { '201': answer('The notices signed', items('MediatorNoticeView')) },
-        errors: [...JSON_BODY, 'unknown_request', 'invalid_state', 'pause_consent'],
+        errors: [...JSON_BODY, 'unknown_request', 'invalid_state', 'pause_consent', 'rate_limited'],
       },
     },
     '/v1/requests/{id}/pause-consent': {

@@ -16,7 +16,7 @@ export function publicationRouter(deps: { pool: pg.Pool; auth: Authenticator }):
 
   declared.route('listPublishedIdentifications', async (req, res) => {
     const query = parseOrThrow(PublicationQuery, req.query, 'the query');
-    const rows = await heldIdentificationResponses(deps.pool, query.limit);
+    const rows = await heldIdentificationResponses(deps.pool);
     const items = publishedIdentifications(
       rows.map((r) => ({
         reqId: r.req_id,

@@ -319,19 +319,43 @@ export async function listRelayed(
 /** Keeps the mediator's relay receipt beside a message this node sent or received. */
 export async function keepRelayReceipt(
   pool: pg.Pool | pg.PoolClient,
-  where: { table: 'outbox'; msgId: string } | { table: 'inbox'; digest: string },
+  where: { table: 'outbox'; msgId: string; digest: string } | { table: 'inbox'; digest: string },
   token: string,
 ): Promise<void> {
-  if (where.table === 'outbox')
+  if (where.table === 'outbox') {
+    // The message's first (the one its log entry names), and each signed version's own.
     await pool.query(
       'UPDATE outbox_messages SET relay_receipt_token = COALESCE(relay_receipt_token, $2) WHERE msg_id = $1',
       [where.msgId, token],
     );
-  else
+    await pool.query(
+      `UPDATE outbox_versions SET relay_receipt_token = COALESCE(relay_receipt_token, $3)
+        WHERE msg_id = $1 AND digest = $2`,
+      [where.msgId, where.digest, token],
+    );
+  } else
     await pool.query(
       'UPDATE inbox_messages SET relay_receipt_token = COALESCE(relay_receipt_token, $2) WHERE digest = $1',
       [where.digest, token],
     );
+}
+
+/**
+ * The mediator's relay receipts of these signed versions of our messages, by version digest (a
+ * version receipted before each version kept its own: the message's, when it names that digest).
+ */
+export async function relayReceiptsOfVersions(
+  pool: pg.Pool,
+  digests: readonly string[],
+): Promise<Map<string, string>> {
+  const { rows } = await pool.query<{ digest: string; token: string }>(
+    `SELECT v.digest, COALESCE(v.relay_receipt_token, m.relay_receipt_token) AS token
+       FROM outbox_versions v JOIN outbox_messages m USING (msg_id)
+      WHERE v.digest = ANY($1::text[])
+        AND COALESCE(v.relay_receipt_token, m.relay_receipt_token) IS NOT NULL`,
+    [digests],
+  );
+  return new Map(rows.map((r) => [r.digest, r.token]));
 }
 
 /** The digests this mediator relayed for one message of a sender (its signed versions). */
@@ -399,17 +423,19 @@ export async function relaysRequestFor(
 }
 
 /**
- * The token of the request (its first message) this mediator relayed with this id, if any: its
- * `request_type` is in clear even when sealed.
+ * The token of the request (its first message) this mediator relayed with this id from
+ * `requester` to `responder`, if any: its `request_type` is in clear even when sealed.
  */
 export async function relayedRequestToken(
   pool: pg.Pool,
   reqId: string,
+  between: { requester: string; responder: string },
 ): Promise<string | undefined> {
   const { rows } = await pool.query<{ token: string }>(
-    `SELECT token FROM relayed_messages WHERE req_id = $1 AND kind = 'request'
+    `SELECT token FROM relayed_messages
+      WHERE req_id = $1 AND kind = 'request' AND iss = $2 AND aud = $3
       ORDER BY received_at LIMIT 1`,
-    [reqId],
+    [reqId, between.requester, between.responder],
   );
   return rows[0]?.token;
 }

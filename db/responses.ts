@@ -59,30 +59,42 @@ export interface IdentificationResponseRow {
 }
 
 /**
- * The responses to identification requests both parties hold, newest first: received (the partner
- * signed them and this node took them) or sent and receipted by the partner. A response still on
- * its way, or refused, is not yet the partner's too; erased ones have no body left.
+ * The responses both parties hold of every identification request with a record whose consent
+ * scope is `publication` in any of them: received (the partner signed them and this node took
+ * them), or sent and receipted by the partner. A response still on its way, or refused, is not
+ * yet the partner's too; erased ones have no body left. All of such a request's responses, since
+ * a later one can take a record's consent back (domain/publication.ts).
  */
 export async function heldIdentificationResponses(
   pool: pg.Pool,
-  limit: number,
 ): Promise<IdentificationResponseRow[]> {
   const { rows } = await pool.query<IdentificationResponseRow>(
-    `SELECT r.req_id, r.msg_id, r.digest, r.signed_by, r.signed_at, r.payload->'body' AS body FROM (
+    `WITH held AS (
        SELECT o.req_id, o.msg_id, o.digest, o.payload->>'iss' AS signed_by,
-              to_timestamp(COALESCE(o.payload->>'sent_at', o.payload->>'iat')::double precision) AS signed_at, o.payload
+              to_timestamp(COALESCE(o.payload->>'sent_at', o.payload->>'iat')::double precision)
+                AS signed_at, o.payload
          FROM outbox_messages o
-        WHERE o.kind = 'response' AND o.status = 'delivered'
+        WHERE o.kind = 'response' AND o.status = 'delivered' AND o.payload ? 'body'
        UNION ALL
        SELECT i.req_id, i.msg_id, i.digest, i.iss AS signed_by,
-              to_timestamp(COALESCE(i.payload->>'sent_at', i.payload->>'iat')::double precision) AS signed_at, i.payload
+              to_timestamp(COALESCE(i.payload->>'sent_at', i.payload->>'iat')::double precision)
+                AS signed_at, i.payload
          FROM inbox_messages i
-        WHERE i.kind = 'response'
-     ) r JOIN requests q ON q.req_id = r.req_id
-      WHERE q.request_type = 'identification_result' AND r.payload ? 'body'
-      ORDER BY r.signed_at DESC, r.msg_id DESC
-      LIMIT $1`,
-    [limit],
+        WHERE i.kind = 'response' AND i.payload ? 'body'
+     ), identification AS (
+       SELECT h.* FROM held h JOIN requests q ON q.req_id = h.req_id
+        WHERE q.request_type = 'identification_result'
+     )
+     SELECT req_id, msg_id, digest, signed_by, signed_at, payload->'body' AS body
+       FROM identification
+      WHERE req_id IN (
+        SELECT req_id FROM identification
+         WHERE EXISTS (
+           SELECT 1 FROM jsonb_array_elements(
+             CASE WHEN jsonb_typeof(payload->'body'->'records') = 'array'
+                  THEN payload->'body'->'records' ELSE '[]'::jsonb END) AS r
+            WHERE r->'consent'->>'scope' = 'publication'))
+      ORDER BY signed_at, msg_id`,
   );
   return rows;
 }

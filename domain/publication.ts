@@ -48,28 +48,50 @@ export function publishedForm(record: unknown): PublishedRecord | undefined {
   return published as PublishedRecord;
 }
 
-/** The published records of these responses, newest response first, in record order within one. */
+/** The remains a record is about (its identity across responses), if it names one. */
+const remainsOf = (record: unknown): string | undefined => {
+  const id = obj(obj(record)?.remains)?.remains_id;
+  return typeof id === 'string' ? id : undefined;
+};
+
+/**
+ * The published records of these responses, newest response first. A later response about the
+ * same remains of the same request supersedes an earlier one: its record alone counts, so a
+ * consent narrowed or withdrawn since (a later record with another scope, or none) takes the
+ * record off the list. Both parties hold the same responses, so they list the same records.
+ */
 export function publishedIdentifications(
   responses: readonly HeldResponse[],
 ): PublishedIdentification[] {
-  return [...responses]
-    .sort((x, y) => y.signedAt.getTime() - x.signedAt.getTime() || (x.msgId < y.msgId ? 1 : -1))
-    .flatMap((resp) =>
-      (Array.isArray(resp.body.records) ? resp.body.records : []).flatMap((record, index) => {
-        const published = publishedForm(record);
-        return published
-          ? [
-              {
-                requestId: resp.reqId,
-                msgId: resp.msgId,
-                digest: resp.digest,
-                signedBy: resp.signedBy,
-                signedAt: resp.signedAt.toISOString(),
-                index,
-                record: published,
-              },
-            ]
-          : [];
-      }),
+  const bySigning = [...responses].sort(
+    (x, y) => x.signedAt.getTime() - y.signedAt.getTime() || (x.msgId < y.msgId ? -1 : 1),
+  );
+  /** The latest record about each remains of each request, with its response. */
+  const latest = new Map<string, { resp: HeldResponse; record: unknown }>();
+  for (const resp of bySigning)
+    for (const record of Array.isArray(resp.body.records) ? resp.body.records : []) {
+      const remains = remainsOf(record);
+      if (remains !== undefined) latest.set(`${resp.reqId} ${remains}`, { resp, record });
+    }
+  return [...latest.values()]
+    .flatMap(({ resp, record }) => {
+      const published = publishedForm(record);
+      return published
+        ? [
+            {
+              requestId: resp.reqId,
+              msgId: resp.msgId,
+              digest: resp.digest,
+              signedBy: resp.signedBy,
+              signedAt: resp.signedAt.toISOString(),
+              record: published,
+            },
+          ]
+        : [];
+    })
+    .sort(
+      (x, y) =>
+        Date.parse(y.signedAt) - Date.parse(x.signedAt) ||
+        (x.msgId < y.msgId ? 1 : x.msgId > y.msgId ? -1 : 0),
     );
 }

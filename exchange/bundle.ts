@@ -1,5 +1,6 @@
 // Store and forward: export what waits for a partner (pending envelopes, receipts owed) to one
 // file, and import such a file with the same verification as online delivery.
+import { relayReceiptsOfVersions } from '../db/mediator.js';
 import { importedReceiptsFrom, listOutbox } from '../db/messages.js';
 import { AppError } from '../errors.js';
 import { decodeBase64url } from '../protocol/base64url.js';
@@ -10,9 +11,12 @@ import { applyReceipt, type OutboxDeps } from './outbox.js';
 
 export async function exportBundle(deps: OutboxDeps, partner: string): Promise<Bundle> {
   const pending = await listOutbox(deps.pool, { status: 'pending', aud: partner, limit: 100_000 });
-  // A mediator's relay receipt travels with the message it took (the importer checks it names
-  // the message's digest: a message signed again since the mediator took it needs the mediator).
-  const relayed = pending.filter((m) => m.relay_receipt_token !== null);
+  // A mediator's relay receipt travels with the version of the message it took (the importer
+  // checks it names the message's digest: a version the mediator never took needs the mediator).
+  const relayed = await relayReceiptsOfVersions(
+    deps.pool,
+    pending.map((m) => m.digest),
+  );
   return {
     format: BUNDLE_FORMAT,
     v: 1,
@@ -21,13 +25,7 @@ export async function exportBundle(deps: OutboxDeps, partner: string): Promise<B
     created_at: new Date().toISOString(),
     messages: pending.map((m) => m.token),
     receipts: await importedReceiptsFrom(deps.pool, partner),
-    ...(relayed.length
-      ? {
-          relay_receipts: Object.fromEntries(
-            relayed.map((m) => [m.digest, m.relay_receipt_token!]),
-          ),
-        }
-      : {}),
+    ...(relayed.size ? { relay_receipts: Object.fromEntries(relayed) } : {}),
   };
 }
 

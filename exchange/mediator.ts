@@ -17,6 +17,7 @@ import {
   storeRelayed,
 } from '../db/mediator.js';
 import { beyondScopeThroughMediator } from '../domain/consent.js';
+import { holdsSealableContent } from '../protocol/seal.js';
 import {
   ATTACHMENT_TOKEN_HEADER,
   verifyAttachmentToken,
@@ -63,16 +64,20 @@ export function claimedAudience(token: string): string | undefined {
 /**
  * A mediator forwards no record beyond its consent scope (README, _Consent scopes_): an unsealed
  * response whose identification records only the requesting authority may see is refused here,
- * before the mediator keeps it. The request's type is the one the mediator relayed; a response to
- * a request it did not relay (the route moved to it later) counts as identification records when
- * its records read like them.
+ * before the mediator keeps it. The request's type is the one the mediator relayed between the
+ * same two parties; records that read like identification records (they carry a `conclusion`,
+ * which no other type's records have) count as such whatever the type, so a request planted under
+ * the same id cannot switch the check off. (A sealed response holds no records in clear.)
  */
 async function checkScopeAtMediator(
   deps: Pick<InboxDeps, 'pool'>,
-  reqId: string,
+  response: { reqId: string; iss: string; aud: string },
   body: { records?: unknown },
 ): Promise<void> {
-  const requestToken = await relayedRequestToken(deps.pool, reqId);
+  const requestToken = await relayedRequestToken(deps.pool, response.reqId, {
+    requester: response.aud,
+    responder: response.iss,
+  });
   const requestBody = requestToken ? claimedPayload(requestToken)?.body : undefined;
   const relayedType =
     requestBody && typeof requestBody === 'object'
@@ -81,14 +86,8 @@ async function checkScopeAtMediator(
   const readsLikeIdentification =
     Array.isArray(body.records) &&
     body.records.some((r) => r !== null && typeof r === 'object' && 'conclusion' in r);
-  const type =
-    typeof relayedType === 'string'
-      ? relayedType
-      : readsLikeIdentification
-        ? 'identification_result'
-        : undefined;
-  if (type !== 'identification_result') return;
-  const beyond = beyondScopeThroughMediator(type, body);
+  if (relayedType !== 'identification_result' && !readsLikeIdentification) return;
+  const beyond = beyondScopeThroughMediator('identification_result', body);
   if (beyond.length)
     throw new AppError(
       'consent_scope',
@@ -129,8 +128,15 @@ export async function relayEnvelope(
         'wrong_audience',
         `aud is not this node, and it relays nothing between ${p.iss} and ${p.aud}`,
       );
-    if (p.kind === 'response' && !('sealed' in p))
-      await checkScopeAtMediator(deps, p.req_id, p.body);
+    // A sealed message shows M only its public members: one that carries more in clear (a partner
+    // system that splits it wrongly) is refused before M keeps it, as its recipient would.
+    if ('sealed' in p && holdsSealableContent(p))
+      throw new AppError(
+        'schema_invalid',
+        'a sealed message carries in clear a member or a file name that travels only inside `sealed`',
+      );
+    if (p.kind === 'response')
+      await checkScopeAtMediator(deps, { reqId: p.req_id, iss: p.iss, aud: p.aud }, p.body);
     checked = { v, p, to };
   } catch (err) {
     if (!(err instanceof AppError) || err.status >= 500) throw err;

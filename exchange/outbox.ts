@@ -423,7 +423,11 @@ async function keepMediatorReceipt(deps: OutboxDeps, message: OutboxRow, token: 
         ? [message.digest]
         : await outboxVersionDigests(deps.pool, message.msg_id);
     if (!ours.includes(p.body.digest)) return;
-    await keepRelayReceipt(deps.pool, { table: 'outbox', msgId: message.msg_id }, token);
+    await keepRelayReceipt(
+      deps.pool,
+      { table: 'outbox', msgId: message.msg_id, digest: p.body.digest },
+      token,
+    );
   } catch {
     // Not the mediator's receipt: nothing to keep. The partner's own receipt decides delivery.
   }

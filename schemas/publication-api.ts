@@ -9,7 +9,13 @@ import { CaseId, IsoDate, RemainsId } from './domain/shared.js';
 /** Query of the publication list: newest first. */
 export const PublicationQuery = z.strictObject({
   conclusion: Conclusion.optional().describe('only records with this conclusion'),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(500)
+    .describe('at most this many records, the newest'),
 });
 export type PublicationQuery = z.infer<typeof PublicationQuery>;
 
@@ -47,7 +53,6 @@ export const PublishedIdentification = z.object({
   digest: Sha256Hex.describe('that response’s envelope digest, as in the evidence bundle'),
   signedBy: PartyId.describe('the party that signed the response (the holder of the record)'),
   signedAt: z.iso.datetime().describe('when it signed it'),
-  index: z.int().min(0).describe('the record’s place in the response’s `records`'),
   record: PublishedRecord,
 });
 export type PublishedIdentification = z.infer<typeof PublishedIdentification>;

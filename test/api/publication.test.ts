@@ -111,7 +111,6 @@ describe('the publication list', () => {
       requestId: reqId,
       msgId: responseMsgId,
       signedBy: 'party-b',
-      index: 1,
       record: {
         remains_id: 'R-2024-0412',
         case_id: 'MP-2024-00123',

@@ -94,9 +94,9 @@ describe('the published records of responses', () => {
       body: { records: [{ ...r0412, consent: PUBLICATION }] },
     };
     const listed = publishedIdentifications([older, newer, { ...newer, body: {} }]);
-    expect(listed.map((i) => [i.msgId, i.index, i.record.remains_id])).toEqual([
-      [newer.msgId, 0, 'R-2024-0412'],
-      [older.msgId, 1, 'R-2024-0430'],
+    expect(listed.map((i) => [i.msgId, i.record.remains_id])).toEqual([
+      [newer.msgId, 'R-2024-0412'],
+      [older.msgId, 'R-2024-0430'],
     ]);
     expect(listed[1]).toMatchObject({
       requestId: older.reqId,
@@ -106,5 +106,35 @@ describe('the published records of responses', () => {
     });
     // Each item is what the API documents.
     for (const item of listed) PublishedIdentification.parse(item);
+
+    // A later response of the first request about the same remains: its record alone counts. The
+    // family's consent to publish R-2024-0430 is taken back; R-2024-0457 may now be published.
+    const correction = {
+      ...older,
+      msgId: '01JQ0000000000000000000013',
+      digest: 'c'.repeat(64),
+      signedAt: new Date('2025-03-03T10:00:00Z'),
+      body: {
+        records: [
+          { ...r0430, consent: { scope: 'requesting_authority', given_by: 'family' } },
+          { ...r0457, consent: PUBLICATION },
+        ],
+      },
+    };
+    // In whatever order the responses are read.
+    for (const order of [
+      [older, newer, correction],
+      [correction, newer, older],
+    ])
+      expect(publishedIdentifications(order).map((i) => [i.msgId, i.record.remains_id])).toEqual([
+        [correction.msgId, 'R-2024-0457'],
+        [newer.msgId, 'R-2024-0412'],
+      ]);
+    // The same remains in another request is another record.
+    const elsewhere = { ...correction, reqId: '01JQ0000000000000000000003' };
+    expect(publishedIdentifications([older, elsewhere]).map((i) => i.record.remains_id)).toEqual([
+      'R-2024-0457',
+      'R-2024-0430',
+    ]);
   });
 });

@@ -260,6 +260,45 @@ describe('identification records through a mediator that can read them', () => {
     expect(atA.status).toBe('delivered');
     expect((atA.messages ?? []).filter((x) => x.kind === 'response')).toEqual([]);
 
+    // The same records in clear beside a `sealed` member, as a system that splits a sealed message
+    // wrongly would sign them: refused before M keeps anything, whatever `sealed` says.
+    const spoofed = await signPayload(
+      {
+        ...buildPayload(
+          {
+            kind: 'response',
+            iss: 'party-b',
+            aud: 'party-a',
+            req_id: fresh,
+            seq: 1,
+            seen: 1,
+            body: normaliseBody(
+              'response',
+              'identification_result',
+              answerWith(() => undefined),
+            ) as never,
+          },
+          new Date(),
+        ),
+        sealed: 'aaaa.bbbb.cccc.dddd.eeee',
+      } as never,
+      b.exchange.outbox.keyring.signerFor('response'),
+    );
+    const spoof = await fetch(`${m.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
+      body: spoofed.token,
+    });
+    const spoofRefusal = (await spoof.json()) as { code: string };
+    expect(spoof.status, JSON.stringify(spoofRefusal)).toBe(400);
+    expect(spoofRefusal.code).toBe('schema_invalid');
+    expect(spoof.headers.get('parley-relay-receipt')).toBeNull();
+    const keptSpoof = await m.database.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM relayed_messages WHERE msg_id = $1`,
+      [spoofed.payload.msg_id],
+    );
+    expect(keptSpoof.rows[0]!.n).toBe(0);
+
     // The same records with a scope that allows the mediator pass M as they are.
     const allowed = await signedByHand(
       fresh,

@@ -150,4 +150,49 @@ describe('a file between parties that go through a mediator', () => {
     const report = await verifyBundle(bundle, trust);
     expect(failed(report)).toEqual([]);
   });
+
+  it('carries the relay receipt of the version it carries, when the message was signed again', async () => {
+    const later = await createRequest(
+      a,
+      'Grave sites near Brod, signed again before it was carried',
+    );
+    await untilFailedAttempt(a, later, 'A told relay_pending by M');
+    const first = await eventually(
+      async () => {
+        const row = await pendingAtA(later);
+        return row.relay ? row : undefined;
+      },
+      30_000,
+      'A keeping M’s relay receipt',
+    );
+    // Near the end of its lifetime: A signs it again at its next attempt, and M takes that too.
+    await a.database.pool.query(
+      `UPDATE outbox_messages
+          SET payload = jsonb_set(payload, '{exp}', to_jsonb(extract(epoch FROM now())::int))
+        WHERE msg_id = $1`,
+      [first.msg_id],
+    );
+    const resigned = await eventually(
+      async () => {
+        const { rows } = await a.database.pool.query<{ digest: string; relay: string | null }>(
+          `SELECT v.digest, v.relay_receipt_token AS relay FROM outbox_versions v
+            WHERE v.msg_id = $1 AND v.digest <> $2`,
+          [first.msg_id, first.digest],
+        );
+        return rows[0]?.relay ? rows[0] : undefined;
+      },
+      30_000,
+      'the version signed again, taken by M',
+    );
+    expect((await pendingAtA(later)).digest).toBe(resigned.digest);
+
+    const again = await exported();
+    expect(again.relay_receipts).toEqual({ [resigned.digest]: resigned.relay });
+    const taken = await imported(b, again);
+    expect(taken.results).toEqual([
+      { kind: 'message', digest: resigned.digest, outcome: 'accepted' },
+    ]);
+    expect(await storedAtB(resigned.digest)).toEqual([{ relay: resigned.relay }]);
+    await untilStatus(b, later, 'delivered', 'the version signed again, imported at B');
+  });
 });
