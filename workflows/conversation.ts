@@ -266,18 +266,24 @@ export interface ChangedVerdict {
 }
 
 /**
- * The steps that answered a deadline in both folds and count as on time in one and late in the
- * other: a mediator's pause (or its resume) signed before a step but taken after it moves the
- * deadline the step was judged by. Its partner, holding the same messages, ends with the verdicts
- * of `next`.
+ * The steps that answered a deadline whose verdict in `next` is not the one said before: the one
+ * recorded on the timeline (`recorded`, by msg_id), else the one of the `prior` fold. A mediator's
+ * pause (or its resume) signed before a step but taken after it moves the deadline the step was
+ * judged by; its partner, holding the same messages, ends with the verdicts of `next`.
  */
-export function changedVerdicts(prior: Settled, next: Settled): ChangedVerdict[] {
+export function changedVerdicts(
+  recorded: ReadonlyMap<string, boolean>,
+  prior: Settled,
+  next: Settled,
+): ChangedVerdict[] {
   return next.order.flatMap((msg) => {
-    const was = prior.outcomes.get(msg.msgId);
     const now = next.outcomes.get(msg.msgId);
-    if (!was?.applied || !now?.applied) return [];
-    if (was.onTime === null || now.onTime === null || now.countsAt === null) return [];
-    if (was.onTime === now.onTime) return [];
+    if (!now?.applied || now.onTime === null || now.countsAt === null) return [];
+    const before = prior.outcomes.get(msg.msgId);
+    const was =
+      recorded.get(msg.msgId) ??
+      (before?.applied && before.onTime !== null ? before.onTime : undefined);
+    if (was === undefined || was === now.onTime) return [];
     return [{ msgId: msg.msgId, digest: msg.digest, onTime: now.onTime, countsAt: now.countsAt }];
   });
 }

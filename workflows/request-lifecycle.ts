@@ -96,6 +96,8 @@ export interface CarriedState {
     waiting?: MediatorNotice[];
     early?: [string, string][];
   };
+  /** The verdict (on time or not) each step's timeline event said last, by msg_id. */
+  verdicts?: [string, boolean][];
 }
 
 export interface RequestWorkflowInput {
@@ -189,6 +191,13 @@ export async function runRequest(
   const seenDigests = new Set<string>([...partnerBySeq.values()].map((m) => m.digest));
   // What the timeline already says about each message (by msg_id).
   const recordedOutcomes = new Map<string, string>(carried?.recorded ?? []);
+  const verdicts = new Map<string, boolean>(carried?.verdicts ?? []);
+  /** A step's timing for its timeline event, remembered as the verdict said. */
+  const said = (msgId: string, o: Outcome | undefined) => {
+    const t = timing(o);
+    if (t.onTime !== undefined) verdicts.set(msgId, t.onTime);
+    return t;
+  };
   const memory: TimekeepingMemory = carried?.memory ?? { reminders: [], escalated: {} };
   let partnerRefusal = carried?.refusal ?? null;
   let seq = carried?.seq ?? 0;
@@ -386,7 +395,7 @@ export async function runRequest(
             kind: msg.kind,
             msgId: msg.msgId,
             digest: msg.digest,
-            ...timing(outcome),
+            ...said(msg.msgId, outcome),
           },
         });
       } else {
@@ -556,13 +565,15 @@ export async function runRequest(
       // A step taken before this notice arrived was judged without it: its partner, which may have
       // held the notice first, counts it with it. Say the verdict that now holds.
       if (patched('verdict-corrections'))
-        for (const v of changedVerdicts(prior, current))
+        for (const v of changedVerdicts(verdicts, prior, current)) {
+          verdicts.set(v.msgId, v.onTime);
           await recordEvent({
             type: 'deadline_verdict_changed',
             actor: n.mediator,
             detail: { ...v, pauseId: n.pauseId },
             changesStatus: false,
           });
+        }
     }
   }
   setHandler(
@@ -595,7 +606,7 @@ export async function runRequest(
               kind,
               msgId: sent.msgId,
               digest: sent.digest,
-              ...timing(current.outcomes.get(sent.msgId)),
+              ...said(sent.msgId, current.outcomes.get(sent.msgId)),
             },
           });
           // Folding again may settle earlier messages differently (it cannot, but say so if it did).
@@ -844,6 +855,7 @@ export async function runRequest(
           seq,
           memory,
           refusal: partnerRefusal,
+          ...(verdicts.size ? { verdicts: [...verdicts.entries()] } : {}),
           ...(mediatorPauses.size || noticesTaken.size
             ? {
                 mediator: {

@@ -78,8 +78,15 @@ describe('a verdict given before the mediator’s pause arrived', () => {
       Date.parse(explained(atB, 'acknowledgement').dueAt),
     );
 
-    // B acknowledges once the deadline it knows has passed: late, by what it holds.
-    await untilRequest(b, id, (r) => r.overdue, 'B: the acknowledgement overdue');
+    // B acknowledges once the deadline it knows has passed, in a later second (a step counts at
+    // its signing, in whole seconds): late, by what it holds.
+    const ackDue = Date.parse(explained(atB, 'acknowledgement').dueAt);
+    await untilRequest(
+      b,
+      id,
+      (r) => r.overdue && Math.floor(Date.now() / 1000) * 1000 > ackDue,
+      'B: the acknowledgement overdue, a second on',
+    );
     const ack = await act(b, id, 'acknowledge', {});
     expect(ack.status, JSON.stringify(ack.body)).toBe(200);
     const ackId = ack.body.msgId as string;

@@ -9,6 +9,8 @@ import {
 } from '../../workflows/conversation.js';
 
 const T0 = Date.UTC(2026, 0, 5);
+/** No verdict recorded: the prior fold's is the one said. */
+const NONE: ReadonlyMap<string, boolean> = new Map();
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
 
 const request: ConvMessage = {
@@ -55,22 +57,31 @@ describe('changedVerdicts', () => {
     expect(before.outcomes.get('p002')).toMatchObject({ onTime: false });
     const now = after.outcomes.get('p002');
     expect(now).toMatchObject({ applied: true, onTime: true });
-    expect(changedVerdicts(before, after)).toEqual([
+    expect(changedVerdicts(NONE, before, after)).toEqual([
       { msgId: 'p002', digest: 'd2', onTime: true, countsAt: now?.applied ? now.countsAt : null },
     ]);
     // And the other way round (a resume that shortens an open pause).
-    expect(changedVerdicts(after, before)).toEqual([
+    expect(changedVerdicts(NONE, after, before)).toEqual([
       expect.objectContaining({ msgId: 'p002', onTime: false }),
     ]);
   });
 
   it('names nothing when the verdict stays, or when the step is not in both folds', () => {
     // A pause too short to change it, and the same fold twice.
-    expect(changedVerdicts(fold(0), fold(5))).toEqual([]);
-    expect(changedVerdicts(fold(30), fold(30))).toEqual([]);
+    expect(changedVerdicts(NONE, fold(0), fold(5))).toEqual([]);
+    expect(changedVerdicts(NONE, fold(30), fold(30))).toEqual([]);
     // The step arrives with the pause: it was never judged without it.
-    expect(changedVerdicts(fold(0, []), fold(30))).toEqual([]);
+    expect(changedVerdicts(NONE, fold(0, []), fold(30))).toEqual([]);
     // Messages that answer no deadline (the request) have no verdict to change.
-    expect(changedVerdicts(fold(0, []), fold(30, []))).toEqual([]);
+    expect(changedVerdicts(NONE, fold(0, []), fold(30, []))).toEqual([]);
+  });
+
+  it('compares with the verdict the timeline said, not with the last fold', () => {
+    // Said late; the fold before the notice already counted it on time (its basis changed since):
+    // the correction is still said. Said on time and on time now: nothing to say.
+    expect(changedVerdicts(new Map([['p002', false]]), fold(30), fold(30))).toEqual([
+      expect.objectContaining({ msgId: 'p002', onTime: true }),
+    ]);
+    expect(changedVerdicts(new Map([['p002', true]]), fold(0), fold(30))).toEqual([]);
   });
 });
