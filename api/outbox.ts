@@ -184,6 +184,9 @@ export function outboxRouter(deps: {
     const rows = await listMediatorNotifications(deps.pool, { limit: q.limit });
     const items: MediatorNotification[] = rows.map((n) => ({
       reqId: n.req_id,
+      type: n.request_type,
+      requester: n.requester,
+      responder: n.responder,
       deadline: n.deadline,
       level: n.level,
       dueAt: n.due_at.toISOString(),

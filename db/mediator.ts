@@ -2,6 +2,7 @@
 // own relay receipt and, once it has it, the recipient's receipt (README, _Mediated exchange_).
 import type pg from 'pg';
 import { digestOfInput } from '../protocol/digest.js';
+import type { RequestType } from '../schemas/common.js';
 import type { MessageKind } from '../schemas/envelope.js';
 import { appendAudit } from './audit.js';
 import { withTransaction } from './transaction.js';
@@ -240,17 +241,37 @@ export interface MediatorNotificationRow {
   attempts: number;
   last_attempt_at: Date | null;
   last_error: string | null;
+  /** The request's type and parties (null: recorded before M kept them). */
+  request_type: RequestType | null;
+  requester: string | null;
+  responder: string | null;
 }
 
 /** Records that a deadline passed to a level, once per request, deadline and level; true if new. */
 export async function recordMediatorNotification(
   pool: pg.Pool,
-  n: { reqId: string; deadline: 'acknowledgement' | 'response'; level: number; dueAt: Date },
+  n: {
+    reqId: string;
+    deadline: 'acknowledgement' | 'response';
+    level: number;
+    dueAt: Date;
+    request: { type: RequestType; requester: string; responder: string };
+  },
 ): Promise<boolean> {
   const { rowCount } = await pool.query(
-    `INSERT INTO mediator_notifications (req_id, deadline, level, due_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO mediator_notifications
+       (req_id, deadline, level, due_at, request_type, requester, responder)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT DO NOTHING`,
-    [n.reqId, n.deadline, n.level, n.dueAt],
+    [
+      n.reqId,
+      n.deadline,
+      n.level,
+      n.dueAt,
+      n.request.type,
+      n.request.requester,
+      n.request.responder,
+    ],
   );
   return rowCount === 1;
 }
@@ -275,7 +296,7 @@ export async function listMediatorNotifications(
   const u = opts.undelivered;
   const { rows } = await pool.query<MediatorNotificationRow>(
     `SELECT req_id, deadline, level, due_at, at, delivered_targets, attempts, last_attempt_at,
-            last_error
+            last_error, request_type, requester, responder
        FROM mediator_notifications
       WHERE ($2::text[] IS NULL OR (NOT delivered_targets @> $2::text[] AND attempts < $5
              AND (last_attempt_at IS NULL OR last_attempt_at

@@ -96,6 +96,7 @@ export function startMediatorWatch(o: {
     for (const d of view?.deadlines ?? []) {
       // A view missing messages M did not relay is a guess: nobody is told on a guess.
       if (d.overdue && view?.complete) {
+        const request = { type: view.type, requester: view.requester, responder: view.responder };
         // Level 0: passed, not yet escalated (an escalation policy that starts later).
         const levels = d.escalationLevel === 0 ? [0] : range(1, d.escalationLevel);
         for (const level of levels) {
@@ -104,6 +105,7 @@ export function startMediatorWatch(o: {
             deadline: d.kind,
             level,
             dueAt: new Date(d.dueAt),
+            request,
           });
           if (fresh) {
             result.notified.push(`${reqId} ${d.kind} ${level}`);
@@ -151,6 +153,9 @@ export function startMediatorWatch(o: {
           party: o.partyId,
           kind: 'mediated_deadline_passed',
           req_id: n.req_id,
+          request_type: n.request_type,
+          requester: n.requester,
+          responder: n.responder,
           deadline: n.deadline,
           level: n.level,
           due_at: n.due_at.toISOString(),

@@ -161,6 +161,9 @@ export const MediatorNotificationsQuery = z.strictObject({
 /** A deadline of a mediated request that passed, as M told its supervisors (ids and times only). */
 export const MediatorNotification = z.object({
   reqId: Ulid,
+  type: RequestType.nullable().describe('the request’s type (null: told before M kept it)'),
+  requester: PartyId.nullable(),
+  responder: PartyId.nullable(),
   deadline: z.enum(['acknowledgement', 'response']),
   level: z
     .number()

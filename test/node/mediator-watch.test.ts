@@ -432,6 +432,10 @@ describe('the mediator watch', () => {
       party: M,
       kind: 'mediated_deadline_passed',
       req_id: r.reqId,
+      // Which kind of request is late, and between whom: ids only.
+      request_type: 'grave_information',
+      requester: A,
+      responder: B,
       deadline: 'acknowledgement',
       level: 1,
       due_at: new Date(r.ackDue).toISOString(),
