@@ -127,14 +127,24 @@ export function mediatedView(input: {
   // M's pauses count as the parties count them once each took the notices; one a party refused
   // or never took is shown, not counted (README, _Mediated exchange_).
   const notices = input.notices ?? [];
-  const pauses = new Map<string, { from: string; to: string | null; counted: boolean }>();
+  const pauses = new Map<
+    string,
+    { from: string; to: string | null; counted: boolean; takenBy: string[] }
+  >();
+  /** Pause and resume notices one party took and the other refused or missed for good. */
+  let split = false;
   for (const n of notices) {
     if (!n.pauseId || !n.at) continue;
     const lost = n.state === 'refused' || n.state === 'given_up';
-    const p = pauses.get(n.pauseId) ?? { from: n.at, to: null, counted: true };
+    const p = pauses.get(n.pauseId) ?? { from: n.at, to: null, counted: true, takenBy: [] };
     if (n.action === 'resume') p.to = n.at;
+    if (n.action === 'pause' && n.state === 'delivered') p.takenBy.push(n.to);
     if (lost) p.counted = false;
     pauses.set(n.pauseId, p);
+    const twin = notices.find(
+      (o) => o !== n && o.pauseId === n.pauseId && o.action === n.action && o.to !== n.to,
+    );
+    if (lost && twin?.state === 'delivered') split = true;
   }
   const counted: Pause[] = [...pauses.values()]
     .filter((p) => p.counted)
@@ -228,9 +238,11 @@ export function mediatedView(input: {
     asResponder: requesterMsgs.some((m) => m.kind === 'request' && m.receivedAt !== null)
       ? atResponder.state.lifecycle.status
       : null,
+    // A pause (or resume) one party took and the other did not: they count different deadlines.
     agree:
       all.every((m) => m.refused || m.receivedAt !== null) &&
-      notices.every((n) => n.state !== 'pending'),
+      notices.every((n) => n.state !== 'pending') &&
+      !split,
     complete,
     settledStatus: state.lifecycle.status,
     receiptAt: state.receiptAt,
@@ -241,7 +253,11 @@ export function mediatedView(input: {
       [...times, ...notices.flatMap((n) => [n.createdAt, ...(n.receivedAt ? [n.receivedAt] : [])])]
         .sort()
         .at(-1) ?? request.relayedAt,
-    pauses: [...pauses.entries()].map(([pauseId, p]) => ({ pauseId, ...p })),
+    pauses: [...pauses.entries()].map(([pauseId, p]) => ({
+      pauseId,
+      ...p,
+      takenBy: [...p.takenBy].sort(),
+    })),
     notices: [...notices],
     consents: [...(input.consents ?? [])],
     // In the order both parties fold them (a crossing's responder message first), then the rest.

@@ -109,6 +109,11 @@ export const MediatedRequestView = z.object({
           .describe(
             'in the deadlines shown: no party refused or missed it (README, _Mediated exchange_)',
           ),
+        takenBy: z
+          .array(PartyId)
+          .describe(
+            'the parties that took its pause notice (their receipt came): one alone counts it, the other does not',
+          ),
       }),
     )
     .describe('M’s pauses of both parties’ clocks'),

@@ -717,6 +717,12 @@ export function mediatedPage(ctx, id) {
                   time(p.to),
                 ),
             p.counted ? null : [' ', h('em', {}, t('overview:mediated.pauses.notCounted'))],
+            !p.counted && p.takenBy.length === 1
+              ? [
+                  ' ',
+                  h('em', {}, t('overview:mediated.pauses.takenOnlyBy', { party: p.takenBy[0] })),
+                ]
+              : null,
           ),
         ),
       ),

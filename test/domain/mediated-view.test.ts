@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mediatedView, type RelayedMessage } from '../../domain/mediated-view.js';
 import { policyDigest } from '../../node/policy.js';
-import { MediatedRequestView } from '../../schemas/mediator-api.js';
+import { MediatedRequestView, type MediatorNoticeView } from '../../schemas/mediator-api.js';
 import type { Side } from '../../workflows/actions.js';
 import { contiguous, factsOf, settle, type ConvMessage } from '../../workflows/conversation.js';
 import { testPolicy } from '../helpers/test-policy.js';
@@ -864,5 +864,74 @@ describe('mediatedView: the responder’s state and the listing of messages', ()
       ]);
       expect(view).toMatchObject({ settledStatus: 'answered', complete: true });
     }
+  });
+});
+
+describe('mediatedView: M’s pauses, as each party took them', () => {
+  /** M's notice of `action` about pause P1 to `to`, in `state`. */
+  const noticeTo = (
+    n: number,
+    to: string,
+    action: 'pause' | 'resume',
+    state: MediatorNoticeView['state'],
+  ): MediatorNoticeView => ({
+    msgId: ulidOf(900 + n),
+    digest: digestOf(`notice ${n}`),
+    to,
+    side: to === PARTY.requester ? 'requester' : 'responder',
+    action,
+    pauseId: ulidOf(800),
+    at: action === 'pause' ? at(3) : at(4),
+    deadline: null,
+    createdAt: action === 'pause' ? at(3) : at(4),
+    createdBy: 'sup-m',
+    state,
+    receivedAt: state === 'delivered' ? at(5) : null,
+    code: state === 'refused' ? 'pause_consent' : null,
+    attempts: 1,
+  });
+  const withNotices = (notices: MediatorNoticeView[]) =>
+    mediatedView({ reqId: REQ_ID, messages: [request()], policy: POLICY, now: at(10), notices });
+
+  it('says which party took a pause, and that the parties disagree when only one did', () => {
+    const both = withNotices([
+      noticeTo(1, PARTY.requester, 'pause', 'delivered'),
+      noticeTo(2, PARTY.responder, 'pause', 'delivered'),
+    ])!;
+    expect(both.pauses).toEqual([
+      {
+        pauseId: ulidOf(800),
+        from: at(3),
+        to: null,
+        counted: true,
+        takenBy: ['party-a', 'party-b'],
+      },
+    ]);
+    expect(both.agree).toBe(true);
+
+    for (const lost of ['refused', 'given_up'] as const) {
+      const one = withNotices([
+        noticeTo(1, PARTY.requester, 'pause', 'delivered'),
+        noticeTo(2, PARTY.responder, 'pause', lost),
+      ])!;
+      expect(one.pauses[0], lost).toMatchObject({ counted: false, takenBy: ['party-a'] });
+      expect(one.agree, lost).toBe(false);
+    }
+    // Refused by both: neither counts it, and they agree.
+    const neither = withNotices([
+      noticeTo(1, PARTY.requester, 'pause', 'refused'),
+      noticeTo(2, PARTY.responder, 'pause', 'refused'),
+    ])!;
+    expect(neither.pauses[0]).toMatchObject({ counted: false, takenBy: [] });
+    expect(neither.agree).toBe(true);
+    // A resume B missed for good: B's clocks stay stopped, A's run again.
+    const resumed = withNotices([
+      noticeTo(1, PARTY.requester, 'pause', 'delivered'),
+      noticeTo(2, PARTY.responder, 'pause', 'delivered'),
+      noticeTo(3, PARTY.requester, 'resume', 'delivered'),
+      noticeTo(4, PARTY.responder, 'resume', 'given_up'),
+    ])!;
+    expect(resumed.pauses[0]).toMatchObject({ counted: false, to: at(4) });
+    expect(resumed.agree).toBe(false);
   });
 });

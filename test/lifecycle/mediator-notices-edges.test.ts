@@ -366,7 +366,13 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
       'B’s resume delivered',
     );
     expect(view.pauses).toEqual([
-      { pauseId: pause!.pauseId, from: pause!.at, to: toBResume!.at, counted: true },
+      {
+        pauseId: pause!.pauseId,
+        from: pause!.at,
+        to: toBResume!.at,
+        counted: true,
+        takenBy: ['party-a', 'party-b'],
+      },
     ]);
     // Nothing is left to resume.
     expectRefused(await notice(m, SUPERVISOR, id, { action: 'resume' }), 409, 'invalid_state');
@@ -520,7 +526,13 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
       ['party-b', 'delivered', null],
     ]);
     expect(view.pauses).toEqual([
-      { pauseId: paused[0]!.pauseId, from: paused[0]!.at, to: null, counted: true },
+      {
+        pauseId: paused[0]!.pauseId,
+        from: paused[0]!.at,
+        to: null,
+        counted: true,
+        takenBy: ['party-a', 'party-b'],
+      },
     ]);
     for (const r of await untilBoth(trio, id, 'clock_paused')) {
       expectClocks(r, true, whoOf(r));

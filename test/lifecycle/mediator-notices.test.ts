@@ -242,7 +242,13 @@ describe('M’s notices to the parties of a request it relays', () => {
       'both pause notices delivered',
     );
     expect(view.pauses).toEqual([
-      { pauseId: first!.pauseId, from: pauseAt, to: null, counted: true },
+      {
+        pauseId: first!.pauseId,
+        from: pauseAt,
+        to: null,
+        counted: true,
+        takenBy: ['party-a', 'party-b'],
+      },
     ]);
     for (const n of view.notices) {
       expect(n, n.to).toMatchObject({ action: 'pause', code: null });
@@ -315,7 +321,13 @@ describe('M’s notices to the parties of a request it relays', () => {
       'the resume notices delivered',
     );
     expect(view.pauses).toEqual([
-      { pauseId: paused[0]!.pauseId, from: pauseAt, to: resumeAt, counted: true },
+      {
+        pauseId: paused[0]!.pauseId,
+        from: pauseAt,
+        to: resumeAt,
+        counted: true,
+        takenBy: ['party-a', 'party-b'],
+      },
     ]);
     after['party-m'] = {
       ack: deadlineAtM(view, 'acknowledgement').dueAt,
