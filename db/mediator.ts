@@ -362,8 +362,9 @@ export async function keepRelayReceipt(
 }
 
 /**
- * The mediator's relay receipts of these signed versions of our messages, by version digest (a
- * version receipted before each version kept its own: the message's, when it names that digest).
+ * The mediator's relay receipts of these signed versions of our messages, by version digest. A
+ * version receipted before each version kept its own (migration 0027) gets the message's first
+ * relay receipt, which an importer takes only if it names that version's digest.
  */
 export async function relayReceiptsOfVersions(
   pool: pg.Pool,

@@ -139,7 +139,9 @@ export function mediatedView(input: {
     const p = pauses.get(n.pauseId) ?? { from: n.at, to: null, counted: true, takenBy: [] };
     if (n.action === 'resume') p.to = n.at;
     if (n.action === 'pause' && n.state === 'delivered') p.takenBy.push(n.to);
-    if (lost) p.counted = false;
+    // Only a pause a party refused or missed goes uncounted: a resume one missed leaves the pause
+    // counted as the other party counts it (closed), and the parties disagree (below).
+    if (lost && n.action === 'pause') p.counted = false;
     pauses.set(n.pauseId, p);
     const twin = notices.find(
       (o) => o !== n && o.pauseId === n.pauseId && o.action === n.action && o.to !== n.to,
@@ -149,7 +151,11 @@ export function mediatedView(input: {
   const counted: Pause[] = [...pauses.values()]
     .filter((p) => p.counted)
     .map((p) => ({ from: p.from, to: p.to }));
-  const deadlineOf = (kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null =>
+  const deadlineOf = (
+    kind: DeadlineKind,
+    s: ConversationState,
+    asOf?: string,
+  ): DeadlineExplanation | null =>
     policyKnown && s.receiptAt
       ? computeDeadline({
           deadline: kind,
@@ -161,10 +167,11 @@ export function mediatedView(input: {
           pauses: s.pauses,
           extension: s.extension,
           ...(counted.length ? { mediatorPauses: counted } : {}),
-          now: input.now,
+          now: asOf ?? input.now,
         })
       : null;
-  const dueAt = (kind: DeadlineKind, s: ConversationState) => deadlineOf(kind, s)?.dueAt ?? null;
+  const dueAt = (kind: DeadlineKind, s: ConversationState, asOf?: string) =>
+    deadlineOf(kind, s, asOf)?.dueAt ?? null;
   const fold = (as: Side, req: ConvMessage[], resp: ConvMessage[]): Settled =>
     settle(as, req, resp, dueAt);
 

@@ -56,9 +56,9 @@ const remainsOf = (record: unknown): string | undefined => {
 
 /**
  * The published records of these responses, newest response first. A later response about the
- * same remains of the same request supersedes an earlier one: its record alone counts, so a
- * consent narrowed or withdrawn since (a later record with another scope, or none) takes the
- * record off the list. Both parties hold the same responses, so they list the same records.
+ * same remains of the same request supersedes an earlier one: its records about them alone count
+ * (all of them: one remains can have a record per case it concludes on), so a consent narrowed or
+ * withdrawn since (a later record with another scope, or none) takes the record off the list. Both parties hold the same responses, so they list the same records.
  */
 export function publishedIdentifications(
   responses: readonly HeldResponse[],
@@ -66,14 +66,22 @@ export function publishedIdentifications(
   const bySigning = [...responses].sort(
     (x, y) => x.signedAt.getTime() - y.signedAt.getTime() || (x.msgId < y.msgId ? -1 : 1),
   );
-  /** The latest record about each remains of each request, with its response. */
-  const latest = new Map<string, { resp: HeldResponse; record: unknown }>();
+  const recordsOf = (resp: HeldResponse): unknown[] =>
+    Array.isArray(resp.body.records) ? resp.body.records : [];
+  /** The latest response about each remains of each request. */
+  const latest = new Map<string, HeldResponse>();
   for (const resp of bySigning)
-    for (const record of Array.isArray(resp.body.records) ? resp.body.records : []) {
+    for (const record of recordsOf(resp)) {
       const remains = remainsOf(record);
-      if (remains !== undefined) latest.set(`${resp.reqId} ${remains}`, { resp, record });
+      if (remains !== undefined) latest.set(`${resp.reqId} ${remains}`, resp);
     }
-  return [...latest.values()]
+  // Every record of that response about those remains (one per case it concludes on, say).
+  const current = bySigning.flatMap((resp) =>
+    recordsOf(resp)
+      .filter((record) => latest.get(`${resp.reqId} ${remainsOf(record)}`) === resp)
+      .map((record) => ({ resp, record })),
+  );
+  return current
     .flatMap(({ resp, record }) => {
       const published = publishedForm(record);
       return published

@@ -69,17 +69,23 @@ export function openPause(
 
 /**
  * When M may next remind any of `parties` of `deadline`: `spacingMs` after the newest reminder of
- * it to one of them (milliseconds since the epoch; 0 when none was sent).
+ * it to one of them that the party did not refuse (milliseconds since the epoch; 0 when none).
  */
 export function nextReminderAt(
-  notices: readonly Pick<NoticeRow, 'action' | 'aud' | 'deadline' | 'created_at'>[],
+  notices: readonly Pick<NoticeRow, 'action' | 'aud' | 'deadline' | 'created_at' | 'state'>[],
   parties: readonly string[],
   deadline: 'acknowledgement' | 'response',
   spacingMs: number,
 ): number {
   if (spacingMs <= 0) return 0;
   const last = notices
-    .filter((n) => n.action === 'reminder' && n.deadline === deadline && parties.includes(n.aud))
+    .filter(
+      (n) =>
+        n.action === 'reminder' &&
+        n.deadline === deadline &&
+        n.state !== 'refused' &&
+        parties.includes(n.aud),
+    )
     .reduce((t, n) => Math.max(t, n.created_at.getTime()), 0);
   return last ? last + spacingMs : 0;
 }

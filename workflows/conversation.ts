@@ -145,8 +145,15 @@ export function stepTime(msg: ConvMessage, other: readonly ConvMessage[]): strin
 export interface StepContext {
   /** The other side's messages, in seq order (for stepTime). */
   other: readonly ConvMessage[];
-  /** Due times of the two deadlines in the state before this message, when known. */
-  dueAt: (kind: 'acknowledgement' | 'response', state: ConversationState) => string | null;
+  /**
+   * Due times of the two deadlines in the state before this message, when known, as they stood at
+   * `asOf` (a pause still open then counts up to it); at the folding node's clock without it.
+   */
+  dueAt: (
+    kind: 'acknowledgement' | 'response',
+    state: ConversationState,
+    asOf?: string,
+  ) => string | null;
 }
 
 /** The reducer: one message, at its place in the canonical order, applied to the state. */
@@ -200,11 +207,13 @@ export function step(
     at: msg.receivedAt ?? msg.sentAt,
     ...(msg.facts.proposed_deadline ? { proposedDeadline: msg.facts.proposed_deadline } : {}),
   });
-  // The step that ends a deadline counts at its signed time, wherever it arrives late.
+  // The step that ends a deadline counts at its signed time, wherever it arrives late, and is
+  // judged by the deadline as it stood then: an open pause counts up to that time, not up to when
+  // a node folds, so every node holding the same messages gives the same verdict.
   let onTime: boolean | null = null;
   const at = stepTime(msg, ctx.other);
   const ends = (kind: 'acknowledgement' | 'response') => {
-    const due = ctx.dueAt(kind, state);
+    const due = ctx.dueAt(kind, state, at);
     next.answered = { ...next.answered, [kind]: at };
     onTime = due === null ? null : Date.parse(at) <= Date.parse(due);
   };

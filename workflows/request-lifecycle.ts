@@ -235,7 +235,11 @@ export async function runRequest(
     own.filter((m) => m.delivery !== 'refused' && m.delivery !== 'dropped').map((m) => m.conv);
   const partnerPrefix = () => contiguous(partnerBySeq);
 
-  function deadlineOf(kind: DeadlineKind, s: ConversationState): DeadlineExplanation | null {
+  function deadlineOf(
+    kind: DeadlineKind,
+    s: ConversationState,
+    asOf?: string,
+  ): DeadlineExplanation | null {
     if (!s.receiptAt) return null;
     return computeDeadline({
       deadline: kind,
@@ -247,7 +251,7 @@ export async function runRequest(
       pauses: s.pauses,
       extension: s.extension,
       ...(mediatorPauses.size ? { mediatorPauses: [...mediatorPauses.values()] } : {}),
-      now: nowIso(),
+      now: asOf ?? nowIso(),
     });
   }
 
@@ -255,7 +259,12 @@ export async function runRequest(
     const mine = activeOwn();
     const theirs = partnerPrefix();
     const [requester, responder] = side === 'requester' ? [mine, theirs] : [theirs, mine];
-    return settle(side, requester, responder, (kind, s) => deadlineOf(kind, s)?.dueAt ?? null);
+    return settle(
+      side,
+      requester,
+      responder,
+      (kind, s, asOf) => deadlineOf(kind, s, asOf)?.dueAt ?? null,
+    );
   }
 
   let current = fold();

@@ -931,7 +931,7 @@ describe('mediatedView: M’s pauses, as each party took them', () => {
       noticeTo(3, PARTY.requester, 'resume', 'delivered'),
       noticeTo(4, PARTY.responder, 'resume', 'given_up'),
     ])!;
-    expect(resumed.pauses[0]).toMatchObject({ counted: false, to: at(4) });
+    expect(resumed.pauses[0]).toMatchObject({ counted: true, to: at(4) });
     expect(resumed.agree).toBe(false);
   });
 });

@@ -11,20 +11,29 @@ const sent = [
     aud: 'party-b',
     deadline: 'response',
     created_at: at('2026-12-07T08:00:00Z'),
+    state: 'delivered',
   },
   {
     action: 'reminder',
     aud: 'party-b',
     deadline: 'response',
     created_at: at('2026-12-07T09:00:00Z'),
+    state: 'delivered',
   },
   {
     action: 'reminder',
     aud: 'party-a',
     deadline: 'acknowledgement',
     created_at: at('2026-12-07T09:30:00Z'),
+    state: 'delivered',
   },
-  { action: 'pause', aud: 'party-a', deadline: null, created_at: at('2026-12-07T09:45:00Z') },
+  {
+    action: 'pause',
+    aud: 'party-a',
+    deadline: null,
+    created_at: at('2026-12-07T09:45:00Z'),
+    state: 'delivered',
+  },
 ] as const;
 
 describe('nextReminderAt', () => {
@@ -45,5 +54,10 @@ describe('nextReminderAt', () => {
     expect(nextReminderAt(sent, ['party-b'], 'acknowledgement', HOUR)).toBe(0);
     expect(nextReminderAt([sent[3]], ['party-a'], 'acknowledgement', HOUR)).toBe(0);
     expect(nextReminderAt(sent, ['party-b'], 'response', 0)).toBe(0);
+    // A reminder the party refused never reached it: it holds nothing back.
+    const refused = { ...sent[1], state: 'refused' } as const;
+    expect(nextReminderAt([sent[0], refused], ['party-b'], 'response', HOUR)).toBe(
+      Date.parse('2026-12-07T09:00:00Z'),
+    );
   });
 });

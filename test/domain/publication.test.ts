@@ -130,6 +130,35 @@ describe('the published records of responses', () => {
         [correction.msgId, 'R-2024-0457'],
         [newer.msgId, 'R-2024-0412'],
       ]);
+    // One response with two records about the same remains (one per case it concludes on): both
+    // count, and a later response about those remains replaces both.
+    const twoCases = {
+      ...older,
+      msgId: '01JQ0000000000000000000014',
+      signedAt: new Date('2025-03-04T10:00:00Z'),
+      body: {
+        records: [
+          { ...r0412, consent: PUBLICATION },
+          { ...r0412, case_id: 'MP-2024-00999', conclusion: 'excluded', consent: PUBLICATION },
+        ],
+      },
+    };
+    expect(
+      publishedIdentifications([older, twoCases]).map((i) => [i.msgId, i.record.case_id]),
+    ).toEqual([
+      [twoCases.msgId, 'MP-2024-00123'],
+      [twoCases.msgId, 'MP-2024-00999'],
+      [older.msgId, 'MP-2024-00187'],
+    ]);
+    const narrowed = {
+      ...twoCases,
+      msgId: '01JQ0000000000000000000015',
+      signedAt: new Date('2025-03-05T10:00:00Z'),
+      body: { records: [{ ...r0412, consent: { scope: 'mediator', given_by: 'family' } }] },
+    };
+    expect(
+      publishedIdentifications([older, twoCases, narrowed]).map((i) => i.record.remains_id),
+    ).toEqual(['R-2024-0430']);
     // The same remains in another request is another record.
     const elsewhere = { ...correction, reqId: '01JQ0000000000000000000003' };
     expect(publishedIdentifications([older, elsewhere]).map((i) => i.record.remains_id)).toEqual([

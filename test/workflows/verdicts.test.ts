@@ -85,3 +85,28 @@ describe('changedVerdicts', () => {
     expect(changedVerdicts(new Map([['p002', true]]), fold(0), fold(30))).toEqual([]);
   });
 });
+
+describe('a step’s verdict', () => {
+  /**
+   * The acknowledgement due 60 s after the receipt (at 61 s), its clock stopped by a pause opened
+   * at 65 s (a clarification asked after the deadline gives time back) and still open: as the
+   * deadline stood at `asOf`, else at the folding node's clock `now`.
+   */
+  const dueWithOpenPause =
+    (now: number) =>
+    (kind: 'acknowledgement' | 'response', s: ConversationState, asOf?: string) => {
+      if (!s.receiptAt || kind !== 'acknowledgement') return null;
+      const until = asOf ? Date.parse(asOf) : T0 + now * 1000;
+      const paused = Math.max(0, until - (T0 + 65_000));
+      return new Date(Date.parse(s.receiptAt) + 60_000 + paused).toISOString();
+    };
+
+  it('is judged by the deadline as it stood when the step was taken, whenever a node folds', () => {
+    // Signed at 71 s, when it was due at 67 s: late. Folded at once, and an hour later (the open
+    // pause has grown past it): still late.
+    const soon = settle('requester', [request], [ack], dueWithOpenPause(72));
+    const later = settle('requester', [request], [ack], dueWithOpenPause(3_672));
+    expect(soon.outcomes.get('p002')).toMatchObject({ applied: true, onTime: false });
+    expect(later.outcomes.get('p002')).toEqual(soon.outcomes.get('p002'));
+  });
+});
