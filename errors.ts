@@ -27,6 +27,9 @@ export const ERROR_STATUS = {
   // mediator's relay receipt; or the mediator took the message and could not yet reach the recipient.
   relay_missing: 400,
   relay_pending: 504,
+  // A request names a mediator the registry does not agree for the partner (neither its `via` nor
+  // one of its `mediators`).
+  mediator_not_agreed: 422,
   // Wire protocol: the envelope verifies but conflicts with what is stored.
   replay: 409,
   reply_mismatch: 409,

@@ -37,8 +37,10 @@ export const ERROR_MEANINGS = {
     'the payload’s `sealed` content is sealed to a key this node does not hold, does not decrypt, or names another `iss`, `aud` or `msg_id` than the signed payload',
   not_sealed:
     'the sender is registered as sealing its content, and the payload carries a personal body member (or an attachment’s file name) in clear',
+  mediator_not_agreed:
+    'a request names a mediator the registry does not agree for the partner (its `via` when set, else one of its `mediators`), or a mediator is asked to relay a request naming another',
   relay_missing:
-    'the sender’s messages go through a mediator (the registry’s `via`), and this one came without that mediator’s relay receipt for its digest (`Parley-Relay-Receipt`)',
+    'the sender’s messages go through a mediator (the one the request names, else the registry’s `via`), and this one came without that mediator’s relay receipt for its digest (`Parley-Relay-Receipt`)',
   relay_pending:
     'a mediator stored the message and signed its relay receipt (`Parley-Relay-Receipt`), but could not reach the recipient yet: send the same envelope again later',
   consent_scope:
@@ -168,7 +170,11 @@ export const INBOX_CHECKS: readonly (readonly [ErrorCode, string])[] = [
   ],
   [
     'relay_missing',
-    'online, from a party whose messages go through a mediator (the registry’s `via`): no `Parley-Relay-Receipt` header holding that mediator’s signed receipt for this message’s digest',
+    'online, from a party whose messages go through a mediator (the registry’s `via`, or the mediator the request names): no `Parley-Relay-Receipt` header holding that mediator’s signed receipt for this message’s digest',
+  ],
+  [
+    'mediator_not_agreed',
+    'a `request` whose body names a `mediator` this node’s registry does not agree for the sender (its `via` when set, else one of its `mediators`); at a mediator, a `request` naming another mediator',
   ],
   [
     'replay',

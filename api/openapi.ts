@@ -953,7 +953,7 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         tag: 'Requests',
         summary: 'Create and submit a request to a counterparty',
         description:
-          '`counterparty` must be another party than this node (`schema_invalid`). `priority` defaults to `routine`.',
+          '`counterparty` must be another party than this node (`schema_invalid`). `priority` defaults to `routine`. `mediator`, when given, must be the registry’s `via` or one of the `mediators` for the counterparty (`mediator_not_agreed`); absent, the request goes through the `via`, else directly.',
         roles: ['officer'],
         params: [
           idempotencyHeader(
@@ -969,6 +969,7 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
           'too_deep',
           'unknown_party',
           'encryption_key_missing',
+          'mediator_not_agreed',
           'idempotency_key_reused',
           'update_timeout',
         ],

@@ -70,6 +70,7 @@ export function partnersRouter(deps: {
           keys,
           sealContent: body.sealContent,
           via: body.via,
+          mediators: body.mediators,
           relays: body.relays,
         },
         principalOf(req).sub,

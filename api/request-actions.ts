@@ -8,7 +8,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type pg from 'pg';
 import { claimIdempotencyKey, getRequest } from '../db/requests.js';
 import { missingAttachments } from '../db/attachments.js';
-import { partyVia, sealingKeyFor } from '../db/registry.js';
+import { requestPartnerAndMediator } from '../db/messages.js';
+import { sealingKeyFor } from '../db/registry.js';
 import { beyondScopeThroughMediator } from '../domain/consent.js';
 import { checkOutgoingBody, normaliseBody } from '../domain/outgoing-message.js';
 import { earlierResponses } from '../domain/responses.js';
@@ -66,7 +67,11 @@ export function requestActionsRouter(deps: {
         { sealed },
       );
       // Through a mediator unsealed, records only the requesting authority may see are refused.
-      if (!sealed && kind === 'response' && (await partyVia(deps.pool, partner))) {
+      if (
+        !sealed &&
+        kind === 'response' &&
+        (await requestPartnerAndMediator(deps.pool, existing.id))?.via
+      ) {
         const beyond = beyondScopeThroughMediator(existing.type, body);
         if (beyond.length)
           throw new AppError(

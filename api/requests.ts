@@ -14,7 +14,7 @@ import {
 import type { RequestRecord } from '../schemas/workflow-contract.js';
 import { requestPartnerAndMediator } from '../db/messages.js';
 import { newestConsent } from '../exchange/pause-consent.js';
-import { sealingKeyFor } from '../db/registry.js';
+import { mediatorAgreed, partyVia, sealingKeyFor } from '../db/registry.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { AppError } from '../errors.js';
 import { startOutgoingRequest } from '../temporal/request-workflows.js';
@@ -126,6 +126,27 @@ function notRecordedIn(ms: number, reqId: string): AppError {
   );
 }
 
+/**
+ * `asked`, when the registry agrees it as the mediator of a request with `counterparty` (its `via`
+ * when one is set, else one of its `mediators`); `mediator_not_agreed` otherwise.
+ */
+async function agreedMediator(pool: pg.Pool, counterparty: string, asked: string): Promise<string> {
+  if (await mediatorAgreed(pool, counterparty, asked)) return asked;
+  const via = await partyVia(pool, counterparty);
+  throw new AppError(
+    'mediator_not_agreed',
+    via
+      ? `every request with ${counterparty} goes through ${via} (the registry's via)`
+      : `the registry does not agree ${asked} as a mediator for requests with ${counterparty}`,
+    [
+      {
+        path: '/mediator',
+        message: via ? `must be ${via} or absent` : 'must be one of the counterparty’s mediators',
+      },
+    ],
+  );
+}
+
 type MapExportRoute =
   | 'GET /v1/requests/:id/export.kml'
   | 'GET /v1/requests/:id/export.zip'
@@ -147,6 +168,13 @@ export function requestsRouter(deps: RequestsDeps): Router {
     // A registered partner (`unknown_party`) and, when it takes sealed content, a usable
     // encryption key of it (`encryption_key_missing`): nothing is started that could not be signed.
     await sealingKeyFor(deps.pool, body.counterparty, new Date());
+    // The mediator the request goes through, signed into its body so both parties read its route
+    // from the same signed message: the one the officer named, when the registry agrees it for
+    // the counterparty (`mediator_not_agreed`), else the registry's `via` (none: directly).
+    const mediator =
+      body.mediator === undefined
+        ? await partyVia(deps.pool, body.counterparty)
+        : await agreedMediator(deps.pool, body.counterparty, body.mediator);
     const principal = principalOf(req);
     const key = idempotencyKeyOf(req);
     let reqId = ulid();
@@ -171,6 +199,7 @@ export function requestsRouter(deps: RequestsDeps): Router {
       subject: body.subject,
       createdBy: principal.sub,
       createdAt: new Date().toISOString(),
+      ...(mediator !== undefined ? { mediator } : {}),
     };
     // Both durable before the 201: the workflow is started (one call to Temporal) while the API
     // records the request's first event itself, as the workflow will (the same event, seq 1:

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { auditIndicesForRequest } from '../db/audit.js';
 import { getAttachment } from '../db/attachments.js';
 import { receivedEnvelopesOf, sentEnvelopesOf } from '../db/evidence.js';
+import { requestPartnerAndMediator } from '../db/messages.js';
 import { consentsOfRequest } from '../db/pause-consents.js';
 import { getRequestDetail } from '../db/requests.js';
 import { listParties } from '../db/registry.js';
@@ -210,7 +211,7 @@ export async function buildEvidenceBundle(
 
   // The mediator of a mediated request: its relay receipts for the envelopes above, as this node
   // kept them, and its own log's proofs of what it relayed, asked of it now.
-  const partnerRow = (await listParties(deps.pool, partner))[0];
+  const route = (await requestPartnerAndMediator(deps.pool, reqId))?.via ?? undefined;
   const relayReceipts = new Map<string, { digest: string; for_digest: string; token: string }>();
   for (const r of [...sent, ...received]) {
     const token = r.relay_receipt_token;
@@ -223,13 +224,14 @@ export async function buildEvidenceBundle(
       token,
     });
   }
-  // The mediator whose relay receipts this node holds: none, when the request went straight (or
-  // by file, or before the route through a mediator was set). Receipts of another mediator than
+  // The mediator whose relay receipts this node holds (the one the request names, else the
+  // registry's): none, when the request went straight (or by file, or before the route through a
+  // mediator was set). Receipts of another mediator than
   // the one named (the route changed meanwhile) are left out: one mediator per bundle.
   const issuers = [...relayReceipts.values()].map((r) => payloadOf(r.token).iss);
   const mediatorId = issuers.length
-    ? partnerRow?.via && issuers.includes(partnerRow.via)
-      ? partnerRow.via
+    ? route && issuers.includes(route)
+      ? route
       : issuers[0]
     : undefined;
   for (const [digest, r] of relayReceipts)

@@ -122,8 +122,15 @@ function scrubDetail(detail: Record<string, unknown>): Record<string, unknown> |
   return Object.keys(kept).length === Object.keys(detail).length ? null : kept;
 }
 
-/** A stored payload without its body and without the names of its files. */
-const STRIPPED_PAYLOAD = `jsonb_set(payload - 'body', '{attachments}',
+/**
+ * A stored payload without its body and without the names of its files; a request keeps the
+ * mediator its body names (the route of the request's later messages, a public member).
+ */
+const STRIPPED_PAYLOAD = `jsonb_set((payload - 'body') ||
+    CASE WHEN kind = 'request' AND payload -> 'body' ? 'mediator'
+         THEN jsonb_build_object('body', jsonb_build_object('mediator', payload -> 'body' -> 'mediator'))
+         ELSE '{}'::jsonb END,
+  '{attachments}',
   COALESCE((SELECT jsonb_agg(a - 'name') FROM jsonb_array_elements(payload -> 'attachments') a),
            '[]'::jsonb))`;
 

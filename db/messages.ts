@@ -585,8 +585,9 @@ export async function requestKnownWith(
 }
 
 /**
- * The partner of a request this node holds, and the mediator the registry names for that partner
- * (null: messages go directly); undefined for an unknown request.
+ * The partner of a request this node holds, and the mediator its messages go through (null:
+ * directly): the one its signed request names (README, _A mediator per request_), else the one the
+ * registry names for the partner (`via`); undefined for an unknown request.
  */
 export async function requestPartnerAndMediator(
   pool: pg.Pool,
@@ -596,8 +597,16 @@ export async function requestPartnerAndMediator(
     `WITH partner AS (
        SELECT counterparty AS party_id FROM requests WHERE req_id = $1
        UNION SELECT iss FROM inbox_messages WHERE kind = 'request' AND req_id = $1
+     ), named AS (
+       SELECT payload->'body'->>'mediator' AS mediator
+         FROM outbox_messages WHERE kind = 'request' AND req_id = $1
+       UNION ALL SELECT payload->'body'->>'mediator'
+         FROM inbox_messages WHERE kind = 'request' AND req_id = $1
      )
-     SELECT p.party_id AS partner, p.via_party FROM partner JOIN parties p USING (party_id) LIMIT 1`,
+     SELECT p.party_id AS partner,
+            COALESCE((SELECT mediator FROM named WHERE mediator IS NOT NULL LIMIT 1), p.via_party)
+              AS via_party
+       FROM partner JOIN parties p USING (party_id) LIMIT 1`,
     [reqId],
   );
   return rows[0] ? { partner: rows[0].partner, via: rows[0].via_party } : undefined;

@@ -150,18 +150,32 @@ export async function addParty(
     keys: NewKey[];
     sealContent?: boolean | undefined;
     via?: string | undefined;
+    mediators?: string[] | undefined;
     relays?: boolean | undefined;
   },
   actor: string,
 ): Promise<void> {
   const sealContent = party.sealContent ?? false;
   const relays = party.relays ?? false;
+  const mediators = [...new Set(party.mediators ?? [])];
   await withTransaction(pool, async (c) => {
     if (party.via !== undefined) await checkMediator(c, party.via, party.partyId);
+    for (const [i, m] of mediators.entries())
+      await checkMediator(c, m, party.partyId, `/mediators/${i}`);
     const { rowCount } = await c.query(
-      `INSERT INTO parties (party_id, name, inbox_url, created_by, seal_content, via_party, relays)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (party_id) DO NOTHING`,
-      [party.partyId, party.name, party.inboxUrl, actor, sealContent, party.via ?? null, relays],
+      `INSERT INTO parties (party_id, name, inbox_url, created_by, seal_content, via_party, relays,
+         mediators)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (party_id) DO NOTHING`,
+      [
+        party.partyId,
+        party.name,
+        party.inboxUrl,
+        actor,
+        sealContent,
+        party.via ?? null,
+        relays,
+        mediators,
+      ],
     );
     if (rowCount === 0)
       throw new AppError('conflict', `party ${party.partyId} is already registered`);
@@ -174,6 +188,7 @@ export async function addParty(
         inboxUrl: party.inboxUrl,
         sealContent,
         ...(party.via !== undefined ? { via: party.via } : {}),
+        ...(mediators.length ? { mediators } : {}),
         ...(relays ? { relays } : {}),
       },
     });
@@ -190,16 +205,22 @@ export async function updateParty(
     sealContent?: boolean | undefined;
     /** The mediator messages to and from the party go through; null: directly. */
     via?: string | null | undefined;
+    /** The mediators a request with the party may name (replaces the list). */
+    mediators?: string[] | undefined;
     relays?: boolean | undefined;
   },
   actor: string,
 ): Promise<void> {
+  const mediators = changes.mediators && [...new Set(changes.mediators)];
   await withTransaction(pool, async (c) => {
     if (changes.via) await checkMediator(c, changes.via, partyId);
+    for (const [i, m] of (mediators ?? []).entries())
+      await checkMediator(c, m, partyId, `/mediators/${i}`);
     const { rowCount } = await c.query(
       `UPDATE parties SET name = COALESCE($2, name), inbox_url = COALESCE($3, inbox_url),
          seal_content = COALESCE($4, seal_content), relays = COALESCE($5, relays),
-         via_party = CASE WHEN $6 THEN $7 ELSE via_party END, updated_at = now()
+         via_party = CASE WHEN $6 THEN $7 ELSE via_party END,
+         mediators = COALESCE($8, mediators), updated_at = now()
        WHERE party_id = $1`,
       [
         partyId,
@@ -209,10 +230,16 @@ export async function updateParty(
         changes.relays ?? null,
         changes.via !== undefined,
         changes.via ?? null,
+        mediators ?? null,
       ],
     );
     if (rowCount === 0) throw new AppError('unknown_party', `no registered party ${partyId}`);
-    await recordChange(c, { actor, action: 'party_updated', partyId, detail: { ...changes } });
+    await recordChange(c, {
+      actor,
+      action: 'party_updated',
+      partyId,
+      detail: { ...changes, ...(mediators ? { mediators } : {}) },
+    });
   });
 }
 
@@ -232,10 +259,15 @@ export async function addKeys(
 }
 
 /** A mediator must be a registered party other than the one it mediates for. */
-async function checkMediator(c: pg.PoolClient, via: string, partyId: string): Promise<void> {
+async function checkMediator(
+  c: pg.PoolClient,
+  via: string,
+  partyId: string,
+  path = '/via',
+): Promise<void> {
   if (via === partyId)
     throw new AppError('schema_invalid', 'a party is not its own mediator', [
-      { path: '/via', message: 'must name another registered party' },
+      { path, message: 'must name another registered party' },
     ]);
   const { rows } = await c.query<{ via_party: string | null }>(
     'SELECT via_party FROM parties WHERE party_id = $1',
@@ -246,7 +278,7 @@ async function checkMediator(c: pg.PoolClient, via: string, partyId: string): Pr
   // One mediator between two parties: a mediator reached through another is not supported.
   if (rows[0].via_party)
     throw new AppError('schema_invalid', 'the mediator is itself reached through a mediator', [
-      { path: '/via', message: 'must name a party reached directly' },
+      { path, message: 'must name a party reached directly' },
     ]);
 }
 
@@ -313,9 +345,10 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     created_by: string;
     seal_content: boolean;
     via_party: string | null;
+    mediators: string[];
     relays: boolean;
   }>(
-    'SELECT party_id, name, inbox_url, created_at, created_by, seal_content, via_party, relays FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
+    'SELECT party_id, name, inbox_url, created_at, created_by, seal_content, via_party, mediators, relays FROM parties WHERE ($1::text IS NULL OR party_id = $1) ORDER BY party_id',
     [partyId ?? null],
   );
   const { rows: keys } = await pool.query<KeyRow>(
@@ -330,6 +363,7 @@ export async function listParties(pool: pg.Pool, partyId?: string): Promise<Part
     createdBy: p.created_by,
     sealContent: p.seal_content,
     via: p.via_party,
+    mediators: p.mediators,
     relays: p.relays,
     keys: keys.filter((k) => k.party_id === p.party_id).map(keyView),
   }));
@@ -365,6 +399,23 @@ export async function partyOwnInbox(
     [partyId],
   );
   return rows[0] && { inboxUrl: rows[0].inbox_url, relays: rows[0].relays };
+}
+
+/**
+ * Whether a request with `partyId` may go through `mediator`: the registry's `via` for the party
+ * when one is set (every request goes through it), else one of the mediators it lists for it.
+ */
+export async function mediatorAgreed(
+  pool: pg.Pool,
+  partyId: string,
+  mediator: string,
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `SELECT 1 FROM parties WHERE party_id = $1
+        AND CASE WHEN via_party IS NULL THEN $2 = ANY (mediators) ELSE via_party = $2 END`,
+    [partyId, mediator],
+  );
+  return rowCount === 1;
 }
 
 /** The mediator the registry routes a party's messages through, if any. */

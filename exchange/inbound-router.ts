@@ -67,7 +67,7 @@ function orderInPayload(p: Exclude<Payload, { kind: 'receipt' }>): Partial<Conve
 
 export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
   return {
-    async check({ payload: p, sealed, key }: VerifiedEnvelope) {
+    async check({ payload: p, sealed }: VerifiedEnvelope) {
       if (p.kind === 'receipt') return; // receipts answer our messages; nothing to route
       if (p.kind === 'request') {
         if (p.body.policy_digest !== deps.policy.digest) {
@@ -99,7 +99,7 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
           const earlier = (await responsesOf(deps.pool, p.req_id)).map((r) => r.body);
           checkResponseBody(request.type, request.subject, p.body, earlier);
           // Records only the requesting authority may see came through a mediator readable.
-          if (key.partyVia && !sealed) {
+          if (!sealed && (await requestPartnerAndMediator(deps.pool, p.req_id))?.via) {
             const beyond = beyondScopeThroughMediator(request.type, p.body);
             if (beyond.length)
               throw new AppError(

@@ -21,7 +21,7 @@ import { signDraft } from '../protocol/sign.js';
 import { verifyEnvelope, type VerifiedEnvelope } from '../protocol/verify.js';
 import type { Payload } from '../schemas/envelope.js';
 import { refusalKind, refusalLogOf, type RefusalLog } from './refusals.js';
-import { checkRelayReceipt } from './relay-receipt.js';
+import { checkRelayReceipt, type Relayed } from './relay-receipt.js';
 import { keepRelayReceipt } from '../db/mediator.js';
 
 /**
@@ -98,7 +98,7 @@ export async function receiveEnvelope(
 ): Promise<Receipted> {
   let accepted: AcceptedMessage;
   let verified: VerifiedEnvelope | undefined;
-  let relayReceipt: string | undefined;
+  let relayed: Relayed | undefined;
   try {
     verified = await verifyEnvelope(token, {
       registry: deps.registry,
@@ -111,7 +111,7 @@ export async function receiveEnvelope(
     await refuseReplay(deps.pool, verified);
     // From a party whose messages go through a mediator: only with its relay receipt, online or
     // carried by file (the bundle's `relay_receipts`): a file does not route around the mediator.
-    relayReceipt = await checkRelayReceipt(deps, verified, route.relayReceipt);
+    relayed = await checkRelayReceipt(deps, verified, route.relayReceipt);
     await checkInReplyTo(deps.pool, verified);
     try {
       await deps.sink.check(verified);
@@ -119,7 +119,7 @@ export async function receiveEnvelope(
       // A copy of this message stored meanwhile (the request's id now taken, ...) makes it a replay.
       throw (await replayError(deps.pool, verified)) ?? err;
     }
-    accepted = await storeWithReceipt(deps, verified, token, via, relayReceipt);
+    accepted = await storeWithReceipt(deps, verified, token, via, relayed);
   } catch (err) {
     // A 5xx (Postgres or Temporal away) is no refusal: the same message may be taken shortly.
     if (!(err instanceof AppError) || err.status >= 500) throw err;
@@ -159,7 +159,7 @@ async function storeWithReceipt(
   token: string,
   via: 'online' | 'import',
   /** The mediator's relay receipt it came with: kept with it, in the same transaction. */
-  relayReceipt?: string,
+  relayed?: Relayed,
 ): Promise<AcceptedMessage> {
   const { payload, digest } = verified;
   const store = async (client: pg.PoolClient): Promise<AcceptedMessage> => {
@@ -203,8 +203,8 @@ async function storeWithReceipt(
       seq: order?.seq ?? null,
       seen: order?.seen ?? null,
       sentAt,
-      relayReceiptDigest: relayReceipt ? digestOfInput(relayReceipt) : undefined,
-      relayedBy: relayReceipt ? (verified.key.partyVia ?? undefined) : undefined,
+      relayReceiptDigest: relayed ? digestOfInput(relayed.relayReceipt) : undefined,
+      relayedBy: relayed?.mediator,
     });
     if (!stored) {
       // The same sender's msg_id stored meanwhile under another request's lock.
@@ -215,7 +215,7 @@ async function storeWithReceipt(
     }
     // The proof it came through the mediator is stored with it, or not at all: a bundle of the
     // request names every message the mediator's log says it relayed.
-    if (relayReceipt) await keepRelayReceipt(client, { table: 'inbox', digest }, relayReceipt);
+    if (relayed) await keepRelayReceipt(client, { table: 'inbox', digest }, relayed.relayReceipt);
     return {
       ...verified,
       receivedAt,

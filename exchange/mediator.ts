@@ -128,6 +128,15 @@ export async function relayEnvelope(
         'wrong_audience',
         `aud is not this node, and it relays nothing between ${p.iss} and ${p.aud}`,
       );
+    // A request that names another mediator goes through that one (README, _A mediator per
+    // request_): its recipient would refuse it without that mediator's relay receipt.
+    const named = p.kind === 'request' ? (p.body as { mediator?: unknown }).mediator : undefined;
+    if (named !== undefined && named !== deps.partyId)
+      throw new AppError(
+        'mediator_not_agreed',
+        `the request names ${JSON.stringify(named)} as its mediator, not this node`,
+        [{ path: '/body/mediator', message: `must be ${deps.partyId} to be relayed here` }],
+      );
     // A sealed message shows M only its public members: one that carries more in clear (a partner
     // system that splits it wrongly) is refused before M keeps it, as its recipient would.
     if ('sealed' in p && holdsSealableContent(p))

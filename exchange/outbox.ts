@@ -13,11 +13,18 @@ import {
   outboxVersionDigests,
   partnerMessagesAfter,
   recordAttempt,
+  requestPartnerAndMediator,
   withConversationLock,
   type OutboxRow,
 } from '../db/messages.js';
 import { withTransaction } from '../db/transaction.js';
-import { partyExists, partyInboxUrl, partyVia, sealingKeyFor } from '../db/registry.js';
+import {
+  partyExists,
+  partyInboxUrl,
+  partyOwnInbox,
+  partyVia,
+  sealingKeyFor,
+} from '../db/registry.js';
 import { keepRelayReceipt } from '../db/mediator.js';
 import { RELAY_RECEIPT_HEADER } from './relay-receipt.js';
 import { pushAttachments } from './attachments.js';
@@ -388,6 +395,18 @@ function deliveredOutcome(r: {
   };
 }
 
+/**
+ * The mediator one of our messages goes through, if any: the one its request names (README, _A
+ * mediator per request_), else the registry's `via` for the partner. Receipts go as before.
+ */
+async function routeOf(pool: pg.Pool, message: OutboxRow): Promise<string | undefined> {
+  if (message.kind !== 'receipt' && message.req_id) {
+    const known = await requestPartnerAndMediator(pool, message.req_id);
+    if (known) return known.via ?? undefined;
+  }
+  return partyVia(pool, message.aud);
+}
+
 /** Re-signs a pending message whose lifetime is nearly over, keeping its msg_id. */
 async function freshToken(deps: OutboxDeps, m: OutboxRow): Promise<string> {
   const msgId = m.msg_id;
@@ -404,11 +423,15 @@ async function freshToken(deps: OutboxDeps, m: OutboxRow): Promise<string> {
 
 /**
  * Keeps the mediator's relay receipt for one of our messages, when it is one: a receipt signed by
- * the mediator the registry routes the partner through, naming a digest we signed for the message.
+ * `via`, the mediator the message went through (routeOf), naming a digest we signed for it.
  */
-async function keepMediatorReceipt(deps: OutboxDeps, message: OutboxRow, token: string) {
-  const via = await partyVia(deps.pool, message.aud);
-  if (!via) return;
+async function keepMediatorReceipt(
+  deps: OutboxDeps,
+  message: OutboxRow,
+  via: string | undefined,
+  token: string,
+) {
+  if (!via || via === message.aud) return;
   try {
     const r = await verifyEnvelope(token, {
       registry: deps.registry,
@@ -446,9 +469,13 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   }
   if (message.status === 'rejected')
     return { status: 'rejected', code: message.last_error ?? 'rejected' };
-  const inboxUrl = await partyInboxUrl(deps.pool, message.aud);
+  const mediator = await routeOf(deps.pool, message);
+  const inboxUrl =
+    mediator && mediator !== message.aud
+      ? (await partyOwnInbox(deps.pool, mediator))?.inboxUrl
+      : await partyInboxUrl(deps.pool, message.aud);
   if (inboxUrl === undefined)
-    throw new AppError('unknown_party', `no registered party ${message.aud}`);
+    throw new AppError('unknown_party', `no registered party ${mediator ?? message.aud}`);
 
   // The partner gets the message's attachments first, so it never holds a message without them.
   const pushed = await pushAttachments(deps, message, inboxUrl);
@@ -478,7 +505,7 @@ export async function deliverOnce(deps: OutboxDeps, msgId: string): Promise<Deli
   const text = await res.text();
   // Through a mediator: its relay receipt (proof it took the message, and when) is kept.
   const relayed = res.headers.get(RELAY_RECEIPT_HEADER);
-  if (relayed) await keepMediatorReceipt(deps, message, relayed);
+  if (relayed) await keepMediatorReceipt(deps, message, mediator, relayed);
   // A replay: delivered before, but its answer was lost: the partner returns the receipt it owes.
   const { receipt, code } = readInboxAnswer(res.status, text);
   if (receipt !== undefined) {

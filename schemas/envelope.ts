@@ -102,6 +102,11 @@ const requestBody = <T extends RequestType, S extends z.ZodType>(type: T, subjec
     subject,
     /** SHA-256 of the deadline policy file both parties agreed; the responder refuses another. */
     policy_digest: Sha256Hex,
+    /**
+     * The mediator every message of the request goes through (README, _A mediator per request_),
+     * agreed in both parties' registries; absent: the registry's route for the sender.
+     */
+    mediator: PartyId.optional(),
   });
 
 /** Body of each kind. Domain records (issue: mine maps, graves, identifications) refine `response`. */

@@ -4,6 +4,12 @@ import { PartyId } from './common.js';
 import { KeyAlg, KeyRole } from './envelope.js';
 import { safeIdentifier, safeText } from './text.js';
 
+/** A list of mediators named by party id, each once. */
+const Mediators = z
+  .array(PartyId)
+  .max(20)
+  .refine((l) => new Set(l).size === l.length, 'each mediator once');
+
 const B64u = (len: number) =>
   z.string().regex(new RegExp(`^[A-Za-z0-9_-]{${len}}$`), `${len} base64url characters`);
 
@@ -70,6 +76,11 @@ export const AddPartnerBody = KeysInput.extend({
    * must come with the mediator's relay receipt.
    */
   via: PartyId.optional(),
+  /**
+   * The mediators (registered parties) a request with this party may name (README, _A mediator
+   * per request_): such a request and every later message of it go through the one it names.
+   */
+  mediators: Mediators.optional(),
   /** On a mediator: whether it relays messages from and to this party. */
   relays: z.boolean().optional(),
 }).strict();
@@ -81,6 +92,8 @@ export const UpdatePartnerBody = z.strictObject({
   sealContent: z.boolean().optional(),
   /** The mediator to go through, or null to exchange directly again. */
   via: PartyId.nullable().optional(),
+  /** The mediators a request with this party may name; replaces the list ([]: none). */
+  mediators: Mediators.optional(),
   relays: z.boolean().optional(),
 });
 export type UpdatePartnerBody = z.infer<typeof UpdatePartnerBody>;
@@ -115,6 +128,8 @@ export const PartnerView = z.object({
   sealContent: z.boolean(),
   /** The mediator messages to and from this party go through, if any. */
   via: PartyId.nullable(),
+  /** The mediators a request with this party may name (besides `via`). */
+  mediators: z.array(PartyId),
   /** On a mediator: whether it relays for this party. */
   relays: z.boolean(),
   keys: z.array(PartnerKeyView),

@@ -25,7 +25,15 @@ export const RedactedSubject = z.strictObject({
   items: z.array(z.strictObject({ item_id: ItemId, kind: z.string() })),
 });
 
-const common = { counterparty: PartyId, priority: Priority.default('routine') };
+const common = {
+  counterparty: PartyId,
+  priority: Priority.default('routine'),
+  /**
+   * The mediator the request goes through (README, _A mediator per request_): the registry's `via`
+   * for the counterparty or one of its `mediators`. Absent: the `via`, else directly.
+   */
+  mediator: PartyId.optional(),
+};
 
 /**
  * Body of `POST /v1/requests`: an officer creates and submits a request to a counterparty. One
@@ -220,7 +228,7 @@ export const RequestDetailView = RequestView.extend({
       'officers only: the clarification questions and answers and the responses (with their records) exchanged about the request, oldest first; absent for other roles',
     ),
   mediator: PartyId.nullable().describe(
-    'the mediator the partner registry names (`via`) for the counterparty: every message of the request goes through it, and it may pause both parties’ clocks with their consent; null when the exchange is direct',
+    'the mediator the request goes through: the one its signed request names, else the one the partner registry names (`via`) for the counterparty. Every message of the request goes through it, and it may pause both parties’ clocks with their consent; null when the exchange is direct',
   ),
   pauseConsent: PendingPauseConsent.nullable().describe(
     'this node’s newest consent to a pause by `mediator` not yet carried by a pause (`POST /v1/requests/{id}/pause-consent`); null when there is none or no mediator',

@@ -27,7 +27,7 @@ export type SealableKind = z.infer<typeof SealableKind>;
  * JWE. Free text is always sealed: nobody can promise it names no one.
  */
 export const PUBLIC_BODY_MEMBERS = {
-  request: ['request_type', 'priority', 'policy_digest'],
+  request: ['request_type', 'priority', 'policy_digest', 'mediator'],
   acknowledgement: ['expected_by'],
   response: ['final'],
   clarification_request: [],

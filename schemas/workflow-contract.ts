@@ -16,6 +16,8 @@ export interface RequestRecord {
   subject: RequestSubject;
   createdBy: string | null;
   createdAt: string;
+  /** The mediator the request names (outgoing: signed into the request's body). */
+  mediator?: string;
 }
 
 /** One timeline event, numbered by the workflow so a retried projection is a no-op. */

@@ -644,6 +644,7 @@ export async function runRequest(
             priority: record.priority,
             subject: record.subject,
             policy_digest: input.policyDigest,
+            ...(record.mediator !== undefined ? { mediator: record.mediator } : {}),
           });
         }
         recordedOutcomes.set(sent.msgId, 'applied:');

@@ -6,9 +6,10 @@ import { callNode, report } from '../api-client.js';
 
 export const USAGE = `usage:
   parley partner list
-  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--seal] [--via MEDIATOR] [--relays] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
+  parley partner add --party-id ID --name NAME --inbox-url URL --jwks FILE [--seal] [--via MEDIATOR] [--mediators M1,M2] [--relays] [--roles message,receipt] [--valid-from ISO] [--valid-until ISO]
   parley partner seal --party-id ID on|off
   parley partner via --party-id ID MEDIATOR|none      messages to and from ID go through MEDIATOR
+  parley partner mediators --party-id ID M1,M2|none   a request with ID may name one of these
   parley partner relays --party-id ID on|off          (on a mediator) relay for ID
   parley partner rotate --party-id ID --jwks FILE [--roles …] [--valid-from ISO] [--valid-until ISO]
   parley partner revoke --party-id ID --kid KID --reason TEXT [--at ISO]
@@ -42,6 +43,40 @@ async function keysBody(v: {
 
 class UsageError extends Error {}
 
+/** on|off as a boolean; undefined for anything else. */
+const onOff = (value: string): boolean | undefined =>
+  value === 'on' ? true : value === 'off' ? false : undefined;
+
+/** The registry settings of a partner set one at a time: what each takes, and the change it makes. */
+const PARTNER_SETTINGS: Record<
+  string,
+  { takes: string; change(value: string): Record<string, unknown> | undefined }
+> = {
+  via: {
+    takes: 'MEDIATOR or none',
+    change: (v) => ({ via: v === 'none' ? null : v }),
+  },
+  mediators: {
+    takes: 'MEDIATOR[,MEDIATOR…] or none',
+    change: (v) => ({ mediators: v === 'none' ? [] : mediatorList(v) }),
+  },
+  relays: {
+    takes: 'on or off',
+    change: (v) => (onOff(v) === undefined ? undefined : { relays: onOff(v) }),
+  },
+  seal: {
+    takes: 'on or off',
+    change: (v) => (onOff(v) === undefined ? undefined : { sealContent: onOff(v) }),
+  },
+};
+
+/** `party-m,party-x` as a list of party ids. */
+const mediatorList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+
 async function run(argv: string[]): Promise<number> {
   const [group, sub, ...rest] = argv;
   const key = `${group} ${sub}`;
@@ -55,6 +90,7 @@ async function run(argv: string[]): Promise<number> {
         'inbox-url': { type: 'string' },
         seal: { type: 'boolean' },
         via: { type: 'string' },
+        mediators: { type: 'string' },
         relays: { type: 'boolean' },
         ...keyOptions,
       },
@@ -66,43 +102,30 @@ async function run(argv: string[]): Promise<number> {
         inboxUrl: values['inbox-url'],
         ...(values.seal ? { sealContent: true } : {}),
         ...(values.via ? { via: values.via } : {}),
+        ...(values.mediators ? { mediators: mediatorList(values.mediators) } : {}),
         ...(values.relays ? { relays: true } : {}),
         ...(await keysBody(values)),
       }),
     );
   }
-  if (key === 'partner via' || key === 'partner relays') {
+  // One registry setting of one partner: `partner via|mediators|relays|seal --party-id ID VALUE`.
+  const setting = PARTNER_SETTINGS[sub ?? ''];
+  if (group === 'partner' && setting) {
     const { values, positionals } = parseArgs({
       args: rest,
       options: { 'party-id': { type: 'string' } },
       allowPositionals: true,
     });
     const [value] = positionals;
-    if (!values['party-id'] || !value)
-      throw new UsageError(
-        `--party-id and ${sub === 'via' ? 'MEDIATOR or none' : 'on or off'} are required`,
-      );
-    if (sub === 'relays' && value !== 'on' && value !== 'off')
-      throw new UsageError('relays takes on or off');
+    const change = value === undefined ? undefined : setting.change(value);
+    if (!values['party-id'] || !change)
+      throw new UsageError(`--party-id and ${setting.takes} are required`);
     return report(
-      await callNode('PATCH', `/v1/admin/partners/${encodeURIComponent(values['party-id'])}`, {
-        ...(sub === 'via' ? { via: value === 'none' ? null : value } : { relays: value === 'on' }),
-      }),
-    );
-  }
-  if (key === 'partner seal') {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      options: { 'party-id': { type: 'string' } },
-      allowPositionals: true,
-    });
-    const [onOff] = positionals;
-    if (!values['party-id'] || (onOff !== 'on' && onOff !== 'off'))
-      throw new UsageError('--party-id and on or off are required');
-    return report(
-      await callNode('PATCH', `/v1/admin/partners/${encodeURIComponent(values['party-id'])}`, {
-        sealContent: onOff === 'on',
-      }),
+      await callNode(
+        'PATCH',
+        `/v1/admin/partners/${encodeURIComponent(values['party-id'])}`,
+        change,
+      ),
     );
   }
   if (key === 'partner rotate') {

@@ -379,6 +379,15 @@ export function createRequestPage(ctx) {
     attrs: { list: 'create-partners', autocomplete: 'off', spellcheck: 'false' },
   });
   partner.input.value = url.get('partner') ?? '';
+  // The mediator the request goes through, when the registries of both parties agree one per
+  // request (README, _A mediator per request_); empty: the registry's route for the partner.
+  const mediator = field({
+    id: 'create-mediator',
+    label: t('create:request.mediator.label'),
+    hint: t('create:request.mediator.hint'),
+    attrs: { autocomplete: 'off', spellcheck: 'false' },
+  });
+  mediator.input.value = url.get('mediator') ?? '';
   const type = field({
     id: 'create-type',
     label: t('create:request.type.label'),
@@ -546,6 +555,7 @@ export function createRequestPage(ctx) {
     /** @type {Map<string, Slot>} */
     const slots = new Map([
       ['/counterparty', partner.slot],
+      ['/mediator', mediator.slot],
       ['/type', type.slot],
       ['/priority', priority.slot],
       ['/subject/title', title.slot],
@@ -621,6 +631,7 @@ export function createRequestPage(ctx) {
         type: kind,
         counterparty: partner.input.value.trim(),
         priority: priority.input.value,
+        ...(mediator.input.value.trim() ? { mediator: mediator.input.value.trim() } : {}),
         subject,
       },
       slots,
@@ -761,6 +772,7 @@ export function createRequestPage(ctx) {
         h('h2', { id: 'create-request-title' }, t('create:request.heading')),
         h('div', { class: 'field-row' }, partner.el, type.el, priority.el),
         partners,
+        mediator.el,
         title.el,
         description.el,
       ),

@@ -478,8 +478,21 @@ describe('officers creating requests in the browser', () => {
       .waitFor();
     expect(await page.locator('.form-problem').textContent()).toContain('unknown_party');
     expect(await countOutgoing()).toBe(before);
+    // A mediator the registry does not agree for the partner: refused at the mediator field.
+    await page.getByLabel('Partner (required)').fill('party-b');
+    await page.locator('#create-mediator').fill('party-m');
+    await page.getByRole('button', { name: 'Send the request' }).click();
+    await page.locator('#create-mediator-error span').waitFor();
+    expect(await page.locator('#create-mediator-error').textContent()).toContain(
+      'must be one of the counterparty’s mediators',
+    );
+    expect(await page.locator('#create-mediator').getAttribute('aria-invalid')).toBe('true');
+    expect(await inPage<string>(page, 'document.activeElement.id')).toBe('create-mediator');
+    expect(await page.locator('.form-problem').textContent()).toContain('mediator_not_agreed');
+    expect(await countOutgoing()).toBe(before);
 
-    // Fixed again, sent with a double click: one request.
+    // Fixed again (no mediator: the registry's route), sent with a double click: one request.
+    await page.locator('#create-mediator').fill('');
     await page.getByLabel('Partner (required)').fill('party-b');
     await page.getByRole('button', { name: 'Send the request' }).dblclick();
     const id = await landed(page);

@@ -132,6 +132,37 @@ describe('parley', () => {
     expect(send.stderr).not.toContain('PARLEY_URL');
   });
 
+  it('`partner mediators` sets the mediators a request may name; a bad value is a usage error', async () => {
+    const a = await startTestNode({ partyId: 'party-a' });
+    try {
+      await registerOfflinePartner(a, 'party-b');
+      await registerOfflinePartner(a, 'party-m');
+      const env = { PARLEY_URL: a.url, PARLEY_TOKEN: await a.token('admin', 'admin-ops') };
+      const set = await parley(['partner', 'mediators', '--party-id', 'party-b', 'party-m'], env);
+      expect(set.code, set.stderr).toBe(0);
+      expect(JSON.parse(set.stdout)).toMatchObject({ partyId: 'party-b', mediators: ['party-m'] });
+      // A mediator that is not registered: the node's refusal, nothing changed.
+      const unknown = await parley(
+        ['partner', 'mediators', '--party-id', 'party-b', 'party-x'],
+        env,
+      );
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toContain('unknown_party');
+      const bad = await parley(['partner', 'relays', '--party-id', 'party-b', 'maybe'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--party-id and on or off are required');
+      const listed = await call(a.url, 'GET', '/v1/admin/partners/party-b', {
+        token: env.PARLEY_TOKEN,
+      });
+      expect(listed.body).toMatchObject({ mediators: ['party-m'], relays: false });
+      const none = await parley(['partner', 'mediators', '--party-id', 'party-b', 'none'], env);
+      expect(none.code, none.stderr).toBe(0);
+      expect(JSON.parse(none.stdout)).toMatchObject({ mediators: [] });
+    } finally {
+      await a.destroy();
+    }
+  }, 120_000);
+
   it('`evidence verify` with keys the reader did not trust says so once, naming them, not a failure per entry', async () => {
     const a = await startTestNode({ partyId: 'party-a' });
     try {

@@ -39,6 +39,8 @@ export interface MediatedTrioOptions {
   sealContent: boolean;
   /** Where a proxy the test can cut stands; none unless told. */
   cut?: Cut;
+  /** A and B reach each other directly; a request may name M (`mediators`, not `via`). */
+  perRequest?: boolean;
 }
 
 export interface MediatedTrio {
@@ -97,7 +99,11 @@ export async function startMediatedTrio(opts: MediatedTrioOptions): Promise<Medi
     if (opts.cut === 'm') ({ proxy, inbox: mInbox } = await proxyTo(m));
     await registerMediated(
       { a, m, b },
-      { mInbox: proxy ? mInbox : undefined, sealContent: opts.sealContent },
+      {
+        mInbox: proxy ? mInbox : undefined,
+        sealContent: opts.sealContent,
+        ...(opts.perRequest ? { perRequest: true } : {}),
+      },
     );
     if (opts.cut === 'm-to-a' || opts.cut === 'm-to-b') {
       // M's registry entry of that party moved to the proxy, as its operator would move it.
@@ -131,13 +137,13 @@ export const act = (node: TestNode, id: string, route: string, json: unknown) =>
   call(node.url, 'POST', `/v1/requests/${id}/${route}`, { token: officerOf(node), json });
 
 /**
- * A's officer asks B for `type` (grave_information unless told), routine unless told, about
- * `title`; the request's id, once A took it (201).
+ * A's officer asks B for `type` (grave_information unless told), routine unless told, through the
+ * `mediator` when told, about `title`; the request's id, once A took it (201).
  */
 export async function createRequest(
   a: TestNode,
   title: string,
-  opts: { type?: RequestType; priority?: string } = {},
+  opts: { type?: RequestType; priority?: string; mediator?: string } = {},
 ): Promise<string> {
   const type = opts.type ?? 'grave_information';
   const created = await call(a.url, 'POST', '/v1/requests', {
@@ -147,6 +153,7 @@ export async function createRequest(
       counterparty: 'party-b',
       priority: opts.priority ?? 'routine',
       subject: subjectFor(type, title),
+      ...(opts.mediator !== undefined ? { mediator: opts.mediator } : {}),
     },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -6,14 +6,14 @@ import type { TestNode } from './node.js';
 /**
  * Adds `partner` to `node`'s registry with the keys it publishes at /.well-known/jwks.json;
  * `opts.sealContent` registers it as a party whose content is sealed (README, _Sealed content_),
- * `opts.via` as reached through that mediator, `opts.relays` as one a mediator relays for
- * (README, _Mediated exchange_).
+ * `opts.via` as reached through that mediator, `opts.mediators` as one a request may name those
+ * mediators for, `opts.relays` as one a mediator relays for (README, _Mediated exchange_).
  */
 export async function registerPartner(
   node: TestNode,
   partner: TestNode,
   inboxUrl = `${partner.url}/v1/messages`,
-  opts: { sealContent?: boolean; via?: string; relays?: boolean } = {},
+  opts: { sealContent?: boolean; via?: string; mediators?: string[]; relays?: boolean } = {},
 ): Promise<void> {
   const jwks = await call(partner.url, 'GET', '/.well-known/jwks.json');
   expect(jwks.status).toBe(200);
@@ -26,6 +26,7 @@ export async function registerPartner(
       jwks: jwks.body,
       ...(opts.sealContent !== undefined ? { sealContent: opts.sealContent } : {}),
       ...(opts.via !== undefined ? { via: opts.via } : {}),
+      ...(opts.mediators !== undefined ? { mediators: opts.mediators } : {}),
       ...(opts.relays !== undefined ? { relays: opts.relays } : {}),
     },
   });
@@ -34,20 +35,22 @@ export async function registerPartner(
 
 /**
  * The three registries of a mediated exchange: M relays for A and B; A and B know M (at `mInbox`,
- * its inbox unless given) and each other as reached through M, sealing content when told.
+ * its inbox unless given) and each other as reached through M, sealing content when told. With
+ * `perRequest`, A and B reach each other directly and list M as a mediator a request may name.
  */
 export async function registerMediated(
   nodes: { a: TestNode; m: TestNode; b: TestNode },
-  opts: { mInbox?: string; sealContent: boolean },
+  opts: { mInbox?: string; sealContent: boolean; perRequest?: boolean },
 ): Promise<void> {
   const { a, m, b } = nodes;
-  const via = m.config.partyId;
+  const mediator = m.config.partyId;
+  const route = opts.perRequest ? { mediators: [mediator] } : { via: mediator };
   await registerPartner(m, a, undefined, { relays: true });
   await registerPartner(m, b, undefined, { relays: true });
   await registerPartner(a, m, opts.mInbox);
   await registerPartner(b, m, opts.mInbox);
-  await registerPartner(a, b, undefined, { via, sealContent: opts.sealContent });
-  await registerPartner(b, a, undefined, { via, sealContent: opts.sealContent });
+  await registerPartner(a, b, undefined, { ...route, sealContent: opts.sealContent });
+  await registerPartner(b, a, undefined, { ...route, sealContent: opts.sealContent });
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
