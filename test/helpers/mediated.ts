@@ -4,6 +4,7 @@
 // an officer acting on one, waiting for a request to reach a state, reading a node's outbox; a
 // mediator's notices and view of a request, the parties' consents to a pause; a party's evidence
 // bundle and the keys it is verified with.
+import type pino from 'pino';
 import { expect } from 'vitest';
 import type { BundleReport, TrustAnchors } from '../../audit/verify-bundle.js';
 import type { RequestType } from '../../schemas/common.js';
@@ -41,6 +42,8 @@ export interface MediatedTrioOptions {
   cut?: Cut;
   /** A and B reach each other directly; a request may name M (`mediators`, not `via`). */
   perRequest?: boolean;
+  /** M's logger (silent unless told). */
+  mLog?: pino.Logger;
 }
 
 export interface MediatedTrio {
@@ -86,7 +89,7 @@ export async function startMediatedTrio(opts: MediatedTrioOptions): Promise<Medi
   const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1', KEY_REGISTRY_CACHE_SECONDS: '0', ...opts.env };
   const [a, m, b] = await Promise.all([
     startTestNode({ partyId: 'party-a', env }),
-    startTestNode({ partyId: 'party-m', env }),
+    startTestNode({ partyId: 'party-m', env, ...(opts.mLog ? { log: opts.mLog } : {}) }),
     startTestNode({ partyId: 'party-b', env }),
   ]);
   let proxy: CuttableProxy | undefined;
@@ -288,6 +291,21 @@ export function signed(res: Awaited<ReturnType<typeof notice>>): MediatorNoticeV
 export function expectRefused(res: { status: number; body: any }, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.code, JSON.stringify(res.body)).toBe(code);
+}
+
+/** Every row of every table of the node's database, as text. */
+export async function everyRowOf(node: TestNode): Promise<string> {
+  const pool = node.database.pool;
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT quote_ident(table_name) AS name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+  );
+  let text = '';
+  for (const t of tables) {
+    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${t.name} t`);
+    text += rows.map((r) => r.row).join('\n');
+  }
+  return text;
 }
 
 /** Posts a signed envelope straight to `node`'s inbox; its answer. */

@@ -25,6 +25,8 @@ export interface TestNodeOptions {
    * message is accepted without a request behind it; by default the request workflows take them.
    */
   sink?: InboundSink;
+  /** The node's logger (silent unless TEST_LOG_LEVEL says otherwise). */
+  log?: pino.Logger;
 }
 
 /** A sink that accepts every verified message and routes nothing: the protocol layer alone. */
@@ -67,7 +69,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
     ...opts.env,
   });
   const node = await startNode(config, {
-    log: testLogger,
+    log: opts.log ?? testLogger,
     workflowBundlePath: inject('workflowBundlePath'),
     ...(opts.sink ? { sink: opts.sink } : {}),
   });

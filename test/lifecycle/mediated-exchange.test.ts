@@ -18,6 +18,7 @@ import type { TestNode } from '../helpers/node.js';
 import {
   act,
   createRequest,
+  everyRowOf,
   officerOf,
   startMediatedTrio,
   untilFailedAttempt,
@@ -37,21 +38,6 @@ let b: TestNode;
 let proxy: CuttableProxy;
 /** M's inbox as A and B know it: through the proxy. */
 let mInbox: string;
-
-/** Every row of every table of the node's database, as text. */
-async function everything(node: TestNode): Promise<string> {
-  const pool = node.database.pool;
-  const { rows: tables } = await pool.query<{ name: string }>(
-    `SELECT quote_ident(table_name) AS name FROM information_schema.tables
-      WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  let text = '';
-  for (const t of tables) {
-    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${t.name} t`);
-    text += rows.map((r) => r.row).join('\n');
-  }
-  return text;
-}
 
 beforeAll(async () => {
   // M relays for both; A and B know M (through the proxy), and each other as reached through M.
@@ -212,8 +198,8 @@ describe('a request through a mediator', () => {
 
   it('holds no personal content at M', async () => {
     // The parties hold it (so the marker did travel), M holds none of it anywhere.
-    expect(await everything(b)).toContain(MARKER);
-    expect(await everything(m)).not.toContain(MARKER);
+    expect(await everyRowOf(b)).toContain(MARKER);
+    expect(await everyRowOf(m)).not.toContain(MARKER);
   });
 
   it('waits while M is away and goes through when it is back', async () => {
