@@ -1342,6 +1342,20 @@ function operationTable(partyId: string): Record<string, Record<string, Operatio
         },
         errors: ['schema_invalid', 'unknown_request', 'invalid_state', 'unknown_party'],
       },
+      delete: {
+        id: 'withdrawPauseConsent',
+        tag: 'Requests',
+        summary: 'Withdraw this party’s consent to a pause before the mediator used it',
+        description:
+          'On a party of a request that goes through a mediator: signs the withdrawal of this node’s consents (a `mediation` message, `{"action": "withdraw_consent"}`) and posts it to the mediator at once. The mediator’s next pause then needs a consent given after it (`409 pause_consent` at the mediator until then); a pause that carried the consent already stands. `200` with `heldSince` once the mediator holds the withdrawal; `202` with `heldSince: null` when it could not be reached: the withdrawal is kept, ask again to send it (until then the mediator may still use the consent). `invalid_state` when no consent is outstanding (none given, or used or withdrawn already), for an ended request, one that does not go through a mediator, or a withdrawal the mediator refused.',
+        roles: ['officer', 'supervisor'],
+        params: [pathParam('id', Ulid, 'the request id (ULID)')],
+        ok: {
+          '200': answer('The mediator holds the withdrawal', ref('PauseConsentView')),
+          '202': answer('Kept; the mediator could not be reached yet', ref('PauseConsentView')),
+        },
+        errors: ['schema_invalid', 'unknown_request', 'invalid_state', 'unknown_party'],
+      },
     },
     '/v1/mediator/notifications': {
       get: {

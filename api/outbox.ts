@@ -31,7 +31,11 @@ import {
   REMINDER_SPACING_SECONDS,
   sendNotice,
 } from '../exchange/mediator-notices.js';
-import { givePauseConsent } from '../exchange/pause-consent.js';
+import {
+  givePauseConsent,
+  withdrawPauseConsent,
+  type ConsentAnswer,
+} from '../exchange/pause-consent.js';
 import { noticeView } from '../exchange/mediated-requests.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { Bundle } from '../schemas/bundle.js';
@@ -163,19 +167,24 @@ export function outboxRouter(deps: {
     res.status(201).json({ items: sent.map((n) => noticeView(n, view.requester)) });
   });
 
-  // On a party: its consent that the request's mediator may pause both clocks.
+  // On a party: its consent that the request's mediator may pause both clocks, and its withdrawal.
+  const consentView = ({ row, heldSince }: ConsentAnswer): PauseConsentView => ({
+    msgId: row.msg_id,
+    digest: row.digest,
+    mediator: row.mediator,
+    createdAt: row.created_at.toISOString(),
+    createdBy: row.created_by,
+    heldSince: heldSince?.toISOString() ?? null,
+  });
   declared.route('givePauseConsent', async (req, res) => {
     const id = parseOrThrow(Ulid, req.params.id, 'the request id');
-    const { row, heldSince } = await givePauseConsent(deps.inbox, id, principalOf(req).sub);
-    const answer: PauseConsentView = {
-      msgId: row.msg_id,
-      digest: row.digest,
-      mediator: row.mediator,
-      createdAt: row.created_at.toISOString(),
-      createdBy: row.created_by,
-      heldSince: heldSince?.toISOString() ?? null,
-    };
-    res.status(heldSince ? 201 : 202).json(answer);
+    const answer = await givePauseConsent(deps.inbox, id, principalOf(req).sub);
+    res.status(answer.heldSince ? 201 : 202).json(consentView(answer));
+  });
+  declared.route('withdrawPauseConsent', async (req, res) => {
+    const id = parseOrThrow(Ulid, req.params.id, 'the request id');
+    const answer = await withdrawPauseConsent(deps.inbox, id, principalOf(req).sub);
+    res.status(answer.heldSince ? 200 : 202).json(consentView(answer));
   });
 
   // On a mediator: what it told its supervisors about deadlines that passed.

@@ -191,19 +191,26 @@ export interface HeldConsent {
   iss: string;
   token: string;
   received_at: Date;
+  /** A consent, or the withdrawal of the party's consents given before it. */
+  action: 'consent' | 'withdraw_consent';
 }
 
-/** The consents to a pause the parties sent about these requests, in the order they came. */
+/**
+ * The consents to a pause the parties sent about these requests, and their withdrawals, in the
+ * order their parties signed them (then as they came): a withdrawal signed before a consent does
+ * not end it, however late it came.
+ */
 export async function consentsHeld(
   pool: Queryable,
   reqIds: readonly string[],
 ): Promise<HeldConsent[]> {
   if (reqIds.length === 0) return [];
   const { rows } = await pool.query<HeldConsent>(
-    `SELECT req_id, msg_id, digest, iss, token, received_at FROM inbox_messages
+    `SELECT req_id, msg_id, digest, iss, token, received_at, payload->'body'->>'action' AS action
+       FROM inbox_messages
       WHERE req_id = ANY($1::text[]) AND kind = 'mediation'
-        AND payload->'body'->>'action' = 'consent'
-      ORDER BY received_at`,
+        AND payload->'body'->>'action' IN ('consent', 'withdraw_consent')
+      ORDER BY (payload->>'iat')::bigint, received_at`,
     [reqIds],
   );
   return rows;

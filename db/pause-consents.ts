@@ -15,22 +15,28 @@ export interface ConsentRow {
   receipt_token: string | null;
   received_at: Date | null;
   refused_code: string | null;
+  /** A consent, or the withdrawal of the consents given before it. */
+  action: 'consent' | 'withdraw_consent';
 }
 
 const COLUMNS =
-  'msg_id, digest, req_id, mediator, token, created_by, created_at, receipt_token, received_at, refused_code';
+  'msg_id, digest, req_id, mediator, token, created_by, created_at, receipt_token, received_at, refused_code, action';
 
-/** Stores a signed consent and logs it as sent to the mediator. */
+/** Stores a signed consent (or its withdrawal) and logs it as sent to the mediator. */
 export async function insertConsent(
   pool: pg.Pool,
-  c: Pick<ConsentRow, 'msg_id' | 'digest' | 'req_id' | 'mediator' | 'token' | 'created_by'>,
+  c: Pick<
+    ConsentRow,
+    'msg_id' | 'digest' | 'req_id' | 'mediator' | 'token' | 'created_by' | 'action'
+  >,
   now: Date,
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
     await client.query(
-      `INSERT INTO pause_consents (msg_id, digest, req_id, mediator, token, created_by, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [c.msg_id, c.digest, c.req_id, c.mediator, c.token, c.created_by, now],
+      `INSERT INTO pause_consents (msg_id, digest, req_id, mediator, token, created_by, created_at,
+         action)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [c.msg_id, c.digest, c.req_id, c.mediator, c.token, c.created_by, now, c.action],
     );
     await appendAudit(
       client,
@@ -51,7 +57,7 @@ export async function insertConsent(
 
 /**
  * The request's consents not yet carried by a pause this node took (`used`: the digests of
- * consents in the pauses it holds), the newest first.
+ * consents in the pauses it holds) nor withdrawn after, the newest first.
  */
 export async function unusedConsents(
   pool: pg.Pool,
@@ -59,8 +65,13 @@ export async function unusedConsents(
   used: readonly string[],
 ): Promise<ConsentRow[]> {
   const { rows } = await pool.query<ConsentRow>(
-    `SELECT ${COLUMNS} FROM pause_consents
-      WHERE req_id = $1 AND refused_code IS NULL AND NOT (digest = ANY($2::text[]))
+    `SELECT ${COLUMNS} FROM pause_consents c
+      WHERE req_id = $1 AND refused_code IS NULL AND action = 'consent'
+        AND NOT (digest = ANY($2::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pause_consents w
+                         WHERE w.req_id = c.req_id AND w.mediator = c.mediator
+                           AND w.action = 'withdraw_consent' AND w.refused_code IS NULL
+                           AND w.created_at >= c.created_at)
       ORDER BY created_at DESC`,
     [reqId, used],
   );
@@ -70,7 +81,7 @@ export async function unusedConsents(
 /** Whether this node gave the consent with this digest, about this request. */
 export async function gaveConsent(pool: pg.Pool, reqId: string, digest: string): Promise<boolean> {
   const { rows } = await pool.query(
-    'SELECT 1 FROM pause_consents WHERE req_id = $1 AND digest = $2',
+    "SELECT 1 FROM pause_consents WHERE req_id = $1 AND digest = $2 AND action = 'consent'",
     [reqId, digest],
   );
   return rows.length > 0;

@@ -143,8 +143,9 @@ export function createInboundRouter(deps: InboundRouterDeps): InboundSink {
       }
       if (p.kind === 'mediation') {
         const b = p.body;
-        // A party's consent, at its mediator: kept (stored and receipted) for a pause to carry.
-        if (b.action === 'consent') return;
+        // A party's consent (or its withdrawal), at its mediator: kept (stored and receipted) for
+        // the next pause to carry, or not to.
+        if (b.action === 'consent' || b.action === 'withdraw_consent') return;
         await handOver(deps.client, () =>
           handMediatorNotice(deps.client, p.req_id, {
             msgId: p.msg_id,
@@ -195,8 +196,9 @@ async function checkMediation(
   p: Extract<Payload, { kind: 'mediation' }>,
 ): Promise<void> {
   const b = p.body;
-  // At a mediator: a party's consent to a pause, about a request it relays for that party.
-  if (b.action === 'consent') {
+  // At a mediator: a party's consent to a pause (or its withdrawal), about a request it relays for
+  // that party.
+  if (b.action === 'consent' || b.action === 'withdraw_consent') {
     if (!(await relaysRequestFor(deps.pool, p.req_id, p.iss)))
       throw new AppError(
         'unknown_request',

@@ -4,7 +4,12 @@
 // message's content stays sealed.
 import type pg from 'pg';
 import { mediatedRequestIds, relayedOfRequests, type RelayedTokenRow } from '../db/mediator.js';
-import { consentsHeld, noticesOfRequests, type NoticeRow } from '../db/mediator-notices.js';
+import {
+  consentsHeld,
+  noticesOfRequests,
+  type HeldConsent,
+  type NoticeRow,
+} from '../db/mediator-notices.js';
 import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
 import type { LoadedPolicy } from '../node/policy.js';
 import { decodeBase64url } from '../protocol/base64url.js';
@@ -72,6 +77,32 @@ export function noticeView(n: NoticeRow, requester: string): MediatorNoticeView 
   };
 }
 
+/**
+ * The consents M holds about one request (in the order it took them), each with the pause that
+ * carried it, or the party's withdrawal that ended it unused.
+ */
+export function consentViews(
+  held: readonly HeldConsent[],
+  carriedBy: ReadonlyMap<string, string | null>,
+): MediatedRequestView['consents'] {
+  return held.flatMap((c, i) => {
+    if (c.action !== 'consent') return [];
+    const pauseId = carriedBy.get(c.digest) ?? null;
+    const withdrawal = pauseId
+      ? undefined
+      : held.slice(i + 1).find((w) => w.iss === c.iss && w.action === 'withdraw_consent');
+    return [
+      {
+        party: c.iss,
+        msgId: c.msg_id,
+        receivedAt: c.received_at.toISOString(),
+        pauseId,
+        withdrawnAt: withdrawal?.received_at.toISOString() ?? null,
+      },
+    ];
+  });
+}
+
 /** Views of the requests M relays (one, or the most recently active), each as both parties see it. */
 export async function mediatedRequests(
   deps: { pool: pg.Pool; policy: LoadedPolicy },
@@ -100,14 +131,10 @@ export async function mediatedRequests(
       messages,
       policy: deps.policy,
       notices: notices.filter((n) => n.req_id === reqId).map((n) => noticeView(n, requester)),
-      consents: consents
-        .filter((c) => c.req_id === reqId)
-        .map((c) => ({
-          party: c.iss,
-          msgId: c.msg_id,
-          receivedAt: c.received_at.toISOString(),
-          pauseId: carriedBy.get(c.digest) ?? null,
-        })),
+      consents: consentViews(
+        consents.filter((c) => c.req_id === reqId),
+        carriedBy,
+      ),
       now,
     });
     return view ? [view] : [];

@@ -91,25 +91,31 @@ export function nextReminderAt(
 }
 
 /**
- * Each party's newest consent to a pause that no pause carried yet, or the parties still to give
- * one (README, _Mediated exchange_).
+ * Each party's newest consent to a pause that no pause carried yet and no withdrawal of the party
+ * followed, or the parties still to give one (README, _Mediated exchange_). `held` in the order
+ * M took them.
  */
-export function consentsForPause(
-  held: readonly HeldConsent[],
+export function consentsForPause<C extends Pick<HeldConsent, 'iss' | 'digest' | 'action'>>(
+  held: readonly C[],
   notices: readonly Pick<NoticeRow, 'consents'>[],
   parties: readonly string[],
-): { consents: HeldConsent[] } | { missing: string[] } {
+): { consents: C[] } | { missing: string[] } {
   // A party's consents up to the last one a pause carried are spent (one given twice, by a double
-  // click, is spent with the other): the parties check the same (exchange/inbound-router.ts).
+  // click, is spent with the other): the parties check the same (exchange/inbound-router.ts). A
+  // withdrawal ends every consent before it: the parties cannot check that (a partner's
+  // withdrawal never reaches them), so M keeps to it, and the party holds M's receipt of it.
   const used = new Set(notices.flatMap((n) => n.consents));
   const newest = (party: string) => {
     const mine = held.filter((c) => c.iss === party);
-    const lastUsed = mine.findLastIndex((c) => used.has(c.digest));
-    return mine.slice(lastUsed + 1).at(-1);
+    const ended = Math.max(
+      mine.findLastIndex((c) => used.has(c.digest)),
+      mine.findLastIndex((c) => c.action === 'withdraw_consent'),
+    );
+    return mine.slice(ended + 1).at(-1);
   };
   const found = parties.map(newest);
   const missing = parties.filter((_, i) => !found[i]);
-  return missing.length ? { missing } : { consents: found as HeldConsent[] };
+  return missing.length ? { missing } : { consents: found as C[] };
 }
 
 /**

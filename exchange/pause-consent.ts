@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { partyOwnInbox } from '../db/registry.js';
 import {
   consentsInPauses,
+  consentsOfRequest,
   insertConsent,
   recordConsentAnswer,
   unusedConsents,
@@ -57,6 +58,48 @@ export async function givePauseConsent(
   actor: string,
   now = new Date(),
 ): Promise<ConsentAnswer> {
+  const mediator = await mediatorOfOpenRequest(deps, reqId);
+  const given = await newestConsent(deps.pool, reqId, mediator);
+  let row = given?.received_at ? undefined : given;
+  if (!row || now.getTime() - signedAtMs(row.token) > FRESH_FOR_MS)
+    row = await signForMediator(deps, reqId, mediator, 'consent', actor, now);
+  return postToMediator(deps, row);
+}
+
+/**
+ * Withdraws this node's consents to a pause of the request's clocks (README, _Mediated exchange_):
+ * signs the withdrawal and posts it to the mediator, whose next pause then needs a consent given
+ * after it. Refused (`invalid_state`) when no consent is outstanding: none given, or the last one
+ * carried by a pause or withdrawn already. A withdrawal the mediator could not be reached with is
+ * kept (`heldSince` null) and sent again when asked again.
+ */
+export async function withdrawPauseConsent(
+  deps: NoticeDeps,
+  reqId: string,
+  actor: string,
+  now = new Date(),
+): Promise<ConsentAnswer> {
+  const mediator = await mediatorOfOpenRequest(deps, reqId);
+  // The withdrawal to send: a new one while a consent is outstanding; else the last one, when
+  // the mediator has not taken it yet (sent again).
+  const last = (await consentsOfRequest(deps.pool, reqId)).findLast(
+    (c) => c.mediator === mediator && c.action === 'withdraw_consent' && !c.refused_code,
+  );
+  const outstanding = await newestConsent(deps.pool, reqId, mediator);
+  if (!outstanding && (!last || last.received_at))
+    throw new AppError(
+      'invalid_state',
+      'this node has no consent to a pause outstanding: none given, or used or withdrawn already',
+    );
+  const row =
+    !outstanding && last && now.getTime() - signedAtMs(last.token) <= FRESH_FOR_MS
+      ? last
+      : await signForMediator(deps, reqId, mediator, 'withdraw_consent', actor, now);
+  return postToMediator(deps, row);
+}
+
+/** The mediator of a request this node holds that has not ended; refused otherwise. */
+async function mediatorOfOpenRequest(deps: NoticeDeps, reqId: string): Promise<string> {
   const request = await getRequest(deps.pool, reqId);
   const known = await requestPartnerAndMediator(deps.pool, reqId);
   if (!request || !known) throw new AppError('unknown_request', 'no request with this id');
@@ -64,42 +107,51 @@ export async function givePauseConsent(
     throw new AppError('invalid_state', `the request has ended (${request.status})`);
   const mediator = known.via;
   if (!mediator) throw new AppError('invalid_state', 'the request does not go through a mediator');
-  const inbox = await partyOwnInbox(deps.pool, mediator);
-  if (!inbox) throw new AppError('unknown_party', `the mediator ${mediator} is not registered`);
+  return mediator;
+}
 
-  const given = await newestConsent(deps.pool, reqId, mediator);
-  let row = given?.received_at ? undefined : given;
-  if (!row || now.getTime() - signedAtMs(row.token) > FRESH_FOR_MS) {
-    const signed = await signDraft(
-      {
-        kind: 'mediation',
-        iss: deps.partyId,
-        aud: mediator,
-        req_id: reqId,
-        body: { action: 'consent', to: 'pause' },
-      },
-      deps.keyring.signerFor('mediation', now),
-      now,
-    );
-    const fresh = {
-      msg_id: signed.payload.msg_id,
-      digest: signed.digest,
+/** Signs this node's consent (or its withdrawal) for the mediator, and keeps it as sent. */
+async function signForMediator(
+  deps: NoticeDeps,
+  reqId: string,
+  mediator: string,
+  action: ConsentRow['action'],
+  actor: string,
+  now: Date,
+): Promise<ConsentRow> {
+  const signed = await signDraft(
+    {
+      kind: 'mediation',
+      iss: deps.partyId,
+      aud: mediator,
       req_id: reqId,
-      mediator,
-      token: signed.token,
-      created_by: actor,
-    };
-    await insertConsent(deps.pool, fresh, now);
-    row = {
-      ...fresh,
-      created_at: now,
-      receipt_token: null,
-      received_at: null,
-      refused_code: null,
-    };
-  }
+      body: action === 'consent' ? { action, to: 'pause' } : { action },
+    },
+    deps.keyring.signerFor('mediation', now),
+    now,
+  );
+  const fresh = {
+    msg_id: signed.payload.msg_id,
+    digest: signed.digest,
+    req_id: reqId,
+    mediator,
+    token: signed.token,
+    created_by: actor,
+    action,
+  };
+  await insertConsent(deps.pool, fresh, now);
+  return { ...fresh, created_at: now, receipt_token: null, received_at: null, refused_code: null };
+}
+
+/**
+ * Posts a consent (or its withdrawal) to the mediator now: its receipt is kept (and said), its
+ * refusal recorded and passed on (`invalid_state`); unreachable, it stays kept for the next ask.
+ */
+async function postToMediator(deps: NoticeDeps, row: ConsentRow): Promise<ConsentAnswer> {
+  const inbox = await partyOwnInbox(deps.pool, row.mediator);
+  if (!inbox) throw new AppError('unknown_party', `the mediator ${row.mediator} is not registered`);
   const posted = await postEnvelope(deps, inbox.inboxUrl, row.token, {
-    aud: mediator,
+    aud: row.mediator,
     msgId: row.msg_id,
   });
   if ('receipt' in posted) {
@@ -113,13 +165,17 @@ export async function givePauseConsent(
       heldSince: posted.receivedAt,
     };
   }
+  const what = row.action === 'consent' ? 'consent' : 'withdrawal of the consent';
   if ('refused' in posted) {
     await recordConsentAnswer(deps.pool, row, { refusedCode: posted.refused });
     throw new AppError(
       'invalid_state',
-      `the mediator ${mediator} refused the consent (${posted.refused})`,
+      `the mediator ${row.mediator} refused the ${what} (${posted.refused})`,
     );
   }
-  deps.log.warn({ reqId, mediator, code: posted.retry }, 'pause consent not yet with the mediator');
+  deps.log.warn(
+    { reqId: row.req_id, mediator: row.mediator, code: posted.retry },
+    `${what} not yet with the mediator`,
+  );
   return { row, heldSince: null };
 }

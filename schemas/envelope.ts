@@ -144,7 +144,7 @@ export const MessageBodies = {
   }),
   /**
    * Between a request's mediator and its parties (README, _Mediated exchange_). From a party to the
-   * mediator: its consent to a pause of both parties' clocks. From the mediator to one party: a
+   * mediator: its consent to a pause of both parties' clocks, or the withdrawal of its consents. From the mediator to one party: a
    * reminder of a deadline, or a pause of both clocks (from the instant it names, until a resume
    * names its end) carrying both parties' signed consents, so neither party's clock stops without
    * its word. The mediator sends each notice to both parties, with the same pause id, instants and
@@ -165,6 +165,11 @@ export const MessageBodies = {
     }),
     z.strictObject({ action: z.literal('resume'), pause_id: Ulid, to: Instant }),
     z.strictObject({ action: z.literal('consent'), to: z.literal('pause') }),
+    /**
+     * From a party to the mediator: its consents given so far are withdrawn; the mediator's next
+     * pause needs a consent the party gives after this.
+     */
+    z.strictObject({ action: z.literal('withdraw_consent') }),
   ]),
   /**
    * The receiver's signed word that it stored the message with this digest at this time, and how

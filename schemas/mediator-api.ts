@@ -125,6 +125,9 @@ export const MediatedRequestView = z.object({
         msgId: Ulid,
         receivedAt: Instant,
         pauseId: Ulid.nullable().describe('the pause that carried it; null: not used yet'),
+        withdrawnAt: Instant.nullable().describe(
+          'when M took the party’s withdrawal of it (no pause carries it then); null: not withdrawn',
+        ),
       }),
     )
     .describe('the parties’ signed consents to a pause M holds'),
