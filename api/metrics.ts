@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { renderMetrics, type NodeMetrics, type ScrapeSources } from '../observability/metrics.js';
 import { MessageKind } from '../schemas/envelope.js';
 import { DeclaredRouter } from './routes.js';
+import { unverifiedClaims } from '../protocol/claims.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** The route label of a request no route matched (static files, 404s): never the raw path. */
@@ -21,16 +22,8 @@ function templateOf(path: unknown): string {
 /** The kind of an accepted envelope, read from its (already verified) payload segment. */
 function envelopeKind(body: unknown): string {
   if (typeof body !== 'string') return 'unknown';
-  try {
-    const segment = body.trim().split('.')[1] ?? '';
-    const payload = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as {
-      kind?: unknown;
-    };
-    const kind = MessageKind.safeParse(payload.kind);
-    return kind.success ? kind.data : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  const kind = MessageKind.safeParse(unverifiedClaims(body.trim())?.kind);
+  return kind.success ? kind.data : 'unknown';
 }
 
 /**

@@ -45,7 +45,7 @@ import { principalOf, type Authenticator } from './auth.js';
 import { recordReads } from './access-log.js';
 import { requestTypeOf } from '../db/access-log.js';
 import { messageFormFor } from '../domain/access-policy.js';
-import { decodeBase64url } from '../protocol/base64url.js';
+import { claimedString } from '../protocol/claims.js';
 import { parseJson } from './json-body.js';
 import { parseOrThrow } from './problem.js';
 import { DeclaredRouter } from './routes.js';
@@ -57,17 +57,7 @@ const OutboxQuery = z.strictObject({
 });
 
 /** The request an envelope of ours names, read without trust (we signed it). */
-function reqIdOf(token: string): string | undefined {
-  try {
-    const p: unknown = JSON.parse(
-      Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
-    );
-    const id = p && typeof p === 'object' ? (p as { req_id?: unknown }).req_id : undefined;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const reqIdOf = (token: string): string | undefined => claimedString(token, 'req_id');
 
 /** Bundles can carry many envelopes; they get a larger cap than ordinary JSON bodies. */
 const BUNDLE_LIMIT = '64mb';

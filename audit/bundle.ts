@@ -23,10 +23,10 @@ import {
   type RelayProofsRequest,
   type Withheld,
 } from '../schemas/evidence.js';
-import type { Payload } from '../schemas/envelope.js';
 import { peekKid, signingInputDigest } from './checkpoint.js';
 import { proveEntries } from './proofs.js';
 import type { AuditLog } from './service.js';
+import { storedPayloadOf } from '../protocol/claims.js';
 
 export interface BundleDeps {
   pool: pg.Pool;
@@ -39,28 +39,16 @@ export interface BundleDeps {
   fetch?: typeof fetch;
 }
 
-const payloadOf = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Payload;
+const payloadOf = (token: string) => storedPayloadOf(token);
 
 /** The size of the tree a log's checkpoint (in proofs made here) signs. */
 const checkpointSizeOf = (proofs: LogProofs) =>
-  (
-    JSON.parse(
-      Buffer.from(proofs.checkpoint.token.split('.')[1]!, 'base64url').toString('utf8'),
-    ) as {
-      size: number;
-    }
-  ).size;
+  storedPayloadOf<{ size: number }>(proofs.checkpoint.token).size;
 
 /** Who countersigned the checkpoint of `proofs`, for the summary. */
 function countersigners(proofs: LogProofs): string {
   const who = proofs.checkpoint.cosignatures.map(
-    (t) =>
-      (
-        JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString('utf8')) as {
-          witness: string;
-        }
-      ).witness,
+    (t) => storedPayloadOf<{ witness: string }>(t).witness,
   );
   return who.length ? `, countersigned by ${who.join(' and ')}` : ', not yet countersigned';
 }

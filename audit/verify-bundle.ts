@@ -14,6 +14,7 @@ import { openSealed } from '../protocol/seal.js';
 import { verifyAsSigned } from '../protocol/verify.js';
 import { peekKid, signingInputDigest, verifyCheckpoint, verifyCosignature } from './checkpoint.js';
 import { verifyInclusion } from './merkle.js';
+import { claimedString } from '../protocol/claims.js';
 
 export interface Verdict {
   item: string;
@@ -62,17 +63,7 @@ function sealedKid(jwe: string): string | undefined {
 }
 
 /** The audience a token claims, unverified: only to tell the verifier which side it was for. */
-function claimedAudience(token: string): string {
-  try {
-    const v: unknown = JSON.parse(
-      Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'),
-    );
-    const aud = v && typeof v === 'object' ? (v as { aud?: unknown }).aud : undefined;
-    return typeof aud === 'string' ? aud : '';
-  } catch {
-    return '';
-  }
-}
+const claimedAudience = (token: string): string => claimedString(token, 'aud') ?? '';
 
 export async function verifyBundle(
   input: unknown,

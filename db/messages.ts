@@ -6,6 +6,7 @@ import { digestOfInput } from '../protocol/digest.js';
 import { appendAudit } from './audit.js';
 import { withSessionLock } from './singleton.js';
 import { withTransaction } from './transaction.js';
+import { claimedString } from '../protocol/claims.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -675,8 +676,5 @@ export function withRelayLock<T>(
 
 /** The `iss` a token this node verified before keeping it claims. */
 function issuerOfToken(token: string): string | undefined {
-  const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-    iss?: unknown;
-  };
-  return typeof p.iss === 'string' ? p.iss : undefined;
+  return claimedString(token, 'iss');
 }

@@ -3,7 +3,7 @@
 import { relayReceiptsOfVersions } from '../db/mediator.js';
 import { importedReceiptsFrom, listOutbox } from '../db/messages.js';
 import { AppError } from '../errors.js';
-import { decodeBase64url } from '../protocol/base64url.js';
+import { unverifiedClaims } from '../protocol/claims.js';
 import { digestOfInput } from '../protocol/digest.js';
 import { BUNDLE_FORMAT, type Bundle, type ImportResult } from '../schemas/bundle.js';
 import { receiveEnvelope, type InboxDeps } from './inbox.js';
@@ -31,16 +31,12 @@ export async function exportBundle(deps: OutboxDeps, partner: string): Promise<B
 
 /** The msg_id a receipt answers, read without trust: applyReceipt verifies everything after. */
 function answeredMsgId(token: string): string {
-  try {
-    const payload = JSON.parse(
-      Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
-    ) as {
-      in_reply_to?: { msg_id?: unknown };
-    };
-    if (typeof payload.in_reply_to?.msg_id === 'string') return payload.in_reply_to.msg_id;
-  } catch {
-    // fall through
-  }
+  const inReplyTo = unverifiedClaims(token)?.in_reply_to;
+  const msgId =
+    inReplyTo && typeof inReplyTo === 'object'
+      ? (inReplyTo as { msg_id?: unknown }).msg_id
+      : undefined;
+  if (typeof msgId === 'string') return msgId;
   throw new AppError('malformed_envelope', 'not a receipt naming a message');
 }
 

@@ -39,6 +39,7 @@ import {
   type RequestWorkflowsDeps,
 } from '../temporal/request-workflows.js';
 import { requestWorkflowId } from '../workflows/messages.js';
+import { claimedString, storedPayloadOf, unverifiedClaims } from '../protocol/claims.js';
 
 export interface InboundRouterDeps extends RequestWorkflowsDeps {
   pool: pg.Pool;
@@ -241,18 +242,8 @@ async function checkMediation(
 
 /** The claims of a compact JWS, read without trust (checked by `checkConsents`). */
 function claimsOf(token: string): { iss: string; iat: number } {
-  try {
-    const p = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      iss?: unknown;
-      iat?: unknown;
-    };
-    return {
-      iss: typeof p.iss === 'string' ? p.iss : '',
-      iat: typeof p.iat === 'number' ? p.iat : 0,
-    };
-  } catch {
-    return { iss: '', iat: 0 };
-  }
+  const iat = unverifiedClaims(token)?.iat;
+  return { iss: claimedString(token, 'iss') ?? '', iat: typeof iat === 'number' ? iat : 0 };
 }
 
 /** The members of a consent the checks read. */
@@ -310,9 +301,7 @@ async function checkConsents(
     throw refuse(`the partner’s consent does not verify (${err.code})`);
   }
   // This node's own consent, as it signed it (its digest is one this node kept).
-  const ownPayload = JSON.parse(
-    Buffer.from(own.split('.')[1] ?? '', 'base64url').toString('utf8'),
-  ) as ConsentClaims;
+  const ownPayload = storedPayloadOf<ConsentClaims>(own);
   const used = await consentsInPauses(deps.pool, pause.req_id);
   const spentUntil = (party: string) =>
     Math.max(

@@ -12,14 +12,11 @@ import {
 } from '../db/mediator-notices.js';
 import { mediatedView, type RelayedMessage } from '../domain/mediated-view.js';
 import type { LoadedPolicy } from '../node/policy.js';
-import { decodeBase64url } from '../protocol/base64url.js';
+import { storedPayloadOf } from '../protocol/claims.js';
 import type { MediatedRequestView, MediatorNoticeView } from '../schemas/mediator-api.js';
 import { isRetriedRefusal } from './outbox.js';
 
-const payloadOf = (token: string): Record<string, unknown> =>
-  JSON.parse(
-    Buffer.from(decodeBase64url(token.split('.')[1] ?? '', 'the payload')).toString('utf8'),
-  ) as Record<string, unknown>;
+const payloadOf = (token: string) => storedPayloadOf<Record<string, unknown>>(token);
 
 const isoOfSeconds = (s: unknown, fallback: Date) =>
   new Date(typeof s === 'number' ? s * 1000 : fallback.getTime()).toISOString();
@@ -78,8 +75,8 @@ export function noticeView(n: NoticeRow, requester: string): MediatorNoticeView 
 }
 
 /**
- * The consents M holds about one request (in the order it took them), each with the pause that
- * carried it, or the party's withdrawal that ended it unused.
+ * The consents M holds about one request (in the order the parties signed them), each with the
+ * pause that carried it, or the party's withdrawal that ended it unused.
  */
 export function consentViews(
   held: readonly HeldConsent[],

@@ -34,6 +34,7 @@ import { isTerminal } from '../workflows/lifecycle.js';
 import { postToInbox, readInboxAnswer } from './inbox-post.js';
 import { isRetriedRefusal } from './outbox.js';
 import type { z } from 'zod';
+import { storedPayloadOf } from '../protocol/claims.js';
 
 export interface NoticeDeps {
   pool: pg.Pool;
@@ -93,7 +94,7 @@ export function nextReminderAt(
 /**
  * Each party's newest consent to a pause that no pause carried yet and no withdrawal of the party
  * followed, or the parties still to give one (README, _Mediated exchange_). `held` in the order
- * M took them.
+ * the parties signed them (`consentsHeld`).
  */
 export function consentsForPause<C extends Pick<HeldConsent, 'iss' | 'digest' | 'action'>>(
   held: readonly C[],
@@ -172,7 +173,7 @@ export async function sendNotice(
       if ('missing' in given)
         throw new AppError(
           'pause_consent',
-          `a pause needs both parties’ consent: ${given.missing.join(' and ')} ${given.missing.length > 1 ? 'have' : 'has'} not given it`,
+          `a pause needs both parties’ consent: ${given.missing.join(' and ')} ${given.missing.length > 1 ? 'have' : 'has'} not given it, or withdrew it`,
         );
       consents = given.consents.map((c) => c.digest);
       body = {
@@ -367,11 +368,6 @@ export async function postEnvelope(
   return isRetriedRefusal(res.status, code) ? { retry: code } : { refused: code };
 }
 
-function payloadOf(token: string): { iat: number; body: unknown } {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-    iat: number;
-    body: unknown;
-  };
-}
+const payloadOf = (token: string) => storedPayloadOf<{ iat: number; body: unknown }>(token);
 
 export const signedAtMs = (token: string) => payloadOf(token).iat * 1000;

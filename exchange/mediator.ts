@@ -23,6 +23,7 @@ import {
   verifyAttachmentToken,
   type AttachmentTokenClaims,
 } from '../protocol/attachment-token.js';
+import { claimedString, unverifiedClaims } from '../protocol/claims.js';
 import { digestOfInput } from '../protocol/digest.js';
 import { signDraft } from '../protocol/sign.js';
 import { verifyAsSigned, verifyEnvelope } from '../protocol/verify.js';
@@ -44,21 +45,9 @@ export type RelayAnswer =
  */
 export const RELAY_FORWARD_TIMEOUT_MS = 5_000;
 
-/** The payload a compact JWS claims, read without trust; undefined when it is not JSON. */
-function claimedPayload(token: string): Record<string, unknown> | undefined {
-  try {
-    const payload64 = token.split('.')[1] ?? '';
-    const v: unknown = JSON.parse(Buffer.from(payload64, 'base64url').toString('utf8'));
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The audience a token claims, read without trust (to tell a message to relay from our own). */
 export function claimedAudience(token: string): string | undefined {
-  const aud = claimedPayload(token)?.aud;
-  return typeof aud === 'string' ? aud : undefined;
+  return claimedString(token, 'aud');
 }
 
 /**
@@ -78,7 +67,7 @@ async function checkScopeAtMediator(
     requester: response.aud,
     responder: response.iss,
   });
-  const requestBody = requestToken ? claimedPayload(requestToken)?.body : undefined;
+  const requestBody = requestToken ? unverifiedClaims(requestToken)?.body : undefined;
   const relayedType =
     requestBody && typeof requestBody === 'object'
       ? (requestBody as { request_type?: unknown }).request_type
