@@ -197,8 +197,8 @@ export interface HeldConsent {
 
 /**
  * The consents to a pause the parties sent about these requests, and their withdrawals, in the
- * order their parties signed them (then as they came): a withdrawal signed before a consent does
- * not end it, however late it came.
+ * order their parties signed them (by second, then by msg_id, a ULID of the signing instant): a
+ * withdrawal signed before a consent does not end it, however late it came.
  */
 export async function consentsHeld(
   pool: Queryable,
@@ -210,7 +210,7 @@ export async function consentsHeld(
        FROM inbox_messages
       WHERE req_id = ANY($1::text[]) AND kind = 'mediation'
         AND payload->'body'->>'action' IN ('consent', 'withdraw_consent')
-      ORDER BY (payload->>'iat')::bigint, received_at`,
+      ORDER BY (payload->>'iat')::bigint, msg_id`,
     [reqIds],
   );
   return rows;

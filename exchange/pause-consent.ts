@@ -80,20 +80,21 @@ export async function withdrawPauseConsent(
   now = new Date(),
 ): Promise<ConsentAnswer> {
   const mediator = await mediatorOfOpenRequest(deps, reqId);
-  // The withdrawal to send: a new one while a consent is outstanding; else the last one, when
-  // the mediator has not taken it yet (sent again).
+  // The withdrawal to send: a new one while a consent is outstanding; else the last thing this
+  // node sent the mediator, when that is a withdrawal it has not taken yet (sent again).
   const last = (await consentsOfRequest(deps.pool, reqId)).findLast(
-    (c) => c.mediator === mediator && c.action === 'withdraw_consent' && !c.refused_code,
+    (c) => c.mediator === mediator && !c.refused_code,
   );
   const outstanding = await newestConsent(deps.pool, reqId, mediator);
-  if (!outstanding && (!last || last.received_at))
+  const unsent = last?.action === 'withdraw_consent' && !last.received_at ? last : undefined;
+  if (!outstanding && !unsent)
     throw new AppError(
       'invalid_state',
       'this node has no consent to a pause outstanding: none given, or used or withdrawn already',
     );
   const row =
-    !outstanding && last && now.getTime() - signedAtMs(last.token) <= FRESH_FOR_MS
-      ? last
+    !outstanding && unsent && now.getTime() - signedAtMs(unsent.token) <= FRESH_FOR_MS
+      ? unsent
       : await signForMediator(deps, reqId, mediator, 'withdraw_consent', actor, now);
   return postToMediator(deps, row);
 }

@@ -433,12 +433,15 @@ const partyOnSide = (v, side) =>
 
 /**
  * The sides whose consent to a pause this node lacks: it holds none of that party's that no pause
- * carried yet. It signs a pause only when none lacks one (exchange/mediator-notices.ts, README
- * _Mediated exchange_; else `409 pause_consent`).
+ * carried yet and the party did not withdraw. It signs a pause only when none lacks one
+ * (exchange/mediator-notices.ts, README _Mediated exchange_; else `409 pause_consent`).
  * @param {View} v
  */
 const consentsMissing = (v) =>
-  SIDES.filter((side) => !v.consents.some((c) => c.party === v[side] && c.pauseId === null));
+  SIDES.filter(
+    (side) =>
+      !v.consents.some((c) => c.party === v[side] && c.pauseId === null && c.withdrawnAt === null),
+  );
 
 /**
  * Why the clocks cannot be paused yet, naming the party or parties whose consent is missing.
@@ -785,6 +788,11 @@ export function mediatedPage(ctx, id) {
       c.party === v.requester ? 'requester' : c.party === v.responder ? 'responder' : null;
     /** @param {Consent} c */
     const use = (c) => {
+      if (c.pauseId === null && c.withdrawnAt !== null)
+        return withNode(
+          (at) => t('overview:mediated.notices.consents.withdrawn', { at }),
+          time(c.withdrawnAt, { compact: true }),
+        );
       if (c.pauseId === null) return t('overview:mediated.notices.consents.unused');
       const pause = v.pauses.find((p) => p.pauseId === c.pauseId);
       return pause
@@ -802,6 +810,7 @@ export function mediatedPage(ctx, id) {
           'data-msg-id': c.msgId,
           'data-side': side,
           'data-used': c.pauseId === null ? 'false' : 'true',
+          'data-withdrawn': c.withdrawnAt === null ? 'false' : 'true',
         },
         h('td', {}, side ? partyOnSide(v, side) : c.party),
         h('td', {}, time(c.receivedAt, { compact: true })),

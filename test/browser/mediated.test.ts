@@ -498,6 +498,25 @@ describe('the mediator’s dashboard', () => {
     expect(await consentRows.count()).toBe(4);
     expect(await consents.locator('tbody tr[data-used="false"]').count()).toBe(2);
 
+    // A withdraws its consent on A's node: the page says so at A's row, and Pause waits for A's
+    // word again, naming A; A gives it again.
+    const withdrawn = await call(a.url, 'DELETE', `/v1/requests/${id}/pause-consent`, {
+      token: await a.token('officer'),
+    });
+    expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(200);
+    const rowOfAgainA = consents.locator(`tbody tr[data-msg-id="${againA.msgId}"]`);
+    await expect
+      .poll(() => rowOfAgainA.getAttribute('data-withdrawn'), { timeout: WAIT_MS })
+      .toBe('true');
+    expect((await rowOfAgainA.locator('td').allTextContents())[2]).toMatch(
+      /^Withdrawn by the party \(.+\)$/,
+    );
+    await expect.poll(() => pause.isDisabled(), { timeout: WAIT_MS }).toBe(true);
+    expect(await pauseHelp.textContent()).toBe(`${needs}party-a (requester) has not given one.`);
+    await consent(a, id);
+    await expect.poll(() => pause.isEnabled(), { timeout: WAIT_MS }).toBe(true);
+    expect(await consentRows.count()).toBe(5);
+
     // Another supervisor pauses (with those consents) while this page still shows no pause (its
     // refreshes held back): the node refuses the page's pause (409 invalid_state), the page says
     // so in an alert, and shows the pause once it refreshes, with both consents used.

@@ -6,10 +6,12 @@
 // - A and B consent; A withdraws while M is away (kept, 202), then again once M is back: M holds
 //   the withdrawal (A keeps M's receipt), A's request no longer shows a consent, M's view shows A's consent withdrawn, and M refuses to pause
 //   (`pause_consent`, naming A) without signing anything.
-// - A consents again: M pauses, and both parties' clocks stop; A's evidence, holding the
-//   withdrawal and M's receipt of it, verifies offline.
+// - A consents again; a withdrawal A signed before that consent, reaching M late, does not end it
+//   (M orders them as A signed them). M pauses, and both parties' clocks stop; A's evidence,
+//   holding the withdrawal and M's receipt of it, verifies offline.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../audit/verify-bundle.js';
+import { signDraft } from '../../protocol/sign.js';
 import { PauseConsentView } from '../../schemas/mediator-api.js';
 import { call } from '../helpers/http.js';
 import type { TestNode } from '../helpers/node.js';
@@ -23,6 +25,7 @@ import {
   held,
   heldAtM,
   notice,
+  postEnvelope,
   signed,
   startMediatedTrio,
   trustOf,
@@ -88,7 +91,11 @@ describe('withdrawing a consent to a pause', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(202);
       expect(PauseConsentView.parse(res.body).heldSince).toBeNull();
       expect(await keptAtA(id)).toEqual(['consent:held', 'withdraw_consent:not held']);
-      expect((await heldAtM(m, SUPERVISOR, id)).consents.every((c) => !c.withdrawnAt)).toBe(true);
+      const atM = (await heldAtM(m, SUPERVISOR, id)).consents;
+      expect(atM.map((c) => [c.party, c.withdrawnAt])).toEqual([
+        ['party-a', null],
+        ['party-b', null],
+      ]);
     } finally {
       trio.proxy.restore();
     }
@@ -118,6 +125,26 @@ describe('withdrawing a consent to a pause', () => {
 
   it('a consent given again lets M pause both clocks, and A’s evidence verifies', async () => {
     held(await consent(a, id));
+    // A withdrawal A signed a few seconds before that consent, reaching M only now (as one
+    // kept while M was away and sent again would): M orders them as A signed them, so it does not
+    // end the newer consent.
+    const newest = (await requestDetail(a, id))!.pauseConsent!;
+    const signedAt = new Date(Date.parse(newest.createdAt) - 3_000);
+    const early = await signDraft(
+      {
+        kind: 'mediation',
+        iss: 'party-a',
+        aud: 'party-m',
+        req_id: id,
+        body: { action: 'withdraw_consent' },
+      },
+      a.exchange.outbox.keyring.signerFor('mediation', signedAt),
+      signedAt,
+    );
+    const late = await postEnvelope(m, early.token);
+    expect(late.status, JSON.stringify(late.body)).toBe(202);
+    const atM = (await heldAtM(m, SUPERVISOR, id)).consents;
+    expect(atM.find((c) => c.msgId === newest.msgId)).toMatchObject({ withdrawnAt: null });
     const [pause] = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     expect(pause).toBeDefined();
     for (const node of [a, b]) {
