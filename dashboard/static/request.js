@@ -699,8 +699,9 @@ const ENDED = ['closed', 'declined', 'withdrawn'];
 /**
  * The mediator a request goes through, and this node's consent that it may pause both parties'
  * clocks (README, _Mediated exchange_): officers and supervisors give it here
- * (`POST /v1/requests/:id/pause-consent`). Once the mediator holds it, the panel says since when;
- * while the mediator could not be reached, that it is kept, with a button to send it again. Only
+ * (`POST /v1/requests/:id/pause-consent`), and withdraw it before the mediator used it (`DELETE`).
+ * Once the mediator holds it, the panel says since when; while the mediator could not be reached,
+ * that it is kept, with a button to send it again. Only
  * for a request that goes through a mediator and has not ended (or to keep what the node just
  * answered in sight). The mediator's pauses show in the deadlines' explanations.
  * @param {import('./types.js').ViewContext} ctx
@@ -733,23 +734,32 @@ function mediatorPanel(ctx, id, refresh) {
   let busy = false;
 
   /**
-   * The button that gives (or sends again) the consent.
+   * A button that gives (or sends again) the consent, or withdraws it.
    * @param {string} text
+   * @param {'POST' | 'DELETE'} method
    */
-  const consentButton = (text) =>
+  const button = (text, method) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        'data-focus-key': method === 'POST' ? 'pause-consent' : 'pause-consent-withdraw',
+        onclick: () => void send(method),
+      },
+      text,
+    );
+  /**
+   * The buttons under a consent: `text`'s to give it (or send it again), and to withdraw it.
+   * @param {string | null} text
+   * @param {boolean} withdraw
+   */
+  const consentButton = (text, withdraw = false) =>
     h(
       'p',
       { class: 'actions' },
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'secondary',
-          'data-focus-key': 'pause-consent',
-          onclick: () => void agree(),
-        },
-        text,
-      ),
+      text ? button(text, 'POST') : null,
+      withdraw ? button(t('request:mediator.consent.withdraw'), 'DELETE') : null,
     );
 
   /** @param {RequestDetail['pauseConsent']} consent */
@@ -772,6 +782,7 @@ function mediatorPanel(ctx, id, refresh) {
           ),
         ),
         h('p', { class: 'help' }, t('request:mediator.consent.help')),
+        consentButton(null, true),
       ];
     return [
       h(
@@ -784,12 +795,16 @@ function mediatorPanel(ctx, id, refresh) {
         ),
       ),
       h('p', { class: 'help' }, t('request:mediator.consent.keptHelp')),
-      consentButton(t('request:mediator.consent.sendAgain')),
+      consentButton(t('request:mediator.consent.sendAgain'), true),
     ];
   }
 
-  /** Gives this node's consent (or sends the kept one again), and says what the node answered. */
-  async function agree() {
+  /**
+   * Gives this node's consent (or sends the kept one again), or withdraws it (DELETE), and says
+   * what the node answered.
+   * @param {'POST' | 'DELETE'} method
+   */
+  async function send(method) {
     const mediator = current?.mediator;
     if (busy || !mediator) return;
     busy = true;
@@ -798,15 +813,16 @@ function mediatorPanel(ctx, id, refresh) {
     render(problem);
     try {
       const answer = /** @type {import('./types.js').PauseConsentView} */ (
-        await callApi('POST', `/v1/requests/${encodeURIComponent(id)}/pause-consent`)
+        await callApi(method, `/v1/requests/${encodeURIComponent(id)}/pause-consent`)
       );
-      // 201: the mediator holds it; 202 (`heldSince` null): kept, the mediator not reached.
-      const said = answer.heldSince
-        ? t('request:mediator.sent.held', {
-            mediator,
-            at: time(answer.heldSince).textContent ?? answer.heldSince,
-          })
-        : t('request:mediator.sent.kept', { mediator });
+      // 201 or 200: the mediator holds it; 202 (`heldSince` null): kept, the mediator not reached.
+      const said = t(
+        `request:mediator.${method === 'POST' ? 'sent' : 'withdrawn'}.${answer.heldSince ? 'held' : 'kept'}`,
+        {
+          mediator,
+          at: answer.heldSince ? (time(answer.heldSince).textContent ?? answer.heldSince) : '',
+        },
+      );
       render(outcome, said);
       ctx.announce(said);
     } catch (err) {
@@ -823,10 +839,13 @@ function mediatorPanel(ctx, id, refresh) {
                 reason: err instanceof Error ? err.message : String(err),
               })
             : err.status === 409
-              ? t('request:mediator.notGiven', {
-                  code: err.code ?? err.status,
-                  message: err.message,
-                })
+              ? t(
+                  method === 'POST' ? 'request:mediator.notGiven' : 'request:mediator.notWithdrawn',
+                  {
+                    code: err.code ?? err.status,
+                    message: err.message,
+                  },
+                )
               : t('request:mediator.refused', {
                   code: err.code ?? err.status,
                   message: err.message,

@@ -592,6 +592,7 @@ describe('a party’s consent to a pause by the mediator, on its own request pag
       msgId: string;
       receivedAt: string;
       pauseId: string | null;
+      withdrawnAt: string | null;
     }[];
   }
 
@@ -631,7 +632,8 @@ describe('a party’s consent to a pause by the mediator, on its own request pag
     expect(await block.locator('.action-outcome').textContent()).toMatch(
       /^The mediator party-m holds your consent/,
     );
-    expect(await block.getByRole('button').count()).toBe(0);
+    // Only the way back remains: withdrawing the consent.
+    expect(await block.getByRole('button').allTextContents()).toEqual(['Withdraw the consent']);
     expect(await inPage(page, "document.activeElement?.classList.contains('action-outcome')")).toBe(
       true,
     );
@@ -661,7 +663,29 @@ describe('a party’s consent to a pause by the mediator, on its own request pag
       const shown = onA.page.getByRole('region', { name: 'Mediator' });
       await shown.locator('.consent-state[data-consent="held"]').waitFor({ timeout: WAIT_MS });
       expect(await shown.locator('.through').textContent()).toBe(THROUGH);
-      expect(await shown.getByRole('button').count()).toBe(0);
+      expect(await shown.getByRole('button').allTextContents()).toEqual(['Withdraw the consent']);
+      expect(onA.errors).toEqual([]);
+      await onA.close();
+    }
+
+    // A's officer withdraws it: M holds the withdrawal, the page says so, and offers the consent
+    // again; M lists the consent as withdrawn.
+    {
+      const onA = await requestPageAtA(id, officerOf(a));
+      const shown = onA.page.getByRole('region', { name: 'Mediator' });
+      await shown.getByRole('button', { name: 'Withdraw the consent' }).click();
+      await shown.locator('.consent-state[data-consent="none"]').waitFor({ timeout: WAIT_MS });
+      expect(await shown.locator('.action-outcome').textContent()).toMatch(
+        /^The mediator party-m holds the withdrawal of your consent since .+: its next pause needs your consent again\.$/,
+      );
+      expect(await shown.getByRole('button').allTextContents()).toEqual([
+        'Agree to a pause by the mediator',
+      ]);
+      expect((await detailAtA(id)).pauseConsent).toBeNull();
+      const withdrawnAtM = await consentsAtM(id);
+      expect(withdrawnAtM.map((c) => [c.party, c.withdrawnAt !== null])).toEqual([
+        ['party-a', true],
+      ]);
       expect(onA.errors).toEqual([]);
       await onA.close();
     }
