@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBundle, type TrustAnchors } from '../../audit/verify-bundle.js';
 import type { RequestType, Role } from '../../schemas/common.js';
 import { EvidenceBundle } from '../../schemas/evidence.js';
-import { referencedAttachments } from '../../schemas/domain/shared.js';
-import { fixtureAttachments, REPORT_R0412 } from '../fixtures/domain/attachments.js';
+import { REPORT_R0412 } from '../fixtures/domain/attachments.js';
 import { r0412, resultsSubject } from '../fixtures/domain/identifications.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { eventually, registerPartner } from '../helpers/partners.js';
+import { registerPartner } from '../helpers/partners.js';
+import { uploadFixtures, untilIn } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -57,15 +57,6 @@ const identificationFinal = {
 const run = promisify(execFile);
 const reader = (role: Role) => `${role}-reader`;
 const tokenOf = (node: TestNode, role: Role) => node.token(role, reader(role));
-
-async function status(node: TestNode, id: string): Promise<string | undefined> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('officer', 'poller'),
-  });
-  return res.status === 200 ? (res.body.status as string) : undefined;
-}
-const inStatus = (node: TestNode, id: string, s: string) =>
-  eventually(async () => ((await status(node, id)) === s ? true : undefined), 30_000, s);
 
 async function accessLog(query: string) {
   const res = await call(a.url, 'GET', `/v1/admin/access-log${query}`, {
@@ -113,22 +104,14 @@ beforeAll(async () => {
   }
   for (const type of TYPES) {
     const id = ids[type];
-    await inStatus(b, id, 'delivered');
+    await untilIn(b, id, 'delivered');
     const ack = await call(b.url, 'POST', `/v1/requests/${id}/acknowledge`, {
       token: officerB,
       json: {},
     });
     expect(ack.status, JSON.stringify(ack.body)).toBe(200);
     const body = type === 'identification_result' ? identificationFinal : finalFor(type);
-    for (const sha of referencedAttachments(body)) {
-      const file = fixtureAttachments.find((f) => f.sha256 === sha)!;
-      const put = await fetch(`${b.url}/v1/attachments/sha256:${sha}`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${officerB}`, 'content-type': file.media_type },
-        body: file.bytes,
-      });
-      expect([200, 201]).toContain(put.status);
-    }
+    await uploadFixtures(b, officerB, body);
     const answered = await call(b.url, 'POST', `/v1/requests/${id}/responses`, {
       token: officerB,
       json: body,
@@ -137,7 +120,7 @@ beforeAll(async () => {
     // The action's answer holds the request in its summary form only.
     expect(JSON.stringify(answered.body.request.subject)).not.toMatch(/MP-20|R-20/);
   }
-  for (const type of TYPES) await inStatus(a, ids[type], 'answered');
+  for (const type of TYPES) await untilIn(a, ids[type], 'answered');
 }, 180_000);
 afterAll(async () => {
   await Promise.all([a?.destroy(), b?.destroy()]);

@@ -4,13 +4,12 @@
 // every role; nothing else of the response leaves; each read is in the access log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../schemas/common.js';
-import { referencedAttachments } from '../../schemas/domain/shared.js';
 import { PublishedIdentification } from '../../schemas/publication-api.js';
-import { fixtureAttachments } from '../fixtures/domain/attachments.js';
 import { r0412, r0430, r0457, resultsSubject } from '../fixtures/domain/identifications.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { uploadFixtures, untilIn } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -50,15 +49,6 @@ async function published(node: TestNode, role: Role, query = '') {
   });
 }
 
-async function status(node: TestNode, id: string): Promise<string | undefined> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('officer', 'poller'),
-  });
-  return res.status === 200 ? (res.body.status as string) : undefined;
-}
-const inStatus = (node: TestNode, id: string, s: string) =>
-  eventually(async () => ((await status(node, id)) === s ? true : undefined), 30_000, s);
-
 beforeAll(async () => {
   const env = { DELIVERY_MAX_BACKOFF_SECONDS: '1' };
   [a, b] = await Promise.all([
@@ -78,24 +68,16 @@ beforeAll(async () => {
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   reqId = created.body.id as string;
-  await inStatus(b, reqId, 'delivered');
+  await untilIn(b, reqId, 'delivered');
   const officerB = await b.token('officer', 'officer-bogdan');
-  for (const sha of referencedAttachments(answer)) {
-    const file = fixtureAttachments.find((f) => f.sha256 === sha)!;
-    const put = await fetch(`${b.url}/v1/attachments/sha256:${sha}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${officerB}`, 'content-type': file.media_type },
-      body: file.bytes,
-    });
-    expect([200, 201]).toContain(put.status);
-  }
+  await uploadFixtures(b, officerB, answer);
   const answered = await call(b.url, 'POST', `/v1/requests/${reqId}/responses`, {
     token: officerB,
     json: answer,
   });
   expect(answered.status, JSON.stringify(answered.body)).toBe(200);
   responseMsgId = answered.body.msgId as string;
-  await inStatus(a, reqId, 'answered');
+  await untilIn(a, reqId, 'answered');
 }, 180_000);
 afterAll(async () => {
   await Promise.all([a?.destroy(), b?.destroy()]);

@@ -16,21 +16,13 @@ import { call } from '../helpers/http.js';
 import { startTestNode, testLogger, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
 import { finalFor, subjectFor } from '../helpers/domain.js';
+import { untilIn } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
 let reqId: string;
 let trust: TrustAnchors;
 const SUBJECT_TITLE = 'Minefield records near the northern ford, sector 7';
-
-async function status(node: TestNode, id: string): Promise<string | undefined> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('supervisor'),
-  });
-  return res.status === 200 ? (res.body.status as string) : undefined;
-}
-const inStatus = (node: TestNode, id: string, s: string) =>
-  eventually(async () => ((await status(node, id)) === s ? true : undefined), 30_000, s);
 
 async function act(node: TestNode, officer: string, route: string, json: unknown) {
   const res = await call(node.url, 'POST', `/v1/requests/${reqId}/${route}`, {
@@ -84,13 +76,13 @@ beforeAll(async () => {
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   reqId = created.body.id as string;
-  await inStatus(b, reqId, 'delivered');
+  await untilIn(b, reqId, 'delivered');
   await act(b, 'officer-bogdan', 'acknowledge', {});
-  await inStatus(a, reqId, 'acknowledged');
+  await untilIn(a, reqId, 'acknowledged');
   await act(b, 'officer-bogdan', 'responses', finalFor('mine_map'));
-  await inStatus(a, reqId, 'answered');
+  await untilIn(a, reqId, 'answered');
   await act(a, 'officer-amira', 'close', { outcome: 'accepted' });
-  await inStatus(b, reqId, 'closed');
+  await untilIn(b, reqId, 'closed');
 }, 120_000);
 afterAll(async () => {
   await Promise.all([a?.destroy(), b?.destroy()]);

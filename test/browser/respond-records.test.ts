@@ -19,6 +19,7 @@ import { call } from '../helpers/http.js';
 import { officerTab, partnersWithBrowser } from '../helpers/browser.js';
 import type { TestNode } from '../helpers/node.js';
 import { eventually } from '../helpers/partners.js';
+import { untilIn } from '../helpers/requests.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
 const WAIT_MS = 30_000;
@@ -33,15 +34,6 @@ let reqId: string;
 const field = (page: Page, pattern: string) =>
   page.locator(`form[data-form="respond_records"] [data-path="${pattern}"]`).first();
 
-async function status(node: TestNode, id: string): Promise<string | undefined> {
-  const res = await call(node.url, 'GET', `/v1/requests/${id}`, {
-    token: await node.token('officer', 'poller'),
-  });
-  return res.status === 200 ? (res.body.status as string) : undefined;
-}
-const inStatus = (node: TestNode, id: string, s: string) =>
-  eventually(async () => ((await status(node, id)) === s ? true : undefined), WAIT_MS, s);
-
 beforeAll(async () => {
   ({ a, b, browser, stop } = await partnersWithBrowser());
   const created = await call(a.url, 'POST', '/v1/requests', {
@@ -55,7 +47,7 @@ beforeAll(async () => {
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   reqId = created.body.id as string;
-  await inStatus(b, reqId, 'delivered');
+  await untilIn(b, reqId, 'delivered', WAIT_MS);
   // B acknowledges and asks a question; A answers (the buttons are tested in officer-work).
   const officerB = await b.token('officer', 'amira');
   for (const [path, json] of [
@@ -68,7 +60,7 @@ beforeAll(async () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   }
-  await inStatus(a, reqId, 'acknowledged');
+  await untilIn(a, reqId, 'acknowledged', WAIT_MS);
   await eventually(
     async () => {
       const res = await call(a.url, 'POST', `/v1/requests/${reqId}/clarifications`, {
@@ -252,7 +244,7 @@ describe('an officer answering with records in the browser', () => {
     ]);
 
     // A: the record with its file, the coverage matrix, the gaps with one click to ask.
-    await inStatus(a, reqId, 'answered');
+    await untilIn(a, reqId, 'answered', WAIT_MS);
     const onA = await officerTab(browser, a);
     await onA.page.goto(`${a.url}/dashboard/requests/${reqId}`);
     const shown = onA.page.locator('#conversation [data-record="MF-0777"]');
@@ -300,7 +292,7 @@ describe('an officer answering with records in the browser', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id as string;
-    await inStatus(b, id, 'delivered');
+    await untilIn(b, id, 'delivered', WAIT_MS);
     const ack = await call(b.url, 'POST', `/v1/requests/${id}/acknowledge`, {
       token: await b.token('officer', 'amira'),
       json: {},

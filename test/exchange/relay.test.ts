@@ -102,6 +102,31 @@ async function workflowExists(reqId: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs `inside` while another replica (a second connection) holds the relay's lock, once
+ * Temporal is reachable again (the proxy restored): this node's relay hands nothing on meanwhile.
+ */
+async function whileAnotherReplicaRelays(inside: () => Promise<void>): Promise<void> {
+  const other = new pg.Client({ connectionString: node.databaseUrl });
+  await other.connect();
+  try {
+    await other.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK]);
+    proxy.restore();
+    await eventually(
+      async () =>
+        (await call(node.url, 'GET', '/readyz')).body.checks?.temporal?.ok === true
+          ? true
+          : undefined,
+      60_000,
+      'Temporal reachable again',
+    );
+    await inside();
+  } finally {
+    await other.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
+    await other.end();
+  }
+}
+
 describe('the relay hands stored messages to their workflows while the node runs', () => {
   it('delivers to its workflow, without a restart, a request receipted while Temporal was unreachable', async () => {
     proxy.cut();
@@ -124,19 +149,7 @@ describe('the relay hands stored messages to their workflows while the node runs
     expect(unready.body.inbox).toMatchObject({ undispatched: 1 });
 
     // Another replica holds the relay: this one leaves the message alone.
-    const other = new pg.Client({ connectionString: node.databaseUrl });
-    await other.connect();
-    try {
-      await other.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK]);
-      proxy.restore();
-      await eventually(
-        async () =>
-          (await call(node.url, 'GET', '/readyz')).body.checks?.temporal?.ok === true
-            ? true
-            : undefined,
-        60_000,
-        'Temporal reachable again',
-      );
+    await whileAnotherReplicaRelays(async () => {
       const secondReplica = startRelay({
         pool: node.database.pool,
         sink: node.exchange.inbox.sink,
@@ -147,10 +160,7 @@ describe('the relay hands stored messages to their workflows while the node runs
       await secondReplica.stop();
       expect(await dispatchedAt(request.digest)).toBeNull();
       expect(await workflowExists(reqId)).toBe(false);
-    } finally {
-      await other.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
-      await other.end();
-    }
+    });
 
     // The lock is free: the node's own relay hands the message on within seconds.
     const started = Date.now();
@@ -192,28 +202,13 @@ describe('the relay hands stored messages to their workflows while the node runs
       validDraft('withdrawal', { iss: 'party-a', aud: 'party-b', req_id: reqId, seq: 2, seen: 0 }),
       partyA.signingKey,
     );
-    const other = new pg.Client({ connectionString: node.databaseUrl });
-    await other.connect();
-    try {
-      await other.query('SELECT pg_advisory_lock($1)', [RELAY_LOCK]);
-      proxy.restore();
-      await eventually(
-        async () =>
-          (await call(node.url, 'GET', '/readyz')).body.checks?.temporal?.ok === true
-            ? true
-            : undefined,
-        60_000,
-        'Temporal reachable again',
-      );
+    await whileAnotherReplicaRelays(async () => {
       const res = await post(withdrawal.token);
       expect(res.status, JSON.stringify(res.body)).toBe(202);
       // Stored and receipted, and held behind the request: there is no workflow to take it yet.
       expect(await dispatchedAt(withdrawal.digest)).toBeNull();
       expect(await workflowExists(reqId)).toBe(false);
-    } finally {
-      await other.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK]).catch(() => undefined);
-      await other.end();
-    }
+    });
 
     // The relay hands both on, the request first: its workflow takes the withdrawal.
     await eventually(

@@ -26,8 +26,10 @@ import type { TestNode } from '../helpers/node.js';
 import {
   act,
   createRequest,
+  expectRefused,
   officerOf,
   outboxOf,
+  postEnvelope,
   startMediatedTrio,
   untilStatus,
   type MediatedTrio,
@@ -234,12 +236,8 @@ describe('identification records through a mediator that can read them', () => {
       answerWith(() => undefined),
     );
     expect(signed.token.split('.')).toHaveLength(3); // a JWS, not sealed (a JWE has five parts)
-    const posted = await fetch(`${m.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-      body: signed.token,
-    });
-    const refusal = (await posted.json()) as { code: string; errors?: { path: string }[] };
+    const posted = await postEnvelope(m, signed.token);
+    const refusal = posted.body as { code: string; errors?: { path: string }[] };
     expect(posted.status, JSON.stringify(refusal)).toBe(422);
     expect(refusal.code).toBe('consent_scope');
     expect(paths(refusal)).toEqual([
@@ -284,14 +282,8 @@ describe('identification records through a mediator that can read them', () => {
       } as never,
       b.exchange.outbox.keyring.signerFor('response'),
     );
-    const spoof = await fetch(`${m.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-      body: spoofed.token,
-    });
-    const spoofRefusal = (await spoof.json()) as { code: string };
-    expect(spoof.status, JSON.stringify(spoofRefusal)).toBe(400);
-    expect(spoofRefusal.code).toBe('schema_invalid');
+    const spoof = await postEnvelope(m, spoofed.token);
+    expectRefused(spoof, 400, 'schema_invalid');
     expect(spoof.headers.get('parley-relay-receipt')).toBeNull();
     const keptSpoof = await m.database.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM relayed_messages WHERE msg_id = $1`,
@@ -304,12 +296,8 @@ describe('identification records through a mediator that can read them', () => {
       fresh,
       answerWith(() => ({ scope: 'publication', given_by: 'family' })),
     );
-    const through = await fetch(`${m.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': ENVELOPE_MEDIA_TYPE },
-      body: allowed.token,
-    });
-    expect(through.status, await through.text()).toBe(202);
+    const through = await postEnvelope(m, allowed.token);
+    expect(through.status, JSON.stringify(through.body)).toBe(202);
     await untilStatus(a, fresh, 'answered');
   });
 

@@ -9,13 +9,13 @@ import { verifyBundle } from '../../audit/verify-bundle.js';
 import { referencedAttachments } from '../../schemas/domain/shared.js';
 import type { EvidenceBundle } from '../../schemas/evidence.js';
 import { RequestDetailView } from '../../schemas/requests-api.js';
-import { fixtureAttachments } from '../fixtures/domain/attachments.js';
 import { graveExchanges } from '../fixtures/domain/graves.js';
 import { identificationExchanges } from '../fixtures/domain/identifications.js';
 import { mineMapExchanges } from '../fixtures/domain/mine-maps.js';
 import { call } from '../helpers/http.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { eventually, registerPartner } from '../helpers/partners.js';
+import { uploadFixtures } from '../helpers/requests.js';
 
 let a: TestNode;
 let b: TestNode;
@@ -37,20 +37,8 @@ const until = (node: TestNode, id: string, pred: (r: RequestDetailView) => boole
   );
 
 /** Uploads, at `node`, the fixture files a body refers to. */
-async function upload(node: TestNode, body: unknown) {
-  for (const sha of referencedAttachments(body)) {
-    const file = fixtureAttachments.find((f) => f.sha256 === sha)!;
-    const res = await fetch(`${node.url}/v1/attachments/sha256:${sha}`, {
-      method: 'PUT',
-      headers: {
-        authorization: `Bearer ${await node.token('officer', 'officer-bogdan')}`,
-        'content-type': file.media_type,
-      },
-      body: file.bytes,
-    });
-    expect([200, 201]).toContain(res.status);
-  }
-}
+const upload = async (node: TestNode, body: unknown) =>
+  uploadFixtures(node, await node.token('officer', 'officer-bogdan'), body);
 
 beforeAll(async () => {
   // The fixtures' map sheets are SVG drawings, which a node accepts only when configured to.
