@@ -14,6 +14,7 @@ import {
   createRequest,
   outboxOf,
   startMediatedTrio,
+  untilAtM,
   untilFailedAttempt,
   untilStatus,
   type CutTrio,
@@ -184,6 +185,7 @@ async function mRelayedCrossing(
   withdrawal: HttpResult,
   kind: string,
   fromB: HttpResult,
+  settled: string,
 ) {
   const rows = await mAgrees(id, [
     'party-a>party-b:request',
@@ -192,6 +194,16 @@ async function mRelayedCrossing(
   ]);
   expect(rows.find((r) => r.kind === 'withdrawal')!.msg_id).toBe(msgIdOf(withdrawal));
   expect(rows.find((r) => r.kind === kind)!.msg_id).toBe(msgIdOf(fromB));
+  // And M's view, folded by the same rule from what it relayed, shows the state both show.
+  const view = await orExplain(
+    id,
+    untilAtM(m, 'sup-crossing', id, (v) => v.agree, 'M’s view settled'),
+  );
+  expect(view).toMatchObject({
+    asRequester: settled,
+    asResponder: settled,
+    settledStatus: settled,
+  });
 }
 
 /** A's timeline shows its withdrawal not applied, under the officer who withdrew. */
@@ -239,7 +251,7 @@ describe('crossing actions through a mediator end in the same state on A and B, 
     expect(story(atB)).toEqual(story(atA));
     expectWithdrawalNotApplied(atA, withdrawal);
     // M relayed both crossing messages, and holds the recipient's receipt of each.
-    await mRelayedCrossing(id, withdrawal, 'decline', decline);
+    await mRelayedCrossing(id, withdrawal, 'decline', decline, 'declined');
     // Nothing waits in either outbox.
     for (const node of [a, b])
       expect((await outboxOf(node, id)).every((i) => i.status === 'delivered')).toBe(true);
@@ -256,7 +268,7 @@ describe('crossing actions through a mediator end in the same state on A and B, 
     // As between two nodes: answered on both sides, the withdrawal not applied (too late).
     const [atA] = await bothAgree(id, 'answered', [msgIdOf(withdrawal)]);
     expectWithdrawalNotApplied(atA, withdrawal);
-    await mRelayedCrossing(id, withdrawal, 'response', response);
+    await mRelayedCrossing(id, withdrawal, 'response', response, 'answered');
     // Each side holds its partner's receipt of its crossing message: nothing waits.
     await orExplain(
       id,
