@@ -257,14 +257,19 @@ describe('M’s notices and the parties’ consents, at their edges', () => {
 
     const [pause] = signed(await notice(m, SUPERVISOR, id, { action: 'pause' }));
     await untilBoth(trio, id, 'clock_paused');
-    // The pause carried one consent of A, its newest (the last M received), and B's.
+    // The pause carried one consent of A, its newest as A signed them (M orders a party's
+    // consents by their signing second, then msg_id, the ULID of the signing instant; the two
+    // clicks may reach M in either order), and B's.
     const carried = (await heldAtM(m, SUPERVISOR, id)).consents.filter(
       (c) => c.pauseId === pause!.pauseId,
     );
     expect(carried.map((c) => c.party).sort()).toEqual(['party-a', 'party-b']);
     expect(carried.find((c) => c.party === 'party-b')!.msgId).toBe(ofB.msgId);
-    expect(Date.parse(carried.find((c) => c.party === 'party-a')!.receivedAt)).toBe(
-      Math.max(...heldOfA.map((c) => Date.parse(c.receivedAt))),
+    expect(carried.find((c) => c.party === 'party-a')!.msgId).toBe(
+      heldOfA
+        .map((c) => c.msgId)
+        .sort()
+        .at(-1),
     );
     signed(await notice(m, SUPERVISOR, id, { action: 'resume' }));
     await untilBoth(trio, id, 'clock_resumed');
