@@ -184,12 +184,23 @@ async function requestCount(): Promise<number> {
   return rows[0]!.n;
 }
 
+/**
+ * The request an officer's Idempotency-Key names. On a connection of its own: while `requests`
+ * is locked, the node's blocked projections can hold every connection of its pool, and a read
+ * through the pool would wait for the lock this test releases only after it.
+ */
 async function keyRequestId(key: string): Promise<string | undefined> {
-  const { rows } = await node.database.pool.query<{ req_id: string }>(
-    'SELECT req_id FROM idempotency_keys WHERE principal = $1 AND key = $2',
-    ['officer-alice', key],
-  );
-  return rows[0]?.req_id;
+  const client = new pg.Client({ connectionString: node.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ req_id: string }>(
+      'SELECT req_id FROM idempotency_keys WHERE principal = $1 AND key = $2',
+      ['officer-alice', key],
+    );
+    return rows[0]?.req_id;
+  } finally {
+    await client.end();
+  }
 }
 
 describe('POST /v1/requests when Postgres cannot be reached', () => {
